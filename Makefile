@@ -1,0 +1,33 @@
+# frugal-operator: the commands a newcomer needs.
+.PHONY: demo test build lint fmt crd emulator-setup e2e
+
+CARGO ?= cargo
+
+build:
+	$(CARGO) build --locked
+
+## demo: start the AWS emulator, seed a messy account, then plan, apply and plan again.
+demo: build emulator-setup
+	bash scripts/demo.sh
+
+## test: everything CI runs.
+test: emulator-setup
+	$(CARGO) fmt --all -- --check
+	$(CARGO) clippy --locked --all-targets -- -D warnings
+	.venv/bin/python tests/emulator/test_launcher.py
+	$(CARGO) test --locked --all-targets
+	$(CARGO) test --locked --doc
+
+## e2e: the end-to-end suite against the cluster of FRUGAL_E2E_KUBECONFIG.
+e2e: emulator-setup
+	$(CARGO) test --locked --test e2e -- --ignored --test-threads=1
+
+## crd: regenerate crds/ from the Rust types.
+crd: build
+	./target/debug/frugal crd > crds/costpolicy.yaml
+
+emulator-setup:
+	bash tests/emulator/setup.sh
+
+fmt:
+	$(CARGO) fmt --all

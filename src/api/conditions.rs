@@ -1,0 +1,81 @@
+//! Condition types and reasons (positive polarity, CamelCase), and the rule that
+//! `lastTransitionTime` moves only when a condition's status changes.
+
+use k8s_openapi::apimachinery::pkg::apis::meta::v1::{Condition, Time};
+
+pub const READY: &str = "Ready";
+pub const RECONCILING: &str = "Reconciling";
+pub const STALLED: &str = "Stalled";
+pub const GATEWAY_ENDPOINTS_IN_SYNC: &str = "GatewayEndpointsInSync";
+
+/// Reasons, shared by all condition types.
+pub mod reason {
+    /// Everything the area asks for is in place.
+    pub const IN_SYNC: &str = "InSync";
+    /// The operator changed AWS in this reconcile and everything it planned succeeded.
+    pub const RECONCILED: &str = "Reconciled";
+    /// Audit mode found drift and changed nothing.
+    pub const DRIFT_FOUND: &str = "DriftFound";
+    /// Reading the account failed; nothing was changed in this area.
+    pub const OBSERVATION_FAILED: &str = "ObservationFailed";
+    /// At least one planned change failed.
+    pub const ACTION_FAILED: &str = "ActionFailed";
+    /// The spec cannot be acted on; the message names the field.
+    pub const INVALID_SPEC: &str = "InvalidSpec";
+    /// Credentials for the account could not be obtained.
+    pub const AWS_ACCESS_FAILED: &str = "AwsAccessFailed";
+    /// An area is not in sync (Ready only).
+    pub const AREAS_NOT_IN_SYNC: &str = "AreasNotInSync";
+    /// The last run failed and will be retried (Reconciling only).
+    pub const RETRYING: &str = "Retrying";
+    /// Nothing blocks progress (Stalled=False, Reconciling=False).
+    pub const IDLE: &str = "Idle";
+}
+
+pub const TRUE: &str = "True";
+pub const FALSE: &str = "False";
+
+/// A condition before its timestamps are settled.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct ConditionUpdate {
+    pub type_: &'static str,
+    pub status: bool,
+    pub reason: &'static str,
+    pub message: String,
+}
+
+impl ConditionUpdate {
+    pub fn new(type_: &'static str, status: bool, reason: &'static str, message: impl Into<String>) -> Self {
+        Self { type_, status, reason, message: message.into() }
+    }
+}
+
+/// Builds the new condition list from the previous one: lastTransitionTime is kept when the
+/// status of a type did not change. Conditions of types not in `updates` are dropped (an area
+/// removed from the spec no longer reports).
+pub fn merge(previous: &[Condition], updates: Vec<ConditionUpdate>, generation: Option<i64>, now: &Time) -> Vec<Condition> {
+    updates
+        .into_iter()
+        .map(|update| {
+            let status = if update.status { TRUE } else { FALSE }.to_string();
+            let last_transition_time = previous
+                .iter()
+                .find(|c| c.type_ == update.type_ && c.status == status)
+                .map(|c| c.last_transition_time.clone())
+                .unwrap_or_else(|| now.clone());
+            Condition {
+                type_: update.type_.to_string(),
+                status,
+                reason: update.reason.to_string(),
+                message: update.message,
+                observed_generation: generation,
+                last_transition_time,
+            }
+        })
+        .collect()
+}
+
+/// Finds a condition by type.
+pub fn find<'a>(conditions: &'a [Condition], type_: &str) -> Option<&'a Condition> {
+    conditions.iter().find(|c| c.type_ == type_)
+}

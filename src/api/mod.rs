@@ -1,0 +1,12 @@
+//! The `CostPolicy` API: CRD types, defaults, validation and the names
+//! (condition types, reasons, tag keys, finalizer) that form the contract.
+//! No I/O lives here.
+
+pub mod conditions;
+pub mod names;
+mod policy;
+mod status;
+pub mod validate;
+
+pub use policy::*;
+pub use status::*;

@@ -1,0 +1,17 @@
+//! Names shared with users, AWS and Kubernetes: changing one is a breaking change.
+
+/// API group of every frugal resource.
+pub const GROUP: &str = "frugal.dev";
+/// Finalizer that holds a policy until its AWS objects are retained or removed.
+pub const FINALIZER: &str = "frugal.dev/cleanup";
+/// Field manager for server-side apply of status.
+pub const FIELD_MANAGER: &str = "frugal-operator";
+/// Name the controller reports Events under.
+pub const CONTROLLER_NAME: &str = "frugal-operator";
+
+/// Tag on every AWS object the operator creates.
+pub const TAG_MANAGED_BY: &str = "frugal.dev/managed-by";
+/// Value of [`TAG_MANAGED_BY`].
+pub const MANAGED_BY_VALUE: &str = "frugal";
+/// Tag naming the policy that created an AWS object.
+pub const TAG_POLICY: &str = "frugal.dev/policy";

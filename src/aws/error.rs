@@ -1,0 +1,76 @@
+//! Classification of SDK errors into the engine's [`CloudError`].
+
+use aws_smithy_runtime_api::client::orchestrator::HttpResponse;
+use aws_smithy_runtime_api::client::result::SdkError;
+use aws_smithy_types::error::metadata::ProvideErrorMetadata;
+
+use crate::engine::{CloudError, ErrorKind};
+
+const THROTTLING_CODES: &[&str] = &[
+    "RequestLimitExceeded",
+    "Throttling",
+    "ThrottlingException",
+    "TooManyRequestsException",
+    "RequestThrottled",
+    "RequestThrottledException",
+    "SlowDown",
+];
+const ACCESS_DENIED_CODES: &[&str] = &[
+    "UnauthorizedOperation",
+    "AccessDenied",
+    "AccessDeniedException",
+    "AuthFailure",
+    "InvalidClientTokenId",
+    "ExpiredToken",
+    "UnrecognizedClientException",
+];
+
+/// Turns an SDK error into a [`CloudError`] naming the operation.
+pub fn classify<E>(operation: &str, error: SdkError<E, HttpResponse>) -> CloudError
+where
+    E: ProvideErrorMetadata + std::error::Error + Send + Sync + 'static,
+{
+    let status = error.raw_response().map(|r| r.status().as_u16());
+    let code = error.code().map(str::to_string);
+    let message = match (&code, error.message()) {
+        (Some(code), Some(message)) => format!("{code}: {message}"),
+        (Some(code), None) => code.clone(),
+        _ => aws_smithy_types::error::display::DisplayErrorContext(&error).to_string(),
+    };
+    let kind = match &error {
+        SdkError::TimeoutError(_) | SdkError::DispatchFailure(_) => ErrorKind::Network,
+        SdkError::ConstructionFailure(_) => ErrorKind::Credentials,
+        _ => kind_of(code.as_deref(), status),
+    };
+    CloudError::new(operation, kind, message)
+}
+
+fn kind_of(code: Option<&str>, status: Option<u16>) -> ErrorKind {
+    match code {
+        Some(code) if THROTTLING_CODES.contains(&code) => ErrorKind::Throttled,
+        Some(code) if ACCESS_DENIED_CODES.contains(&code) => ErrorKind::AccessDenied,
+        Some(code) if code.ends_with("NotFound") || code.ends_with(".NotFound") || code == "ResourceNotFoundException" => {
+            ErrorKind::NotFound
+        }
+        _ => match status {
+            Some(429) => ErrorKind::Throttled,
+            Some(401 | 403) => ErrorKind::AccessDenied,
+            Some(s) if s >= 500 => ErrorKind::ServerError,
+            _ => ErrorKind::InvalidRequest,
+        },
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn codes_map_to_kinds() {
+        assert_eq!(kind_of(Some("RequestLimitExceeded"), Some(503)), ErrorKind::Throttled);
+        assert_eq!(kind_of(Some("UnauthorizedOperation"), Some(403)), ErrorKind::AccessDenied);
+        assert_eq!(kind_of(Some("InvalidVpcID.NotFound"), Some(400)), ErrorKind::NotFound);
+        assert_eq!(kind_of(None, Some(500)), ErrorKind::ServerError);
+        assert_eq!(kind_of(Some("RouteAlreadyExists"), Some(400)), ErrorKind::InvalidRequest);
+    }
+}

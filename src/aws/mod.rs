@@ -1,0 +1,149 @@
+//! The AWS adapter: the only place with `aws_sdk_*` types. It reads the account into the
+//! planner's domain structs, executes changes, classifies errors and paces requests.
+
+mod error;
+mod network;
+mod pacing;
+mod request_metrics;
+
+use std::collections::HashMap;
+use std::sync::Arc;
+use std::time::Duration;
+
+use async_trait::async_trait;
+use aws_config::{BehaviorVersion, Region, SdkConfig};
+use aws_credential_types::provider::SharedCredentialsProvider;
+use tokio::sync::Mutex;
+
+use crate::api::AwsTarget;
+use crate::engine::{Cloud, CloudConnector, CloudError, ErrorKind};
+use crate::metrics::Metrics;
+
+pub use pacing::{PaceClass, PacingConfig, TokenBucket};
+
+use pacing::Pacer;
+use request_metrics::RequestMetrics;
+
+const SESSION_NAME: &str = "frugal-operator";
+
+/// Region, role and external id: policies with the same key share one client.
+type TargetKey = (String, Option<String>, Option<String>);
+
+/// Opens AWS clients for policies; clients and pacing buckets are shared by every policy
+/// that targets the same account and region.
+pub struct AwsConnector {
+    metrics: Arc<Metrics>,
+    pacer: Arc<Pacer>,
+    clouds: Mutex<HashMap<TargetKey, Arc<AwsCloud>>>,
+    endpoint_url: Option<String>,
+    base_credentials: Option<SharedCredentialsProvider>,
+}
+
+impl AwsConnector {
+    pub fn new(metrics: Arc<Metrics>, pacing: PacingConfig) -> Self {
+        Self {
+            metrics,
+            pacer: Arc::new(Pacer::new(pacing)),
+            clouds: Mutex::new(HashMap::new()),
+            endpoint_url: None,
+            base_credentials: None,
+        }
+    }
+
+    /// An explicit endpoint and base credentials instead of the environment's (tests run
+    /// many accounts in one process, where process-wide variables would race).
+    pub fn with_overrides(mut self, endpoint_url: Option<String>, base_credentials: Option<SharedCredentialsProvider>) -> Self {
+        self.endpoint_url = endpoint_url;
+        self.base_credentials = base_credentials;
+        self
+    }
+
+    async fn open(&self, target: &AwsTarget) -> Result<AwsCloud, CloudError> {
+        let mut loader = aws_config::defaults(BehaviorVersion::latest());
+        if let Some(url) = &self.endpoint_url {
+            loader = loader.endpoint_url(url);
+        }
+        if let Some(credentials) = &self.base_credentials {
+            loader = loader.credentials_provider(credentials.clone());
+        }
+        let base = loader
+            .region(Region::new(target.region.clone()))
+            .retry_config(aws_config::retry::RetryConfig::standard().with_max_attempts(4))
+            .timeout_config(
+                aws_config::timeout::TimeoutConfig::builder()
+                    .operation_attempt_timeout(Duration::from_secs(30))
+                    .operation_timeout(Duration::from_secs(120))
+                    .build(),
+            )
+            .load()
+            .await;
+        let config = match &target.role_arn {
+            None => base,
+            Some(role_arn) => {
+                let mut provider = aws_config::sts::AssumeRoleProvider::builder(role_arn.clone())
+                    .session_name(SESSION_NAME)
+                    .region(Region::new(target.region.clone()))
+                    .configure(&base);
+                if let Some(external_id) = &target.external_id {
+                    provider = provider.external_id(external_id.clone());
+                }
+                base.to_builder().credentials_provider(SharedCredentialsProvider::new(provider.build().await)).build()
+            }
+        };
+        let account = account_id(&config, target, &self.metrics).await?;
+        Ok(AwsCloud::new(&config, account, target.region.clone(), self.pacer.clone(), self.metrics.clone()))
+    }
+}
+
+#[async_trait]
+impl CloudConnector for AwsConnector {
+    async fn connect(&self, target: &AwsTarget) -> Result<Arc<dyn Cloud>, CloudError> {
+        let key = (target.region.clone(), target.role_arn.clone(), target.external_id.clone());
+        let mut clouds = self.clouds.lock().await;
+        if let Some(cloud) = clouds.get(&key) {
+            return Ok(cloud.clone());
+        }
+        let cloud = Arc::new(self.open(target).await?);
+        clouds.insert(key, cloud.clone());
+        Ok(cloud)
+    }
+}
+
+/// The account id, which keys the shared pacing buckets. With a role it is in the ARN;
+/// otherwise STS says whose credentials these are (this also proves they work).
+async fn account_id(config: &SdkConfig, target: &AwsTarget, metrics: &Arc<Metrics>) -> Result<String, CloudError> {
+    if let Some(account) = target.role_arn.as_deref().and_then(|arn| arn.split(':').nth(4)) {
+        return Ok(account.to_string());
+    }
+    let sts = aws_sdk_sts::Client::from_conf(
+        aws_sdk_sts::config::Builder::from(config).interceptor(RequestMetrics::new(metrics.clone())).build(),
+    );
+    let identity = sts.get_caller_identity().send().await.map_err(|e| error::classify("GetCallerIdentity", e))?;
+    identity.account.ok_or_else(|| CloudError::new("GetCallerIdentity", ErrorKind::Credentials, "no account in the answer"))
+}
+
+/// One account and region.
+pub struct AwsCloud {
+    ec2: aws_sdk_ec2::Client,
+    cloudwatch: aws_sdk_cloudwatch::Client,
+    region: String,
+    account: String,
+    pacer: Arc<Pacer>,
+}
+
+impl AwsCloud {
+    fn new(config: &SdkConfig, account: String, region: String, pacer: Arc<Pacer>, metrics: Arc<Metrics>) -> Self {
+        let ec2 = aws_sdk_ec2::Client::from_conf(
+            aws_sdk_ec2::config::Builder::from(config).interceptor(RequestMetrics::new(metrics.clone())).build(),
+        );
+        let cloudwatch = aws_sdk_cloudwatch::Client::from_conf(
+            aws_sdk_cloudwatch::config::Builder::from(config).interceptor(RequestMetrics::new(metrics)).build(),
+        );
+        Self { ec2, cloudwatch, region, account, pacer }
+    }
+
+    /// Waits for a token of the account's bucket for `class`.
+    async fn pace(&self, class: PaceClass) {
+        self.pacer.bucket(&self.account, &self.region, class).await.acquire().await;
+    }
+}

@@ -1,0 +1,319 @@
+//! VPCs, route tables, gateway endpoints and NAT gateway metrics.
+
+use std::collections::{BTreeMap, BTreeSet};
+
+use async_trait::async_trait;
+use aws_sdk_ec2::types::{Filter, ResourceType, Tag, TagSpecification, VpcEndpointType};
+
+use crate::api::names::{MANAGED_BY_VALUE, TAG_MANAGED_BY, TAG_POLICY};
+use crate::api::validate::{GatewayEndpointsDesired, VpcScope};
+use crate::engine::{Cloud, CloudError, ErrorKind};
+use crate::plan::Tags;
+use crate::plan::gateway_endpoints::{GatewayChange, GatewayEndpoint, NetworkInventory, Route, RouteTable, Vpc};
+
+use super::AwsCloud;
+use super::error::classify;
+use super::pacing::PaceClass;
+
+/// AWS accepts at most 200 values in one filter.
+const FILTER_VALUES_PER_CALL: usize = 200;
+const PAGE_SIZE: i32 = 1000;
+/// CloudWatch GetMetricData takes at most 500 queries per call.
+const METRIC_QUERIES_PER_CALL: usize = 500;
+const NAT_METRICS: [&str; 2] = ["BytesOutToDestination", "BytesOutToSource"];
+
+fn filter(name: &str, values: impl IntoIterator<Item = impl Into<String>>) -> Filter {
+    Filter::builder().name(name).set_values(Some(values.into_iter().map(Into::into).collect())).build()
+}
+
+fn tags_of(tags: Option<&[Tag]>) -> Tags {
+    tags.unwrap_or_default().iter().filter_map(|t| Some((t.key()?.to_string(), t.value().unwrap_or_default().to_string()))).collect()
+}
+
+fn endpoint_of(e: &aws_sdk_ec2::types::VpcEndpoint) -> Option<GatewayEndpoint> {
+    Some(GatewayEndpoint {
+        id: e.vpc_endpoint_id()?.to_string(),
+        vpc_id: e.vpc_id()?.to_string(),
+        service_name: e.service_name().unwrap_or_default().to_string(),
+        state: e.state().map(|s| s.as_str().to_string()).unwrap_or_default(),
+        route_table_ids: e.route_table_ids().iter().cloned().collect(),
+        tags: tags_of(Some(e.tags())),
+    })
+}
+
+impl AwsCloud {
+    async fn describe_vpcs(&self, scope: &VpcScope) -> Result<Vec<Vpc>, CloudError> {
+        let mut filters = Vec::new();
+        match scope {
+            VpcScope::Ids(ids) if ids.is_empty() => return Ok(Vec::new()),
+            VpcScope::Ids(ids) => {
+                let mut vpcs = Vec::new();
+                for chunk in ids.iter().cloned().collect::<Vec<_>>().chunks(FILTER_VALUES_PER_CALL) {
+                    vpcs.extend(self.describe_vpcs_filtered(vec![filter("vpc-id", chunk.iter().cloned())]).await?);
+                }
+                return Ok(vpcs);
+            }
+            VpcScope::Tags(tags) => {
+                for (key, value) in tags {
+                    filters.push(filter(&format!("tag:{key}"), [value.clone()]));
+                }
+            }
+        }
+        self.describe_vpcs_filtered(filters).await
+    }
+
+    async fn describe_vpcs_filtered(&self, filters: Vec<Filter>) -> Result<Vec<Vpc>, CloudError> {
+        self.pace(PaceClass::NonMutating).await;
+        let filters = if filters.is_empty() { None } else { Some(filters) };
+        let vpcs: Vec<_> = self
+            .ec2
+            .describe_vpcs()
+            .set_filters(filters)
+            .into_paginator()
+            .items()
+            .send()
+            .try_collect()
+            .await
+            .map_err(|e| classify("DescribeVpcs", e))?;
+        Ok(vpcs.iter().filter_map(|v| Some(Vpc { id: v.vpc_id()?.to_string(), tags: tags_of(Some(v.tags())) })).collect())
+    }
+
+    async fn describe_route_tables(&self, vpc_ids: &[String]) -> Result<Vec<RouteTable>, CloudError> {
+        let mut tables = Vec::new();
+        for chunk in vpc_ids.chunks(FILTER_VALUES_PER_CALL) {
+            self.pace(PaceClass::NonMutating).await;
+            let page: Vec<_> = self
+                .ec2
+                .describe_route_tables()
+                .filters(filter("vpc-id", chunk.iter().cloned()))
+                .max_results(100)
+                .into_paginator()
+                .items()
+                .send()
+                .try_collect()
+                .await
+                .map_err(|e| classify("DescribeRouteTables", e))?;
+            tables.extend(page.iter().filter_map(|rt| {
+                Some(RouteTable {
+                    id: rt.route_table_id()?.to_string(),
+                    vpc_id: rt.vpc_id()?.to_string(),
+                    routes: rt
+                        .routes()
+                        .iter()
+                        .map(|r| Route {
+                            destination_cidr: r.destination_cidr_block().map(str::to_string),
+                            nat_gateway_id: r.nat_gateway_id().map(str::to_string),
+                            state: r.state().map(|s| s.as_str().to_string()).unwrap_or_else(|| "active".to_string()),
+                        })
+                        .collect(),
+                })
+            }));
+        }
+        Ok(tables)
+    }
+
+    async fn describe_gateway_endpoints(&self, mut filters: Vec<Filter>) -> Result<Vec<GatewayEndpoint>, CloudError> {
+        self.pace(PaceClass::NonMutating).await;
+        filters.push(filter("vpc-endpoint-type", ["Gateway"]));
+        let endpoints: Vec<_> = self
+            .ec2
+            .describe_vpc_endpoints()
+            .set_filters(Some(filters))
+            .max_results(PAGE_SIZE)
+            .into_paginator()
+            .items()
+            .send()
+            .try_collect()
+            .await
+            .map_err(|e| classify("DescribeVpcEndpoints", e))?;
+        Ok(endpoints.iter().filter_map(endpoint_of).collect())
+    }
+
+    /// Bytes processed by each VPC's NAT gateways over the last 30 days. Metrics only feed
+    /// estimates, so a failure here yields `None` instead of abandoning the area.
+    async fn nat_bytes_30d(&self, vpc_ids: &[String]) -> Option<BTreeMap<String, u64>> {
+        match self.read_nat_bytes(vpc_ids).await {
+            Ok(bytes) => Some(bytes),
+            Err(error) => {
+                tracing::warn!(%error, "NAT gateway metrics unavailable; savings estimates omitted");
+                None
+            }
+        }
+    }
+
+    async fn read_nat_bytes(&self, vpc_ids: &[String]) -> Result<BTreeMap<String, u64>, CloudError> {
+        use aws_sdk_cloudwatch::primitives::DateTime;
+        use aws_sdk_cloudwatch::types::{Dimension, Metric, MetricDataQuery, MetricStat};
+
+        let mut nat_vpc = BTreeMap::new();
+        for chunk in vpc_ids.chunks(FILTER_VALUES_PER_CALL) {
+            self.pace(PaceClass::NonMutating).await;
+            let nats: Vec<_> = self
+                .ec2
+                .describe_nat_gateways()
+                .filter(filter("vpc-id", chunk.iter().cloned()))
+                .max_results(PAGE_SIZE)
+                .into_paginator()
+                .items()
+                .send()
+                .try_collect()
+                .await
+                .map_err(|e| classify("DescribeNatGateways", e))?;
+            for nat in nats {
+                if let (Some(id), Some(vpc)) = (nat.nat_gateway_id(), nat.vpc_id()) {
+                    nat_vpc.insert(id.to_string(), vpc.to_string());
+                }
+            }
+        }
+        let mut bytes: BTreeMap<String, u64> = vpc_ids.iter().map(|v| (v.clone(), 0)).collect();
+        let queries: Vec<(String, MetricDataQuery)> = nat_vpc
+            .keys()
+            .flat_map(|nat| NAT_METRICS.iter().map(move |metric| (nat.clone(), *metric)))
+            .enumerate()
+            .map(|(n, (nat, metric))| {
+                let stat = MetricStat::builder()
+                    .metric(
+                        Metric::builder()
+                            .namespace("AWS/NATGateway")
+                            .metric_name(metric)
+                            .dimensions(Dimension::builder().name("NatGatewayId").value(&nat).build())
+                            .build(),
+                    )
+                    .period(86_400)
+                    .stat("Sum")
+                    .build();
+                (nat, MetricDataQuery::builder().id(format!("q{n}")).metric_stat(stat).return_data(true).build())
+            })
+            .collect();
+        let end = std::time::SystemTime::now();
+        let start = end - std::time::Duration::from_secs(30 * 86_400);
+        for chunk in queries.chunks(METRIC_QUERIES_PER_CALL) {
+            let owners: BTreeMap<String, &str> =
+                chunk.iter().filter_map(|(nat, q)| Some((q.id()?.to_string(), nat_vpc.get(nat)?.as_str()))).collect();
+            let results: Vec<_> = self
+                .cloudwatch
+                .get_metric_data()
+                .set_metric_data_queries(Some(chunk.iter().map(|(_, q)| q.clone()).collect()))
+                .start_time(DateTime::from(start))
+                .end_time(DateTime::from(end))
+                .into_paginator()
+                .send()
+                .try_collect()
+                .await
+                .map_err(|e| classify("GetMetricData", e))?;
+            for result in results.iter().flat_map(|page| page.metric_data_results()) {
+                let Some(vpc) = result.id().and_then(|id| owners.get(id)) else { continue };
+                let sum: f64 = result.values().iter().sum();
+                *bytes.entry(vpc.to_string()).or_default() += sum.max(0.0) as u64;
+            }
+        }
+        Ok(bytes)
+    }
+}
+
+#[async_trait]
+impl Cloud for AwsCloud {
+    async fn observe_network(&self, desired: &GatewayEndpointsDesired) -> Result<NetworkInventory, CloudError> {
+        let vpcs = self.describe_vpcs(&desired.vpcs).await?;
+        let vpc_ids: Vec<String> = vpcs.iter().map(|v| v.id.clone()).collect::<BTreeSet<_>>().into_iter().collect();
+        if vpc_ids.is_empty() {
+            return Ok(NetworkInventory { vpcs, nat_bytes_30d: Some(BTreeMap::new()), ..Default::default() });
+        }
+        let route_tables = self.describe_route_tables(&vpc_ids).await?;
+        let service_names: Vec<String> = desired.services.iter().map(|s| s.service_name(&self.region)).collect();
+        let mut endpoints = Vec::new();
+        for chunk in vpc_ids.chunks(FILTER_VALUES_PER_CALL) {
+            endpoints.extend(
+                self.describe_gateway_endpoints(vec![
+                    filter("vpc-id", chunk.iter().cloned()),
+                    filter("service-name", service_names.iter().cloned()),
+                ])
+                .await?,
+            );
+        }
+        let nat_bytes_30d = self.nat_bytes_30d(&vpc_ids).await;
+        Ok(NetworkInventory { vpcs, route_tables, endpoints, nat_bytes_30d })
+    }
+
+    async fn apply_gateway_change(&self, change: &GatewayChange) -> Result<Option<String>, CloudError> {
+        self.pace(PaceClass::VpcEndpointMutation).await;
+        match change {
+            GatewayChange::CreateEndpoint { vpc_id, service_name, route_table_ids, client_token, tags, .. } => {
+                let tags = TagSpecification::builder()
+                    .resource_type(ResourceType::VpcEndpoint)
+                    .set_tags(Some(tags.iter().map(|(k, v)| Tag::builder().key(k).value(v).build()).collect()))
+                    .build();
+                let created = self
+                    .ec2
+                    .create_vpc_endpoint()
+                    .vpc_endpoint_type(VpcEndpointType::Gateway)
+                    .vpc_id(vpc_id)
+                    .service_name(service_name)
+                    .set_route_table_ids(Some(route_table_ids.clone()))
+                    .client_token(client_token)
+                    .tag_specifications(tags)
+                    .send()
+                    .await
+                    .map_err(|e| classify("CreateVpcEndpoint", e))?;
+                let id = created.vpc_endpoint().and_then(|e| e.vpc_endpoint_id()).map(str::to_string);
+                match id {
+                    Some(id) => {
+                        tracing::info!(%vpc_id, %service_name, endpoint = %id, "created gateway endpoint");
+                        Ok(Some(id))
+                    }
+                    None => Err(CloudError::new("CreateVpcEndpoint", ErrorKind::ServerError, "the answer named no endpoint")),
+                }
+            }
+            GatewayChange::AddRouteTables { endpoint_id, route_table_ids, .. } => {
+                let answer = self
+                    .ec2
+                    .modify_vpc_endpoint()
+                    .vpc_endpoint_id(endpoint_id)
+                    .set_add_route_table_ids(Some(route_table_ids.clone()))
+                    .send()
+                    .await
+                    .map_err(|e| classify("ModifyVpcEndpoint", e))?;
+                if answer.r#return() == Some(false) {
+                    return Err(CloudError::new(
+                        "ModifyVpcEndpoint",
+                        ErrorKind::ServerError,
+                        format!("AWS declined to add route tables to {endpoint_id}"),
+                    ));
+                }
+                tracing::info!(endpoint = %endpoint_id, route_tables = ?route_table_ids, "associated route tables");
+                Ok(None)
+            }
+        }
+    }
+
+    async fn owned_gateway_endpoints(&self, policy: &str) -> Result<Vec<GatewayEndpoint>, CloudError> {
+        self.describe_gateway_endpoints(vec![
+            filter(&format!("tag:{TAG_MANAGED_BY}"), [MANAGED_BY_VALUE]),
+            filter(&format!("tag:{TAG_POLICY}"), [policy]),
+        ])
+        .await
+    }
+
+    async fn delete_gateway_endpoints(&self, ids: &[String]) -> Result<(), CloudError> {
+        // DeleteVpcEndpoints takes up to 25 ids per call.
+        for chunk in ids.chunks(25) {
+            self.pace(PaceClass::VpcEndpointMutation).await;
+            let answer = self
+                .ec2
+                .delete_vpc_endpoints()
+                .set_vpc_endpoint_ids(Some(chunk.to_vec()))
+                .send()
+                .await
+                .map_err(|e| classify("DeleteVpcEndpoints", e))?;
+            let failed: Vec<String> = answer
+                .unsuccessful()
+                .iter()
+                .map(|u| format!("{}: {}", u.resource_id().unwrap_or("?"), u.error().and_then(|e| e.message()).unwrap_or("unknown")))
+                .collect();
+            if !failed.is_empty() {
+                return Err(CloudError::new("DeleteVpcEndpoints", ErrorKind::InvalidRequest, failed.join("; ")));
+            }
+        }
+        Ok(())
+    }
+}

@@ -1,0 +1,25 @@
+//! `frugal crd`: the CRD as YAML; crds/costpolicy.yaml is this output, committed.
+
+use std::process::ExitCode;
+
+use kube::CustomResourceExt;
+
+use crate::api::CostPolicy;
+
+/// The CRD document exactly as committed in crds/.
+pub fn yaml() -> Result<String, serde_yaml::Error> {
+    serde_yaml::to_string(&CostPolicy::crd())
+}
+
+pub fn print() -> ExitCode {
+    match yaml() {
+        Ok(text) => {
+            print!("{text}");
+            ExitCode::SUCCESS
+        }
+        Err(error) => {
+            eprintln!("error: cannot render the CRD: {error}");
+            ExitCode::FAILURE
+        }
+    }
+}

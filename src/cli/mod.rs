@@ -1,0 +1,120 @@
+//! The command line: `run`, `crd`, `plan`, `apply`, `iam-policy`. Thin: each command
+//! parses its flags and calls into the controller or the engine.
+
+mod crd;
+mod iam_policy;
+mod oneshot;
+mod output;
+
+use std::net::SocketAddr;
+use std::process::ExitCode;
+
+use clap::{Parser, Subcommand, ValueEnum};
+
+use crate::aws::{PaceClass, PacingConfig};
+use crate::telemetry::LogFormat;
+
+#[derive(Parser, Debug)]
+#[command(name = "frugal", version, about = "Keeps AWS accounts aligned with cost and security practices declared as CostPolicy objects")]
+pub struct Cli {
+    /// Log format.
+    #[arg(long, global = true, value_enum, default_value = "text", env = "FRUGAL_LOG_FORMAT")]
+    pub log_format: LogFormat,
+    #[command(subcommand)]
+    pub command: Command,
+}
+
+#[derive(Subcommand, Debug)]
+pub enum Command {
+    /// Run the controller against the cluster of the current kubeconfig (or in-cluster).
+    Run(RunArgs),
+    /// Print the CostPolicy CustomResourceDefinition as YAML.
+    Crd,
+    /// Observe the account and show what would change; exit 0 = in sync, 2 = drift, 1 = error.
+    Plan(OneShotArgs),
+    /// Enforce a policy file once (Audit mode in the file still changes nothing).
+    Apply(OneShotArgs),
+    /// Print the least-privilege IAM policy the operator needs.
+    IamPolicy,
+}
+
+#[derive(clap::Args, Debug)]
+pub struct RunArgs {
+    /// Address of the HTTP server for /metrics, /healthz and /readyz.
+    #[arg(long, default_value = "0.0.0.0:8080", env = "FRUGAL_METRICS_ADDR")]
+    pub metrics_addr: SocketAddr,
+    /// Only reconcile CostPolicies whose labels match this selector (to shard policies
+    /// across several operator deployments), e.g. `shard=a`.
+    #[arg(long, env = "FRUGAL_POLICY_SELECTOR")]
+    pub policy_selector: Option<String>,
+    #[command(flatten)]
+    pub pacing: PacingArgs,
+}
+
+#[derive(clap::Args, Debug, Clone)]
+pub struct PacingArgs {
+    /// Client-side pacing of Create/Modify/DeleteVpcEndpoint(s) per account and region, as
+    /// BURST/RATE_PER_SECOND (EC2's own bucket: 4/0.3).
+    #[arg(long, default_value = "4/0.3", value_parser = parse_rate, env = "FRUGAL_VPC_ENDPOINT_PACING")]
+    pub vpc_endpoint_pacing: (f64, f64),
+    /// Client-side pacing of describe calls per account and region, BURST/RATE_PER_SECOND.
+    #[arg(long, default_value = "100/20", value_parser = parse_rate, env = "FRUGAL_DESCRIBE_PACING")]
+    pub describe_pacing: (f64, f64),
+}
+
+impl PacingArgs {
+    pub fn config(&self) -> PacingConfig {
+        let mut config = PacingConfig::default();
+        config.rates.insert(PaceClass::VpcEndpointMutation, self.vpc_endpoint_pacing);
+        config.rates.insert(PaceClass::NonMutating, self.describe_pacing);
+        config
+    }
+}
+
+fn parse_rate(text: &str) -> Result<(f64, f64), String> {
+    let (burst, rate) = text.split_once('/').ok_or_else(|| format!("{text:?}: expected BURST/RATE, e.g. 4/0.3"))?;
+    let burst: f64 = burst.trim().parse().map_err(|_| format!("{burst:?} is not a number"))?;
+    let rate: f64 = rate.trim().parse().map_err(|_| format!("{rate:?} is not a number"))?;
+    if !(burst >= 1.0 && rate > 0.0 && burst.is_finite() && rate.is_finite()) {
+        return Err("burst must be at least 1 and rate above 0".to_string());
+    }
+    Ok((burst, rate))
+}
+
+#[derive(clap::Args, Debug)]
+pub struct OneShotArgs {
+    /// A YAML file with one or more CostPolicy documents.
+    #[arg(short = 'f', long = "filename")]
+    pub file: std::path::PathBuf,
+    /// Output format.
+    #[arg(short = 'o', long, value_enum, default_value = "table")]
+    pub output: OutputFormat,
+    #[command(flatten)]
+    pub pacing: PacingArgs,
+}
+
+#[derive(ValueEnum, Clone, Copy, Debug, PartialEq, Eq)]
+pub enum OutputFormat {
+    Table,
+    Json,
+}
+
+/// Parses the command line and runs the command.
+pub async fn main() -> ExitCode {
+    let cli = Cli::parse();
+    crate::telemetry::init(cli.log_format);
+    match cli.command {
+        Command::Run(args) => match crate::controller::run(args).await {
+            Ok(()) => ExitCode::SUCCESS,
+            Err(error) => {
+                tracing::error!(%error, "operator stopped");
+                eprintln!("error: {error:#}");
+                ExitCode::FAILURE
+            }
+        },
+        Command::Crd => crd::print(),
+        Command::Plan(args) => oneshot::run(args, false).await,
+        Command::Apply(args) => oneshot::run(args, true).await,
+        Command::IamPolicy => iam_policy::print(),
+    }
+}

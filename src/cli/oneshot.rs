@@ -1,0 +1,121 @@
+//! `frugal plan` and `frugal apply`: the engine once, without a cluster.
+
+use std::process::ExitCode;
+use std::sync::Arc;
+
+use k8s_openapi::apimachinery::pkg::apis::meta::v1::Time;
+use serde::Deserialize;
+
+use crate::api::CostPolicy;
+use crate::api::validate::validate;
+use crate::aws::AwsConnector;
+use crate::engine::{self, CloudConnector, report};
+use crate::metrics::Metrics;
+
+use super::output;
+use super::{OneShotArgs, OutputFormat};
+
+const EXIT_IN_SYNC: u8 = 0;
+const EXIT_ERROR: u8 = 1;
+const EXIT_DRIFT: u8 = 2;
+
+/// Errors of the one-shot commands, each naming what went wrong.
+#[derive(Debug, thiserror::Error)]
+pub enum OneShotError {
+    #[error("cannot read {path}: {source}")]
+    Read { path: String, source: std::io::Error },
+    #[error("{path}: document {index} is not a CostPolicy: {source}")]
+    Parse { path: String, index: usize, source: serde_yaml::Error },
+    #[error("{path}: no CostPolicy document found")]
+    Empty { path: String },
+}
+
+/// Reads every CostPolicy document of a YAML file.
+pub fn load(path: &std::path::Path) -> Result<Vec<CostPolicy>, OneShotError> {
+    let display = path.display().to_string();
+    let text = std::fs::read_to_string(path).map_err(|source| OneShotError::Read { path: display.clone(), source })?;
+    let mut policies = Vec::new();
+    for (index, document) in serde_yaml::Deserializer::from_str(&text).enumerate() {
+        let value = serde_yaml::Value::deserialize(document).map_err(|source| OneShotError::Parse {
+            path: display.clone(),
+            index: index + 1,
+            source,
+        })?;
+        if value.is_null() {
+            continue;
+        }
+        let policy: CostPolicy =
+            serde_yaml::from_value(value).map_err(|source| OneShotError::Parse { path: display.clone(), index: index + 1, source })?;
+        policies.push(policy);
+    }
+    if policies.is_empty() {
+        return Err(OneShotError::Empty { path: display });
+    }
+    Ok(policies)
+}
+
+pub async fn run(args: OneShotArgs, enforce: bool) -> ExitCode {
+    let policies = match load(&args.file) {
+        Ok(p) => p,
+        Err(error) => {
+            eprintln!("error: {error}");
+            return ExitCode::from(EXIT_ERROR);
+        }
+    };
+    let connector: Arc<dyn CloudConnector> = Arc::new(AwsConnector::new(Metrics::new(), args.pacing.config()));
+    let mut exit = EXIT_IN_SYNC;
+    let mut json_reports = Vec::new();
+    for policy in policies {
+        let name = policy.metadata.name.clone().unwrap_or_default();
+        let validated = match validate(&name, &policy.spec) {
+            Ok(v) => v,
+            Err(error) => {
+                eprintln!("error: policy {name:?} is invalid, nothing in AWS was touched: {error}");
+                exit = EXIT_ERROR;
+                continue;
+            }
+        };
+        let cloud = match connector.connect(&validated.aws).await {
+            Ok(cloud) => cloud,
+            Err(error) => {
+                eprintln!("error: policy {name:?}: cannot reach AWS: {error}");
+                exit = EXIT_ERROR;
+                continue;
+            }
+        };
+        let planned = engine::observe_and_plan(cloud.as_ref(), validated).await;
+        let drift = planned.drift_count();
+        if args.output == OutputFormat::Table {
+            print!("{}", output::plan_table(&planned));
+        }
+        let applied = if enforce {
+            let applied = engine::act(cloud.as_ref(), planned).await;
+            if args.output == OutputFormat::Table {
+                print!("{}", output::apply_table(&applied));
+            }
+            applied
+        } else {
+            planned.without_acting()
+        };
+        let now = Time(k8s_openapi::jiff::Timestamp::now());
+        let status = report::status(&applied, None, None, &now);
+        if args.output == OutputFormat::Json {
+            json_reports.push(output::json_report(&applied, &status));
+        }
+        if applied.first_error().is_some() {
+            exit = EXIT_ERROR;
+        } else if !enforce && drift > 0 && exit == EXIT_IN_SYNC {
+            exit = EXIT_DRIFT;
+        }
+    }
+    if args.output == OutputFormat::Json {
+        match serde_json::to_string_pretty(&json_reports) {
+            Ok(text) => println!("{text}"),
+            Err(error) => {
+                eprintln!("error: {error}");
+                exit = EXIT_ERROR;
+            }
+        }
+    }
+    ExitCode::from(exit)
+}

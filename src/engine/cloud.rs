@@ -1,0 +1,78 @@
+//! The domain-level view of AWS that the engine needs. The real adapter lives in
+//! `crate::aws`; tests of the controller use an in-memory implementation.
+
+use std::fmt;
+use std::sync::Arc;
+
+use async_trait::async_trait;
+
+use crate::api::AwsTarget;
+use crate::api::validate::GatewayEndpointsDesired;
+use crate::plan::gateway_endpoints::{GatewayChange, GatewayEndpoint, NetworkInventory};
+
+/// One account and region, reached with the policy's credentials.
+#[async_trait]
+pub trait Cloud: Send + Sync {
+    /// Reads VPCs, route tables, gateway endpoints and NAT metrics for the spec's scope.
+    async fn observe_network(&self, desired: &GatewayEndpointsDesired) -> Result<NetworkInventory, CloudError>;
+    /// Executes one gateway change; returns the id of a created endpoint.
+    async fn apply_gateway_change(&self, change: &GatewayChange) -> Result<Option<String>, CloudError>;
+    /// Gateway endpoints tagged as created by `policy`.
+    async fn owned_gateway_endpoints(&self, policy: &str) -> Result<Vec<GatewayEndpoint>, CloudError>;
+    /// Deletes gateway endpoints (and with them their routes).
+    async fn delete_gateway_endpoints(&self, ids: &[String]) -> Result<(), CloudError>;
+}
+
+/// Opens a [`Cloud`] for a policy's account and region.
+#[async_trait]
+pub trait CloudConnector: Send + Sync {
+    async fn connect(&self, target: &AwsTarget) -> Result<Arc<dyn Cloud>, CloudError>;
+}
+
+/// An AWS call that failed, classified so that status and metrics can say what happened.
+#[derive(Clone, Debug, PartialEq, Eq, thiserror::Error)]
+#[error("{operation} failed ({kind}): {message}")]
+pub struct CloudError {
+    /// The AWS operation, e.g. DescribeRouteTables, or AssumeRole for credentials.
+    pub operation: String,
+    pub kind: ErrorKind,
+    pub message: String,
+}
+
+impl CloudError {
+    pub fn new(operation: impl Into<String>, kind: ErrorKind, message: impl Into<String>) -> Self {
+        Self { operation: operation.into(), kind, message: message.into() }
+    }
+}
+
+/// Classes of AWS failure; the metric label and the basis of retry decisions.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub enum ErrorKind {
+    Throttled,
+    AccessDenied,
+    NotFound,
+    InvalidRequest,
+    ServerError,
+    Network,
+    Credentials,
+}
+
+impl ErrorKind {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            ErrorKind::Throttled => "throttled",
+            ErrorKind::AccessDenied => "access_denied",
+            ErrorKind::NotFound => "not_found",
+            ErrorKind::InvalidRequest => "invalid_request",
+            ErrorKind::ServerError => "server_error",
+            ErrorKind::Network => "network",
+            ErrorKind::Credentials => "credentials",
+        }
+    }
+}
+
+impl fmt::Display for ErrorKind {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.as_str())
+    }
+}

@@ -1,0 +1,92 @@
+//! Prometheus metrics. Labels are bounded sets (categories, operation names), never
+//! error strings.
+
+use std::sync::Arc;
+
+use prometheus_client::encoding::EncodeLabelSet;
+use prometheus_client::metrics::counter::Counter;
+use prometheus_client::metrics::family::Family;
+use prometheus_client::metrics::gauge::Gauge;
+use prometheus_client::metrics::histogram::Histogram;
+use prometheus_client::registry::Registry;
+
+#[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
+pub struct ReconcileLabels {
+    /// success, error, invalid_spec
+    pub result: String,
+}
+
+#[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
+pub struct AwsRequestLabels {
+    pub service: String,
+    pub operation: String,
+    /// success, throttled, client_error, server_error, network_error
+    pub outcome: String,
+}
+
+#[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
+pub struct AreaLabels {
+    pub policy: String,
+    pub area: String,
+}
+
+#[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
+pub struct ActionLabels {
+    pub policy: String,
+    pub area: String,
+    pub action: String,
+    /// success or failure
+    pub outcome: String,
+}
+
+/// Every metric the operator exports.
+pub struct Metrics {
+    registry: Registry,
+    pub reconciles: Family<ReconcileLabels, Counter>,
+    pub reconcile_duration: Histogram,
+    pub aws_requests: Family<AwsRequestLabels, Counter>,
+    pub findings: Family<AreaLabels, Gauge>,
+    pub monthly_savings_usd: Family<AreaLabels, Gauge<f64, std::sync::atomic::AtomicU64>>,
+    pub monthly_waste_usd: Family<AreaLabels, Gauge<f64, std::sync::atomic::AtomicU64>>,
+    pub actions: Family<ActionLabels, Counter>,
+}
+
+impl Metrics {
+    pub fn new() -> Arc<Self> {
+        let mut registry = Registry::with_prefix("frugal");
+        let reconciles = Family::<ReconcileLabels, Counter>::default();
+        registry.register("reconciles", "Reconciles by result", reconciles.clone());
+        let reconcile_duration = Histogram::new([0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0, 30.0, 60.0, 300.0]);
+        registry.register("reconcile_duration_seconds", "Duration of one reconcile", reconcile_duration.clone());
+        let aws_requests = Family::<AwsRequestLabels, Counter>::default();
+        registry.register("aws_requests", "AWS API requests (attempts) by service, operation and outcome", aws_requests.clone());
+        let findings = Family::<AreaLabels, Gauge>::default();
+        registry.register("findings", "Open findings by policy and area", findings.clone());
+        let monthly_savings_usd = Family::default();
+        registry.register("monthly_savings_usd", "Estimated monthly savings of the operator's changes, USD", monthly_savings_usd.clone());
+        let monthly_waste_usd = Family::default();
+        registry.register("monthly_waste_usd", "Estimated monthly cost of open findings, USD", monthly_waste_usd.clone());
+        let actions = Family::<ActionLabels, Counter>::default();
+        registry.register("actions", "Changes made in AWS by policy, area, action and outcome", actions.clone());
+        Arc::new(Self { registry, reconciles, reconcile_duration, aws_requests, findings, monthly_savings_usd, monthly_waste_usd, actions })
+    }
+
+    /// The text exposition format.
+    pub fn encode(&self) -> String {
+        let mut out = String::new();
+        if prometheus_client::encoding::text::encode(&mut out, &self.registry).is_err() {
+            tracing::error!("failed to encode metrics");
+        }
+        out
+    }
+
+    pub fn count_aws_request(&self, service: &str, operation: &str, outcome: &str) {
+        self.aws_requests
+            .get_or_create(&AwsRequestLabels {
+                service: service.to_string(),
+                operation: operation.to_string(),
+                outcome: outcome.to_string(),
+            })
+            .inc();
+    }
+}

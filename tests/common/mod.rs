@@ -1,0 +1,299 @@
+//! Test harness: the AWS emulator (moto plus the project's extensions, started once per
+//! test binary on a free loopback port) and per-test AWS accounts.
+#![allow(dead_code)]
+
+use std::io::{BufRead, BufReader};
+use std::path::PathBuf;
+use std::process::{Child, Command, Stdio};
+use std::sync::{Arc, Mutex, OnceLock};
+
+use aws_config::{BehaviorVersion, Region, SdkConfig};
+use aws_credential_types::Credentials;
+use aws_credential_types::provider::SharedCredentialsProvider;
+use frugal_operator::aws::{AwsConnector, PaceClass, PacingConfig};
+use frugal_operator::metrics::Metrics;
+
+pub const REGION: &str = "eu-west-1";
+
+/// A running emulator.
+pub struct Emulator {
+    pub url: String,
+    _child: Option<Mutex<Child>>,
+}
+
+static EMULATOR: OnceLock<Emulator> = OnceLock::new();
+
+pub fn repo_root() -> PathBuf {
+    PathBuf::from(env!("CARGO_MANIFEST_DIR"))
+}
+
+/// The shared emulator: `FRUGAL_EMULATOR_URL` when set (e.g. by `make test`), else one
+/// started for this test binary that exits when the binary does.
+pub fn emulator() -> &'static Emulator {
+    EMULATOR.get_or_init(|| {
+        if let Ok(url) = std::env::var("FRUGAL_EMULATOR_URL") {
+            return Emulator { url, _child: None };
+        }
+        let root = repo_root();
+        let setup = Command::new("bash").arg(root.join("tests/emulator/setup.sh")).status().expect("run tests/emulator/setup.sh");
+        assert!(setup.success(), "tests/emulator/setup.sh failed");
+        let mut child = Command::new(root.join(".venv/bin/python"))
+            .arg(root.join("tests/emulator/launcher.py"))
+            .args(["--port", "0", "--parent-pid", &std::process::id().to_string()])
+            .stdout(Stdio::piped())
+            .stderr(Stdio::inherit())
+            .spawn()
+            .expect("start the emulator launcher");
+        let stdout = child.stdout.take().expect("launcher stdout");
+        let mut line = String::new();
+        BufReader::new(stdout).read_line(&mut line).expect("read READY line");
+        let url = line.trim().strip_prefix("READY ").unwrap_or_else(|| panic!("launcher said {line:?}")).to_string();
+        Emulator { url, _child: Some(Mutex::new(child)) }
+    })
+}
+
+/// One recorded AWS request.
+#[derive(Debug, Clone, serde::Deserialize)]
+pub struct Recorded {
+    pub account: String,
+    pub region: Option<String>,
+    pub service: String,
+    pub operation: String,
+}
+
+impl Recorded {
+    /// Read-only operations by naming convention of the AWS APIs the operator uses.
+    pub fn is_mutating(&self) -> bool {
+        const READ_PREFIXES: [&str; 4] = ["Describe", "List", "Get", "AssumeRole"];
+        !READ_PREFIXES.iter().any(|p| self.operation.starts_with(p))
+    }
+}
+
+/// A fresh AWS account of the emulator, reached by assuming a role in it (as a policy's
+/// `aws.roleArn` does).
+pub struct TestAccount {
+    pub id: String,
+    pub role_arn: String,
+    pub config: SdkConfig,
+    pub ec2: aws_sdk_ec2::Client,
+    pub cloudwatch: aws_sdk_cloudwatch::Client,
+}
+
+fn base_credentials() -> SharedCredentialsProvider {
+    SharedCredentialsProvider::new(Credentials::new("testing", "testing", None, None, "frugal-tests"))
+}
+
+/// A random account id, so that tests never share AWS state.
+pub fn random_account_id() -> String {
+    use rand::Rng;
+    let mut rng = rand::rng();
+    format!("{:012}", rng.random_range(100_000_000_000u64..999_999_999_999u64))
+}
+
+impl TestAccount {
+    pub async fn new() -> Self {
+        let url = &emulator().url;
+        let id = random_account_id();
+        let role_arn = format!("arn:aws:iam::{id}:role/frugal-test");
+        let base = aws_config::defaults(BehaviorVersion::latest())
+            .region(Region::new(REGION))
+            .endpoint_url(url)
+            .credentials_provider(base_credentials())
+            .load()
+            .await;
+        let provider = aws_config::sts::AssumeRoleProvider::builder(role_arn.clone()).session_name("tests").configure(&base).build().await;
+        let config = base.to_builder().credentials_provider(SharedCredentialsProvider::new(provider)).build();
+        let ec2 = aws_sdk_ec2::Client::new(&config);
+        let cloudwatch = aws_sdk_cloudwatch::Client::new(&config);
+        Self { id, role_arn, config, ec2, cloudwatch }
+    }
+
+    /// A connector like the operator's, pointed at the emulator, with fast pacing so tests
+    /// stay short.
+    pub fn connector(&self) -> Arc<AwsConnector> {
+        Arc::new(AwsConnector::new(Metrics::new(), fast_pacing()).with_overrides(Some(emulator().url.clone()), Some(base_credentials())))
+    }
+
+    /// Every AWS request recorded for this account so far.
+    pub async fn requests(&self) -> Vec<Recorded> {
+        let url = format!("{}/_frugal/requests?account={}", emulator().url, self.id);
+        let body = tokio::task::spawn_blocking(move || http_get(&url)).await.expect("join");
+        serde_json::from_str(&body).expect("recorder answers JSON")
+    }
+
+    pub async fn mutating_requests(&self) -> Vec<Recorded> {
+        self.requests().await.into_iter().filter(Recorded::is_mutating).collect()
+    }
+
+    pub async fn clear_requests(&self) {
+        let url = format!("{}/_frugal/requests?account={}", emulator().url, self.id);
+        tokio::task::spawn_blocking(move || http_request("DELETE", &url)).await.expect("join");
+    }
+}
+
+pub fn fast_pacing() -> PacingConfig {
+    let mut pacing = PacingConfig::default();
+    pacing.rates.insert(PaceClass::VpcEndpointMutation, (100.0, 100.0));
+    pacing
+}
+
+fn http_get(url: &str) -> String {
+    http_request("GET", url)
+}
+
+/// A minimal HTTP/1.0 client for the emulator's control endpoints.
+fn http_request(method: &str, url: &str) -> String {
+    use std::io::{Read, Write};
+    let rest = url.strip_prefix("http://").expect("http URL");
+    let (host, path) = rest.split_once('/').map(|(h, p)| (h, format!("/{p}"))).unwrap_or((rest, "/".into()));
+    let mut stream = std::net::TcpStream::connect(host).expect("connect to emulator");
+    write!(stream, "{method} {path} HTTP/1.0\r\nHost: {host}\r\n\r\n").expect("write request");
+    let mut response = String::new();
+    stream.read_to_string(&mut response).expect("read response");
+    let (head, body) = response.split_once("\r\n\r\n").expect("HTTP response");
+    assert!(head.contains(" 200 "), "{method} {url}: {head}");
+    body.to_string()
+}
+
+/// A VPC seeded for a test.
+#[derive(Debug, Clone)]
+pub struct SeededVpc {
+    pub vpc_id: String,
+    pub nat_gateway_id: String,
+    pub private_route_tables: Vec<String>,
+    pub public_route_table: String,
+}
+
+fn ec2_tags(resource: aws_sdk_ec2::types::ResourceType, tags: &[(&str, &str)]) -> aws_sdk_ec2::types::TagSpecification {
+    aws_sdk_ec2::types::TagSpecification::builder()
+        .resource_type(resource)
+        .set_tags(Some(tags.iter().map(|(k, v)| aws_sdk_ec2::types::Tag::builder().key(*k).value(*v).build()).collect()))
+        .build()
+}
+
+impl TestAccount {
+    /// A VPC with an internet gateway, a NAT gateway, `private` route tables whose default
+    /// route goes to the NAT gateway and one public route table.
+    pub async fn seed_vpc(&self, cidr: &str, tags: &[(&str, &str)], private: usize) -> SeededVpc {
+        use aws_sdk_ec2::types::ResourceType;
+        let ec2 = &self.ec2;
+        let vpc = ec2.create_vpc().cidr_block(cidr).tag_specifications(ec2_tags(ResourceType::Vpc, tags)).send().await.expect("CreateVpc");
+        let vpc_id = vpc.vpc().and_then(|v| v.vpc_id()).expect("vpc id").to_string();
+        let prefix = cidr.rsplit_once(".0.0/").map(|(p, _)| p).expect("cidr like 10.1.0.0/16");
+        let subnet = ec2.create_subnet().vpc_id(&vpc_id).cidr_block(format!("{prefix}.0.0/24")).send().await.expect("CreateSubnet");
+        let subnet_id = subnet.subnet().and_then(|s| s.subnet_id()).expect("subnet id").to_string();
+        let igw = ec2.create_internet_gateway().send().await.expect("CreateInternetGateway");
+        let igw_id = igw.internet_gateway().and_then(|i| i.internet_gateway_id()).expect("igw id").to_string();
+        ec2.attach_internet_gateway().internet_gateway_id(&igw_id).vpc_id(&vpc_id).send().await.expect("AttachInternetGateway");
+        let eip = ec2.allocate_address().domain(aws_sdk_ec2::types::DomainType::Vpc).send().await.expect("AllocateAddress");
+        let nat = ec2
+            .create_nat_gateway()
+            .subnet_id(&subnet_id)
+            .allocation_id(eip.allocation_id().expect("allocation id"))
+            .send()
+            .await
+            .expect("CreateNatGateway");
+        let nat_gateway_id = nat.nat_gateway().and_then(|n| n.nat_gateway_id()).expect("nat id").to_string();
+        let mut private_route_tables = Vec::new();
+        for _ in 0..private {
+            let rt = ec2.create_route_table().vpc_id(&vpc_id).send().await.expect("CreateRouteTable");
+            let rt_id = rt.route_table().and_then(|r| r.route_table_id()).expect("rt id").to_string();
+            ec2.create_route()
+                .route_table_id(&rt_id)
+                .destination_cidr_block("0.0.0.0/0")
+                .nat_gateway_id(&nat_gateway_id)
+                .send()
+                .await
+                .expect("CreateRoute nat");
+            private_route_tables.push(rt_id);
+        }
+        let rt = ec2.create_route_table().vpc_id(&vpc_id).send().await.expect("CreateRouteTable");
+        let public_route_table = rt.route_table().and_then(|r| r.route_table_id()).expect("rt id").to_string();
+        ec2.create_route()
+            .route_table_id(&public_route_table)
+            .destination_cidr_block("0.0.0.0/0")
+            .gateway_id(&igw_id)
+            .send()
+            .await
+            .expect("CreateRoute igw");
+        SeededVpc { vpc_id, nat_gateway_id, private_route_tables, public_route_table }
+    }
+
+    /// Creates a gateway endpoint by hand (as someone in the console would).
+    pub async fn hand_made_endpoint(&self, vpc_id: &str, service: &str, route_tables: &[String], tags: &[(&str, &str)]) -> String {
+        let mut request = self
+            .ec2
+            .create_vpc_endpoint()
+            .vpc_endpoint_type(aws_sdk_ec2::types::VpcEndpointType::Gateway)
+            .vpc_id(vpc_id)
+            .service_name(format!("com.amazonaws.{REGION}.{service}"))
+            .set_route_table_ids(Some(route_tables.to_vec()));
+        if !tags.is_empty() {
+            request = request.tag_specifications(ec2_tags(aws_sdk_ec2::types::ResourceType::VpcEndpoint, tags));
+        }
+        let created = request.send().await.expect("CreateVpcEndpoint");
+        created.vpc_endpoint().and_then(|e| e.vpc_endpoint_id()).expect("endpoint id").to_string()
+    }
+
+    /// Live gateway endpoints of a VPC.
+    pub async fn endpoints(&self, vpc_id: &str) -> Vec<aws_sdk_ec2::types::VpcEndpoint> {
+        let answer = self
+            .ec2
+            .describe_vpc_endpoints()
+            .filters(aws_sdk_ec2::types::Filter::builder().name("vpc-id").values(vpc_id).build())
+            .send()
+            .await
+            .expect("DescribeVpcEndpoints");
+        answer
+            .vpc_endpoints()
+            .iter()
+            .filter(|e| e.state().map(|s| s.as_str().to_ascii_lowercase()) != Some("deleted".into()))
+            .cloned()
+            .collect()
+    }
+
+    /// Route tables that route the service's prefix list to a gateway endpoint.
+    pub async fn routed_tables(&self, endpoint_id: &str) -> Vec<String> {
+        let answer = self
+            .ec2
+            .describe_route_tables()
+            .filters(aws_sdk_ec2::types::Filter::builder().name("route.gateway-id").values(endpoint_id).build())
+            .send()
+            .await
+            .expect("DescribeRouteTables");
+        let mut ids: Vec<String> = answer
+            .route_tables()
+            .iter()
+            .filter(|rt| rt.routes().iter().any(|r| r.gateway_id() == Some(endpoint_id)))
+            .filter_map(|rt| rt.route_table_id().map(str::to_string))
+            .collect();
+        ids.sort();
+        ids
+    }
+
+    /// Puts 30 daily NAT byte counts into CloudWatch, `gb_per_day` each.
+    pub async fn seed_nat_metrics(&self, nat_gateway_id: &str, gb_per_day: f64) {
+        use aws_sdk_cloudwatch::types::{Dimension, MetricDatum};
+        let now = std::time::SystemTime::now();
+        let data: Vec<MetricDatum> = (1..=30u64)
+            .map(|day| {
+                MetricDatum::builder()
+                    .metric_name("BytesOutToDestination")
+                    .dimensions(Dimension::builder().name("NatGatewayId").value(nat_gateway_id).build())
+                    .timestamp(aws_sdk_cloudwatch::primitives::DateTime::from(now - std::time::Duration::from_secs(day * 86_400 - 3600)))
+                    .value(gb_per_day * 1_073_741_824.0)
+                    .build()
+            })
+            .collect();
+        self.cloudwatch.put_metric_data().namespace("AWS/NATGateway").set_metric_data(Some(data)).send().await.expect("PutMetricData");
+    }
+}
+
+/// A policy from YAML, aimed at `account` (its role, the test region).
+pub fn policy_for(account: &TestAccount, yaml: &str) -> frugal_operator::api::CostPolicy {
+    let mut policy: frugal_operator::api::CostPolicy = serde_yaml::from_str(yaml).expect("policy YAML parses");
+    policy.spec.aws.region = REGION.to_string();
+    policy.spec.aws.role_arn = Some(account.role_arn.clone());
+    policy.spec.aws.external_id = None;
+    policy
+}

@@ -1,0 +1,666 @@
+//! End-to-end tests against a real Kubernetes API server: the CRD from crds/ is applied,
+//! the `frugal` binary runs as a child process of the test (one per test, sharded with
+//! `--policy-selector` so concurrent tests never reconcile each other's policies), and AWS
+//! is the emulator with one fresh account per test.
+//!
+//! Ignored by default. Run with
+//! `FRUGAL_E2E_KUBECONFIG=~/.kube/kind.yaml cargo test --test e2e -- --ignored`.
+//! The cluster must not run another frugal operator that watches every CostPolicy.
+
+mod common;
+
+use std::collections::{BTreeMap, BTreeSet};
+use std::fs::File;
+use std::io::{Read, Write};
+use std::net::{SocketAddr, TcpListener, TcpStream};
+use std::path::PathBuf;
+use std::process::{Child, Command, Stdio};
+use std::time::{Duration, Instant};
+
+use aws_sdk_ec2::types::{DomainType, Filter, ResourceType, Tag, TagSpecification, VpcEndpoint};
+use common::{REGION, TestAccount};
+use frugal_operator::api::conditions::{self, reason};
+use frugal_operator::api::names::{FINALIZER, MANAGED_BY_VALUE, TAG_MANAGED_BY, TAG_POLICY};
+use frugal_operator::api::{CostPolicy, DeletionPolicy, EndpointOwnership, GatewayService, Mode};
+use k8s_openapi::api::events::v1::Event;
+use k8s_openapi::apiextensions_apiserver::pkg::apis::apiextensions::v1::CustomResourceDefinition;
+use k8s_openapi::apimachinery::pkg::apis::meta::v1::Condition;
+use kube::api::{Api, ApiResource, DeleteParams, DynamicObject, ListParams, Patch, PatchParams, PostParams};
+use kube::config::{KubeConfigOptions, Kubeconfig};
+use kube::runtime::wait::{await_condition, conditions as wait_conditions};
+use kube::{Client, Config, CustomResourceExt};
+use serde::Deserialize;
+use serde_json::json;
+
+const IGNORE_REASON: &str = "needs a cluster: set FRUGAL_E2E_KUBECONFIG and run with --ignored";
+const KUBECONFIG_ENV: &str = "FRUGAL_E2E_KUBECONFIG";
+/// Field manager of everything this suite applies.
+const FIELD_MANAGER: &str = "frugal-e2e";
+/// Label that shards policies between the operators of concurrently running tests.
+const SHARD_LABEL: &str = "e2e.frugal.dev/shard";
+/// How long an operator gets to converge a policy.
+const CONVERGE_TIMEOUT: Duration = Duration::from_secs(120);
+const POLL: Duration = Duration::from_secs(1);
+
+// ---------------------------------------------------------------------------------------
+// Tests
+// ---------------------------------------------------------------------------------------
+
+#[tokio::test]
+#[ignore = "needs a cluster: set FRUGAL_E2E_KUBECONFIG and run with --ignored"]
+async fn enforce_policy_creates_endpoints_and_reports_ready() {
+    let env = E2e::start("enforce").await;
+    let prod = seed_vpc(&env.account, "prod").await;
+    let dev = seed_vpc(&env.account, "dev").await;
+    env.account.clear_requests().await;
+
+    let created = env.create(env.policy(|_| {})).await;
+    let policy = env
+        .wait_until("Ready=True and GatewayEndpointsInSync=True", |p| {
+            is_current(p) && is_true(p, conditions::READY) && is_true(p, conditions::GATEWAY_ENDPOINTS_IN_SYNC)
+        })
+        .await;
+    assert_eq!(policy.metadata.uid, created.metadata.uid);
+    assert!(
+        policy.metadata.finalizers.as_deref().unwrap_or_default().iter().any(|f| f == FINALIZER),
+        "finalizer {FINALIZER} missing: {:?}",
+        policy.metadata.finalizers
+    );
+
+    let endpoints = live_endpoints(&env.account, &prod.vpc_id).await;
+    assert_eq!(endpoints.len(), 2, "expected one s3 and one dynamodb gateway endpoint in {}: {endpoints:#?}", prod.vpc_id);
+    let private: BTreeSet<String> = prod.private_route_tables.iter().cloned().collect();
+    let mut by_service = BTreeMap::new();
+    for service in [GatewayService::S3, GatewayService::Dynamodb] {
+        let endpoint = single_endpoint(&endpoints, service);
+        assert!(
+            endpoint.vpc_endpoint_type().is_some_and(|t| t.as_str().eq_ignore_ascii_case("gateway")),
+            "{service} endpoint is not a Gateway endpoint: {endpoint:?}"
+        );
+        let tags = tags_of(endpoint);
+        assert_eq!(tags.get(TAG_MANAGED_BY).map(String::as_str), Some(MANAGED_BY_VALUE), "{service} endpoint tags: {tags:?}");
+        assert_eq!(tags.get(TAG_POLICY), Some(&env.name), "{service} endpoint tags: {tags:?}");
+        let tables: BTreeSet<String> = endpoint.route_table_ids().iter().cloned().collect();
+        assert_eq!(tables, private, "{service} endpoint must cover exactly the private route tables (public: {})", prod.public_route_table);
+        by_service.insert(service, endpoint.vpc_endpoint_id().expect("endpoint id").to_string());
+    }
+    assert!(live_endpoints(&env.account, &dev.vpc_id).await.is_empty(), "the env=dev VPC is out of scope and must get no endpoint");
+
+    let status = policy.status.as_ref().expect("status");
+    let gateway = status.gateway_endpoints.as_ref().expect("status.gatewayEndpoints");
+    assert_eq!(gateway.vpcs_in_scope, 1, "only the env=prod VPC is in scope: {gateway:?}");
+    let vpc = gateway
+        .vpcs
+        .iter()
+        .find(|v| v.vpc_id == prod.vpc_id)
+        .unwrap_or_else(|| panic!("status.gatewayEndpoints.vpcs lacks {}: {gateway:?}", prod.vpc_id));
+    for (service, id) in &by_service {
+        let endpoint = vpc.endpoints.iter().find(|e| e.service == *service).unwrap_or_else(|| panic!("no {service} entry in {vpc:?}"));
+        assert_eq!(endpoint.endpoint_id.as_ref(), Some(id), "{service} endpoint id in status");
+        assert_eq!(endpoint.ownership, EndpointOwnership::Managed, "{service} ownership in status");
+    }
+}
+
+#[tokio::test]
+#[ignore = "needs a cluster: set FRUGAL_E2E_KUBECONFIG and run with --ignored"]
+async fn editing_route_table_mode_converges() {
+    let env = E2e::start("route-tables").await;
+    let prod = seed_vpc(&env.account, "prod").await;
+
+    env.create(env.policy(|_| {})).await;
+    env.wait_until("Ready=True", |p| is_current(p) && is_true(p, conditions::READY)).await;
+    for endpoint in live_endpoints(&env.account, &prod.vpc_id).await {
+        assert!(
+            !endpoint.route_table_ids().contains(&prod.public_route_table),
+            "Private mode must leave the public route table alone: {endpoint:?}"
+        );
+    }
+
+    let patch = json!({ "spec": { "gatewayEndpoints": { "routeTables": "All" } } });
+    let patched = env.api.patch(&env.name, &PatchParams::default(), &Patch::Merge(&patch)).await.expect("merge-patch routeTables: All");
+    let generation = patched.metadata.generation.expect("metadata.generation");
+    env.wait_until("observedGeneration to catch up and Ready=True", |p| {
+        p.status.as_ref().and_then(|s| s.observed_generation) == Some(generation) && is_true(p, conditions::READY)
+    })
+    .await;
+
+    let endpoints = live_endpoints(&env.account, &prod.vpc_id).await;
+    for service in [GatewayService::S3, GatewayService::Dynamodb] {
+        let endpoint = single_endpoint(&endpoints, service);
+        let tables = endpoint.route_table_ids();
+        assert!(
+            tables.contains(&prod.public_route_table),
+            "All mode: {service} endpoint must cover the public route table {}: {tables:?}",
+            prod.public_route_table
+        );
+        for private in &prod.private_route_tables {
+            assert!(tables.contains(private), "{service} endpoint lost private route table {private}: {tables:?}");
+        }
+    }
+}
+
+#[tokio::test]
+#[ignore = "needs a cluster: set FRUGAL_E2E_KUBECONFIG and run with --ignored"]
+async fn delete_policy_removes_endpoints() {
+    let env = E2e::start("delete").await;
+    let prod = seed_vpc(&env.account, "prod").await;
+
+    env.create(env.policy(|p| p.spec.deletion_policy = DeletionPolicy::Delete)).await;
+    env.wait_until("Ready=True", |p| is_current(p) && is_true(p, conditions::READY)).await;
+    assert_eq!(live_endpoints(&env.account, &prod.vpc_id).await.len(), 2, "endpoints before the delete");
+
+    env.delete_and_wait_gone().await;
+    let left = live_endpoints(&env.account, &prod.vpc_id).await;
+    assert!(left.is_empty(), "deletionPolicy Delete must remove the endpoints the policy created: {left:#?}");
+}
+
+#[tokio::test]
+#[ignore = "needs a cluster: set FRUGAL_E2E_KUBECONFIG and run with --ignored"]
+async fn retain_policy_keeps_endpoints() {
+    let env = E2e::start("retain").await;
+    let prod = seed_vpc(&env.account, "prod").await;
+
+    env.create(env.policy(|p| p.spec.deletion_policy = DeletionPolicy::Retain)).await;
+    env.wait_until("Ready=True", |p| is_current(p) && is_true(p, conditions::READY)).await;
+    let before: BTreeSet<String> =
+        live_endpoints(&env.account, &prod.vpc_id).await.iter().filter_map(|e| e.vpc_endpoint_id().map(str::to_string)).collect();
+    assert_eq!(before.len(), 2, "endpoints before the delete: {before:?}");
+
+    env.delete_and_wait_gone().await;
+    let after: BTreeSet<String> =
+        live_endpoints(&env.account, &prod.vpc_id).await.iter().filter_map(|e| e.vpc_endpoint_id().map(str::to_string)).collect();
+    assert_eq!(after, before, "deletionPolicy Retain must keep the endpoints");
+}
+
+#[tokio::test]
+#[ignore = "needs a cluster: set FRUGAL_E2E_KUBECONFIG and run with --ignored"]
+async fn audit_policy_reports_drift_without_changes() {
+    let env = E2e::start("audit").await;
+    let prod = seed_vpc(&env.account, "prod").await;
+    env.account.clear_requests().await;
+
+    env.create(env.policy(|p| p.spec.mode = Mode::Audit)).await;
+    let policy = env
+        .wait_until("Ready=True/DriftFound and GatewayEndpointsInSync=False/DriftFound", |p| {
+            is_current(p)
+                && condition_is(p, conditions::READY, conditions::TRUE, reason::DRIFT_FOUND)
+                && condition_is(p, conditions::GATEWAY_ENDPOINTS_IN_SYNC, conditions::FALSE, reason::DRIFT_FOUND)
+        })
+        .await;
+    let status = policy.status.as_ref().expect("status");
+    assert!(status.findings > 0, "Audit mode over a VPC without endpoints must report findings: {status:?}");
+
+    let mutating = env.account.mutating_requests().await;
+    assert!(mutating.is_empty(), "Audit mode called mutating AWS APIs: {mutating:#?}");
+    let endpoints = live_endpoints(&env.account, &prod.vpc_id).await;
+    assert!(endpoints.is_empty(), "Audit mode created endpoints: {endpoints:#?}");
+}
+
+#[tokio::test]
+#[ignore = "needs a cluster: set FRUGAL_E2E_KUBECONFIG and run with --ignored"]
+async fn invalid_spec_is_stalled_without_aws_calls() {
+    let env = E2e::start("invalid").await;
+    seed_vpc(&env.account, "prod").await;
+    env.account.clear_requests().await;
+
+    // Valid for the CRD schema (a duration), below the operator's 30s minimum.
+    env.create(env.policy(|p| p.spec.resync_interval = "10s".to_string())).await;
+    let policy = env
+        .wait_until("Stalled=True/InvalidSpec", |p| {
+            is_current(p) && condition_is(p, conditions::STALLED, conditions::TRUE, reason::INVALID_SPEC)
+        })
+        .await;
+    let stalled = condition(&policy, conditions::STALLED).expect("Stalled");
+    assert!(stalled.message.contains("spec.resyncInterval"), "the Stalled message must name the field: {:?}", stalled.message);
+    assert!(!is_true(&policy, conditions::READY), "an invalid policy is not Ready");
+
+    let events: Api<Event> = Api::all(env.client.clone());
+    let selector = format!("regarding.name={}", env.name);
+    let deadline = Instant::now() + Duration::from_secs(60);
+    loop {
+        let list = events.list(&ListParams::default().fields(&selector)).await.expect("list events.k8s.io/v1 Events");
+        let found = list.items.iter().any(|e| {
+            e.regarding.as_ref().and_then(|r| r.kind.as_deref()) == Some("CostPolicy")
+                && e.type_.as_deref() == Some("Warning")
+                && e.reason.as_deref() == Some(reason::INVALID_SPEC)
+        });
+        if found {
+            break;
+        }
+        assert!(
+            Instant::now() < deadline,
+            "no Warning Event with reason InvalidSpec for CostPolicy {}; events: {:#?}",
+            env.name,
+            list.items
+        );
+        tokio::time::sleep(POLL).await;
+    }
+
+    let requests = env.account.requests().await;
+    assert!(requests.is_empty(), "an invalid policy must not reach AWS: {requests:#?}");
+}
+
+#[tokio::test]
+#[ignore = "needs a cluster: set FRUGAL_E2E_KUBECONFIG and run with --ignored"]
+async fn schema_rejects_bad_enum() {
+    let client = kube_client().await;
+    install_crd(&client).await;
+    let resource = ApiResource::erase::<CostPolicy>(&());
+    let api: Api<DynamicObject> = Api::all_with(client.clone(), &resource);
+    let suffix = common::random_account_id();
+    let bad_mode = format!("e2e-bad-mode-{suffix}");
+    let both_scopes = format!("e2e-both-scopes-{suffix}");
+    let _cleanup = Cleanup::new(vec![bad_mode.clone(), both_scopes.clone()]);
+
+    let spec = json!({
+        "mode": "Sometimes",
+        "aws": { "region": REGION },
+        "gatewayEndpoints": { "services": ["s3"] }
+    });
+    let status = expect_rejected(&api, &resource, &bad_mode, spec).await;
+    assert!(status.message.contains("spec.mode"), "the rejection must name spec.mode: {status:?}");
+
+    let spec = json!({
+        "mode": "Audit",
+        "aws": { "region": REGION },
+        "gatewayEndpoints": {
+            "services": ["s3"],
+            "vpcIds": ["vpc-0123456789abcdef0"],
+            "vpcSelector": { "tags": { "env": "prod" } }
+        }
+    });
+    let status = expect_rejected(&api, &resource, &both_scopes, spec).await;
+    assert!(status.message.contains("not both"), "the CEL rule's message must be returned: {status:?}");
+}
+
+async fn expect_rejected(api: &Api<DynamicObject>, resource: &ApiResource, name: &str, spec: serde_json::Value) -> kube::core::Status {
+    let object = DynamicObject::new(name, resource).data(json!({ "spec": spec }));
+    match api.create(&PostParams::default(), &object).await {
+        Ok(created) => panic!("the API server accepted an invalid CostPolicy: {created:?}"),
+        Err(kube::Error::Api(status)) => {
+            assert_eq!(status.code, 422, "expected 422 Unprocessable Entity: {status:?}");
+            *status
+        }
+        Err(other) => panic!("expected a 422 from the API server, got {other}"),
+    }
+}
+
+// ---------------------------------------------------------------------------------------
+// The per-test environment: cluster, account, operator, cleanup
+// ---------------------------------------------------------------------------------------
+
+/// One test's world. Fields drop in order: the policy is cleaned up while the operator
+/// still runs (so its finalizer can finish), then the operator is stopped.
+struct E2e {
+    client: Client,
+    api: Api<CostPolicy>,
+    account: TestAccount,
+    /// metadata.name of the test's policy; unique per test run.
+    name: String,
+    _cleanup: Cleanup,
+    _operator: Operator,
+}
+
+impl E2e {
+    async fn start(test: &str) -> Self {
+        let client = kube_client().await;
+        install_crd(&client).await;
+        let account = TestAccount::new().await;
+        let name = format!("e2e-{test}-{}", account.id);
+        let operator = Operator::start(&name, &account.id).await;
+        Self { api: Api::all(client.clone()), client, name: name.clone(), account, _cleanup: Cleanup::new(vec![name]), _operator: operator }
+    }
+
+    /// examples/gateway-endpoints.yaml, made this test's: unique name, shard label, the
+    /// account's role, no external id, then `edit`.
+    fn policy(&self, edit: impl FnOnce(&mut CostPolicy)) -> CostPolicy {
+        let path = common::repo_root().join("examples/gateway-endpoints.yaml");
+        let yaml = std::fs::read_to_string(&path).unwrap_or_else(|e| panic!("read {}: {e}", path.display()));
+        let mut policy: CostPolicy = serde_yaml::from_str(&yaml).unwrap_or_else(|e| panic!("{} is a CostPolicy: {e}", path.display()));
+        policy.metadata.name = Some(self.name.clone());
+        policy.metadata.labels.get_or_insert_with(BTreeMap::new).insert(SHARD_LABEL.to_string(), self.account.id.clone());
+        policy.spec.aws.region = REGION.to_string();
+        policy.spec.aws.role_arn = Some(self.account.role_arn.clone());
+        policy.spec.aws.external_id = None;
+        edit(&mut policy);
+        policy
+    }
+
+    async fn create(&self, policy: CostPolicy) -> CostPolicy {
+        self.api.create(&PostParams::default(), &policy).await.unwrap_or_else(|e| panic!("create CostPolicy {}: {e}", self.name))
+    }
+
+    /// Polls the policy until `done` holds; panics with the last status after the timeout.
+    async fn wait_until(&self, what: &str, done: impl Fn(&CostPolicy) -> bool) -> CostPolicy {
+        let deadline = Instant::now() + CONVERGE_TIMEOUT;
+        loop {
+            let policy = self.api.get(&self.name).await.unwrap_or_else(|e| panic!("get CostPolicy {}: {e}", self.name));
+            if done(&policy) {
+                return policy;
+            }
+            if Instant::now() >= deadline {
+                let status = serde_json::to_string_pretty(&policy.status).unwrap_or_default();
+                panic!(
+                    "CostPolicy {}: no {what} within {CONVERGE_TIMEOUT:?} (generation {:?}); status: {status}",
+                    self.name, policy.metadata.generation
+                );
+            }
+            tokio::time::sleep(POLL).await;
+        }
+    }
+
+    /// Deletes the policy and waits until the API server no longer has it (the finalizer ran).
+    async fn delete_and_wait_gone(&self) {
+        self.api.delete(&self.name, &DeleteParams::default()).await.unwrap_or_else(|e| panic!("delete CostPolicy {}: {e}", self.name));
+        let deadline = Instant::now() + CONVERGE_TIMEOUT;
+        loop {
+            let Some(policy) = self.api.get_opt(&self.name).await.unwrap_or_else(|e| panic!("get CostPolicy {}: {e}", self.name)) else {
+                return;
+            };
+            if Instant::now() >= deadline {
+                let status = serde_json::to_string_pretty(&policy.status).unwrap_or_default();
+                panic!(
+                    "CostPolicy {} still exists {CONVERGE_TIMEOUT:?} after its deletion (finalizers {:?}); status: {status}",
+                    self.name, policy.metadata.finalizers
+                );
+            }
+            tokio::time::sleep(POLL).await;
+        }
+    }
+}
+
+fn kubeconfig_path() -> PathBuf {
+    match std::env::var_os(KUBECONFIG_ENV) {
+        Some(path) if !path.is_empty() => PathBuf::from(path),
+        _ => panic!(
+            "{KUBECONFIG_ENV} is not set: the e2e tests need a Kubernetes cluster. Point {KUBECONFIG_ENV} at its kubeconfig file and run `cargo test --test e2e -- --ignored` ({IGNORE_REASON})"
+        ),
+    }
+}
+
+async fn kube_client() -> Client {
+    let path = kubeconfig_path();
+    let kubeconfig = Kubeconfig::read_from(&path).unwrap_or_else(|e| panic!("read kubeconfig {} ({KUBECONFIG_ENV}): {e}", path.display()));
+    let config = Config::from_custom_kubeconfig(kubeconfig, &KubeConfigOptions::default())
+        .await
+        .unwrap_or_else(|e| panic!("load kubeconfig {}: {e}", path.display()));
+    Client::try_from(config).expect("build a Kubernetes client")
+}
+
+/// Server-side applies crds/costpolicy.yaml and waits until the CRD is Established.
+async fn install_crd(client: &Client) {
+    let path = common::repo_root().join("crds/costpolicy.yaml");
+    let yaml = std::fs::read_to_string(&path)
+        .unwrap_or_else(|e| panic!("read {}: {e} (it is the committed output of `frugal crd`)", path.display()));
+    let crd = serde_yaml::Deserializer::from_str(&yaml)
+        .map(|doc| {
+            Option::<CustomResourceDefinition>::deserialize(doc)
+                .unwrap_or_else(|e| panic!("{} holds a CustomResourceDefinition: {e}", path.display()))
+        })
+        .find_map(|doc| doc)
+        .unwrap_or_else(|| panic!("{} is empty", path.display()));
+    let name = CostPolicy::crd_name();
+    assert_eq!(crd.metadata.name.as_deref(), Some(name), "{} defines the wrong CRD", path.display());
+
+    let crds: Api<CustomResourceDefinition> = Api::all(client.clone());
+    crds.patch(name, &PatchParams::apply(FIELD_MANAGER).force(), &Patch::Apply(&crd))
+        .await
+        .unwrap_or_else(|e| panic!("server-side apply CRD {name}: {e}"));
+    tokio::time::timeout(Duration::from_secs(60), await_condition(crds, name, wait_conditions::is_crd_established()))
+        .await
+        .unwrap_or_else(|_| panic!("CRD {name} not Established within 60s"))
+        .unwrap_or_else(|e| panic!("watch CRD {name}: {e}"));
+}
+
+/// The operator as a child process, stopped on drop. Its output goes to a log file whose
+/// tail is printed when the test fails.
+struct Operator {
+    child: Child,
+    log: PathBuf,
+}
+
+impl Operator {
+    /// Starts `frugal run` for the policies labelled `SHARD_LABEL=<shard>` and waits until
+    /// /readyz answers 200.
+    async fn start(test_name: &str, shard: &str) -> Self {
+        let log = PathBuf::from(env!("CARGO_TARGET_TMPDIR")).join(format!("{test_name}.operator.log"));
+        let out = File::create(&log).unwrap_or_else(|e| panic!("create {}: {e}", log.display()));
+        let err = out.try_clone().expect("clone the log file handle");
+        let port = free_port();
+        let child = Command::new(env!("CARGO_BIN_EXE_frugal"))
+            .args(["run", "--metrics-addr", &format!("127.0.0.1:{port}"), "--vpc-endpoint-pacing", "100/100"])
+            .args(["--policy-selector", &format!("{SHARD_LABEL}={shard}")])
+            .env("KUBECONFIG", kubeconfig_path())
+            .env("AWS_ENDPOINT_URL", &common::emulator().url)
+            .env("AWS_ACCESS_KEY_ID", "testing")
+            .env("AWS_SECRET_ACCESS_KEY", "testing")
+            .env("AWS_REGION", REGION)
+            .env("AWS_EC2_METADATA_DISABLED", "true")
+            .env("RUST_LOG", "info")
+            .env_remove("AWS_SESSION_TOKEN")
+            .env_remove("AWS_PROFILE")
+            .stdin(Stdio::null())
+            .stdout(Stdio::from(out))
+            .stderr(Stdio::from(err))
+            .spawn()
+            .expect("start the frugal binary");
+        let mut operator = Operator { child, log };
+        operator.wait_ready(port).await;
+        operator
+    }
+
+    async fn wait_ready(&mut self, port: u16) {
+        let addr = SocketAddr::from(([127, 0, 0, 1], port));
+        let deadline = Instant::now() + Duration::from_secs(60);
+        loop {
+            if let Some(exit) = self.child.try_wait().expect("poll the operator process") {
+                panic!("the operator exited before it was ready ({exit}); log {}:\n{}", self.log.display(), self.log_tail());
+            }
+            let status = tokio::task::spawn_blocking(move || http_status(addr, "/readyz")).await.expect("join");
+            if status == Some(200) {
+                return;
+            }
+            assert!(
+                Instant::now() < deadline,
+                "GET /readyz on {addr} never answered 200 within 60s (last: {status:?}); log {}:\n{}",
+                self.log.display(),
+                self.log_tail()
+            );
+            tokio::time::sleep(Duration::from_millis(250)).await;
+        }
+    }
+
+    fn log_tail(&self) -> String {
+        let text = std::fs::read_to_string(&self.log).unwrap_or_default();
+        let lines: Vec<&str> = text.lines().collect();
+        lines[lines.len().saturating_sub(80)..].join("\n")
+    }
+}
+
+impl Drop for Operator {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+        if std::thread::panicking() {
+            eprintln!("--- operator log {} (last 80 lines) ---\n{}", self.log.display(), self.log_tail());
+        }
+    }
+}
+
+/// The status code of `GET path` over HTTP/1.0, or None when nothing answers yet.
+fn http_status(addr: SocketAddr, path: &str) -> Option<u16> {
+    let mut stream = TcpStream::connect_timeout(&addr, Duration::from_secs(1)).ok()?;
+    stream.set_read_timeout(Some(Duration::from_secs(5))).ok()?;
+    write!(stream, "GET {path} HTTP/1.0\r\nHost: {addr}\r\n\r\n").ok()?;
+    let mut response = String::new();
+    stream.read_to_string(&mut response).ok()?;
+    response.split_whitespace().nth(1)?.parse().ok()
+}
+
+fn free_port() -> u16 {
+    let listener = TcpListener::bind("127.0.0.1:0").expect("bind a free loopback port");
+    listener.local_addr().expect("local address").port()
+}
+
+/// Best-effort removal of the test's policies, even when the test fails: delete, give the
+/// operator's finalizer a moment, then strip the finalizer (the emulator account is
+/// throwaway) so no policy is left stuck in the cluster.
+struct Cleanup {
+    names: Vec<String>,
+}
+
+impl Cleanup {
+    fn new(names: Vec<String>) -> Self {
+        Self { names }
+    }
+}
+
+impl Drop for Cleanup {
+    fn drop(&mut self) {
+        let names = std::mem::take(&mut self.names);
+        // A fresh thread and runtime: drop may run inside the test's runtime, which cannot
+        // be blocked on, or while unwinding out of it.
+        let cleanup = std::thread::spawn(move || {
+            let runtime = tokio::runtime::Builder::new_current_thread().enable_all().build().expect("cleanup runtime");
+            runtime.block_on(async move {
+                let api: Api<CostPolicy> = Api::all(kube_client().await);
+                for name in names {
+                    if !matches!(api.get_opt(&name).await, Ok(Some(_))) {
+                        continue;
+                    }
+                    let _ = api.delete(&name, &DeleteParams::default()).await;
+                    let deadline = Instant::now() + Duration::from_secs(20);
+                    while Instant::now() < deadline && matches!(api.get_opt(&name).await, Ok(Some(_))) {
+                        tokio::time::sleep(POLL).await;
+                    }
+                    if matches!(api.get_opt(&name).await, Ok(Some(_))) {
+                        let strip = json!({ "metadata": { "finalizers": null } });
+                        let _ = api.patch(&name, &PatchParams::default(), &Patch::Merge(&strip)).await;
+                    }
+                }
+            });
+        });
+        let _ = cleanup.join();
+    }
+}
+
+// ---------------------------------------------------------------------------------------
+// Status helpers
+// ---------------------------------------------------------------------------------------
+
+fn condition<'a>(policy: &'a CostPolicy, type_: &str) -> Option<&'a Condition> {
+    policy.status.as_ref().and_then(|s| conditions::find(&s.conditions, type_))
+}
+
+fn is_true(policy: &CostPolicy, type_: &str) -> bool {
+    condition(policy, type_).is_some_and(|c| c.status == conditions::TRUE)
+}
+
+fn condition_is(policy: &CostPolicy, type_: &str, status: &str, reason: &str) -> bool {
+    condition(policy, type_).is_some_and(|c| c.status == status && c.reason == reason)
+}
+
+/// The status describes the current spec.
+fn is_current(policy: &CostPolicy) -> bool {
+    policy.metadata.generation.is_some() && policy.status.as_ref().and_then(|s| s.observed_generation) == policy.metadata.generation
+}
+
+// ---------------------------------------------------------------------------------------
+// AWS seeding and inspection
+// ---------------------------------------------------------------------------------------
+
+/// A VPC like the ones frugal is for: a public subnet with an internet gateway and a NAT
+/// gateway, two private route tables whose default route goes to the NAT gateway, one
+/// public route table whose default route goes to the internet gateway.
+struct SeededVpc {
+    vpc_id: String,
+    private_route_tables: Vec<String>,
+    public_route_table: String,
+}
+
+fn tagged(resource: ResourceType, tags: &[(&str, &str)]) -> TagSpecification {
+    tags.iter()
+        .fold(TagSpecification::builder().resource_type(resource), |spec, (k, v)| spec.tags(Tag::builder().key(*k).value(*v).build()))
+        .build()
+}
+
+async fn seed_vpc(account: &TestAccount, env: &str) -> SeededVpc {
+    let ec2 = &account.ec2;
+    let name = format!("{env}-app");
+    let vpc = ec2
+        .create_vpc()
+        .cidr_block("10.0.0.0/16")
+        .tag_specifications(tagged(ResourceType::Vpc, &[("env", env), ("Name", &name)]))
+        .send()
+        .await
+        .expect("CreateVpc");
+    let vpc_id = vpc.vpc().and_then(|v| v.vpc_id()).expect("VpcId").to_string();
+
+    let subnet = ec2.create_subnet().vpc_id(&vpc_id).cidr_block("10.0.0.0/24").send().await.expect("CreateSubnet");
+    let subnet_id = subnet.subnet().and_then(|s| s.subnet_id()).expect("SubnetId").to_string();
+
+    let igw = ec2.create_internet_gateway().send().await.expect("CreateInternetGateway");
+    let igw_id = igw.internet_gateway().and_then(|g| g.internet_gateway_id()).expect("InternetGatewayId").to_string();
+    ec2.attach_internet_gateway().internet_gateway_id(&igw_id).vpc_id(&vpc_id).send().await.expect("AttachInternetGateway");
+
+    let eip = ec2.allocate_address().domain(DomainType::Vpc).send().await.expect("AllocateAddress");
+    let allocation_id = eip.allocation_id().expect("AllocationId").to_string();
+    let nat = ec2.create_nat_gateway().subnet_id(&subnet_id).allocation_id(&allocation_id).send().await.expect("CreateNatGateway");
+    let nat_id = nat.nat_gateway().and_then(|n| n.nat_gateway_id()).expect("NatGatewayId").to_string();
+
+    let public_route_table = create_route_table(account, &vpc_id).await;
+    ec2.create_route()
+        .route_table_id(&public_route_table)
+        .destination_cidr_block("0.0.0.0/0")
+        .gateway_id(&igw_id)
+        .send()
+        .await
+        .expect("CreateRoute 0.0.0.0/0 -> internet gateway");
+
+    let mut private_route_tables = Vec::new();
+    for _ in 0..2 {
+        let table = create_route_table(account, &vpc_id).await;
+        ec2.create_route()
+            .route_table_id(&table)
+            .destination_cidr_block("0.0.0.0/0")
+            .nat_gateway_id(&nat_id)
+            .send()
+            .await
+            .expect("CreateRoute 0.0.0.0/0 -> NAT gateway");
+        private_route_tables.push(table);
+    }
+    SeededVpc { vpc_id, private_route_tables, public_route_table }
+}
+
+async fn create_route_table(account: &TestAccount, vpc_id: &str) -> String {
+    let table = account.ec2.create_route_table().vpc_id(vpc_id).send().await.expect("CreateRouteTable");
+    table.route_table().and_then(|t| t.route_table_id()).expect("RouteTableId").to_string()
+}
+
+/// The VPC's endpoints that exist (the emulator keeps deleted ones with state deleted).
+async fn live_endpoints(account: &TestAccount, vpc_id: &str) -> Vec<VpcEndpoint> {
+    let answer = account
+        .ec2
+        .describe_vpc_endpoints()
+        .filters(Filter::builder().name("vpc-id").values(vpc_id).build())
+        .send()
+        .await
+        .expect("DescribeVpcEndpoints");
+    answer
+        .vpc_endpoints()
+        .iter()
+        .filter(|e| !e.state().is_some_and(|s| s.as_str().eq_ignore_ascii_case("deleted") || s.as_str().eq_ignore_ascii_case("deleting")))
+        .cloned()
+        .collect()
+}
+
+fn single_endpoint(endpoints: &[VpcEndpoint], service: GatewayService) -> &VpcEndpoint {
+    let service_name = service.service_name(REGION);
+    let matching: Vec<&VpcEndpoint> = endpoints.iter().filter(|e| e.service_name() == Some(service_name.as_str())).collect();
+    assert_eq!(matching.len(), 1, "expected exactly one {service_name} endpoint: {endpoints:#?}");
+    matching[0]
+}
+
+fn tags_of(endpoint: &VpcEndpoint) -> BTreeMap<String, String> {
+    endpoint.tags().iter().filter_map(|t| Some((t.key()?.to_string(), t.value()?.to_string()))).collect()
+}

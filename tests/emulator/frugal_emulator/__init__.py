@@ -1,0 +1,50 @@
+"""Fidelity extensions for moto 5.2.5, used by tests/emulator/launcher.py.
+
+Each extension lives in its own module with an ``apply()`` function that
+monkeypatches moto at import time (site-packages is never edited). Modules
+that work at the HTTP layer also expose ``wrap(app) -> app`` (WSGI middleware).
+
+To add an extension: create a module with ``apply()`` (and ``wrap`` if it needs
+the HTTP layer), append its name to ``EXTENSIONS``, and add a row to README.md.
+"""
+
+import importlib
+import os
+from types import ModuleType
+from typing import Any, Callable
+
+# Order matters for wrap(): the first module is the innermost middleware,
+# the last one (the recorder) sees the request exactly as the client sent it.
+EXTENSIONS = [
+    "ec2_endpoints",
+    "cloudwatch_cbor",
+    "recorder",
+]
+
+_applied: list[ModuleType] = []
+
+
+def enabled_extensions() -> list[str]:
+    """EXTENSIONS minus those named in FRUGAL_EMULATOR_DISABLE (comma-separated),
+    e.g. to show what bare moto does."""
+    disabled = {n.strip() for n in os.environ.get("FRUGAL_EMULATOR_DISABLE", "").split(",")}
+    return [name for name in EXTENSIONS if name not in disabled]
+
+
+def apply_all() -> list[ModuleType]:
+    """Import every enabled extension module and run its apply(); idempotent."""
+    if _applied:
+        return _applied
+    for name in enabled_extensions():
+        module = importlib.import_module(f"{__name__}.{name}")
+        module.apply()
+        _applied.append(module)
+    return _applied
+
+
+def wrap_all(app: Callable[..., Any]) -> Callable[..., Any]:
+    for module in apply_all():
+        wrap = getattr(module, "wrap", None)
+        if wrap is not None:
+            app = wrap(app)
+    return app
