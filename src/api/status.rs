@@ -40,6 +40,8 @@ pub struct CostPolicyStatus {
 #[derive(Deserialize, Serialize, Clone, Debug, Default, PartialEq, JsonSchema)]
 #[serde(rename_all = "camelCase")]
 pub struct GatewayEndpointsStatus {
+    /// Changes still needed in this area (drift the last run did not fix).
+    pub findings: u32,
     /// VPCs the policy selects.
     pub vpcs_in_scope: u32,
     /// Gateway endpoints that do not exist yet.

@@ -145,7 +145,7 @@ fn record_metrics(ctx: &Context, policy: &ValidatedPolicy, applied: &engine::App
     let area = "gatewayEndpoints".to_string();
     let labels = AreaLabels { policy: policy.name.clone(), area: area.clone() };
     if let Some(ge) = &status.gateway_endpoints {
-        ctx.metrics.findings.get_or_create(&labels).set(i64::from(ge.missing_endpoints + ge.missing_route_table_associations));
+        ctx.metrics.findings.get_or_create(&labels).set(i64::from(ge.findings));
     }
     if let Some(cost) = status.cost.as_ref().and_then(|c| c.areas.iter().find(|a| a.area == area)) {
         ctx.metrics.monthly_savings_usd.get_or_create(&labels).set(cost.monthly_savings_usd.parse().unwrap_or(0.0));

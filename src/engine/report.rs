@@ -33,7 +33,7 @@ pub fn status(applied: &AppliedRun, previous: Option<&CostPolicyStatus>, generat
         let condition = gateway_condition(outcome, audit);
         match &outcome.plan {
             AreaPlan::Planned(plan) => {
-                let (area_status, area_findings, cost) = gateway_details(plan, outcome, audit);
+                let (area_status, area_findings, cost) = gateway_details(plan, outcome);
                 findings += area_findings;
                 gateway_status = Some(area_status);
                 areas.push(cost);
@@ -41,7 +41,7 @@ pub fn status(applied: &AppliedRun, previous: Option<&CostPolicyStatus>, generat
             AreaPlan::ObservationFailed(_) => {
                 // Unknown now: keep what the last successful observation reported.
                 let kept = previous.and_then(|p| p.gateway_endpoints.clone());
-                findings += kept.as_ref().map(|g| g.missing_endpoints + g.missing_route_table_associations).unwrap_or(0);
+                findings += kept.as_ref().map(|g| g.findings).unwrap_or(0);
                 gateway_status = kept;
                 if let Some(cost) = previous.and_then(|p| p.cost.as_ref()).and_then(|c| c.areas.iter().find(|a| a.area == GATEWAY_AREA)) {
                     areas.push(cost.clone());
@@ -181,11 +181,7 @@ fn gateway_condition(outcome: &AreaOutcome<GatewayPlan, GatewayChange>, audit: b
 }
 
 /// The area's status block, its open findings and its cost, after the act step.
-fn gateway_details(
-    plan: &GatewayPlan,
-    outcome: &AreaOutcome<GatewayPlan, GatewayChange>,
-    audit: bool,
-) -> (GatewayEndpointsStatus, u32, AreaCost) {
+fn gateway_details(plan: &GatewayPlan, outcome: &AreaOutcome<GatewayPlan, GatewayChange>) -> (GatewayEndpointsStatus, u32, AreaCost) {
     let mut vpcs: Vec<VpcEndpointsStatus> = plan
         .vpcs
         .iter()
@@ -229,7 +225,6 @@ fn gateway_details(
             }
         }
     }
-    let _ = audit;
 
     let missing_endpoints = vpcs.iter().flat_map(|v| &v.endpoints).filter(|e| e.ownership == EndpointOwnership::Missing).count() as u32;
     let missing_associations = vpcs.iter().flat_map(|v| &v.endpoints).map(|e| e.route_tables_missing.len() as u32).sum::<u32>();
@@ -258,6 +253,7 @@ fn gateway_details(
     let vpcs_not_listed = vpcs.len().saturating_sub(MAX_LISTED_VPCS) as u32;
     vpcs.truncate(MAX_LISTED_VPCS);
     let status = GatewayEndpointsStatus {
+        findings: open_findings,
         vpcs_in_scope,
         missing_endpoints,
         missing_route_table_associations: missing_associations,

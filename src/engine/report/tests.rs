@@ -1,1 +1,179 @@
+use std::collections::{BTreeMap, BTreeSet};
 
+use k8s_openapi::jiff::Timestamp;
+
+use super::*;
+use crate::api::validate::{GatewayEndpointsDesired, VpcScope, validate};
+use crate::api::{CostPolicySpec, GatewayService, Mode, RouteTableScope};
+use crate::engine::{ChangeResult, ErrorKind};
+use crate::plan::gateway_endpoints::{self, GatewayEndpoint, NetworkInventory, Route, RouteTable, Vpc};
+use crate::plan::ownership_tags;
+
+fn time(seconds: i64) -> Time {
+    Time(Timestamp::from_second(1_800_000_000 + seconds).expect("valid time"))
+}
+
+fn policy(mode: Mode) -> ValidatedPolicy {
+    let mut spec: CostPolicySpec = serde_yaml::from_str("aws: {region: eu-west-1}\ngatewayEndpoints: {services: [s3]}\n").expect("fixture");
+    spec.mode = mode;
+    validate("p", &spec).expect("valid")
+}
+
+fn inventory(vpcs: usize, with_endpoint: bool) -> NetworkInventory {
+    let mut inv = NetworkInventory { nat_bytes_30d: Some(BTreeMap::new()), ..Default::default() };
+    for n in 0..vpcs {
+        let vpc = format!("vpc-{n:04}");
+        inv.vpcs.push(Vpc { id: vpc.clone(), tags: Default::default() });
+        inv.route_tables.push(RouteTable {
+            id: format!("rtb-{n}"),
+            vpc_id: vpc.clone(),
+            routes: vec![Route { destination_cidr: Some("0.0.0.0/0".into()), nat_gateway_id: Some("nat".into()), state: "active".into() }],
+        });
+        if with_endpoint {
+            inv.endpoints.push(GatewayEndpoint {
+                id: format!("vpce-{n}"),
+                vpc_id: vpc.clone(),
+                service_name: "com.amazonaws.eu-west-1.s3".into(),
+                state: "available".into(),
+                route_table_ids: BTreeSet::from([format!("rtb-{n}")]),
+                tags: ownership_tags("p"),
+            });
+        }
+        inv.nat_bytes_30d.as_mut().expect("map").insert(vpc, 1_073_741_824 * 100);
+    }
+    inv
+}
+
+fn desired() -> GatewayEndpointsDesired {
+    GatewayEndpointsDesired {
+        services: vec![GatewayService::S3],
+        vpcs: VpcScope::Tags(BTreeMap::new()),
+        route_tables: RouteTableScope::Private,
+    }
+}
+
+fn applied(mode: Mode, inv: &NetworkInventory, fail: Option<CloudError>) -> AppliedRun {
+    let policy = policy(mode);
+    let plan = gateway_endpoints::plan("p", "eu-west-1", &desired(), inv, mode == Mode::Enforce);
+    let results = plan
+        .actions
+        .iter()
+        .enumerate()
+        .map(|(n, change)| ChangeResult {
+            change: change.clone(),
+            outcome: match &fail {
+                Some(error) => Err(error.clone()),
+                None => Ok(Some(format!("vpce-new-{n}"))),
+            },
+        })
+        .collect();
+    AppliedRun { policy, gateway_endpoints: Some(AreaOutcome { plan: AreaPlan::Planned(plan), results }) }
+}
+
+fn condition<'a>(status: &'a CostPolicyStatus, type_: &str) -> (&'a str, &'a str) {
+    let c = conditions::find(&status.conditions, type_).unwrap_or_else(|| panic!("{type_} missing"));
+    (c.status.as_str(), c.reason.as_str())
+}
+
+#[test]
+fn enforce_run_that_fixed_everything_is_ready_and_counts_savings() {
+    let status = status(&applied(Mode::Enforce, &inventory(2, false), None), None, Some(3), &time(0));
+    assert_eq!(status.observed_generation, Some(3));
+    assert_eq!(condition(&status, conditions::READY), ("True", reason::RECONCILED));
+    assert_eq!(condition(&status, conditions::GATEWAY_ENDPOINTS_IN_SYNC), ("True", reason::RECONCILED));
+    assert_eq!(condition(&status, conditions::STALLED), ("False", reason::IDLE));
+    assert_eq!(condition(&status, conditions::RECONCILING), ("False", reason::IDLE));
+    assert_eq!(status.findings, 0);
+    let ge = status.gateway_endpoints.as_ref().expect("area");
+    assert_eq!((ge.endpoints_created, ge.route_tables_associated, ge.missing_endpoints), (2, 2, 0));
+    assert!(ge.vpcs.iter().all(|v| v.endpoints[0].ownership == EndpointOwnership::Managed && v.endpoints[0].endpoint_id.is_some()));
+    let cost = status.cost.expect("cost");
+    assert_eq!((cost.monthly_savings_usd.as_str(), cost.monthly_waste_usd.as_str()), ("9.00", "0.00"));
+    assert!(status.conditions.iter().all(|c| c.observed_generation == Some(3)));
+}
+
+#[test]
+fn audit_drift_is_reported_as_waste_with_ready_true() {
+    let status = status(&applied(Mode::Audit, &inventory(2, false), None), None, Some(1), &time(0));
+    assert_eq!(condition(&status, conditions::READY), ("True", reason::DRIFT_FOUND));
+    assert_eq!(condition(&status, conditions::GATEWAY_ENDPOINTS_IN_SYNC), ("False", reason::DRIFT_FOUND));
+    assert_eq!(status.findings, 2);
+    assert_eq!(status.cost.expect("cost").monthly_waste_usd, "9.00");
+}
+
+#[test]
+fn failed_change_names_the_operation_and_keeps_the_finding() {
+    let error = CloudError::new("CreateVpcEndpoint", ErrorKind::AccessDenied, "UnauthorizedOperation: nope");
+    let status = status(&applied(Mode::Enforce, &inventory(1, false), Some(error)), None, Some(1), &time(0));
+    assert_eq!(condition(&status, conditions::READY), ("False", reason::AREAS_NOT_IN_SYNC));
+    assert_eq!(condition(&status, conditions::RECONCILING), ("True", reason::RETRYING));
+    let c = conditions::find(&status.conditions, conditions::GATEWAY_ENDPOINTS_IN_SYNC).expect("area");
+    assert_eq!(c.reason, reason::ACTION_FAILED);
+    assert!(c.message.contains("CreateVpcEndpoint") && c.message.contains("access_denied"), "{}", c.message);
+    assert_eq!(status.findings, 1);
+    assert_eq!(status.gateway_endpoints.expect("area").missing_endpoints, 1);
+}
+
+#[test]
+fn observation_failure_keeps_the_last_known_details_and_says_which_read_failed() {
+    let good = status(&applied(Mode::Audit, &inventory(2, false), None), None, Some(1), &time(0));
+    let failed = AppliedRun {
+        policy: policy(Mode::Audit),
+        gateway_endpoints: Some(AreaOutcome {
+            plan: AreaPlan::ObservationFailed(CloudError::new("DescribeRouteTables", ErrorKind::Throttled, "RequestLimitExceeded")),
+            results: vec![],
+        }),
+    };
+    let status = status(&failed, Some(&good), Some(1), &time(60));
+    let c = conditions::find(&status.conditions, conditions::GATEWAY_ENDPOINTS_IN_SYNC).expect("area");
+    assert_eq!((c.status.as_str(), c.reason.as_str()), ("False", reason::OBSERVATION_FAILED));
+    assert!(c.message.contains("DescribeRouteTables") && c.message.contains("nothing was changed"), "{}", c.message);
+    assert_eq!(condition(&status, conditions::READY), ("False", reason::AREAS_NOT_IN_SYNC));
+    assert_eq!(status.gateway_endpoints, good.gateway_endpoints);
+    assert_eq!(status.findings, good.findings);
+}
+
+#[test]
+fn last_transition_time_moves_only_when_a_condition_status_changes() {
+    let first = status(&applied(Mode::Enforce, &inventory(1, true), None), None, Some(1), &time(0));
+    let second = status(&applied(Mode::Enforce, &inventory(1, true), None), Some(&first), Some(2), &time(600));
+    let ready = |s: &CostPolicyStatus| conditions::find(&s.conditions, conditions::READY).expect("ready").last_transition_time.clone();
+    assert_eq!(ready(&first), ready(&second));
+    let error = CloudError::new("ModifyVpcEndpoint", ErrorKind::ServerError, "boom");
+    let mut drifted = inventory(1, true);
+    drifted.endpoints[0].route_table_ids.clear();
+    let third = status(&applied(Mode::Enforce, &drifted, Some(error)), Some(&second), Some(2), &time(1200));
+    assert_eq!(ready(&third), time(1200));
+}
+
+#[test]
+fn invalid_spec_is_stalled_and_keeps_the_rest_of_the_status() {
+    let good = status(&applied(Mode::Enforce, &inventory(1, true), None), None, Some(1), &time(0));
+    let mut spec: CostPolicySpec = serde_yaml::from_str("aws: {region: Europe}\ngatewayEndpoints: {services: [s3]}\n").expect("fixture");
+    spec.resync_interval = "5s".into();
+    let error = validate("p", &spec).expect_err("invalid");
+    let status = invalid_spec_status(&error, Some(&good), Some(2), &time(10));
+    assert_eq!(condition(&status, conditions::STALLED), ("True", reason::INVALID_SPEC));
+    assert_eq!(condition(&status, conditions::READY), ("False", reason::INVALID_SPEC));
+    let message = &conditions::find(&status.conditions, conditions::STALLED).expect("stalled").message;
+    assert!(message.contains("spec.aws.region") && message.contains("spec.resyncInterval"), "{message}");
+    assert_eq!(status.observed_generation, Some(2));
+    assert_eq!(status.gateway_endpoints, good.gateway_endpoints);
+}
+
+#[test]
+fn vpc_list_is_capped_and_the_rest_counted() {
+    let status = status(&applied(Mode::Audit, &inventory(MAX_LISTED_VPCS + 7, true), None), None, None, &time(0));
+    let ge = status.gateway_endpoints.expect("area");
+    assert_eq!((ge.vpcs.len(), ge.vpcs_not_listed, ge.vpcs_in_scope), (MAX_LISTED_VPCS, 7, 57));
+}
+
+#[test]
+fn unknown_nat_metrics_say_so_in_the_cost_basis() {
+    let mut inv = inventory(1, false);
+    inv.nat_bytes_30d = None;
+    let status = status(&applied(Mode::Audit, &inv, None), None, None, &time(0));
+    let cost = status.cost.expect("cost");
+    assert!(cost.areas[0].basis.contains("could not be read"), "{}", cost.areas[0].basis);
+    assert_eq!(cost.monthly_waste_usd, "0.00");
+}

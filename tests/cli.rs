@@ -1,0 +1,156 @@
+//! The one-shot CLI (`frugal plan`, `frugal apply`) as a user runs it: exit codes, output
+//! and AWS state, against the emulator.
+
+mod common;
+
+use std::process::{Command, Output};
+
+use common::{REGION, TestAccount, emulator};
+
+fn policy_yaml(account: &TestAccount, mode: &str) -> String {
+    format!(
+        r#"apiVersion: frugal.dev/v1alpha1
+kind: CostPolicy
+metadata: {{name: cli-test}}
+spec:
+  mode: {mode}
+  aws: {{region: {REGION}, roleArn: "{}"}}
+  gatewayEndpoints:
+    services: [s3, dynamodb]
+    vpcSelector: {{tags: {{env: prod}}}}
+"#,
+        account.role_arn
+    )
+}
+
+fn frugal(args: &[&str], file_content: &str) -> Output {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let path = dir.path().join("policy.yaml");
+    std::fs::write(&path, file_content).expect("write policy");
+    let mut full: Vec<&str> = args.to_vec();
+    let path_text = path.to_str().expect("utf-8 path").to_string();
+    full.extend(["-f", &path_text, "--vpc-endpoint-pacing", "100/100"]);
+    Command::new(env!("CARGO_BIN_EXE_frugal"))
+        .args(&full)
+        .env("AWS_ENDPOINT_URL", &emulator().url)
+        .env("AWS_ACCESS_KEY_ID", "testing")
+        .env("AWS_SECRET_ACCESS_KEY", "testing")
+        .env("AWS_REGION", REGION)
+        .env("RUST_LOG", "warn")
+        .env_remove("AWS_PROFILE")
+        .output()
+        .expect("run frugal")
+}
+
+fn stdout(output: &Output) -> String {
+    String::from_utf8_lossy(&output.stdout).into_owned()
+}
+
+fn stderr(output: &Output) -> String {
+    String::from_utf8_lossy(&output.stderr).into_owned()
+}
+
+#[tokio::test]
+async fn plan_exits_2_on_drift_apply_fixes_it_and_plan_then_exits_0() {
+    let account = TestAccount::new().await;
+    let vpc = account.seed_vpc("10.1.0.0/16", &[("env", "prod")], 2).await;
+    let yaml = policy_yaml(&account, "Enforce");
+
+    let plan = frugal(&["plan"], &yaml);
+    assert_eq!(plan.status.code(), Some(2), "{}\n{}", stdout(&plan), stderr(&plan));
+    let text = stdout(&plan);
+    assert!(
+        text.contains(&vpc.vpc_id) && text.contains("+ s3") && text.contains("Plan: 2 to create, 0 to change, 0 to destroy."),
+        "{text}"
+    );
+    assert!(account.endpoints(&vpc.vpc_id).await.is_empty(), "plan changes nothing");
+
+    let apply = frugal(&["apply"], &yaml);
+    assert_eq!(apply.status.code(), Some(0), "{}\n{}", stdout(&apply), stderr(&apply));
+    assert!(stdout(&apply).contains("Apply complete: 2 changes made, 0 failed."), "{}", stdout(&apply));
+    assert_eq!(account.endpoints(&vpc.vpc_id).await.len(), 2);
+
+    let again = frugal(&["plan"], &yaml);
+    assert_eq!(again.status.code(), Some(0), "{}", stdout(&again));
+    assert!(stdout(&again).contains("No changes."), "{}", stdout(&again));
+}
+
+#[tokio::test]
+async fn apply_of_an_audit_policy_changes_nothing() {
+    let account = TestAccount::new().await;
+    account.seed_vpc("10.1.0.0/16", &[("env", "prod")], 1).await;
+    account.clear_requests().await;
+    let apply = frugal(&["apply"], &policy_yaml(&account, "Audit"));
+    assert_eq!(apply.status.code(), Some(0), "{}", stderr(&apply));
+    assert!(stdout(&apply).contains("Audit mode"), "{}", stdout(&apply));
+    let mutating = account.mutating_requests().await;
+    assert!(mutating.is_empty(), "{mutating:?}");
+}
+
+#[tokio::test]
+async fn invalid_policy_exits_1_naming_the_field_without_any_aws_call() {
+    let account = TestAccount::new().await;
+    let yaml = policy_yaml(&account, "Enforce").replace("region: eu-west-1", "region: Europe");
+    let plan = frugal(&["apply"], &yaml);
+    assert_eq!(plan.status.code(), Some(1));
+    assert!(stderr(&plan).contains("spec.aws.region"), "{}", stderr(&plan));
+    assert!(account.requests().await.is_empty(), "no AWS call for an invalid spec");
+}
+
+#[tokio::test]
+async fn a_file_that_is_not_a_cost_policy_is_an_error_not_a_panic() {
+    for content in ["kind: ConfigMap\nmetadata: {name: x}\n", "{{{", "", "spec: {mode: Sometimes}\n"] {
+        let output = frugal(&["plan"], content);
+        assert_eq!(output.status.code(), Some(1), "{content:?}: {}", stderr(&output));
+        assert!(stderr(&output).starts_with("error: "), "{content:?}: {}", stderr(&output));
+        assert!(!stderr(&output).contains("panicked"), "{}", stderr(&output));
+    }
+}
+
+#[tokio::test]
+async fn json_output_carries_the_drift_and_the_status() {
+    let account = TestAccount::new().await;
+    account.seed_vpc("10.1.0.0/16", &[("env", "prod")], 1).await;
+    let plan = frugal(&["plan", "-o", "json"], &policy_yaml(&account, "Audit"));
+    assert_eq!(plan.status.code(), Some(2));
+    let report: serde_json::Value = serde_json::from_slice(&plan.stdout).expect("JSON output");
+    let first = &report[0];
+    assert_eq!(first["policy"], "cli-test");
+    assert_eq!(first["gatewayEndpoints"]["drift"].as_array().map(Vec::len), Some(2));
+    assert_eq!(first["gatewayEndpoints"]["drift"][0]["action"], "createEndpoint");
+    assert_eq!(first["status"]["findings"], 2);
+}
+
+#[tokio::test]
+async fn unreachable_account_is_an_error_naming_the_operation() {
+    let output = Command::new(env!("CARGO_BIN_EXE_frugal"))
+        .args(["plan", "-f", "examples/audit-all-vpcs.yaml"])
+        .current_dir(env!("CARGO_MANIFEST_DIR"))
+        .env("AWS_ENDPOINT_URL", "http://127.0.0.1:9")
+        .env("AWS_ACCESS_KEY_ID", "testing")
+        .env("AWS_SECRET_ACCESS_KEY", "testing")
+        .env("RUST_LOG", "off")
+        .output()
+        .expect("run frugal");
+    assert_eq!(output.status.code(), Some(1));
+    assert!(stderr(&output).contains("GetCallerIdentity"), "{}", stderr(&output));
+}
+
+#[test]
+fn iam_policy_is_valid_json_with_the_actions_used() {
+    let output = Command::new(env!("CARGO_BIN_EXE_frugal")).arg("iam-policy").output().expect("run frugal");
+    assert!(output.status.success());
+    let policy: serde_json::Value = serde_json::from_slice(&output.stdout).expect("JSON");
+    let actions: Vec<String> = policy["Statement"]
+        .as_array()
+        .expect("statements")
+        .iter()
+        .flat_map(|s| s["Action"].as_array().cloned().unwrap_or_default())
+        .filter_map(|a| a.as_str().map(str::to_string))
+        .collect();
+    for needed in
+        ["ec2:DescribeVpcEndpoints", "ec2:CreateVpcEndpoint", "ec2:ModifyVpcEndpoint", "ec2:DeleteVpcEndpoints", "cloudwatch:GetMetricData"]
+    {
+        assert!(actions.iter().any(|a| a == needed), "{needed} missing from {actions:?}");
+    }
+}
