@@ -7,6 +7,7 @@ pub const READY: &str = "Ready";
 pub const RECONCILING: &str = "Reconciling";
 pub const STALLED: &str = "Stalled";
 pub const GATEWAY_ENDPOINTS_IN_SYNC: &str = "GatewayEndpointsInSync";
+pub const SNAPSHOTS_IN_SYNC: &str = "SnapshotsInSync";
 
 /// Reasons, shared by all condition types.
 pub mod reason {
@@ -28,6 +29,8 @@ pub mod reason {
     pub const AREAS_NOT_IN_SYNC: &str = "AreasNotInSync";
     /// The last run failed and will be retried (Reconciling only).
     pub const RETRYING: &str = "Retrying";
+    /// Expired snapshots are tagged and wait for their grace period, or exceed the cap.
+    pub const DELETION_PENDING: &str = "DeletionPending";
     /// Nothing blocks progress (Stalled=False, Reconciling=False).
     pub const IDLE: &str = "Idle";
 }

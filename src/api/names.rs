@@ -15,3 +15,5 @@ pub const TAG_MANAGED_BY: &str = "frugal.dev/managed-by";
 pub const MANAGED_BY_VALUE: &str = "frugal";
 /// Tag naming the policy that created an AWS object.
 pub const TAG_POLICY: &str = "frugal.dev/policy";
+/// Tag on a snapshot that is expired and will be deleted after this time (RFC 3339).
+pub const TAG_EXPIRES_AT: &str = "frugal.dev/expires-at";

@@ -3,6 +3,7 @@
 //! knows about Kubernetes, the AWS SDK or an async runtime.
 
 pub mod gateway_endpoints;
+pub mod snapshots;
 pub mod token;
 
 use std::collections::BTreeMap;

@@ -1,0 +1,328 @@
+//! EBS snapshot retention. Safety rules enforced here: a protected snapshot (AMI, launch
+//! template, AWS Backup, Data Lifecycle Manager, locked, not completed, excluded) is never
+//! deleted (rule 2); the newest N completed snapshots of each volume survive, also for
+//! volumes that are gone; no run deletes more than the cap, and with a grace period a
+//! snapshot is tagged first and deleted only on a later run (rule 3); Audit plans nothing.
+
+use std::collections::{BTreeMap, BTreeSet};
+
+use crate::api::names::TAG_EXPIRES_AT;
+use crate::api::validate::SnapshotRetentionDesired;
+
+use super::Tags;
+
+/// EBS snapshot storage, standard tier, USD per GB-month (AWS list price, us-east-1).
+pub const SNAPSHOT_USD_PER_GB_MONTH: f64 = 0.05;
+/// AWS puts this volume id on snapshots whose source volume is unknown (copies).
+const UNKNOWN_VOLUME: &str = "vol-ffffffff";
+const SECONDS_PER_DAY: i64 = 86_400;
+
+/// One snapshot the account owns, as far as retention cares.
+#[derive(Clone, Debug, PartialEq)]
+pub struct Snapshot {
+    pub id: String,
+    pub volume_id: Option<String>,
+    pub volume_size_gib: u32,
+    /// Start time, Unix seconds.
+    pub start_time: i64,
+    /// pending, completed, error, recoverable, recovering.
+    pub state: String,
+    pub description: String,
+    pub tags: Tags,
+}
+
+/// Everything retention needs to decide. Built only when every source was read in full.
+#[derive(Clone, Debug, Default, PartialEq)]
+pub struct SnapshotInventory {
+    /// Snapshots owned by the account that match the selector.
+    pub snapshots: Vec<Snapshot>,
+    /// Snapshots behind AMIs the account owns.
+    pub ami_snapshots: BTreeSet<String>,
+    /// Snapshots named by block device mappings of any launch template version.
+    pub launch_template_snapshots: BTreeSet<String>,
+    /// Snapshots under an EBS snapshot lock.
+    pub locked_snapshots: BTreeSet<String>,
+}
+
+/// Why a snapshot that is otherwise expired is kept.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, serde::Serialize)]
+#[serde(rename_all = "camelCase")]
+pub enum Protection {
+    NotCompleted,
+    Locked,
+    ManagedByBackup,
+    ManagedByDlm,
+    UsedByAmi,
+    UsedByLaunchTemplate,
+    Excluded,
+}
+
+impl Protection {
+    pub const ALL: [Protection; 7] = [
+        Protection::NotCompleted,
+        Protection::Locked,
+        Protection::ManagedByBackup,
+        Protection::ManagedByDlm,
+        Protection::UsedByAmi,
+        Protection::UsedByLaunchTemplate,
+        Protection::Excluded,
+    ];
+
+    pub fn describe(self) -> &'static str {
+        match self {
+            Protection::NotCompleted => "not completed",
+            Protection::Locked => "locked (EBS snapshot lock)",
+            Protection::ManagedByBackup => "managed by AWS Backup",
+            Protection::ManagedByDlm => "managed by Data Lifecycle Manager",
+            Protection::UsedByAmi => "backs an AMI",
+            Protection::UsedByLaunchTemplate => "named by a launch template",
+            Protection::Excluded => "excluded by tag",
+        }
+    }
+}
+
+/// A change to AWS.
+#[derive(Clone, Debug, PartialEq, Eq, serde::Serialize)]
+#[serde(tag = "action", rename_all = "camelCase", rename_all_fields = "camelCase")]
+pub enum SnapshotChange {
+    /// Tag expired snapshots with the time after which they may be deleted.
+    TagExpiring { snapshot_ids: Vec<String>, expires_at: String },
+    /// Remove the expiry tag from snapshots that are no longer expired.
+    RemoveExpiringTag { snapshot_ids: Vec<String> },
+    /// Delete one snapshot.
+    Delete { snapshot_id: String, volume_size_gib: u32, age_days: i64 },
+}
+
+impl SnapshotChange {
+    pub fn describe(&self) -> String {
+        match self {
+            SnapshotChange::TagExpiring { snapshot_ids, expires_at } => {
+                format!("tag {} snapshots {TAG_EXPIRES_AT}={expires_at}", snapshot_ids.len())
+            }
+            SnapshotChange::RemoveExpiringTag { snapshot_ids } => format!("remove {TAG_EXPIRES_AT} from {} snapshots", snapshot_ids.len()),
+            SnapshotChange::Delete { snapshot_id, volume_size_gib, age_days } => {
+                format!("delete {snapshot_id} ({volume_size_gib} GiB, {age_days} days old)")
+            }
+        }
+    }
+}
+
+/// What retention decided about one snapshot.
+#[derive(Clone, Debug, PartialEq, Eq, serde::Serialize)]
+#[serde(rename_all = "camelCase")]
+pub enum Verdict {
+    /// Within the retention rules.
+    Retained,
+    /// Expired but protected.
+    Protected(Protection),
+    /// Expired; tagged (now or earlier), deletion due after this time.
+    Expiring { expires_at: String },
+    /// Expired and due: deleted in this run.
+    Delete,
+    /// Expired and due, but over this run's cap.
+    Pending,
+}
+
+/// The plan for one policy's snapshotRetention section.
+#[derive(Clone, Debug, PartialEq)]
+pub struct SnapshotPlan {
+    pub drift: Vec<SnapshotChange>,
+    /// The changes to execute: the drift in Enforce mode, nothing in Audit mode.
+    pub actions: Vec<SnapshotChange>,
+    pub evaluated: u32,
+    pub retained: u32,
+    pub protected: BTreeMap<Protection, u32>,
+    /// Tagged and waiting for their grace period (including those tagged by this plan).
+    pub expiring: u32,
+    /// Earliest time an expiring snapshot becomes due (RFC 3339).
+    pub earliest_deletion: Option<String>,
+    /// Due but over the cap.
+    pub pending: u32,
+    /// GiB of volume size of every expired, unprotected snapshot (upper bound of its storage).
+    pub expired_gib: u64,
+    /// Per-snapshot verdicts, for `frugal plan` (ids sorted).
+    pub verdicts: Vec<(String, Verdict)>,
+}
+
+impl SnapshotPlan {
+    pub fn deletions(&self) -> impl Iterator<Item = &SnapshotChange> {
+        self.drift.iter().filter(|c| matches!(c, SnapshotChange::Delete { .. }))
+    }
+
+    /// Findings: expired snapshots not yet deleted (expiring, due or pending).
+    pub fn findings(&self) -> u32 {
+        self.expiring + self.pending + self.deletions().count() as u32
+    }
+
+    pub fn monthly_waste_usd(&self) -> f64 {
+        self.expired_gib as f64 * SNAPSHOT_USD_PER_GB_MONTH
+    }
+}
+
+/// Protection of a snapshot, if any, in a fixed order (the reason counted in status).
+pub fn protection(snapshot: &Snapshot, inventory: &SnapshotInventory, exclude: &BTreeMap<String, String>) -> Option<Protection> {
+    if snapshot.state != "completed" {
+        return Some(Protection::NotCompleted);
+    }
+    if inventory.locked_snapshots.contains(&snapshot.id) {
+        return Some(Protection::Locked);
+    }
+    if is_backup_managed(snapshot) {
+        return Some(Protection::ManagedByBackup);
+    }
+    if snapshot.tags.keys().any(|k| k.starts_with("aws:dlm:")) {
+        return Some(Protection::ManagedByDlm);
+    }
+    if inventory.ami_snapshots.contains(&snapshot.id) {
+        return Some(Protection::UsedByAmi);
+    }
+    if inventory.launch_template_snapshots.contains(&snapshot.id) {
+        return Some(Protection::UsedByLaunchTemplate);
+    }
+    if !exclude.is_empty() && exclude.iter().all(|(k, v)| snapshot.tags.get(k) == Some(v)) {
+        return Some(Protection::Excluded);
+    }
+    None
+}
+
+fn is_backup_managed(snapshot: &Snapshot) -> bool {
+    snapshot.tags.keys().any(|k| k.starts_with("aws:backup:")) || snapshot.description.contains("AWS Backup")
+}
+
+/// Snapshots that are never among the newest `keep` completed ones of their volume.
+fn beyond_newest<'a>(snapshots: &[&'a Snapshot], keep: u32) -> BTreeSet<&'a str> {
+    let mut by_volume: BTreeMap<&str, Vec<&Snapshot>> = BTreeMap::new();
+    for s in snapshots.iter().copied().filter(|s| s.state == "completed") {
+        // Copies carry a placeholder volume id: each is its own group, so it is always kept.
+        let volume = match s.volume_id.as_deref() {
+            Some(v) if v != UNKNOWN_VOLUME => v,
+            _ => s.id.as_str(),
+        };
+        by_volume.entry(volume).or_default().push(s);
+    }
+    let mut beyond = BTreeSet::new();
+    for group in by_volume.values_mut() {
+        // Newest first; ties by id so the choice is stable.
+        group.sort_by(|a, b| b.start_time.cmp(&a.start_time).then_with(|| b.id.cmp(&a.id)));
+        beyond.extend(group.iter().skip(keep as usize).map(|s| s.id.as_str()));
+    }
+    beyond
+}
+
+/// Formats Unix seconds as RFC 3339 (UTC).
+pub fn rfc3339(seconds: i64) -> String {
+    jiff::Timestamp::from_second(seconds).map(|t| t.to_string()).unwrap_or_else(|_| "invalid".to_string())
+}
+
+fn parse_rfc3339(text: &str) -> Option<i64> {
+    text.parse::<jiff::Timestamp>().ok().map(|t| t.as_second())
+}
+
+/// Plans snapshot retention. `now` is Unix seconds; `enforce` false is Audit mode.
+pub fn plan(desired: &SnapshotRetentionDesired, inventory: &SnapshotInventory, now: i64, enforce: bool) -> SnapshotPlan {
+    let in_scope: Vec<&Snapshot> =
+        inventory.snapshots.iter().filter(|s| desired.selector.iter().all(|(k, v)| s.tags.get(k) == Some(v))).collect();
+    let beyond = desired.keep_latest_per_volume.map(|keep| beyond_newest(&in_scope, keep));
+    let grace = desired.grace_period.as_secs() as i64;
+
+    let mut verdicts = Vec::with_capacity(in_scope.len());
+    let mut to_tag = Vec::new();
+    let mut to_untag = Vec::new();
+    let mut due: Vec<&Snapshot> = Vec::new();
+    let mut expiring_times = Vec::new();
+    let mut protected: BTreeMap<Protection, u32> = BTreeMap::new();
+    let mut expired_gib = 0u64;
+    let expires_at_new = rfc3339(now + grace);
+
+    for snapshot in &in_scope {
+        let too_old = desired.max_age_days.map(|days| now - snapshot.start_time > i64::from(days) * SECONDS_PER_DAY);
+        let not_newest = beyond.as_ref().map(|b| b.contains(snapshot.id.as_str()));
+        let expired = match (too_old, not_newest) {
+            (Some(a), Some(b)) => a && b,
+            (Some(a), None) => a,
+            (None, Some(b)) => b,
+            (None, None) => false,
+        };
+        let tag = snapshot.tags.get(TAG_EXPIRES_AT);
+        let verdict = if !expired {
+            if tag.is_some() {
+                to_untag.push(snapshot.id.clone());
+            }
+            Verdict::Retained
+        } else if let Some(reason) = protection(snapshot, inventory, &desired.exclude) {
+            if tag.is_some() {
+                to_untag.push(snapshot.id.clone());
+            }
+            *protected.entry(reason).or_default() += 1;
+            Verdict::Protected(reason)
+        } else {
+            expired_gib += u64::from(snapshot.volume_size_gib);
+            match tag.and_then(|t| parse_rfc3339(t)) {
+                Some(at) if at <= now => {
+                    due.push(snapshot);
+                    Verdict::Delete
+                }
+                Some(at) => {
+                    expiring_times.push(at);
+                    Verdict::Expiring { expires_at: rfc3339(at) }
+                }
+                None if grace == 0 => {
+                    due.push(snapshot);
+                    Verdict::Delete
+                }
+                None => {
+                    // Missing or unreadable tag: the grace period starts now.
+                    to_tag.push(snapshot.id.clone());
+                    expiring_times.push(now + grace);
+                    Verdict::Expiring { expires_at: expires_at_new.clone() }
+                }
+            }
+        };
+        verdicts.push((snapshot.id.clone(), verdict));
+    }
+
+    // Oldest first within the cap; the rest wait for the next run.
+    due.sort_by(|a, b| a.start_time.cmp(&b.start_time).then_with(|| a.id.cmp(&b.id)));
+    let cap = desired.max_deletions_per_run as usize;
+    let pending_ids: BTreeSet<&str> = due.iter().skip(cap).map(|s| s.id.as_str()).collect();
+    for (id, verdict) in &mut verdicts {
+        if pending_ids.contains(id.as_str()) {
+            *verdict = Verdict::Pending;
+        }
+    }
+    verdicts.sort_by(|a, b| a.0.cmp(&b.0));
+
+    let mut drift = Vec::new();
+    if !to_untag.is_empty() {
+        to_untag.sort();
+        drift.push(SnapshotChange::RemoveExpiringTag { snapshot_ids: to_untag });
+    }
+    if !to_tag.is_empty() {
+        to_tag.sort();
+        drift.push(SnapshotChange::TagExpiring { snapshot_ids: to_tag, expires_at: expires_at_new });
+    }
+    for snapshot in due.iter().take(cap) {
+        drift.push(SnapshotChange::Delete {
+            snapshot_id: snapshot.id.clone(),
+            volume_size_gib: snapshot.volume_size_gib,
+            age_days: (now - snapshot.start_time) / SECONDS_PER_DAY,
+        });
+    }
+    let actions = if enforce { drift.clone() } else { Vec::new() };
+    let retained = verdicts.iter().filter(|(_, v)| *v == Verdict::Retained).count() as u32;
+    SnapshotPlan {
+        drift,
+        actions,
+        evaluated: in_scope.len() as u32,
+        retained,
+        protected,
+        expiring: expiring_times.len() as u32,
+        earliest_deletion: expiring_times.iter().min().map(|t| rfc3339(*t)),
+        pending: pending_ids.len() as u32,
+        expired_gib,
+        verdicts,
+    }
+}
+
+#[cfg(test)]
+mod tests;
