@@ -14,7 +14,7 @@ demo: build emulator-setup
 test: emulator-setup
 	$(CARGO) fmt --all -- --check
 	$(CARGO) clippy --locked --all-targets -- -D warnings
-	.venv/bin/python tests/emulator/test_launcher.py
+	for t in tests/emulator/test_*.py; do .venv/bin/python "$$t" || exit 1; done
 	$(CARGO) test --locked --all-targets
 	$(CARGO) test --locked --doc
 

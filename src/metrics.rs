@@ -39,6 +39,15 @@ pub struct ActionLabels {
     pub outcome: String,
 }
 
+#[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
+pub struct SnapshotLabels {
+    pub policy: String,
+    /// evaluated, retained, expiring, pending, deleted_total, skipped
+    pub state: String,
+    /// For state=skipped: the protection; empty otherwise.
+    pub reason: String,
+}
+
 /// Every metric the operator exports.
 pub struct Metrics {
     registry: Registry,
@@ -49,6 +58,7 @@ pub struct Metrics {
     pub monthly_savings_usd: Family<AreaLabels, Gauge<f64, std::sync::atomic::AtomicU64>>,
     pub monthly_waste_usd: Family<AreaLabels, Gauge<f64, std::sync::atomic::AtomicU64>>,
     pub actions: Family<ActionLabels, Counter>,
+    pub snapshots: Family<SnapshotLabels, Gauge>,
 }
 
 impl Metrics {
@@ -68,7 +78,23 @@ impl Metrics {
         registry.register("monthly_waste_usd", "Estimated monthly cost of open findings, USD", monthly_waste_usd.clone());
         let actions = Family::<ActionLabels, Counter>::default();
         registry.register("actions", "Changes made in AWS by policy, area, action and outcome", actions.clone());
-        Arc::new(Self { registry, reconciles, reconcile_duration, aws_requests, findings, monthly_savings_usd, monthly_waste_usd, actions })
+        let snapshots = Family::<SnapshotLabels, Gauge>::default();
+        registry.register(
+            "snapshots",
+            "Snapshots by retention state (and protection reason for state=skipped) after the last run",
+            snapshots.clone(),
+        );
+        Arc::new(Self {
+            registry,
+            reconciles,
+            reconcile_duration,
+            aws_requests,
+            findings,
+            monthly_savings_usd,
+            monthly_waste_usd,
+            actions,
+            snapshots,
+        })
     }
 
     /// The text exposition format.
@@ -78,6 +104,31 @@ impl Metrics {
             tracing::error!("failed to encode metrics");
         }
         out
+    }
+
+    /// Publishes a policy's snapshot figures.
+    pub fn record_snapshots(&self, policy: &str, status: &crate::api::SnapshotsStatus) {
+        let set = |state: &str, reason: &str, value: u64| {
+            let labels = SnapshotLabels { policy: policy.to_string(), state: state.to_string(), reason: reason.to_string() };
+            self.snapshots.get_or_create(&labels).set(i64::try_from(value).unwrap_or(i64::MAX));
+        };
+        set("evaluated", "", u64::from(status.evaluated));
+        set("retained", "", u64::from(status.retained));
+        set("expiring", "", u64::from(status.expiring));
+        set("pending", "", u64::from(status.pending));
+        set("deleted_total", "", status.deleted_total);
+        let skipped = &status.skipped;
+        for (reason, count) in [
+            ("not_completed", skipped.not_completed),
+            ("locked", skipped.locked),
+            ("managed_by_backup", skipped.managed_by_backup),
+            ("managed_by_dlm", skipped.managed_by_dlm),
+            ("used_by_ami", skipped.used_by_ami),
+            ("used_by_launch_template", skipped.used_by_launch_template),
+            ("excluded", skipped.excluded),
+        ] {
+            set("skipped", reason, u64::from(count));
+        }
     }
 
     pub fn count_aws_request(&self, service: &str, operation: &str, outcome: &str) {

@@ -67,7 +67,7 @@ async fn plan_exits_2_on_drift_apply_fixes_it_and_plan_then_exits_0() {
 
     let apply = frugal(&["apply"], &yaml);
     assert_eq!(apply.status.code(), Some(0), "{}\n{}", stdout(&apply), stderr(&apply));
-    assert!(stdout(&apply).contains("Apply complete: 2 changes made, 0 failed."), "{}", stdout(&apply));
+    assert!(stdout(&apply).contains("Apply complete: 2 changes made, 0 skipped, 0 failed."), "{}", stdout(&apply));
     assert_eq!(account.endpoints(&vpc.vpc_id).await.len(), 2);
 
     let again = frugal(&["plan"], &yaml);

@@ -25,7 +25,7 @@ spec:
 async fn run(account: &TestAccount, policy: &CostPolicy) -> engine::AppliedRun {
     let validated = validate(policy.metadata.name.as_deref().unwrap_or_default(), &policy.spec).expect("valid policy");
     let cloud = account.connector().connect(&validated.aws).await.expect("connect");
-    let planned = engine::observe_and_plan(cloud.as_ref(), validated).await;
+    let planned = engine::observe_and_plan(cloud.as_ref(), validated, k8s_openapi::jiff::Timestamp::now().as_second()).await;
     engine::act(cloud.as_ref(), planned).await
 }
 
@@ -146,7 +146,7 @@ async fn a_retried_create_with_the_same_token_makes_no_duplicate() {
     let policy = policy_for(&account, ENFORCE);
     let validated = validate("prod", &policy.spec).expect("valid");
     let cloud = account.connector().connect(&validated.aws).await.expect("connect");
-    let planned = engine::observe_and_plan(cloud.as_ref(), validated.clone()).await;
+    let planned = engine::observe_and_plan(cloud.as_ref(), validated.clone(), k8s_openapi::jiff::Timestamp::now().as_second()).await;
     let Some(AreaPlan::Planned(plan)) = &planned.gateway_endpoints else { panic!("planned") };
     let create = plan.actions.iter().find(|c| matches!(c, GatewayChange::CreateEndpoint { .. })).expect("a create").clone();
 
@@ -157,7 +157,11 @@ async fn a_retried_create_with_the_same_token_makes_no_duplicate() {
     assert_eq!(first, retry);
 
     // A fresh run after the crash sees the endpoint and does not create another.
-    let applied = engine::act(cloud.as_ref(), engine::observe_and_plan(cloud.as_ref(), validated).await).await;
+    let applied = engine::act(
+        cloud.as_ref(),
+        engine::observe_and_plan(cloud.as_ref(), validated, k8s_openapi::jiff::Timestamp::now().as_second()).await,
+    )
+    .await;
     assert!(applied.succeeded());
     let endpoints = account.endpoints(&vpc.vpc_id).await;
     assert_eq!(endpoints.len(), 2, "one S3 and one DynamoDB endpoint: {endpoints:?}");

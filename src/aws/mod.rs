@@ -5,6 +5,7 @@ mod error;
 mod network;
 mod pacing;
 mod request_metrics;
+mod snapshots;
 
 use std::collections::HashMap;
 use std::sync::Arc;
@@ -16,8 +17,11 @@ use aws_credential_types::provider::SharedCredentialsProvider;
 use tokio::sync::Mutex;
 
 use crate::api::AwsTarget;
+use crate::api::validate::{GatewayEndpointsDesired, SnapshotRetentionDesired};
 use crate::engine::{Cloud, CloudConnector, CloudError, ErrorKind};
 use crate::metrics::Metrics;
+use crate::plan::gateway_endpoints::{GatewayChange, GatewayEndpoint, NetworkInventory};
+use crate::plan::snapshots::{SnapshotChange, SnapshotInventory};
 
 pub use pacing::{PaceClass, PacingConfig, TokenBucket};
 
@@ -145,5 +149,32 @@ impl AwsCloud {
     /// Waits for a token of the account's bucket for `class`.
     async fn pace(&self, class: PaceClass) {
         self.pacer.bucket(&self.account, &self.region, class).await.acquire().await;
+    }
+}
+
+#[async_trait]
+impl Cloud for AwsCloud {
+    async fn observe_network(&self, desired: &GatewayEndpointsDesired) -> Result<NetworkInventory, CloudError> {
+        self.observe_network_impl(desired).await
+    }
+
+    async fn apply_gateway_change(&self, change: &GatewayChange) -> Result<Option<String>, CloudError> {
+        self.apply_gateway_change_impl(change).await
+    }
+
+    async fn owned_gateway_endpoints(&self, policy: &str) -> Result<Vec<GatewayEndpoint>, CloudError> {
+        self.owned_gateway_endpoints_impl(policy).await
+    }
+
+    async fn delete_gateway_endpoints(&self, ids: &[String]) -> Result<(), CloudError> {
+        self.delete_gateway_endpoints_impl(ids).await
+    }
+
+    async fn observe_snapshots(&self, desired: &SnapshotRetentionDesired) -> Result<SnapshotInventory, CloudError> {
+        self.observe_snapshots_impl(desired).await
+    }
+
+    async fn apply_snapshot_change(&self, change: &SnapshotChange) -> Result<(), CloudError> {
+        self.apply_snapshot_change_impl(change).await
     }
 }

@@ -2,12 +2,11 @@
 
 use std::collections::{BTreeMap, BTreeSet};
 
-use async_trait::async_trait;
 use aws_sdk_ec2::types::{Filter, ResourceType, Tag, TagSpecification, VpcEndpointType};
 
 use crate::api::names::{MANAGED_BY_VALUE, TAG_MANAGED_BY, TAG_POLICY};
 use crate::api::validate::{GatewayEndpointsDesired, VpcScope};
-use crate::engine::{Cloud, CloudError, ErrorKind};
+use crate::engine::{CloudError, ErrorKind};
 use crate::plan::Tags;
 use crate::plan::gateway_endpoints::{GatewayChange, GatewayEndpoint, NetworkInventory, Route, RouteTable, Vpc};
 
@@ -211,9 +210,9 @@ impl AwsCloud {
     }
 }
 
-#[async_trait]
-impl Cloud for AwsCloud {
-    async fn observe_network(&self, desired: &GatewayEndpointsDesired) -> Result<NetworkInventory, CloudError> {
+/// The gateway endpoint half of [`crate::engine::Cloud`] (see `mod.rs`).
+impl AwsCloud {
+    pub(super) async fn observe_network_impl(&self, desired: &GatewayEndpointsDesired) -> Result<NetworkInventory, CloudError> {
         let vpcs = self.describe_vpcs(&desired.vpcs).await?;
         let vpc_ids: Vec<String> = vpcs.iter().map(|v| v.id.clone()).collect::<BTreeSet<_>>().into_iter().collect();
         if vpc_ids.is_empty() {
@@ -235,7 +234,7 @@ impl Cloud for AwsCloud {
         Ok(NetworkInventory { vpcs, route_tables, endpoints, nat_bytes_30d })
     }
 
-    async fn apply_gateway_change(&self, change: &GatewayChange) -> Result<Option<String>, CloudError> {
+    pub(super) async fn apply_gateway_change_impl(&self, change: &GatewayChange) -> Result<Option<String>, CloudError> {
         self.pace(PaceClass::VpcEndpointMutation).await;
         match change {
             GatewayChange::CreateEndpoint { vpc_id, service_name, route_table_ids, client_token, tags, .. } => {
@@ -286,7 +285,7 @@ impl Cloud for AwsCloud {
         }
     }
 
-    async fn owned_gateway_endpoints(&self, policy: &str) -> Result<Vec<GatewayEndpoint>, CloudError> {
+    pub(super) async fn owned_gateway_endpoints_impl(&self, policy: &str) -> Result<Vec<GatewayEndpoint>, CloudError> {
         self.describe_gateway_endpoints(vec![
             filter(&format!("tag:{TAG_MANAGED_BY}"), [MANAGED_BY_VALUE]),
             filter(&format!("tag:{TAG_POLICY}"), [policy]),
@@ -294,7 +293,7 @@ impl Cloud for AwsCloud {
         .await
     }
 
-    async fn delete_gateway_endpoints(&self, ids: &[String]) -> Result<(), CloudError> {
+    pub(super) async fn delete_gateway_endpoints_impl(&self, ids: &[String]) -> Result<(), CloudError> {
         // DeleteVpcEndpoints takes up to 25 ids per call.
         for chunk in ids.chunks(25) {
             self.pace(PaceClass::VpcEndpointMutation).await;

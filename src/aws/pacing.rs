@@ -16,6 +16,12 @@ pub enum PaceClass {
     NonMutating,
     /// Create/Modify/DeleteVpcEndpoint(s).
     VpcEndpointMutation,
+    /// DeleteSnapshot.
+    DeleteSnapshot,
+    /// CreateTags.
+    CreateTags,
+    /// Other mutating calls (e.g. DeleteTags).
+    Mutating,
 }
 
 /// Burst and refill rate per class.
@@ -27,7 +33,15 @@ pub struct PacingConfig {
 impl Default for PacingConfig {
     /// EC2's documented buckets (Amazon EC2 API Reference, "Request throttling").
     fn default() -> Self {
-        Self { rates: HashMap::from([(PaceClass::NonMutating, (100.0, 20.0)), (PaceClass::VpcEndpointMutation, (4.0, 0.3))]) }
+        Self {
+            rates: HashMap::from([
+                (PaceClass::NonMutating, (100.0, 20.0)),
+                (PaceClass::VpcEndpointMutation, (4.0, 0.3)),
+                (PaceClass::DeleteSnapshot, (100.0, 5.0)),
+                (PaceClass::CreateTags, (100.0, 10.0)),
+                (PaceClass::Mutating, (50.0, 5.0)),
+            ]),
+        }
     }
 }
 

@@ -83,7 +83,7 @@ pub async fn run(args: OneShotArgs, enforce: bool) -> ExitCode {
                 continue;
             }
         };
-        let planned = engine::observe_and_plan(cloud.as_ref(), validated).await;
+        let planned = engine::observe_and_plan(cloud.as_ref(), validated, k8s_openapi::jiff::Timestamp::now().as_second()).await;
         let drift = planned.drift_count();
         if args.output == OutputFormat::Table {
             print!("{}", output::plan_table(&planned));

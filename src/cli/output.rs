@@ -5,27 +5,82 @@ use std::fmt::Write;
 use serde_json::json;
 
 use crate::api::{CostPolicyStatus, EndpointOwnership};
-use crate::engine::{AppliedRun, AreaPlan, PlannedRun};
+use crate::engine::{AppliedRun, AreaPlan, ErrorKind, PlannedRun};
 use crate::plan::gateway_endpoints::GatewayPlan;
+use crate::plan::snapshots::{Protection, SnapshotChange, SnapshotPlan, Verdict};
+
+/// At most this many snapshots are listed per verdict; the rest are counted.
+const MAX_LISTED_SNAPSHOTS: usize = 20;
 
 pub fn plan_table(planned: &PlannedRun) -> String {
     let policy = &planned.policy;
     let mut out = String::new();
     let _ = writeln!(out, "Policy {} ({:?} mode, region {})", policy.name, policy.mode, policy.aws.region);
+    let (mut create, mut change, mut destroy) = (0, 0, 0);
+    let mut waste = Vec::new();
     if let Some(area) = &planned.gateway_endpoints {
         let _ = writeln!(out);
         match area {
-            AreaPlan::ObservationFailed(error) => {
-                let _ = writeln!(out, "gatewayEndpoints: cannot observe the account: {error}");
-                let _ = writeln!(out, "  nothing will be changed in this area");
+            AreaPlan::ObservationFailed(error) => observation_failed(&mut out, "gatewayEndpoints", error),
+            AreaPlan::Planned(plan) => {
+                gateway_table(&mut out, plan);
+                create += plan.missing_endpoints();
+                change += plan.drift.len() - plan.missing_endpoints();
+                if plan.vpcs.iter().any(|v| v.nat_monthly_usd.is_some()) && !plan.drift.is_empty() {
+                    waste.push(format!(
+                        "NAT data processing in the VPCs with drift: ${:.2}/month (upper bound of the savings)",
+                        plan.monthly_waste_usd()
+                    ));
+                }
             }
-            AreaPlan::Planned(plan) => gateway_table(&mut out, plan, policy.is_audit()),
         }
+    }
+    if let Some(area) = &planned.snapshots {
+        let _ = writeln!(out);
+        match area {
+            AreaPlan::ObservationFailed(error) => observation_failed(&mut out, "snapshotRetention", error),
+            AreaPlan::Planned(plan) => {
+                snapshot_table(&mut out, plan);
+                destroy += plan.deletions().count();
+                change += plan
+                    .drift
+                    .iter()
+                    .map(|c| match c {
+                        SnapshotChange::TagExpiring { snapshot_ids, .. } | SnapshotChange::RemoveExpiringTag { snapshot_ids } => {
+                            snapshot_ids.len()
+                        }
+                        SnapshotChange::Delete { .. } => 0,
+                    })
+                    .sum::<usize>();
+                if plan.expired_gib > 0 {
+                    waste.push(format!(
+                        "Expired snapshots: {} GiB, up to ${:.2}/month (upper bound by volume size)",
+                        plan.expired_gib,
+                        plan.monthly_waste_usd()
+                    ));
+                }
+            }
+        }
+    }
+    let _ = writeln!(out);
+    for line in waste {
+        let _ = writeln!(out, "{line}.");
+    }
+    if create + change + destroy == 0 {
+        let _ = writeln!(out, "No changes. The account matches the policy.");
+    } else {
+        let verb = if policy.is_audit() { "Audit mode, nothing will change; Enforce would make" } else { "Plan:" };
+        let _ = writeln!(out, "{verb} {create} to create, {change} to change, {destroy} to destroy.");
     }
     out
 }
 
-fn gateway_table(out: &mut String, plan: &GatewayPlan, audit: bool) {
+fn observation_failed(out: &mut String, area: &str, error: &crate::engine::CloudError) {
+    let _ = writeln!(out, "{area}: cannot observe the account: {error}");
+    let _ = writeln!(out, "  nothing will be changed in this area");
+}
+
+fn gateway_table(out: &mut String, plan: &GatewayPlan) {
     let _ = writeln!(out, "gatewayEndpoints: {} VPCs in scope", plan.vpcs.len());
     for vpc in &plan.vpcs {
         let cost = vpc.nat_monthly_usd.map(|usd| format!(" (NAT data processing ${usd:.2}/month)")).unwrap_or_default();
@@ -55,46 +110,101 @@ fn gateway_table(out: &mut String, plan: &GatewayPlan, audit: bool) {
             }
         }
     }
-    let creates = plan.missing_endpoints();
-    let changes = plan.drift.len() - creates;
-    let _ = writeln!(out);
-    if plan.drift.is_empty() {
-        let _ = writeln!(out, "No changes. The VPCs in scope match the policy.");
-    } else {
-        let waste = plan.monthly_waste_usd();
-        if plan.vpcs.iter().any(|v| v.nat_monthly_usd.is_some()) {
-            let _ = writeln!(out, "NAT data processing in the VPCs with drift: ${waste:.2}/month (upper bound of the savings).");
+}
+
+fn snapshot_table(out: &mut String, plan: &SnapshotPlan) {
+    let _ = writeln!(out, "snapshotRetention: {} snapshots in scope, {} within retention", plan.evaluated, plan.retained);
+    let list = |out: &mut String, mark: &str, title: &str, ids: Vec<&str>| {
+        if ids.is_empty() {
+            return;
         }
-        let verb = if audit { "Audit mode: would be" } else { "Plan:" };
-        let _ = writeln!(out, "{verb} {creates} to create, {changes} to change, 0 to destroy.");
+        let _ = writeln!(out, "  {mark} {title} ({}):", ids.len());
+        for id in ids.iter().take(MAX_LISTED_SNAPSHOTS) {
+            let _ = writeln!(out, "      {id}");
+        }
+        if ids.len() > MAX_LISTED_SNAPSHOTS {
+            let _ = writeln!(out, "      ... and {} more", ids.len() - MAX_LISTED_SNAPSHOTS);
+        }
+    };
+    let with =
+        |wanted: fn(&Verdict) -> bool| plan.verdicts.iter().filter(|(_, v)| wanted(v)).map(|(id, _)| id.as_str()).collect::<Vec<_>>();
+    for change in &plan.drift {
+        match change {
+            SnapshotChange::Delete { .. } => {}
+            SnapshotChange::TagExpiring { snapshot_ids, expires_at } => {
+                list(
+                    out,
+                    "~",
+                    &format!("tag as expiring, deleted after {expires_at} if still expired"),
+                    snapshot_ids.iter().map(String::as_str).collect(),
+                );
+            }
+            SnapshotChange::RemoveExpiringTag { snapshot_ids } => {
+                list(out, "~", "no longer expired: remove the expiry tag", snapshot_ids.iter().map(String::as_str).collect());
+            }
+        }
+    }
+    let deletions: Vec<String> = plan.deletions().map(SnapshotChange::describe).collect();
+    list(out, "-", "delete (expired, grace period over)", deletions.iter().map(String::as_str).collect());
+    list(out, "!", "due but over maxDeletionsPerRun: deleted by a later run", with(|v| *v == Verdict::Pending));
+    let waiting: Vec<&str> = plan
+        .verdicts
+        .iter()
+        .filter(|(id, v)| {
+            matches!(v, Verdict::Expiring { .. })
+                && !plan.drift.iter().any(|c| matches!(c, SnapshotChange::TagExpiring { snapshot_ids, .. } if snapshot_ids.contains(id)))
+        })
+        .map(|(id, _)| id.as_str())
+        .collect();
+    if let Some(first) = &plan.earliest_deletion {
+        list(out, "=", &format!("expiring, waiting for the grace period (first due {first})"), waiting);
+    }
+    for protection in Protection::ALL {
+        let ids: Vec<&str> =
+            plan.verdicts.iter().filter(|(_, v)| *v == Verdict::Protected(protection)).map(|(id, _)| id.as_str()).collect();
+        list(out, "=", &format!("expired but kept: {}", protection.describe()), ids);
     }
 }
 
 pub fn apply_table(applied: &AppliedRun) -> String {
     let mut out = String::new();
-    let Some(area) = &applied.gateway_endpoints else { return out };
-    if area.results.is_empty() {
+    let mut lines = Vec::new();
+    if let Some(area) = &applied.gateway_endpoints {
+        for result in &area.results {
+            lines.push((result.change.describe(), result.outcome.clone()));
+        }
+    }
+    if let Some(area) = &applied.snapshots {
+        for result in &area.results {
+            lines.push((result.change.describe(), result.outcome.clone()));
+        }
+    }
+    if lines.is_empty() {
         if applied.policy.is_audit() {
             let _ = writeln!(out, "Audit mode: nothing was changed.");
         }
         return out;
     }
     let _ = writeln!(out);
-    let (mut ok, mut failed) = (0, 0);
-    for result in &area.results {
-        match &result.outcome {
+    let (mut ok, mut kept, mut failed) = (0, 0, 0);
+    for (what, outcome) in lines {
+        match outcome {
             Ok(created) => {
                 ok += 1;
-                let id = created.as_ref().map(|id| format!(": {id}")).unwrap_or_default();
-                let _ = writeln!(out, "  done   {}{id}", result.change.describe());
+                let id = created.map(|id| format!(": {id}")).unwrap_or_default();
+                let _ = writeln!(out, "  done    {what}{id}");
+            }
+            Err(error) if matches!(error.kind, ErrorKind::Protected | ErrorKind::NotFound | ErrorKind::Throttled) => {
+                kept += 1;
+                let _ = writeln!(out, "  skipped {what}: {error}");
             }
             Err(error) => {
                 failed += 1;
-                let _ = writeln!(out, "  FAILED {}: {error}", result.change.describe());
+                let _ = writeln!(out, "  FAILED  {what}: {error}");
             }
         }
     }
-    let _ = writeln!(out, "\nApply complete: {ok} changes made, {failed} failed.");
+    let _ = writeln!(out, "\nApply complete: {ok} changes made, {kept} skipped, {failed} failed.");
     out
 }
 
@@ -111,11 +221,23 @@ pub fn json_report(applied: &AppliedRun, status: &CostPolicyStatus) -> serde_jso
             })).collect::<Vec<_>>(),
         }),
     });
+    let snapshots = applied.snapshots.as_ref().map(|area| match &area.plan {
+        AreaPlan::ObservationFailed(error) => json!({ "error": error.to_string() }),
+        AreaPlan::Planned(plan) => json!({
+            "drift": plan.drift,
+            "verdicts": plan.verdicts.iter().filter(|(_, v)| *v != Verdict::Retained).map(|(id, v)| json!({"snapshotId": id, "verdict": v})).collect::<Vec<_>>(),
+            "results": area.results.iter().map(|r| json!({
+                "change": r.change,
+                "error": r.outcome.as_ref().err().map(ToString::to_string),
+            })).collect::<Vec<_>>(),
+        }),
+    });
     json!({
         "policy": policy.name,
         "mode": format!("{:?}", policy.mode),
         "region": policy.aws.region,
         "gatewayEndpoints": gateway,
+        "snapshotRetention": snapshots,
         "status": status,
     })
 }

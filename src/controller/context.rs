@@ -3,7 +3,7 @@
 use std::sync::Arc;
 
 use kube::Client;
-use kube::runtime::events::{Recorder, Reporter};
+use kube::runtime::events::Reporter;
 
 use crate::api::names::CONTROLLER_NAME;
 use crate::engine::CloudConnector;
@@ -15,14 +15,14 @@ pub struct Context {
     pub client: Client,
     pub connector: Arc<dyn CloudConnector>,
     pub metrics: Arc<Metrics>,
-    pub recorder: Recorder,
+    /// Who publishes Events; `events::publish` makes a Recorder from it for each batch.
+    pub reporter: Reporter,
     pub backoff: Backoff,
 }
 
 impl Context {
     pub fn new(client: Client, connector: Arc<dyn CloudConnector>, metrics: Arc<Metrics>) -> Self {
         let reporter = Reporter { controller: CONTROLLER_NAME.to_string(), instance: std::env::var("POD_NAME").ok() };
-        let recorder = Recorder::new(client.clone(), reporter);
-        Self { client, connector, metrics, recorder, backoff: Backoff::default() }
+        Self { client, connector, metrics, reporter, backoff: Backoff::default() }
     }
 }

@@ -10,6 +10,8 @@ mod context;
 mod events;
 mod reconcile;
 mod status;
+#[cfg(test)]
+mod tests;
 
 use std::sync::Arc;
 use std::sync::atomic::Ordering;

@@ -1,6 +1,7 @@
 //! Reconcile of one CostPolicy.
 
 use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::Instant;
 
 use k8s_openapi::apimachinery::pkg::apis::meta::v1::Time;
@@ -14,6 +15,8 @@ use crate::api::validate::{ValidatedPolicy, validate};
 use crate::api::{CostPolicy, DeletionPolicy};
 use crate::engine::{self, CloudError, report};
 use crate::metrics::{ActionLabels, AreaLabels, ReconcileLabels};
+use crate::plan::gateway_endpoints::GatewayChange;
+use crate::plan::snapshots::SnapshotChange;
 
 use super::backoff::jitter;
 use super::{Context, events, status};
@@ -54,14 +57,17 @@ impl Drop for DurationTimer<'_> {
 pub async fn reconcile(policy: Arc<CostPolicy>, ctx: Arc<Context>) -> Result<Action, ReconcileError> {
     let _timer = DurationTimer { ctx: &ctx, start: Instant::now() };
     let api: Api<CostPolicy> = Api::all(ctx.client.clone());
+    // Set by `apply` for an invalid spec, so that each reconcile is counted under one result.
+    let invalid_spec = AtomicBool::new(false);
     let result = finalizer(&api, FINALIZER, policy, |event| async {
         match event {
-            Finalizer::Apply(policy) => apply(&policy, &api, &ctx).await,
+            Finalizer::Apply(policy) => apply(&policy, &api, &ctx, &invalid_spec).await,
             Finalizer::Cleanup(policy) => cleanup(&policy, &ctx).await,
         }
     })
     .await;
     let label = match &result {
+        Ok(_) if invalid_spec.load(Ordering::Relaxed) => "invalid_spec",
         Ok(_) => "success",
         Err(_) => "error",
     };
@@ -83,7 +89,7 @@ fn now() -> Time {
     Time(k8s_openapi::jiff::Timestamp::now())
 }
 
-async fn apply(policy: &CostPolicy, api: &Api<CostPolicy>, ctx: &Context) -> Result<Action, ReconcileError> {
+async fn apply(policy: &CostPolicy, api: &Api<CostPolicy>, ctx: &Context, invalid_spec: &AtomicBool) -> Result<Action, ReconcileError> {
     let name = policy.name_any();
     let generation = policy.metadata.generation;
     let previous = policy.status.as_ref();
@@ -104,7 +110,7 @@ async fn apply(policy: &CostPolicy, api: &Api<CostPolicy>, ctx: &Context) -> Res
                 )
                 .await;
             }
-            ctx.metrics.reconciles.get_or_create(&ReconcileLabels { result: "invalid_spec".to_string() }).inc();
+            invalid_spec.store(true, Ordering::Relaxed);
             tracing::info!(policy = %name, error = %invalid, "invalid spec");
             // Invalid objects wait for a change of the spec instead of being retried.
             return Ok(Action::await_change());
@@ -121,7 +127,7 @@ async fn apply(policy: &CostPolicy, api: &Api<CostPolicy>, ctx: &Context) -> Res
         }
     };
 
-    let planned = engine::observe_and_plan(cloud.as_ref(), validated.clone()).await;
+    let planned = engine::observe_and_plan(cloud.as_ref(), validated.clone(), k8s_openapi::jiff::Timestamp::now().as_second()).await;
     let applied = engine::act(cloud.as_ref(), planned).await;
     let status = report::status(&applied, previous, generation, &now());
     status::write(api, &name, &status).await?;
@@ -142,32 +148,44 @@ fn jitter_up(interval: std::time::Duration) -> std::time::Duration {
 }
 
 fn record_metrics(ctx: &Context, policy: &ValidatedPolicy, applied: &engine::AppliedRun, status: &crate::api::CostPolicyStatus) {
-    let area = "gatewayEndpoints".to_string();
-    let labels = AreaLabels { policy: policy.name.clone(), area: area.clone() };
+    let labels = |area: &str| AreaLabels { policy: policy.name.clone(), area: area.to_string() };
     if let Some(ge) = &status.gateway_endpoints {
-        ctx.metrics.findings.get_or_create(&labels).set(i64::from(ge.findings));
+        ctx.metrics.findings.get_or_create(&labels("gatewayEndpoints")).set(i64::from(ge.findings));
     }
-    if let Some(cost) = status.cost.as_ref().and_then(|c| c.areas.iter().find(|a| a.area == area)) {
-        ctx.metrics.monthly_savings_usd.get_or_create(&labels).set(cost.monthly_savings_usd.parse().unwrap_or(0.0));
-        ctx.metrics.monthly_waste_usd.get_or_create(&labels).set(cost.monthly_waste_usd.parse().unwrap_or(0.0));
+    if let Some(snapshots) = &status.snapshots {
+        ctx.metrics.findings.get_or_create(&labels("snapshotRetention")).set(i64::from(snapshots.findings));
+        ctx.metrics.record_snapshots(&policy.name, snapshots);
     }
-    if let Some(outcome) = &applied.gateway_endpoints {
-        for result in &outcome.results {
-            let action = match &result.change {
-                crate::plan::gateway_endpoints::GatewayChange::CreateEndpoint { .. } => "create_endpoint",
-                crate::plan::gateway_endpoints::GatewayChange::AddRouteTables { .. } => "add_route_tables",
-            };
-            let outcome = if result.outcome.is_ok() { "success" } else { "failure" };
-            ctx.metrics
-                .actions
-                .get_or_create(&ActionLabels {
-                    policy: policy.name.clone(),
-                    area: area.clone(),
-                    action: action.to_string(),
-                    outcome: outcome.to_string(),
-                })
-                .inc();
-        }
+    for cost in status.cost.iter().flat_map(|c| &c.areas) {
+        ctx.metrics.monthly_savings_usd.get_or_create(&labels(&cost.area)).set(cost.monthly_savings_usd.parse().unwrap_or(0.0));
+        ctx.metrics.monthly_waste_usd.get_or_create(&labels(&cost.area)).set(cost.monthly_waste_usd.parse().unwrap_or(0.0));
+    }
+    let count = |area: &str, action: &str, ok: bool| {
+        let outcome = if ok { "success" } else { "failure" };
+        ctx.metrics
+            .actions
+            .get_or_create(&ActionLabels {
+                policy: policy.name.clone(),
+                area: area.to_string(),
+                action: action.to_string(),
+                outcome: outcome.to_string(),
+            })
+            .inc();
+    };
+    for result in applied.gateway_endpoints.iter().flat_map(|a| &a.results) {
+        let action = match &result.change {
+            GatewayChange::CreateEndpoint { .. } => "create_endpoint",
+            GatewayChange::AddRouteTables { .. } => "add_route_tables",
+        };
+        count("gatewayEndpoints", action, result.outcome.is_ok());
+    }
+    for result in applied.snapshots.iter().flat_map(|a| &a.results) {
+        let action = match &result.change {
+            SnapshotChange::TagExpiring { .. } => "tag_expiring",
+            SnapshotChange::RemoveExpiringTag { .. } => "remove_expiring_tag",
+            SnapshotChange::Delete { .. } => "delete_snapshot",
+        };
+        count("snapshotRetention", action, result.outcome.is_ok());
     }
 }
 
@@ -203,10 +221,22 @@ async fn cleanup(policy: &CostPolicy, ctx: &Context) -> Result<Action, Reconcile
             .await;
         }
         (DeletionPolicy::Delete, false) => {
-            let cloud = ctx.connector.connect(&validated.aws).await.map_err(|error| {
-                tracing::warn!(policy = %name, %error, "cannot reach AWS for cleanup");
-                error
-            })?;
+            let cloud = match ctx.connector.connect(&validated.aws).await {
+                Ok(cloud) => cloud,
+                Err(error) => {
+                    events::publish(
+                        ctx,
+                        policy,
+                        vec![events::warning(
+                            "CleanupFailed",
+                            "Connect",
+                            format!("cannot reach AWS to delete what this policy created: {error}"),
+                        )],
+                    )
+                    .await;
+                    return Err(error.into());
+                }
+            };
             match engine::cleanup(cloud.as_ref(), &validated).await {
                 Ok(deleted) => {
                     let note = if deleted.is_empty() {

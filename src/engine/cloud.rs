@@ -7,8 +7,9 @@ use std::sync::Arc;
 use async_trait::async_trait;
 
 use crate::api::AwsTarget;
-use crate::api::validate::GatewayEndpointsDesired;
+use crate::api::validate::{GatewayEndpointsDesired, SnapshotRetentionDesired};
 use crate::plan::gateway_endpoints::{GatewayChange, GatewayEndpoint, NetworkInventory};
+use crate::plan::snapshots::{SnapshotChange, SnapshotInventory};
 
 /// One account and region, reached with the policy's credentials.
 #[async_trait]
@@ -21,6 +22,11 @@ pub trait Cloud: Send + Sync {
     async fn owned_gateway_endpoints(&self, policy: &str) -> Result<Vec<GatewayEndpoint>, CloudError>;
     /// Deletes gateway endpoints (and with them their routes).
     async fn delete_gateway_endpoints(&self, ids: &[String]) -> Result<(), CloudError>;
+    /// Reads the account's snapshots in scope and every source that protects a snapshot.
+    /// Any failed or partial read is an error: retention never plans on partial data.
+    async fn observe_snapshots(&self, desired: &SnapshotRetentionDesired) -> Result<SnapshotInventory, CloudError>;
+    /// Executes one snapshot change.
+    async fn apply_snapshot_change(&self, change: &SnapshotChange) -> Result<(), CloudError>;
 }
 
 /// Opens a [`Cloud`] for a policy's account and region.
@@ -55,6 +61,9 @@ pub enum ErrorKind {
     ServerError,
     Network,
     Credentials,
+    /// AWS refused because the resource is in use or managed by another service (e.g. a
+    /// snapshot behind an AMI or made by AWS Backup): a protection, not a failure.
+    Protected,
 }
 
 impl ErrorKind {
@@ -67,6 +76,7 @@ impl ErrorKind {
             ErrorKind::ServerError => "server_error",
             ErrorKind::Network => "network",
             ErrorKind::Credentials => "credentials",
+            ErrorKind::Protected => "protected",
         }
     }
 }

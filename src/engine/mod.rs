@@ -10,4 +10,4 @@ pub mod report;
 mod run;
 
 pub use cloud::{Cloud, CloudConnector, CloudError, ErrorKind};
-pub use run::{AppliedRun, AreaOutcome, AreaPlan, ChangeResult, PlannedRun, act, cleanup, observe_and_plan};
+pub use run::{AppliedRun, AreaOutcome, AreaPlan, Change, ChangeResult, PlannedRun, act, cleanup, observe_and_plan};

@@ -14,6 +14,8 @@ use crate::plan::gateway_endpoints::{GatewayChange, GatewayPlan};
 use super::cloud::CloudError;
 use super::run::{AppliedRun, AreaOutcome, AreaPlan};
 
+mod snapshots;
+
 /// At most this many VPCs are listed in status; the rest are counted.
 pub const MAX_LISTED_VPCS: usize = 50;
 
@@ -51,6 +53,29 @@ pub fn status(applied: &AppliedRun, previous: Option<&CostPolicyStatus>, generat
         updates.push(condition);
     }
 
+    let mut snapshot_status = None;
+    if let Some(outcome) = &applied.snapshots {
+        match &outcome.plan {
+            AreaPlan::Planned(plan) => {
+                let (area_status, cost) = snapshots::details(plan, outcome, previous.and_then(|p| p.snapshots.as_ref()));
+                updates.push(snapshots::condition(outcome, Some(&area_status), audit));
+                findings += area_status.findings;
+                snapshot_status = Some(area_status);
+                areas.push(cost);
+            }
+            AreaPlan::ObservationFailed(_) => {
+                updates.push(snapshots::condition(outcome, None, audit));
+                let kept = previous.and_then(|p| p.snapshots.clone());
+                findings += kept.as_ref().map(|s| s.findings).unwrap_or(0);
+                snapshot_status = kept;
+                if let Some(cost) = previous.and_then(|p| p.cost.as_ref()).and_then(|c| c.areas.iter().find(|a| a.area == snapshots::AREA))
+                {
+                    areas.push(cost.clone());
+                }
+            }
+        }
+    }
+
     let area_conditions: Vec<&ConditionUpdate> = updates.iter().collect();
     let ready = ready_condition(&area_conditions, audit, findings);
     let failed = !applied.succeeded();
@@ -70,6 +95,7 @@ pub fn status(applied: &AppliedRun, previous: Option<&CostPolicyStatus>, generat
         last_reconcile_time: Some(now.0.to_string()),
         findings,
         gateway_endpoints: gateway_status,
+        snapshots: snapshot_status,
         cost: Some(total_cost(areas)),
     }
 }
@@ -129,7 +155,11 @@ fn blocked_status(
 }
 
 fn ready_condition(areas: &[&ConditionUpdate], audit: bool, findings: u32) -> ConditionUpdate {
-    let failing: Vec<&str> = areas.iter().filter(|c| !c.status && c.reason != reason::DRIFT_FOUND).map(|c| c.type_).collect();
+    let failing: Vec<&str> = areas
+        .iter()
+        .filter(|c| !c.status && c.reason != reason::DRIFT_FOUND && c.reason != reason::DELETION_PENDING)
+        .map(|c| c.type_)
+        .collect();
     if !failing.is_empty() {
         return ConditionUpdate::new(conditions::READY, false, reason::AREAS_NOT_IN_SYNC, format!("not in sync: {}", failing.join(", ")));
     }
@@ -140,6 +170,9 @@ fn ready_condition(areas: &[&ConditionUpdate], audit: bool, findings: u32) -> Co
             reason::DRIFT_FOUND,
             format!("Audit mode: {findings} findings reported, nothing changed"),
         );
+    }
+    if let Some(pending) = areas.iter().find(|c| c.reason == reason::DELETION_PENDING) {
+        return ConditionUpdate::new(conditions::READY, true, reason::DELETION_PENDING, pending.message.clone());
     }
     if areas.iter().any(|c| c.reason == reason::RECONCILED) {
         return ConditionUpdate::new(conditions::READY, true, reason::RECONCILED, "every planned change succeeded");

@@ -2,8 +2,9 @@
 
 use crate::api::validate::ValidatedPolicy;
 use crate::plan::gateway_endpoints::{self, GatewayChange, GatewayPlan};
+use crate::plan::snapshots::{self, SnapshotChange, SnapshotPlan};
 
-use super::cloud::{Cloud, CloudError};
+use super::cloud::{Cloud, CloudError, ErrorKind};
 
 /// An area's plan, or why there is none: a failed read abandons the area for this run
 /// (safety rule 7) instead of planning on partial data.
@@ -17,7 +18,10 @@ pub enum AreaPlan<P> {
 #[derive(Clone, Debug, PartialEq)]
 pub struct PlannedRun {
     pub policy: ValidatedPolicy,
+    /// When the run observed the account, Unix seconds.
+    pub now: i64,
     pub gateway_endpoints: Option<AreaPlan<GatewayPlan>>,
+    pub snapshots: Option<AreaPlan<SnapshotPlan>>,
 }
 
 /// The result of one executed change.
@@ -35,14 +39,43 @@ pub struct AreaOutcome<P, C> {
     pub results: Vec<ChangeResult<C>>,
 }
 
-impl<P, C> AreaOutcome<P, C> {
+/// How an area judges the errors of its changes.
+pub trait Change {
+    /// True when `error` means the change failed (rather than, say, AWS protecting the
+    /// resource, which the area reports as a protection).
+    fn is_failure(&self, error: &CloudError) -> bool;
+}
+
+impl Change for GatewayChange {
+    fn is_failure(&self, _error: &CloudError) -> bool {
+        true
+    }
+}
+
+impl Change for SnapshotChange {
+    /// A refused delete (in use, made by AWS Backup, locked) is a protection, a vanished
+    /// snapshot is already gone, and throttling waits for the next run: none is a failure.
+    fn is_failure(&self, error: &CloudError) -> bool {
+        !matches!(error.kind, ErrorKind::Protected | ErrorKind::Throttled | ErrorKind::NotFound)
+    }
+}
+
+impl<P, C: Change> AreaOutcome<P, C> {
+    /// Changes that failed.
     pub fn failed_changes(&self) -> impl Iterator<Item = (&C, &CloudError)> {
-        self.results.iter().filter_map(|r| r.outcome.as_ref().err().map(|e| (&r.change, e)))
+        self.results.iter().filter_map(|r| r.outcome.as_ref().err().map(|e| (&r.change, e))).filter(|(change, e)| change.is_failure(e))
     }
 
-    /// True when the area was observed and every planned change succeeded.
+    /// True when the area was observed and no planned change failed.
     pub fn succeeded(&self) -> bool {
-        matches!(self.plan, AreaPlan::Planned(_)) && self.results.iter().all(|r| r.outcome.is_ok())
+        matches!(self.plan, AreaPlan::Planned(_)) && self.failed_changes().next().is_none()
+    }
+
+    fn first_error(&self) -> Option<&CloudError> {
+        match &self.plan {
+            AreaPlan::ObservationFailed(e) => Some(e),
+            AreaPlan::Planned(_) => self.failed_changes().next().map(|(_, e)| e),
+        }
     }
 }
 
@@ -50,67 +83,105 @@ impl<P, C> AreaOutcome<P, C> {
 #[derive(Clone, Debug, PartialEq)]
 pub struct AppliedRun {
     pub policy: ValidatedPolicy,
+    pub now: i64,
     pub gateway_endpoints: Option<AreaOutcome<GatewayPlan, GatewayChange>>,
+    pub snapshots: Option<AreaOutcome<SnapshotPlan, SnapshotChange>>,
 }
 
 impl AppliedRun {
     /// True when every enabled area was observed and all its changes succeeded.
     pub fn succeeded(&self) -> bool {
-        self.gateway_endpoints.as_ref().is_none_or(AreaOutcome::succeeded)
+        self.first_error().is_none()
     }
 
     /// The first failure, for error propagation and backoff.
     pub fn first_error(&self) -> Option<&CloudError> {
-        let ge = self.gateway_endpoints.as_ref()?;
-        match &ge.plan {
-            AreaPlan::ObservationFailed(e) => Some(e),
-            AreaPlan::Planned(_) => ge.failed_changes().next().map(|(_, e)| e),
-        }
+        self.gateway_endpoints
+            .as_ref()
+            .and_then(AreaOutcome::first_error)
+            .or_else(|| self.snapshots.as_ref().and_then(AreaOutcome::first_error))
     }
 }
 
-/// Reads the account and plans every enabled area.
-pub async fn observe_and_plan(cloud: &dyn Cloud, policy: ValidatedPolicy) -> PlannedRun {
+/// Reads the account and plans every enabled area. `now` is Unix seconds.
+pub async fn observe_and_plan(cloud: &dyn Cloud, policy: ValidatedPolicy, now: i64) -> PlannedRun {
+    let enforce = !policy.is_audit();
     let gateway_endpoints = match &policy.gateway_endpoints {
         None => None,
         Some(desired) => Some(match cloud.observe_network(desired).await {
-            Ok(inventory) => {
-                AreaPlan::Planned(gateway_endpoints::plan(&policy.name, &policy.aws.region, desired, &inventory, !policy.is_audit()))
-            }
+            Ok(inventory) => AreaPlan::Planned(gateway_endpoints::plan(&policy.name, &policy.aws.region, desired, &inventory, enforce)),
             Err(error) => AreaPlan::ObservationFailed(error),
         }),
     };
-    PlannedRun { policy, gateway_endpoints }
+    let snapshots = match &policy.snapshot_retention {
+        None => None,
+        Some(desired) => Some(match cloud.observe_snapshots(desired).await {
+            Ok(inventory) => AreaPlan::Planned(snapshots::plan(desired, &inventory, now, enforce)),
+            Err(error) => AreaPlan::ObservationFailed(error),
+        }),
+    };
+    PlannedRun { policy, now, gateway_endpoints, snapshots }
 }
 
 impl PlannedRun {
     /// Drift over all areas (what Enforce mode would change).
     pub fn drift_count(&self) -> usize {
-        match &self.gateway_endpoints {
+        let gateway = match &self.gateway_endpoints {
             Some(AreaPlan::Planned(p)) => p.drift.len(),
             _ => 0,
-        }
+        };
+        let snapshots = match &self.snapshots {
+            Some(AreaPlan::Planned(p)) => p.findings() as usize,
+            _ => 0,
+        };
+        gateway + snapshots
     }
 
     /// Turns the plan into a run that made no change (for `frugal plan`).
     pub fn without_acting(self) -> AppliedRun {
-        AppliedRun { policy: self.policy, gateway_endpoints: self.gateway_endpoints.map(|plan| AreaOutcome { plan, results: Vec::new() }) }
+        AppliedRun {
+            policy: self.policy,
+            now: self.now,
+            gateway_endpoints: self.gateway_endpoints.map(|plan| AreaOutcome { plan, results: Vec::new() }),
+            snapshots: self.snapshots.map(|plan| AreaOutcome { plan, results: Vec::new() }),
+        }
     }
 }
 
 /// Executes the planned actions. In Audit mode the plans hold no actions, so nothing runs.
 pub async fn act(cloud: &dyn Cloud, planned: PlannedRun) -> AppliedRun {
-    let mut results = Vec::new();
+    let policy = &planned.policy.name;
+    let mut gateway_results = Vec::new();
     if let Some(AreaPlan::Planned(plan)) = &planned.gateway_endpoints {
         for change in &plan.actions {
             let outcome = cloud.apply_gateway_change(change).await;
             if let Err(error) = &outcome {
-                tracing::warn!(policy = %planned.policy.name, change = %change.describe(), %error, "change failed");
+                tracing::warn!(%policy, change = %change.describe(), %error, "change failed");
             }
-            results.push(ChangeResult { change: change.clone(), outcome });
+            gateway_results.push(ChangeResult { change: change.clone(), outcome });
         }
     }
-    AppliedRun { policy: planned.policy, gateway_endpoints: planned.gateway_endpoints.map(|plan| AreaOutcome { plan, results }) }
+    let mut snapshot_results = Vec::new();
+    if let Some(AreaPlan::Planned(plan)) = &planned.snapshots {
+        for change in &plan.actions {
+            let outcome = cloud.apply_snapshot_change(change).await.map(|()| None);
+            let throttled = matches!(&outcome, Err(e) if e.kind == ErrorKind::Throttled);
+            if let Err(error) = &outcome {
+                tracing::warn!(%policy, change = %change.describe(), %error, "snapshot change not made");
+            }
+            snapshot_results.push(ChangeResult { change: change.clone(), outcome });
+            // Still throttled after the SDK's retries: back off until the next run.
+            if throttled {
+                break;
+            }
+        }
+    }
+    AppliedRun {
+        policy: planned.policy,
+        now: planned.now,
+        gateway_endpoints: planned.gateway_endpoints.map(|plan| AreaOutcome { plan, results: gateway_results }),
+        snapshots: planned.snapshots.map(|plan| AreaOutcome { plan, results: snapshot_results }),
+    }
 }
 
 /// Removes what the policy created (deletionPolicy Delete). Returns the deleted ids.

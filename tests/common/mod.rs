@@ -79,7 +79,7 @@ pub struct TestAccount {
     pub cloudwatch: aws_sdk_cloudwatch::Client,
 }
 
-fn base_credentials() -> SharedCredentialsProvider {
+pub fn base_credentials() -> SharedCredentialsProvider {
     SharedCredentialsProvider::new(Credentials::new("testing", "testing", None, None, "frugal-tests"))
 }
 
@@ -141,13 +141,29 @@ fn http_get(url: &str) -> String {
     http_request("GET", url)
 }
 
-/// A minimal HTTP/1.0 client for the emulator's control endpoints.
 fn http_request(method: &str, url: &str) -> String {
+    http_send(method, url, "")
+}
+
+/// POSTs JSON to one of the emulator's control endpoints and returns the answer.
+pub async fn control(path: &str, body: serde_json::Value) -> serde_json::Value {
+    let url = format!("{}{path}", emulator().url);
+    let text = tokio::task::spawn_blocking(move || http_send("POST", &url, &body.to_string())).await.expect("join");
+    serde_json::from_str(&text).expect("control endpoint answers JSON")
+}
+
+/// A minimal HTTP/1.0 client for the emulator's control endpoints.
+fn http_send(method: &str, url: &str, body: &str) -> String {
     use std::io::{Read, Write};
     let rest = url.strip_prefix("http://").expect("http URL");
     let (host, path) = rest.split_once('/').map(|(h, p)| (h, format!("/{p}"))).unwrap_or((rest, "/".into()));
     let mut stream = std::net::TcpStream::connect(host).expect("connect to emulator");
-    write!(stream, "{method} {path} HTTP/1.0\r\nHost: {host}\r\n\r\n").expect("write request");
+    write!(
+        stream,
+        "{method} {path} HTTP/1.0\r\nHost: {host}\r\nContent-Type: application/json\r\nContent-Length: {}\r\n\r\n{body}",
+        body.len()
+    )
+    .expect("write request");
     let mut response = String::new();
     stream.read_to_string(&mut response).expect("read response");
     let (head, body) = response.split_once("\r\n\r\n").expect("HTTP response");
@@ -296,4 +312,39 @@ pub fn policy_for(account: &TestAccount, yaml: &str) -> frugal_operator::api::Co
     policy.spec.aws.role_arn = Some(account.role_arn.clone());
     policy.spec.aws.external_id = None;
     policy
+}
+
+impl TestAccount {
+    /// Creates `count` completed snapshots of one new volume; returns their ids.
+    pub async fn snapshots_of_new_volume(&self, count: usize, size_gib: i32) -> (String, Vec<String>) {
+        let volume = self.ec2.create_volume().availability_zone(format!("{REGION}a")).size(size_gib).send().await.expect("CreateVolume");
+        let volume_id = volume.volume_id().expect("volume id").to_string();
+        let mut ids = Vec::new();
+        for _ in 0..count {
+            let snapshot = self.ec2.create_snapshot().volume_id(&volume_id).send().await.expect("CreateSnapshot");
+            ids.push(snapshot.snapshot_id().expect("snapshot id").to_string());
+        }
+        (volume_id, ids)
+    }
+
+    /// Sets snapshots' start time to `days_ago` days before now (emulator control endpoint).
+    pub async fn age_snapshots(&self, ids: &[String], days_ago: i64) {
+        let when = k8s_openapi::jiff::Timestamp::now() - k8s_openapi::jiff::SignedDuration::from_hours(24 * days_ago);
+        let answer = control(
+            "/_frugal/snapshots/start-time",
+            serde_json::json!({"account": self.id, "region": REGION, "snapshot_ids": ids, "start_time": when.to_string()}),
+        )
+        .await;
+        assert!(answer.get("updated").is_some(), "{answer}");
+    }
+
+    /// Ids of the account's snapshots that still exist.
+    pub async fn snapshot_ids(&self) -> std::collections::BTreeSet<String> {
+        let mut ids = std::collections::BTreeSet::new();
+        let mut pages = self.ec2.describe_snapshots().owner_ids("self").max_results(1000).into_paginator().send();
+        while let Some(page) = pages.next().await {
+            ids.extend(page.expect("DescribeSnapshots").snapshots().iter().filter_map(|s| s.snapshot_id().map(str::to_string)));
+        }
+        ids
+    }
 }

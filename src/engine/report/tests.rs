@@ -3,6 +3,7 @@ use std::collections::{BTreeMap, BTreeSet};
 use k8s_openapi::jiff::Timestamp;
 
 use super::*;
+use crate::api::SnapshotsStatus;
 use crate::api::validate::{GatewayEndpointsDesired, VpcScope, validate};
 use crate::api::{CostPolicySpec, GatewayService, Mode, RouteTableScope};
 use crate::engine::{ChangeResult, ErrorKind};
@@ -67,7 +68,12 @@ fn applied(mode: Mode, inv: &NetworkInventory, fail: Option<CloudError>) -> Appl
             },
         })
         .collect();
-    AppliedRun { policy, gateway_endpoints: Some(AreaOutcome { plan: AreaPlan::Planned(plan), results }) }
+    AppliedRun {
+        policy,
+        now: 1_800_000_000,
+        gateway_endpoints: Some(AreaOutcome { plan: AreaPlan::Planned(plan), results }),
+        snapshots: None,
+    }
 }
 
 fn condition<'a>(status: &'a CostPolicyStatus, type_: &str) -> (&'a str, &'a str) {
@@ -119,6 +125,8 @@ fn observation_failure_keeps_the_last_known_details_and_says_which_read_failed()
     let good = status(&applied(Mode::Audit, &inventory(2, false), None), None, Some(1), &time(0));
     let failed = AppliedRun {
         policy: policy(Mode::Audit),
+        now: 1_800_000_000,
+        snapshots: None,
         gateway_endpoints: Some(AreaOutcome {
             plan: AreaPlan::ObservationFailed(CloudError::new("DescribeRouteTables", ErrorKind::Throttled, "RequestLimitExceeded")),
             results: vec![],
@@ -176,4 +184,115 @@ fn unknown_nat_metrics_say_so_in_the_cost_basis() {
     let cost = status.cost.expect("cost");
     assert!(cost.areas[0].basis.contains("could not be read"), "{}", cost.areas[0].basis);
     assert_eq!(cost.monthly_waste_usd, "0.00");
+}
+
+mod snapshot_area {
+    use std::time::Duration;
+
+    use super::*;
+    use crate::api::validate::SnapshotRetentionDesired;
+    use crate::plan::snapshots::{self, Snapshot, SnapshotChange, SnapshotInventory};
+
+    const NOW: i64 = 1_800_000_000;
+
+    fn desired(grace: u64) -> SnapshotRetentionDesired {
+        SnapshotRetentionDesired {
+            max_age_days: Some(30),
+            keep_latest_per_volume: None,
+            selector: BTreeMap::new(),
+            exclude: BTreeMap::new(),
+            max_deletions_per_run: 2,
+            grace_period: Duration::from_secs(grace),
+        }
+    }
+
+    fn old(n: usize) -> SnapshotInventory {
+        let snapshots = (0..n)
+            .map(|i| Snapshot {
+                id: format!("snap-{i}"),
+                volume_id: Some(format!("vol-{i}")),
+                volume_size_gib: 100,
+                start_time: NOW - 40 * 86_400 - i as i64,
+                state: "completed".into(),
+                description: String::new(),
+                tags: Default::default(),
+            })
+            .collect();
+        SnapshotInventory { snapshots, ..Default::default() }
+    }
+
+    fn run(mode: Mode, grace: u64, n: usize, outcome: impl Fn(&SnapshotChange) -> Result<Option<String>, CloudError>) -> AppliedRun {
+        let mut spec: CostPolicySpec =
+            serde_yaml::from_str("aws: {region: eu-west-1}\nsnapshotRetention: {maxAgeDays: 30, maxDeletionsPerRun: 2}\n")
+                .expect("fixture");
+        spec.mode = mode;
+        let policy = validate("p", &spec).expect("valid");
+        let plan = snapshots::plan(&desired(grace), &old(n), NOW, mode == Mode::Enforce);
+        let results = plan.actions.iter().map(|c| ChangeResult { change: c.clone(), outcome: outcome(c) }).collect();
+        AppliedRun { policy, now: NOW, gateway_endpoints: None, snapshots: Some(AreaOutcome { plan: AreaPlan::Planned(plan), results }) }
+    }
+
+    #[test]
+    fn tagging_within_the_grace_period_is_pending_not_a_failure() {
+        let s = status(&run(Mode::Enforce, 86_400, 3, |_| Ok(None)), None, Some(1), &time(0));
+        assert_eq!(condition(&s, conditions::SNAPSHOTS_IN_SYNC), ("False", reason::DELETION_PENDING));
+        assert_eq!(condition(&s, conditions::READY), ("True", reason::DELETION_PENDING));
+        let snaps = s.snapshots.expect("area");
+        assert_eq!((snaps.expiring, snaps.deleted_last_run, snaps.findings), (3, 0, 3));
+        assert!(snaps.earliest_deletion_time.is_some());
+    }
+
+    #[test]
+    fn deletions_accumulate_totals_and_savings_and_the_cap_leaves_the_rest_pending() {
+        let previous = CostPolicyStatus {
+            snapshots: Some(SnapshotsStatus { deleted_total: 10, deleted_gib_total: 1000, ..Default::default() }),
+            ..Default::default()
+        };
+        let s = status(&run(Mode::Enforce, 0, 3, |_| Ok(None)), Some(&previous), Some(1), &time(0));
+        let snaps = s.snapshots.as_ref().expect("area");
+        assert_eq!((snaps.deleted_last_run, snaps.deleted_total, snaps.deleted_gib_total, snaps.pending), (2, 12, 1200, 1));
+        assert_eq!(snaps.recently_deleted, ["snap-2", "snap-1"]);
+        assert_eq!(condition(&s, conditions::SNAPSHOTS_IN_SYNC), ("False", reason::DELETION_PENDING));
+        let cost = s.cost.expect("cost");
+        assert_eq!(cost.monthly_savings_usd, "60.00");
+        assert_eq!(cost.monthly_waste_usd, "5.00");
+    }
+
+    #[test]
+    fn a_delete_aws_refuses_counts_as_protected_not_failed() {
+        let refuse = |c: &SnapshotChange| match c {
+            SnapshotChange::Delete { snapshot_id, .. } if snapshot_id == "snap-1" => {
+                Err(CloudError::new("DeleteSnapshot", ErrorKind::Protected, "InvalidSnapshot.InUse: in use by ami-1"))
+            }
+            _ => Ok(None),
+        };
+        let applied = run(Mode::Enforce, 0, 2, refuse);
+        assert!(applied.succeeded());
+        let s = status(&applied, None, Some(1), &time(0));
+        let snaps = s.snapshots.expect("area");
+        assert_eq!((snaps.deleted_last_run, snaps.skipped.used_by_ami, snaps.failed_last_run), (1, 1, 0));
+    }
+
+    #[test]
+    fn throttling_defers_without_failing_and_other_errors_fail() {
+        let throttled = run(Mode::Enforce, 0, 2, |_| Err(CloudError::new("DeleteSnapshot", ErrorKind::Throttled, "RequestLimitExceeded")));
+        assert!(throttled.succeeded());
+        let s = status(&throttled, None, Some(1), &time(0));
+        assert_eq!(s.snapshots.as_ref().expect("area").pending, 2, "the throttled one and the one never attempted");
+        assert_eq!(condition(&s, conditions::READY).0, "True");
+
+        let denied = run(Mode::Enforce, 0, 1, |_| Err(CloudError::new("DeleteSnapshot", ErrorKind::AccessDenied, "UnauthorizedOperation")));
+        assert!(!denied.succeeded());
+        let s = status(&denied, None, Some(1), &time(0));
+        assert_eq!(condition(&s, conditions::SNAPSHOTS_IN_SYNC), ("False", reason::ACTION_FAILED));
+        assert_eq!(condition(&s, conditions::READY), ("False", reason::AREAS_NOT_IN_SYNC));
+        assert_eq!(s.snapshots.expect("area").failed_last_run, 1);
+    }
+
+    #[test]
+    fn audit_reports_expired_snapshots_as_waste() {
+        let s = status(&run(Mode::Audit, 0, 3, |_| Ok(None)), None, Some(1), &time(0));
+        assert_eq!(condition(&s, conditions::SNAPSHOTS_IN_SYNC), ("False", reason::DRIFT_FOUND));
+        assert_eq!(s.cost.expect("cost").monthly_waste_usd, "15.00");
+    }
 }

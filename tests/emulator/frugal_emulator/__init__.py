@@ -18,7 +18,16 @@ from typing import Any, Callable
 EXTENSIONS = [
     "ec2_endpoints",
     "cloudwatch_cbor",
+    "ssm_instances",
+    "ec2_instance_profiles",
+    "ec2_rules_keys_templates",
+    "backup_plans",
     "recorder",
+    # Serves only its own /_frugal/ control paths (which the recorder would
+    # answer 404), so it sits outside the recorder; AWS requests pass untouched.
+    "ebs_snapshots",
+    # Only POST /_frugal/backup/recovery-points; outside the recorder like ebs_snapshots.
+    "backup_control",
 ]
 
 _applied: list[ModuleType] = []

@@ -1,0 +1,199 @@
+//! EBS snapshots and every source that protects one: AMIs, launch templates, locks.
+
+use std::collections::BTreeSet;
+
+use aws_sdk_ec2::types::{Filter, Tag};
+
+use crate::api::names::TAG_EXPIRES_AT;
+use crate::api::validate::SnapshotRetentionDesired;
+use crate::engine::{CloudError, ErrorKind};
+use crate::plan::snapshots::{Snapshot, SnapshotChange, SnapshotInventory};
+
+use super::AwsCloud;
+use super::error::classify;
+use super::pacing::PaceClass;
+
+const PAGE_SIZE: i32 = 1000;
+/// Resource ids per CreateTags / DeleteTags call.
+const TAG_BATCH: usize = 500;
+
+impl AwsCloud {
+    pub(super) async fn observe_snapshots_impl(&self, desired: &SnapshotRetentionDesired) -> Result<SnapshotInventory, CloudError> {
+        let snapshots = self.describe_own_snapshots(desired).await?;
+        let ami_snapshots = self.ami_snapshots().await?;
+        let launch_template_snapshots = self.launch_template_snapshots().await?;
+        let locked_snapshots = self.locked_snapshots().await?;
+        Ok(SnapshotInventory { snapshots, ami_snapshots, launch_template_snapshots, locked_snapshots })
+    }
+
+    /// The account's own snapshots in scope, page by page (1000 a page), converted as they
+    /// arrive so memory follows the snapshots in scope, not the raw answers.
+    async fn describe_own_snapshots(&self, desired: &SnapshotRetentionDesired) -> Result<Vec<Snapshot>, CloudError> {
+        let filters: Vec<Filter> =
+            desired.selector.iter().map(|(k, v)| Filter::builder().name(format!("tag:{k}")).values(v).build()).collect();
+        let mut pages = self
+            .ec2
+            .describe_snapshots()
+            .owner_ids("self")
+            .set_filters(if filters.is_empty() { None } else { Some(filters) })
+            .max_results(PAGE_SIZE)
+            .into_paginator()
+            .send();
+        let mut snapshots = Vec::new();
+        loop {
+            self.pace(PaceClass::NonMutating).await;
+            let Some(page) = pages.next().await else { break };
+            let page = page.map_err(|e| classify("DescribeSnapshots", e))?;
+            snapshots.extend(page.snapshots().iter().filter_map(|s| {
+                Some(Snapshot {
+                    id: s.snapshot_id()?.to_string(),
+                    volume_id: s.volume_id().map(str::to_string),
+                    volume_size_gib: s.volume_size().and_then(|v| u32::try_from(v).ok()).unwrap_or(0),
+                    start_time: s.start_time().map(|t| t.secs()).unwrap_or(0),
+                    state: s.state().map(|st| st.as_str().to_string()).unwrap_or_default(),
+                    description: s.description().unwrap_or_default().to_string(),
+                    tags: s.tags().iter().filter_map(|t| Some((t.key()?.to_string(), t.value().unwrap_or_default().to_string()))).collect(),
+                })
+            }));
+        }
+        Ok(snapshots)
+    }
+
+    /// Snapshots behind the account's own AMIs.
+    async fn ami_snapshots(&self) -> Result<BTreeSet<String>, CloudError> {
+        let mut pages = self.ec2.describe_images().owners("self").include_deprecated(true).max_results(PAGE_SIZE).into_paginator().send();
+        let mut ids = BTreeSet::new();
+        loop {
+            self.pace(PaceClass::NonMutating).await;
+            let Some(page) = pages.next().await else { break };
+            let page = page.map_err(|e| classify("DescribeImages", e))?;
+            for image in page.images() {
+                ids.extend(image.block_device_mappings().iter().filter_map(|m| m.ebs()?.snapshot_id().map(str::to_string)));
+            }
+        }
+        Ok(ids)
+    }
+
+    /// Snapshots named by any version of any launch template.
+    async fn launch_template_snapshots(&self) -> Result<BTreeSet<String>, CloudError> {
+        let mut templates = Vec::new();
+        let mut pages = self.ec2.describe_launch_templates().max_results(200).into_paginator().send();
+        loop {
+            self.pace(PaceClass::NonMutating).await;
+            let Some(page) = pages.next().await else { break };
+            let page = page.map_err(|e| classify("DescribeLaunchTemplates", e))?;
+            templates.extend(page.launch_templates().iter().filter_map(|t| t.launch_template_id().map(str::to_string)));
+        }
+        let mut ids = BTreeSet::new();
+        for template in templates {
+            // Without Versions, every version of the template is listed.
+            let mut pages =
+                self.ec2.describe_launch_template_versions().launch_template_id(&template).max_results(200).into_paginator().send();
+            loop {
+                self.pace(PaceClass::NonMutating).await;
+                let Some(page) = pages.next().await else { break };
+                let page = page.map_err(|e| classify("DescribeLaunchTemplateVersions", e))?;
+                for version in page.launch_template_versions() {
+                    let mappings = version.launch_template_data().map(|d| d.block_device_mappings()).unwrap_or_default();
+                    ids.extend(mappings.iter().filter_map(|m| m.ebs()?.snapshot_id().map(str::to_string)));
+                }
+            }
+        }
+        Ok(ids)
+    }
+
+    /// Snapshots under an EBS snapshot lock.
+    async fn locked_snapshots(&self) -> Result<BTreeSet<String>, CloudError> {
+        let mut ids = BTreeSet::new();
+        let mut token: Option<String> = None;
+        loop {
+            self.pace(PaceClass::NonMutating).await;
+            let page = self
+                .ec2
+                .describe_locked_snapshots()
+                .max_results(PAGE_SIZE)
+                .set_next_token(token.take())
+                .send()
+                .await
+                .map_err(|e| classify("DescribeLockedSnapshots", e))?;
+            ids.extend(page.snapshots().iter().filter_map(|s| s.snapshot_id().map(str::to_string)));
+            match page.next_token() {
+                Some(next) if !next.is_empty() => token = Some(next.to_string()),
+                _ => break,
+            }
+        }
+        Ok(ids)
+    }
+
+    pub(super) async fn apply_snapshot_change_impl(&self, change: &SnapshotChange) -> Result<(), CloudError> {
+        match change {
+            SnapshotChange::TagExpiring { snapshot_ids, expires_at } => {
+                for batch in snapshot_ids.chunks(TAG_BATCH) {
+                    self.pace(PaceClass::CreateTags).await;
+                    self.ec2
+                        .create_tags()
+                        .set_resources(Some(batch.to_vec()))
+                        .tags(Tag::builder().key(TAG_EXPIRES_AT).value(expires_at).build())
+                        .send()
+                        .await
+                        .map_err(|e| classify("CreateTags", e))?;
+                }
+                tracing::info!(count = snapshot_ids.len(), %expires_at, "tagged expired snapshots");
+                Ok(())
+            }
+            SnapshotChange::RemoveExpiringTag { snapshot_ids } => {
+                for batch in snapshot_ids.chunks(TAG_BATCH) {
+                    self.pace(PaceClass::Mutating).await;
+                    self.ec2
+                        .delete_tags()
+                        .set_resources(Some(batch.to_vec()))
+                        .tags(Tag::builder().key(TAG_EXPIRES_AT).build())
+                        .send()
+                        .await
+                        .map_err(|e| classify("DeleteTags", e))?;
+                }
+                tracing::info!(count = snapshot_ids.len(), "removed expiry tags");
+                Ok(())
+            }
+            SnapshotChange::Delete { snapshot_id, .. } => {
+                self.pace(PaceClass::DeleteSnapshot).await;
+                match self.ec2.delete_snapshot().snapshot_id(snapshot_id).send().await {
+                    Ok(_) => {
+                        tracing::info!(%snapshot_id, "deleted snapshot");
+                        Ok(())
+                    }
+                    Err(e) => Err(refusal(classify("DeleteSnapshot", e))),
+                }
+            }
+        }
+    }
+}
+
+/// AWS refuses to delete a snapshot in use by an AMI, made by AWS Backup or locked: those
+/// are protections the plan could not see, not failures.
+fn refusal(mut error: CloudError) -> CloudError {
+    let in_use = error.message.starts_with("InvalidSnapshot.InUse");
+    let backup = error.message.contains("AWS Backup");
+    let locked = error.message.starts_with("SnapshotLocked") || error.message.contains("is locked");
+    if in_use || backup || locked {
+        error.kind = ErrorKind::Protected;
+    }
+    error
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn refusals_of_aws_are_protections() {
+        let e = |m: &str| refusal(CloudError::new("DeleteSnapshot", ErrorKind::InvalidRequest, m)).kind;
+        assert_eq!(e("InvalidSnapshot.InUse: The snapshot snap-1 is currently in use by ami-1"), ErrorKind::Protected);
+        assert_eq!(
+            e("InvalidParameterValue: This snapshot is managed by the AWS Backup service and cannot be deleted via EC2 APIs."),
+            ErrorKind::Protected
+        );
+        assert_eq!(e("SnapshotLocked: snap-1 is locked"), ErrorKind::Protected);
+        assert_eq!(e("InvalidParameterValue: something else"), ErrorKind::InvalidRequest);
+    }
+}

@@ -1,0 +1,131 @@
+//! Status, condition and cost of the snapshotRetention area.
+
+use crate::api::conditions::{self, ConditionUpdate, reason};
+use crate::api::{AreaCost, SkippedSnapshots, SnapshotsStatus, usd};
+use crate::engine::{AreaOutcome, AreaPlan, CloudError, ErrorKind};
+use crate::plan::snapshots::{Protection, SNAPSHOT_USD_PER_GB_MONTH, SnapshotChange, SnapshotPlan};
+
+pub const AREA: &str = "snapshotRetention";
+const BASIS: &str = "upper bound: volume size × $0.05/GB-month; snapshots are incremental, so the storage really billed is smaller";
+const MAX_LISTED: usize = 20;
+
+/// What the act step did to the deletions.
+#[derive(Default)]
+struct Tally {
+    deleted: Vec<(String, u32)>,
+    refused: u32,
+    refused_by_backup: u32,
+    deferred: u32,
+    failed: u32,
+}
+
+fn tally(outcome: &AreaOutcome<SnapshotPlan, SnapshotChange>) -> Tally {
+    let mut tally = Tally::default();
+    for result in &outcome.results {
+        let SnapshotChange::Delete { snapshot_id, volume_size_gib, .. } = &result.change else { continue };
+        match &result.outcome {
+            Ok(_) => tally.deleted.push((snapshot_id.clone(), *volume_size_gib)),
+            Err(CloudError { kind: ErrorKind::Protected, message, .. }) if message.contains("AWS Backup") => tally.refused_by_backup += 1,
+            Err(CloudError { kind: ErrorKind::Protected, .. }) => tally.refused += 1,
+            // Gone already: nothing left to pay for, and nothing this policy deleted.
+            Err(CloudError { kind: ErrorKind::NotFound, .. }) => {}
+            Err(CloudError { kind: ErrorKind::Throttled, .. }) => tally.deferred += 1,
+            Err(_) => tally.failed += 1,
+        }
+    }
+    tally
+}
+
+/// The area's condition; `status` is what `details` computed for a planned area.
+pub fn condition(outcome: &AreaOutcome<SnapshotPlan, SnapshotChange>, status: Option<&SnapshotsStatus>, audit: bool) -> ConditionUpdate {
+    let type_ = conditions::SNAPSHOTS_IN_SYNC;
+    let (plan, status) = match (&outcome.plan, status) {
+        (AreaPlan::Planned(plan), Some(status)) => (plan, status),
+        (AreaPlan::ObservationFailed(error), _) => {
+            return ConditionUpdate::new(type_, false, reason::OBSERVATION_FAILED, format!("{error}; no snapshot was deleted in this run"));
+        }
+        (AreaPlan::Planned(_), None) => return ConditionUpdate::new(type_, false, reason::OBSERVATION_FAILED, "no observation"),
+    };
+    let failures: Vec<String> = outcome.failed_changes().map(|(change, error)| format!("{}: {error}", change.describe())).collect();
+    if !failures.is_empty() {
+        let shown: Vec<&str> = failures.iter().take(5).map(String::as_str).collect();
+        return ConditionUpdate::new(
+            type_,
+            false,
+            reason::ACTION_FAILED,
+            format!("{} changes failed: {}", failures.len(), shown.join("; ")),
+        );
+    }
+    if audit && plan.findings() > 0 {
+        return ConditionUpdate::new(
+            type_,
+            false,
+            reason::DRIFT_FOUND,
+            format!("Audit mode: {} expired snapshots ({} GiB) would be deleted; nothing was changed", plan.findings(), plan.expired_gib),
+        );
+    }
+    if status.expiring + status.pending > 0 {
+        let when = status.earliest_deletion_time.as_deref().map(|t| format!("; the first expiring one is due at {t}")).unwrap_or_default();
+        return ConditionUpdate::new(
+            type_,
+            false,
+            reason::DELETION_PENDING,
+            format!(
+                "deleted {}; {} expiring within the grace period, {} over maxDeletionsPerRun or deferred by throttling{when}",
+                status.deleted_last_run, status.expiring, status.pending
+            ),
+        );
+    }
+    if outcome.results.is_empty() {
+        ConditionUpdate::new(type_, true, reason::IN_SYNC, format!("{} snapshots evaluated, none expired", plan.evaluated))
+    } else {
+        ConditionUpdate::new(type_, true, reason::RECONCILED, format!("deleted {} expired snapshots", status.deleted_last_run))
+    }
+}
+
+/// The area's status block and cost, from the run and the previous status (for totals).
+pub fn details(
+    plan: &SnapshotPlan,
+    outcome: &AreaOutcome<SnapshotPlan, SnapshotChange>,
+    previous: Option<&SnapshotsStatus>,
+) -> (SnapshotsStatus, AreaCost) {
+    let tally = tally(outcome);
+    let count = |p: Protection| plan.protected.get(&p).copied().unwrap_or(0);
+    let skipped = SkippedSnapshots {
+        not_completed: count(Protection::NotCompleted),
+        locked: count(Protection::Locked),
+        managed_by_backup: count(Protection::ManagedByBackup) + tally.refused_by_backup,
+        managed_by_dlm: count(Protection::ManagedByDlm),
+        used_by_ami: count(Protection::UsedByAmi) + tally.refused,
+        used_by_launch_template: count(Protection::UsedByLaunchTemplate),
+        excluded: count(Protection::Excluded),
+    };
+    let attempted_deletes = outcome.results.iter().filter(|r| matches!(r.change, SnapshotChange::Delete { .. })).count() as u32;
+    let not_attempted = (plan.deletions().count() as u32).saturating_sub(attempted_deletes);
+    let pending = plan.pending + tally.deferred + not_attempted;
+    let deleted_gib: u64 = tally.deleted.iter().map(|(_, gib)| u64::from(*gib)).sum();
+    let deleted_total = previous.map(|p| p.deleted_total).unwrap_or(0) + tally.deleted.len() as u64;
+    let deleted_gib_total = previous.map(|p| p.deleted_gib_total).unwrap_or(0) + deleted_gib;
+    let remaining_gib = plan.expired_gib.saturating_sub(deleted_gib);
+    let status = SnapshotsStatus {
+        findings: plan.expiring + pending + tally.failed,
+        evaluated: plan.evaluated,
+        retained: plan.retained,
+        expiring: plan.expiring,
+        earliest_deletion_time: plan.earliest_deletion.clone(),
+        pending,
+        deleted_last_run: tally.deleted.len() as u32,
+        deleted_total,
+        deleted_gib_total,
+        failed_last_run: tally.failed,
+        skipped,
+        recently_deleted: tally.deleted.iter().take(MAX_LISTED).map(|(id, _)| id.clone()).collect(),
+    };
+    let cost = AreaCost {
+        area: AREA.to_string(),
+        monthly_waste_usd: usd(remaining_gib as f64 * SNAPSHOT_USD_PER_GB_MONTH),
+        monthly_savings_usd: usd(deleted_gib_total as f64 * SNAPSHOT_USD_PER_GB_MONTH),
+        basis: BASIS.to_string(),
+    };
+    (status, cost)
+}
