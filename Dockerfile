@@ -7,9 +7,9 @@ WORKDIR /src
 
 # Dependencies first, in their own layer: rebuilt only when Cargo.toml or Cargo.lock change.
 COPY Cargo.toml Cargo.lock ./
-RUN mkdir -p src \
+RUN mkdir -p src benches \
     && echo 'fn main() {}' > src/main.rs \
-    && touch src/lib.rs \
+    && touch src/lib.rs benches/plan_snapshots.rs benches/snapshots_e2e.rs \
     && cargo build --release --locked --bin frugal \
     && rm -rf src
 

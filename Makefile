@@ -1,5 +1,5 @@
 # frugal-operator: the commands a newcomer needs.
-.PHONY: demo test build lint fmt crd emulator-setup e2e
+.PHONY: demo test build lint fmt crd emulator-setup e2e bench
 
 CARGO ?= cargo
 
@@ -15,8 +15,7 @@ test: emulator-setup
 	$(CARGO) fmt --all -- --check
 	$(CARGO) clippy --locked --all-targets -- -D warnings
 	for t in tests/emulator/test_*.py; do .venv/bin/python "$$t" || exit 1; done
-	$(CARGO) test --locked --all-targets
-	$(CARGO) test --locked --doc
+	$(CARGO) test --locked
 
 ## e2e: the end-to-end suite against the cluster of FRUGAL_E2E_KUBECONFIG.
 e2e: emulator-setup
@@ -31,3 +30,8 @@ emulator-setup:
 
 fmt:
 	$(CARGO) fmt --all
+
+## bench: planner and end-to-end snapshot benchmarks (figures for docs/BENCHMARKS.md).
+bench: emulator-setup
+	$(CARGO) bench --locked --bench plan_snapshots
+	$(CARGO) bench --locked --bench snapshots_e2e

@@ -20,8 +20,14 @@ pub struct ReconcileLabels {
 pub struct AwsRequestLabels {
     pub service: String,
     pub operation: String,
-    /// success, throttled, client_error, server_error, network_error
+    /// success, throttled, access_denied, client_error, server_error, network_error
     pub outcome: String,
+}
+
+#[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
+pub struct ErrorLabels {
+    /// aws, kubernetes, finalizer
+    pub category: String,
 }
 
 #[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
@@ -52,6 +58,7 @@ pub struct SnapshotLabels {
 pub struct Metrics {
     registry: Registry,
     pub reconciles: Family<ReconcileLabels, Counter>,
+    pub reconcile_errors: Family<ErrorLabels, Counter>,
     pub reconcile_duration: Histogram,
     pub aws_requests: Family<AwsRequestLabels, Counter>,
     pub findings: Family<AreaLabels, Gauge>,
@@ -66,6 +73,8 @@ impl Metrics {
         let mut registry = Registry::with_prefix("frugal");
         let reconciles = Family::<ReconcileLabels, Counter>::default();
         registry.register("reconciles", "Reconciles by result", reconciles.clone());
+        let reconcile_errors = Family::<ErrorLabels, Counter>::default();
+        registry.register("reconcile_errors", "Failed reconciles by error category", reconcile_errors.clone());
         let reconcile_duration = Histogram::new([0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0, 30.0, 60.0, 300.0]);
         registry.register("reconcile_duration_seconds", "Duration of one reconcile", reconcile_duration.clone());
         let aws_requests = Family::<AwsRequestLabels, Counter>::default();
@@ -86,6 +95,7 @@ impl Metrics {
         );
         Arc::new(Self {
             registry,
+            reconcile_errors,
             reconciles,
             reconcile_duration,
             aws_requests,

@@ -273,6 +273,43 @@ async fn schema_rejects_bad_enum() {
     assert!(status.message.contains("not both"), "the CEL rule's message must be returned: {status:?}");
 }
 
+#[tokio::test]
+#[ignore = "needs a cluster: set FRUGAL_E2E_KUBECONFIG and run with --ignored"]
+async fn snapshot_retention_deletes_expired_snapshots_and_reports_them() {
+    let env = E2e::start("snapshots").await;
+    let (_, old) = env.account.snapshots_of_new_volume(3, 10).await;
+    let (_, young) = env.account.snapshots_of_new_volume(1, 10).await;
+    env.account.age_snapshots(&old, 40).await;
+
+    env.create(env.policy(|p| {
+        p.spec.gateway_endpoints = None;
+        p.spec.snapshot_retention =
+            Some(serde_yaml::from_str("{maxAgeDays: 30, maxDeletionsPerRun: 10, gracePeriod: 0s}").expect("snapshotRetention section"));
+    }))
+    .await;
+    let policy = env
+        .wait_until("Ready=True and SnapshotsInSync=True", |p| {
+            is_current(p) && is_true(p, conditions::READY) && is_true(p, conditions::SNAPSHOTS_IN_SYNC)
+        })
+        .await;
+    assert_eq!(env.account.snapshot_ids().await, young.iter().cloned().collect::<BTreeSet<_>>(), "only the young snapshot survives");
+    let snapshots = policy.status.as_ref().and_then(|s| s.snapshots.as_ref()).expect("status.snapshots");
+    assert_eq!(snapshots.deleted_total, 3, "{snapshots:?}");
+    assert!(policy.status.as_ref().and_then(|s| s.cost.as_ref()).is_some_and(|c| c.monthly_savings_usd == "1.50"), "3 × 10 GiB × $0.05");
+
+    let events: Api<Event> = Api::all(env.client.clone());
+    let selector = format!("regarding.name={}", env.name);
+    let deadline = Instant::now() + Duration::from_secs(60);
+    loop {
+        let list = events.list(&ListParams::default().fields(&selector)).await.expect("list events.k8s.io/v1 Events");
+        if list.items.iter().any(|e| e.reason.as_deref() == Some("SnapshotsDeleted") && e.type_.as_deref() == Some("Normal")) {
+            break;
+        }
+        assert!(Instant::now() < deadline, "no SnapshotsDeleted Event for {}; events: {:#?}", env.name, list.items);
+        tokio::time::sleep(POLL).await;
+    }
+}
+
 async fn expect_rejected(api: &Api<DynamicObject>, resource: &ApiResource, name: &str, spec: serde_json::Value) -> kube::core::Status {
     let object = DynamicObject::new(name, resource).data(json!({ "spec": spec }));
     match api.create(&PostParams::default(), &object).await {

@@ -8,6 +8,8 @@ pub const RECONCILING: &str = "Reconciling";
 pub const STALLED: &str = "Stalled";
 pub const GATEWAY_ENDPOINTS_IN_SYNC: &str = "GatewayEndpointsInSync";
 pub const SNAPSHOTS_IN_SYNC: &str = "SnapshotsInSync";
+pub const SSM_ACCESS_IN_SYNC: &str = "SsmAccessInSync";
+pub const BACKUP_IN_SYNC: &str = "BackupInSync";
 
 /// Reasons, shared by all condition types.
 pub mod reason {
@@ -23,6 +25,8 @@ pub mod reason {
     pub const ACTION_FAILED: &str = "ActionFailed";
     /// The spec cannot be acted on; the message names the field.
     pub const INVALID_SPEC: &str = "InvalidSpec";
+    /// aws.roleArn is not allowed by the operator's --allowed-role-arns.
+    pub const ROLE_NOT_ALLOWED: &str = "RoleNotAllowed";
     /// Credentials for the account could not be obtained.
     pub const AWS_ACCESS_FAILED: &str = "AwsAccessFailed";
     /// An area is not in sync (Ready only).
@@ -31,6 +35,12 @@ pub mod reason {
     pub const RETRYING: &str = "Retrying";
     /// Expired snapshots are tagged and wait for their grace period, or exceed the cap.
     pub const DELETION_PENDING: &str = "DeletionPending";
+    /// The backup vault the spec names does not exist and the spec does not create it.
+    pub const VAULT_MISSING: &str = "VaultMissing";
+    /// A backup plan of the spec's name exists that this policy did not create and does not adopt.
+    pub const PLAN_NOT_OWNED: &str = "PlanNotOwned";
+    /// Resources carrying the required tags are not covered by the backup selection.
+    pub const COVERAGE_GAP: &str = "CoverageGap";
     /// Nothing blocks progress (Stalled=False, Reconciling=False).
     pub const IDLE: &str = "Idle";
 }

@@ -2,6 +2,7 @@
 //! (condition types, reasons, tag keys, finalizer) that form the contract.
 //! No I/O lives here.
 
+pub mod allowlist;
 pub mod conditions;
 pub mod names;
 mod policy;

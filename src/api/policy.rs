@@ -8,6 +8,11 @@ use serde::{Deserialize, Serialize};
 
 use super::status::CostPolicyStatus;
 
+mod backup;
+mod ssm_access;
+pub use backup::*;
+pub use ssm_access::*;
+
 /// Desired cost and security practices for one AWS account and region.
 // The derive repeats `type_` once per printer column, which the lint mistakes for a duplicate.
 #[allow(clippy::duplicated_attributes)]
@@ -34,7 +39,7 @@ use super::status::CostPolicyStatus;
 )]
 #[serde(rename_all = "camelCase")]
 #[schemars(extend("x-kubernetes-validations" = [
-    {"rule": "has(self.gatewayEndpoints) || has(self.snapshotRetention)", "message": "at least one area must be configured: spec.gatewayEndpoints or spec.snapshotRetention"},
+    {"rule": "has(self.gatewayEndpoints) || has(self.snapshotRetention) || has(self.ssmAccess) || has(self.backup)", "message": "at least one area must be configured: spec.gatewayEndpoints, spec.snapshotRetention, spec.ssmAccess or spec.backup"},
     {"rule": "self.mode != 'Enforce' || !has(self.snapshotRetention) || has(self.snapshotRetention.maxDeletionsPerRun)", "message": "spec.snapshotRetention.maxDeletionsPerRun is required in Enforce mode"}
 ]))]
 pub struct CostPolicySpec {
@@ -66,6 +71,17 @@ pub struct CostPolicySpec {
     /// expiring and deleted after a grace period, never more than maxDeletionsPerRun at once.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub snapshot_retention: Option<SnapshotRetentionSpec>,
+
+    /// People reach instances through SSM Session Manager: SSH from the world is closed (only
+    /// the exact offending permissions), instances get an SSM-capable instance profile, key
+    /// pairs are audited.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub ssm_access: Option<SsmAccessSpec>,
+
+    /// Backups run through an AWS Backup plan with explicit schedules and retention: the vault,
+    /// plan rules and selection are kept as declared; hand edits are reverted.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub backup: Option<BackupSpec>,
 }
 
 /// Which EBS snapshots expire, and how carefully they are deleted.

@@ -6,6 +6,12 @@ use serde::{Deserialize, Serialize};
 
 use super::policy::GatewayService;
 
+mod ssm_access;
+pub use ssm_access::*;
+
+mod backup;
+pub use backup::*;
+
 /// Observed state of a CostPolicy.
 #[derive(Deserialize, Serialize, Clone, Debug, Default, PartialEq, JsonSchema)]
 #[serde(rename_all = "camelCase")]
@@ -34,6 +40,14 @@ pub struct CostPolicyStatus {
     /// EBS snapshot retention details.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub snapshots: Option<SnapshotsStatus>,
+
+    /// SSM-only access details.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub ssm: Option<SsmStatus>,
+
+    /// AWS Backup vault, plan and selection details.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub backup: Option<BackupStatus>,
 
     /// Estimated monthly cost of findings and savings of actions, in USD.
     #[serde(default, skip_serializing_if = "Option::is_none")]

@@ -14,6 +14,12 @@ const MAX_TAG_VALUE_LEN: usize = 256;
 const MAX_GRACE_PERIOD: Duration = Duration::from_secs(365 * 86_400);
 const MAX_DELETIONS_PER_RUN: u32 = 10_000;
 
+mod backup;
+pub mod cron;
+mod ssm_access;
+pub use backup::{BackupDesired, BackupRuleDesired, DEFAULT_SELECTION_NAME, SelectionDesired};
+pub use ssm_access::{Cidr, DEFAULT_DHMC_ROLE, InstanceProfileDesired, SecurityGroupScope, SsmAccessDesired};
+
 /// One reason a spec is invalid, naming the field.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct FieldError {
@@ -44,6 +50,8 @@ pub struct ValidatedPolicy {
     pub deletion_policy: DeletionPolicy,
     pub gateway_endpoints: Option<GatewayEndpointsDesired>,
     pub snapshot_retention: Option<SnapshotRetentionDesired>,
+    pub ssm_access: Option<SsmAccessDesired>,
+    pub backup: Option<BackupDesired>,
 }
 
 /// The validated snapshotRetention section.
@@ -160,8 +168,13 @@ pub fn validate(name: &str, spec: &CostPolicySpec) -> Result<ValidatedPolicy, In
         GatewayEndpointsDesired { services, vpcs, route_tables: ge.route_tables }
     });
     let snapshot_retention = spec.snapshot_retention.as_ref().map(|sr| check_snapshot_retention(sr, spec.mode, &mut errors));
-    if spec.gateway_endpoints.is_none() && spec.snapshot_retention.is_none() {
-        errors.push("spec", "at least one area must be configured: spec.gatewayEndpoints or spec.snapshotRetention");
+    let ssm_access = spec.ssm_access.as_ref().map(|ssm| ssm_access::check_ssm_access(ssm, &mut errors));
+    let backup = spec.backup.as_ref().map(|b| backup::check_backup(b, &mut errors));
+    if spec.gateway_endpoints.is_none() && spec.snapshot_retention.is_none() && spec.ssm_access.is_none() && spec.backup.is_none() {
+        errors.push(
+            "spec",
+            "at least one area must be configured: spec.gatewayEndpoints, spec.snapshotRetention, spec.ssmAccess or spec.backup",
+        );
     }
     errors.into_result(ValidatedPolicy {
         name: name.to_string(),
@@ -171,6 +184,8 @@ pub fn validate(name: &str, spec: &CostPolicySpec) -> Result<ValidatedPolicy, In
         deletion_policy: spec.deletion_policy,
         gateway_endpoints,
         snapshot_retention,
+        ssm_access,
+        backup,
     })
 }
 

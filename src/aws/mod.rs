@@ -1,11 +1,13 @@
 //! The AWS adapter: the only place with `aws_sdk_*` types. It reads the account into the
 //! planner's domain structs, executes changes, classifies errors and paces requests.
 
+mod backup;
 mod error;
 mod network;
 mod pacing;
 mod request_metrics;
 mod snapshots;
+mod ssm_access;
 
 use std::collections::HashMap;
 use std::sync::Arc;
@@ -20,8 +22,10 @@ use crate::api::AwsTarget;
 use crate::api::validate::{GatewayEndpointsDesired, SnapshotRetentionDesired};
 use crate::engine::{Cloud, CloudConnector, CloudError, ErrorKind};
 use crate::metrics::Metrics;
+use crate::plan::backup::{BackupChange, BackupInventory};
 use crate::plan::gateway_endpoints::{GatewayChange, GatewayEndpoint, NetworkInventory};
 use crate::plan::snapshots::{SnapshotChange, SnapshotInventory};
+use crate::plan::ssm_access::{SsmChange, SsmInventory};
 
 pub use pacing::{PaceClass, PacingConfig, TokenBucket};
 
@@ -130,6 +134,10 @@ async fn account_id(config: &SdkConfig, target: &AwsTarget, metrics: &Arc<Metric
 pub struct AwsCloud {
     ec2: aws_sdk_ec2::Client,
     cloudwatch: aws_sdk_cloudwatch::Client,
+    backup: aws_sdk_backup::Client,
+    ssm: aws_sdk_ssm::Client,
+    /// IAM is global: with an endpoint override it goes to the same emulator.
+    iam: aws_sdk_iam::Client,
     region: String,
     account: String,
     pacer: Arc<Pacer>,
@@ -141,9 +149,18 @@ impl AwsCloud {
             aws_sdk_ec2::config::Builder::from(config).interceptor(RequestMetrics::new(metrics.clone())).build(),
         );
         let cloudwatch = aws_sdk_cloudwatch::Client::from_conf(
-            aws_sdk_cloudwatch::config::Builder::from(config).interceptor(RequestMetrics::new(metrics)).build(),
+            aws_sdk_cloudwatch::config::Builder::from(config).interceptor(RequestMetrics::new(metrics.clone())).build(),
         );
-        Self { ec2, cloudwatch, region, account, pacer }
+        let ssm = aws_sdk_ssm::Client::from_conf(
+            aws_sdk_ssm::config::Builder::from(config).interceptor(RequestMetrics::new(metrics.clone())).build(),
+        );
+        let iam = aws_sdk_iam::Client::from_conf(
+            aws_sdk_iam::config::Builder::from(config).interceptor(RequestMetrics::new(metrics.clone())).build(),
+        );
+        let backup = aws_sdk_backup::Client::from_conf(
+            aws_sdk_backup::config::Builder::from(config).interceptor(RequestMetrics::new(metrics)).build(),
+        );
+        Self { ec2, cloudwatch, backup, ssm, iam, region, account, pacer }
     }
 
     /// Waits for a token of the account's bucket for `class`.
@@ -176,5 +193,21 @@ impl Cloud for AwsCloud {
 
     async fn apply_snapshot_change(&self, change: &SnapshotChange) -> Result<(), CloudError> {
         self.apply_snapshot_change_impl(change).await
+    }
+
+    async fn observe_ssm_access(&self, desired: &crate::api::validate::SsmAccessDesired) -> Result<SsmInventory, CloudError> {
+        self.observe_ssm_access_impl(desired).await
+    }
+
+    async fn apply_ssm_change(&self, policy: &str, change: &SsmChange) -> Result<Option<String>, CloudError> {
+        self.apply_ssm_change_impl(policy, change).await
+    }
+
+    async fn observe_backup(&self, desired: &crate::api::validate::BackupDesired) -> Result<BackupInventory, CloudError> {
+        self.observe_backup_impl(desired).await
+    }
+
+    async fn apply_backup_change(&self, change: &BackupChange) -> Result<Option<String>, CloudError> {
+        self.apply_backup_change_impl(change).await
     }
 }

@@ -22,6 +22,10 @@ pub enum PaceClass {
     CreateTags,
     /// Other mutating calls (e.g. DeleteTags).
     Mutating,
+    /// Authorize/RevokeSecurityGroupIngress.
+    SecurityGroupIngress,
+    /// AssociateIamInstanceProfile.
+    AssociateIamInstanceProfile,
 }
 
 /// Burst and refill rate per class.
@@ -40,6 +44,8 @@ impl Default for PacingConfig {
                 (PaceClass::DeleteSnapshot, (100.0, 5.0)),
                 (PaceClass::CreateTags, (100.0, 10.0)),
                 (PaceClass::Mutating, (50.0, 5.0)),
+                (PaceClass::SecurityGroupIngress, (50.0, 5.0)),
+                (PaceClass::AssociateIamInstanceProfile, (100.0, 5.0)),
             ]),
         }
     }

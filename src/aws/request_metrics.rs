@@ -45,20 +45,12 @@ impl Intercept for RequestMetrics {
             None => "network_error",
             Some(s) if s < 400 => "success",
             Some(429) => "throttled",
-            Some(s) if s >= 500 => {
-                if is_throttling(context) {
-                    "throttled"
-                } else {
-                    "server_error"
-                }
-            }
-            Some(_) => {
-                if is_throttling(context) {
-                    "throttled"
-                } else {
-                    "client_error"
-                }
-            }
+            Some(status) => match error_class(context) {
+                Some(class) => class,
+                None if status >= 500 => "server_error",
+                None if status == 403 => "access_denied",
+                None => "client_error",
+            },
         };
         tracing::debug!(%service, %operation, outcome, "aws request");
         self.metrics.count_aws_request(&service, &operation, outcome);
@@ -66,15 +58,17 @@ impl Intercept for RequestMetrics {
     }
 }
 
-/// EC2 answers throttling with 503 RequestLimitExceeded, other services with 400
-/// ThrottlingException: the body says which.
-fn is_throttling(context: &FinalizerInterceptorContextRef<'_>) -> bool {
-    context
-        .response()
-        .and_then(|r| r.body().bytes())
-        .map(|body| {
-            let text = String::from_utf8_lossy(body);
-            text.contains("RequestLimitExceeded") || text.contains("Throttling") || text.contains("TooManyRequests")
-        })
-        .unwrap_or(false)
+/// EC2 answers throttling with 503 RequestLimitExceeded and refusals with 400
+/// UnauthorizedOperation; other services use ThrottlingException and AccessDenied: the
+/// body says which.
+fn error_class(context: &FinalizerInterceptorContextRef<'_>) -> Option<&'static str> {
+    let body = context.response()?.body().bytes()?;
+    let text = String::from_utf8_lossy(body);
+    if text.contains("RequestLimitExceeded") || text.contains("Throttling") || text.contains("TooManyRequests") {
+        Some("throttled")
+    } else if text.contains("UnauthorizedOperation") || text.contains("AccessDenied") || text.contains("AuthFailure") {
+        Some("access_denied")
+    } else {
+        None
+    }
 }

@@ -47,6 +47,11 @@ pub struct RunArgs {
     /// across several operator deployments), e.g. `shard=a`.
     #[arg(long, env = "FRUGAL_POLICY_SELECTOR")]
     pub policy_selector: Option<String>,
+    /// IAM role ARN patterns (`*` wildcards, comma-separated) that policies may name in
+    /// aws.roleArn; any other role gets Stalled=True, reason RoleNotAllowed, and no AWS
+    /// call. Empty: every role is allowed.
+    #[arg(long, value_delimiter = ',', env = "FRUGAL_ALLOWED_ROLE_ARNS")]
+    pub allowed_role_arns: Vec<String>,
     #[command(flatten)]
     pub pacing: PacingArgs,
 }
@@ -60,6 +65,15 @@ pub struct PacingArgs {
     /// Client-side pacing of describe calls per account and region, BURST/RATE_PER_SECOND.
     #[arg(long, default_value = "100/20", value_parser = parse_rate, env = "FRUGAL_DESCRIBE_PACING")]
     pub describe_pacing: (f64, f64),
+    /// Client-side pacing of DeleteSnapshot per account and region (EC2's bucket: 100/5).
+    #[arg(long, default_value = "100/5", value_parser = parse_rate, env = "FRUGAL_DELETE_SNAPSHOT_PACING")]
+    pub delete_snapshot_pacing: (f64, f64),
+    /// Client-side pacing of CreateTags per account and region (EC2's bucket: 100/10).
+    #[arg(long, default_value = "100/10", value_parser = parse_rate, env = "FRUGAL_CREATE_TAGS_PACING")]
+    pub create_tags_pacing: (f64, f64),
+    /// Client-side pacing of other mutating EC2 calls per account and region (EC2's default: 50/5).
+    #[arg(long, default_value = "50/5", value_parser = parse_rate, env = "FRUGAL_MUTATING_PACING")]
+    pub mutating_pacing: (f64, f64),
 }
 
 impl PacingArgs {
@@ -67,6 +81,9 @@ impl PacingArgs {
         let mut config = PacingConfig::default();
         config.rates.insert(PaceClass::VpcEndpointMutation, self.vpc_endpoint_pacing);
         config.rates.insert(PaceClass::NonMutating, self.describe_pacing);
+        config.rates.insert(PaceClass::DeleteSnapshot, self.delete_snapshot_pacing);
+        config.rates.insert(PaceClass::CreateTags, self.create_tags_pacing);
+        config.rates.insert(PaceClass::Mutating, self.mutating_pacing);
         config
     }
 }

@@ -9,6 +9,9 @@ use crate::engine::{AppliedRun, AreaPlan, ErrorKind, PlannedRun};
 use crate::plan::gateway_endpoints::GatewayPlan;
 use crate::plan::snapshots::{Protection, SnapshotChange, SnapshotPlan, Verdict};
 
+mod backup;
+mod ssm_access;
+
 /// At most this many snapshots are listed per verdict; the rest are counted.
 const MAX_LISTED_SNAPSHOTS: usize = 20;
 
@@ -59,6 +62,32 @@ pub fn plan_table(planned: &PlannedRun) -> String {
                         plan.monthly_waste_usd()
                     ));
                 }
+            }
+        }
+    }
+    if let Some(area) = &planned.ssm_access {
+        let _ = writeln!(out);
+        match area {
+            AreaPlan::ObservationFailed(error) => observation_failed(&mut out, "ssmAccess", error),
+            AreaPlan::Planned(plan) => {
+                ssm_access::ssm_table(&mut out, plan);
+                let (c, u, d) = ssm_access::counts(plan);
+                create += c;
+                change += u;
+                destroy += d;
+            }
+        }
+    }
+    if let Some(area) = &planned.backup {
+        let _ = writeln!(out);
+        match area {
+            AreaPlan::ObservationFailed(error) => observation_failed(&mut out, "backup", error),
+            AreaPlan::Planned(plan) => {
+                backup::backup_table(&mut out, plan);
+                let (c, u, d) = backup::counts(plan);
+                create += c;
+                change += u;
+                destroy += d;
             }
         }
     }
@@ -179,6 +208,16 @@ pub fn apply_table(applied: &AppliedRun) -> String {
             lines.push((result.change.describe(), result.outcome.clone()));
         }
     }
+    if let Some(area) = &applied.ssm_access {
+        for result in &area.results {
+            lines.push((result.change.describe(), result.outcome.clone()));
+        }
+    }
+    if let Some(area) = &applied.backup {
+        for result in &area.results {
+            lines.push((result.change.describe(), result.outcome.clone()));
+        }
+    }
     if lines.is_empty() {
         if applied.policy.is_audit() {
             let _ = writeln!(out, "Audit mode: nothing was changed.");
@@ -232,12 +271,27 @@ pub fn json_report(applied: &AppliedRun, status: &CostPolicyStatus) -> serde_jso
             })).collect::<Vec<_>>(),
         }),
     });
+    let backup = applied.backup.as_ref().map(|area| match &area.plan {
+        AreaPlan::ObservationFailed(error) => json!({ "error": error.to_string() }),
+        AreaPlan::Planned(plan) => json!({
+            "drift": plan.drift,
+            "differences": plan.differences,
+            "blocker": plan.blocker.as_ref().map(|b| b.describe()),
+            "results": area.results.iter().map(|r| json!({
+                "change": r.change,
+                "created": r.outcome.as_ref().ok().cloned().flatten(),
+                "error": r.outcome.as_ref().err().map(ToString::to_string),
+            })).collect::<Vec<_>>(),
+        }),
+    });
     json!({
+        "backup": backup,
         "policy": policy.name,
         "mode": format!("{:?}", policy.mode),
         "region": policy.aws.region,
         "gatewayEndpoints": gateway,
         "snapshotRetention": snapshots,
+        "ssmAccess": applied.ssm_access.as_ref().map(ssm_access::ssm_json),
         "status": status,
     })
 }

@@ -5,6 +5,7 @@ use std::sync::Arc;
 use kube::Client;
 use kube::runtime::events::Reporter;
 
+use crate::api::allowlist::RoleAllowlist;
 use crate::api::names::CONTROLLER_NAME;
 use crate::engine::CloudConnector;
 use crate::metrics::Metrics;
@@ -18,11 +19,21 @@ pub struct Context {
     /// Who publishes Events; `events::publish` makes a Recorder from it for each batch.
     pub reporter: Reporter,
     pub backoff: Backoff,
+    /// Roles policies may ask the operator to assume.
+    pub allowed_roles: RoleAllowlist,
 }
 
 impl Context {
     pub fn new(client: Client, connector: Arc<dyn CloudConnector>, metrics: Arc<Metrics>) -> Self {
         let reporter = Reporter { controller: CONTROLLER_NAME.to_string(), instance: std::env::var("POD_NAME").ok() };
-        Self { client, connector, metrics, reporter, backoff: Backoff::default() }
+        Self { client, connector, metrics, reporter, backoff: Backoff::default(), allowed_roles: RoleAllowlist::default() }
+    }
+}
+
+impl Context {
+    /// Restricts aws.roleArn to these patterns (`--allowed-role-arns`).
+    pub fn with_allowed_roles(mut self, allowed_roles: RoleAllowlist) -> Self {
+        self.allowed_roles = allowed_roles;
+        self
     }
 }

@@ -11,6 +11,9 @@ use crate::plan::snapshots::{SNAPSHOT_USD_PER_GB_MONTH, SnapshotChange, Snapshot
 
 use super::Context;
 
+mod backup;
+mod ssm_access;
+
 /// Event notes are limited to 1 kB by the API server.
 const MAX_NOTE: usize = 1000;
 
@@ -69,6 +72,12 @@ pub fn for_run(applied: &AppliedRun) -> Vec<Event> {
     }
     if let Some(area) = &applied.snapshots {
         snapshot_events(area, &mut events);
+    }
+    if let Some(area) = &applied.ssm_access {
+        ssm_access::ssm_events(area, &mut events);
+    }
+    if let Some(area) = &applied.backup {
+        backup::backup_events(area, &mut events);
     }
     events
 }

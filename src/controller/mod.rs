@@ -23,6 +23,7 @@ use kube::runtime::watcher;
 use kube::{Api, Client};
 
 use crate::api::CostPolicy;
+use crate::api::allowlist::RoleAllowlist;
 use crate::aws::AwsConnector;
 use crate::cli::RunArgs;
 use crate::metrics::Metrics;
@@ -37,7 +38,8 @@ pub async fn run(args: RunArgs) -> anyhow::Result<()> {
         .map_err(|e| anyhow::anyhow!("cannot build a Kubernetes client from the kubeconfig or the in-cluster config: {e}"))?;
     let metrics = Metrics::new();
     let connector = Arc::new(AwsConnector::new(metrics.clone(), args.pacing.config()));
-    let ctx = Arc::new(Context::new(client.clone(), connector, metrics.clone()));
+    let allowed_roles = RoleAllowlist::new(args.allowed_role_arns.clone());
+    let ctx = Arc::new(Context::new(client.clone(), connector, metrics.clone()).with_allowed_roles(allowed_roles));
     let health = crate::http::Health::default();
     let server = tokio::spawn(crate::http::serve(args.metrics_addr, metrics.clone(), health.clone()));
 

@@ -14,9 +14,11 @@ use crate::api::names::FINALIZER;
 use crate::api::validate::{ValidatedPolicy, validate};
 use crate::api::{CostPolicy, DeletionPolicy};
 use crate::engine::{self, CloudError, report};
-use crate::metrics::{ActionLabels, AreaLabels, ReconcileLabels};
+use crate::metrics::{ActionLabels, AreaLabels, ErrorLabels, ReconcileLabels};
+use crate::plan::backup::BackupChange;
 use crate::plan::gateway_endpoints::GatewayChange;
 use crate::plan::snapshots::SnapshotChange;
+use crate::plan::ssm_access::SsmChange;
 
 use super::backoff::jitter;
 use super::{Context, events, status};
@@ -80,6 +82,7 @@ pub async fn reconcile(policy: Arc<CostPolicy>, ctx: Arc<Context>) -> Result<Act
 }
 
 pub fn error_policy(policy: Arc<CostPolicy>, error: &ReconcileError, ctx: Arc<Context>) -> Action {
+    ctx.metrics.reconcile_errors.get_or_create(&ErrorLabels { category: error.category().to_string() }).inc();
     let delay = ctx.backoff.next_delay(&policy.name_any());
     tracing::warn!(policy = %policy.name_any(), category = error.category(), %error, retry_in = ?delay, "reconcile failed");
     Action::requeue(delay)
@@ -116,6 +119,19 @@ async fn apply(policy: &CostPolicy, api: &Api<CostPolicy>, ctx: &Context, invali
             return Ok(Action::await_change());
         }
     };
+
+    if let Some(role_arn) = validated.aws.role_arn.as_deref().filter(|arn| !ctx.allowed_roles.allows(Some(arn))) {
+        let status = report::role_not_allowed_status(role_arn, previous, generation, &now());
+        let already_reported = previous
+            .and_then(|p| conditions::find(&p.conditions, conditions::STALLED))
+            .is_some_and(|c| c.reason == reason::ROLE_NOT_ALLOWED && c.observed_generation == generation);
+        status::write(api, &name, &status).await?;
+        if !already_reported {
+            let note = format!("aws.roleArn {role_arn} matches none of {:?}; nothing in AWS was touched", ctx.allowed_roles.patterns());
+            events::publish(ctx, policy, vec![events::warning(reason::ROLE_NOT_ALLOWED, "Validate", note)]).await;
+        }
+        return Ok(Action::await_change());
+    }
 
     let cloud = match ctx.connector.connect(&validated.aws).await {
         Ok(cloud) => cloud,
@@ -156,6 +172,12 @@ fn record_metrics(ctx: &Context, policy: &ValidatedPolicy, applied: &engine::App
         ctx.metrics.findings.get_or_create(&labels("snapshotRetention")).set(i64::from(snapshots.findings));
         ctx.metrics.record_snapshots(&policy.name, snapshots);
     }
+    if let Some(ssm) = &status.ssm {
+        ctx.metrics.findings.get_or_create(&labels("ssmAccess")).set(i64::from(ssm.findings));
+    }
+    if let Some(backup) = &status.backup {
+        ctx.metrics.findings.get_or_create(&labels("backup")).set(i64::from(backup.findings));
+    }
     for cost in status.cost.iter().flat_map(|c| &c.areas) {
         ctx.metrics.monthly_savings_usd.get_or_create(&labels(&cost.area)).set(cost.monthly_savings_usd.parse().unwrap_or(0.0));
         ctx.metrics.monthly_waste_usd.get_or_create(&labels(&cost.area)).set(cost.monthly_waste_usd.parse().unwrap_or(0.0));
@@ -186,6 +208,29 @@ fn record_metrics(ctx: &Context, policy: &ValidatedPolicy, applied: &engine::App
             SnapshotChange::Delete { .. } => "delete_snapshot",
         };
         count("snapshotRetention", action, result.outcome.is_ok());
+    }
+    for result in applied.ssm_access.iter().flat_map(|a| &a.results) {
+        let action = match &result.change {
+            SsmChange::RevokeIngress { .. } => "revoke_ingress",
+            SsmChange::SplitIngress { .. } => "split_ingress",
+            SsmChange::CreateInstanceProfile { .. } => "create_instance_profile",
+            SsmChange::AttachInstanceProfile { .. } => "attach_instance_profile",
+            SsmChange::SetDefaultHostManagementRole { .. } => "set_default_host_management",
+            SsmChange::DeleteKeyPair { .. } => "delete_key_pair",
+        };
+        count("ssmAccess", action, result.outcome.is_ok());
+    }
+    for result in applied.backup.iter().flat_map(|a| &a.results) {
+        let action = match &result.change {
+            BackupChange::CreateVault { .. } => "create_vault",
+            BackupChange::CreatePlan { .. } => "create_plan",
+            BackupChange::UpdatePlan { .. } => "update_plan",
+            BackupChange::CreateSelection { .. } => "create_selection",
+            BackupChange::DeleteSelection { .. } => "delete_selection",
+            BackupChange::DeletePlan { .. } => "delete_plan",
+            BackupChange::DeleteVault { .. } => "delete_vault",
+        };
+        count("backup", action, result.outcome.is_ok());
     }
 }
 
@@ -219,6 +264,10 @@ async fn cleanup(policy: &CostPolicy, ctx: &Context) -> Result<Action, Reconcile
                 vec![events::normal("Retained", "Cleanup", "Audit mode never deletes: AWS objects stay in place".to_string())],
             )
             .await;
+        }
+        (DeletionPolicy::Delete, false) if !ctx.allowed_roles.allows(validated.aws.role_arn.as_deref()) => {
+            let note = "aws.roleArn is not allowed by --allowed-role-arns: AWS objects are retained".to_string();
+            events::publish(ctx, policy, vec![events::warning("Retained", "Cleanup", note)]).await;
         }
         (DeletionPolicy::Delete, false) => {
             let cloud = match ctx.connector.connect(&validated.aws).await {

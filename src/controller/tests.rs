@@ -24,8 +24,10 @@ use crate::api::validate::{GatewayEndpointsDesired, SnapshotRetentionDesired};
 use crate::api::{AwsTarget, CostPolicy, CostPolicySpec, DeletionPolicy, GatewayService};
 use crate::engine::{Cloud, CloudConnector, CloudError, ErrorKind};
 use crate::metrics::Metrics;
+use crate::plan::backup::{BackupChange, BackupInventory};
 use crate::plan::gateway_endpoints::{GatewayChange, GatewayEndpoint, NetworkInventory, Route, RouteTable, Vpc};
 use crate::plan::snapshots::{SnapshotChange, SnapshotInventory};
+use crate::plan::ssm_access::{SsmChange, SsmInventory};
 use crate::plan::{Tags, ownership_tags};
 
 const NAME: &str = "team-a";
@@ -138,6 +140,8 @@ enum CloudCall {
     DeleteEndpoints { ids: Vec<String> },
     ObserveSnapshots,
     SnapshotChange(String),
+    ObserveSsm,
+    SsmChange(String),
 }
 
 impl CloudCall {
@@ -148,6 +152,7 @@ impl CloudCall {
                 | CloudCall::AddRouteTables { .. }
                 | CloudCall::DeleteEndpoints { .. }
                 | CloudCall::SnapshotChange(_)
+                | CloudCall::SsmChange(_)
         )
     }
 }
@@ -158,6 +163,7 @@ struct Account {
     route_tables: Vec<RouteTable>,
     endpoints: Vec<GatewayEndpoint>,
     created: u32,
+    ssm: SsmInventory,
 }
 
 #[derive(Default)]
@@ -305,6 +311,26 @@ impl Cloud for FakeCloud {
     async fn apply_snapshot_change(&self, change: &SnapshotChange) -> Result<(), CloudError> {
         self.record(CloudCall::SnapshotChange(change.describe()));
         Ok(())
+    }
+
+    /// No vault, plan or resources; the policies here do not enable backup.
+    async fn observe_backup(&self, _desired: &crate::api::validate::BackupDesired) -> Result<BackupInventory, CloudError> {
+        Ok(BackupInventory::default())
+    }
+
+    async fn apply_backup_change(&self, change: &BackupChange) -> Result<Option<String>, CloudError> {
+        Err(CloudError::new("Backup", ErrorKind::InvalidRequest, format!("unexpected backup change: {}", change.describe())))
+    }
+
+    /// The account's ssmAccess inventory: empty unless a test seeds it.
+    async fn observe_ssm_access(&self, _desired: &crate::api::validate::SsmAccessDesired) -> Result<SsmInventory, CloudError> {
+        self.record(CloudCall::ObserveSsm);
+        Ok(lock(&self.account).ssm.clone())
+    }
+
+    async fn apply_ssm_change(&self, _policy: &str, change: &SsmChange) -> Result<Option<String>, CloudError> {
+        self.record(CloudCall::SsmChange(change.describe()));
+        Ok(None)
     }
 }
 
@@ -454,6 +480,17 @@ impl Harness {
         let client = kube::Client::new(service, "default");
         let cloud = Arc::new(cloud);
         let ctx = Arc::new(Context::new(client, Arc::new(FakeConnector { cloud: cloud.clone() }), Metrics::new()));
+        Self { ctx, cloud, handle: Some(handle) }
+    }
+
+    /// The same, with the operator restricted to these role ARN patterns.
+    fn with_allowed_roles(cloud: FakeCloud, patterns: &[&str]) -> Self {
+        let (service, handle) = tower_test::mock::pair::<Request<Body>, Response<Body>>();
+        let client = kube::Client::new(service, "default");
+        let cloud = Arc::new(cloud);
+        let allowed = crate::api::allowlist::RoleAllowlist::new(patterns.iter().map(|p| p.to_string()).collect());
+        let ctx =
+            Arc::new(Context::new(client, Arc::new(FakeConnector { cloud: cloud.clone() }), Metrics::new()).with_allowed_roles(allowed));
         Self { ctx, cloud, handle: Some(handle) }
     }
 
@@ -639,6 +676,30 @@ async fn an_invalid_region_names_the_field_in_status_and_event() {
 
     assert_eq!(action, Action::await_change());
     assert_eq!(harness.cloud.calls(), []);
+}
+
+#[tokio::test]
+async fn a_role_outside_the_allowed_patterns_is_stalled_without_any_aws_call() {
+    let mut harness = Harness::with_allowed_roles(FakeCloud::with_drift(), &["arn:aws:iam::*:role/frugal-*"]);
+    let policy = CostPolicy::test()
+        .with_finalizer()
+        .enforce()
+        .with_spec(|spec| spec.aws.role_arn = Some("arn:aws:iam::999999999999:role/admin".to_string()));
+
+    let action = harness
+        .reconcile(policy, |mut api| async move {
+            let status = api.expect_status_apply().await;
+            assert_condition(&status, "Stalled", "True", "RoleNotAllowed");
+            assert_condition(&status, "Ready", "False", "RoleNotAllowed");
+            assert!(condition(&status, "Stalled")["message"].as_str().is_some_and(|m| m.contains("role/admin")), "{status:#}");
+            api.expect_event("Warning", "RoleNotAllowed").await;
+            api
+        })
+        .await
+        .expect("a disallowed role is not a reconcile error");
+
+    assert_eq!(action, Action::await_change());
+    assert_eq!(harness.cloud.calls(), [], "not even credentials are fetched");
 }
 
 #[tokio::test]

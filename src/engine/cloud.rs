@@ -8,8 +8,10 @@ use async_trait::async_trait;
 
 use crate::api::AwsTarget;
 use crate::api::validate::{GatewayEndpointsDesired, SnapshotRetentionDesired};
+use crate::plan::backup::{BackupChange, BackupInventory};
 use crate::plan::gateway_endpoints::{GatewayChange, GatewayEndpoint, NetworkInventory};
 use crate::plan::snapshots::{SnapshotChange, SnapshotInventory};
+use crate::plan::ssm_access::{SsmChange, SsmInventory};
 
 /// One account and region, reached with the policy's credentials.
 #[async_trait]
@@ -27,6 +29,18 @@ pub trait Cloud: Send + Sync {
     async fn observe_snapshots(&self, desired: &SnapshotRetentionDesired) -> Result<SnapshotInventory, CloudError>;
     /// Executes one snapshot change.
     async fn apply_snapshot_change(&self, change: &SnapshotChange) -> Result<(), CloudError>;
+    /// Reads the backup vault and the plan of the spec's names (with rules, tags and
+    /// selections) and the region's EC2 instances and EBS volumes. Any failed read is an error.
+    async fn observe_backup(&self, desired: &crate::api::validate::BackupDesired) -> Result<BackupInventory, CloudError>;
+    /// Executes one backup change; returns the id of what was created (vault ARN, plan id,
+    /// selection id) or the new version id of an updated plan.
+    async fn apply_backup_change(&self, change: &BackupChange) -> Result<Option<String>, CloudError>;
+    /// Reads security groups and rules, instances, their profiles, SSM's view of them, the DHMC
+    /// setting, key pairs and the key names of every launch template version. Any failed read
+    /// is an error: the area is abandoned, never planned on partial data.
+    async fn observe_ssm_access(&self, desired: &crate::api::validate::SsmAccessDesired) -> Result<SsmInventory, CloudError>;
+    /// Executes one ssmAccess change for `policy` (whose tags go on what it creates).
+    async fn apply_ssm_change(&self, policy: &str, change: &SsmChange) -> Result<Option<String>, CloudError>;
 }
 
 /// Opens a [`Cloud`] for a policy's account and region.

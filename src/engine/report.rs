@@ -14,7 +14,9 @@ use crate::plan::gateway_endpoints::{GatewayChange, GatewayPlan};
 use super::cloud::CloudError;
 use super::run::{AppliedRun, AreaOutcome, AreaPlan};
 
+mod backup;
 mod snapshots;
+mod ssm_access;
 
 /// At most this many VPCs are listed in status; the rest are counted.
 pub const MAX_LISTED_VPCS: usize = 50;
@@ -76,6 +78,51 @@ pub fn status(applied: &AppliedRun, previous: Option<&CostPolicyStatus>, generat
         }
     }
 
+    let mut ssm_status = None;
+    if let Some(outcome) = &applied.ssm_access {
+        match &outcome.plan {
+            AreaPlan::Planned(plan) => {
+                let (area_status, cost) = ssm_access::details(plan, outcome, previous.and_then(|p| p.ssm.as_ref()));
+                updates.push(ssm_access::condition(outcome, Some(&area_status), audit));
+                findings += area_status.findings;
+                ssm_status = Some(area_status);
+                areas.push(cost);
+            }
+            AreaPlan::ObservationFailed(_) => {
+                updates.push(ssm_access::condition(outcome, None, audit));
+                let kept = previous.and_then(|p| p.ssm.clone());
+                findings += kept.as_ref().map(|s| s.findings).unwrap_or(0);
+                ssm_status = kept;
+                if let Some(cost) = previous.and_then(|p| p.cost.as_ref()).and_then(|c| c.areas.iter().find(|a| a.area == ssm_access::AREA))
+                {
+                    areas.push(cost.clone());
+                }
+            }
+        }
+    }
+
+    let mut backup_status = None;
+    if let Some(outcome) = &applied.backup {
+        match &outcome.plan {
+            AreaPlan::Planned(plan) => {
+                let (area_status, cost) = backup::details(plan, outcome, previous.and_then(|p| p.backup.as_ref()), &now.0.to_string());
+                updates.push(backup::condition(outcome, Some(&area_status), audit));
+                findings += area_status.findings;
+                backup_status = Some(area_status);
+                areas.push(cost);
+            }
+            AreaPlan::ObservationFailed(_) => {
+                updates.push(backup::condition(outcome, None, audit));
+                let kept = previous.and_then(|p| p.backup.clone());
+                findings += kept.as_ref().map(|s| s.findings).unwrap_or(0);
+                backup_status = kept;
+                if let Some(cost) = previous.and_then(|p| p.cost.as_ref()).and_then(|c| c.areas.iter().find(|a| a.area == backup::AREA)) {
+                    areas.push(cost.clone());
+                }
+            }
+        }
+    }
+
     let area_conditions: Vec<&ConditionUpdate> = updates.iter().collect();
     let ready = ready_condition(&area_conditions, audit, findings);
     let failed = !applied.succeeded();
@@ -96,6 +143,8 @@ pub fn status(applied: &AppliedRun, previous: Option<&CostPolicyStatus>, generat
         findings,
         gateway_endpoints: gateway_status,
         snapshots: snapshot_status,
+        ssm: ssm_status,
+        backup: backup_status,
         cost: Some(total_cost(areas)),
     }
 }
@@ -116,6 +165,31 @@ pub fn invalid_spec_status(
             ConditionUpdate::new(conditions::READY, false, reason::INVALID_SPEC, message.clone()),
             ConditionUpdate::new(conditions::RECONCILING, false, reason::INVALID_SPEC, "waiting for the spec to change"),
             ConditionUpdate::new(conditions::STALLED, true, reason::INVALID_SPEC, message),
+        ],
+    )
+}
+
+/// Status of a policy whose aws.roleArn the operator may not assume: Stalled, no AWS call.
+pub fn role_not_allowed_status(
+    role_arn: &str,
+    previous: Option<&CostPolicyStatus>,
+    generation: Option<i64>,
+    now: &Time,
+) -> CostPolicyStatus {
+    let message = format!("aws.roleArn {role_arn} is not allowed by the operator's --allowed-role-arns; nothing in AWS was touched");
+    blocked_status(
+        previous,
+        generation,
+        now,
+        vec![
+            ConditionUpdate::new(conditions::READY, false, reason::ROLE_NOT_ALLOWED, message.clone()),
+            ConditionUpdate::new(
+                conditions::RECONCILING,
+                false,
+                reason::ROLE_NOT_ALLOWED,
+                "waiting for the spec or the operator's configuration to change",
+            ),
+            ConditionUpdate::new(conditions::STALLED, true, reason::ROLE_NOT_ALLOWED, message),
         ],
     )
 }

@@ -1,10 +1,14 @@
 //! Observe, plan and act for one policy.
 
 use crate::api::validate::ValidatedPolicy;
+use crate::plan::backup::{self as backup_plan, BackupChange, BackupPlan};
 use crate::plan::gateway_endpoints::{self, GatewayChange, GatewayPlan};
 use crate::plan::snapshots::{self, SnapshotChange, SnapshotPlan};
+use crate::plan::ssm_access::{self, SsmChange, SsmPlan};
 
 use super::cloud::{Cloud, CloudError, ErrorKind};
+
+mod backup;
 
 /// An area's plan, or why there is none: a failed read abandons the area for this run
 /// (safety rule 7) instead of planning on partial data.
@@ -22,6 +26,8 @@ pub struct PlannedRun {
     pub now: i64,
     pub gateway_endpoints: Option<AreaPlan<GatewayPlan>>,
     pub snapshots: Option<AreaPlan<SnapshotPlan>>,
+    pub ssm_access: Option<AreaPlan<SsmPlan>>,
+    pub backup: Option<AreaPlan<BackupPlan>>,
 }
 
 /// The result of one executed change.
@@ -60,6 +66,20 @@ impl Change for SnapshotChange {
     }
 }
 
+impl Change for SsmChange {
+    /// A rule or key pair that is already gone is what the change wanted.
+    fn is_failure(&self, error: &CloudError) -> bool {
+        let gone = error.kind == ErrorKind::NotFound && matches!(self, SsmChange::RevokeIngress { .. } | SsmChange::DeleteKeyPair { .. });
+        !gone
+    }
+}
+
+impl Change for BackupChange {
+    fn is_failure(&self, _error: &CloudError) -> bool {
+        true
+    }
+}
+
 impl<P, C: Change> AreaOutcome<P, C> {
     /// Changes that failed.
     pub fn failed_changes(&self) -> impl Iterator<Item = (&C, &CloudError)> {
@@ -86,6 +106,8 @@ pub struct AppliedRun {
     pub now: i64,
     pub gateway_endpoints: Option<AreaOutcome<GatewayPlan, GatewayChange>>,
     pub snapshots: Option<AreaOutcome<SnapshotPlan, SnapshotChange>>,
+    pub ssm_access: Option<AreaOutcome<SsmPlan, SsmChange>>,
+    pub backup: Option<AreaOutcome<BackupPlan, BackupChange>>,
 }
 
 impl AppliedRun {
@@ -100,6 +122,8 @@ impl AppliedRun {
             .as_ref()
             .and_then(AreaOutcome::first_error)
             .or_else(|| self.snapshots.as_ref().and_then(AreaOutcome::first_error))
+            .or_else(|| self.ssm_access.as_ref().and_then(AreaOutcome::first_error))
+            .or_else(|| self.backup.as_ref().and_then(AreaOutcome::first_error))
     }
 }
 
@@ -120,7 +144,21 @@ pub async fn observe_and_plan(cloud: &dyn Cloud, policy: ValidatedPolicy, now: i
             Err(error) => AreaPlan::ObservationFailed(error),
         }),
     };
-    PlannedRun { policy, now, gateway_endpoints, snapshots }
+    let ssm_access = match &policy.ssm_access {
+        None => None,
+        Some(desired) => Some(match cloud.observe_ssm_access(desired).await {
+            Ok(inventory) => AreaPlan::Planned(ssm_access::plan(desired, &inventory, enforce)),
+            Err(error) => AreaPlan::ObservationFailed(error),
+        }),
+    };
+    let backup = match &policy.backup {
+        None => None,
+        Some(desired) => Some(match cloud.observe_backup(desired).await {
+            Ok(inventory) => AreaPlan::Planned(backup_plan::plan(&policy.name, desired, &inventory, enforce)),
+            Err(error) => AreaPlan::ObservationFailed(error),
+        }),
+    };
+    PlannedRun { policy, now, gateway_endpoints, snapshots, ssm_access, backup }
 }
 
 impl PlannedRun {
@@ -134,7 +172,15 @@ impl PlannedRun {
             Some(AreaPlan::Planned(p)) => p.findings() as usize,
             _ => 0,
         };
-        gateway + snapshots
+        let ssm = match &self.ssm_access {
+            Some(AreaPlan::Planned(p)) => p.drift.len(),
+            _ => 0,
+        };
+        let backup = match &self.backup {
+            Some(AreaPlan::Planned(p)) => p.drift.len() + usize::from(p.blocker.is_some()),
+            _ => 0,
+        };
+        gateway + snapshots + ssm + backup
     }
 
     /// Turns the plan into a run that made no change (for `frugal plan`).
@@ -144,6 +190,8 @@ impl PlannedRun {
             now: self.now,
             gateway_endpoints: self.gateway_endpoints.map(|plan| AreaOutcome { plan, results: Vec::new() }),
             snapshots: self.snapshots.map(|plan| AreaOutcome { plan, results: Vec::new() }),
+            ssm_access: self.ssm_access.map(|plan| AreaOutcome { plan, results: Vec::new() }),
+            backup: self.backup.map(|plan| AreaOutcome { plan, results: Vec::new() }),
         }
     }
 }
@@ -176,11 +224,27 @@ pub async fn act(cloud: &dyn Cloud, planned: PlannedRun) -> AppliedRun {
             }
         }
     }
+    let mut ssm_results = Vec::new();
+    if let Some(AreaPlan::Planned(plan)) = &planned.ssm_access {
+        for change in &plan.actions {
+            let outcome = cloud.apply_ssm_change(policy, change).await;
+            if let Err(error) = &outcome {
+                tracing::warn!(%policy, change = %change.describe(), %error, "ssmAccess change failed");
+            }
+            ssm_results.push(ChangeResult { change: change.clone(), outcome });
+        }
+    }
+    let backup_results = match &planned.backup {
+        Some(plan) => backup::act(cloud, policy, plan).await,
+        None => Vec::new(),
+    };
     AppliedRun {
         policy: planned.policy,
         now: planned.now,
         gateway_endpoints: planned.gateway_endpoints.map(|plan| AreaOutcome { plan, results: gateway_results }),
         snapshots: planned.snapshots.map(|plan| AreaOutcome { plan, results: snapshot_results }),
+        ssm_access: planned.ssm_access.map(|plan| AreaOutcome { plan, results: ssm_results }),
+        backup: planned.backup.map(|plan| AreaOutcome { plan, results: backup_results }),
     }
 }
 
@@ -191,9 +255,10 @@ pub async fn cleanup(cloud: &dyn Cloud, policy: &ValidatedPolicy) -> Result<Vec<
         return Ok(Vec::new());
     }
     let owned = cloud.owned_gateway_endpoints(&policy.name).await?;
-    let ids = gateway_endpoints::plan_cleanup(&policy.name, &owned);
+    let mut ids = gateway_endpoints::plan_cleanup(&policy.name, &owned);
     if !ids.is_empty() {
         cloud.delete_gateway_endpoints(&ids).await?;
     }
+    ids.extend(backup::cleanup(cloud, policy).await?);
     Ok(ids)
 }

@@ -2,8 +2,10 @@
 //! Every safety rule of DESIGN.md lives here. Nothing in this module performs I/O or
 //! knows about Kubernetes, the AWS SDK or an async runtime.
 
+pub mod backup;
 pub mod gateway_endpoints;
 pub mod snapshots;
+pub mod ssm_access;
 pub mod token;
 
 use std::collections::BTreeMap;

@@ -267,6 +267,9 @@ pub fn plan(desired: &SnapshotRetentionDesired, inventory: &SnapshotInventory, n
                     Verdict::Expiring { expires_at: rfc3339(at) }
                 }
                 None if grace == 0 => {
+                    // Tagged even without a grace period, so that only snapshots carrying the
+                    // expiry tag are ever deleted (the IAM policy can then require it).
+                    to_tag.push(snapshot.id.clone());
                     due.push(snapshot);
                     Verdict::Delete
                 }

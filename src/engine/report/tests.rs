@@ -73,6 +73,8 @@ fn applied(mode: Mode, inv: &NetworkInventory, fail: Option<CloudError>) -> Appl
         now: 1_800_000_000,
         gateway_endpoints: Some(AreaOutcome { plan: AreaPlan::Planned(plan), results }),
         snapshots: None,
+        ssm_access: None,
+        backup: None,
     }
 }
 
@@ -127,6 +129,8 @@ fn observation_failure_keeps_the_last_known_details_and_says_which_read_failed()
         policy: policy(Mode::Audit),
         now: 1_800_000_000,
         snapshots: None,
+        ssm_access: None,
+        backup: None,
         gateway_endpoints: Some(AreaOutcome {
             plan: AreaPlan::ObservationFailed(CloudError::new("DescribeRouteTables", ErrorKind::Throttled, "RequestLimitExceeded")),
             results: vec![],
@@ -229,7 +233,14 @@ mod snapshot_area {
         let policy = validate("p", &spec).expect("valid");
         let plan = snapshots::plan(&desired(grace), &old(n), NOW, mode == Mode::Enforce);
         let results = plan.actions.iter().map(|c| ChangeResult { change: c.clone(), outcome: outcome(c) }).collect();
-        AppliedRun { policy, now: NOW, gateway_endpoints: None, snapshots: Some(AreaOutcome { plan: AreaPlan::Planned(plan), results }) }
+        AppliedRun {
+            policy,
+            now: NOW,
+            gateway_endpoints: None,
+            snapshots: Some(AreaOutcome { plan: AreaPlan::Planned(plan), results }),
+            ssm_access: None,
+            backup: None,
+        }
     }
 
     #[test]

@@ -94,6 +94,11 @@ fn zero_grace_deletes_in_the_same_run() {
     d.grace_period = Duration::ZERO;
     let plan = plan(&d, &inv(vec![snap("snap-old", "vol-1", 40)]), NOW, true);
     assert_eq!(deleted(&plan), ["snap-old"]);
+    assert_eq!(
+        plan.actions[0],
+        SnapshotChange::TagExpiring { snapshot_ids: vec!["snap-old".into()], expires_at: rfc3339(NOW) },
+        "tagged first"
+    );
 }
 
 #[test]
@@ -321,6 +326,19 @@ proptest! {
     fn the_cap_always_holds(inventory in arb_inventory(), d in arb_desired()) {
         let plan = plan(&d, &inventory, NOW, true);
         prop_assert!(deleted(&plan).len() <= d.max_deletions_per_run as usize);
+    }
+
+    #[test]
+    fn every_deleted_snapshot_carries_or_receives_the_expiry_tag_first(inventory in arb_inventory(), d in arb_desired()) {
+        let plan = plan(&d, &inventory, NOW, true);
+        let mut tagged: BTreeSet<String> = inventory.snapshots.iter().filter(|s| s.tags.contains_key(TAG_EXPIRES_AT)).map(|s| s.id.clone()).collect();
+        for change in &plan.actions {
+            match change {
+                SnapshotChange::TagExpiring { snapshot_ids, .. } => tagged.extend(snapshot_ids.iter().cloned()),
+                SnapshotChange::RemoveExpiringTag { snapshot_ids } => for id in snapshot_ids { tagged.remove(id); },
+                SnapshotChange::Delete { snapshot_id, .. } => prop_assert!(tagged.contains(snapshot_id), "{} deleted untagged", snapshot_id),
+            }
+        }
     }
 
     #[test]

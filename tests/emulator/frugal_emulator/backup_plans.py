@@ -525,6 +525,17 @@ def apply() -> None:
     BackupBackend.get_backup_plan = get_backup_plan
     BackupBackend.delete_backup_plan = delete_backup_plan
     BackupBackend.delete_backup_vault = delete_backup_vault
+    # moto's ListTags takes the ARN from the second-to-last path segment (botocore's
+    # "/tags/{resourceArn}/"); the Rust SDK sends "/tags/{ResourceArn}" without the slash.
+    from moto.backup.responses import BackupResponse
+
+    def list_tags(self: Any) -> str:
+        from urllib.parse import unquote
+
+        resource_arn = unquote(self.path.split("?", 1)[0].split("/tags/", 1)[1].rstrip("/"))
+        return json.dumps({"Tags": self.backup_backend.list_tags(resource_arn=resource_arn)})
+
+    BackupResponse.list_tags = list_tags
     # DescribeBackupVault's serializer looks for number_of_recovery_points.
     Vault.number_of_recovery_points = property(lambda self: self.num_of_recovery_points)
 

@@ -1,0 +1,398 @@
+//! ssmAccess: security group rules, instances and their profiles (IAM), SSM's view of them,
+//! the Default Host Management setting, key pairs and launch template key names.
+
+use std::collections::{BTreeMap, BTreeSet};
+
+use aws_sdk_ec2::types::{IamInstanceProfileSpecification, IpPermission, IpRange, Ipv6Range, ResourceType, Tag, TagSpecification};
+
+use crate::api::validate::SsmAccessDesired;
+use crate::engine::{CloudError, ErrorKind};
+use crate::plan::ownership_tags;
+use crate::plan::ssm_access::{
+    IngressRule, Instance, InstanceProfile, KeyPair, PortRange, RuleCall, SecurityGroup, Source, SsmChange, SsmInventory,
+    profile_name_from_arn,
+};
+
+use super::AwsCloud;
+use super::error::classify;
+use super::pacing::PaceClass;
+
+/// The SSM service setting of the Default Host Management Configuration.
+pub const DHMC_SETTING_ID: &str = "/ssm/managed-instance/default-ec2-instance-management-role";
+/// The AWS managed policy that lets SSM manage an instance.
+pub const SSM_CORE_POLICY: &str = "AmazonSSMManagedInstanceCore";
+/// Managed policies that grant what SSM needs (the core one, DHMC's, and the deprecated one).
+const SSM_POLICIES: [&str; 3] = [SSM_CORE_POLICY, "AmazonSSMManagedEC2InstanceDefaultPolicy", "AmazonEC2RoleforSSM"];
+const EC2_TRUST_POLICY: &str =
+    r#"{"Version":"2012-10-17","Statement":[{"Effect":"Allow","Principal":{"Service":"ec2.amazonaws.com"},"Action":"sts:AssumeRole"}]}"#;
+
+impl AwsCloud {
+    pub(super) async fn observe_ssm_access_impl(&self, desired: &SsmAccessDesired) -> Result<SsmInventory, CloudError> {
+        let security_groups = self.security_groups().await?;
+        let instances = self.instances().await?;
+        let mut names: BTreeSet<String> =
+            instances.iter().filter_map(|i| i.profile_arn.as_deref()).map(|arn| profile_name_from_arn(arn).to_string()).collect();
+        if let Some(p) = &desired.instance_profile {
+            names.insert(p.name.clone());
+        }
+        let mut profiles = BTreeMap::new();
+        for name in names {
+            if let Some(profile) = self.instance_profile(&name).await? {
+                profiles.insert(name, profile);
+            }
+        }
+        let ssm_instances = self.ssm_instances().await?;
+        let default_host_management_role = self.dhmc_role().await?;
+        let key_pairs = self.key_pairs().await?;
+        let launch_template_key_names = self.launch_template_key_names().await?;
+        Ok(SsmInventory {
+            security_groups,
+            instances,
+            profiles,
+            ssm_instances,
+            default_host_management_role,
+            key_pairs,
+            launch_template_key_names,
+        })
+    }
+
+    /// Every security group of the region with its ingress rules (one source per rule).
+    async fn security_groups(&self) -> Result<Vec<SecurityGroup>, CloudError> {
+        let mut groups: BTreeMap<String, SecurityGroup> = BTreeMap::new();
+        let mut pages = self.ec2.describe_security_groups().max_results(1000).into_paginator().send();
+        loop {
+            self.pace(PaceClass::NonMutating).await;
+            let Some(page) = pages.next().await else { break };
+            let page = page.map_err(|e| classify("DescribeSecurityGroups", e))?;
+            for g in page.security_groups() {
+                let Some(id) = g.group_id() else { continue };
+                groups.insert(
+                    id.to_string(),
+                    SecurityGroup {
+                        id: id.to_string(),
+                        name: g.group_name().unwrap_or_default().to_string(),
+                        tags: g
+                            .tags()
+                            .iter()
+                            .filter_map(|t| Some((t.key()?.to_string(), t.value().unwrap_or_default().to_string())))
+                            .collect(),
+                        ingress: Vec::new(),
+                    },
+                );
+            }
+        }
+        let mut pages = self.ec2.describe_security_group_rules().max_results(1000).into_paginator().send();
+        loop {
+            self.pace(PaceClass::NonMutating).await;
+            let Some(page) = pages.next().await else { break };
+            let page = page.map_err(|e| classify("DescribeSecurityGroupRules", e))?;
+            for r in page.security_group_rules() {
+                if r.is_egress() != Some(false) {
+                    continue;
+                }
+                let (Some(rule_id), Some(group_id)) = (r.security_group_rule_id(), r.group_id()) else { continue };
+                let source = if let Some(c) = r.cidr_ipv4() {
+                    Source::Ipv4(c.to_string())
+                } else if let Some(c) = r.cidr_ipv6() {
+                    Source::Ipv6(c.to_string())
+                } else if let Some(p) = r.prefix_list_id() {
+                    Source::PrefixList(p.to_string())
+                } else if let Some(g) = r.referenced_group_info().and_then(|g| g.group_id()) {
+                    Source::Group(g.to_string())
+                } else {
+                    continue;
+                };
+                let rule = IngressRule {
+                    rule_id: rule_id.to_string(),
+                    protocol: r.ip_protocol().unwrap_or("-1").to_string(),
+                    from_port: r.from_port().unwrap_or(-1),
+                    to_port: r.to_port().unwrap_or(-1),
+                    source,
+                    description: r.description().filter(|d| !d.is_empty()).map(str::to_string),
+                };
+                if let Some(group) = groups.get_mut(group_id) {
+                    group.ingress.push(rule);
+                }
+            }
+        }
+        Ok(groups.into_values().collect())
+    }
+
+    async fn instances(&self) -> Result<Vec<Instance>, CloudError> {
+        let mut instances = Vec::new();
+        let mut pages = self.ec2.describe_instances().max_results(1000).into_paginator().send();
+        loop {
+            self.pace(PaceClass::NonMutating).await;
+            let Some(page) = pages.next().await else { break };
+            let page = page.map_err(|e| classify("DescribeInstances", e))?;
+            for i in page.reservations().iter().flat_map(|r| r.instances()) {
+                let Some(id) = i.instance_id() else { continue };
+                instances.push(Instance {
+                    id: id.to_string(),
+                    state: i.state().and_then(|s| s.name()).map(|n| n.as_str().to_string()).unwrap_or_default(),
+                    key_name: i.key_name().map(str::to_string),
+                    security_group_ids: i.security_groups().iter().filter_map(|g| g.group_id().map(str::to_string)).collect(),
+                    profile_arn: i.iam_instance_profile().and_then(|p| p.arn()).map(str::to_string),
+                });
+            }
+        }
+        Ok(instances)
+    }
+
+    /// An instance profile and whether a role of it carries an SSM policy; None when no
+    /// profile of that name exists.
+    async fn instance_profile(&self, name: &str) -> Result<Option<InstanceProfile>, CloudError> {
+        self.pace(PaceClass::NonMutating).await;
+        let answer = match self.iam.get_instance_profile().instance_profile_name(name).send().await {
+            Ok(answer) => answer,
+            Err(e) => {
+                let error = classify("GetInstanceProfile", e);
+                if error.message.starts_with("NoSuchEntity") {
+                    return Ok(None);
+                }
+                return Err(error);
+            }
+        };
+        let Some(profile) = answer.instance_profile() else { return Ok(None) };
+        let mut grants_ssm = false;
+        for role in profile.roles() {
+            let mut pages = self.iam.list_attached_role_policies().role_name(role.role_name()).into_paginator().send();
+            loop {
+                self.pace(PaceClass::NonMutating).await;
+                let Some(page) = pages.next().await else { break };
+                let page = page.map_err(|e| classify("ListAttachedRolePolicies", e))?;
+                grants_ssm |= page.attached_policies().iter().any(|p| p.policy_name().is_some_and(|n| SSM_POLICIES.contains(&n)));
+            }
+        }
+        Ok(Some(InstanceProfile { name: profile.instance_profile_name().to_string(), arn: profile.arn().to_string(), grants_ssm }))
+    }
+
+    /// Instances SSM knows, with their PingStatus.
+    async fn ssm_instances(&self) -> Result<BTreeMap<String, String>, CloudError> {
+        let mut known = BTreeMap::new();
+        let mut pages = self.ssm.describe_instance_information().max_results(50).into_paginator().send();
+        loop {
+            self.pace(PaceClass::NonMutating).await;
+            let Some(page) = pages.next().await else { break };
+            let page = page.map_err(|e| classify("DescribeInstanceInformation", e))?;
+            for info in page.instance_information_list() {
+                if let Some(id) = info.instance_id() {
+                    known.insert(id.to_string(), info.ping_status().map(|p| p.as_str().to_string()).unwrap_or_default());
+                }
+            }
+        }
+        Ok(known)
+    }
+
+    async fn dhmc_role(&self) -> Result<Option<String>, CloudError> {
+        self.pace(PaceClass::NonMutating).await;
+        let answer =
+            self.ssm.get_service_setting().setting_id(DHMC_SETTING_ID).send().await.map_err(|e| classify("GetServiceSetting", e))?;
+        Ok(answer.service_setting().and_then(|s| s.setting_value()).map(str::to_string))
+    }
+
+    async fn key_pairs(&self) -> Result<Vec<KeyPair>, CloudError> {
+        self.pace(PaceClass::NonMutating).await;
+        let answer = self.ec2.describe_key_pairs().send().await.map_err(|e| classify("DescribeKeyPairs", e))?;
+        Ok(answer
+            .key_pairs()
+            .iter()
+            .filter_map(|k| Some(KeyPair { id: k.key_pair_id()?.to_string(), name: k.key_name()?.to_string() }))
+            .collect())
+    }
+
+    /// Key names in any version of any launch template.
+    async fn launch_template_key_names(&self) -> Result<BTreeSet<String>, CloudError> {
+        let mut templates = Vec::new();
+        let mut pages = self.ec2.describe_launch_templates().max_results(200).into_paginator().send();
+        loop {
+            self.pace(PaceClass::NonMutating).await;
+            let Some(page) = pages.next().await else { break };
+            let page = page.map_err(|e| classify("DescribeLaunchTemplates", e))?;
+            templates.extend(page.launch_templates().iter().filter_map(|t| t.launch_template_id().map(str::to_string)));
+        }
+        let mut names = BTreeSet::new();
+        for template in templates {
+            // Without Versions, every version of the template is listed.
+            let mut pages =
+                self.ec2.describe_launch_template_versions().launch_template_id(&template).max_results(200).into_paginator().send();
+            loop {
+                self.pace(PaceClass::NonMutating).await;
+                let Some(page) = pages.next().await else { break };
+                let page = page.map_err(|e| classify("DescribeLaunchTemplateVersions", e))?;
+                names.extend(
+                    page.launch_template_versions().iter().filter_map(|v| v.launch_template_data()?.key_name().map(str::to_string)),
+                );
+            }
+        }
+        Ok(names)
+    }
+
+    pub(super) async fn apply_ssm_change_impl(&self, policy: &str, change: &SsmChange) -> Result<Option<String>, CloudError> {
+        match change {
+            SsmChange::RevokeIngress { .. } | SsmChange::SplitIngress { .. } => {
+                let mut created = Vec::new();
+                // In order; `?` stops before the revoke when the authorization failed.
+                for call in change.rule_calls() {
+                    match call {
+                        RuleCall::Authorize { group_id, protocol, ranges, source, description } => {
+                            created.extend(self.authorize(policy, group_id, protocol, ranges, source, description).await?);
+                        }
+                        RuleCall::Revoke { group_id, rule_id } => {
+                            self.pace(PaceClass::SecurityGroupIngress).await;
+                            self.ec2
+                                .revoke_security_group_ingress()
+                                .group_id(group_id)
+                                .security_group_rule_ids(rule_id)
+                                .send()
+                                .await
+                                .map_err(|e| not_found_if(classify("RevokeSecurityGroupIngress", e), "InvalidPermission.NotFound"))?;
+                        }
+                    }
+                }
+                tracing::info!(change = %change.describe(), "security group rule changed");
+                Ok(if created.is_empty() { None } else { Some(created.join(",")) })
+            }
+            SsmChange::CreateInstanceProfile { name } => {
+                self.create_instance_profile(policy, name).await?;
+                Ok(Some(name.clone()))
+            }
+            SsmChange::AttachInstanceProfile { instance_id, profile_name } => {
+                self.pace(PaceClass::AssociateIamInstanceProfile).await;
+                let answer = self
+                    .ec2
+                    .associate_iam_instance_profile()
+                    .instance_id(instance_id)
+                    .iam_instance_profile(IamInstanceProfileSpecification::builder().name(profile_name).build())
+                    .send()
+                    .await
+                    .map_err(|e| classify("AssociateIamInstanceProfile", e))?;
+                Ok(answer.iam_instance_profile_association().and_then(|a| a.association_id()).map(str::to_string))
+            }
+            SsmChange::SetDefaultHostManagementRole { role, .. } => {
+                self.pace(PaceClass::Mutating).await;
+                self.ssm
+                    .update_service_setting()
+                    .setting_id(DHMC_SETTING_ID)
+                    .setting_value(role)
+                    .send()
+                    .await
+                    .map_err(|e| classify("UpdateServiceSetting", e))?;
+                Ok(None)
+            }
+            SsmChange::DeleteKeyPair { key_pair_id, .. } => {
+                self.pace(PaceClass::Mutating).await;
+                self.ec2
+                    .delete_key_pair()
+                    .key_pair_id(key_pair_id)
+                    .send()
+                    .await
+                    .map_err(|e| not_found_if(classify("DeleteKeyPair", e), "InvalidKeyPair.NotFound"))?;
+                Ok(None)
+            }
+        }
+    }
+
+    /// Authorizes the remainder of a split, one IpPermission per range, tagged; returns the new
+    /// rule ids.
+    async fn authorize(
+        &self,
+        policy: &str,
+        group_id: &str,
+        protocol: &str,
+        ranges: &[PortRange],
+        source: &Source,
+        description: &str,
+    ) -> Result<Vec<String>, CloudError> {
+        let permissions: Vec<IpPermission> = ranges
+            .iter()
+            .map(|range| {
+                let permission = IpPermission::builder().ip_protocol(protocol).from_port(range.from).to_port(range.to);
+                match source {
+                    Source::Ipv6(cidr) => permission.ipv6_ranges(Ipv6Range::builder().cidr_ipv6(cidr).description(description).build()),
+                    other => permission.ip_ranges(IpRange::builder().cidr_ip(other.to_string()).description(description).build()),
+                }
+                .build()
+            })
+            .collect();
+        let tags = TagSpecification::builder()
+            .resource_type(ResourceType::SecurityGroupRule)
+            .set_tags(Some(ownership_tags(policy).into_iter().map(|(k, v)| Tag::builder().key(k).value(v).build()).collect()))
+            .build();
+        self.pace(PaceClass::SecurityGroupIngress).await;
+        let answer = self
+            .ec2
+            .authorize_security_group_ingress()
+            .group_id(group_id)
+            .set_ip_permissions(Some(permissions))
+            .tag_specifications(tags)
+            .send()
+            .await
+            .map_err(|e| classify("AuthorizeSecurityGroupIngress", e))?;
+        Ok(answer.security_group_rules().iter().filter_map(|r| r.security_group_rule_id().map(str::to_string)).collect())
+    }
+
+    /// Role (trusting EC2, with AmazonSSMManagedInstanceCore) and instance profile of one name,
+    /// tagged; every step tolerates "already exists", so a crash halfway is finished by a retry.
+    async fn create_instance_profile(&self, policy: &str, name: &str) -> Result<(), CloudError> {
+        let iam_tags: Vec<aws_sdk_iam::types::Tag> = ownership_tags(policy)
+            .into_iter()
+            .filter_map(|(k, v)| aws_sdk_iam::types::Tag::builder().key(k).value(v).build().ok())
+            .collect();
+        self.pace(PaceClass::Mutating).await;
+        let created = self
+            .iam
+            .create_role()
+            .role_name(name)
+            .assume_role_policy_document(EC2_TRUST_POLICY)
+            .description("SSM access for EC2 instances (created by frugal)")
+            .set_tags(Some(iam_tags.clone()))
+            .send()
+            .await;
+        tolerate(created.map_err(|e| classify("CreateRole", e)), "EntityAlreadyExists")?;
+        self.pace(PaceClass::Mutating).await;
+        self.iam
+            .attach_role_policy()
+            .role_name(name)
+            .policy_arn(format!("arn:{}:iam::aws:policy/{SSM_CORE_POLICY}", self.partition()))
+            .send()
+            .await
+            .map_err(|e| classify("AttachRolePolicy", e))?;
+        self.pace(PaceClass::Mutating).await;
+        let created = self.iam.create_instance_profile().instance_profile_name(name).set_tags(Some(iam_tags)).send().await;
+        tolerate(created.map_err(|e| classify("CreateInstanceProfile", e)), "EntityAlreadyExists")?;
+        self.pace(PaceClass::Mutating).await;
+        let added = self.iam.add_role_to_instance_profile().instance_profile_name(name).role_name(name).send().await;
+        // LimitExceeded: the profile already holds its one role (ours, from an earlier try).
+        tolerate(added.map_err(|e| classify("AddRoleToInstanceProfile", e)), "LimitExceeded")?;
+        tracing::info!(%name, "created role and instance profile for SSM");
+        Ok(())
+    }
+
+    fn partition(&self) -> &'static str {
+        if self.region.starts_with("cn-") {
+            "aws-cn"
+        } else if self.region.starts_with("us-gov-") {
+            "aws-us-gov"
+        } else {
+            "aws"
+        }
+    }
+}
+
+/// Ok when the call failed only because the object already exists.
+fn tolerate<T>(result: Result<T, CloudError>, code: &str) -> Result<(), CloudError> {
+    match result {
+        Ok(_) => Ok(()),
+        Err(error) if error.message.starts_with(code) => Ok(()),
+        Err(error) => Err(error),
+    }
+}
+
+/// Marks an error with `code` as NotFound (a rule or key pair that is gone already).
+fn not_found_if(mut error: CloudError, code: &str) -> CloudError {
+    if error.message.starts_with(code) {
+        error.kind = ErrorKind::NotFound;
+    }
+    error
+}

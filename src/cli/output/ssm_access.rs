@@ -1,0 +1,137 @@
+//! `frugal plan` rendering of the ssmAccess area: each security group change as a before/after
+//! of the exact permission.
+
+use std::fmt::Write;
+
+use serde_json::json;
+
+use crate::engine::{AreaOutcome, AreaPlan};
+use crate::plan::ssm_access::{Fix, InstanceState, SsmChange, SsmPlan};
+
+const MAX_LISTED: usize = 20;
+
+pub(super) fn ssm_table(out: &mut String, plan: &SsmPlan) {
+    let _ = writeln!(
+        out,
+        "ssmAccess: {} security groups, {} instances in scope, {} key pairs",
+        plan.groups_in_scope,
+        plan.instances.len(),
+        plan.key_pairs.len()
+    );
+    for change in &plan.drift {
+        let mark = match change {
+            SsmChange::RevokeIngress { .. } | SsmChange::DeleteKeyPair { .. } => "-",
+            SsmChange::SplitIngress { .. } | SsmChange::SetDefaultHostManagementRole { .. } => "~",
+            SsmChange::CreateInstanceProfile { .. } | SsmChange::AttachInstanceProfile { .. } => "+",
+        };
+        let _ = writeln!(out, "  {mark} {}", change.describe());
+    }
+    let reported: Vec<_> = plan.permissions.iter().filter(|p| p.fix == Fix::Report).collect();
+    for finding in reported.iter().take(MAX_LISTED) {
+        let _ = writeln!(
+            out,
+            "  ! {} ingress {} from {} [{}]: {:?}, reported only",
+            finding.group_id,
+            finding.rule.permission(),
+            finding.rule.source,
+            finding.rule.rule_id,
+            finding.kind
+        );
+    }
+    if reported.len() > MAX_LISTED {
+        let _ = writeln!(out, "    ... and {} more", reported.len() - MAX_LISTED);
+    }
+    let unmanaged: Vec<_> = plan.instances.iter().filter(|i| i.state != InstanceState::Managed).collect();
+    for instance in unmanaged.iter().take(MAX_LISTED) {
+        let profile = instance.profile.as_deref().map(|p| format!(" (profile {p})")).unwrap_or_default();
+        let _ = writeln!(out, "  ! {}{profile}: {:?}", instance.instance_id, instance.state);
+    }
+    if unmanaged.len() > MAX_LISTED {
+        let _ = writeln!(out, "    ... and {} more", unmanaged.len() - MAX_LISTED);
+    }
+    if plan.configured_profile_missing {
+        let _ = writeln!(out, "  ! the configured instance profile does not exist and instanceProfile.create is false");
+    }
+    let unused: Vec<&str> = plan.unused_key_pairs().map(|k| k.key_name.as_str()).collect();
+    if !unused.is_empty() {
+        let _ = writeln!(
+            out,
+            "  = unused key pairs ({}): {}",
+            unused.len(),
+            unused.iter().take(MAX_LISTED).copied().collect::<Vec<_>>().join(", ")
+        );
+    }
+}
+
+/// (create, change, destroy) counts of the plan.
+pub(super) fn counts(plan: &SsmPlan) -> (usize, usize, usize) {
+    let (mut create, mut change, mut destroy) = (0, 0, 0);
+    for c in &plan.drift {
+        match c {
+            SsmChange::CreateInstanceProfile { .. } | SsmChange::AttachInstanceProfile { .. } => create += 1,
+            SsmChange::SplitIngress { .. } | SsmChange::SetDefaultHostManagementRole { .. } => change += 1,
+            SsmChange::RevokeIngress { .. } | SsmChange::DeleteKeyPair { .. } => destroy += 1,
+        }
+    }
+    (create, change, destroy)
+}
+
+pub(super) fn ssm_json(area: &AreaOutcome<SsmPlan, SsmChange>) -> serde_json::Value {
+    match &area.plan {
+        AreaPlan::ObservationFailed(error) => json!({ "error": error.to_string() }),
+        AreaPlan::Planned(plan) => json!({
+            "drift": plan.drift,
+            "permissions": plan.permissions,
+            "instances": plan.instances,
+            "keyPairs": plan.key_pairs,
+            "results": area.results.iter().map(|r| json!({
+                "change": r.change,
+                "created": r.outcome.as_ref().ok().cloned().flatten(),
+                "error": r.outcome.as_ref().err().map(ToString::to_string),
+            })).collect::<Vec<_>>(),
+        }),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use std::collections::BTreeMap;
+
+    use super::*;
+    use crate::api::KeyPairPolicy;
+    use crate::api::validate::{SecurityGroupScope, SsmAccessDesired};
+    use crate::plan::ssm_access::{IngressRule, SecurityGroup, Source, SsmInventory, plan};
+
+    #[test]
+    fn the_table_shows_each_permission_before_and_after() {
+        let desired = SsmAccessDesired {
+            revoke_world_ssh: true,
+            revoke_all_traffic_from_world: false,
+            allowed_ssh_cidrs: vec![],
+            security_groups: SecurityGroupScope::Tags(BTreeMap::new()),
+            instance_profile: None,
+            default_host_management_role: None,
+            key_pairs: KeyPairPolicy::Report,
+        };
+        let rule = |id: &str, protocol: &str, from, to| IngressRule {
+            rule_id: id.into(),
+            protocol: protocol.into(),
+            from_port: from,
+            to_port: to,
+            source: Source::Ipv4("0.0.0.0/0".into()),
+            description: None,
+        };
+        let inventory = SsmInventory {
+            security_groups: vec![SecurityGroup {
+                id: "sg-1".into(),
+                ingress: vec![rule("sgr-1", "tcp", 0, 65535), rule("sgr-2", "-1", -1, -1)],
+                ..Default::default()
+            }],
+            ..Default::default()
+        };
+        let mut out = String::new();
+        ssm_table(&mut out, &plan(&desired, &inventory, false));
+        assert!(out.contains("~ sg-1 ingress tcp 0-65535 from 0.0.0.0/0  →  tcp 0-21, tcp 23-65535 from 0.0.0.0/0 [sgr-1]"), "{out}");
+        assert!(out.contains("! sg-1 ingress all traffic from 0.0.0.0/0 [sgr-2]: AllTrafficFromWorld, reported only"), "{out}");
+    }
+}

@@ -1,0 +1,131 @@
+//! Status, condition and cost of the backup area.
+
+use crate::api::conditions::{self, ConditionUpdate, reason};
+use crate::api::{AreaCost, BackupCoverageStatus, BackupRuleStatus, BackupStatus, DriftCorrection, usd};
+use crate::engine::{AreaOutcome, AreaPlan};
+use crate::plan::backup::{BackupChange, BackupPlan, Blocker, PlanOwnership};
+
+pub const AREA: &str = "backup";
+
+/// The area's condition; `status` is what `details` computed for a planned area.
+pub fn condition(outcome: &AreaOutcome<BackupPlan, BackupChange>, status: Option<&BackupStatus>, audit: bool) -> ConditionUpdate {
+    let type_ = conditions::BACKUP_IN_SYNC;
+    let plan = match &outcome.plan {
+        AreaPlan::ObservationFailed(error) => {
+            return ConditionUpdate::new(type_, false, reason::OBSERVATION_FAILED, format!("{error}; nothing was changed in this area"));
+        }
+        AreaPlan::Planned(plan) => plan,
+    };
+    let failures: Vec<String> = outcome.failed_changes().map(|(change, error)| format!("{}: {error}", change.describe())).collect();
+    if !failures.is_empty() {
+        let not_attempted = plan.actions.len() - outcome.results.len();
+        return ConditionUpdate::new(
+            type_,
+            false,
+            reason::ACTION_FAILED,
+            format!("{}; {not_attempted} later changes wait for the next run", failures.join("; ")),
+        );
+    }
+    match &plan.blocker {
+        Some(blocker @ Blocker::VaultMissing(_)) => return ConditionUpdate::new(type_, false, reason::VAULT_MISSING, blocker.describe()),
+        Some(blocker @ Blocker::PlanNotOwned(_)) => return ConditionUpdate::new(type_, false, reason::PLAN_NOT_OWNED, blocker.describe()),
+        None => {}
+    }
+    let summary = plan.drift.iter().map(BackupChange::describe).collect::<Vec<_>>().join("; ");
+    if audit && !plan.drift.is_empty() {
+        return ConditionUpdate::new(type_, false, reason::DRIFT_FOUND, format!("Audit mode: {summary}; nothing was changed"));
+    }
+    let uncovered = status.map(|s| s.coverage.uncovered_count).unwrap_or(plan.coverage.uncovered_count);
+    if uncovered > 0 {
+        let listed = status.map(|s| s.coverage.uncovered.join(", ")).unwrap_or_default();
+        return ConditionUpdate::new(
+            type_,
+            false,
+            reason::COVERAGE_GAP,
+            format!("{uncovered} resources carry coverage.requiredTags but are not covered by the selection: {listed}"),
+        );
+    }
+    if !plan.drift.is_empty() {
+        return ConditionUpdate::new(type_, true, reason::RECONCILED, format!("fixed: {summary}"));
+    }
+    ConditionUpdate::new(type_, true, reason::IN_SYNC, format!("vault, plan {} and selection match the spec", plan.selection_name))
+}
+
+/// The area's status block and cost, from the run and the previous status.
+pub fn details(
+    plan: &BackupPlan,
+    outcome: &AreaOutcome<BackupPlan, BackupChange>,
+    previous: Option<&BackupStatus>,
+    now: &str,
+) -> (BackupStatus, AreaCost) {
+    let mut vault_arn = plan.vault_arn.clone();
+    let mut plan_id = plan.plan_id.clone();
+    let mut version_id = plan.version_id.clone();
+    let mut selection_id = plan.selection_id.clone();
+    let mut plan_ownership = plan.plan_ownership;
+    let mut last_drift_corrected = previous.and_then(|p| p.last_drift_corrected.clone());
+    let mut done = 0usize;
+    for result in &outcome.results {
+        let Ok(created) = &result.outcome else { continue };
+        done += 1;
+        match &result.change {
+            BackupChange::CreateVault { .. } => vault_arn = created.clone().or(vault_arn),
+            BackupChange::CreatePlan { .. } => {
+                plan_id = created.clone().or(plan_id);
+                version_id = None;
+                plan_ownership = PlanOwnership::Managed;
+            }
+            BackupChange::UpdatePlan { differences, .. } => {
+                version_id = created.clone().or(version_id);
+                last_drift_corrected =
+                    Some(DriftCorrection { time: now.to_string(), version_id: created.clone(), differences: differences.clone() });
+            }
+            BackupChange::CreateSelection { .. } => selection_id = created.clone(),
+            BackupChange::DeleteSelection { .. } | BackupChange::DeletePlan { .. } | BackupChange::DeleteVault { .. } => {}
+        }
+    }
+    let all_applied = !plan.actions.is_empty() && done == plan.actions.len();
+    let aligned = plan.blocker.is_none() && (plan.drift.is_empty() || all_applied);
+    let rules = if aligned { &plan.desired_rules } else { &plan.observed_rules };
+    let open = if outcome.results.is_empty() { plan.drift.len() } else { plan.actions.len() - done };
+    let findings = open as u32 + u32::from(plan.blocker.is_some()) + plan.coverage.uncovered_count;
+    let storage = plan.monthly_storage_usd();
+    let status = BackupStatus {
+        findings,
+        vault_arn,
+        plan_id,
+        plan_version_id: version_id,
+        plan_ownership: format!("{plan_ownership:?}"),
+        selection_id,
+        selection_name: plan.selection_name.clone(),
+        rules: rules
+            .iter()
+            .map(|r| BackupRuleStatus {
+                name: r.name.clone(),
+                frequency: r.frequency.clone(),
+                retention_days: r.retention_days,
+                compliant: r.problems.is_empty(),
+                problems: r.problems.clone(),
+            })
+            .collect(),
+        coverage: BackupCoverageStatus {
+            instances_covered: plan.coverage.instances_covered,
+            volumes_covered: plan.coverage.volumes_covered,
+            covered_volume_gib: plan.coverage.covered_gib,
+            uncovered_count: plan.coverage.uncovered_count,
+            uncovered: plan.coverage.uncovered.clone(),
+        },
+        last_drift_corrected,
+        estimated_monthly_storage_usd: usd(storage),
+    };
+    let cost = AreaCost {
+        area: AREA.to_string(),
+        monthly_waste_usd: usd(0.0),
+        monthly_savings_usd: usd(0.0),
+        basis: format!(
+            "a cost, not waste or savings: backup storage up to ${storage:.2}/month = {} GiB of covered EBS volumes × ({} days longest rule retention / 30) × $0.05/GB-month (AWS Backup EBS warm storage, us-east-1 list price); an upper bound, since incremental recovery points store only changed blocks",
+            plan.coverage.covered_gib, plan.longest_retention_days
+        ),
+    };
+    (status, cost)
+}

@@ -1,0 +1,221 @@
+//! Status, condition and cost of the ssmAccess area.
+
+use crate::api::conditions::{self, ConditionUpdate, reason};
+use crate::api::{AreaCost, KeyPairCounts, SsmInstanceCounts, SsmInstanceStatus, SsmPermissionStatus, SsmStatus, usd};
+use crate::engine::{AreaOutcome, AreaPlan, Change};
+use crate::plan::ssm_access::{FindingKind, Fix, InstanceState, SsmChange, SsmPlan};
+
+pub const AREA: &str = "ssmAccess";
+const BASIS: &str = "no direct cost: a security practice (security group rules, instance profiles and key pairs are free)";
+const MAX_LISTED: usize = 20;
+
+/// What happened to the change that fixes rule `rule_id`: None when not attempted.
+fn rule_outcome(outcome: &AreaOutcome<SsmPlan, SsmChange>, rule_id: &str) -> Option<bool> {
+    outcome.results.iter().find_map(|r| match &r.change {
+        SsmChange::RevokeIngress { rule, .. } | SsmChange::SplitIngress { rule, .. } if rule.rule_id == rule_id => {
+            Some(r.outcome.as_ref().err().is_none_or(|e| !r.change.is_failure(e)))
+        }
+        _ => None,
+    })
+}
+
+fn succeeded(outcome: &AreaOutcome<SsmPlan, SsmChange>, wanted: impl Fn(&SsmChange) -> bool) -> u32 {
+    outcome.results.iter().filter(|r| wanted(&r.change) && r.outcome.as_ref().err().is_none_or(|e| !r.change.is_failure(e))).count() as u32
+}
+
+/// The area's status block and cost, from the run and the previous status (for totals).
+pub fn details(plan: &SsmPlan, outcome: &AreaOutcome<SsmPlan, SsmChange>, previous: Option<&SsmStatus>) -> (SsmStatus, AreaCost) {
+    let mut permissions = Vec::new();
+    let (mut ssh_revoked, mut ssh_split, mut all_revoked, mut open_permissions) = (0, 0, 0, 0);
+    for finding in &plan.permissions {
+        let result = rule_outcome(outcome, &finding.rule.rule_id);
+        let label = match (finding.fix, result) {
+            (Fix::Report, _) => "Reported",
+            (_, None) => "Planned",
+            (_, Some(false)) => "Failed",
+            (Fix::Revoke, Some(true)) => "Revoked",
+            (Fix::Split, Some(true)) => "Split",
+        };
+        match (finding.kind, label) {
+            (FindingKind::WorldSsh, "Revoked") => ssh_revoked += 1,
+            (FindingKind::WorldSsh, "Split") => ssh_split += 1,
+            (FindingKind::AllTrafficFromWorld, "Revoked") => all_revoked += 1,
+            _ => open_permissions += 1,
+        }
+        permissions.push(SsmPermissionStatus {
+            group_id: finding.group_id.clone(),
+            rule_id: finding.rule.rule_id.clone(),
+            permission: format!("{} from {}", finding.rule.permission(), finding.rule.source),
+            kind: format!("{:?}", finding.kind),
+            outcome: label.to_string(),
+        });
+    }
+
+    let attached: Vec<&str> = outcome
+        .results
+        .iter()
+        .filter(|r| r.outcome.is_ok())
+        .filter_map(|r| match &r.change {
+            SsmChange::AttachInstanceProfile { instance_id, .. } => Some(instance_id.as_str()),
+            _ => None,
+        })
+        .collect();
+    let mut counts =
+        SsmInstanceCounts { in_scope: plan.instances.len() as u32, attached_last_run: attached.len() as u32, ..Default::default() };
+    let mut unmanaged = Vec::new();
+    for instance in &plan.instances {
+        let fixed = attached.contains(&instance.instance_id.as_str());
+        let with_configured = instance.configured_profile && (instance.profile.is_some() || fixed);
+        if with_configured {
+            counts.profile_attached_by_us += 1;
+        }
+        let state = match instance.state {
+            InstanceState::Managed => {
+                counts.managed += 1;
+                continue;
+            }
+            // Attached now: SSM lists it once its agent picks the credentials up.
+            InstanceState::NoProfile if fixed => {
+                counts.not_reporting += 1;
+                continue;
+            }
+            InstanceState::NoProfile => {
+                counts.no_profile += 1;
+                "NoProfile"
+            }
+            InstanceState::ProfileWithoutSsmPolicy => {
+                counts.profile_without_ssm_policy += 1;
+                "ProfileWithoutSsmPolicy"
+            }
+            InstanceState::NotReporting => {
+                counts.not_reporting += 1;
+                "NotReporting"
+            }
+        };
+        unmanaged.push(SsmInstanceStatus {
+            instance_id: instance.instance_id.clone(),
+            state: state.to_string(),
+            instance_profile: instance.profile.clone(),
+        });
+    }
+
+    let deleted: Vec<&str> = outcome
+        .results
+        .iter()
+        .filter(|r| r.outcome.as_ref().err().is_none_or(|e| !r.change.is_failure(e)))
+        .filter_map(|r| match &r.change {
+            SsmChange::DeleteKeyPair { key_name, .. } => Some(key_name.as_str()),
+            _ => None,
+        })
+        .collect();
+    let unused: Vec<String> =
+        plan.unused_key_pairs().filter(|k| !deleted.contains(&k.key_name.as_str())).map(|k| k.key_name.clone()).collect();
+    let failed_other = outcome
+        .failed_changes()
+        .filter(|(c, _)| matches!(c, SsmChange::CreateInstanceProfile { .. } | SsmChange::SetDefaultHostManagementRole { .. }))
+        .count() as u32;
+    let findings =
+        open_permissions + unmanaged.len() as u32 + unused.len() as u32 + u32::from(plan.configured_profile_missing) + failed_other;
+
+    let permissions_not_listed = permissions.len().saturating_sub(MAX_LISTED) as u32;
+    permissions.truncate(MAX_LISTED);
+    let instances_not_listed = unmanaged.len().saturating_sub(MAX_LISTED) as u32;
+    unmanaged.truncate(MAX_LISTED);
+    let dhmc_set = succeeded(outcome, |c| matches!(c, SsmChange::SetDefaultHostManagementRole { .. })) > 0;
+    let default_host_management_role = match plan.drift.iter().find_map(|c| match c {
+        SsmChange::SetDefaultHostManagementRole { role, .. } if dhmc_set => Some(role.clone()),
+        _ => None,
+    }) {
+        Some(role) => Some(role),
+        None => plan.default_host_management_role.clone(),
+    };
+    let status = SsmStatus {
+        findings,
+        security_groups_in_scope: plan.groups_in_scope,
+        world_ssh_found: plan.count(FindingKind::WorldSsh),
+        world_ssh_revoked: ssh_revoked,
+        world_ssh_split: ssh_split,
+        all_traffic_from_world_found: plan.count(FindingKind::AllTrafficFromWorld),
+        all_traffic_from_world_revoked: all_revoked,
+        ssh_from_unlisted_cidrs: plan.count(FindingKind::SshFromUnlistedCidr),
+        permissions,
+        permissions_not_listed,
+        instances: counts,
+        unmanaged_instances: unmanaged,
+        instances_not_listed,
+        instance_profile_missing: plan.configured_profile_missing,
+        default_host_management_role,
+        key_pairs: KeyPairCounts {
+            total: plan.key_pairs.len() as u32,
+            unused: unused.len() as u32,
+            deleted_last_run: deleted.len() as u32,
+            deleted_total: previous.map(|p| p.key_pairs.deleted_total).unwrap_or(0) + deleted.len() as u64,
+        },
+        unused_key_pairs_not_listed: unused.len().saturating_sub(MAX_LISTED) as u32,
+        unused_key_pairs: unused.into_iter().take(MAX_LISTED).collect(),
+    };
+    let cost = AreaCost { area: AREA.to_string(), monthly_waste_usd: usd(0.0), monthly_savings_usd: usd(0.0), basis: BASIS.to_string() };
+    (status, cost)
+}
+
+/// The area's condition; `status` is what `details` computed for a planned area.
+pub fn condition(outcome: &AreaOutcome<SsmPlan, SsmChange>, status: Option<&SsmStatus>, audit: bool) -> ConditionUpdate {
+    let type_ = conditions::SSM_ACCESS_IN_SYNC;
+    let (plan, status) = match (&outcome.plan, status) {
+        (AreaPlan::Planned(plan), Some(status)) => (plan, status),
+        (AreaPlan::ObservationFailed(error), _) => {
+            return ConditionUpdate::new(type_, false, reason::OBSERVATION_FAILED, format!("{error}; nothing was changed in this area"));
+        }
+        (AreaPlan::Planned(_), None) => return ConditionUpdate::new(type_, false, reason::OBSERVATION_FAILED, "no observation"),
+    };
+    let failures: Vec<String> = outcome.failed_changes().map(|(change, error)| format!("{}: {error}", change.describe())).collect();
+    if !failures.is_empty() {
+        let shown: Vec<&str> = failures.iter().take(5).map(String::as_str).collect();
+        return ConditionUpdate::new(
+            type_,
+            false,
+            reason::ACTION_FAILED,
+            format!("{} of {} changes failed: {}", failures.len(), outcome.results.len(), shown.join("; ")),
+        );
+    }
+    let summary = format!(
+        "{} world-open SSH permissions, {} all-traffic permissions from the world, {} of {} instances not managed by SSM, {} unused key pairs",
+        status.world_ssh_found,
+        status.all_traffic_from_world_found,
+        status.instances.in_scope - status.instances.managed,
+        status.instances.in_scope,
+        plan.unused_key_pairs().count()
+    );
+    if audit && (!plan.drift.is_empty() || status.findings > 0) {
+        return ConditionUpdate::new(
+            type_,
+            false,
+            reason::DRIFT_FOUND,
+            format!("Audit mode: {summary}; {} changes planned, nothing was changed", plan.drift.len()),
+        );
+    }
+    let open =
+        if status.findings > 0 { format!("; {} findings reported, not changed by the spec", status.findings) } else { String::new() };
+    if outcome.results.is_empty() {
+        ConditionUpdate::new(
+            type_,
+            true,
+            reason::IN_SYNC,
+            format!("{} security groups and {} instances checked{open}", status.security_groups_in_scope, status.instances.in_scope),
+        )
+    } else {
+        ConditionUpdate::new(
+            type_,
+            true,
+            reason::RECONCILED,
+            format!(
+                "revoked {} and split {} world-open SSH permissions, revoked {} all-traffic permissions, attached {} profiles, deleted {} key pairs{open}",
+                status.world_ssh_revoked,
+                status.world_ssh_split,
+                status.all_traffic_from_world_revoked,
+                status.instances.attached_last_run,
+                status.key_pairs.deleted_last_run
+            ),
+        )
+    }
+}

@@ -1,0 +1,227 @@
+//! What ships beside the binary stays true to it: the Argo CD health check, the Dockerfile,
+//! the kustomize base, and the metric names the dashboard and alerts use.
+
+use std::collections::BTreeSet;
+use std::path::{Path, PathBuf};
+
+use frugal_operator::metrics::Metrics;
+
+fn root() -> PathBuf {
+    PathBuf::from(env!("CARGO_MANIFEST_DIR"))
+}
+
+fn read(path: &str) -> String {
+    std::fs::read_to_string(root().join(path)).unwrap_or_else(|e| panic!("{path}: {e}"))
+}
+
+fn argocd_health(object: serde_json::Value) -> (String, String) {
+    use mlua::LuaSerdeExt;
+    let lua = mlua::Lua::new();
+    let value = lua.to_value(&object).expect("object converts to Lua");
+    lua.globals().set("obj", value).expect("set obj");
+    let result: mlua::Table = lua.load(read("deploy/argocd/health.lua")).eval().expect("the health script runs");
+    (result.get("status").expect("status"), result.get("message").unwrap_or_default())
+}
+
+fn policy(generation: i64, observed: Option<i64>, conditions: &[(&str, &str, &str)]) -> serde_json::Value {
+    let conditions: Vec<serde_json::Value> = conditions
+        .iter()
+        .map(|(t, s, r)| serde_json::json!({"type": t, "status": s, "reason": r, "message": format!("{t} is {s}")}))
+        .collect();
+    let mut status = serde_json::json!({ "conditions": conditions });
+    if let Some(observed) = observed {
+        status["observedGeneration"] = observed.into();
+    }
+    serde_json::json!({"apiVersion": "frugal.dev/v1alpha1", "kind": "CostPolicy", "metadata": {"name": "p", "generation": generation}, "status": status})
+}
+
+#[test]
+fn argocd_health_follows_kstatus() {
+    let no_status = serde_json::json!({"metadata": {"name": "p", "generation": 1}});
+    assert_eq!(argocd_health(no_status).0, "Progressing");
+    let ready = [("Ready", "True", "InSync"), ("Reconciling", "False", "Idle"), ("Stalled", "False", "Idle")];
+    assert_eq!(argocd_health(policy(2, Some(2), &ready)).0, "Healthy");
+    assert_eq!(argocd_health(policy(3, Some(2), &ready)).0, "Progressing", "an old generation is not healthy yet");
+    let (health, message) = argocd_health(policy(1, Some(1), &[("Ready", "False", "InvalidSpec"), ("Stalled", "True", "InvalidSpec")]));
+    assert_eq!(health, "Degraded");
+    assert!(message.contains("InvalidSpec"), "{message}");
+    let retrying = [("Ready", "False", "AreasNotInSync"), ("Reconciling", "True", "Retrying"), ("Stalled", "False", "Idle")];
+    assert_eq!(argocd_health(policy(1, Some(1), &retrying)).0, "Progressing");
+    let failed = [("Ready", "False", "AreasNotInSync"), ("Reconciling", "False", "Idle"), ("Stalled", "False", "Idle")];
+    assert_eq!(argocd_health(policy(1, Some(1), &failed)).0, "Degraded");
+    let audit = [("Ready", "True", "DriftFound"), ("GatewayEndpointsInSync", "False", "DriftFound")];
+    assert_eq!(argocd_health(policy(1, Some(1), &audit)).0, "Healthy", "an Audit policy that reports findings works as intended");
+}
+
+/// The instructions of the final stage of a multi-stage Dockerfile.
+fn final_stage(dockerfile: &str) -> Vec<String> {
+    let joined = dockerfile.replace("\\\n", " ");
+    let lines: Vec<String> = joined.lines().map(str::trim).filter(|l| !l.is_empty() && !l.starts_with('#')).map(str::to_string).collect();
+    let last_from = lines.iter().rposition(|l| l.to_ascii_uppercase().starts_with("FROM ")).expect("a FROM");
+    lines[last_from..].to_vec()
+}
+
+#[test]
+fn dockerfile_final_stage_is_minimal_and_non_root_and_matches_the_deployment() {
+    let dockerfile = read("Dockerfile");
+    assert!(dockerfile.matches("\nFROM ").count() + usize::from(dockerfile.starts_with("FROM ")) >= 2, "multi-stage");
+    assert!(dockerfile.contains("--locked"), "reproducible: the build uses Cargo.lock");
+    let stage = final_stage(&dockerfile);
+    assert!(stage[0].contains("distroless") || stage[0].contains("scratch"), "minimal base: {}", stage[0]);
+    assert!(!stage.iter().any(|l| l.to_ascii_uppercase().starts_with("RUN ")), "no shell in the final stage: {stage:?}");
+    let user = stage.iter().find_map(|l| l.strip_prefix("USER ")).expect("a USER in the final stage");
+    let uid = user.split(':').next().unwrap_or_default();
+    assert!(uid != "0" && uid != "root" && uid.parse::<u32>().is_ok_and(|u| u > 0), "non-root numeric user: {user}");
+    assert!(stage.iter().any(|l| l.starts_with("LABEL ") && l.contains("org.opencontainers.image.source")), "OCI labels");
+    let entrypoint = stage.iter().find_map(|l| l.strip_prefix("ENTRYPOINT ")).expect("ENTRYPOINT");
+    let entrypoint: Vec<String> = serde_json::from_str(entrypoint).expect("exec-form ENTRYPOINT");
+
+    let deployment: serde_yaml::Value = serde_yaml::from_str(&read("deploy/deployment.yaml")).expect("deployment YAML");
+    let container = &deployment["spec"]["template"]["spec"]["containers"][0];
+    let command: Vec<String> = serde_yaml::from_value(container["command"].clone()).expect("command list");
+    assert_eq!(command[0], entrypoint[0], "the Deployment runs the binary the image ships");
+    assert_eq!(command.get(1).map(String::as_str), Some("run"));
+    let run_as: u64 = serde_yaml::from_value(container["securityContext"]["runAsUser"].clone()).expect("runAsUser");
+    assert_eq!(run_as.to_string(), uid, "the Deployment runs as the image's user");
+}
+
+#[test]
+fn deployment_is_hardened() {
+    let deployment: serde_yaml::Value = serde_yaml::from_str(&read("deploy/deployment.yaml")).expect("deployment YAML");
+    let container = &deployment["spec"]["template"]["spec"]["containers"][0];
+    let security = &container["securityContext"];
+    assert_eq!(security["readOnlyRootFilesystem"], serde_yaml::Value::Bool(true));
+    assert_eq!(security["allowPrivilegeEscalation"], serde_yaml::Value::Bool(false));
+    assert_eq!(security["runAsNonRoot"], serde_yaml::Value::Bool(true));
+    assert_eq!(security["capabilities"]["drop"][0], serde_yaml::Value::String("ALL".into()));
+    assert_eq!(security["seccompProfile"]["type"], serde_yaml::Value::String("RuntimeDefault".into()));
+    assert!(container["resources"]["limits"]["memory"].is_string() && container["resources"]["requests"]["cpu"].is_string());
+    assert_eq!(container["livenessProbe"]["httpGet"]["path"], serde_yaml::Value::String("/healthz".into()));
+    assert_eq!(container["readinessProbe"]["httpGet"]["path"], serde_yaml::Value::String("/readyz".into()));
+}
+
+#[test]
+fn cluster_role_grants_exactly_what_the_controller_uses() {
+    let role: serde_yaml::Value = serde_yaml::from_str(&read("deploy/clusterrole.yaml")).expect("ClusterRole YAML");
+    let mut granted = BTreeSet::new();
+    for rule in role["rules"].as_sequence().expect("rules") {
+        for group in rule["apiGroups"].as_sequence().expect("apiGroups") {
+            for resource in rule["resources"].as_sequence().expect("resources") {
+                for verb in rule["verbs"].as_sequence().expect("verbs") {
+                    granted.insert(format!(
+                        "{}/{}:{}",
+                        group.as_str().unwrap_or_default(),
+                        resource.as_str().unwrap_or_default(),
+                        verb.as_str().unwrap_or_default()
+                    ));
+                }
+            }
+        }
+    }
+    // watch + list: the Controller; get: finalizer helper; patch: finalizer JSON patch;
+    // status get/patch: server-side apply; events create/patch: the event Recorder.
+    let expected: BTreeSet<String> = [
+        "frugal.dev/costpolicies:get",
+        "frugal.dev/costpolicies:list",
+        "frugal.dev/costpolicies:watch",
+        "frugal.dev/costpolicies:patch",
+        "frugal.dev/costpolicies:update",
+        "frugal.dev/costpolicies/status:get",
+        "frugal.dev/costpolicies/status:patch",
+        "events.k8s.io/events:create",
+        "events.k8s.io/events:patch",
+    ]
+    .into_iter()
+    .map(str::to_string)
+    .collect();
+    assert_eq!(granted, expected);
+}
+
+/// Sample names the operator exports, from the registry's TYPE lines.
+fn exported_metric_names() -> BTreeSet<String> {
+    use frugal_operator::metrics::{ActionLabels, AreaLabels, ErrorLabels, ReconcileLabels};
+    // Families without samples print nothing: give each one sample, as a running operator does.
+    let metrics = Metrics::new();
+    metrics.reconciles.get_or_create(&ReconcileLabels { result: "success".into() }).inc();
+    metrics.reconcile_errors.get_or_create(&ErrorLabels { category: "aws".into() }).inc();
+    metrics.count_aws_request("ec2", "DescribeVpcs", "success");
+    let area = AreaLabels { policy: "p".into(), area: "snapshotRetention".into() };
+    metrics.findings.get_or_create(&area).set(1);
+    metrics.monthly_savings_usd.get_or_create(&area).set(1.0);
+    metrics.monthly_waste_usd.get_or_create(&area).set(1.0);
+    metrics
+        .actions
+        .get_or_create(&ActionLabels { policy: "p".into(), area: "a".into(), action: "x".into(), outcome: "success".into() })
+        .inc();
+    metrics.record_snapshots("p", &Default::default());
+    let text = metrics.encode();
+    let mut names = BTreeSet::new();
+    for line in text.lines() {
+        let Some(rest) = line.strip_prefix("# TYPE ") else { continue };
+        let mut parts = rest.split_whitespace();
+        let (Some(name), Some(kind)) = (parts.next(), parts.next()) else { continue };
+        match kind {
+            "counter" => drop(names.insert(format!("{name}_total"))),
+            "histogram" => {
+                for suffix in ["_bucket", "_sum", "_count"] {
+                    names.insert(format!("{name}{suffix}"));
+                }
+            }
+            _ => drop(names.insert(name.to_string())),
+        }
+    }
+    names
+}
+
+fn metric_names_in(text: &str) -> BTreeSet<String> {
+    let mut names = BTreeSet::new();
+    let bytes = text.as_bytes();
+    let mut i = 0;
+    while let Some(at) = text[i..].find("frugal_") {
+        let start = i + at;
+        let mut end = start;
+        while end < bytes.len() && (bytes[end].is_ascii_alphanumeric() || bytes[end] == b'_') {
+            end += 1;
+        }
+        if start == 0 || !(bytes[start - 1].is_ascii_alphanumeric() || bytes[start - 1] == b'_') {
+            names.insert(text[start..end].to_string());
+        }
+        i = end;
+    }
+    names
+}
+
+#[test]
+fn dashboard_and_alerts_use_only_exported_metrics() {
+    let exported = exported_metric_names();
+    assert!(
+        exported.contains("frugal_aws_requests_total") && exported.contains("frugal_reconcile_duration_seconds_bucket"),
+        "{exported:?}"
+    );
+    for path in ["deploy/grafana/frugal-dashboard.json", "deploy/components/monitoring/prometheusrule.yaml"] {
+        let used = metric_names_in(&read(path));
+        assert!(!used.is_empty(), "{path} uses no frugal metric");
+        let unknown: Vec<&String> = used.difference(&exported).collect();
+        assert!(unknown.is_empty(), "{path} uses metrics the operator does not export: {unknown:?} (exported: {exported:?})");
+    }
+    let dashboard: serde_json::Value = serde_json::from_str(&read("deploy/grafana/frugal-dashboard.json")).expect("dashboard JSON");
+    assert!(dashboard["panels"].as_array().is_some_and(|p| p.len() >= 8));
+}
+
+#[test]
+fn crds_are_in_one_place_only() {
+    let mut copies = Vec::new();
+    let mut stack = vec![root().join("deploy"), root().join("examples")];
+    while let Some(dir) = stack.pop() {
+        for entry in std::fs::read_dir(&dir).expect("readable dir") {
+            let path = entry.expect("entry").path();
+            if path.is_dir() {
+                stack.push(path);
+            } else if std::fs::read_to_string(&path).is_ok_and(|t| t.contains("kind: CustomResourceDefinition")) {
+                copies.push(path);
+            }
+        }
+    }
+    assert!(copies.is_empty(), "the CRD lives in crds/ only: {copies:?}");
+    assert!(Path::new(&root().join("crds/costpolicy.yaml")).exists());
+}
