@@ -10,7 +10,7 @@ use std::sync::{Arc, Mutex, OnceLock};
 use aws_config::{BehaviorVersion, Region, SdkConfig};
 use aws_credential_types::Credentials;
 use aws_credential_types::provider::SharedCredentialsProvider;
-use frugal_operator::aws::{AwsConnector, PaceClass, PacingConfig};
+use frugal_operator::aws::{AwsConnector, PacingConfig};
 use frugal_operator::metrics::Metrics;
 
 pub const REGION: &str = "eu-west-1";
