@@ -79,3 +79,94 @@ fn every_spec_field_has_a_description() {
         }
     }
 }
+
+/// docs/CRD-REFERENCE.md, rendered from the CRD's schema.
+fn crd_reference() -> String {
+    let crd = serde_json::to_value(CostPolicy::crd()).expect("json");
+    let version = &crd["spec"]["versions"][0];
+    let schema = &version["schema"]["openAPIV3Schema"];
+    let mut out = String::from(
+        "# CostPolicy reference\n\n<!-- Generated from the CRD schema by tests/crd.rs; refresh with `FRUGAL_UPDATE_DOCS=1 cargo test --test crd`. -->\n\n",
+    );
+    out.push_str("`apiVersion: frugal.dev/v1alpha1`, `kind: CostPolicy`, cluster-scoped, short name `cpol`, category `frugal`.\n\n");
+    for part in ["spec", "status"] {
+        out.push_str(&format!("## {part}\n\n| field | type | default | description |\n|---|---|---|---|\n"));
+        let mut rows = Vec::new();
+        walk(&schema["properties"][part], part, &mut rows);
+        for row in rows {
+            out.push_str(&row);
+        }
+        out.push('\n');
+        let mut rules = Vec::new();
+        collect_rules(&schema["properties"][part], part, &mut rules);
+        if !rules.is_empty() {
+            out.push_str(&format!("Cross-field rules of `{part}` (CEL, checked again by the operator):\n\n"));
+            for (path, message) in rules {
+                out.push_str(&format!("- `{path}`: {message}\n"));
+            }
+            out.push('\n');
+        }
+    }
+    return out;
+
+    fn kind(schema: &serde_json::Value) -> String {
+        let base = schema["type"].as_str().unwrap_or("object").to_string();
+        let mut kind = match base.as_str() {
+            "array" => format!("[]{}", schema["items"]["type"].as_str().unwrap_or("object")),
+            "object" if schema.get("additionalProperties").is_some() => "map[string]string".to_string(),
+            other => other.to_string(),
+        };
+        if let Some(values) = schema["enum"].as_array().or_else(|| schema["items"]["enum"].as_array()) {
+            let values: Vec<String> = values.iter().filter_map(|v| v.as_str().map(|s| format!("`{s}`"))).collect();
+            kind = format!("{kind}: {}", values.join(" \\| "));
+        }
+        for (key, label) in [("minimum", "min"), ("maximum", "max"), ("minItems", "min items"), ("maxItems", "max items"), ("maxLength", "max length")] {
+            if let Some(v) = schema.get(key) {
+                kind.push_str(&format!(", {label} {v}"));
+            }
+        }
+        if let Some(pattern) = schema["pattern"].as_str().or_else(|| schema["items"]["pattern"].as_str()) {
+            kind.push_str(&format!(", pattern `{}`", pattern.replace('|', "\\|")));
+        }
+        kind
+    }
+
+    fn walk(schema: &serde_json::Value, path: &str, rows: &mut Vec<String>) {
+        let Some(props) = schema["properties"].as_object() else { return };
+        let required: Vec<&str> = schema["required"].as_array().map(|r| r.iter().filter_map(|v| v.as_str()).collect()).unwrap_or_default();
+        for (name, child) in props {
+            let field = format!("{path}.{name}");
+            let description = child["description"].as_str().unwrap_or("").replace('\n', " ").replace('|', "\\|");
+            let default = child.get("default").map(|d| format!("`{d}`")).unwrap_or_default();
+            let required = if required.contains(&name.as_str()) { " (required)" } else { "" };
+            rows.push(format!("| `{field}`{required} | {} | {default} | {description} |\n", kind(child)));
+            walk(child, &field, rows);
+            if child["items"]["properties"].is_object() {
+                walk(&child["items"], &format!("{field}[]"), rows);
+            }
+        }
+    }
+
+    fn collect_rules(schema: &serde_json::Value, path: &str, rules: &mut Vec<(String, String)>) {
+        for rule in schema["x-kubernetes-validations"].as_array().into_iter().flatten() {
+            rules.push((path.to_string(), rule["message"].as_str().unwrap_or_else(|| rule["rule"].as_str().unwrap_or("")).to_string()));
+        }
+        for (name, child) in schema["properties"].as_object().into_iter().flatten() {
+            collect_rules(child, &format!("{path}.{name}"), rules);
+            if child["items"]["properties"].is_object() {
+                collect_rules(&child["items"], &format!("{path}.{name}[]"), rules);
+            }
+        }
+    }
+}
+
+#[test]
+fn crd_reference_in_docs_is_current() {
+    let path = Path::new(env!("CARGO_MANIFEST_DIR")).join("docs/CRD-REFERENCE.md");
+    let generated = crd_reference();
+    if std::env::var_os("FRUGAL_UPDATE_DOCS").is_some() {
+        std::fs::write(&path, &generated).expect("write docs/CRD-REFERENCE.md");
+    }
+    let committed = std::fs::read_to_string(&path).unwrap_or_default();
+    assert!(committed == generated, "docs/CRD-REFERENCE.md is stale: run `FRUGAL_UPDATE_DOCS=1 cargo test --test crd` and commit it");
+}
