@@ -32,10 +32,12 @@ where
 {
     let status = error.raw_response().map(|r| r.status().as_u16());
     let code = error.code().map(str::to_string);
-    let message = match (&code, error.message()) {
-        (Some(code), Some(message)) => format!("{code}: {message}"),
-        (Some(code), None) => code.clone(),
-        _ => aws_smithy_types::error::display::DisplayErrorContext(&error).to_string(),
+    let message = match (&code, error.message(), status) {
+        (Some(code), Some(message), _) => format!("{code}: {message}"),
+        (Some(code), None, _) => code.clone(),
+        // An answer that is not an AWS error document (a proxy's or emulator's HTML page).
+        (None, _, Some(status)) => format!("HTTP {status} without an AWS error code"),
+        _ => concise(&aws_smithy_types::error::display::DisplayErrorContext(&error).to_string()),
     };
     let kind = match &error {
         SdkError::TimeoutError(_) | SdkError::DispatchFailure(_) => ErrorKind::Network,
@@ -43,6 +45,17 @@ where
         _ => kind_of(code.as_deref(), status),
     };
     CloudError::new(operation, kind, message)
+}
+
+/// The first line of a long SDK error chain, cut to a size that fits a condition message.
+fn concise(text: &str) -> String {
+    const MAX: usize = 300;
+    let first = text.split(" (").next().unwrap_or(text);
+    let mut cut = first.len().min(MAX);
+    while !first.is_char_boundary(cut) {
+        cut -= 1;
+    }
+    first[..cut].to_string()
 }
 
 fn kind_of(code: Option<&str>, status: Option<u16>) -> ErrorKind {
@@ -64,6 +77,13 @@ fn kind_of(code: Option<&str>, status: Option<u16>) -> ErrorKind {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn long_error_chains_are_cut_to_their_first_part() {
+        let long = format!("dispatch failure: io error: connection refused (DispatchFailure({}))", "x".repeat(1000));
+        assert_eq!(concise(&long), "dispatch failure: io error: connection refused");
+        assert!(concise(&"é".repeat(400)).len() <= 300);
+    }
 
     #[test]
     fn codes_map_to_kinds() {
