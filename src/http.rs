@@ -1,5 +1,9 @@
-//! One HTTP port: /metrics, /healthz (the process serves), /readyz (the controller is
-//! watching).
+//! One HTTP port: /metrics, /healthz (the process serves), /readyz (the process can do its
+//! job: the leader's controller is watching, or a standby is ready to take over).
+//!
+//! Standbys report ready too, as controller-runtime's do: otherwise a rolling update of a
+//! Deployment whose old leader keeps the lease would wait forever for its new pods. The
+//! body says which one answered (`ready: leader` or `ready: standby`).
 
 use std::net::SocketAddr;
 use std::sync::Arc;
@@ -15,7 +19,10 @@ use crate::metrics::Metrics;
 
 #[derive(Clone, Default)]
 pub struct Health {
+    /// Startup checks passed: the API server answers and the CRD is installed.
     pub ready: Arc<AtomicBool>,
+    /// This replica holds the lease (or leader election is off) and runs the controller.
+    pub leader: Arc<AtomicBool>,
 }
 
 #[derive(Clone)]
@@ -51,5 +58,9 @@ async fn metrics_handler(State(state): State<AppState>) -> impl IntoResponse {
 }
 
 async fn ready_handler(State(state): State<AppState>) -> impl IntoResponse {
-    if state.health.ready.load(Ordering::SeqCst) { (StatusCode::OK, "ready") } else { (StatusCode::SERVICE_UNAVAILABLE, "not ready") }
+    match (state.health.ready.load(Ordering::SeqCst), state.health.leader.load(Ordering::SeqCst)) {
+        (true, true) => (StatusCode::OK, "ready: leader"),
+        (true, false) => (StatusCode::OK, "ready: standby"),
+        (false, _) => (StatusCode::SERVICE_UNAVAILABLE, "not ready"),
+    }
 }

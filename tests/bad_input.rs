@@ -133,12 +133,12 @@ proptest! {
     #[test]
     fn arbitrary_specs_never_panic_and_errors_name_a_field(spec in arb_json()) {
         let object = serde_json::json!({"apiVersion": "frugal.dev/v1alpha1", "kind": "CostPolicy", "metadata": {"name": "fuzz"}, "spec": spec});
-        if let Ok(policy) = serde_json::from_value::<CostPolicy>(object) {
-            if let Err(error) = validate("fuzz", &policy.spec) {
-                prop_assert!(!error.0.is_empty());
-                for field in &error.0 {
-                    prop_assert!(field.field.starts_with("spec") || field.field.starts_with("metadata"), "{:?}", field);
-                }
+        if let Ok(policy) = serde_json::from_value::<CostPolicy>(object)
+            && let Err(error) = validate("fuzz", &policy.spec)
+        {
+            prop_assert!(!error.0.is_empty());
+            for field in &error.0 {
+                prop_assert!(field.field.starts_with("spec") || field.field.starts_with("metadata"), "{:?}", field);
             }
         }
     }

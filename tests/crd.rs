@@ -72,10 +72,10 @@ fn every_spec_field_has_a_description() {
                 walk(child, &format!("{path}.{name}"), missing);
             }
         }
-        if let Some(items) = schema.get("items") {
-            if items.get("properties").is_some() {
-                walk(items, &format!("{path}[]"), missing);
-            }
+        if let Some(items) = schema.get("items")
+            && items.get("properties").is_some()
+        {
+            walk(items, &format!("{path}[]"), missing);
         }
     }
 }
@@ -120,7 +120,9 @@ fn crd_reference() -> String {
             let values: Vec<String> = values.iter().filter_map(|v| v.as_str().map(|s| format!("`{s}`"))).collect();
             kind = format!("{kind}: {}", values.join(" \\| "));
         }
-        for (key, label) in [("minimum", "min"), ("maximum", "max"), ("minItems", "min items"), ("maxItems", "max items"), ("maxLength", "max length")] {
+        for (key, label) in
+            [("minimum", "min"), ("maximum", "max"), ("minItems", "min items"), ("maxItems", "max items"), ("maxLength", "max length")]
+        {
             if let Some(v) = schema.get(key) {
                 kind.push_str(&format!(", {label} {v}"));
             }

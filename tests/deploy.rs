@@ -100,16 +100,20 @@ fn deployment_is_hardened() {
     assert_eq!(container["readinessProbe"]["httpGet"]["path"], serde_yaml::Value::String("/readyz".into()));
 }
 
-#[test]
-fn cluster_role_grants_exactly_what_the_controller_uses() {
-    let role: serde_yaml::Value = serde_yaml::from_str(&read("deploy/clusterrole.yaml")).expect("ClusterRole YAML");
+/// `group/resource:verb` for each grant of a Role or ClusterRole, with `[name,...]` after the
+/// resource when the rule is limited to resourceNames.
+fn grants(path: &str) -> BTreeSet<String> {
+    let role: serde_yaml::Value = serde_yaml::from_str(&read(path)).unwrap_or_else(|e| panic!("{path}: {e}"));
     let mut granted = BTreeSet::new();
     for rule in role["rules"].as_sequence().expect("rules") {
+        let names: Vec<&str> =
+            rule["resourceNames"].as_sequence().map(|n| n.iter().filter_map(|n| n.as_str()).collect()).unwrap_or_default();
+        let names = if names.is_empty() { String::new() } else { format!("[{}]", names.join(",")) };
         for group in rule["apiGroups"].as_sequence().expect("apiGroups") {
             for resource in rule["resources"].as_sequence().expect("resources") {
                 for verb in rule["verbs"].as_sequence().expect("verbs") {
                     granted.insert(format!(
-                        "{}/{}:{}",
+                        "{}/{}{names}:{}",
                         group.as_str().unwrap_or_default(),
                         resource.as_str().unwrap_or_default(),
                         verb.as_str().unwrap_or_default()
@@ -118,6 +122,12 @@ fn cluster_role_grants_exactly_what_the_controller_uses() {
             }
         }
     }
+    granted
+}
+
+#[test]
+fn cluster_role_grants_exactly_what_the_controller_uses() {
+    let granted = grants("deploy/clusterrole.yaml");
     // watch + list: the Controller; get: finalizer helper; patch: finalizer JSON patch;
     // status get/patch: server-side apply; events create/patch: the event Recorder.
     let expected: BTreeSet<String> = [
@@ -135,6 +145,75 @@ fn cluster_role_grants_exactly_what_the_controller_uses() {
     .map(str::to_string)
     .collect();
     assert_eq!(granted, expected);
+}
+
+fn yaml(path: &str) -> serde_yaml::Value {
+    serde_yaml::from_str(&read(path)).unwrap_or_else(|e| panic!("{path}: {e}"))
+}
+
+fn str_of(value: &serde_yaml::Value) -> &str {
+    value.as_str().unwrap_or_default()
+}
+
+#[test]
+fn leader_election_role_grants_exactly_the_lease_in_the_operators_namespace() {
+    use clap::Parser;
+    use frugal_operator::cli::{Cli, Command};
+
+    let role = yaml("deploy/role.yaml");
+    assert_eq!(str_of(&role["kind"]), "Role", "leases are granted in the operator's namespace only, not cluster-wide");
+    // create: the first replica creates the Lease; get/update: read, renew and take over
+    // with a resourceVersion-guarded replace. No list, watch, patch or delete.
+    let cli = Cli::try_parse_from(["frugal", "run"]).expect("`frugal run` parses");
+    let Command::Run(run) = cli.command else { panic!("not the run command") };
+    let lease = run.leader_election_lease_name;
+    let expected: BTreeSet<String> = [
+        "coordination.k8s.io/leases:create".to_string(),
+        format!("coordination.k8s.io/leases[{lease}]:get"),
+        format!("coordination.k8s.io/leases[{lease}]:update"),
+    ]
+    .into_iter()
+    .collect();
+    assert_eq!(grants("deploy/role.yaml"), expected, "the Role names the operator's default lease");
+    assert!(run.leader_election, "leader election is on by default");
+
+    let binding = yaml("deploy/rolebinding.yaml");
+    assert_eq!(str_of(&binding["kind"]), "RoleBinding");
+    assert_eq!((str_of(&binding["roleRef"]["kind"]), str_of(&binding["roleRef"]["name"])), ("Role", str_of(&role["metadata"]["name"])));
+    let subject = &binding["subjects"][0];
+    assert_eq!((str_of(&subject["kind"]), str_of(&subject["name"])), ("ServiceAccount", "frugal-operator"));
+
+    let kustomization = yaml("deploy/kustomization.yaml");
+    assert_eq!(str_of(&subject["namespace"]), str_of(&kustomization["namespace"]), "the binding names the operator's service account");
+    let resources: Vec<&str> = kustomization["resources"].as_sequence().expect("resources").iter().map(str_of).collect();
+    for file in ["role.yaml", "rolebinding.yaml", "poddisruptionbudget.yaml"] {
+        assert!(resources.contains(&file), "{file} is not in the kustomize base: {resources:?}");
+    }
+}
+
+#[test]
+fn deployment_runs_two_replicas_with_leader_election_and_a_disruption_budget() {
+    let deployment = yaml("deploy/deployment.yaml");
+    let replicas = deployment["spec"]["replicas"].as_u64().expect("spec.replicas");
+    assert!(replicas >= 2, "a standby is ready to take over: {replicas} replicas");
+    let container = &deployment["spec"]["template"]["spec"]["containers"][0];
+    let args: Vec<&str> = container["args"].as_sequence().map(|a| a.iter().map(str_of).collect()).unwrap_or_default();
+    assert!(!args.iter().any(|a| a.starts_with("--leader-election=false")), "leader election must stay on: {args:?}");
+    let env = container["env"].as_sequence().expect("env");
+    for (name, field) in [("POD_NAME", "metadata.name"), ("POD_NAMESPACE", "metadata.namespace")] {
+        let var = env.iter().find(|v| str_of(&v["name"]) == name).unwrap_or_else(|| panic!("no {name} in the container's env"));
+        assert_eq!(str_of(&var["valueFrom"]["fieldRef"]["fieldPath"]), field, "{name} comes from the downward API");
+    }
+
+    let pdb = yaml("deploy/poddisruptionbudget.yaml");
+    assert_eq!(str_of(&pdb["kind"]), "PodDisruptionBudget");
+    assert_eq!(pdb["spec"]["minAvailable"].as_u64(), Some(1));
+    let pod_labels = &deployment["spec"]["template"]["metadata"]["labels"];
+    let selector = pdb["spec"]["selector"]["matchLabels"].as_mapping().expect("selector.matchLabels");
+    assert!(!selector.is_empty());
+    for (key, value) in selector {
+        assert_eq!(&pod_labels[key], value, "the budget selects the operator's pods");
+    }
 }
 
 /// Sample names the operator exports, from the registry's TYPE lines.

@@ -21,7 +21,8 @@ use aws_sdk_ec2::types::{DomainType, Filter, ResourceType, Tag, TagSpecification
 use common::{REGION, TestAccount};
 use frugal_operator::api::conditions::{self, reason};
 use frugal_operator::api::names::{FINALIZER, MANAGED_BY_VALUE, TAG_MANAGED_BY, TAG_POLICY};
-use frugal_operator::api::{CostPolicy, DeletionPolicy, EndpointOwnership, GatewayService, Mode};
+use frugal_operator::api::{BackupStatus, CostPolicy, DeletionPolicy, EndpointOwnership, GatewayService, Mode};
+use k8s_openapi::api::coordination::v1::Lease;
 use k8s_openapi::api::events::v1::Event;
 use k8s_openapi::apiextensions_apiserver::pkg::apis::apiextensions::v1::CustomResourceDefinition;
 use k8s_openapi::apimachinery::pkg::apis::meta::v1::Condition;
@@ -310,6 +311,285 @@ async fn snapshot_retention_deletes_expired_snapshots_and_reports_them() {
     }
 }
 
+#[tokio::test]
+#[ignore = "needs a cluster: set FRUGAL_E2E_KUBECONFIG and run with --ignored"]
+async fn a_standby_takes_over_when_the_leader_dies() {
+    let client = kube_client().await;
+    install_crd(&client).await;
+    let account = TestAccount::new().await;
+    seed_vpc(&account, "prod").await;
+    let name = format!("e2e-ha-{}", account.id);
+    let second = format!("{name}-2");
+    // A lease of this test's own, so concurrent tests never contend for it.
+    let leases: Api<Lease> = Api::namespaced(client.clone(), "default");
+    let flags = [
+        "--leader-election=true".to_string(),
+        "--leader-election-namespace=default".into(),
+        format!("--leader-election-lease-name={name}"),
+    ];
+    let (id_a, id_b) = (format!("{name}-a"), format!("{name}-b"));
+    let mut b = Operator::start_with(&id_b, &account.id, &flags, &[("POD_NAME", id_b.as_str())]).await;
+    let a = Operator::start_with(&id_a, &account.id, &flags, &[("POD_NAME", id_a.as_str())]).await;
+    // Declared after b: the policies are cleaned up while the survivor still runs.
+    let mut env = E2e {
+        api: Api::all(client.clone()),
+        client,
+        name: name.clone(),
+        account,
+        _cleanup: Cleanup::new(vec![name.clone(), second.clone()]),
+        _operator: a,
+    };
+
+    let holder = |lease: &Lease| lease.spec.as_ref().and_then(|s| s.holder_identity.clone()).unwrap_or_default();
+    let deadline = Instant::now() + Duration::from_secs(30);
+    let leader = loop {
+        if let Some(lease) = leases.get_opt(&name).await.expect("get the lease") {
+            let holder = holder(&lease);
+            if holder == id_a || holder == id_b {
+                break holder;
+            }
+        }
+        assert!(Instant::now() < deadline, "neither operator took lease default/{name} within 30s");
+        tokio::time::sleep(Duration::from_millis(250)).await;
+    };
+
+    env.create(env.policy(|p| p.spec.mode = Mode::Audit)).await;
+    env.wait_until("a current status", is_current).await;
+    let (leading, standing_by) = if leader == id_a { (&env._operator, &b) } else { (&b, &env._operator) };
+    assert_eq!(leading.get("/readyz").await.map(|(_, body)| body), Some("ready: leader".to_string()));
+    assert_eq!(standing_by.get("/readyz").await, Some((200, "ready: standby".to_string())), "a standby is ready");
+    let metrics = standing_by.get("/metrics").await.map(|(_, body)| body).unwrap_or_default();
+    assert!(!metrics.contains("frugal_reconciles_total{"), "the standby reconciled:\n{metrics}");
+    assert!(leading.get("/metrics").await.is_some_and(|(_, body)| body.contains("frugal_reconciles_total{")), "the leader reconciled");
+
+    // The leader dies without releasing the lease; the standby takes over once it expires
+    // (15 s lease, checked every 2 s) and reconciles a policy created after the death.
+    let killed = Instant::now();
+    if leader == id_a {
+        env._operator.kill()
+    } else {
+        b.kill()
+    }
+    let survivor = if leader == id_a { id_b.clone() } else { id_a.clone() };
+    env.create(env.policy(|p| {
+        p.metadata.name = Some(second.clone());
+        p.spec.mode = Mode::Audit;
+    }))
+    .await;
+    let takeover = Duration::from_secs(15 + 2 + 5);
+    loop {
+        let lease = leases.get(&name).await.expect("get the lease");
+        if holder(&lease) == survivor {
+            break;
+        }
+        assert!(killed.elapsed() < takeover, "{survivor} did not take the lease over within {takeover:?}: {:?}", lease.spec);
+        tokio::time::sleep(Duration::from_millis(250)).await;
+    }
+    let deadline = Instant::now() + CONVERGE_TIMEOUT;
+    loop {
+        let policy = env.api.get(&second).await.unwrap_or_else(|e| panic!("get CostPolicy {second}: {e}"));
+        if is_current(&policy) {
+            break;
+        }
+        assert!(Instant::now() < deadline, "the new leader did not reconcile {second}: {:?}", policy.status);
+        tokio::time::sleep(POLL).await;
+    }
+    let survivor = if leader == id_a { &b } else { &env._operator };
+    assert_eq!(survivor.get("/readyz").await.map(|(_, body)| body), Some("ready: leader".to_string()));
+
+    drop(env);
+    let _ = leases.delete(&name, &DeleteParams::default()).await;
+}
+
+#[tokio::test]
+#[ignore = "needs a cluster: set FRUGAL_E2E_KUBECONFIG and run with --ignored"]
+async fn ssm_access_closes_world_ssh_splits_wide_ranges_and_attaches_the_profile() {
+    let env = E2e::start("ssm").await;
+    let account = &env.account;
+    let ssh = account.security_group("e2e-ssh-open").await;
+    account.allow_tcp(&ssh, 22, 22, "0.0.0.0/0", None).await;
+    account.allow_tcp(&ssh, 22, 22, "10.0.0.0/8", Some("office")).await;
+    account.allow_tcp(&ssh, 443, 443, "0.0.0.0/0", Some("https")).await;
+    let wide = account.security_group("e2e-wide-open").await;
+    account.allow_tcp(&wide, 0, 65535, "::/0", Some("legacy")).await;
+    let bare = account.launch_instance(&[&ssh], None).await;
+
+    env.create(env.policy(|p| {
+        p.spec.gateway_endpoints = None;
+        p.spec.resync_interval = "30s".to_string();
+        p.spec.ssm_access = Some(
+            serde_yaml::from_str("{revokeWorldSsh: true, instanceProfile: {name: frugal-ssm, attachWhenMissing: true, create: true}}")
+                .expect("ssmAccess section"),
+        );
+    }))
+    .await;
+    env.wait_until("Ready=True and SsmAccessInSync=True", |p| {
+        is_current(p) && is_true(p, conditions::READY) && is_true(p, conditions::SSM_ACCESS_IN_SYNC)
+    })
+    .await;
+
+    assert_eq!(
+        account.ingress_rules(&ssh).await,
+        [common::rule_row("tcp", 22, 22, "10.0.0.0/8", "office"), common::rule_row("tcp", 443, 443, "0.0.0.0/0", "https")],
+        "only tcp 22 from 0.0.0.0/0 is revoked; {ssh}'s other rules stay"
+    );
+    assert_eq!(
+        account.ingress_rules(&wide).await,
+        [
+            common::rule_row("tcp", 0, 21, "::/0", "legacy (split by frugal)"),
+            common::rule_row("tcp", 23, 65535, "::/0", "legacy (split by frugal)"),
+        ],
+        "tcp 0-65535 from ::/0 is split around 22"
+    );
+    let tagged = account
+        .ec2
+        .describe_security_group_rules()
+        .filters(Filter::builder().name(format!("tag:{TAG_POLICY}")).values(&env.name).build())
+        .send()
+        .await
+        .expect("DescribeSecurityGroupRules");
+    assert_eq!(tagged.security_group_rules().len(), 2, "the rules of the split carry the policy's tag: {tagged:?}");
+    assert_eq!(account.instance_profile_name(&bare).await.as_deref(), Some("frugal-ssm"), "the bare instance gets the profile");
+
+    // status.ssm counts what the last run found: once the account is fixed and the emulator's
+    // SSM lists the instance (its profile's role carries AmazonSSMManagedInstanceCore), a run
+    // finds nothing open. The resync (30s) or the status write itself brings that run.
+    let policy = env
+        .wait_until("status.ssm of a run over the fixed account", |p| {
+            is_current(p)
+                && is_true(p, conditions::SSM_ACCESS_IN_SYNC)
+                && p.status.as_ref().and_then(|s| s.ssm.as_ref()).is_some_and(|ssm| ssm.world_ssh_found == 0 && ssm.instances.managed == 1)
+        })
+        .await;
+    let ssm = policy.status.as_ref().and_then(|s| s.ssm.as_ref()).expect("status.ssm");
+    assert!(ssm.security_groups_in_scope >= 2, "every group of the region is in scope (ours and the default VPC's): {ssm:?}");
+    assert_eq!((ssm.instances.in_scope, ssm.instances.no_profile, ssm.instances.profile_attached_by_us), (1, 0, 1), "{ssm:?}");
+    assert_eq!(ssm.findings, 0, "{ssm:?}");
+
+    // The runs that changed the account said so, one Event per kind of change.
+    let events =
+        wait_for_normal_events(&env, &["WorldSshRevoked", "WorldSshSplit", "InstanceProfileCreated", "InstanceProfileAttached"]).await;
+    let note = |reason: &str| events.iter().find(|e| e.reason.as_deref() == Some(reason)).and_then(|e| e.note.clone()).unwrap_or_default();
+    assert!(note("WorldSshRevoked").contains(&ssh), "{:?}", note("WorldSshRevoked"));
+    assert!(note("WorldSshSplit").contains("tcp 0-21, tcp 23-65535"), "{:?}", note("WorldSshSplit"));
+    assert!(note("InstanceProfileAttached").contains(&bare), "{:?}", note("InstanceProfileAttached"));
+}
+
+#[tokio::test]
+#[ignore = "needs a cluster: set FRUGAL_E2E_KUBECONFIG and run with --ignored"]
+async fn backup_plan_is_created_a_console_edit_is_reverted_and_delete_removes_it() {
+    const PLAN: &str = "e2e-daily";
+    const VAULT: &str = "e2e-vault";
+    let env = E2e::start("backup").await;
+    let account = &env.account;
+    let section = format!(
+        "vault: {{name: {VAULT}, create: true}}
+plan:
+  name: {PLAN}
+  rules:
+    - {{name: daily, schedule: 'cron(0 5 ? * * *)', startWindowMinutes: 60, completionWindowMinutes: 180, deleteAfterDays: 35}}
+selection: {{name: e2e, iamRoleArn: 'arn:aws:iam::{}:role/service-role/AWSBackupDefaultServiceRole', tags: {{backup: daily}}}}
+",
+        account.id
+    );
+    env.create(env.policy(|p| {
+        p.spec.gateway_endpoints = None;
+        p.spec.deletion_policy = DeletionPolicy::Delete;
+        p.spec.resync_interval = "30s".to_string();
+        p.spec.backup = Some(serde_yaml::from_str(&section).expect("backup section"));
+    }))
+    .await;
+
+    // The run that creates the plan knows its id only; the next one reads its version id.
+    let policy = env
+        .wait_until("Ready=True, BackupInSync=True and status.backup with the plan's id and version id", |p| {
+            is_current(p)
+                && is_true(p, conditions::READY)
+                && is_true(p, conditions::BACKUP_IN_SYNC)
+                && backup_status(p).is_some_and(|b| b.plan_id.is_some() && b.plan_version_id.is_some())
+        })
+        .await;
+    let backup = backup_status(&policy).expect("status.backup");
+    let (plan_id, version) = account.live_backup_plan(PLAN).await.expect("the plan exists in AWS Backup");
+    assert_eq!(backup.plan_id.as_deref(), Some(plan_id.as_str()), "{backup:?}");
+    assert_eq!(backup.plan_version_id.as_deref(), Some(version.as_str()), "{backup:?}");
+    assert_eq!(backup.plan_ownership, "Managed", "{backup:?}");
+    let selections = account.backup_selections(&plan_id).await;
+    assert_eq!(selections.len(), 1, "{selections:?}");
+    assert_eq!(backup.selection_id.as_ref(), Some(&selections[0].0), "{backup:?}");
+    assert_eq!(backup.selection_name, selections[0].1, "{backup:?}");
+    let vault = account.backup().describe_backup_vault().backup_vault_name(VAULT).send().await.expect("the vault exists");
+    assert_eq!(backup.vault_arn.as_deref(), vault.backup_vault_arn(), "{backup:?}");
+
+    // Someone shortens the retention in the console.
+    let edited = shorten_retention(account, &plan_id, VAULT, PLAN, 14).await;
+    assert_ne!(edited, version);
+    let policy = env
+        .wait_until("status.backup.lastDriftCorrected for the console edit", |p| {
+            backup_status(p).and_then(|b| b.last_drift_corrected.as_ref()).is_some_and(|d| {
+                d.differences.iter().any(|x| x == "rule daily: deleteAfterDays 14 → 35")
+                    && d.version_id.as_ref().is_some_and(|v| *v != edited && *v != version)
+            })
+        })
+        .await;
+    let backup = backup_status(&policy).expect("status.backup");
+    let corrected = backup.last_drift_corrected.as_ref().expect("lastDriftCorrected");
+    let plan = account.backup().get_backup_plan().backup_plan_id(&plan_id).send().await.expect("GetBackupPlan");
+    let days = plan.backup_plan().and_then(|p| p.rules().first()).and_then(|r| r.lifecycle()).and_then(|l| l.delete_after_days());
+    assert_eq!(days, Some(35), "the spec's retention is restored");
+    assert_eq!(corrected.version_id.as_deref(), plan.version_id(), "status records the version the correction made: {corrected:?}");
+    assert_eq!(backup.plan_version_id.as_deref(), plan.version_id(), "{backup:?}");
+    wait_for_normal_events(&env, &["BackupPlanDriftCorrected"]).await;
+
+    env.delete_and_wait_gone().await;
+    assert_eq!(account.live_backup_plan(PLAN).await, None, "deletionPolicy Delete removes the plan");
+    let left = account.backup_selections(&plan_id).await;
+    assert!(left.is_empty(), "and its selection: {left:?}");
+    let vault = account.backup().describe_backup_vault().backup_vault_name(VAULT).send().await;
+    assert!(vault.is_err(), "the empty vault the policy created is removed too: {vault:?}");
+}
+
+fn backup_status(policy: &CostPolicy) -> Option<&BackupStatus> {
+    policy.status.as_ref().and_then(|s| s.backup.as_ref())
+}
+
+/// UpdateBackupPlan as the console makes it: the spec's daily rule with `days` of retention.
+/// Returns the new version id.
+async fn shorten_retention(account: &TestAccount, plan_id: &str, vault: &str, plan: &str, days: i64) -> String {
+    use aws_sdk_backup::types::{BackupPlanInput, BackupRuleInput, Lifecycle};
+    let rule = BackupRuleInput::builder()
+        .rule_name("daily")
+        .target_backup_vault_name(vault)
+        .schedule_expression("cron(0 5 ? * * *)")
+        .start_window_minutes(60)
+        .completion_window_minutes(180)
+        .lifecycle(Lifecycle::builder().delete_after_days(days).build())
+        .build()
+        .expect("a backup rule");
+    let input = BackupPlanInput::builder().backup_plan_name(plan).rules(rule).build().expect("a backup plan");
+    let updated = account.backup().update_backup_plan().backup_plan_id(plan_id).backup_plan(input).send().await.expect("UpdateBackupPlan");
+    updated.version_id().expect("version id").to_string()
+}
+
+/// Waits until the policy has a Normal Event of each reason; returns the policy's Events.
+async fn wait_for_normal_events(env: &E2e, reasons: &[&str]) -> Vec<Event> {
+    let events: Api<Event> = Api::all(env.client.clone());
+    let selector = format!("regarding.name={}", env.name);
+    let deadline = Instant::now() + Duration::from_secs(60);
+    loop {
+        let list = events.list(&ListParams::default().fields(&selector)).await.expect("list events.k8s.io/v1 Events");
+        let missing: Vec<&&str> = reasons
+            .iter()
+            .filter(|reason| !list.items.iter().any(|e| e.type_.as_deref() == Some("Normal") && e.reason.as_deref() == Some(**reason)))
+            .collect();
+        if missing.is_empty() {
+            return list.items;
+        }
+        assert!(Instant::now() < deadline, "no Normal Event {missing:?} for {}; events: {:#?}", env.name, list.items);
+        tokio::time::sleep(POLL).await;
+    }
+}
+
 async fn expect_rejected(api: &Api<DynamicObject>, resource: &ApiResource, name: &str, spec: serde_json::Value) -> kube::core::Status {
     let object = DynamicObject::new(name, resource).data(json!({ "spec": spec }));
     match api.create(&PostParams::default(), &object).await {
@@ -454,12 +734,18 @@ async fn install_crd(client: &Client) {
 struct Operator {
     child: Child,
     log: PathBuf,
+    port: u16,
 }
 
 impl Operator {
-    /// Starts `frugal run` for the policies labelled `SHARD_LABEL=<shard>` and waits until
-    /// /readyz answers 200.
+    /// Starts `frugal run` for the policies labelled `SHARD_LABEL=<shard>`, the only
+    /// operator of its shard (no leader election), and waits until /readyz answers 200.
     async fn start(test_name: &str, shard: &str) -> Self {
+        Self::start_with(test_name, shard, &["--leader-election=false".to_string()], &[]).await
+    }
+
+    /// The same with extra flags and environment variables.
+    async fn start_with(test_name: &str, shard: &str, args: &[String], envs: &[(&str, &str)]) -> Self {
         let log = PathBuf::from(env!("CARGO_TARGET_TMPDIR")).join(format!("{test_name}.operator.log"));
         let out = File::create(&log).unwrap_or_else(|e| panic!("create {}: {e}", log.display()));
         let err = out.try_clone().expect("clone the log file handle");
@@ -467,6 +753,8 @@ impl Operator {
         let child = Command::new(env!("CARGO_BIN_EXE_frugal"))
             .args(["run", "--metrics-addr", &format!("127.0.0.1:{port}"), "--vpc-endpoint-pacing", "100/100"])
             .args(["--policy-selector", &format!("{SHARD_LABEL}={shard}")])
+            .args(args)
+            .envs(envs.iter().copied())
             .env("KUBECONFIG", kubeconfig_path())
             .env("AWS_ENDPOINT_URL", &common::emulator().url)
             .env("AWS_ACCESS_KEY_ID", "testing")
@@ -481,9 +769,21 @@ impl Operator {
             .stderr(Stdio::from(err))
             .spawn()
             .expect("start the frugal binary");
-        let mut operator = Operator { child, log };
+        let mut operator = Operator { child, log, port };
         operator.wait_ready(port).await;
         operator
+    }
+
+    /// GET `path` on the operator's HTTP port: status code and body.
+    async fn get(&self, path: &'static str) -> Option<(u16, String)> {
+        let addr = SocketAddr::from(([127, 0, 0, 1], self.port));
+        tokio::task::spawn_blocking(move || http_get(addr, path)).await.expect("join")
+    }
+
+    /// SIGKILL: the process dies without releasing anything, as on a node failure.
+    fn kill(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
     }
 
     async fn wait_ready(&mut self, port: u16) {
@@ -532,6 +832,18 @@ fn http_status(addr: SocketAddr, path: &str) -> Option<u16> {
     let mut response = String::new();
     stream.read_to_string(&mut response).ok()?;
     response.split_whitespace().nth(1)?.parse().ok()
+}
+
+/// `GET path` over HTTP/1.0: status code and body.
+fn http_get(addr: SocketAddr, path: &str) -> Option<(u16, String)> {
+    let mut stream = TcpStream::connect_timeout(&addr, Duration::from_secs(1)).ok()?;
+    stream.set_read_timeout(Some(Duration::from_secs(5))).ok()?;
+    write!(stream, "GET {path} HTTP/1.0\r\nHost: {addr}\r\n\r\n").ok()?;
+    let mut response = String::new();
+    stream.read_to_string(&mut response).ok()?;
+    let code = response.split_whitespace().nth(1)?.parse().ok()?;
+    let body = response.split_once("\r\n\r\n").map(|(_, body)| body.to_string()).unwrap_or_default();
+    Some((code, body))
 }
 
 fn free_port() -> u16 {

@@ -45,6 +45,31 @@ pub struct AwsConnector {
     clouds: Mutex<HashMap<TargetKey, Arc<AwsCloud>>>,
     endpoint_url: Option<String>,
     base_credentials: Option<SharedCredentialsProvider>,
+    limits: SdkLimits,
+}
+
+/// Retry and timeout limits of the SDK clients (the SDK's standard retry strategy).
+#[derive(Clone, Debug, PartialEq)]
+pub struct SdkLimits {
+    /// Attempts per request, the first included.
+    pub max_attempts: u32,
+    /// Base of the exponential, jittered backoff between attempts.
+    pub initial_backoff: Duration,
+    /// One attempt gives up after this long (then it is retried).
+    pub attempt_timeout: Duration,
+    /// A request with all its retries gives up after this long.
+    pub operation_timeout: Duration,
+}
+
+impl Default for SdkLimits {
+    fn default() -> Self {
+        Self {
+            max_attempts: 4,
+            initial_backoff: Duration::from_secs(1),
+            attempt_timeout: Duration::from_secs(30),
+            operation_timeout: Duration::from_secs(120),
+        }
+    }
 }
 
 impl AwsConnector {
@@ -55,7 +80,15 @@ impl AwsConnector {
             clouds: Mutex::new(HashMap::new()),
             endpoint_url: None,
             base_credentials: None,
+            limits: SdkLimits::default(),
         }
+    }
+
+    /// Other retry and timeout limits than the defaults (tests behind a fault-injecting
+    /// proxy use short timeouts and backoffs).
+    pub fn with_sdk_limits(mut self, limits: SdkLimits) -> Self {
+        self.limits = limits;
+        self
     }
 
     /// An explicit endpoint and base credentials instead of the environment's (tests run
@@ -76,11 +109,15 @@ impl AwsConnector {
         }
         let base = loader
             .region(Region::new(target.region.clone()))
-            .retry_config(aws_config::retry::RetryConfig::standard().with_max_attempts(4))
+            .retry_config(
+                aws_config::retry::RetryConfig::standard()
+                    .with_max_attempts(self.limits.max_attempts)
+                    .with_initial_backoff(self.limits.initial_backoff),
+            )
             .timeout_config(
                 aws_config::timeout::TimeoutConfig::builder()
-                    .operation_attempt_timeout(Duration::from_secs(30))
-                    .operation_timeout(Duration::from_secs(120))
+                    .operation_attempt_timeout(self.limits.attempt_timeout)
+                    .operation_timeout(self.limits.operation_timeout)
                     .build(),
             )
             .load()

@@ -1,232 +1,254 @@
-//! `frugal iam-policy`: the IAM policy the operator needs, least privilege.
+//! `frugal iam-policy`: the IAM policy the enabled areas need, least privilege. The
+//! statements live in one table, [`statements::AREAS`]; this module decides the areas and
+//! the [`Scope`] of each (from `-f` policy files, or everything) and prints the document.
+//! The JSON goes to stdout (ready for `aws iam create-policy`), notes on placeholders and
+//! on what is not part of the document go to stderr as `#` comments.
 
+mod statements;
+
+use std::collections::{BTreeMap, BTreeSet};
+use std::path::PathBuf;
 use std::process::ExitCode;
 
-use serde_json::json;
+use serde_json::{Value, json};
 
-use crate::api::names::{MANAGED_BY_VALUE, TAG_EXPIRES_AT, TAG_MANAGED_BY};
+use crate::api::validate::{ValidatedPolicy, validate};
+use crate::api::{DeletionPolicy, KeyPairPolicy, Mode};
 
-/// The policy document.
-pub fn document() -> serde_json::Value {
-    json!({
-        "Version": "2012-10-17",
-        "Statement": [
-            {
-                "Sid": "FrugalRead",
-                "Effect": "Allow",
-                "Action": [
-                    "ec2:DescribeVpcs",
-                    "ec2:DescribeRouteTables",
-                    "ec2:DescribeVpcEndpoints",
-                    "ec2:DescribeNatGateways",
-                    "cloudwatch:GetMetricData",
-                    "sts:GetCallerIdentity"
-                ],
-                "Resource": "*"
-            },
-            {
-                "Sid": "FrugalCreateGatewayEndpoints",
-                "Effect": "Allow",
-                "Action": ["ec2:CreateVpcEndpoint"],
-                "Resource": "*",
-                "Condition": {
-                    "StringEquals": { format!("aws:RequestTag/{TAG_MANAGED_BY}"): MANAGED_BY_VALUE },
-                    "StringLikeIfExists": { "ec2:VpceServiceName": ["com.amazonaws.*.s3", "com.amazonaws.*.dynamodb"] }
-                }
-            },
-            {
-                "Sid": "FrugalTagOnCreate",
-                "Effect": "Allow",
-                "Action": ["ec2:CreateTags"],
-                "Resource": "arn:aws:ec2:*:*:vpc-endpoint/*",
-                "Condition": { "StringEquals": { "ec2:CreateAction": "CreateVpcEndpoint" } }
-            },
-            {
-                // Adopted endpoints carry no frugal tags, so this cannot be narrowed by tag.
-                "Sid": "FrugalAssociateRouteTables",
-                "Effect": "Allow",
-                "Action": ["ec2:ModifyVpcEndpoint"],
-                "Resource": "*"
-            },
-            {
-                "Sid": "FrugalReadSnapshots",
-                "Effect": "Allow",
-                "Action": [
-                    "ec2:DescribeSnapshots",
-                    "ec2:DescribeImages",
-                    "ec2:DescribeLaunchTemplates",
-                    "ec2:DescribeLaunchTemplateVersions",
-                    "ec2:DescribeLockedSnapshots"
-                ],
-                "Resource": "*"
-            },
-            {
-                // Only the expiry tag, only on snapshots.
-                "Sid": "FrugalTagExpiringSnapshots",
-                "Effect": "Allow",
-                "Action": ["ec2:CreateTags", "ec2:DeleteTags"],
-                "Resource": "arn:aws:ec2:*::snapshot/*",
-                "Condition": { "ForAllValues:StringEquals": { "aws:TagKeys": [TAG_EXPIRES_AT] } }
-            },
-            {
-                // Only snapshots the operator tagged as expiring can be deleted.
-                "Sid": "FrugalDeleteExpiredSnapshots",
-                "Effect": "Allow",
-                "Action": ["ec2:DeleteSnapshot"],
-                "Resource": "arn:aws:ec2:*::snapshot/*",
-                "Condition": { "Null": { format!("aws:ResourceTag/{TAG_EXPIRES_AT}"): "false" } }
-            },
-            {
-                "Sid": "FrugalReadSsmAccess",
-                "Effect": "Allow",
-                "Action": [
-                    "ec2:DescribeSecurityGroups",
-                    "ec2:DescribeSecurityGroupRules",
-                    "ec2:DescribeInstances",
-                    "ec2:DescribeKeyPairs",
-                    "ec2:DescribeLaunchTemplates",
-                    "ec2:DescribeLaunchTemplateVersions",
-                    "ssm:DescribeInstanceInformation",
-                    "ssm:GetServiceSetting",
-                    "iam:GetInstanceProfile",
-                    "iam:ListAttachedRolePolicies"
-                ],
-                "Resource": "*"
-            },
-            {
-                // Groups belong to others, so this cannot be narrowed by tag; the planner touches
-                // only permissions from 0.0.0.0/0 or ::/0 (DESIGN.md rule 4).
-                "Sid": "FrugalCloseWorldSsh",
-                "Effect": "Allow",
-                "Action": ["ec2:AuthorizeSecurityGroupIngress", "ec2:RevokeSecurityGroupIngress"],
-                "Resource": ["arn:aws:ec2:*:*:security-group/*", "arn:aws:ec2:*:*:security-group-rule/*"]
-            },
-            {
-                "Sid": "FrugalTagSplitRules",
-                "Effect": "Allow",
-                "Action": ["ec2:CreateTags"],
-                "Resource": "arn:aws:ec2:*:*:security-group-rule/*",
-                "Condition": { "StringEquals": { "ec2:CreateAction": "AuthorizeSecurityGroupIngress" } }
-            },
-            {
-                "Sid": "FrugalAttachSsmProfile",
-                "Effect": "Allow",
-                "Action": ["ec2:AssociateIamInstanceProfile"],
-                "Resource": "arn:aws:ec2:*:*:instance/*"
-            },
-            {
-                // Only the configured profile's role, only to EC2. Replace frugal-ssm with
-                // ssmAccess.instanceProfile.name.
-                "Sid": "FrugalPassSsmProfileRole",
-                "Effect": "Allow",
-                "Action": ["iam:PassRole"],
-                "Resource": "arn:aws:iam::*:role/frugal-ssm",
-                "Condition": { "StringEquals": { "iam:PassedToService": "ec2.amazonaws.com" } }
-            },
-            {
-                "Sid": "FrugalCreateSsmRoleAndProfile",
-                "Effect": "Allow",
-                "Action": ["iam:CreateRole", "iam:CreateInstanceProfile", "iam:TagRole", "iam:TagInstanceProfile"],
-                "Resource": ["arn:aws:iam::*:role/*", "arn:aws:iam::*:instance-profile/*"],
-                "Condition": { "StringEquals": { format!("aws:RequestTag/{TAG_MANAGED_BY}"): MANAGED_BY_VALUE } }
-            },
-            {
-                "Sid": "FrugalCompleteOwnSsmRoleAndProfile",
-                "Effect": "Allow",
-                "Action": ["iam:AttachRolePolicy", "iam:AddRoleToInstanceProfile"],
-                "Resource": ["arn:aws:iam::*:role/*", "arn:aws:iam::*:instance-profile/*"],
-                "Condition": {
-                    "StringEquals": { format!("aws:ResourceTag/{TAG_MANAGED_BY}"): MANAGED_BY_VALUE },
-                    "ArnEqualsIfExists": { "iam:PolicyARN": "arn:aws:iam::aws:policy/AmazonSSMManagedInstanceCore" }
-                }
-            },
-            {
-                "Sid": "FrugalSetDefaultHostManagement",
-                "Effect": "Allow",
-                "Action": ["ssm:UpdateServiceSetting"],
-                "Resource": "arn:aws:ssm:*:*:servicesetting/ssm/managed-instance/default-ec2-instance-management-role"
-            },
-            {
-                // Replace with ssmAccess.defaultHostManagement.roleName when it is set.
-                "Sid": "FrugalPassDefaultHostManagementRole",
-                "Effect": "Allow",
-                "Action": ["iam:PassRole"],
-                "Resource": "arn:aws:iam::*:role/service-role/AWSSystemsManagerDefaultEC2InstanceManagementRole",
-                "Condition": { "StringEquals": { "iam:PassedToService": "ssm.amazonaws.com" } }
-            },
-            {
-                // The planner deletes only key pairs no instance and no launch template version names.
-                "Sid": "FrugalDeleteUnusedKeyPairs",
-                "Effect": "Allow",
-                "Action": ["ec2:DeleteKeyPair"],
-                "Resource": "arn:aws:ec2:*:*:key-pair/*"
-            },
-            {
-                "Sid": "FrugalReadBackup",
-                "Effect": "Allow",
-                "Action": [
-                    "backup:DescribeBackupVault",
-                    "backup:ListBackupPlans",
-                    "backup:GetBackupPlan",
-                    "backup:ListBackupSelections",
-                    "backup:GetBackupSelection",
-                    "backup:ListTags",
-                    "ec2:DescribeInstances",
-                    "ec2:DescribeVolumes"
-                ],
-                "Resource": "*"
-            },
-            {
-                // Vaults and plans are created only with the operator's tags.
-                "Sid": "FrugalCreateBackupVaultsAndPlans",
-                "Effect": "Allow",
-                "Action": ["backup:CreateBackupVault", "backup:CreateBackupPlan", "backup:TagResource", "backup-storage:MountCapsule"],
-                "Resource": "*",
-                "Condition": { "StringEquals": { format!("aws:RequestTag/{TAG_MANAGED_BY}"): MANAGED_BY_VALUE } }
-            },
-            {
-                // Adopted plans carry no frugal tags, so rule updates and selections cannot be narrowed by tag.
-                "Sid": "FrugalAlignBackupPlans",
-                "Effect": "Allow",
-                "Action": ["backup:UpdateBackupPlan", "backup:CreateBackupSelection", "backup:DeleteBackupSelection"],
-                "Resource": "arn:aws:backup:*:*:backup-plan:*"
-            },
-            {
-                "Sid": "FrugalDeleteOwnBackupPlansAndVaults",
-                "Effect": "Allow",
-                "Action": ["backup:DeleteBackupPlan", "backup:DeleteBackupVault"],
-                "Resource": "*",
-                "Condition": { "StringEquals": { format!("aws:ResourceTag/{TAG_MANAGED_BY}"): MANAGED_BY_VALUE } }
-            },
-            {
-                // CreateBackupSelection passes the selection's role to AWS Backup, and only to it.
-                // Replace the resource with the policy's backup.selection.iamRoleArn.
-                "Sid": "FrugalPassBackupSelectionRole",
-                "Effect": "Allow",
-                "Action": ["iam:PassRole"],
-                "Resource": "arn:aws:iam::*:role/service-role/AWSBackupDefaultServiceRole",
-                "Condition": { "StringEquals": { "iam:PassedToService": "backup.amazonaws.com" } }
-            },
-            {
-                "Sid": "FrugalDeleteOwnEndpoints",
-                "Effect": "Allow",
-                "Action": ["ec2:DeleteVpcEndpoints"],
-                "Resource": "*",
-                "Condition": { "StringEquals": { format!("aws:ResourceTag/{TAG_MANAGED_BY}"): MANAGED_BY_VALUE } }
-            }
-        ]
-    })
+pub use statements::Area;
+use statements::{PLACEHOLDER_BACKUP_ROLE, PLACEHOLDER_SSM_PROFILE_ROLE, Scope};
+
+/// The largest managed policy document AWS accepts (characters, whitespace excluded).
+const MANAGED_POLICY_MAX_CHARS: usize = 6144;
+/// The most inline policy characters a role may hold (whitespace excluded).
+const ROLE_INLINE_MAX_CHARS: usize = 10240;
+
+/// The policy document and notes about it.
+#[derive(Debug)]
+pub struct Rendered {
+    pub document: Value,
+    pub notes: Vec<String>,
 }
 
-pub fn print() -> ExitCode {
-    match serde_json::to_string_pretty(&document()) {
+/// Builds the document for `areas` (default: all, or those the files' policies enable).
+pub fn render(areas: &[Area], files: &[PathBuf]) -> Result<Rendered, String> {
+    let mut notes = Vec::new();
+    let scopes: BTreeMap<Area, Scope> = if files.is_empty() {
+        let areas: BTreeSet<Area> =
+            if areas.is_empty() { statements::AREAS.iter().map(|(a, _)| *a).collect() } else { areas.iter().copied().collect() };
+        notes.push(format!(
+            "iam:PassRole names placeholder roles ({PLACEHOLDER_SSM_PROFILE_ROLE}, {PLACEHOLDER_BACKUP_ROLE}) and the default \
+             Default Host Management role: replace them, or run `frugal iam-policy -f policy.yaml` to take the roles from your policies"
+        ));
+        notes.push("resources name any region and account (*): -f narrows them to the policies' region and account".to_string());
+        areas.into_iter().map(|a| (a, Scope::everything())).collect()
+    } else {
+        let policies = load(files)?;
+        let enabled: BTreeSet<Area> = policies.iter().flat_map(enabled_areas).collect();
+        let areas: BTreeSet<Area> = if areas.is_empty() { enabled.clone() } else { areas.iter().copied().collect() };
+        if let Some(missing) = areas.iter().find(|a| !enabled.contains(a)) {
+            return Err(format!("--areas {}: no policy in the file(s) enables it", area_name(*missing)));
+        }
+        notes.extend(file_notes(&policies));
+        areas
+            .into_iter()
+            .map(|area| {
+                let users: Vec<&ValidatedPolicy> = policies.iter().filter(|p| enabled_areas(p).contains(&area)).collect();
+                (area, scope_of(&users))
+            })
+            .collect()
+    };
+    let statements = statements::statements(&scopes);
+    let document = json!({
+        "Version": "2012-10-17",
+        "Statement": statements.iter().map(statements::Statement::to_json).collect::<Vec<_>>(),
+    });
+    let size = serde_json::to_string(&document).map(|t| t.len()).unwrap_or(0);
+    if size > MANAGED_POLICY_MAX_CHARS {
+        let inline =
+            if size <= ROLE_INLINE_MAX_CHARS { "it fits a role's inline policy" } else { "it is also too large for an inline policy" };
+        notes.push(format!(
+            "the document has {size} characters; a managed policy holds at most {MANAGED_POLICY_MAX_CHARS}: split it with \
+             --areas or use -f ({inline}, at most {ROLE_INLINE_MAX_CHARS})"
+        ));
+    }
+    notes.push("sts:GetCallerIdentity needs no permission (AWS always allows it), so it has no statement".to_string());
+    Ok(Rendered { document, notes })
+}
+
+pub fn print(areas: &[Area], files: &[PathBuf]) -> ExitCode {
+    let rendered = match render(areas, files) {
+        Ok(rendered) => rendered,
+        Err(error) => {
+            eprintln!("error: {error}");
+            return ExitCode::FAILURE;
+        }
+    };
+    match serde_json::to_string_pretty(&rendered.document) {
         Ok(text) => {
             println!("{text}");
+            for note in &rendered.notes {
+                eprintln!("# {note}");
+            }
             ExitCode::SUCCESS
         }
         Err(error) => {
             eprintln!("error: {error}");
             ExitCode::FAILURE
         }
+    }
+}
+
+fn area_name(area: Area) -> String {
+    use clap::ValueEnum;
+    area.to_possible_value().map(|v| v.get_name().to_string()).unwrap_or_default()
+}
+
+/// Every policy of every file, validated (an invalid policy is an error: its roles and
+/// regions cannot be trusted).
+fn load(files: &[PathBuf]) -> Result<Vec<ValidatedPolicy>, String> {
+    let mut policies = Vec::new();
+    for file in files {
+        for policy in super::oneshot::load(file).map_err(|e| e.to_string())? {
+            let name = policy.metadata.name.clone().unwrap_or_default();
+            policies.push(validate(&name, &policy.spec).map_err(|e| format!("{}: policy {name:?} is invalid: {e}", file.display()))?);
+        }
+    }
+    Ok(policies)
+}
+
+fn enabled_areas(policy: &ValidatedPolicy) -> Vec<Area> {
+    [
+        (policy.gateway_endpoints.is_some(), Area::GatewayEndpoints),
+        (policy.snapshot_retention.is_some(), Area::SnapshotRetention),
+        (policy.ssm_access.is_some(), Area::SsmAccess),
+        (policy.backup.is_some(), Area::Backup),
+    ]
+    .into_iter()
+    .filter_map(|(on, area)| on.then_some(area))
+    .collect()
+}
+
+/// The one value all policies agree on, else `*`.
+fn common(values: impl IntoIterator<Item = Option<String>>) -> String {
+    let values: BTreeSet<Option<String>> = values.into_iter().collect();
+    match values.into_iter().collect::<Vec<_>>().as_slice() {
+        [Some(one)] => one.clone(),
+        _ => "*".to_string(),
+    }
+}
+
+fn partition(policy: &ValidatedPolicy) -> String {
+    if let Some(arn) = &policy.aws.role_arn {
+        return arn.split(':').nth(1).unwrap_or("aws").to_string();
+    }
+    match policy.aws.region.as_str() {
+        r if r.starts_with("cn-") => "aws-cn".into(),
+        r if r.starts_with("us-gov-") => "aws-us-gov".into(),
+        _ => "aws".into(),
+    }
+}
+
+/// What the policies enabling one area need: reads from all of them, changes only from
+/// those in Enforce mode.
+fn scope_of(policies: &[&ValidatedPolicy]) -> Scope {
+    let enforcing: Vec<&ValidatedPolicy> = policies.iter().copied().filter(|p| p.mode == Mode::Enforce).collect();
+    let ssm: Vec<_> = enforcing.iter().filter_map(|p| p.ssm_access.as_ref()).collect();
+    let backups: Vec<_> = enforcing.iter().filter_map(|p| p.backup.as_ref()).collect();
+    let profiles = ssm.iter().filter_map(|s| s.instance_profile.as_ref());
+    Scope {
+        partition: common(policies.iter().map(|p| Some(partition(p)))),
+        region: common(policies.iter().map(|p| Some(p.aws.region.clone()))),
+        account: common(policies.iter().map(|p| p.aws.role_arn.as_ref().and_then(|a| a.split(':').nth(4)).map(str::to_string))),
+        policies: policies.iter().map(|p| p.name.clone()).collect(),
+        enforce: !enforcing.is_empty(),
+        cleanup: enforcing.iter().any(|p| p.deletion_policy == DeletionPolicy::Delete),
+        gateway_services: policies
+            .iter()
+            .filter_map(|p| p.gateway_endpoints.as_ref())
+            .flat_map(|g| g.services.iter().map(|s| s.as_str().to_string()))
+            .collect(),
+        ssm_close_world: ssm.iter().any(|s| s.revoke_world_ssh || s.revoke_all_traffic_from_world),
+        ssm_attach: profiles.clone().any(|p| p.attach_when_missing),
+        // A created profile holds a role of its name; an existing one is assumed to.
+        ssm_profile_roles: profiles.clone().filter(|p| p.attach_when_missing || p.create).map(|p| p.name.clone()).collect(),
+        ssm_created_profiles: profiles.filter(|p| p.create).map(|p| p.name.clone()).collect(),
+        ssm_dhmc_roles: ssm.iter().filter_map(|s| s.default_host_management_role.clone()).collect(),
+        ssm_delete_key_pairs: ssm.iter().any(|s| s.key_pairs == KeyPairPolicy::DeleteUnused),
+        backup_vaults: policies.iter().filter_map(|p| p.backup.as_ref()).map(|b| b.vault_name.clone()).collect(),
+        backup_create_vault: backups.iter().any(|b| b.vault_create),
+        backup_kms_keys: backups.iter().filter(|b| b.vault_create).filter_map(|b| b.kms_key_arn.clone()).collect(),
+        backup_adopt: backups.iter().any(|b| b.adopt),
+        backup_selection_roles: backups.iter().map(|b| b.selection.iam_role_arn.clone()).collect(),
+    }
+}
+
+fn file_notes(policies: &[ValidatedPolicy]) -> Vec<String> {
+    let mut notes = Vec::new();
+    for policy in policies {
+        match &policy.aws.role_arn {
+            Some(role) => notes.push(format!(
+                "policy {:?}: this document is for {role}; the operator's own identity needs sts:AssumeRole on it",
+                policy.name
+            )),
+            None => notes.push(format!(
+                "policy {:?}: no aws.roleArn, so resources name any account (*); this document is for the operator's own identity",
+                policy.name
+            )),
+        }
+        let profile = policy.ssm_access.as_ref().and_then(|s| s.instance_profile.as_ref());
+        if let Some(p) = profile.filter(|p| p.attach_when_missing && !p.create && policy.mode == Mode::Enforce) {
+            notes.push(format!(
+                "policy {:?}: iam:PassRole assumes instance profile {} holds a role named {}; if it holds another role, name that one",
+                policy.name, p.name, p.name
+            ));
+        }
+    }
+    notes
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn actions(document: &Value) -> BTreeSet<String> {
+        document["Statement"]
+            .as_array()
+            .into_iter()
+            .flatten()
+            .flat_map(|s| s["Action"].as_array().cloned().unwrap_or_default())
+            .filter_map(|a| a.as_str().map(str::to_string))
+            .collect()
+    }
+
+    #[test]
+    fn every_area_by_default_with_unique_sids_and_no_duplicate_unconditional_grants() {
+        let rendered = render(&[], &[]).expect("renders");
+        let statements = rendered.document["Statement"].as_array().expect("statements").clone();
+        let sids: Vec<&str> = statements.iter().filter_map(|s| s["Sid"].as_str()).collect();
+        let unique: BTreeSet<&str> = sids.iter().copied().collect();
+        assert_eq!(sids.len(), unique.len(), "{sids:?}");
+        assert!(sids.iter().all(|s| s.chars().all(|c| c.is_ascii_alphanumeric())), "IAM Sids are alphanumeric: {sids:?}");
+        let everywhere: Vec<&str> = statements
+            .iter()
+            .filter(|s| s["Resource"] == "*" && s.get("Condition").is_none())
+            .flat_map(|s| s["Action"].as_array().into_iter().flatten().filter_map(Value::as_str))
+            .collect();
+        assert_eq!(everywhere.len(), everywhere.iter().collect::<BTreeSet<_>>().len(), "{everywhere:?}");
+        let all = actions(&rendered.document);
+        for needed in
+            ["ec2:CreateVpcEndpoint", "ec2:DeleteSnapshot", "ssm:UpdateServiceSetting", "backup:CreateBackupSelection", "iam:PassRole"]
+        {
+            assert!(all.contains(needed), "{needed}");
+        }
+        assert!(!all.contains("sts:GetCallerIdentity"));
+    }
+
+    #[test]
+    fn an_area_alone_grants_only_its_own_actions() {
+        let rendered = render(&[Area::SnapshotRetention], &[]).expect("renders");
+        let all = actions(&rendered.document);
+        assert!(all.iter().all(|a| a.starts_with("ec2:")), "{all:?}");
+        assert!(!all.contains("ec2:CreateVpcEndpoint"));
     }
 }

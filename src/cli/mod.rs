@@ -34,8 +34,19 @@ pub enum Command {
     Plan(OneShotArgs),
     /// Enforce a policy file once (Audit mode in the file still changes nothing).
     Apply(OneShotArgs),
-    /// Print the least-privilege IAM policy the operator needs.
-    IamPolicy,
+    /// Print the least-privilege IAM policy the enabled areas need (JSON on stdout, notes on stderr).
+    IamPolicy(IamPolicyArgs),
+}
+
+#[derive(clap::Args, Debug)]
+pub struct IamPolicyArgs {
+    /// Areas to grant (comma-separated). Default: all, or with -f those the file's policies enable.
+    #[arg(long, value_enum, value_delimiter = ',')]
+    pub areas: Vec<iam_policy::Area>,
+    /// CostPolicy YAML file(s): roles, regions and accounts come from their policies, and only
+    /// what they enable is granted.
+    #[arg(short = 'f', long = "filename")]
+    pub files: Vec<std::path::PathBuf>,
 }
 
 #[derive(clap::Args, Debug)]
@@ -52,6 +63,26 @@ pub struct RunArgs {
     /// call. Empty: every role is allowed.
     #[arg(long, value_delimiter = ',', env = "FRUGAL_ALLOWED_ROLE_ARNS")]
     pub allowed_role_arns: Vec<String>,
+    /// Elect a leader among the replicas through a coordination.k8s.io Lease; only the
+    /// leader reconciles. Turn it off only where a single process runs (local runs, tests).
+    #[arg(
+        long,
+        default_value_t = true,
+        action = clap::ArgAction::Set,
+        num_args = 0..=1,
+        default_missing_value = "true",
+        env = "FRUGAL_LEADER_ELECTION"
+    )]
+    pub leader_election: bool,
+    /// Namespace of the Lease. Default: the pod's namespace (POD_NAMESPACE, from the
+    /// downward API), else the in-cluster service account's, else the kubeconfig context's,
+    /// else `default`.
+    #[arg(long, env = "POD_NAMESPACE")]
+    pub leader_election_namespace: Option<String>,
+    /// Name of the Lease. Deployments that shard policies with --policy-selector need one
+    /// each (or separate namespaces), or only one shard would run.
+    #[arg(long, default_value = "frugal-operator", env = "FRUGAL_LEADER_ELECTION_LEASE_NAME")]
+    pub leader_election_lease_name: String,
     #[command(flatten)]
     pub pacing: PacingArgs,
 }
@@ -132,6 +163,6 @@ pub async fn main() -> ExitCode {
         Command::Crd => crd::print(),
         Command::Plan(args) => oneshot::run(args, false).await,
         Command::Apply(args) => oneshot::run(args, true).await,
-        Command::IamPolicy => iam_policy::print(),
+        Command::IamPolicy(args) => iam_policy::print(&args.areas, &args.files),
     }
 }

@@ -4,10 +4,13 @@
 //! → `report` (status by server-side apply, Events, metrics). Invalid specs stop before
 //! `connect`, so nothing in AWS is touched; failures reach status and metrics and are
 //! retried with per-object exponential backoff.
+//!
+//! With several replicas, `leader` elects the one that runs the Controller.
 
 mod backoff;
 mod context;
 mod events;
+pub mod leader;
 mod reconcile;
 mod status;
 #[cfg(test)]
@@ -16,10 +19,10 @@ mod tests;
 use std::sync::Arc;
 use std::sync::atomic::Ordering;
 
-use futures::StreamExt;
+use futures::{FutureExt, StreamExt};
 use kube::api::ListParams;
-use kube::runtime::Controller;
 use kube::runtime::watcher;
+use kube::runtime::{Controller, Predicate, WatchStreamExt, predicates, reflector};
 use kube::{Api, Client};
 
 use crate::api::CostPolicy;
@@ -29,9 +32,15 @@ use crate::cli::RunArgs;
 use crate::metrics::Metrics;
 
 pub use context::Context;
+pub use leader::LeaderElector;
 pub use reconcile::{ReconcileError, error_policy, reconcile};
 
-/// Runs the controller until SIGTERM or Ctrl-C.
+/// Runs the controller until SIGTERM or Ctrl-C; with leader election, only while this
+/// replica holds the lease.
+///
+/// A replica that loses the lease stops its controller at once (in-flight reconciles are
+/// dropped; each reconcile is idempotent, the new leader redoes it) and returns an error,
+/// so the process exits non-zero and Kubernetes restarts it as a clean standby.
 pub async fn run(args: RunArgs) -> anyhow::Result<()> {
     let client = Client::try_default()
         .await
@@ -43,31 +52,101 @@ pub async fn run(args: RunArgs) -> anyhow::Result<()> {
     let health = crate::http::Health::default();
     let server = tokio::spawn(crate::http::serve(args.metrics_addr, metrics.clone(), health.clone()));
 
-    let api: Api<CostPolicy> = Api::all(client);
+    let api: Api<CostPolicy> = Api::all(client.clone());
     let mut list = ListParams::default().limit(1);
     if let Some(selector) = &args.policy_selector {
         list = list.labels(selector);
     }
     api.list(&list).await.map_err(|e| anyhow::anyhow!("cannot list CostPolicies (is the CRD installed? kubectl apply -f crds/): {e}"))?;
+    // Until here SIGTERM ends the process; from here on it stops the standby wait or the
+    // controller and releases the lease, wherever it arrives.
+    let shutdown = shutdown_signal()?.boxed().shared();
+    // From here on this replica can do its job, as the leader or as a standby.
+    health.leader.store(!args.leader_election, Ordering::SeqCst);
     health.ready.store(true, Ordering::SeqCst);
+
+    let mut elector = if args.leader_election {
+        let namespace = args.leader_election_namespace.clone().unwrap_or_else(|| client.default_namespace().to_string());
+        let mut elector = LeaderElector::new(client.clone(), &namespace, &args.leader_election_lease_name, &leader::identity());
+        tracing::info!(lease = %args.leader_election_lease_name, %namespace, identity = %elector.identity(), "waiting for the leader lease");
+        tokio::select! {
+            () = elector.acquire() => {}
+            () = shutdown.clone() => {
+                health.ready.store(false, Ordering::SeqCst);
+                server.abort();
+                tracing::info!("stopped while standing by");
+                return Ok(());
+            }
+        }
+        Some(elector)
+    } else {
+        None
+    };
+    health.leader.store(true, Ordering::SeqCst);
     tracing::info!(selector = ?args.policy_selector, "controller started");
 
     let mut watch = watcher::Config::default().any_semantic();
     if let Some(selector) = &args.policy_selector {
         watch = watch.labels(selector);
     }
-    Controller::new(api, watch)
-        .shutdown_on_signal()
-        .run(reconcile, error_policy, ctx)
-        .for_each(|result| async move {
+    // Only spec changes (generation, which also moves when deletion starts) and finalizer
+    // changes trigger a reconcile: the operator's own status writes must not, or every
+    // policy would be reconciled back to back instead of once per resyncInterval.
+    let (reader, writer) = reflector::store();
+    let triggers = watcher(api, watch)
+        .default_backoff()
+        .reflect(writer)
+        .applied_objects()
+        .predicate_filter(predicates::generation.combine(predicates::finalizers), Default::default());
+    let controller = Controller::for_stream(triggers, reader).graceful_shutdown_on(shutdown).run(reconcile, error_policy, ctx).for_each(
+        |result| async move {
             match result {
                 Ok((object, _)) => tracing::debug!(policy = %object.name, "reconciled"),
                 Err(error) => tracing::debug!(%error, "reconcile did not complete"),
             }
-        })
-        .await;
+        },
+    );
+    let lease = async {
+        match elector.as_mut() {
+            Some(elector) => elector.keep_leading().await,
+            None => std::future::pending().await,
+        }
+    };
+    let lost = tokio::select! {
+        () = controller => None,
+        lost = lease => Some(lost),
+    };
+    health.leader.store(false, Ordering::SeqCst);
     health.ready.store(false, Ordering::SeqCst);
+    if let Some(lost) = lost {
+        server.abort();
+        tracing::error!(%lost, "lost the leader lease: stopped reconciling");
+        anyhow::bail!("lost the leader lease {}: {lost}", args.leader_election_lease_name);
+    }
+    if let Some(elector) = elector.as_mut()
+        && let Err(error) = elector.release().await
+    {
+        tracing::warn!(%error, "cannot release the leader lease; a standby takes over when it expires");
+    }
     server.abort();
     tracing::info!("controller stopped");
     Ok(())
+}
+
+/// Resolves on the first SIGTERM or Ctrl-C. The SIGTERM handler is installed now, so a
+/// signal that arrives before the future is polled is not lost.
+fn shutdown_signal() -> anyhow::Result<impl Future<Output = ()> + Send + 'static> {
+    #[cfg(unix)]
+    let mut terminate = tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate())
+        .map_err(|e| anyhow::anyhow!("cannot listen for SIGTERM: {e}"))?;
+    Ok(async move {
+        #[cfg(unix)]
+        tokio::select! {
+            _ = tokio::signal::ctrl_c() => {}
+            _ = terminate.recv() => {}
+        }
+        #[cfg(not(unix))]
+        let _ = tokio::signal::ctrl_c().await;
+        tracing::info!("shutdown requested");
+    })
 }

@@ -288,11 +288,8 @@ async fn cleanup(policy: &CostPolicy, ctx: &Context) -> Result<Action, Reconcile
             };
             match engine::cleanup(cloud.as_ref(), &validated).await {
                 Ok(deleted) => {
-                    let note = if deleted.is_empty() {
-                        "nothing left to delete".to_string()
-                    } else {
-                        format!("deleted gateway endpoints {}", deleted.join(", "))
-                    };
+                    let note =
+                        if deleted.is_empty() { "nothing left to delete".to_string() } else { format!("deleted {}", deleted.join(", ")) };
                     events::publish(ctx, policy, vec![events::normal("Deleted", "Cleanup", note)]).await;
                 }
                 Err(error) => {

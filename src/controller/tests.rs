@@ -5,7 +5,7 @@
 //! call nobody expected is answered with a 500 and fails the test. The fake account records
 //! every AWS call, so tests can say which calls happened and which did not.
 
-use std::collections::BTreeSet;
+use std::collections::{BTreeMap, BTreeSet};
 use std::future::Future;
 use std::sync::{Arc, Mutex, MutexGuard};
 use std::time::Duration;
@@ -20,14 +20,16 @@ use tokio::sync::oneshot;
 
 use super::{Context, ReconcileError, error_policy, reconcile};
 use crate::api::names::{FIELD_MANAGER, FINALIZER, TAG_POLICY};
-use crate::api::validate::{GatewayEndpointsDesired, SnapshotRetentionDesired};
-use crate::api::{AwsTarget, CostPolicy, CostPolicySpec, DeletionPolicy, GatewayService};
+use crate::api::validate::{BackupDesired, GatewayEndpointsDesired, SnapshotRetentionDesired, SsmAccessDesired};
+use crate::api::{AwsTarget, BackupSpec, CostPolicy, CostPolicySpec, DeletionPolicy, GatewayService, SsmAccessSpec};
 use crate::engine::{Cloud, CloudConnector, CloudError, ErrorKind};
 use crate::metrics::Metrics;
-use crate::plan::backup::{BackupChange, BackupInventory};
+use crate::plan::backup::{BackupChange, BackupInventory, BackupVault, ObservedPlan, PlanRule, Selection};
 use crate::plan::gateway_endpoints::{GatewayChange, GatewayEndpoint, NetworkInventory, Route, RouteTable, Vpc};
 use crate::plan::snapshots::{SnapshotChange, SnapshotInventory};
-use crate::plan::ssm_access::{SsmChange, SsmInventory};
+use crate::plan::ssm_access::{
+    IngressRule, Instance, InstanceProfile, PortRange, RuleCall, SecurityGroup, Source, SsmChange, SsmInventory,
+};
 use crate::plan::{Tags, ownership_tags};
 
 const NAME: &str = "team-a";
@@ -39,6 +41,12 @@ const PUBLIC_TABLE: &str = "rtb-public1";
 const POLICY_PATH: &str = "/apis/frugal.dev/v1alpha1/costpolicies/team-a";
 const STATUS_PATH: &str = "/apis/frugal.dev/v1alpha1/costpolicies/team-a/status";
 const EVENTS_PATH: &str = "/apis/events.k8s.io/v1/namespaces/default/events";
+const ACCOUNT: &str = "111122223333";
+/// The instance profile the ssmAccess fixture attaches.
+const SSM_PROFILE: &str = "frugal-ssm";
+const BACKUP_VAULT: &str = "prod-vault";
+const BACKUP_PLAN: &str = "prod-daily";
+const BACKUP_ROLE: &str = "arn:aws:iam::111122223333:role/service-role/AWSBackupDefaultServiceRole";
 /// How long a reconcile may take.
 const TIMEOUT: Duration = Duration::from_secs(5);
 /// How long the scenario may still wait for a call once the reconcile has ended.
@@ -55,6 +63,12 @@ trait PolicyFixture: Sized {
     fn deletion_policy(self, policy: DeletionPolicy) -> Self;
     fn deleting(self) -> Self;
     fn with_spec(self, change: impl FnOnce(&mut CostPolicySpec)) -> Self;
+    /// The ssmAccess area alone: revoke SSH from the world in every group of the region, and
+    /// attach the existing `frugal-ssm` profile to instances without one.
+    fn ssm_access_only(self) -> Self;
+    /// The backup area alone: vault `prod-vault` (created when missing), plan `prod-daily`
+    /// with one daily rule kept 35 days, selection `prod-…` of the resources tagged backup=daily.
+    fn backup_only(self) -> Self;
 }
 
 impl PolicyFixture for CostPolicy {
@@ -90,6 +104,38 @@ impl PolicyFixture for CostPolicy {
         change(&mut self.spec);
         self
     }
+
+    fn ssm_access_only(self) -> Self {
+        let section: SsmAccessSpec =
+            serde_yaml::from_str(&format!("{{revokeWorldSsh: true, instanceProfile: {{name: {SSM_PROFILE}, attachWhenMissing: true}}}}"))
+                .expect("ssmAccess fixture parses");
+        self.with_spec(|spec| {
+            spec.gateway_endpoints = None;
+            spec.ssm_access = Some(section);
+        })
+    }
+
+    fn backup_only(self) -> Self {
+        let section: BackupSpec = serde_yaml::from_str(&format!(
+            "vault: {{name: {BACKUP_VAULT}, create: true}}
+plan:
+  name: {BACKUP_PLAN}
+  rules:
+    - {{name: daily, schedule: 'cron(0 5 ? * * *)', startWindowMinutes: 60, completionWindowMinutes: 180, deleteAfterDays: 35}}
+selection: {{name: prod, iamRoleArn: '{BACKUP_ROLE}', tags: {{backup: daily}}}}
+"
+        ))
+        .expect("backup fixture parses");
+        self.with_spec(|spec| {
+            spec.gateway_endpoints = None;
+            spec.backup = Some(section);
+        })
+    }
+}
+
+/// The validated backup section of `policy`.
+fn backup_desired(policy: &CostPolicy) -> BackupDesired {
+    crate::api::validate::validate(NAME, &policy.spec).expect("a valid policy").backup.expect("a backup section")
 }
 
 fn condition<'a>(status: &'a Value, type_: &str) -> &'a Value {
@@ -134,14 +180,42 @@ fn requeue_after(action: &Action) -> Option<Duration> {
 enum CloudCall {
     Connect,
     ObserveNetwork,
-    CreateEndpoint { vpc_id: String, service: GatewayService, route_table_ids: Vec<String> },
-    AddRouteTables { endpoint_id: String, route_table_ids: Vec<String> },
-    OwnedEndpoints { policy: String },
-    DeleteEndpoints { ids: Vec<String> },
+    CreateEndpoint {
+        vpc_id: String,
+        service: GatewayService,
+        route_table_ids: Vec<String>,
+    },
+    AddRouteTables {
+        endpoint_id: String,
+        route_table_ids: Vec<String>,
+    },
+    OwnedEndpoints {
+        policy: String,
+    },
+    DeleteEndpoints {
+        ids: Vec<String>,
+    },
     ObserveSnapshots,
     SnapshotChange(String),
     ObserveSsm,
+    /// One AuthorizeSecurityGroupIngress (the remainder of a split).
+    AuthorizeIngress {
+        group_id: String,
+        ranges: Vec<PortRange>,
+    },
+    /// One RevokeSecurityGroupIngress, by rule id.
+    RevokeIngress {
+        group_id: String,
+        rule_id: String,
+    },
+    /// Any other ssmAccess change, as `describe()` says it.
     SsmChange(String),
+    ObserveBackup,
+    /// One AWS Backup call and what it names (vault or plan name, plan, selection or selection name).
+    Backup {
+        operation: &'static str,
+        target: String,
+    },
 }
 
 impl CloudCall {
@@ -152,7 +226,10 @@ impl CloudCall {
                 | CloudCall::AddRouteTables { .. }
                 | CloudCall::DeleteEndpoints { .. }
                 | CloudCall::SnapshotChange(_)
+                | CloudCall::AuthorizeIngress { .. }
+                | CloudCall::RevokeIngress { .. }
                 | CloudCall::SsmChange(_)
+                | CloudCall::Backup { .. }
         )
     }
 }
@@ -164,6 +241,7 @@ struct Account {
     endpoints: Vec<GatewayEndpoint>,
     created: u32,
     ssm: SsmInventory,
+    backup: BackupInventory,
 }
 
 #[derive(Default)]
@@ -172,6 +250,10 @@ struct FakeCloud {
     calls: Mutex<Vec<CloudCall>>,
     fail_observe: Option<CloudError>,
     fail_delete: Option<CloudError>,
+    fail_observe_ssm: Option<CloudError>,
+    fail_observe_backup: Option<CloudError>,
+    /// The ssmAccess or backup call whose operation is this error's fails with it.
+    fail_call: Option<CloudError>,
 }
 
 fn lock<T>(mutex: &Mutex<T>) -> MutexGuard<'_, T> {
@@ -235,6 +317,168 @@ impl FakeCloud {
     fn record(&self, call: CloudCall) {
         lock(&self.calls).push(call);
     }
+
+    fn with_ssm(self, ssm: SsmInventory) -> Self {
+        lock(&self.account).ssm = ssm;
+        self
+    }
+
+    fn with_backup(self, backup: BackupInventory) -> Self {
+        lock(&self.account).backup = backup;
+        self
+    }
+
+    fn ssm(&self) -> SsmInventory {
+        lock(&self.account).ssm.clone()
+    }
+
+    fn backup(&self) -> BackupInventory {
+        lock(&self.account).backup.clone()
+    }
+
+    /// The error `fail_call` holds when it is for `operation`.
+    fn failure(&self, operation: &str) -> Result<(), CloudError> {
+        match &self.fail_call {
+            Some(error) if error.operation == operation => Err(error.clone()),
+            _ => Ok(()),
+        }
+    }
+
+    fn next_id(&self, prefix: &str) -> String {
+        let mut account = lock(&self.account);
+        account.created += 1;
+        format!("{prefix}-fake{:04}", account.created)
+    }
+}
+
+fn ingress(rule_id: &str, from: i32, to: i32, source: Source, description: Option<&str>) -> IngressRule {
+    IngressRule {
+        rule_id: rule_id.to_string(),
+        protocol: "tcp".to_string(),
+        from_port: from,
+        to_port: to,
+        source,
+        description: description.map(str::to_string),
+    }
+}
+
+fn world_v4() -> Source {
+    Source::Ipv4("0.0.0.0/0".to_string())
+}
+
+/// sg-0ssh lets the world reach tcp/22 (next to rules that must stay), sg-1wide lets ::/0
+/// reach tcp 0-65535; i-bare (in sg-0ssh) has no instance profile; `frugal-ssm` exists.
+fn ssm_drift() -> SsmInventory {
+    SsmInventory {
+        security_groups: vec![
+            SecurityGroup {
+                id: "sg-0ssh".to_string(),
+                name: "ssh-open".to_string(),
+                tags: Tags::new(),
+                ingress: vec![
+                    ingress("sgr-https", 443, 443, world_v4(), None),
+                    ingress("sgr-ssh-office", 22, 22, Source::Ipv4("10.0.0.0/8".to_string()), None),
+                    ingress("sgr-ssh-world", 22, 22, world_v4(), None),
+                ],
+            },
+            SecurityGroup {
+                id: "sg-1wide".to_string(),
+                name: "wide-open".to_string(),
+                tags: Tags::new(),
+                ingress: vec![ingress("sgr-wide6", 0, 65535, Source::Ipv6("::/0".to_string()), Some("legacy"))],
+            },
+        ],
+        instances: vec![Instance {
+            id: "i-bare".to_string(),
+            state: "running".to_string(),
+            key_name: None,
+            security_group_ids: vec!["sg-0ssh".to_string()],
+            profile_arn: None,
+        }],
+        profiles: BTreeMap::from([(
+            SSM_PROFILE.to_string(),
+            InstanceProfile {
+                name: SSM_PROFILE.to_string(),
+                arn: format!("arn:aws:iam::{ACCOUNT}:instance-profile/{SSM_PROFILE}"),
+                grants_ssm: true,
+            },
+        )]),
+        ..SsmInventory::default()
+    }
+}
+
+/// (rule id, ports, source, description) of a group's ingress rules in the fake account.
+fn rules_of(inventory: &SsmInventory, group_id: &str) -> Vec<(String, String, String, Option<String>)> {
+    let group = inventory.security_groups.iter().find(|g| g.id == group_id).unwrap_or_else(|| panic!("no group {group_id}"));
+    group
+        .ingress
+        .iter()
+        .map(|r| (r.rule_id.clone(), format!("{}-{}", r.from_port, r.to_port), r.source.to_string(), r.description.clone()))
+        .collect()
+}
+
+fn owned_vault() -> BackupVault {
+    BackupVault {
+        name: BACKUP_VAULT.to_string(),
+        arn: format!("arn:aws:backup:{REGION}:{ACCOUNT}:backup-vault:{BACKUP_VAULT}"),
+        tags: ownership_tags(NAME),
+        recovery_points: 0,
+    }
+}
+
+/// The spec's daily rule as AWS holds it, kept `delete_after_days`.
+fn daily_rule(delete_after_days: u32) -> PlanRule {
+    PlanRule {
+        name: "daily".to_string(),
+        target_vault: BACKUP_VAULT.to_string(),
+        schedule: "cron(0 5 ? * * *)".to_string(),
+        timezone: None,
+        start_window_minutes: Some(60),
+        completion_window_minutes: Some(180),
+        delete_after_days: Some(delete_after_days),
+        cold_after_days: None,
+    }
+}
+
+fn selection(id: &str, name: &str, tag_value: &str) -> Selection {
+    Selection {
+        id: id.to_string(),
+        name: name.to_string(),
+        iam_role_arn: BACKUP_ROLE.to_string(),
+        tags: BTreeMap::from([("backup".to_string(), tag_value.to_string())]),
+        resources: Vec::new(),
+        other_conditions: false,
+    }
+}
+
+/// Our vault, and our plan `plan-0001` with `rules` and `selections`.
+fn backup_account(rules: Vec<PlanRule>, selections: Vec<Selection>) -> BackupInventory {
+    BackupInventory {
+        vault: Some(owned_vault()),
+        plan: Some(ObservedPlan {
+            id: "plan-0001".to_string(),
+            arn: format!("arn:aws:backup:{REGION}:{ACCOUNT}:backup-plan:plan-0001"),
+            name: BACKUP_PLAN.to_string(),
+            version_id: "version-a".to_string(),
+            tags: ownership_tags(NAME),
+            rules,
+            selections,
+        }),
+        resources: Vec::new(),
+    }
+}
+
+/// Someone shortened the daily rule to 14 days in the console; two selections of an earlier
+/// spec (prefix `prod`) and one someone else added are attached to the plan.
+fn backup_drift() -> BackupInventory {
+    backup_account(
+        vec![daily_rule(14)],
+        vec![
+            selection("sel-old1", "prod-0badc0de", "weekly"),
+            selection("sel-old2", "prod-1badc0de", "hourly"),
+            selection("sel-theirs", "someone-elses", "daily"),
+        ],
+    )
 }
 
 #[async_trait]
@@ -313,24 +557,172 @@ impl Cloud for FakeCloud {
         Ok(())
     }
 
-    /// No vault, plan or resources; the policies here do not enable backup.
-    async fn observe_backup(&self, _desired: &crate::api::validate::BackupDesired) -> Result<BackupInventory, CloudError> {
-        Ok(BackupInventory::default())
+    /// The account's vault and plan: none unless a test seeds them.
+    async fn observe_backup(&self, _desired: &BackupDesired) -> Result<BackupInventory, CloudError> {
+        self.record(CloudCall::ObserveBackup);
+        if let Some(error) = &self.fail_observe_backup {
+            return Err(error.clone());
+        }
+        Ok(self.backup())
     }
 
+    /// Behaves as AWS Backup does where the order of calls matters: a selection needs a live
+    /// plan, a plan with selections cannot be deleted, nor a vault with recovery points.
     async fn apply_backup_change(&self, change: &BackupChange) -> Result<Option<String>, CloudError> {
-        Err(CloudError::new("Backup", ErrorKind::InvalidRequest, format!("unexpected backup change: {}", change.describe())))
+        let (operation, target) = match change {
+            BackupChange::CreateVault { name, .. } => ("CreateBackupVault", name.clone()),
+            BackupChange::CreatePlan { name, .. } => ("CreateBackupPlan", name.clone()),
+            BackupChange::UpdatePlan { plan_id, .. } => ("UpdateBackupPlan", plan_id.clone()),
+            BackupChange::CreateSelection { selection, .. } => ("CreateBackupSelection", selection.name.clone()),
+            BackupChange::DeleteSelection { selection_id, .. } => ("DeleteBackupSelection", selection_id.clone()),
+            BackupChange::DeletePlan { plan_id, .. } => ("DeleteBackupPlan", plan_id.clone()),
+            BackupChange::DeleteVault { name } => ("DeleteBackupVault", name.clone()),
+        };
+        self.record(CloudCall::Backup { operation, target });
+        self.failure(operation)?;
+        let refused = |message: &str| CloudError::new(operation, ErrorKind::InvalidRequest, message);
+        let missing = |what: &str| CloudError::new(operation, ErrorKind::NotFound, format!("{what} not found"));
+        match change {
+            BackupChange::CreateVault { name, tags, .. } => {
+                let arn = format!("arn:aws:backup:{REGION}:{ACCOUNT}:backup-vault:{name}");
+                let vault = BackupVault { name: name.clone(), arn: arn.clone(), tags: tags.clone(), recovery_points: 0 };
+                lock(&self.account).backup.vault = Some(vault);
+                Ok(Some(arn))
+            }
+            BackupChange::CreatePlan { name, rules, tags, .. } => {
+                let id = self.next_id("plan");
+                let plan = ObservedPlan {
+                    id: id.clone(),
+                    arn: format!("arn:aws:backup:{REGION}:{ACCOUNT}:backup-plan:{id}"),
+                    name: name.clone(),
+                    version_id: self.next_id("version"),
+                    tags: tags.clone(),
+                    rules: rules.clone(),
+                    selections: Vec::new(),
+                };
+                lock(&self.account).backup.plan = Some(plan);
+                Ok(Some(id))
+            }
+            BackupChange::UpdatePlan { plan_id, rules, .. } => {
+                let version = self.next_id("version");
+                let mut account = lock(&self.account);
+                let plan = account.backup.plan.as_mut().filter(|p| &p.id == plan_id).ok_or_else(|| missing(plan_id))?;
+                plan.rules = rules.clone();
+                plan.version_id = version.clone();
+                Ok(Some(version))
+            }
+            BackupChange::CreateSelection { plan_id, selection, .. } => {
+                let plan_id = plan_id.as_deref().ok_or_else(|| refused("the plan of the selection was not created"))?;
+                let id = self.next_id("sel");
+                let mut account = lock(&self.account);
+                let plan = account.backup.plan.as_mut().filter(|p| p.id == plan_id).ok_or_else(|| missing(plan_id))?;
+                plan.selections.push(Selection { id: id.clone(), ..selection.clone() });
+                Ok(Some(id))
+            }
+            BackupChange::DeleteSelection { plan_id, selection_id, .. } => {
+                let mut account = lock(&self.account);
+                let plan = account.backup.plan.as_mut().filter(|p| &p.id == plan_id).ok_or_else(|| missing(plan_id))?;
+                let before = plan.selections.len();
+                plan.selections.retain(|s| &s.id != selection_id);
+                if plan.selections.len() == before {
+                    return Err(missing(selection_id));
+                }
+                Ok(None)
+            }
+            BackupChange::DeletePlan { plan_id, .. } => {
+                let mut account = lock(&self.account);
+                let plan = account.backup.plan.as_ref().filter(|p| &p.id == plan_id).ok_or_else(|| missing(plan_id))?;
+                if !plan.selections.is_empty() {
+                    return Err(refused("Related backup plan selections must be deleted prior to backup plan deletion"));
+                }
+                account.backup.plan = None;
+                Ok(None)
+            }
+            BackupChange::DeleteVault { name } => {
+                let mut account = lock(&self.account);
+                let vault = account.backup.vault.as_ref().filter(|v| &v.name == name).ok_or_else(|| missing(name))?;
+                if vault.recovery_points > 0 {
+                    return Err(refused("Backup vault cannot be deleted because it contains recovery points"));
+                }
+                account.backup.vault = None;
+                Ok(None)
+            }
+        }
     }
 
     /// The account's ssmAccess inventory: empty unless a test seeds it.
-    async fn observe_ssm_access(&self, _desired: &crate::api::validate::SsmAccessDesired) -> Result<SsmInventory, CloudError> {
+    async fn observe_ssm_access(&self, _desired: &SsmAccessDesired) -> Result<SsmInventory, CloudError> {
         self.record(CloudCall::ObserveSsm);
-        Ok(lock(&self.account).ssm.clone())
+        if let Some(error) = &self.fail_observe_ssm {
+            return Err(error.clone());
+        }
+        Ok(self.ssm())
     }
 
+    /// Security group changes make their EC2 calls in `rule_calls()` order, as the real
+    /// adapter does, and stop at the first failure.
     async fn apply_ssm_change(&self, _policy: &str, change: &SsmChange) -> Result<Option<String>, CloudError> {
-        self.record(CloudCall::SsmChange(change.describe()));
-        Ok(None)
+        if !change.is_security_group_change() {
+            self.record(CloudCall::SsmChange(change.describe()));
+            let mut account = lock(&self.account);
+            let ssm = &mut account.ssm;
+            match change {
+                SsmChange::AttachInstanceProfile { instance_id, profile_name } => {
+                    let instance = ssm.instances.iter_mut().find(|i| &i.id == instance_id);
+                    let instance = instance.ok_or_else(|| {
+                        CloudError::new("AssociateIamInstanceProfile", ErrorKind::NotFound, format!("{instance_id} not found"))
+                    })?;
+                    instance.profile_arn = Some(format!("arn:aws:iam::{ACCOUNT}:instance-profile/{profile_name}"));
+                }
+                SsmChange::CreateInstanceProfile { name } => {
+                    let arn = format!("arn:aws:iam::{ACCOUNT}:instance-profile/{name}");
+                    ssm.profiles.insert(name.clone(), InstanceProfile { name: name.clone(), arn, grants_ssm: true });
+                }
+                SsmChange::SetDefaultHostManagementRole { role, .. } => ssm.default_host_management_role = Some(role.clone()),
+                SsmChange::DeleteKeyPair { key_pair_id, .. } => ssm.key_pairs.retain(|k| &k.id != key_pair_id),
+                SsmChange::RevokeIngress { .. } | SsmChange::SplitIngress { .. } => {}
+            }
+            return Ok(None);
+        }
+        let mut created = Vec::new();
+        for call in change.rule_calls() {
+            match call {
+                RuleCall::Authorize { group_id, protocol, ranges, source, description } => {
+                    self.record(CloudCall::AuthorizeIngress { group_id: group_id.to_string(), ranges: ranges.to_vec() });
+                    self.failure("AuthorizeSecurityGroupIngress")?;
+                    let ids: Vec<String> = ranges.iter().map(|_| self.next_id("sgr")).collect();
+                    let mut account = lock(&self.account);
+                    let group = account.ssm.security_groups.iter_mut().find(|g| g.id == group_id).ok_or_else(|| {
+                        CloudError::new("AuthorizeSecurityGroupIngress", ErrorKind::NotFound, format!("{group_id} not found"))
+                    })?;
+                    for (id, range) in ids.iter().zip(ranges) {
+                        group.ingress.push(IngressRule {
+                            rule_id: id.clone(),
+                            protocol: protocol.to_string(),
+                            from_port: range.from,
+                            to_port: range.to,
+                            source: source.clone(),
+                            description: Some(description.to_string()),
+                        });
+                    }
+                    created.extend(ids);
+                }
+                RuleCall::Revoke { group_id, rule_id } => {
+                    self.record(CloudCall::RevokeIngress { group_id: group_id.to_string(), rule_id: rule_id.to_string() });
+                    self.failure("RevokeSecurityGroupIngress")?;
+                    let mut account = lock(&self.account);
+                    let group = account.ssm.security_groups.iter_mut().find(|g| g.id == group_id);
+                    let rules = group.map(|g| &mut g.ingress);
+                    match rules {
+                        Some(rules) if rules.iter().any(|r| r.rule_id == rule_id) => rules.retain(|r| r.rule_id != rule_id),
+                        _ => {
+                            return Err(CloudError::new("RevokeSecurityGroupIngress", ErrorKind::NotFound, format!("{rule_id} not found")));
+                        }
+                    }
+                }
+            }
+        }
+        Ok(if created.is_empty() { None } else { Some(created.join(",")) })
     }
 }
 
@@ -921,4 +1313,463 @@ async fn a_spec_invalid_in_another_field_at_the_next_generation_gets_an_event_na
         .expect("second reconcile");
 
     assert_eq!(harness.cloud.calls(), []);
+}
+
+// ---------------------------------------------------------------------------------------------
+// ssmAccess
+
+#[tokio::test]
+async fn ssm_enforce_revokes_world_ssh_splits_the_wide_range_attaches_the_profile_and_the_next_run_changes_nothing() {
+    let mut harness = Harness::new(FakeCloud::default().with_ssm(ssm_drift()));
+    let policy = CostPolicy::test().with_finalizer().enforce().ssm_access_only();
+    let applied = Arc::new(Mutex::new(None));
+    let slot = applied.clone();
+
+    let action = harness
+        .reconcile(policy.clone(), |mut api| async move {
+            let status = api.expect_status_apply().await;
+            assert_condition(&status, "SsmAccessInSync", "True", "Reconciled");
+            assert_condition(&status, "Ready", "True", "Reconciled");
+            assert_condition(&status, "Reconciling", "False", "Idle");
+            let ssm = &status["ssm"];
+            assert_eq!(ssm["securityGroupsInScope"], 2, "{ssm:#}");
+            assert_eq!(
+                (ssm["worldSshFound"].as_u64(), ssm["worldSshRevoked"].as_u64(), ssm["worldSshSplit"].as_u64()),
+                (Some(2), Some(1), Some(1))
+            );
+            let outcomes: Vec<(&str, &str)> = ssm["permissions"]
+                .as_array()
+                .expect("permissions")
+                .iter()
+                .map(|p| (p["ruleId"].as_str().unwrap_or_default(), p["outcome"].as_str().unwrap_or_default()))
+                .collect();
+            assert_eq!(outcomes, [("sgr-ssh-world", "Revoked"), ("sgr-wide6", "Split")]);
+            let instances = &ssm["instances"];
+            assert_eq!(
+                (instances["inScope"].as_u64(), instances["attachedLastRun"].as_u64(), instances["profileAttachedByUs"].as_u64()),
+                (Some(1), Some(1), Some(1)),
+                "{instances:#}"
+            );
+            assert_eq!(
+                (instances["noProfile"].as_u64(), instances["notReporting"].as_u64()),
+                (Some(0), Some(1)),
+                "attached, not yet reporting"
+            );
+            assert_eq!(ssm["findings"], 0);
+            assert_eq!(status["findings"], 0);
+            let revoked = api.expect_event("Normal", "WorldSshRevoked").await;
+            assert_eq!(revoked["action"], "RevokeSecurityGroupIngress");
+            assert!(note(&revoked).contains("sg-0ssh") && note(&revoked).contains("sgr-ssh-world"), "{revoked:#}");
+            let split = api.expect_event("Normal", "WorldSshSplit").await;
+            assert!(note(&split).contains("sgr-wide6") && note(&split).contains("tcp 0-21, tcp 23-65535"), "{split:#}");
+            let attached = api.expect_event("Normal", "InstanceProfileAttached").await;
+            assert!(note(&attached).contains("i-bare") && note(&attached).contains(SSM_PROFILE), "{attached:#}");
+            *lock(&slot) = Some(status);
+            api
+        })
+        .await
+        .expect("reconcile succeeds");
+
+    assert!(requeue_after(&action).is_some());
+    assert_eq!(
+        harness.cloud.calls(),
+        [
+            CloudCall::Connect,
+            CloudCall::ObserveSsm,
+            CloudCall::RevokeIngress { group_id: "sg-0ssh".to_string(), rule_id: "sgr-ssh-world".to_string() },
+            // The split: the remainder is authorized before the wide rule is revoked.
+            CloudCall::AuthorizeIngress {
+                group_id: "sg-1wide".to_string(),
+                ranges: vec![PortRange { from: 0, to: 21 }, PortRange { from: 23, to: 65535 }]
+            },
+            CloudCall::RevokeIngress { group_id: "sg-1wide".to_string(), rule_id: "sgr-wide6".to_string() },
+            CloudCall::SsmChange(format!("attach instance profile {SSM_PROFILE} to i-bare")),
+        ]
+    );
+    let account = harness.cloud.ssm();
+    assert_eq!(
+        rules_of(&account, "sg-0ssh"),
+        [
+            ("sgr-https".to_string(), "443-443".to_string(), "0.0.0.0/0".to_string(), None),
+            ("sgr-ssh-office".to_string(), "22-22".to_string(), "10.0.0.0/8".to_string(), None)
+        ],
+        "only tcp 22 from the world is revoked"
+    );
+    let wide: Vec<(String, String, Option<String>)> =
+        rules_of(&account, "sg-1wide").into_iter().map(|(_, ports, source, d)| (ports, source, d)).collect();
+    let described = Some("legacy (split by frugal)".to_string());
+    assert_eq!(
+        wide,
+        [("0-21".to_string(), "::/0".to_string(), described.clone()), ("23-65535".to_string(), "::/0".to_string(), described)]
+    );
+
+    // The next run observes the fixed account: nothing to change, no Event.
+    let mut again = policy;
+    again.status = Some(serde_json::from_value(lock(&applied).take().expect("status was applied")).expect("a CostPolicyStatus"));
+    let before = harness.cloud.calls().len();
+    harness
+        .reconcile(again, |mut api| async move {
+            let status = api.expect_status_apply().await;
+            assert_condition(&status, "SsmAccessInSync", "True", "InSync");
+            assert_eq!(status["ssm"]["worldSshFound"], 0);
+            assert_eq!(status["ssm"]["instances"]["profileAttachedByUs"], 1);
+            api
+        })
+        .await
+        .expect("second reconcile succeeds");
+    assert_eq!(harness.cloud.calls()[before..], [CloudCall::Connect, CloudCall::ObserveSsm]);
+}
+
+#[tokio::test]
+async fn ssm_audit_reports_the_open_permissions_and_never_calls_a_mutating_api() {
+    let mut harness = Harness::new(FakeCloud::default().with_ssm(ssm_drift()));
+
+    harness
+        .reconcile(CostPolicy::test().with_finalizer().ssm_access_only(), |mut api| async move {
+            let status = api.expect_status_apply().await;
+            assert_condition(&status, "SsmAccessInSync", "False", "DriftFound");
+            assert_condition(&status, "Ready", "True", "DriftFound");
+            let ssm = &status["ssm"];
+            assert_eq!(
+                (ssm["worldSshFound"].as_u64(), ssm["worldSshRevoked"].as_u64(), ssm["worldSshSplit"].as_u64()),
+                (Some(2), Some(0), Some(0))
+            );
+            assert!(ssm["permissions"].as_array().is_some_and(|all| all.iter().all(|p| p["outcome"] == "Planned")), "{ssm:#}");
+            assert_eq!((ssm["instances"]["noProfile"].as_u64(), ssm["instances"]["attachedLastRun"].as_u64()), (Some(1), Some(0)));
+            assert_eq!(ssm["findings"], 3, "two open permissions and one instance without a profile");
+            // No change, so no Event.
+            api
+        })
+        .await
+        .expect("reconcile succeeds");
+
+    let calls = harness.cloud.calls();
+    assert!(!calls.iter().any(CloudCall::is_mutating), "{calls:?}");
+    assert_eq!(calls, [CloudCall::Connect, CloudCall::ObserveSsm]);
+    assert_eq!(harness.cloud.ssm(), ssm_drift(), "the account is untouched");
+}
+
+#[tokio::test]
+async fn a_failed_ssm_observation_names_the_operation_and_changes_nothing() {
+    let mut cloud = FakeCloud::default().with_ssm(ssm_drift());
+    cloud.fail_observe_ssm = Some(CloudError::new("DescribeSecurityGroupRules", ErrorKind::AccessDenied, "not authorized"));
+    let mut harness = Harness::new(cloud);
+
+    let error = harness
+        .reconcile(CostPolicy::test().with_finalizer().enforce().ssm_access_only(), |mut api| async move {
+            let status = api.expect_status_apply().await;
+            assert_condition(&status, "SsmAccessInSync", "False", "ObservationFailed");
+            let message = condition(&status, "SsmAccessInSync")["message"].as_str().unwrap_or_default().to_string();
+            assert!(message.contains("DescribeSecurityGroupRules"), "{message}");
+            assert_condition(&status, "Ready", "False", "AreasNotInSync");
+            assert_condition(&status, "Reconciling", "True", "Retrying");
+            let event = api.expect_event("Warning", "ObservationFailed").await;
+            assert!(note(&event).contains("ssmAccess") && note(&event).contains("DescribeSecurityGroupRules"), "{event:#}");
+            api
+        })
+        .await
+        .expect_err("so that backoff applies");
+
+    assert!(matches!(&error, ReconcileError::Aws(e) if e.operation == "DescribeSecurityGroupRules"), "{error:?}");
+    assert_eq!(harness.cloud.calls(), [CloudCall::Connect, CloudCall::ObserveSsm], "no change after a failed read");
+    assert_eq!(harness.cloud.ssm(), ssm_drift());
+}
+
+#[tokio::test]
+async fn a_failed_authorization_leaves_the_wide_rule_in_place() {
+    let mut cloud = FakeCloud::default().with_ssm(ssm_drift());
+    cloud.fail_call =
+        Some(CloudError::new("AuthorizeSecurityGroupIngress", ErrorKind::InvalidRequest, "RulesPerSecurityGroupLimitExceeded"));
+    let mut harness = Harness::new(cloud);
+
+    let error = harness
+        .reconcile(CostPolicy::test().with_finalizer().enforce().ssm_access_only(), |mut api| async move {
+            let status = api.expect_status_apply().await;
+            assert_condition(&status, "SsmAccessInSync", "False", "ActionFailed");
+            assert_condition(&status, "Ready", "False", "AreasNotInSync");
+            let outcomes: Vec<&str> =
+                status["ssm"]["permissions"].as_array().expect("permissions").iter().filter_map(|p| p["outcome"].as_str()).collect();
+            assert_eq!(outcomes, ["Revoked", "Failed"]);
+            api.expect_event("Normal", "WorldSshRevoked").await;
+            let failed = api.expect_event("Warning", "ActionFailed").await;
+            assert_eq!(failed["action"], "AuthorizeSecurityGroupIngress");
+            assert!(note(&failed).contains("sgr-wide6") && note(&failed).contains("RulesPerSecurityGroupLimitExceeded"), "{failed:#}");
+            api.expect_event("Normal", "InstanceProfileAttached").await;
+            api
+        })
+        .await
+        .expect_err("a failed change is retried");
+
+    assert!(matches!(&error, ReconcileError::Aws(e) if e.operation == "AuthorizeSecurityGroupIngress"), "{error:?}");
+    let calls = harness.cloud.calls();
+    assert!(
+        !calls.contains(&CloudCall::RevokeIngress { group_id: "sg-1wide".to_string(), rule_id: "sgr-wide6".to_string() }),
+        "the wide rule is revoked only after its remainder was authorized: {calls:?}"
+    );
+    assert_eq!(rules_of(&harness.cloud.ssm(), "sg-1wide"), rules_of(&ssm_drift(), "sg-1wide"));
+}
+
+// ---------------------------------------------------------------------------------------------
+// backup
+
+#[tokio::test]
+async fn backup_enforce_restores_the_edited_plan_and_creates_the_new_selection_before_deleting_the_old_ones() {
+    let policy = CostPolicy::test().with_finalizer().enforce().backup_only();
+    let selection_name = crate::plan::backup::selection_name(&backup_desired(&policy).selection);
+    let mut harness = Harness::new(FakeCloud::default().with_backup(backup_drift()));
+
+    let expected_name = selection_name.clone();
+    harness
+        .reconcile(policy, |mut api| async move {
+            let status = api.expect_status_apply().await;
+            assert_condition(&status, "BackupInSync", "True", "Reconciled");
+            assert_condition(&status, "Ready", "True", "Reconciled");
+            let backup = &status["backup"];
+            assert_eq!(backup["planId"], "plan-0001", "{backup:#}");
+            assert_eq!(backup["planVersionId"], "version-fake0001", "the version id UpdateBackupPlan returned");
+            assert_eq!(backup["planOwnership"], "Managed");
+            assert_eq!(backup["selectionId"], "sel-fake0002");
+            assert_eq!(backup["selectionName"], expected_name.as_str());
+            assert_eq!(backup["vaultArn"], owned_vault().arn.as_str());
+            let corrected = &backup["lastDriftCorrected"];
+            assert_eq!(corrected["versionId"], "version-fake0001");
+            assert_eq!(corrected["differences"], json!(["rule daily: deleteAfterDays 14 → 35"]));
+            assert_eq!((backup["rules"][0]["name"].as_str(), backup["rules"][0]["retentionDays"].as_u64()), (Some("daily"), Some(35)));
+            assert_eq!(backup["findings"], 0);
+            let corrected = api.expect_event("Normal", "BackupPlanDriftCorrected").await;
+            assert_eq!(corrected["action"], "UpdateBackupPlan");
+            assert!(note(&corrected).contains("deleteAfterDays 14 → 35") && note(&corrected).contains("version-fake0001"), "{corrected:#}");
+            let created = api.expect_event("Normal", "BackupSelectionCreated").await;
+            assert!(note(&created).contains(&expected_name) && note(&created).contains("sel-fake0002"), "{created:#}");
+            // Both old selections in one Event: a second Event of the same kind would be folded
+            // into the first by the Recorder, and its note lost.
+            let replaced = api.expect_event("Normal", "BackupSelectionReplaced").await;
+            assert!(note(&replaced).contains("sel-old1") && note(&replaced).contains("sel-old2"), "{replaced:#}");
+            api
+        })
+        .await
+        .expect("reconcile succeeds");
+
+    let backup_call = |operation, target: &str| CloudCall::Backup { operation, target: target.to_string() };
+    assert_eq!(
+        harness.cloud.calls(),
+        [
+            CloudCall::Connect,
+            CloudCall::ObserveBackup,
+            backup_call("UpdateBackupPlan", "plan-0001"),
+            backup_call("CreateBackupSelection", &selection_name),
+            backup_call("DeleteBackupSelection", "sel-old1"),
+            backup_call("DeleteBackupSelection", "sel-old2"),
+        ],
+        "the replacement exists before the old selections go; someone else's selection stays"
+    );
+    let plan = harness.cloud.backup().plan.expect("the plan stays");
+    assert_eq!(plan.rules, [daily_rule(35)]);
+    let names: Vec<&str> = plan.selections.iter().map(|s| s.name.as_str()).collect();
+    assert_eq!(names, ["someone-elses", selection_name.as_str()]);
+}
+
+#[tokio::test]
+async fn backup_enforce_on_a_fresh_account_creates_the_vault_then_the_plan_then_its_selection() {
+    let policy = CostPolicy::test().with_finalizer().enforce().backup_only();
+    let selection_name = crate::plan::backup::selection_name(&backup_desired(&policy).selection);
+    let mut harness = Harness::new(FakeCloud::default());
+
+    harness
+        .reconcile(policy, |mut api| async move {
+            let status = api.expect_status_apply().await;
+            assert_condition(&status, "BackupInSync", "True", "Reconciled");
+            let backup = &status["backup"];
+            assert_eq!(backup["vaultArn"], owned_vault().arn.as_str(), "{backup:#}");
+            assert_eq!(backup["planId"], "plan-fake0001");
+            assert_eq!(backup["selectionId"], "sel-fake0003");
+            assert_eq!(backup["planOwnership"], "Managed");
+            api.expect_event("Normal", "BackupVaultCreated").await;
+            let plan = api.expect_event("Normal", "BackupPlanCreated").await;
+            assert!(note(&plan).contains("plan-fake0001"), "{plan:#}");
+            api.expect_event("Normal", "BackupSelectionCreated").await;
+            api
+        })
+        .await
+        .expect("reconcile succeeds");
+
+    let backup_call = |operation, target: &str| CloudCall::Backup { operation, target: target.to_string() };
+    assert_eq!(
+        harness.cloud.calls(),
+        [
+            CloudCall::Connect,
+            CloudCall::ObserveBackup,
+            backup_call("CreateBackupVault", BACKUP_VAULT),
+            backup_call("CreateBackupPlan", BACKUP_PLAN),
+            backup_call("CreateBackupSelection", &selection_name),
+        ]
+    );
+    let account = harness.cloud.backup();
+    assert_eq!(account.vault.map(|v| v.tags), Some(ownership_tags(NAME)), "the vault is tagged as ours");
+    let plan = account.plan.expect("the plan exists");
+    assert_eq!((plan.tags, plan.selections.len()), (ownership_tags(NAME), 1));
+}
+
+#[tokio::test]
+async fn backup_audit_reports_the_edited_plan_and_never_calls_a_mutating_api() {
+    let mut harness = Harness::new(FakeCloud::default().with_backup(backup_drift()));
+
+    harness
+        .reconcile(CostPolicy::test().with_finalizer().backup_only(), |mut api| async move {
+            let status = api.expect_status_apply().await;
+            assert_condition(&status, "BackupInSync", "False", "DriftFound");
+            assert_condition(&status, "Ready", "True", "DriftFound");
+            let message = condition(&status, "BackupInSync")["message"].as_str().unwrap_or_default().to_string();
+            assert!(message.contains("deleteAfterDays 14 → 35") && message.contains("nothing was changed"), "{message}");
+            let backup = &status["backup"];
+            assert_eq!(backup["planVersionId"], "version-a", "{backup:#}");
+            assert_eq!(backup["rules"][0]["retentionDays"], 14, "the rules as AWS holds them");
+            assert_eq!(backup["findings"], 4, "the update, the new selection and the two old ones");
+            assert!(backup.get("lastDriftCorrected").is_none(), "{backup:#}");
+            api
+        })
+        .await
+        .expect("reconcile succeeds");
+
+    let calls = harness.cloud.calls();
+    assert!(!calls.iter().any(CloudCall::is_mutating), "{calls:?}");
+    assert_eq!(calls, [CloudCall::Connect, CloudCall::ObserveBackup]);
+    assert_eq!(harness.cloud.backup(), backup_drift());
+}
+
+#[tokio::test]
+async fn a_failed_backup_observation_names_the_operation_and_changes_nothing() {
+    let mut cloud = FakeCloud::default().with_backup(backup_drift());
+    cloud.fail_observe_backup = Some(CloudError::new("ListBackupPlans", ErrorKind::Throttled, "Rate exceeded"));
+    let mut harness = Harness::new(cloud);
+
+    let error = harness
+        .reconcile(CostPolicy::test().with_finalizer().enforce().backup_only(), |mut api| async move {
+            let status = api.expect_status_apply().await;
+            assert_condition(&status, "BackupInSync", "False", "ObservationFailed");
+            assert!(condition(&status, "BackupInSync")["message"].as_str().is_some_and(|m| m.contains("ListBackupPlans")), "{status:#}");
+            assert_condition(&status, "Ready", "False", "AreasNotInSync");
+            let event = api.expect_event("Warning", "ObservationFailed").await;
+            assert!(note(&event).contains("backup") && note(&event).contains("ListBackupPlans"), "{event:#}");
+            api
+        })
+        .await
+        .expect_err("so that backoff applies");
+
+    assert!(matches!(&error, ReconcileError::Aws(e) if e.kind == ErrorKind::Throttled), "{error:?}");
+    assert_eq!(harness.cloud.calls(), [CloudCall::Connect, CloudCall::ObserveBackup]);
+    assert_eq!(harness.cloud.backup(), backup_drift());
+}
+
+#[tokio::test]
+async fn a_failed_selection_create_never_deletes_the_old_selection() {
+    let mut cloud = FakeCloud::default().with_backup(backup_drift());
+    cloud.fail_call = Some(CloudError::new("CreateBackupSelection", ErrorKind::AccessDenied, "not authorized to perform iam:PassRole"));
+    let mut harness = Harness::new(cloud);
+
+    let error = harness
+        .reconcile(CostPolicy::test().with_finalizer().enforce().backup_only(), |mut api| async move {
+            let status = api.expect_status_apply().await;
+            assert_condition(&status, "BackupInSync", "False", "ActionFailed");
+            let message = condition(&status, "BackupInSync")["message"].as_str().unwrap_or_default().to_string();
+            assert!(message.contains("iam:PassRole") && message.contains("2 later changes wait"), "{message}");
+            assert_eq!(status["backup"]["planVersionId"], "version-fake0001", "the update that succeeded is recorded");
+            api.expect_event("Normal", "BackupPlanDriftCorrected").await;
+            let failed = api.expect_event("Warning", "ActionFailed").await;
+            assert!(note(&failed).contains("CreateBackupSelection"), "{failed:#}");
+            api
+        })
+        .await
+        .expect_err("a failed change is retried");
+
+    assert!(matches!(&error, ReconcileError::Aws(e) if e.operation == "CreateBackupSelection"), "{error:?}");
+    let calls = harness.cloud.calls();
+    assert!(!calls.iter().any(|c| matches!(c, CloudCall::Backup { operation: "DeleteBackupSelection", .. })), "{calls:?}");
+    let ids: Vec<String> = harness.cloud.backup().plan.expect("plan").selections.into_iter().map(|s| s.id).collect();
+    assert_eq!(ids, ["sel-old1", "sel-old2", "sel-theirs"], "never a moment without a selection");
+}
+
+#[tokio::test]
+async fn deleting_a_backup_policy_with_delete_removes_the_selections_then_the_plan_then_our_empty_vault() {
+    let policy = CostPolicy::test().with_finalizer().enforce().backup_only().deletion_policy(DeletionPolicy::Delete).deleting();
+    let selection_name = crate::plan::backup::selection_name(&backup_desired(&policy).selection);
+    let cloud =
+        FakeCloud::default().with_backup(backup_account(vec![daily_rule(35)], vec![selection("sel-ours", &selection_name, "daily")]));
+    let mut harness = Harness::new(cloud);
+
+    let expected_name = selection_name.clone();
+    let action = harness
+        .reconcile(policy, |mut api| async move {
+            let event = api.expect_event("Normal", "Deleted").await;
+            for what in
+                [format!("backup selection {expected_name}"), format!("backup plan {BACKUP_PLAN}"), format!("backup vault {BACKUP_VAULT}")]
+            {
+                assert!(note(&event).contains(&what), "{what}: {event:#}");
+            }
+            assert!(!note(&event).contains("gateway"), "no gateway endpoint was deleted: {event:#}");
+            api.expect_remove_finalizer().await;
+            api
+        })
+        .await
+        .expect("cleanup succeeds");
+
+    assert_eq!(action, Action::await_change());
+    let backup_call = |operation, target: &str| CloudCall::Backup { operation, target: target.to_string() };
+    assert_eq!(
+        harness.cloud.calls(),
+        [
+            CloudCall::Connect,
+            CloudCall::OwnedEndpoints { policy: NAME.to_string() },
+            CloudCall::ObserveBackup,
+            backup_call("DeleteBackupSelection", "sel-ours"),
+            backup_call("DeleteBackupPlan", "plan-0001"),
+            backup_call("DeleteBackupVault", BACKUP_VAULT),
+        ]
+    );
+    assert_eq!(harness.cloud.backup(), BackupInventory::default());
+}
+
+#[tokio::test]
+async fn deleting_with_delete_keeps_a_vault_that_holds_recovery_points() {
+    let policy = CostPolicy::test().with_finalizer().enforce().backup_only().deletion_policy(DeletionPolicy::Delete).deleting();
+    let selection_name = crate::plan::backup::selection_name(&backup_desired(&policy).selection);
+    let mut account = backup_account(vec![daily_rule(35)], vec![selection("sel-ours", &selection_name, "daily")]);
+    if let Some(vault) = account.vault.as_mut() {
+        vault.recovery_points = 12;
+    }
+    let mut harness = Harness::new(FakeCloud::default().with_backup(account));
+
+    harness
+        .reconcile(policy, |mut api| async move {
+            let event = api.expect_event("Normal", "Deleted").await;
+            assert!(note(&event).contains(&format!("backup plan {BACKUP_PLAN}")) && !note(&event).contains("vault"), "{event:#}");
+            api.expect_remove_finalizer().await;
+            api
+        })
+        .await
+        .expect("cleanup succeeds");
+
+    let calls = harness.cloud.calls();
+    assert!(!calls.iter().any(|c| matches!(c, CloudCall::Backup { operation: "DeleteBackupVault", .. })), "{calls:?}");
+    let left = harness.cloud.backup();
+    assert!(left.plan.is_none(), "the plan is gone");
+    assert_eq!(left.vault.map(|v| v.recovery_points), Some(12), "the vault and its recovery points stay");
+}
+
+#[tokio::test]
+async fn deleting_a_backup_policy_with_retain_leaves_vault_plan_and_selection_alone() {
+    let mut harness = Harness::new(FakeCloud::default().with_backup(backup_drift()));
+    let policy = CostPolicy::test().with_finalizer().enforce().backup_only().deletion_policy(DeletionPolicy::Retain).deleting();
+
+    harness
+        .reconcile(policy, |mut api| async move {
+            api.expect_event("Normal", "Retained").await;
+            api.expect_remove_finalizer().await;
+            api
+        })
+        .await
+        .expect("cleanup succeeds");
+
+    assert_eq!(harness.cloud.calls(), [], "Retain needs no AWS call");
+    assert_eq!(harness.cloud.backup(), backup_drift());
 }

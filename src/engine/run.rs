@@ -248,17 +248,19 @@ pub async fn act(cloud: &dyn Cloud, planned: PlannedRun) -> AppliedRun {
     }
 }
 
-/// Removes what the policy created (deletionPolicy Delete). Returns the deleted ids.
+/// Removes what the policy created (deletionPolicy Delete). Returns what was deleted, each
+/// named with its kind (`gateway endpoint vpce-…`, `backup plan …`).
 /// Audit mode deletes nothing (safety rule 1).
 pub async fn cleanup(cloud: &dyn Cloud, policy: &ValidatedPolicy) -> Result<Vec<String>, CloudError> {
     if policy.is_audit() {
         return Ok(Vec::new());
     }
     let owned = cloud.owned_gateway_endpoints(&policy.name).await?;
-    let mut ids = gateway_endpoints::plan_cleanup(&policy.name, &owned);
+    let ids = gateway_endpoints::plan_cleanup(&policy.name, &owned);
     if !ids.is_empty() {
         cloud.delete_gateway_endpoints(&ids).await?;
     }
-    ids.extend(backup::cleanup(cloud, policy).await?);
-    Ok(ids)
+    let mut deleted: Vec<String> = ids.iter().map(|id| format!("gateway endpoint {id}")).collect();
+    deleted.extend(backup::cleanup(cloud, policy).await?);
+    Ok(deleted)
 }

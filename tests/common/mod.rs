@@ -351,3 +351,126 @@ impl TestAccount {
         ids
     }
 }
+
+/// (protocol, from port, to port, source, description) of an ingress rule.
+pub type RuleRow = (String, i32, i32, String, String);
+
+pub fn rule_row(protocol: &str, from: i32, to: i32, source: &str, description: &str) -> RuleRow {
+    (protocol.to_string(), from, to, source.to_string(), description.to_string())
+}
+
+impl TestAccount {
+    /// A security group of the default VPC; returns its id.
+    pub async fn security_group(&self, name: &str) -> String {
+        let created = self.ec2.create_security_group().group_name(name).description(name).send().await.expect("CreateSecurityGroup");
+        created.group_id().expect("group id").to_string()
+    }
+
+    /// Authorizes tcp `from`-`to` from `cidr` (IPv6 when it contains a colon), as someone in
+    /// the console would.
+    pub async fn allow_tcp(&self, group_id: &str, from: i32, to: i32, cidr: &str, description: Option<&str>) {
+        use aws_sdk_ec2::types::{IpPermission, IpRange, Ipv6Range};
+        let permission = IpPermission::builder().ip_protocol("tcp").from_port(from).to_port(to);
+        let permission = if cidr.contains(':') {
+            permission.ipv6_ranges(Ipv6Range::builder().cidr_ipv6(cidr).set_description(description.map(str::to_string)).build())
+        } else {
+            permission.ip_ranges(IpRange::builder().cidr_ip(cidr).set_description(description.map(str::to_string)).build())
+        };
+        self.ec2
+            .authorize_security_group_ingress()
+            .group_id(group_id)
+            .ip_permissions(permission.build())
+            .send()
+            .await
+            .expect("AuthorizeSecurityGroupIngress");
+    }
+
+    /// A group's ingress rules, sorted.
+    pub async fn ingress_rules(&self, group_id: &str) -> Vec<RuleRow> {
+        let answer = self
+            .ec2
+            .describe_security_group_rules()
+            .filters(aws_sdk_ec2::types::Filter::builder().name("group-id").values(group_id).build())
+            .send()
+            .await
+            .expect("DescribeSecurityGroupRules");
+        let mut rules: Vec<RuleRow> = answer
+            .security_group_rules()
+            .iter()
+            .filter(|r| r.is_egress() == Some(false))
+            .map(|r| {
+                let source = r
+                    .cidr_ipv4()
+                    .or(r.cidr_ipv6())
+                    .or(r.prefix_list_id())
+                    .or(r.referenced_group_info().and_then(|g| g.group_id()))
+                    .unwrap_or_default();
+                rule_row(
+                    r.ip_protocol().unwrap_or_default(),
+                    r.from_port().unwrap_or(-1),
+                    r.to_port().unwrap_or(-1),
+                    source,
+                    r.description().unwrap_or_default(),
+                )
+            })
+            .collect();
+        rules.sort();
+        rules
+    }
+
+    /// Launches one instance in `group_ids`, with the instance profile `profile` if given.
+    pub async fn launch_instance(&self, group_ids: &[&str], profile: Option<&str>) -> String {
+        let mut request = self
+            .ec2
+            .run_instances()
+            .image_id("ami-12345678")
+            .min_count(1)
+            .max_count(1)
+            .set_security_group_ids(Some(group_ids.iter().map(|g| g.to_string()).collect()));
+        if let Some(name) = profile {
+            request = request.iam_instance_profile(aws_sdk_ec2::types::IamInstanceProfileSpecification::builder().name(name).build());
+        }
+        let answer = request.send().await.expect("RunInstances");
+        answer.instances().first().and_then(|i| i.instance_id()).expect("instance id").to_string()
+    }
+
+    /// The name of the instance profile associated with an instance.
+    pub async fn instance_profile_name(&self, instance_id: &str) -> Option<String> {
+        let answer = self.ec2.describe_instances().instance_ids(instance_id).send().await.expect("DescribeInstances");
+        let instance = answer.reservations().iter().flat_map(|r| r.instances()).next().cloned().expect("the instance exists");
+        instance.iam_instance_profile().and_then(|p| p.arn()).map(|arn| arn.rsplit('/').next().unwrap_or(arn).to_string())
+    }
+
+    pub fn backup(&self) -> aws_sdk_backup::Client {
+        aws_sdk_backup::Client::new(&self.config)
+    }
+
+    /// (id, version id) of the live (not deleted) backup plan of this name.
+    pub async fn live_backup_plan(&self, name: &str) -> Option<(String, String)> {
+        let plans = self.backup().list_backup_plans().send().await.expect("ListBackupPlans");
+        let id = plans
+            .backup_plans_list()
+            .iter()
+            .find(|p| p.backup_plan_name() == Some(name) && p.deletion_date().is_none())
+            .and_then(|p| p.backup_plan_id())?
+            .to_string();
+        let plan = self.backup().get_backup_plan().backup_plan_id(&id).send().await.expect("GetBackupPlan");
+        Some((id, plan.version_id().expect("version id").to_string()))
+    }
+
+    /// (selection id, selection name) of a plan's selections; empty once the plan is gone.
+    pub async fn backup_selections(&self, plan_id: &str) -> Vec<(String, String)> {
+        match self.backup().list_backup_selections().backup_plan_id(plan_id).send().await {
+            Ok(answer) => answer
+                .backup_selections_list()
+                .iter()
+                .map(|s| (s.selection_id().unwrap_or_default().to_string(), s.selection_name().unwrap_or_default().to_string()))
+                .collect(),
+            Err(error) => {
+                let not_found = error.as_service_error().is_some_and(|e| e.is_resource_not_found_exception());
+                assert!(not_found, "ListBackupSelections of {plan_id}: {error:?}");
+                Vec::new()
+            }
+        }
+    }
+}

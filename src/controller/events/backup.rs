@@ -12,6 +12,9 @@ pub(super) fn backup_events(area: &AreaOutcome<BackupPlan, BackupChange>, events
         events.push(warning("ObservationFailed", "Observe", format!("backup: {error}; nothing was changed")));
         return;
     }
+    // Changes of one kind share an Event: the Recorder folds a second Event of the same
+    // reason and action into the first, note included (e.g. two old selections replaced).
+    let mut kinds: Vec<(&str, &str, Vec<String>)> = Vec::new();
     let mut failed = Vec::new();
     for result in &area.results {
         let (reason, action) = match &result.change {
@@ -23,12 +26,20 @@ pub(super) fn backup_events(area: &AreaOutcome<BackupPlan, BackupChange>, events
             BackupChange::DeletePlan { .. } => ("BackupPlanDeleted", "DeleteBackupPlan"),
             BackupChange::DeleteVault { .. } => ("BackupVaultDeleted", "DeleteBackupVault"),
         };
-        match &result.outcome {
-            Ok(Some(id)) => events.push(normal(reason, action, format!("{}: {id}", result.change.describe()))),
-            Ok(None) => events.push(normal(reason, action, result.change.describe())),
-            Err(error) => failed.push(format!("{}: {error}", result.change.describe())),
+        let line = match &result.outcome {
+            Ok(Some(id)) => format!("{}: {id}", result.change.describe()),
+            Ok(None) => result.change.describe(),
+            Err(error) => {
+                failed.push(format!("{}: {error}", result.change.describe()));
+                continue;
+            }
+        };
+        match kinds.iter_mut().find(|(r, a, _)| *r == reason && *a == action) {
+            Some((_, _, lines)) => lines.push(line),
+            None => kinds.push((reason, action, vec![line])),
         }
     }
+    events.extend(kinds.into_iter().map(|(reason, action, lines)| normal(reason, action, lines.join("; "))));
     if !failed.is_empty() {
         events.push(warning("ActionFailed", "Backup", format!("backup changes failed: {}", failed.join("; "))));
     }
