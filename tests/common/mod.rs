@@ -351,6 +351,7 @@ impl TestAccount {
         ids
     }
 }
+pub mod fault_proxy;
 
 /// (protocol, from port, to port, source, description) of an ingress rule.
 pub type RuleRow = (String, i32, i32, String, String);

@@ -1,0 +1,328 @@
+//! A fault-injecting reverse proxy between the operator and the emulator: seeded and
+//! deterministic (the n-th request gets the same decision for the same seed), switchable at
+//! run time, and counting what it injected.
+//!
+//! A fault that answers instead of AWS (throttling, 5xx, access denied, reset, timeout)
+//! never forwards the request. `Slow` forwards after a delay; `Truncated` forwards and cuts
+//! the answer, so a truncated mutating request did reach AWS and only idempotency saves
+//! the retry from duplicating it.
+
+use std::collections::{BTreeMap, BTreeSet};
+use std::convert::Infallible;
+use std::net::SocketAddr;
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+use http::{HeaderValue, Request, Response, StatusCode};
+use http_body_util::combinators::BoxBody;
+use http_body_util::{BodyExt, Full, StreamBody};
+use hyper::body::{Bytes, Frame, Incoming};
+use hyper_util::rt::TokioIo;
+use rand::rngs::StdRng;
+use rand::{Rng, SeedableRng};
+use tokio::net::{TcpListener, TcpStream};
+
+/// What the proxy can do to one request.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub enum FaultKind {
+    /// EC2 `RequestLimitExceeded` (503), `Throttling` (query APIs) or `ThrottlingException` (JSON APIs).
+    Throttle,
+    /// 500 or 503 with the protocol's internal-error body.
+    ServerError,
+    /// The connection is closed without an answer.
+    Reset,
+    /// The request is held longer than the client's attempt timeout, then dropped.
+    Timeout,
+    /// Forwarded after a delay shorter than the attempt timeout.
+    Slow,
+    /// Forwarded; the answer is cut in half (Content-Length promises the whole body).
+    Truncated,
+    /// `UnauthorizedOperation` / `AccessDenied` / `AccessDeniedException`, only on the
+    /// operations of [`FaultConfig::denied_operations`].
+    AccessDenied,
+}
+
+impl FaultKind {
+    pub const ALL: [FaultKind; 7] = [
+        FaultKind::Throttle,
+        FaultKind::ServerError,
+        FaultKind::Reset,
+        FaultKind::Timeout,
+        FaultKind::Slow,
+        FaultKind::Truncated,
+        FaultKind::AccessDenied,
+    ];
+
+    /// True when the request reaches the emulator.
+    pub fn forwards(self) -> bool {
+        matches!(self, FaultKind::Slow | FaultKind::Truncated)
+    }
+}
+
+/// How the proxy faults requests.
+#[derive(Clone, Debug)]
+pub struct FaultConfig {
+    /// Probability that a request is faulted; 0 turns faults off.
+    pub rate: f64,
+    /// Relative weight of each kind among the faulted requests.
+    pub weights: BTreeMap<FaultKind, u32>,
+    /// Operations (e.g. `DescribeLockedSnapshots`) on which `AccessDenied` may be drawn.
+    pub denied_operations: BTreeSet<String>,
+    /// How long a `Timeout` holds the request (longer than the client's attempt timeout).
+    pub hold: Duration,
+    /// How long a `Slow` request waits before it is forwarded.
+    pub delay: Duration,
+}
+
+impl FaultConfig {
+    /// Every kind with the same weight.
+    pub fn uniform(rate: f64) -> Self {
+        Self {
+            rate,
+            weights: FaultKind::ALL.iter().map(|k| (*k, 1)).collect(),
+            denied_operations: BTreeSet::new(),
+            hold: Duration::from_millis(1500),
+            delay: Duration::from_millis(100),
+        }
+    }
+}
+
+/// One request the proxy saw.
+#[derive(Clone, Debug)]
+pub struct Seen {
+    pub operation: String,
+    pub fault: Option<FaultKind>,
+}
+
+/// The wire protocol of a request, which decides what an error answer looks like.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+enum Protocol {
+    /// EC2's query protocol (`<Response><Errors>`).
+    Ec2,
+    /// awsQuery: STS, IAM (`<ErrorResponse>`).
+    Query,
+    /// awsJson (SSM) and restJson (Backup): `__type` and `x-amzn-ErrorType`.
+    Json,
+    /// RPC v2 CBOR (CloudWatch): only faults without an error body are injected.
+    Cbor,
+}
+
+struct State {
+    upstream: SocketAddr,
+    config: Mutex<FaultConfig>,
+    rng: Mutex<StdRng>,
+    seen: Mutex<Vec<Seen>>,
+}
+
+/// A running proxy; it lives as long as the runtime that started it.
+#[derive(Clone)]
+pub struct FaultProxy {
+    pub url: String,
+    state: Arc<State>,
+}
+
+impl FaultProxy {
+    /// Starts a proxy on a free loopback port in front of `upstream_url` (`http://host:port`).
+    pub async fn start(upstream_url: &str, seed: u64, config: FaultConfig) -> Self {
+        let authority = upstream_url.strip_prefix("http://").expect("http upstream").trim_end_matches('/');
+        let upstream = tokio::net::lookup_host(authority).await.expect("resolve upstream").next().expect("upstream address");
+        let listener = TcpListener::bind("127.0.0.1:0").await.expect("bind proxy");
+        let url = format!("http://{}", listener.local_addr().expect("proxy address"));
+        let state = Arc::new(State {
+            upstream,
+            config: Mutex::new(config),
+            rng: Mutex::new(StdRng::seed_from_u64(seed)),
+            seen: Mutex::new(Vec::new()),
+        });
+        let accept_state = state.clone();
+        tokio::spawn(async move {
+            loop {
+                let Ok((stream, _)) = listener.accept().await else { continue };
+                let state = accept_state.clone();
+                tokio::spawn(async move {
+                    let service = hyper::service::service_fn(move |request| handle(state.clone(), request));
+                    // Reset, timeout and truncation end the connection with an error on purpose.
+                    let _ = hyper::server::conn::http1::Builder::new().serve_connection(TokioIo::new(stream), service).await;
+                });
+            }
+        });
+        Self { url, state }
+    }
+
+    /// Changes the fault rate (0 stops faulting); the rest of the configuration stays.
+    pub fn set_rate(&self, rate: f64) {
+        self.state.config.lock().expect("config").rate = rate;
+    }
+
+    /// Every request seen so far, in arrival order.
+    pub fn seen(&self) -> Vec<Seen> {
+        self.state.seen.lock().expect("seen").clone()
+    }
+
+    /// Injected faults by kind.
+    pub fn injected(&self) -> BTreeMap<FaultKind, u64> {
+        let mut counts = BTreeMap::new();
+        for fault in self.seen().iter().filter_map(|s| s.fault) {
+            *counts.entry(fault).or_insert(0) += 1;
+        }
+        counts
+    }
+
+    pub fn requests(&self) -> usize {
+        self.state.seen.lock().expect("seen").len()
+    }
+}
+
+type ProxyBody = BoxBody<Bytes, std::io::Error>;
+
+fn full(body: impl Into<Bytes>) -> ProxyBody {
+    Full::new(body.into()).map_err(|never: Infallible| match never {}).boxed()
+}
+
+/// The operation a request calls: form `Action`, `X-Amz-Target`, the CBOR path, else
+/// `METHOD /path` (REST APIs such as Backup).
+fn operation_of(request: &http::request::Parts, body: &[u8]) -> (String, Protocol) {
+    let header = |name: &str| request.headers.get(name).and_then(|v| v.to_str().ok()).map(str::to_string);
+    if let Some(target) = header("x-amz-target") {
+        return (target.rsplit('.').next().unwrap_or_default().to_string(), Protocol::Json);
+    }
+    let path = request.uri.path();
+    if let Some((_, op)) = path.strip_prefix("/service/").and_then(|rest| rest.split_once("/operation/")) {
+        return (op.trim_end_matches('/').to_string(), Protocol::Cbor);
+    }
+    let text = String::from_utf8_lossy(body);
+    if let Some(action) = text.split('&').find_map(|pair| pair.strip_prefix("Action=")) {
+        let protocol = if text.split('&').any(|pair| pair == "Version=2016-11-15") { Protocol::Ec2 } else { Protocol::Query };
+        return (action.to_string(), protocol);
+    }
+    (format!("{} {path}", request.method), Protocol::Json)
+}
+
+/// The seeded decision for one request.
+fn decide(state: &State, operation: &str, protocol: Protocol) -> Option<FaultKind> {
+    let config = state.config.lock().expect("config").clone();
+    let mut rng = state.rng.lock().expect("rng");
+    // Two draws per request whatever the outcome, so decisions depend only on the order.
+    let faulted = rng.random_bool(config.rate.clamp(0.0, 1.0));
+    let pick: f64 = rng.random();
+    if !faulted {
+        return None;
+    }
+    let eligible: Vec<(FaultKind, u32)> = config
+        .weights
+        .iter()
+        .filter(|(kind, weight)| {
+            **weight > 0
+                && match kind {
+                    FaultKind::AccessDenied => protocol != Protocol::Cbor && config.denied_operations.contains(operation),
+                    FaultKind::Throttle | FaultKind::ServerError => protocol != Protocol::Cbor,
+                    _ => true,
+                }
+        })
+        .map(|(k, w)| (*k, *w))
+        .collect();
+    let total: u32 = eligible.iter().map(|(_, w)| w).sum();
+    if total == 0 {
+        return None;
+    }
+    let mut target = pick * f64::from(total);
+    for (kind, weight) in &eligible {
+        if target < f64::from(*weight) {
+            return Some(*kind);
+        }
+        target -= f64::from(*weight);
+    }
+    eligible.last().map(|(k, _)| *k)
+}
+
+async fn handle(state: Arc<State>, request: Request<Incoming>) -> Result<Response<ProxyBody>, std::io::Error> {
+    let (parts, body) = request.into_parts();
+    let body = body.collect().await.map_err(std::io::Error::other)?.to_bytes();
+    let (operation, protocol) = operation_of(&parts, &body);
+    let fault = if parts.uri.path().starts_with("/_frugal/") { None } else { decide(&state, &operation, protocol) };
+    state.seen.lock().expect("seen").push(Seen { operation: operation.clone(), fault });
+    let delay = state.config.lock().expect("config").delay;
+    let hold = state.config.lock().expect("config").hold;
+    match fault {
+        None => forward(state.upstream, parts, body).await,
+        Some(FaultKind::Slow) => {
+            tokio::time::sleep(delay).await;
+            forward(state.upstream, parts, body).await
+        }
+        Some(FaultKind::Truncated) => {
+            let answer = forward(state.upstream, parts, body).await?;
+            let (mut head, body) = answer.into_parts();
+            let bytes = body.collect().await?.to_bytes();
+            head.headers.insert(http::header::CONTENT_LENGTH, HeaderValue::from(bytes.len()));
+            head.headers.remove(http::header::TRANSFER_ENCODING);
+            let half = bytes.slice(..bytes.len() / 2);
+            let frames: Vec<Result<Frame<Bytes>, std::io::Error>> =
+                vec![Ok(Frame::data(half)), Err(std::io::Error::new(std::io::ErrorKind::ConnectionReset, "injected truncation"))];
+            Ok(Response::from_parts(head, StreamBody::new(futures::stream::iter(frames)).boxed()))
+        }
+        Some(FaultKind::Reset) => Err(std::io::Error::new(std::io::ErrorKind::ConnectionReset, "injected reset")),
+        Some(FaultKind::Timeout) => {
+            tokio::time::sleep(hold).await;
+            Err(std::io::Error::new(std::io::ErrorKind::TimedOut, "injected timeout"))
+        }
+        Some(kind) => {
+            let server_error_503 = state.rng.lock().expect("rng").random_bool(0.5);
+            Ok(error_answer(kind, protocol, server_error_503))
+        }
+    }
+}
+
+/// The error answer AWS gives for `kind` in `protocol`.
+fn error_answer(kind: FaultKind, protocol: Protocol, unavailable: bool) -> Response<ProxyBody> {
+    let (status, code, message) = match (kind, protocol, unavailable) {
+        (FaultKind::Throttle, Protocol::Ec2, _) => (503, "RequestLimitExceeded", "Request limit exceeded."),
+        (FaultKind::Throttle, Protocol::Query, _) => (400, "Throttling", "Rate exceeded"),
+        (FaultKind::Throttle, _, _) => (400, "ThrottlingException", "Rate exceeded"),
+        (FaultKind::AccessDenied, Protocol::Ec2, _) => (403, "UnauthorizedOperation", "You are not authorized to perform this operation."),
+        (FaultKind::AccessDenied, Protocol::Query, _) => (403, "AccessDenied", "User is not authorized to perform this action"),
+        (FaultKind::AccessDenied, _, _) => (403, "AccessDeniedException", "User is not authorized to perform this action"),
+        (_, Protocol::Ec2, false) => (500, "InternalError", "An internal error has occurred."),
+        (_, Protocol::Ec2, true) => (503, "Unavailable", "The server is overloaded and can't handle the request."),
+        (_, Protocol::Query, false) => (500, "InternalFailure", "An internal error has occurred."),
+        (_, Protocol::Query, true) => (503, "ServiceUnavailable", "Service is unavailable."),
+        (_, _, false) => (500, "InternalServerException", "An internal error has occurred."),
+        (_, _, true) => (503, "ServiceUnavailableException", "Service is unavailable."),
+    };
+    let (content_type, body) = match protocol {
+        Protocol::Ec2 => (
+            "text/xml",
+            format!(
+                "<Response><Errors><Error><Code>{code}</Code><Message>{message}</Message></Error></Errors><RequestID>x</RequestID></Response>"
+            ),
+        ),
+        Protocol::Query => (
+            "text/xml",
+            format!(
+                "<ErrorResponse><Error><Type>Sender</Type><Code>{code}</Code><Message>{message}</Message></Error><RequestId>x</RequestId></ErrorResponse>"
+            ),
+        ),
+        Protocol::Json | Protocol::Cbor => ("application/x-amz-json-1.1", format!(r#"{{"__type":"{code}","message":"{message}"}}"#)),
+    };
+    let mut response = Response::new(full(body));
+    *response.status_mut() = StatusCode::from_u16(status).expect("status");
+    response.headers_mut().insert(http::header::CONTENT_TYPE, HeaderValue::from_static(content_type));
+    if matches!(protocol, Protocol::Json | Protocol::Cbor) {
+        response.headers_mut().insert("x-amzn-errortype", HeaderValue::from_static(code));
+    }
+    response
+}
+
+/// Sends the request to the emulator on a fresh connection and returns its answer.
+async fn forward(upstream: SocketAddr, parts: http::request::Parts, body: Bytes) -> Result<Response<ProxyBody>, std::io::Error> {
+    let stream = TcpStream::connect(upstream).await?;
+    let (mut sender, connection) = hyper::client::conn::http1::handshake(TokioIo::new(stream)).await.map_err(std::io::Error::other)?;
+    tokio::spawn(connection);
+    let mut request = Request::from_parts(parts, Full::new(body));
+    // Origin form: the emulator routes on the path; the Host header (signed) is kept as it is.
+    let path = request.uri().path_and_query().map(|p| p.as_str().to_string()).unwrap_or_else(|| "/".into());
+    *request.uri_mut() = path.parse().map_err(std::io::Error::other)?;
+    let answer = sender.send_request(request).await.map_err(std::io::Error::other)?;
+    let (head, body) = answer.into_parts();
+    let bytes = body.collect().await.map_err(std::io::Error::other)?.to_bytes();
+    Ok(Response::from_parts(head, full(bytes)))
+}

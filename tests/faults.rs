@@ -1,0 +1,533 @@
+//! Faults from AWS: hundreds of reconciles of a messy account through a fault-injecting
+//! proxy (throttling, 5xx, resets, timeouts, slow and truncated answers, access denied),
+//! checking every safety rule after every run, then convergence once the faults stop.
+//!
+//! `cargo test --test faults -- --nocapture` prints the figures of docs/RELIABILITY.md.
+//! `FRUGAL_SOAK_RUNS` and `FRUGAL_SOAK_SEED` change the number of runs and the seed.
+
+mod common;
+
+use std::collections::{BTreeMap, BTreeSet};
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use aws_sdk_ec2::types::{IpPermission, IpRange};
+use common::fault_proxy::{FaultConfig, FaultKind, FaultProxy};
+use common::{REGION, TestAccount, emulator, policy_for};
+use frugal_operator::api::conditions::reason;
+use frugal_operator::api::validate::validate;
+use frugal_operator::api::{CostPolicy, CostPolicyStatus};
+use frugal_operator::aws::{AwsConnector, SdkLimits};
+use frugal_operator::engine::{self, AppliedRun, AreaPlan, CloudConnector, report};
+use frugal_operator::metrics::Metrics;
+use k8s_openapi::apimachinery::pkg::apis::meta::v1::Time;
+use k8s_openapi::jiff::Timestamp;
+
+const HOUR: i64 = 3600;
+const FAULT_RATE: f64 = 0.2;
+const BACKUP_ROLE: &str = "arn:aws:iam::111122223333:role/service-role/AWSBackupDefaultServiceRole";
+/// Verbs that begin the name of every AWS operation the operator calls.
+const OPERATION_VERBS: [&str; 16] = [
+    "Describe",
+    "List",
+    "Get",
+    "Create",
+    "Modify",
+    "Delete",
+    "Update",
+    "Put",
+    "Authorize",
+    "Revoke",
+    "Associate",
+    "Replace",
+    "AssumeRole",
+    "Start",
+    "Tag",
+    "Untag",
+];
+
+fn policy(account: &TestAccount, mode: &str) -> CostPolicy {
+    policy_for(
+        account,
+        &format!(
+            "apiVersion: frugal.dev/v1alpha1
+kind: CostPolicy
+metadata: {{name: soak}}
+spec:
+  mode: {mode}
+  aws: {{region: {REGION}}}
+  gatewayEndpoints: {{services: [s3, dynamodb], vpcSelector: {{tags: {{env: prod}}}}}}
+  snapshotRetention:
+    maxAgeDays: 30
+    maxDeletionsPerRun: 2
+    gracePeriod: 24h
+    exclude: {{tags: {{frugal.dev/keep: 'true'}}}}
+  ssmAccess: {{revokeWorldSsh: true, allowedSshCidrs: ['10.0.0.0/8']}}
+  backup:
+    vault: {{name: soak-vault, create: true}}
+    plan:
+      name: soak-daily
+      rules:
+        - {{name: daily, schedule: 'cron(0 5 ? * * *)', startWindowMinutes: 60, completionWindowMinutes: 180, deleteAfterDays: 35}}
+    selection: {{iamRoleArn: '{BACKUP_ROLE}', tags: {{backup: daily}}}}
+"
+        ),
+    )
+}
+
+/// The messy account: three prod VPCs (no endpoints; our S3 endpoint on one of two
+/// tables; a hand-made DynamoDB endpoint) and a dev VPC; expired, young, AMI-backed and
+/// excluded snapshots; security groups open to the world on tcp/22; a volume to back up.
+struct Messy {
+    account: TestAccount,
+    prod_vpcs: Vec<common::SeededVpc>,
+    dev_vpc: common::SeededVpc,
+    /// Expired and unprotected: the only snapshots that may ever be deleted.
+    expired: BTreeSet<String>,
+    /// Young, AMI-backed or excluded: never deleted.
+    protected: BTreeSet<String>,
+    sg_ssh: String,
+    sg_wide: String,
+}
+
+fn tcp(from: i32, to: i32, cidr: &str) -> IpPermission {
+    IpPermission::builder().ip_protocol("tcp").from_port(from).to_port(to).ip_ranges(IpRange::builder().cidr_ip(cidr).build()).build()
+}
+
+async fn seed() -> Messy {
+    let account = TestAccount::new().await;
+    let app = account.seed_vpc("10.1.0.0/16", &[("env", "prod")], 2).await;
+    let data = account.seed_vpc("10.2.0.0/16", &[("env", "prod")], 2).await;
+    let legacy = account.seed_vpc("10.3.0.0/16", &[("env", "prod")], 1).await;
+    let dev_vpc = account.seed_vpc("10.4.0.0/16", &[("env", "dev")], 1).await;
+    account
+        .hand_made_endpoint(
+            &data.vpc_id,
+            "s3",
+            &data.private_route_tables[..1],
+            &[("frugal.dev/managed-by", "frugal"), ("frugal.dev/policy", "soak")],
+        )
+        .await;
+    account.hand_made_endpoint(&legacy.vpc_id, "dynamodb", &legacy.private_route_tables, &[]).await;
+
+    let (_, expired) = account.snapshots_of_new_volume(5, 10).await;
+    account.age_snapshots(&expired, 40).await;
+    let (_, young) = account.snapshots_of_new_volume(2, 10).await;
+    account.age_snapshots(&young, 5).await;
+    let (_, old_protected) = account.snapshots_of_new_volume(2, 10).await;
+    account.age_snapshots(&old_protected, 400).await;
+    let [ami, excluded] = old_protected.as_slice() else { panic!("two snapshots") };
+    account
+        .ec2
+        .register_image()
+        .name("golden")
+        .root_device_name("/dev/xvda")
+        .block_device_mappings(
+            aws_sdk_ec2::types::BlockDeviceMapping::builder()
+                .device_name("/dev/xvda")
+                .ebs(aws_sdk_ec2::types::EbsBlockDevice::builder().snapshot_id(ami).build())
+                .build(),
+        )
+        .send()
+        .await
+        .expect("RegisterImage");
+    account
+        .ec2
+        .create_tags()
+        .resources(excluded)
+        .tags(aws_sdk_ec2::types::Tag::builder().key("frugal.dev/keep").value("true").build())
+        .send()
+        .await
+        .expect("CreateTags");
+
+    let group = |name: &'static str| {
+        let ec2 = account.ec2.clone();
+        async move {
+            let created = ec2.create_security_group().group_name(name).description(name).send().await.expect("CreateSecurityGroup");
+            created.group_id().expect("group id").to_string()
+        }
+    };
+    let sg_ssh = group("ssh-open").await;
+    let sg_wide = group("wide-open").await;
+    for (sg, permission) in [
+        (&sg_ssh, tcp(22, 22, "0.0.0.0/0")),
+        (&sg_ssh, tcp(22, 22, "10.0.0.0/8")),
+        (&sg_ssh, tcp(443, 443, "0.0.0.0/0")),
+        (&sg_wide, tcp(0, 65535, "0.0.0.0/0")),
+    ] {
+        account.ec2.authorize_security_group_ingress().group_id(sg).ip_permissions(permission).send().await.expect("Authorize");
+    }
+
+    let volume = account.ec2.create_volume().availability_zone(format!("{REGION}a")).size(100).send().await.expect("CreateVolume");
+    account
+        .ec2
+        .create_tags()
+        .resources(volume.volume_id().expect("id"))
+        .tags(aws_sdk_ec2::types::Tag::builder().key("backup").value("daily").build())
+        .send()
+        .await
+        .expect("CreateTags");
+
+    let protected = young.iter().chain(&old_protected).cloned().collect();
+    Messy { account, prod_vpcs: vec![app, data, legacy], dev_vpc, expired: expired.into_iter().collect(), protected, sg_ssh, sg_wide }
+}
+
+/// A connector like the operator's, pointed at the proxy, with short timeouts and backoffs
+/// so that a timeout fault costs a fraction of a second.
+fn connector_via(proxy: &FaultProxy) -> Arc<AwsConnector> {
+    let limits = SdkLimits {
+        max_attempts: 3,
+        initial_backoff: Duration::from_millis(20),
+        attempt_timeout: Duration::from_millis(300),
+        operation_timeout: Duration::from_secs(5),
+    };
+    Arc::new(
+        AwsConnector::new(Metrics::new(), common::fast_pacing())
+            .with_sdk_limits(limits)
+            .with_overrides(Some(proxy.url.clone()), Some(common::base_credentials())),
+    )
+}
+
+fn fault_config() -> FaultConfig {
+    let mut config = FaultConfig::uniform(FAULT_RATE);
+    // Access denied applies only to the chosen operations: weigh it up so it shows.
+    config.weights.insert(FaultKind::AccessDenied, 4);
+    // Held past the 300 ms attempt timeout; slow stays under it.
+    config.hold = Duration::from_millis(450);
+    config.delay = Duration::from_millis(100);
+    config.denied_operations = [
+        "DescribeLockedSnapshots",
+        "DescribeSecurityGroupRules",
+        "DescribeInstanceInformation",
+        "DeleteSnapshot",
+        "ModifyVpcEndpoint",
+        "AuthorizeSecurityGroupIngress",
+        "AssumeRole",
+    ]
+    .into_iter()
+    .map(str::to_string)
+    .collect();
+    config
+}
+
+fn seed_from_env() -> u64 {
+    std::env::var("FRUGAL_SOAK_SEED").ok().and_then(|s| s.parse().ok()).unwrap_or(20_240_909)
+}
+
+fn runs_from_env(default: usize) -> usize {
+    std::env::var("FRUGAL_SOAK_RUNS").ok().and_then(|s| s.parse().ok()).unwrap_or(default)
+}
+
+fn time_at(unix: i64) -> Time {
+    Time(Timestamp::from_second(unix).expect("valid time"))
+}
+
+/// Snapshots of the account with their expiry tag, read directly (not through the proxy).
+async fn snapshot_tags(account: &TestAccount) -> BTreeMap<String, Option<i64>> {
+    let mut snapshots = BTreeMap::new();
+    let mut pages = account.ec2.describe_snapshots().owner_ids("self").max_results(1000).into_paginator().send();
+    while let Some(page) = pages.next().await {
+        for s in page.expect("DescribeSnapshots").snapshots() {
+            let expires = s
+                .tags()
+                .iter()
+                .find(|t| t.key() == Some(frugal_operator::api::names::TAG_EXPIRES_AT))
+                .and_then(|t| t.value()?.parse::<Timestamp>().ok())
+                .map(|t| t.as_second());
+            snapshots.insert(s.snapshot_id().expect("id").to_string(), expires);
+        }
+    }
+    snapshots
+}
+
+/// True when `message` names an AWS operation the way `CloudError` does ("DescribeSnapshots failed (...").
+fn names_an_operation(message: &str) -> bool {
+    message.match_indices(" failed (").any(|(at, _)| {
+        let word = message[..at].rsplit(|c: char| !c.is_ascii_alphanumeric()).next().unwrap_or_default();
+        OPERATION_VERBS.iter().any(|verb| word.starts_with(verb)) && word.len() > 4
+    })
+}
+
+/// Safety rule 7 on the run itself: an area whose observation failed executed nothing.
+fn failed_reads_acted_on_nothing(applied: &AppliedRun) -> usize {
+    let mut failed = 0;
+    macro_rules! check {
+        ($area:expr, $name:literal) => {
+            if let Some(outcome) = &$area {
+                if let AreaPlan::ObservationFailed(error) = &outcome.plan {
+                    assert!(outcome.results.is_empty(), "{}: observation failed ({error}) yet changes ran: {:?}", $name, outcome.results);
+                    failed += 1;
+                }
+            }
+        };
+    }
+    check!(applied.gateway_endpoints, "gatewayEndpoints");
+    check!(applied.snapshots, "snapshotRetention");
+    check!(applied.ssm_access, "ssmAccess");
+    check!(applied.backup, "backup");
+    failed
+}
+
+/// Status tells the truth during faults: every failing area condition names the operation.
+fn failing_conditions_name_the_operation(status: &CostPolicyStatus, run: usize) -> usize {
+    let mut failing = 0;
+    for condition in &status.conditions {
+        if condition.reason == reason::OBSERVATION_FAILED || condition.reason == reason::ACTION_FAILED {
+            failing += 1;
+            assert!(
+                names_an_operation(&condition.message),
+                "run {run}: {} {} does not name an AWS operation: {}",
+                condition.type_,
+                condition.reason,
+                condition.message
+            );
+            assert!(!condition.message.to_ascii_lowercase().contains("unknown error"), "run {run}: {}", condition.message);
+        }
+    }
+    failing
+}
+
+/// No duplicate endpoint per service per VPC, plan, selection; read directly.
+async fn assert_no_duplicates(m: &Messy, run: usize) {
+    for vpc in m.prod_vpcs.iter().chain([&m.dev_vpc]) {
+        let mut per_service: BTreeMap<String, usize> = BTreeMap::new();
+        for endpoint in m.account.endpoints(&vpc.vpc_id).await {
+            *per_service.entry(endpoint.service_name().unwrap_or_default().to_string()).or_default() += 1;
+        }
+        assert!(per_service.values().all(|n| *n <= 1), "run {run}: duplicate endpoints in {}: {per_service:?}", vpc.vpc_id);
+    }
+    let backup = aws_sdk_backup::Client::new(&m.account.config);
+    let plans = backup.list_backup_plans().send().await.expect("ListBackupPlans");
+    let ours: Vec<_> = plans.backup_plans_list().iter().filter(|p| p.backup_plan_name() == Some("soak-daily")).collect();
+    assert!(ours.len() <= 1, "run {run}: duplicate backup plans: {ours:?}");
+    if let Some(plan_id) = ours.first().and_then(|p| p.backup_plan_id()) {
+        let selections = backup.list_backup_selections().backup_plan_id(plan_id).send().await.expect("ListBackupSelections");
+        assert!(selections.backup_selections_list().len() <= 1, "run {run}: duplicate selections: {selections:?}");
+    }
+    let vaults = backup.list_backup_vaults().send().await.expect("ListBackupVaults");
+    assert!(vaults.backup_vault_list().iter().filter(|v| v.backup_vault_name() == Some("soak-vault")).count() <= 1);
+}
+
+/// (protocol, from, to, cidr) of a group's IPv4 ingress rules, sorted.
+async fn rules(account: &TestAccount, group_id: &str) -> Vec<(String, i32, i32, String)> {
+    let answer = account.ec2.describe_security_groups().group_ids(group_id).send().await.expect("DescribeSecurityGroups");
+    let mut rules: Vec<_> = answer.security_groups()[0]
+        .ip_permissions()
+        .iter()
+        .flat_map(|p| {
+            p.ip_ranges().iter().map(|r| {
+                (
+                    p.ip_protocol().unwrap_or_default().to_string(),
+                    p.from_port().unwrap_or(-1),
+                    p.to_port().unwrap_or(-1),
+                    r.cidr_ip().unwrap_or_default().to_string(),
+                )
+            })
+        })
+        .collect();
+    rules.sort();
+    rules
+}
+
+#[derive(Default, Debug)]
+#[allow(dead_code)] // read through Debug, printed for docs/RELIABILITY.md
+struct Figures {
+    runs: usize,
+    runs_fully_succeeded: usize,
+    areas_observation_failed: usize,
+    failing_conditions: usize,
+    snapshots_deleted: usize,
+    convergence_runs: usize,
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn enforce_soak_under_faults_keeps_every_safety_rule_and_converges_when_faults_stop() {
+    let started = Instant::now();
+    let m = seed().await;
+    let proxy = FaultProxy::start(&emulator().url, seed_from_env(), fault_config()).await;
+    let connector = connector_via(&proxy);
+    let spec = policy(&m.account, "Enforce").spec;
+    let runs = runs_from_env(200);
+    let start = Timestamp::now().as_second();
+    let mut previous: Option<CostPolicyStatus> = None;
+    let mut figures = Figures { runs, ..Figures::default() };
+    let mut snapshots = snapshot_tags(&m.account).await;
+
+    for run in 0..runs {
+        // Virtual time moves an hour per run, so grace periods run out during the soak.
+        let now = start + run as i64 * HOUR;
+        let validated = validate("soak", &spec).expect("valid policy");
+        let cloud = match connector.connect(&validated.aws).await {
+            Ok(cloud) => cloud,
+            Err(error) => panic!("connect never calls AWS with a role ARN: {error}"),
+        };
+        let planned = engine::observe_and_plan(cloud.as_ref(), validated, now).await;
+        let applied = engine::act(cloud.as_ref(), planned).await;
+        figures.areas_observation_failed += failed_reads_acted_on_nothing(&applied);
+        figures.runs_fully_succeeded += usize::from(applied.succeeded());
+        let status = report::status(&applied, previous.as_ref(), Some(1), &time_at(now));
+        figures.failing_conditions += failing_conditions_name_the_operation(&status, run);
+
+        // Snapshots: only expired, unprotected ones vanish, and only after their grace period.
+        let after = snapshot_tags(&m.account).await;
+        for (id, expires) in &snapshots {
+            if after.contains_key(id) {
+                continue;
+            }
+            assert!(m.expired.contains(id), "run {run}: {id} was deleted but the plan protects it");
+            let due = expires.unwrap_or_else(|| panic!("run {run}: {id} was deleted without being tagged first"));
+            assert!(due <= now, "run {run}: {id} was deleted at {now}, before its grace period ended at {due}");
+            figures.snapshots_deleted += 1;
+        }
+        snapshots = after;
+        if run % 10 == 0 {
+            assert_no_duplicates(&m, run).await;
+        }
+        previous = Some(status);
+        if run % 10 == 0 {
+            println!("run {run}: {:.1} s, {} requests, {figures:?}", started.elapsed().as_secs_f64(), proxy.requests());
+        }
+    }
+
+    // Faults stop: one or two clean runs converge.
+    proxy.set_rate(0.0);
+    let mut now = start + runs as i64 * HOUR;
+    let mut converged = None;
+    for clean in 0..3 {
+        let validated = validate("soak", &spec).expect("valid policy");
+        let cloud = connector.connect(&validated.aws).await.expect("connect");
+        let planned = engine::observe_and_plan(cloud.as_ref(), validated, now).await;
+        println!("clean run {clean}: drift {}", planned.drift_count());
+        if planned.drift_count() == 0 {
+            converged = Some(clean);
+            break;
+        }
+        let applied = engine::act(cloud.as_ref(), planned).await;
+        assert!(applied.succeeded(), "clean run {clean} failed: {:?}", applied.first_error());
+        now += 25 * HOUR;
+    }
+    figures.convergence_runs = converged.expect("the account converges within two clean runs once faults stop");
+    assert!(figures.convergence_runs <= 2);
+
+    // The converged account: exactly the desired state, nothing else touched.
+    assert_no_duplicates(&m, runs).await;
+    for vpc in &m.prod_vpcs {
+        let endpoints = m.account.endpoints(&vpc.vpc_id).await;
+        assert_eq!(endpoints.len(), 2, "one S3 and one DynamoDB endpoint in {}", vpc.vpc_id);
+        for endpoint in &endpoints {
+            let routed = m.account.routed_tables(endpoint.vpc_endpoint_id().expect("id")).await;
+            for table in &vpc.private_route_tables {
+                assert!(routed.contains(table), "{table} routes through {:?}", endpoint.vpc_endpoint_id());
+            }
+        }
+    }
+    assert!(m.account.endpoints(&m.dev_vpc.vpc_id).await.is_empty(), "the dev VPC is out of scope");
+    let left = snapshot_tags(&m.account).await;
+    assert!(m.expired.iter().all(|id| !left.contains_key(id)), "every expired snapshot is deleted: {left:?}");
+    assert!(m.protected.iter().all(|id| left.contains_key(id)), "every protected snapshot survives: {left:?}");
+    assert_eq!(
+        rules(&m.account, &m.sg_ssh).await,
+        [("tcp".to_string(), 22, 22, "10.0.0.0/8".to_string()), ("tcp".to_string(), 443, 443, "0.0.0.0/0".to_string())]
+    );
+    assert_eq!(
+        rules(&m.account, &m.sg_wide).await,
+        [("tcp".to_string(), 0, 21, "0.0.0.0/0".to_string()), ("tcp".to_string(), 23, 65535, "0.0.0.0/0".to_string())]
+    );
+
+    let injected = proxy.injected();
+    let total: u64 = injected.values().sum();
+    println!("enforce soak: {figures:?}");
+    println!(
+        "enforce soak: {} requests, {total} faulted ({:.1}%): {injected:?}",
+        proxy.requests(),
+        100.0 * total as f64 / proxy.requests() as f64
+    );
+    println!("enforce soak: {:.1} s", started.elapsed().as_secs_f64());
+    for kind in FaultKind::ALL {
+        assert!(injected.get(&kind).copied().unwrap_or(0) > 0, "the soak injected no {kind:?}");
+    }
+    assert!(figures.areas_observation_failed > 0 && figures.failing_conditions > 0, "faults must reach status: {figures:?}");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn audit_soak_under_faults_makes_no_mutating_call() {
+    let m = seed().await;
+    m.account.clear_requests().await;
+    let proxy = FaultProxy::start(&emulator().url, seed_from_env() + 1, fault_config()).await;
+    let connector = connector_via(&proxy);
+    let spec = policy(&m.account, "Audit").spec;
+    let runs = runs_from_env(200) / 2;
+    let start = Timestamp::now().as_second();
+    let mut previous = None;
+    for run in 0..runs {
+        let now = start + run as i64 * HOUR;
+        let validated = validate("soak", &spec).expect("valid policy");
+        let cloud = connector.connect(&validated.aws).await.expect("connect");
+        let planned = engine::observe_and_plan(cloud.as_ref(), validated, now).await;
+        let applied = engine::act(cloud.as_ref(), planned).await;
+        failed_reads_acted_on_nothing(&applied);
+        let status = report::status(&applied, previous.as_ref(), Some(1), &time_at(now));
+        failing_conditions_name_the_operation(&status, run);
+        previous = Some(status);
+    }
+    // Through the proxy (including requests it faulted and never forwarded) and at the emulator.
+    let seen = proxy.seen();
+    let mutating: Vec<_> = seen.iter().filter(|s| is_mutating_operation(&s.operation)).collect();
+    assert!(mutating.is_empty(), "Audit mode sent mutating requests: {mutating:?}");
+    let recorded = m.account.mutating_requests().await;
+    assert!(recorded.is_empty(), "Audit mode reached AWS with mutating requests: {recorded:?}");
+    println!("audit soak: {runs} runs, {} requests, injected {:?}, 0 mutating", seen.len(), proxy.injected());
+}
+
+/// Read-only operations by name (query/JSON/CBOR) or by HTTP method (REST APIs).
+fn is_mutating_operation(operation: &str) -> bool {
+    if let Some((method, _)) = operation.split_once(' ') {
+        return method != "GET" && method != "HEAD";
+    }
+    !["Describe", "List", "Get", "AssumeRole"].iter().any(|p| operation.starts_with(p))
+}
+
+#[test]
+fn condition_messages_are_checked_for_an_operation_name() {
+    assert!(names_an_operation(
+        "DescribeSnapshots failed (throttled): RequestLimitExceeded: Request limit exceeded.; no snapshot was deleted"
+    ));
+    assert!(names_an_operation("1 of 2 changes failed: create endpoint: CreateVpcEndpoint failed (network): io error"));
+    assert!(!names_an_operation("unknown error"));
+    assert!(!names_an_operation("something failed (network)"));
+}
+
+#[tokio::test]
+async fn the_proxy_is_deterministic_and_stops_faulting_at_rate_zero() {
+    let account = TestAccount::new().await;
+    // Credentials first (AssumeRole goes straight to the emulator), so only DescribeVpcs is timed.
+    account.ec2.describe_vpcs().send().await.expect("DescribeVpcs");
+    let mut decisions = Vec::new();
+    for _ in 0..2 {
+        let proxy =
+            FaultProxy::start(&emulator().url, 7, FaultConfig { hold: Duration::from_millis(900), ..FaultConfig::uniform(0.5) }).await;
+        let client = aws_sdk_ec2::Client::from_conf(
+            aws_sdk_ec2::config::Builder::from(&account.config)
+                .endpoint_url(&proxy.url)
+                .retry_config(aws_config::retry::RetryConfig::disabled())
+                .timeout_config(aws_config::timeout::TimeoutConfig::builder().operation_attempt_timeout(Duration::from_millis(600)).build())
+                .build(),
+        );
+        let mut outcomes = Vec::new();
+        for _ in 0..30 {
+            outcomes.push(client.describe_vpcs().send().await.is_ok());
+        }
+        let faults: Vec<_> = proxy.seen().iter().filter(|s| s.operation == "DescribeVpcs").map(|s| s.fault).collect();
+        assert!(faults.iter().any(Option::is_some) && faults.iter().any(Option::is_none), "{faults:?}");
+        proxy.set_rate(0.0);
+        for _ in 0..10 {
+            client.describe_vpcs().send().await.expect("no fault at rate 0");
+        }
+        decisions.push((faults, outcomes));
+    }
+    assert_eq!(decisions[0], decisions[1], "the same seed makes the same decisions");
+    // Each proxy faulted only what it decided to; the emulator saw only what was forwarded.
+    let forwarded = decisions[0].0.iter().filter(|f| f.is_none_or(FaultKind::forwards)).count() * 2 + 20 + 1;
+    let recorded = account.requests().await.iter().filter(|r| r.operation == "DescribeVpcs").count();
+    assert_eq!(recorded, forwarded, "faulted requests never reach the emulator");
+}
