@@ -1,5 +1,5 @@
 # frugal-operator: the commands a newcomer needs.
-.PHONY: demo test build lint fmt crd emulator-setup e2e bench
+.PHONY: demo test build lint fmt crd emulator-setup e2e bench bench-compare
 
 CARGO ?= cargo
 
@@ -31,7 +31,18 @@ emulator-setup:
 fmt:
 	$(CARGO) fmt --all
 
-## bench: planner and end-to-end snapshot benchmarks (figures for docs/BENCHMARKS.md).
+## bench: planner and end-to-end snapshot benchmarks, then the comparison with Cloud
+## Custodian (figures for docs/BENCHMARKS.md).
 bench: emulator-setup
 	$(CARGO) bench --locked --bench plan_snapshots
 	$(CARGO) bench --locked --bench snapshots_e2e
+	$(MAKE) bench-compare
+
+## bench-compare: frugal vs Cloud Custodian (installed into .venv-c7n/) on the same seeded
+## emulator accounts; rewrites docs/benchmarks.json and the generated part of docs/BENCHMARKS.md.
+## BENCH_SIZES=small,large BENCH_RUNS=5 by default.
+BENCH_SIZES ?= small,large
+BENCH_RUNS ?= 5
+bench-compare: emulator-setup
+	$(CARGO) build --release --locked --bin frugal
+	.venv/bin/python scripts/bench/compare.py --sizes $(BENCH_SIZES) --runs $(BENCH_RUNS)
