@@ -1,7 +1,10 @@
 //! End-to-end tests against a real Kubernetes API server: the CRD from crds/ is applied,
 //! the `frugal` binary runs as a child process of the test (one per test, sharded with
 //! `--policy-selector` so concurrent tests never reconcile each other's policies), and AWS
-//! is the emulator with one fresh account per test.
+//! is the emulator with one fresh account per test. The operator authenticates with a
+//! TokenRequest token of deploy/'s ServiceAccount (the suite applies deploy/'s namespace,
+//! ServiceAccount and RBAC), so the suite also proves that the shipped ClusterRole and Role
+//! are enough.
 //!
 //! Ignored by default. Run with
 //! `FRUGAL_E2E_KUBECONFIG=~/.kube/kind.yaml cargo test --test e2e -- --ignored`.
@@ -22,8 +25,11 @@ use common::{REGION, TestAccount};
 use frugal_operator::api::conditions::{self, reason};
 use frugal_operator::api::names::{FINALIZER, MANAGED_BY_VALUE, TAG_MANAGED_BY, TAG_POLICY};
 use frugal_operator::api::{BackupStatus, CostPolicy, DeletionPolicy, EndpointOwnership, GatewayService, Mode};
+use k8s_openapi::api::authentication::v1::{TokenRequest, TokenRequestSpec};
 use k8s_openapi::api::coordination::v1::Lease;
+use k8s_openapi::api::core::v1::{Namespace, ServiceAccount};
 use k8s_openapi::api::events::v1::Event;
+use k8s_openapi::api::rbac::v1::{ClusterRole, ClusterRoleBinding, Role, RoleBinding};
 use k8s_openapi::apiextensions_apiserver::pkg::apis::apiextensions::v1::CustomResourceDefinition;
 use k8s_openapi::apimachinery::pkg::apis::meta::v1::Condition;
 use kube::api::{Api, ApiResource, DeleteParams, DynamicObject, ListParams, Patch, PatchParams, PostParams};
@@ -320,12 +326,16 @@ async fn a_standby_takes_over_when_the_leader_dies() {
     seed_vpc(&account, "prod").await;
     let name = format!("e2e-ha-{}", account.id);
     let second = format!("{name}-2");
-    // A lease of this test's own, so concurrent tests never contend for it.
-    let leases: Api<Lease> = Api::namespaced(client.clone(), "default");
+    // The Lease deploy/'s Role grants (the only test with leader election on): this proves
+    // the Role is enough. A lease left by an earlier, killed run is removed first.
+    let (namespace, _) = install_operator_rbac(&client).await;
+    let lease_name = "frugal-operator";
+    let leases: Api<Lease> = Api::namespaced(client.clone(), &namespace);
+    let _ = leases.delete(lease_name, &DeleteParams::default()).await;
     let flags = [
         "--leader-election=true".to_string(),
-        "--leader-election-namespace=default".into(),
-        format!("--leader-election-lease-name={name}"),
+        format!("--leader-election-namespace={namespace}"),
+        format!("--leader-election-lease-name={lease_name}"),
     ];
     let (id_a, id_b) = (format!("{name}-a"), format!("{name}-b"));
     let mut b = Operator::start_with(&id_b, &account.id, &flags, &[("POD_NAME", id_b.as_str())]).await;
@@ -343,13 +353,13 @@ async fn a_standby_takes_over_when_the_leader_dies() {
     let holder = |lease: &Lease| lease.spec.as_ref().and_then(|s| s.holder_identity.clone()).unwrap_or_default();
     let deadline = Instant::now() + Duration::from_secs(30);
     let leader = loop {
-        if let Some(lease) = leases.get_opt(&name).await.expect("get the lease") {
+        if let Some(lease) = leases.get_opt(lease_name).await.expect("get the lease") {
             let holder = holder(&lease);
             if holder == id_a || holder == id_b {
                 break holder;
             }
         }
-        assert!(Instant::now() < deadline, "neither operator took lease default/{name} within 30s");
+        assert!(Instant::now() < deadline, "neither operator took lease {namespace}/{lease_name} within 30s");
         tokio::time::sleep(Duration::from_millis(250)).await;
     };
 
@@ -378,7 +388,7 @@ async fn a_standby_takes_over_when_the_leader_dies() {
     .await;
     let takeover = Duration::from_secs(15 + 2 + 5);
     loop {
-        let lease = leases.get(&name).await.expect("get the lease");
+        let lease = leases.get(lease_name).await.expect("get the lease");
         if holder(&lease) == survivor {
             break;
         }
@@ -398,7 +408,7 @@ async fn a_standby_takes_over_when_the_leader_dies() {
     assert_eq!(survivor.get("/readyz").await.map(|(_, body)| body), Some("ready: leader".to_string()));
 
     drop(env);
-    let _ = leases.delete(&name, &DeleteParams::default()).await;
+    let _ = leases.delete(lease_name, &DeleteParams::default()).await;
 }
 
 #[tokio::test]
@@ -729,6 +739,88 @@ async fn install_crd(client: &Client) {
         .unwrap_or_else(|e| panic!("watch CRD {name}: {e}"));
 }
 
+/// The ServiceAccount, namespace and RBAC objects of the deploy/ base, server-side applied
+/// with the base's namespace set on the namespaced ones (as kustomize does). Returns the
+/// namespace and the ServiceAccount's name.
+async fn install_operator_rbac(client: &Client) -> (String, String) {
+    let root = common::repo_root().join("deploy");
+    let read = |file: &str| {
+        let path = root.join(file);
+        std::fs::read_to_string(&path).unwrap_or_else(|e| panic!("read {}: {e}", path.display()))
+    };
+    let kustomization: serde_yaml::Value = serde_yaml::from_str(&read("kustomization.yaml")).expect("deploy/kustomization.yaml is YAML");
+    let namespace = kustomization["namespace"].as_str().expect("deploy/kustomization.yaml sets a namespace").to_string();
+    let apply = PatchParams::apply(FIELD_MANAGER).force();
+    macro_rules! apply_file {
+        ($file:literal, $kind:ty, $api:expr) => {{
+            let mut object: $kind = serde_yaml::from_str(&read($file)).unwrap_or_else(|e| panic!("deploy/{}: {e}", $file));
+            let name = object.metadata.name.clone().unwrap_or_else(|| panic!("deploy/{} has a name", $file));
+            let api: Api<$kind> = $api;
+            if api.resource_url().contains("/namespaces/") {
+                object.metadata.namespace = Some(namespace.clone());
+            }
+            api.patch(&name, &apply, &Patch::Apply(&object)).await.unwrap_or_else(|e| panic!("apply deploy/{}: {e}", $file));
+            name
+        }};
+    }
+    apply_file!("namespace.yaml", Namespace, Api::all(client.clone()));
+    let service_account = apply_file!("serviceaccount.yaml", ServiceAccount, Api::namespaced(client.clone(), &namespace));
+    apply_file!("clusterrole.yaml", ClusterRole, Api::all(client.clone()));
+    apply_file!("clusterrolebinding.yaml", ClusterRoleBinding, Api::all(client.clone()));
+    apply_file!("role.yaml", Role, Api::namespaced(client.clone(), &namespace));
+    apply_file!("rolebinding.yaml", RoleBinding, Api::namespaced(client.clone(), &namespace));
+    (namespace, service_account)
+}
+
+/// A kubeconfig for the operator: the cluster of FRUGAL_E2E_KUBECONFIG, authenticated with a
+/// one-hour token of deploy/'s ServiceAccount from the TokenRequest API.
+async fn service_account_kubeconfig(client: &Client, test_name: &str) -> PathBuf {
+    let (namespace, service_account) = install_operator_rbac(client).await;
+    let request = TokenRequest {
+        spec: Some(TokenRequestSpec { audiences: None, expiration_seconds: Some(3600), ..TokenRequestSpec::default() }),
+        ..TokenRequest::default()
+    };
+    let issued = Api::<ServiceAccount>::namespaced(client.clone(), &namespace)
+        .create_token_request(&service_account, &PostParams::default(), &request)
+        .await
+        .unwrap_or_else(|e| panic!("TokenRequest for {namespace}/{service_account}: {e}"));
+    let token =
+        issued.status.and_then(|s| s.token).unwrap_or_else(|| panic!("TokenRequest for {namespace}/{service_account} has no token"));
+
+    let admin_path = kubeconfig_path();
+    let admin = Kubeconfig::read_from(&admin_path).unwrap_or_else(|e| panic!("read kubeconfig {}: {e}", admin_path.display()));
+    let context_name = admin.current_context.clone().expect("the e2e kubeconfig has a current context");
+    let cluster_name = admin
+        .contexts
+        .iter()
+        .find(|c| c.name == context_name)
+        .and_then(|c| c.context.as_ref())
+        .map(|c| c.cluster.clone())
+        .unwrap_or_else(|| panic!("context {context_name} of {} names no cluster", admin_path.display()));
+    let mut cluster = admin.clusters.iter().find(|c| c.name == cluster_name).cloned().expect("the current context's cluster");
+    // A relative CA path is relative to the admin kubeconfig, not to the file written here.
+    if let Some(inner) = cluster.cluster.as_mut()
+        && let Some(ca) = inner.certificate_authority.as_mut()
+        && PathBuf::from(&*ca).is_relative()
+    {
+        let dir = admin_path.parent().map(PathBuf::from).unwrap_or_default();
+        *ca = dir.join(&*ca).to_string_lossy().into_owned();
+    }
+    let user = format!("system:serviceaccount:{namespace}:{service_account}");
+    let kubeconfig = json!({
+        "apiVersion": "v1",
+        "kind": "Config",
+        "clusters": [cluster],
+        "users": [{ "name": user, "user": { "token": token } }],
+        "contexts": [{ "name": user, "context": { "cluster": cluster_name, "user": user, "namespace": namespace } }],
+        "current-context": user,
+    });
+    let path = PathBuf::from(env!("CARGO_TARGET_TMPDIR")).join(format!("{test_name}.kubeconfig"));
+    std::fs::write(&path, serde_yaml::to_string(&kubeconfig).expect("kubeconfig YAML"))
+        .unwrap_or_else(|e| panic!("write {}: {e}", path.display()));
+    path
+}
+
 /// The operator as a child process, stopped on drop. Its output goes to a log file whose
 /// tail is printed when the test fails.
 struct Operator {
@@ -745,7 +837,10 @@ impl Operator {
     }
 
     /// The same with extra flags and environment variables.
+    /// The operator authenticates as the ServiceAccount of deploy/ (a TokenRequest token), so
+    /// every test also proves that deploy/'s ClusterRole and Role are enough.
     async fn start_with(test_name: &str, shard: &str, args: &[String], envs: &[(&str, &str)]) -> Self {
+        let kubeconfig = service_account_kubeconfig(&kube_client().await, test_name).await;
         let log = PathBuf::from(env!("CARGO_TARGET_TMPDIR")).join(format!("{test_name}.operator.log"));
         let out = File::create(&log).unwrap_or_else(|e| panic!("create {}: {e}", log.display()));
         let err = out.try_clone().expect("clone the log file handle");
@@ -755,7 +850,7 @@ impl Operator {
             .args(["--policy-selector", &format!("{SHARD_LABEL}={shard}")])
             .args(args)
             .envs(envs.iter().copied())
-            .env("KUBECONFIG", kubeconfig_path())
+            .env("KUBECONFIG", &kubeconfig)
             .env("AWS_ENDPOINT_URL", &common::emulator().url)
             .env("AWS_ACCESS_KEY_ID", "testing")
             .env("AWS_SECRET_ACCESS_KEY", "testing")

@@ -254,3 +254,31 @@ async fn deletions_are_paced_at_the_configured_rate() {
     assert!(applied.succeeded());
     assert!(account.snapshot_ids().await.is_empty());
 }
+
+#[tokio::test]
+async fn with_no_grace_period_a_failed_tag_call_deletes_nothing() {
+    use common::fault_proxy::{FaultConfig, FaultKind, FaultProxy};
+    let account = TestAccount::new().await;
+    let (_, old) = account.snapshots_of_new_volume(3, 10).await;
+    account.age_snapshots(&old, 40).await;
+    // Every CreateTags is refused; every other request reaches the emulator.
+    let mut config = FaultConfig::uniform(1.0);
+    config.weights = [(FaultKind::AccessDenied, 1)].into();
+    config.denied_operations = ["CreateTags".to_string()].into();
+    let proxy = FaultProxy::start(&common::emulator().url, 1, config).await;
+    let connector =
+        AwsConnector::new(Metrics::new(), common::fast_pacing()).with_overrides(Some(proxy.url.clone()), Some(common::base_credentials()));
+    let p = policy(&account, "Enforce", "{maxAgeDays: 30, maxDeletionsPerRun: 10, gracePeriod: 0s}");
+    let validated = validate("snaps", &p.spec).expect("valid");
+    let cloud = connector.connect(&validated.aws).await.expect("connect");
+    let planned = engine::observe_and_plan(cloud.as_ref(), validated, now()).await;
+    let applied = engine::act(cloud.as_ref(), planned).await;
+
+    assert_eq!(account.snapshot_ids().await, old.iter().cloned().collect::<BTreeSet<_>>(), "an untagged snapshot is never deleted");
+    assert!(proxy.seen().iter().all(|s| s.operation != "DeleteSnapshot"), "no DeleteSnapshot was even sent");
+    let status = report::status(&applied, None, Some(1), &time());
+    let condition = conditions::find(&status.conditions, conditions::SNAPSHOTS_IN_SYNC).expect("condition");
+    assert_eq!(condition.reason, reason::ACTION_FAILED);
+    assert!(condition.message.contains("CreateTags failed (access_denied)"), "{}", condition.message);
+    assert_eq!(status.snapshots.as_ref().map(|s| (s.deleted_last_run, s.pending)), Some((0, 3)));
+}

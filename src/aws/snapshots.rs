@@ -2,12 +2,12 @@
 
 use std::collections::BTreeSet;
 
-use aws_sdk_ec2::types::{Filter, Tag};
+use aws_sdk_ec2::types::{Filter, LockState, Tag};
 
 use crate::api::names::TAG_EXPIRES_AT;
 use crate::api::validate::SnapshotRetentionDesired;
 use crate::engine::{CloudError, ErrorKind};
-use crate::plan::snapshots::{Snapshot, SnapshotChange, SnapshotInventory};
+use crate::plan::snapshots::{Snapshot, SnapshotChange, SnapshotInventory, refusal_protection};
 
 use super::AwsCloud;
 use super::error::classify;
@@ -44,24 +44,25 @@ impl AwsCloud {
             self.pace(PaceClass::NonMutating).await;
             let Some(page) = pages.next().await else { break };
             let page = page.map_err(|e| classify("DescribeSnapshots", e))?;
-            snapshots.extend(page.snapshots().iter().filter_map(|s| {
-                Some(Snapshot {
-                    id: s.snapshot_id()?.to_string(),
-                    volume_id: s.volume_id().map(str::to_string),
-                    volume_size_gib: s.volume_size().and_then(|v| u32::try_from(v).ok()).unwrap_or(0),
-                    start_time: s.start_time().map(|t| t.secs()).unwrap_or(0),
-                    state: s.state().map(|st| st.as_str().to_string()).unwrap_or_default(),
-                    description: s.description().unwrap_or_default().to_string(),
-                    tags: s.tags().iter().filter_map(|t| Some((t.key()?.to_string(), t.value().unwrap_or_default().to_string()))).collect(),
-                })
-            }));
+            for s in page.snapshots() {
+                snapshots.push(convert_snapshot(s)?);
+            }
         }
         Ok(snapshots)
     }
 
     /// Snapshots behind the account's own AMIs.
     async fn ami_snapshots(&self) -> Result<BTreeSet<String>, CloudError> {
-        let mut pages = self.ec2.describe_images().owners("self").include_deprecated(true).max_results(PAGE_SIZE).into_paginator().send();
+        // Deprecated and disabled AMIs still hold their snapshots (a disabled AMI can be re-enabled).
+        let mut pages = self
+            .ec2
+            .describe_images()
+            .owners("self")
+            .include_deprecated(true)
+            .include_disabled(true)
+            .max_results(PAGE_SIZE)
+            .into_paginator()
+            .send();
         let mut ids = BTreeSet::new();
         loop {
             self.pace(PaceClass::NonMutating).await;
@@ -116,7 +117,9 @@ impl AwsCloud {
                 .send()
                 .await
                 .map_err(|e| classify("DescribeLockedSnapshots", e))?;
-            ids.extend(page.snapshots().iter().filter_map(|s| s.snapshot_id().map(str::to_string)));
+            // A lock past its expiry date no longer stops a delete; every other state does.
+            let locked = page.snapshots().iter().filter(|s| s.lock_state() != Some(&LockState::Expired));
+            ids.extend(locked.filter_map(|s| s.snapshot_id().map(str::to_string)));
             match page.next_token() {
                 Some(next) if !next.is_empty() => token = Some(next.to_string()),
                 _ => break,
@@ -169,13 +172,29 @@ impl AwsCloud {
     }
 }
 
+/// One snapshot of a DescribeSnapshots answer. An answer without the id or the start time is
+/// malformed: retention is abandoned for the run (safety rule 7) rather than guessing an age.
+fn convert_snapshot(s: &aws_sdk_ec2::types::Snapshot) -> Result<Snapshot, CloudError> {
+    let malformed =
+        |what: &str| CloudError::new("DescribeSnapshots", ErrorKind::ServerError, format!("a snapshot in the answer has no {what}"));
+    let id = s.snapshot_id().ok_or_else(|| malformed("SnapshotId"))?;
+    let start_time = s.start_time().ok_or_else(|| malformed(&format!("StartTime ({id})")))?;
+    Ok(Snapshot {
+        id: id.to_string(),
+        volume_id: s.volume_id().map(str::to_string),
+        volume_size_gib: s.volume_size().and_then(|v| u32::try_from(v).ok()).unwrap_or(0),
+        start_time: start_time.secs(),
+        // A missing state is not `completed`: the snapshot is protected.
+        state: s.state().map(|st| st.as_str().to_string()).unwrap_or_default(),
+        description: s.description().unwrap_or_default().to_string(),
+        tags: s.tags().iter().filter_map(|t| Some((t.key()?.to_string(), t.value().unwrap_or_default().to_string()))).collect(),
+    })
+}
+
 /// AWS refuses to delete a snapshot in use by an AMI, made by AWS Backup or locked: those
 /// are protections the plan could not see, not failures.
 fn refusal(mut error: CloudError) -> CloudError {
-    let in_use = error.message.starts_with("InvalidSnapshot.InUse");
-    let backup = error.message.contains("AWS Backup");
-    let locked = error.message.starts_with("SnapshotLocked") || error.message.contains("is locked");
-    if in_use || backup || locked {
+    if refusal_protection(&error.message).is_some() {
         error.kind = ErrorKind::Protected;
     }
     error
@@ -195,5 +214,16 @@ mod tests {
         );
         assert_eq!(e("SnapshotLocked: snap-1 is locked"), ErrorKind::Protected);
         assert_eq!(e("InvalidParameterValue: something else"), ErrorKind::InvalidRequest);
+    }
+
+    #[test]
+    fn a_snapshot_without_a_start_time_abandons_the_read_instead_of_looking_ancient() {
+        let builder = || aws_sdk_ec2::types::Snapshot::builder().snapshot_id("snap-1").state(aws_sdk_ec2::types::SnapshotState::Completed);
+        let without = builder().build();
+        let error = convert_snapshot(&without).expect_err("malformed answer");
+        assert_eq!(error.operation, "DescribeSnapshots");
+        assert!(error.message.contains("StartTime (snap-1)"), "{error}");
+        let with = builder().start_time(aws_smithy_types::DateTime::from_secs(1_700_000_000)).build();
+        assert_eq!(convert_snapshot(&with).expect("valid").start_time, 1_700_000_000);
     }
 }

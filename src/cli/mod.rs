@@ -105,6 +105,14 @@ pub struct PacingArgs {
     /// Client-side pacing of other mutating EC2 calls per account and region (EC2's default: 50/5).
     #[arg(long, default_value = "50/5", value_parser = parse_rate, env = "FRUGAL_MUTATING_PACING")]
     pub mutating_pacing: (f64, f64),
+    /// Client-side pacing of Authorize/RevokeSecurityGroupIngress per account and region
+    /// (EC2's bucket: 50/5).
+    #[arg(long, default_value = "50/5", value_parser = parse_rate, env = "FRUGAL_SECURITY_GROUP_INGRESS_PACING")]
+    pub security_group_ingress_pacing: (f64, f64),
+    /// Client-side pacing of AssociateIamInstanceProfile per account and region (EC2's
+    /// bucket: 100/5).
+    #[arg(long, default_value = "100/5", value_parser = parse_rate, env = "FRUGAL_ASSOCIATE_INSTANCE_PROFILE_PACING")]
+    pub associate_instance_profile_pacing: (f64, f64),
 }
 
 impl PacingArgs {
@@ -115,6 +123,8 @@ impl PacingArgs {
         config.rates.insert(PaceClass::DeleteSnapshot, self.delete_snapshot_pacing);
         config.rates.insert(PaceClass::CreateTags, self.create_tags_pacing);
         config.rates.insert(PaceClass::Mutating, self.mutating_pacing);
+        config.rates.insert(PaceClass::SecurityGroupIngress, self.security_group_ingress_pacing);
+        config.rates.insert(PaceClass::AssociateIamInstanceProfile, self.associate_instance_profile_pacing);
         config
     }
 }

@@ -176,13 +176,20 @@ fn snapshot_table(out: &mut String, plan: &SnapshotPlan) {
     let deletions: Vec<String> = plan.deletions().map(SnapshotChange::describe).collect();
     list(out, "-", "delete (expired, grace period over)", deletions.iter().map(String::as_str).collect());
     list(out, "!", "due but over maxDeletionsPerRun: deleted by a later run", with(|v| *v == Verdict::Pending));
+    // A set, not a scan per verdict: a first run over 100k snapshots tags most of them.
+    let tagged_now: std::collections::HashSet<&str> = plan
+        .drift
+        .iter()
+        .filter_map(|c| match c {
+            SnapshotChange::TagExpiring { snapshot_ids, .. } => Some(snapshot_ids.iter().map(String::as_str)),
+            _ => None,
+        })
+        .flatten()
+        .collect();
     let waiting: Vec<&str> = plan
         .verdicts
         .iter()
-        .filter(|(id, v)| {
-            matches!(v, Verdict::Expiring { .. })
-                && !plan.drift.iter().any(|c| matches!(c, SnapshotChange::TagExpiring { snapshot_ids, .. } if snapshot_ids.contains(id)))
-        })
+        .filter(|(id, v)| matches!(v, Verdict::Expiring { .. }) && !tagged_now.contains(id.as_str()))
         .map(|(id, _)| id.as_str())
         .collect();
     if let Some(first) = &plan.earliest_deletion {

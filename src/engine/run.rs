@@ -217,9 +217,12 @@ pub async fn act(cloud: &dyn Cloud, planned: PlannedRun) -> AppliedRun {
             if let Err(error) = &outcome {
                 tracing::warn!(%policy, change = %change.describe(), %error, "snapshot change not made");
             }
+            // An untagged snapshot is never deleted (safety rule 3), so a failed tag call
+            // stops the deletes planned after it (grace 0s tags and deletes in one run).
+            let tagging_failed = outcome.is_err() && matches!(change, SnapshotChange::TagExpiring { .. });
             snapshot_results.push(ChangeResult { change: change.clone(), outcome });
             // Still throttled after the SDK's retries: back off until the next run.
-            if throttled {
+            if throttled || tagging_failed {
                 break;
             }
         }

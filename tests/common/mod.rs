@@ -352,6 +352,7 @@ impl TestAccount {
     }
 }
 pub mod fault_proxy;
+pub mod messy;
 
 /// (protocol, from port, to port, source, description) of an ingress rule.
 pub type RuleRow = (String, i32, i32, String, String);

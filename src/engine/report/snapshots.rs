@@ -3,7 +3,7 @@
 use crate::api::conditions::{self, ConditionUpdate, reason};
 use crate::api::{AreaCost, SkippedSnapshots, SnapshotsStatus, usd};
 use crate::engine::{AreaOutcome, AreaPlan, CloudError, ErrorKind};
-use crate::plan::snapshots::{Protection, SNAPSHOT_USD_PER_GB_MONTH, SnapshotChange, SnapshotPlan};
+use crate::plan::snapshots::{Protection, SNAPSHOT_USD_PER_GB_MONTH, SnapshotChange, SnapshotPlan, refusal_protection};
 
 pub const AREA: &str = "snapshotRetention";
 const BASIS: &str = "upper bound: volume size × $0.05/GB-month; snapshots are incremental, so the storage really billed is smaller";
@@ -13,8 +13,11 @@ const MAX_LISTED: usize = 20;
 #[derive(Default)]
 struct Tally {
     deleted: Vec<(String, u32)>,
-    refused: u32,
+    /// Refused by AWS, by reason (the snapshot is protected after all, so not waste).
+    refused_in_use: u32,
     refused_by_backup: u32,
+    refused_locked: u32,
+    refused_gib: u64,
     deferred: u32,
     failed: u32,
 }
@@ -25,8 +28,14 @@ fn tally(outcome: &AreaOutcome<SnapshotPlan, SnapshotChange>) -> Tally {
         let SnapshotChange::Delete { snapshot_id, volume_size_gib, .. } = &result.change else { continue };
         match &result.outcome {
             Ok(_) => tally.deleted.push((snapshot_id.clone(), *volume_size_gib)),
-            Err(CloudError { kind: ErrorKind::Protected, message, .. }) if message.contains("AWS Backup") => tally.refused_by_backup += 1,
-            Err(CloudError { kind: ErrorKind::Protected, .. }) => tally.refused += 1,
+            Err(CloudError { kind: ErrorKind::Protected, message, .. }) => {
+                tally.refused_gib += u64::from(*volume_size_gib);
+                match refusal_protection(message) {
+                    Some(Protection::ManagedByBackup) => tally.refused_by_backup += 1,
+                    Some(Protection::Locked) => tally.refused_locked += 1,
+                    _ => tally.refused_in_use += 1,
+                }
+            }
             // Gone already: nothing left to pay for, and nothing this policy deleted.
             Err(CloudError { kind: ErrorKind::NotFound, .. }) => {}
             Err(CloudError { kind: ErrorKind::Throttled, .. }) => tally.deferred += 1,
@@ -93,10 +102,10 @@ pub fn details(
     let count = |p: Protection| plan.protected.get(&p).copied().unwrap_or(0);
     let skipped = SkippedSnapshots {
         not_completed: count(Protection::NotCompleted),
-        locked: count(Protection::Locked),
+        locked: count(Protection::Locked) + tally.refused_locked,
         managed_by_backup: count(Protection::ManagedByBackup) + tally.refused_by_backup,
         managed_by_dlm: count(Protection::ManagedByDlm),
-        used_by_ami: count(Protection::UsedByAmi) + tally.refused,
+        used_by_ami: count(Protection::UsedByAmi) + tally.refused_in_use,
         used_by_launch_template: count(Protection::UsedByLaunchTemplate),
         excluded: count(Protection::Excluded),
     };
@@ -104,9 +113,9 @@ pub fn details(
     let not_attempted = (plan.deletions().count() as u32).saturating_sub(attempted_deletes);
     let pending = plan.pending + tally.deferred + not_attempted;
     let deleted_gib: u64 = tally.deleted.iter().map(|(_, gib)| u64::from(*gib)).sum();
-    let deleted_total = previous.map(|p| p.deleted_total).unwrap_or(0) + tally.deleted.len() as u64;
-    let deleted_gib_total = previous.map(|p| p.deleted_gib_total).unwrap_or(0) + deleted_gib;
-    let remaining_gib = plan.expired_gib.saturating_sub(deleted_gib);
+    let deleted_total = previous.map(|p| p.deleted_total).unwrap_or(0).saturating_add(tally.deleted.len() as u64);
+    let deleted_gib_total = previous.map(|p| p.deleted_gib_total).unwrap_or(0).saturating_add(deleted_gib);
+    let remaining_gib = plan.expired_gib.saturating_sub(deleted_gib).saturating_sub(tally.refused_gib);
     let status = SnapshotsStatus {
         findings: plan.expiring + pending + tally.failed,
         evaluated: plan.evaluated,

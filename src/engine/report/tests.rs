@@ -285,6 +285,27 @@ mod snapshot_area {
     }
 
     #[test]
+    fn a_refused_delete_is_counted_under_its_own_reason_and_is_not_waste() {
+        let refuse = |c: &SnapshotChange| match c {
+            SnapshotChange::Delete { snapshot_id, .. } if snapshot_id == "snap-0" => {
+                Err(CloudError::new("DeleteSnapshot", ErrorKind::Protected, "SnapshotLocked: snap-0 is locked"))
+            }
+            SnapshotChange::Delete { snapshot_id, .. } if snapshot_id == "snap-1" => Err(CloudError::new(
+                "DeleteSnapshot",
+                ErrorKind::Protected,
+                "InvalidParameterValue: This snapshot is managed by the AWS Backup service and cannot be deleted via EC2 APIs.",
+            )),
+            _ => Ok(None),
+        };
+        let applied = run(Mode::Enforce, 0, 2, refuse);
+        let s = status(&applied, None, Some(1), &time(0));
+        let snaps = s.snapshots.as_ref().expect("area");
+        assert_eq!((snaps.skipped.locked, snaps.skipped.managed_by_backup, snaps.skipped.used_by_ami), (1, 1, 0));
+        let cost = s.cost.as_ref().and_then(|c| c.areas.iter().find(|a| a.area == "snapshotRetention")).expect("cost");
+        assert_eq!(cost.monthly_waste_usd, "0.00", "what AWS refuses to delete is protected, not waste");
+    }
+
+    #[test]
     fn throttling_defers_without_failing_and_other_errors_fail() {
         let throttled = run(Mode::Enforce, 0, 2, |_| Err(CloudError::new("DeleteSnapshot", ErrorKind::Throttled, "RequestLimitExceeded")));
         assert!(throttled.succeeded());
