@@ -307,6 +307,20 @@ async fn ssm_access_invokes_exactly_what_the_policy_grants() {
 
     let mut invoked = BTreeSet::new();
     audit(&account, &p, &mut invoked).await;
+    // The role of an earlier try that died after CreateRole: its tags are read before it is completed.
+    let iam = aws_sdk_iam::Client::new(&account.config);
+    let own_tags: Vec<aws_sdk_iam::types::Tag> = frugal_operator::plan::ownership_tags(p.metadata.name.as_deref().expect("name"))
+        .into_iter()
+        .map(|(k, v)| aws_sdk_iam::types::Tag::builder().key(k).value(v).build().expect("tag"))
+        .collect();
+    iam.create_role()
+        .role_name("frugal-ssm")
+        .assume_role_policy_document(r#"{"Version":"2012-10-17","Statement":[]}"#)
+        .set_tags(Some(own_tags))
+        .send()
+        .await
+        .expect("CreateRole");
+    account.clear_requests().await;
     enforce(&account, &p, Timestamp::now().as_second()).await;
     let operations: BTreeSet<String> = account.mutating_requests().await.into_iter().map(|r| r.operation).collect();
     for expected in [

@@ -317,3 +317,25 @@ async fn instances_in_scope_follow_the_security_group_selector() {
     assert!(rules(&account, &messy.sg_ssh).await.contains(&rule("tcp", 22, 22, "0.0.0.0/0", "")), "out of scope: untouched");
     assert_eq!(profile_of(&account, &messy.bare).await, None, "its group is out of scope");
 }
+
+#[tokio::test]
+async fn a_same_named_role_someone_else_owns_is_reported_and_never_modified() {
+    let account = TestAccount::new().await;
+    let iam = aws_sdk_iam::Client::new(&account.config);
+    // Somebody's role of the configured name, without frugal's tags.
+    iam.create_role().role_name("frugal-ssm").assume_role_policy_document(EC2_TRUST).send().await.expect("CreateRole");
+    let sg = group(&account, "plain").await;
+    let bare = launch(&account, &[&sg], None, None).await;
+    let section = "{instanceProfile: {name: frugal-ssm, attachWhenMissing: true, create: true}}";
+    let applied = run(&account, &policy(&account, "Enforce", section)).await;
+
+    let attached = iam.list_attached_role_policies().role_name("frugal-ssm").send().await.expect("ListAttachedRolePolicies");
+    assert!(attached.attached_policies().is_empty(), "somebody else's role was edited: {attached:?}");
+    let profile = iam.get_instance_profile().instance_profile_name("frugal-ssm").send().await;
+    assert!(profile.is_err(), "no profile is made around somebody else's role");
+    assert_eq!(profile_of(&account, &bare).await, None);
+    let status = report::status(&applied, None, Some(1), &Time(Timestamp::now()));
+    let condition = conditions::find(&status.conditions, conditions::SSM_ACCESS_IN_SYNC).expect("condition");
+    assert_eq!(condition.status, "False");
+    assert!(condition.message.contains("role frugal-ssm exists and was not created by this policy"), "{}", condition.message);
+}

@@ -5,6 +5,7 @@ use std::collections::{BTreeMap, BTreeSet};
 
 use aws_sdk_ec2::types::{IamInstanceProfileSpecification, IpPermission, IpRange, Ipv6Range, ResourceType, Tag, TagSpecification};
 
+use crate::api::names::{MANAGED_BY_VALUE, TAG_MANAGED_BY, TAG_POLICY};
 use crate::api::validate::SsmAccessDesired;
 use crate::engine::{CloudError, ErrorKind};
 use crate::plan::ownership_tags;
@@ -349,7 +350,12 @@ impl AwsCloud {
             .set_tags(Some(iam_tags.clone()))
             .send()
             .await;
-        tolerate(created.map_err(|e| classify("CreateRole", e)), "EntityAlreadyExists")?;
+        if tolerate(created.map_err(|e| classify("CreateRole", e)), "EntityAlreadyExists")?.is_none() {
+            // Ours from an earlier, interrupted try, or somebody else's: never edit the latter.
+            let role = self.iam.get_role().role_name(name).send().await.map_err(|e| classify("GetRole", e))?;
+            let tags = role.role().map(|r| r.tags()).unwrap_or_default();
+            require_owned("CreateRole", "role", name, policy, tags.iter().map(|t| (t.key(), t.value())))?;
+        }
         self.pace(PaceClass::Mutating).await;
         self.iam
             .attach_role_policy()
@@ -360,7 +366,12 @@ impl AwsCloud {
             .map_err(|e| classify("AttachRolePolicy", e))?;
         self.pace(PaceClass::Mutating).await;
         let created = self.iam.create_instance_profile().instance_profile_name(name).set_tags(Some(iam_tags)).send().await;
-        tolerate(created.map_err(|e| classify("CreateInstanceProfile", e)), "EntityAlreadyExists")?;
+        if tolerate(created.map_err(|e| classify("CreateInstanceProfile", e)), "EntityAlreadyExists")?.is_none() {
+            let profile =
+                self.iam.get_instance_profile().instance_profile_name(name).send().await.map_err(|e| classify("GetInstanceProfile", e))?;
+            let tags = profile.instance_profile().map(|p| p.tags()).unwrap_or_default();
+            require_owned("CreateInstanceProfile", "instance profile", name, policy, tags.iter().map(|t| (t.key(), t.value())))?;
+        }
         self.pace(PaceClass::Mutating).await;
         let added = self.iam.add_role_to_instance_profile().instance_profile_name(name).role_name(name).send().await;
         // LimitExceeded: the profile already holds its one role (ours, from an earlier try).
@@ -380,13 +391,35 @@ impl AwsCloud {
     }
 }
 
-/// Ok when the call failed only because the object already exists.
-fn tolerate<T>(result: Result<T, CloudError>, code: &str) -> Result<(), CloudError> {
+/// The answer, or None when the call failed only with `code` (e.g. the object already exists).
+fn tolerate<T>(result: Result<T, CloudError>, code: &str) -> Result<Option<T>, CloudError> {
     match result {
-        Ok(_) => Ok(()),
-        Err(error) if error.message.starts_with(code) => Ok(()),
+        Ok(answer) => Ok(Some(answer)),
+        Err(error) if error.message.starts_with(code) => Ok(None),
         Err(error) => Err(error),
     }
+}
+
+/// An existing IAM object of the configured name may be completed only when this policy
+/// made it (its frugal tags): somebody else's role or profile is reported, never edited.
+fn require_owned<'a>(
+    operation: &str,
+    kind: &str,
+    name: &str,
+    policy: &str,
+    tags: impl Iterator<Item = (&'a str, &'a str)>,
+) -> Result<(), CloudError> {
+    let tags: crate::plan::Tags = tags.map(|(k, v)| (k.to_string(), v.to_string())).collect();
+    if crate::plan::is_owned_by(&tags, policy) {
+        return Ok(());
+    }
+    Err(CloudError::new(
+        operation,
+        ErrorKind::InvalidRequest,
+        format!(
+            "EntityAlreadyExists: {kind} {name} exists and was not created by this policy (no {TAG_MANAGED_BY}={MANAGED_BY_VALUE}, {TAG_POLICY}={policy} tags); frugal does not modify it: attach its profile yourself or choose another instanceProfile.name"
+        ),
+    ))
 }
 
 /// Marks an error with `code` as NotFound (a rule or key pair that is gone already).

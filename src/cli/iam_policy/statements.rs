@@ -319,6 +319,8 @@ fn ssm_access(s: &Scope) -> Vec<Statement> {
         let profiles: Vec<String> = s.ssm_created_profiles.iter().map(|n| s.iam(&format!("instance-profile/{n}"))).collect();
         statements.extend([
             allow("SsmAccessCreateRole", &["iam:CreateRole", "iam:TagRole"], roles.clone()).when(s.request_tags()),
+            // A role of that name that already exists is completed only when its tags say it is ours.
+            allow("SsmAccessReadExistingRole", &["iam:GetRole"], roles.clone()),
             allow("SsmAccessCreateInstanceProfile", &["iam:CreateInstanceProfile", "iam:TagInstanceProfile"], profiles.clone())
                 .when(s.request_tags()),
             allow("SsmAccessAttachCorePolicy", &["iam:AttachRolePolicy"], roles).when({
