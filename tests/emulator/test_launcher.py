@@ -18,62 +18,20 @@ import unittest
 import urllib.request
 from typing import Any
 
-os.environ.setdefault("AWS_ACCESS_KEY_ID", "testing")
-os.environ.setdefault("AWS_SECRET_ACCESS_KEY", "testing")
-os.environ.pop("AWS_PROFILE", None)
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+
+from harness import EXIT_TIMEOUT, NO_RETRY, REGION, LauncherTestCase, start_launcher, stop_launcher  # noqa: E402
 
 import boto3  # noqa: E402
 import botocore.model  # noqa: E402
-from botocore.config import Config  # noqa: E402
 from botocore.exceptions import ClientError  # noqa: E402
 
-HERE = os.path.dirname(os.path.abspath(__file__))
-LAUNCHER = os.path.join(HERE, "launcher.py")
-REGION = "eu-west-1"
-NO_RETRY = Config(retries={"max_attempts": 1, "mode": "standard"})
 S3 = f"com.amazonaws.{REGION}.s3"
 DDB = f"com.amazonaws.{REGION}.dynamodb"
 
 
-# Generous: the interpreter's teardown of moto's state takes seconds on a loaded machine;
-# what matters is that the launcher exits by itself, not how fast.
-EXIT_TIMEOUT = 60
-
-
-def start_launcher(parent_pid: int) -> tuple[subprocess.Popen, str]:
-    proc = subprocess.Popen(
-        [sys.executable, LAUNCHER, "--port", "0", "--parent-pid", str(parent_pid)],
-        stdin=subprocess.DEVNULL,
-        stdout=subprocess.PIPE,
-        stderr=subprocess.PIPE,
-        text=True,
-    )
-    line = proc.stdout.readline()  # blocks until READY (or EOF on crash)
-    if not line.startswith("READY http://"):
-        proc.kill()
-        raise RuntimeError(f"launcher did not start: {line!r} {proc.stderr.read()}")
-    return proc, line.split()[1]
-
-
-class EmulatorTest(unittest.TestCase):
-    proc: subprocess.Popen
-    url: str
+class EmulatorTest(LauncherTestCase):
     _next_account = 200000000000
-
-    @classmethod
-    def setUpClass(cls) -> None:
-        cls.proc, cls.url = start_launcher(os.getpid())
-
-    @classmethod
-    def tearDownClass(cls) -> None:
-        cls.proc.terminate()
-        try:
-            cls.proc.wait(timeout=EXIT_TIMEOUT)
-        finally:
-            if cls.proc.poll() is None:
-                cls.proc.kill()
-            cls.proc.stdout.close()
-            cls.proc.stderr.close()
 
     # helpers ---------------------------------------------------------------
     def default_client(self, service: str, **kw: Any) -> Any:
@@ -458,11 +416,8 @@ class ParentDeathTest(unittest.TestCase):
             self.assertEqual(proc.returncode, 0)
             self.assertEqual(proc.stdout.read(), "")  # READY was the only stdout line
         finally:
-            if proc.poll() is None:
-                proc.kill()
             parent.kill()
-            proc.stdout.close()
-            proc.stderr.close()
+            stop_launcher(proc)
 
     def test_exits_on_sigterm(self) -> None:
         proc, _ = start_launcher(os.getpid())
@@ -471,10 +426,7 @@ class ParentDeathTest(unittest.TestCase):
             proc.wait(timeout=EXIT_TIMEOUT)
             self.assertEqual(proc.returncode, 0)
         finally:
-            if proc.poll() is None:
-                proc.kill()
-            proc.stdout.close()
-            proc.stderr.close()
+            stop_launcher(proc)
 
 
 if __name__ == "__main__":

@@ -17,7 +17,6 @@ from __future__ import annotations
 import datetime as dt
 import json
 import os
-import subprocess
 import sys
 import time
 import unittest
@@ -25,18 +24,14 @@ import urllib.error
 import urllib.request
 from typing import Any
 
-os.environ.setdefault("AWS_ACCESS_KEY_ID", "testing")
-os.environ.setdefault("AWS_SECRET_ACCESS_KEY", "testing")
-os.environ.pop("AWS_PROFILE", None)
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+
+from harness import NO_RETRY, REGION, LauncherTestCase  # noqa: E402
 
 import boto3  # noqa: E402
 from botocore.config import Config  # noqa: E402
 from botocore.exceptions import ClientError  # noqa: E402
 
-HERE = os.path.dirname(os.path.abspath(__file__))
-LAUNCHER = os.path.join(HERE, "launcher.py")
-REGION = "eu-west-1"
-NO_RETRY = Config(retries={"max_attempts": 1, "mode": "standard"})
 CORE = "arn:aws:iam::aws:policy/AmazonSSMManagedInstanceCore"
 DHMC_POLICY = "arn:aws:iam::aws:policy/AmazonSSMManagedEC2InstanceDefaultPolicy"
 DHMC = "/ssm/managed-instance/default-ec2-instance-management-role"
@@ -51,40 +46,8 @@ EC2_TRUST = json.dumps(
 RULE = {"RuleName": "daily", "TargetBackupVaultName": "vault", "ScheduleExpression": "cron(0 5 ? * * *)"}
 
 
-def start_launcher(parent_pid: int) -> tuple[subprocess.Popen, str]:
-    proc = subprocess.Popen(
-        [sys.executable, LAUNCHER, "--port", "0", "--parent-pid", str(parent_pid)],
-        stdin=subprocess.DEVNULL,
-        stdout=subprocess.PIPE,
-        stderr=subprocess.PIPE,
-        text=True,
-    )
-    line = proc.stdout.readline()
-    if not line.startswith("READY http://"):
-        proc.kill()
-        raise RuntimeError(f"launcher did not start: {line!r} {proc.stderr.read()}")
-    return proc, line.split()[1]
-
-
-class SsmBackupTest(unittest.TestCase):
-    proc: subprocess.Popen
-    url: str
+class SsmBackupTest(LauncherTestCase):
     _next_account = 310000000000
-
-    @classmethod
-    def setUpClass(cls) -> None:
-        cls.proc, cls.url = start_launcher(os.getpid())
-
-    @classmethod
-    def tearDownClass(cls) -> None:
-        cls.proc.terminate()
-        try:
-            cls.proc.wait(timeout=10)
-        finally:
-            if cls.proc.poll() is None:
-                cls.proc.kill()
-            cls.proc.stdout.close()
-            cls.proc.stderr.close()
 
     # helpers ---------------------------------------------------------------
     def setUp(self) -> None:
