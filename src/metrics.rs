@@ -12,7 +12,7 @@ use prometheus_client::registry::Registry;
 
 #[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
 pub struct ReconcileLabels {
-    /// success, error, invalid_spec
+    /// success, error, invalid_spec, gone (the policy was deleted while it was reconciled)
     pub result: String,
 }
 
@@ -136,6 +136,7 @@ impl Metrics {
             ("used_by_ami", skipped.used_by_ami),
             ("used_by_launch_template", skipped.used_by_launch_template),
             ("excluded", skipped.excluded),
+            ("retained_by_other_policy", skipped.retained_by_other_policy),
         ] {
             set("skipped", reason, u64::from(count));
         }

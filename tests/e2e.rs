@@ -35,7 +35,7 @@ use k8s_openapi::apimachinery::pkg::apis::meta::v1::Condition;
 use kube::api::{Api, ApiResource, DeleteParams, DynamicObject, ListParams, Patch, PatchParams, PostParams};
 use kube::config::{KubeConfigOptions, Kubeconfig};
 use kube::runtime::wait::{await_condition, conditions as wait_conditions};
-use kube::{Client, Config, CustomResourceExt};
+use kube::{Client, Config, CustomResourceExt, ResourceExt};
 use serde::Deserialize;
 use serde_json::json;
 
@@ -159,6 +159,64 @@ async fn delete_policy_removes_endpoints() {
     env.delete_and_wait_gone().await;
     let left = live_endpoints(&env.account, &prod.vpc_id).await;
     assert!(left.is_empty(), "deletionPolicy Delete must remove the endpoints the policy created: {left:#?}");
+}
+
+#[tokio::test]
+#[ignore = "needs a cluster: set FRUGAL_E2E_KUBECONFIG and run with --ignored"]
+async fn a_policy_deleted_while_it_is_reconciled_is_let_go_and_the_controller_carries_on() {
+    let env = E2e::start("gone").await;
+    let prod = seed_vpc(&env.account, "prod").await;
+
+    env.create(env.policy(|p| p.spec.deletion_policy = DeletionPolicy::Retain)).await;
+    // The finalizer is the first thing the operator writes; the reconcile that observes and
+    // writes status follows at once. Take the policy away under it, finalizer and all.
+    env.wait_until("the finalizer", |p| p.finalizers().iter().any(|f| f == FINALIZER)).await;
+    env.api.delete(&env.name, &DeleteParams::default()).await.unwrap_or_else(|e| panic!("delete CostPolicy {}: {e}", env.name));
+    let strip = json!({ "metadata": { "finalizers": null } });
+    let _ = env.api.patch(&env.name, &PatchParams::default(), &Patch::Merge(&strip)).await;
+    env.wait_gone().await;
+
+    // The controller is still at work: the same policy created again converges.
+    env.create(env.policy(|p| p.spec.deletion_policy = DeletionPolicy::Retain)).await;
+    env.wait_until("Ready=True", |p| is_current(p) && is_true(p, conditions::READY)).await;
+    assert_eq!(live_endpoints(&env.account, &prod.vpc_id).await.len(), 2, "no duplicate endpoint from the interrupted reconcile");
+    let metrics = env._operator.get("/metrics").await.map(|(_, body)| body).unwrap_or_default();
+    assert!(
+        !metrics.lines().any(|l| l.starts_with(r#"frugal_reconcile_errors_total{category="kubernetes"}"#) && !l.ends_with(" 0")),
+        "a policy that is gone is not an error to retry:\n{metrics}"
+    );
+}
+
+#[tokio::test]
+#[ignore = "needs a cluster: set FRUGAL_E2E_KUBECONFIG and run with --ignored"]
+async fn a_delete_policy_without_aws_access_is_released_by_switching_it_to_retain() {
+    let mut env = E2e::start("release").await;
+    let prod = seed_vpc(&env.account, "prod").await;
+    env.create(env.policy(|p| p.spec.deletion_policy = DeletionPolicy::Delete)).await;
+    env.wait_until("Ready=True", |p| is_current(p) && is_true(p, conditions::READY)).await;
+    let before = live_endpoints(&env.account, &prod.vpc_id).await.len();
+    assert_eq!(before, 2);
+
+    // AWS becomes unreachable for good: the operator now talks to a port nobody listens on.
+    env._operator.kill();
+    let nowhere = format!("http://127.0.0.1:{}", free_port());
+    env._operator = Operator::start_with(
+        &format!("{}-no-aws", env.name),
+        &env.account.id,
+        &["--leader-election=false".to_string()],
+        &[("AWS_ENDPOINT_URL", nowhere.as_str())],
+    )
+    .await;
+    env.api.delete(&env.name, &DeleteParams::default()).await.unwrap_or_else(|e| panic!("delete CostPolicy {}: {e}", env.name));
+    wait_for_event(&env, "Warning", "CleanupFailed").await;
+    let stuck = env.api.get(&env.name).await.expect("the policy waits for its cleanup");
+    assert!(stuck.finalizers().iter().any(|f| f == FINALIZER), "Delete keeps the finalizer while AWS cannot be reached");
+
+    // A human accepts leaving the AWS objects behind.
+    let retain = json!({ "spec": { "deletionPolicy": "Retain" } });
+    env.api.patch(&env.name, &PatchParams::default(), &Patch::Merge(&retain)).await.expect("switch to Retain");
+    env.wait_gone().await;
+    assert_eq!(live_endpoints(&env.account, &prod.vpc_id).await.len(), before, "Retain left the endpoints in place");
 }
 
 #[tokio::test]
@@ -581,6 +639,21 @@ async fn shorten_retention(account: &TestAccount, plan_id: &str, vault: &str, pl
     updated.version_id().expect("version id").to_string()
 }
 
+/// Waits for an Event of `type_` and `reason` about the test's policy.
+async fn wait_for_event(env: &E2e, type_: &str, reason: &str) -> Event {
+    let events: Api<Event> = Api::all(env.client.clone());
+    let selector = format!("regarding.name={}", env.name);
+    let deadline = Instant::now() + Duration::from_secs(60);
+    loop {
+        let list = events.list(&ListParams::default().fields(&selector)).await.expect("list events.k8s.io/v1 Events");
+        if let Some(event) = list.items.iter().find(|e| e.type_.as_deref() == Some(type_) && e.reason.as_deref() == Some(reason)) {
+            return event.clone();
+        }
+        assert!(Instant::now() < deadline, "no {type_} Event {reason} for {}; events: {:#?}", env.name, list.items);
+        tokio::time::sleep(POLL).await;
+    }
+}
+
 /// Waits until the policy has a Normal Event of each reason; returns the policy's Events.
 async fn wait_for_normal_events(env: &E2e, reasons: &[&str]) -> Vec<Event> {
     let events: Api<Event> = Api::all(env.client.clone());
@@ -679,6 +752,11 @@ impl E2e {
     /// Deletes the policy and waits until the API server no longer has it (the finalizer ran).
     async fn delete_and_wait_gone(&self) {
         self.api.delete(&self.name, &DeleteParams::default()).await.unwrap_or_else(|e| panic!("delete CostPolicy {}: {e}", self.name));
+        self.wait_gone().await;
+    }
+
+    /// Waits until the API server no longer has the policy.
+    async fn wait_gone(&self) {
         let deadline = Instant::now() + CONVERGE_TIMEOUT;
         loop {
             let Some(policy) = self.api.get_opt(&self.name).await.unwrap_or_else(|e| panic!("get CostPolicy {}: {e}", self.name)) else {
@@ -849,7 +927,6 @@ impl Operator {
             .args(["run", "--metrics-addr", &format!("127.0.0.1:{port}"), "--vpc-endpoint-pacing", "100/100"])
             .args(["--policy-selector", &format!("{SHARD_LABEL}={shard}")])
             .args(args)
-            .envs(envs.iter().copied())
             .env("KUBECONFIG", &kubeconfig)
             .env("AWS_ENDPOINT_URL", &common::emulator().url)
             .env("AWS_ACCESS_KEY_ID", "testing")
@@ -859,6 +936,8 @@ impl Operator {
             .env("RUST_LOG", "info")
             .env_remove("AWS_SESSION_TOKEN")
             .env_remove("AWS_PROFILE")
+            // Last, so a test can override any of the above.
+            .envs(envs.iter().copied())
             .stdin(Stdio::null())
             .stdout(Stdio::from(out))
             .stderr(Stdio::from(err))

@@ -41,6 +41,9 @@ pub mod reason {
     pub const PLAN_NOT_OWNED: &str = "PlanNotOwned";
     /// Resources carrying the required tags are not covered by the backup selection.
     pub const COVERAGE_GAP: &str = "CoverageGap";
+    /// Another policy governs the same snapshots or VPCs; the stricter safety wins until a
+    /// human makes the scopes disjoint.
+    pub const CONFLICT: &str = "Conflict";
     /// Nothing blocks progress (Stalled=False, Reconciling=False).
     pub const IDLE: &str = "Idle";
 }

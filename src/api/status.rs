@@ -105,6 +105,9 @@ pub struct SkippedSnapshots {
     pub used_by_launch_template: u32,
     /// Carries every tag of snapshotRetention.exclude.
     pub excluded: u32,
+    /// Expired for this policy, but kept by a conflicting policy whose scope holds it.
+    #[serde(default)]
+    pub retained_by_other_policy: u32,
 }
 
 /// Gateway endpoints of the VPCs in scope.

@@ -304,9 +304,11 @@ impl AwsCloud {
                 .send()
                 .await
                 .map_err(|e| classify("DeleteVpcEndpoints", e))?;
+            // An endpoint deleted by someone else since it was listed is what the caller wanted.
             let failed: Vec<String> = answer
                 .unsuccessful()
                 .iter()
+                .filter(|u| !u.error().and_then(|e| e.code()).is_some_and(|code| code.ends_with("NotFound")))
                 .map(|u| format!("{}: {}", u.resource_id().unwrap_or("?"), u.error().and_then(|e| e.message()).unwrap_or("unknown")))
                 .collect();
             if !failed.is_empty() {

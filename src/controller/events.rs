@@ -4,6 +4,8 @@ use kube::Resource;
 use kube::runtime::events::{Event, EventType, Recorder};
 
 use crate::api::CostPolicy;
+use crate::api::conditions::{self, reason};
+use crate::engine::report;
 use crate::engine::{AppliedRun, AreaPlan};
 use crate::engine::{AreaOutcome, ErrorKind};
 use crate::plan::gateway_endpoints::GatewayChange;
@@ -42,6 +44,13 @@ fn truncate(mut note: String) -> String {
 /// Recorder would fold a second Event of that kind into the first, losing its note.
 pub fn for_run(applied: &AppliedRun) -> Vec<Event> {
     let mut events = Vec::new();
+    let conflicts: Vec<String> = [conditions::SNAPSHOTS_IN_SYNC, conditions::GATEWAY_ENDPOINTS_IN_SYNC]
+        .into_iter()
+        .filter_map(|type_| report::conflict_message(type_, applied))
+        .collect();
+    if !conflicts.is_empty() {
+        events.push(warning(reason::CONFLICT, "Plan", conflicts.join("; ")));
+    }
     if let Some(area) = &applied.gateway_endpoints {
         if let AreaPlan::ObservationFailed(error) = &area.plan {
             events.push(warning("ObservationFailed", "Observe", format!("gatewayEndpoints: {error}; nothing was changed")));

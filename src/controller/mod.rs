@@ -48,7 +48,9 @@ pub async fn run(args: RunArgs) -> anyhow::Result<()> {
     let metrics = Metrics::new();
     let connector = Arc::new(AwsConnector::new(metrics.clone(), args.pacing.config()));
     let allowed_roles = RoleAllowlist::new(args.allowed_role_arns.clone());
-    let ctx = Arc::new(Context::new(client.clone(), connector, metrics.clone()).with_allowed_roles(allowed_roles));
+    let (reader, writer) = reflector::store();
+    let ctx =
+        Arc::new(Context::new(client.clone(), connector, metrics.clone()).with_allowed_roles(allowed_roles).with_policies(reader.clone()));
     let health = crate::http::Health::default();
     let server = tokio::spawn(crate::http::serve(args.metrics_addr, metrics.clone(), health.clone()));
 
@@ -89,15 +91,7 @@ pub async fn run(args: RunArgs) -> anyhow::Result<()> {
     if let Some(selector) = &args.policy_selector {
         watch = watch.labels(selector);
     }
-    // Only spec changes (generation, which also moves when deletion starts) and finalizer
-    // changes trigger a reconcile: the operator's own status writes must not, or every
-    // policy would be reconciled back to back instead of once per resyncInterval.
-    let (reader, writer) = reflector::store();
-    let triggers = watcher(api, watch)
-        .default_backoff()
-        .reflect(writer)
-        .applied_objects()
-        .predicate_filter(predicates::generation.combine(predicates::finalizers), Default::default());
+    let triggers = triggers(api, watch, writer);
     let controller = Controller::for_stream(triggers, reader).graceful_shutdown_on(shutdown).run(reconcile, error_policy, ctx).for_each(
         |result| async move {
             match result {
@@ -131,6 +125,25 @@ pub async fn run(args: RunArgs) -> anyhow::Result<()> {
     server.abort();
     tracing::info!("controller stopped");
     Ok(())
+}
+
+/// The policies that need a reconcile, from a watch that keeps `writer`'s store current.
+///
+/// The watcher re-lists when its watch expires (410 Gone) or the API server is away, with
+/// backoff, so the stream never ends on those errors. Only spec changes (generation, which
+/// also moves when deletion starts) and finalizer changes trigger a reconcile: the
+/// operator's own status writes must not, or every policy would be reconciled back to back
+/// instead of once per resyncInterval.
+fn triggers(
+    api: Api<CostPolicy>,
+    watch: watcher::Config,
+    writer: reflector::store::Writer<CostPolicy>,
+) -> impl futures::Stream<Item = Result<CostPolicy, watcher::Error>> + Send {
+    watcher(api, watch)
+        .default_backoff()
+        .reflect(writer)
+        .applied_objects()
+        .predicate_filter(predicates::generation.combine(predicates::finalizers), Default::default())
 }
 
 /// Resolves on the first SIGTERM or Ctrl-C. The SIGTERM handler is installed now, so a

@@ -16,6 +16,7 @@ use crate::api::{CostPolicy, DeletionPolicy};
 use crate::engine::{self, CloudError, report};
 use crate::metrics::{ActionLabels, AreaLabels, ErrorLabels, ReconcileLabels};
 use crate::plan::backup::BackupChange;
+use crate::plan::conflicts;
 use crate::plan::gateway_endpoints::GatewayChange;
 use crate::plan::snapshots::SnapshotChange;
 use crate::plan::ssm_access::SsmChange;
@@ -58,6 +59,7 @@ impl Drop for DurationTimer<'_> {
 
 pub async fn reconcile(policy: Arc<CostPolicy>, ctx: Arc<Context>) -> Result<Action, ReconcileError> {
     let _timer = DurationTimer { ctx: &ctx, start: Instant::now() };
+    let name = policy.name_any();
     let api: Api<CostPolicy> = Api::all(ctx.client.clone());
     // Set by `apply` for an invalid spec, so that each reconcile is counted under one result.
     let invalid_spec = AtomicBool::new(false);
@@ -68,17 +70,31 @@ pub async fn reconcile(policy: Arc<CostPolicy>, ctx: Arc<Context>) -> Result<Act
         }
     })
     .await;
-    let label = match &result {
-        Ok(_) if invalid_spec.load(Ordering::Relaxed) => "invalid_spec",
-        Ok(_) => "success",
-        Err(_) => "error",
-    };
-    ctx.metrics.reconciles.get_or_create(&ReconcileLabels { result: label.to_string() }).inc();
-    result.map_err(|error| match error {
+    let result = result.map_err(|error| match error {
         kube::runtime::finalizer::Error::ApplyFailed(e) | kube::runtime::finalizer::Error::CleanupFailed(e) => e,
         kube::runtime::finalizer::Error::AddFinalizer(e) | kube::runtime::finalizer::Error::RemoveFinalizer(e) => ReconcileError::Kube(e),
         other => ReconcileError::Finalizer(other.to_string()),
-    })
+    });
+    let (label, result) = match result {
+        // The policy was deleted (and its finalizer released) while this reconcile ran: its
+        // status or finalizer patch finds nothing. There is nothing left to do, and retrying
+        // would only fail again.
+        Err(ReconcileError::Kube(error)) if is_not_found(&error) => {
+            tracing::info!(policy = %name, %error, "the policy is gone; nothing left to do");
+            ctx.backoff.reset(&name);
+            ("gone", Ok(Action::await_change()))
+        }
+        Ok(action) if invalid_spec.load(Ordering::Relaxed) => ("invalid_spec", Ok(action)),
+        Ok(action) => ("success", Ok(action)),
+        Err(error) => ("error", Err(error)),
+    };
+    ctx.metrics.reconciles.get_or_create(&ReconcileLabels { result: label.to_string() }).inc();
+    result
+}
+
+/// True when the API server answered 404: the object (or its kind) no longer exists.
+fn is_not_found(error: &kube::Error) -> bool {
+    matches!(error, kube::Error::Api(status) if status.is_not_found())
 }
 
 pub fn error_policy(policy: Arc<CostPolicy>, error: &ReconcileError, ctx: Arc<Context>) -> Action {
@@ -143,7 +159,13 @@ async fn apply(policy: &CostPolicy, api: &Api<CostPolicy>, ctx: &Context, invali
         }
     };
 
-    let planned = engine::observe_and_plan(cloud.as_ref(), validated.clone(), k8s_openapi::jiff::Timestamp::now().as_second()).await;
+    let peers = conflicts::peers(&validated, &other_policies(ctx, &name));
+    if !peers.conflicts.is_empty() {
+        tracing::warn!(policy = %name, conflicts = ?peers.conflicts, "another policy governs the same snapshots or VPCs");
+    }
+    let planned =
+        engine::observe_and_plan_with_peers(cloud.as_ref(), validated.clone(), peers, k8s_openapi::jiff::Timestamp::now().as_second())
+            .await;
     let applied = engine::act(cloud.as_ref(), planned).await;
     let status = report::status(&applied, previous, generation, &now());
     status::write(api, &name, &status).await?;
@@ -155,6 +177,21 @@ async fn apply(policy: &CostPolicy, api: &Api<CostPolicy>, ctx: &Context, invali
     }
     ctx.backoff.reset(&name);
     Ok(Action::requeue(jitter_up(validated.resync_interval)))
+}
+
+/// The other live, valid policies the controller knows (none without a store: each policy
+/// then stands alone). With --policy-selector, only this shard's policies are known.
+fn other_policies(ctx: &Context, name: &str) -> Vec<ValidatedPolicy> {
+    let Some(store) = &ctx.policies else { return Vec::new() };
+    store
+        .state()
+        .iter()
+        .filter(|p| p.metadata.deletion_timestamp.is_none())
+        .filter_map(|p| {
+            let other = p.name_any();
+            if other == name { None } else { validate(&other, &p.spec).ok() }
+        })
+        .collect()
 }
 
 /// The resync interval plus up to 10%, so that policies created together spread out.

@@ -1773,3 +1773,6 @@ async fn deleting_a_backup_policy_with_retain_leaves_vault_plan_and_selection_al
     assert_eq!(harness.cloud.calls(), [], "Retain needs no AWS call");
     assert_eq!(harness.cloud.backup(), backup_drift());
 }
+
+mod conflicts;
+mod kube_faults;

@@ -10,4 +10,6 @@ pub mod report;
 mod run;
 
 pub use cloud::{Cloud, CloudConnector, CloudError, ErrorKind};
-pub use run::{AppliedRun, AreaOutcome, AreaPlan, Change, ChangeResult, PlannedRun, act, cleanup, observe_and_plan};
+pub use run::{
+    AppliedRun, AreaOutcome, AreaPlan, Change, ChangeResult, PlannedRun, act, cleanup, observe_and_plan, observe_and_plan_with_peers,
+};

@@ -9,6 +9,7 @@ use crate::api::validate::{InvalidSpec, ValidatedPolicy};
 use crate::api::{
     AreaCost, CostPolicyStatus, CostStatus, EndpointOwnership, EndpointStatus, GatewayEndpointsStatus, VpcEndpointsStatus, usd,
 };
+use crate::plan::conflicts;
 use crate::plan::gateway_endpoints::{GatewayChange, GatewayPlan};
 
 use super::cloud::CloudError;
@@ -123,6 +124,9 @@ pub fn status(applied: &AppliedRun, previous: Option<&CostPolicyStatus>, generat
         }
     }
 
+    for update in &mut updates {
+        report_conflicts(update, applied);
+    }
     let area_conditions: Vec<&ConditionUpdate> = updates.iter().collect();
     let ready = ready_condition(&area_conditions, audit, findings);
     let failed = !applied.succeeded();
@@ -226,6 +230,45 @@ fn blocked_status(
     status.observed_generation = generation;
     status.last_reconcile_time = Some(now.0.to_string());
     status
+}
+
+/// A human must resolve a conflict: the area's condition says `Conflict` and names the other
+/// policies, unless the area failed (that reason wins; the conflict is added to its message).
+fn report_conflicts(update: &mut ConditionUpdate, applied: &AppliedRun) {
+    let Some(message) = conflict_message(update.type_, applied) else { return };
+    if update.reason == reason::OBSERVATION_FAILED || update.reason == reason::ACTION_FAILED {
+        update.message = format!("{}; {message}", update.message);
+    } else {
+        update.message = if update.message.is_empty() { message } else { format!("{message}; {}", update.message) };
+        update.status = false;
+        update.reason = reason::CONFLICT;
+    }
+}
+
+/// What the conflicts of the area behind condition `type_` are, if any.
+pub fn conflict_message(type_: &str, applied: &AppliedRun) -> Option<String> {
+    let (area, what) = match type_ {
+        conditions::SNAPSHOTS_IN_SYNC => (conflicts::SNAPSHOT_RETENTION, "snapshots"),
+        conditions::GATEWAY_ENDPOINTS_IN_SYNC => (conflicts::GATEWAY_ENDPOINTS, "VPCs"),
+        _ => return None,
+    };
+    let others: Vec<&str> = applied.conflicts.iter().filter(|c| c.area == area).map(|c| c.other.as_str()).collect();
+    if others.is_empty() {
+        return None;
+    }
+    let mut message = format!("{area} governs the same {what} as CostPolicy {}", others.join(", "));
+    if area == conflicts::SNAPSHOT_RETENTION {
+        message.push_str(": a snapshot is deleted only if every policy governing it expires it");
+    }
+    if let Some(AreaOutcome { plan: AreaPlan::Planned(plan), .. }) = &applied.gateway_endpoints
+        && area == conflicts::GATEWAY_ENDPOINTS
+    {
+        let left: Vec<String> = plan.yielded.iter().map(|(vpc, other)| format!("{vpc} to {other}")).collect();
+        if !left.is_empty() {
+            message.push_str(&format!(": left unchanged, for the policy with the smallest name: {}", left.join(", ")));
+        }
+    }
+    Some(message)
 }
 
 fn ready_condition(areas: &[&ConditionUpdate], audit: bool, findings: u32) -> ConditionUpdate {

@@ -2,6 +2,7 @@
 
 use crate::api::validate::ValidatedPolicy;
 use crate::plan::backup::{self as backup_plan, BackupChange, BackupPlan};
+use crate::plan::conflicts::{Conflict, Peers};
 use crate::plan::gateway_endpoints::{self, GatewayChange, GatewayPlan};
 use crate::plan::snapshots::{self, SnapshotChange, SnapshotPlan};
 use crate::plan::ssm_access::{self, SsmChange, SsmPlan};
@@ -28,6 +29,8 @@ pub struct PlannedRun {
     pub snapshots: Option<AreaPlan<SnapshotPlan>>,
     pub ssm_access: Option<AreaPlan<SsmPlan>>,
     pub backup: Option<AreaPlan<BackupPlan>>,
+    /// Policies governing the same snapshots or VPCs as this one.
+    pub conflicts: Vec<Conflict>,
 }
 
 /// The result of one executed change.
@@ -108,6 +111,8 @@ pub struct AppliedRun {
     pub snapshots: Option<AreaOutcome<SnapshotPlan, SnapshotChange>>,
     pub ssm_access: Option<AreaOutcome<SsmPlan, SsmChange>>,
     pub backup: Option<AreaOutcome<BackupPlan, BackupChange>>,
+    /// Policies governing the same snapshots or VPCs as this one.
+    pub conflicts: Vec<Conflict>,
 }
 
 impl AppliedRun {
@@ -129,18 +134,30 @@ impl AppliedRun {
 
 /// Reads the account and plans every enabled area. `now` is Unix seconds.
 pub async fn observe_and_plan(cloud: &dyn Cloud, policy: ValidatedPolicy, now: i64) -> PlannedRun {
+    observe_and_plan_with_peers(cloud, policy, Peers::default(), now).await
+}
+
+/// The same, next to the policies this one conflicts with: the stricter safety wins.
+pub async fn observe_and_plan_with_peers(cloud: &dyn Cloud, policy: ValidatedPolicy, peers: Peers, now: i64) -> PlannedRun {
     let enforce = !policy.is_audit();
     let gateway_endpoints = match &policy.gateway_endpoints {
         None => None,
         Some(desired) => Some(match cloud.observe_network(desired).await {
-            Ok(inventory) => AreaPlan::Planned(gateway_endpoints::plan(&policy.name, &policy.aws.region, desired, &inventory, enforce)),
+            Ok(inventory) => AreaPlan::Planned(gateway_endpoints::plan_with_peers(
+                &policy.name,
+                &policy.aws.region,
+                desired,
+                &peers.gateway_yield_to,
+                &inventory,
+                enforce,
+            )),
             Err(error) => AreaPlan::ObservationFailed(error),
         }),
     };
     let snapshots = match &policy.snapshot_retention {
         None => None,
         Some(desired) => Some(match cloud.observe_snapshots(desired).await {
-            Ok(inventory) => AreaPlan::Planned(snapshots::plan(desired, &inventory, now, enforce)),
+            Ok(inventory) => AreaPlan::Planned(snapshots::plan_with_peers(desired, &peers.snapshot_retention, &inventory, now, enforce)),
             Err(error) => AreaPlan::ObservationFailed(error),
         }),
     };
@@ -158,7 +175,7 @@ pub async fn observe_and_plan(cloud: &dyn Cloud, policy: ValidatedPolicy, now: i
             Err(error) => AreaPlan::ObservationFailed(error),
         }),
     };
-    PlannedRun { policy, now, gateway_endpoints, snapshots, ssm_access, backup }
+    PlannedRun { policy, now, gateway_endpoints, snapshots, ssm_access, backup, conflicts: peers.conflicts }
 }
 
 impl PlannedRun {
@@ -192,6 +209,7 @@ impl PlannedRun {
             snapshots: self.snapshots.map(|plan| AreaOutcome { plan, results: Vec::new() }),
             ssm_access: self.ssm_access.map(|plan| AreaOutcome { plan, results: Vec::new() }),
             backup: self.backup.map(|plan| AreaOutcome { plan, results: Vec::new() }),
+            conflicts: self.conflicts,
         }
     }
 }
@@ -248,6 +266,7 @@ pub async fn act(cloud: &dyn Cloud, planned: PlannedRun) -> AppliedRun {
         snapshots: planned.snapshots.map(|plan| AreaOutcome { plan, results: snapshot_results }),
         ssm_access: planned.ssm_access.map(|plan| AreaOutcome { plan, results: ssm_results }),
         backup: planned.backup.map(|plan| AreaOutcome { plan, results: backup_results }),
+        conflicts: planned.conflicts,
     }
 }
 
@@ -261,7 +280,11 @@ pub async fn cleanup(cloud: &dyn Cloud, policy: &ValidatedPolicy) -> Result<Vec<
     let owned = cloud.owned_gateway_endpoints(&policy.name).await?;
     let ids = gateway_endpoints::plan_cleanup(&policy.name, &owned);
     if !ids.is_empty() {
-        cloud.delete_gateway_endpoints(&ids).await?;
+        match cloud.delete_gateway_endpoints(&ids).await {
+            // Someone deleted them since we listed them: what cleanup wanted.
+            Err(error) if error.kind == ErrorKind::NotFound => {}
+            other => other?,
+        }
     }
     let mut deleted: Vec<String> = ids.iter().map(|id| format!("gateway endpoint {id}")).collect();
     deleted.extend(backup::cleanup(cloud, policy).await?);

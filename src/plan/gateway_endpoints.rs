@@ -5,7 +5,7 @@
 
 use std::collections::{BTreeMap, BTreeSet};
 
-use crate::api::validate::GatewayEndpointsDesired;
+use crate::api::validate::{GatewayEndpointsDesired, VpcScope};
 use crate::api::{EndpointOwnership, GatewayService, RouteTableScope};
 
 use super::token::idempotency_token;
@@ -122,6 +122,8 @@ pub struct GatewayPlan {
     /// The changes to execute: the drift in Enforce mode, nothing in Audit mode.
     pub actions: Vec<GatewayChange>,
     pub vpcs: Vec<VpcReport>,
+    /// VPCs in scope left to a conflicting policy with a smaller name: (VPC id, that policy).
+    pub yielded: Vec<(String, String)>,
 }
 
 /// What was found in one VPC.
@@ -170,6 +172,20 @@ impl GatewayPlan {
 
 /// Plans the gateway endpoints of one policy. `enforce` false is Audit mode.
 pub fn plan(policy: &str, region: &str, desired: &GatewayEndpointsDesired, inventory: &NetworkInventory, enforce: bool) -> GatewayPlan {
+    plan_with_peers(policy, region, desired, &[], inventory, enforce)
+}
+
+/// Plans the gateway endpoints of one policy next to conflicting policies with a smaller name
+/// (`yield_to`: their names and VPC scopes). A VPC in one of their scopes is theirs to act
+/// on: this policy plans nothing there, so two policies never race to create its endpoints.
+pub fn plan_with_peers(
+    policy: &str,
+    region: &str,
+    desired: &GatewayEndpointsDesired,
+    yield_to: &[(String, VpcScope)],
+    inventory: &NetworkInventory,
+    enforce: bool,
+) -> GatewayPlan {
     let mut route_tables_by_vpc: BTreeMap<&str, Vec<&RouteTable>> = BTreeMap::new();
     for rt in &inventory.route_tables {
         route_tables_by_vpc.entry(rt.vpc_id.as_str()).or_default().push(rt);
@@ -180,7 +196,12 @@ pub fn plan(policy: &str, region: &str, desired: &GatewayEndpointsDesired, inven
 
     let mut drift = Vec::new();
     let mut vpcs = Vec::new();
+    let mut yielded = Vec::new();
     for vpc in vpcs_in_scope {
+        if let Some((other, _)) = yield_to.iter().find(|(_, scope)| scope.includes(&vpc.id, &vpc.tags)) {
+            yielded.push((vpc.id.clone(), other.clone()));
+            continue;
+        }
         let tables = route_tables_by_vpc.get(vpc.id.as_str()).map(Vec::as_slice).unwrap_or_default();
         let wanted: BTreeSet<&str> =
             tables.iter().filter(|rt| desired.route_tables == RouteTableScope::All || rt.is_private()).map(|rt| rt.id.as_str()).collect();
@@ -224,7 +245,7 @@ pub fn plan(policy: &str, region: &str, desired: &GatewayEndpointsDesired, inven
         vpcs.push(VpcReport { vpc_id: vpc.id.clone(), services, nat_monthly_usd });
     }
     let actions = if enforce { drift.clone() } else { Vec::new() };
-    GatewayPlan { drift, actions, vpcs }
+    GatewayPlan { drift, actions, vpcs, yielded }
 }
 
 /// With several live endpoints for one service (made by hand), ours is preferred, then the

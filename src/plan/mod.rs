@@ -3,6 +3,7 @@
 //! knows about Kubernetes, the AWS SDK or an async runtime.
 
 pub mod backup;
+pub mod conflicts;
 pub mod gateway_endpoints;
 pub mod snapshots;
 pub mod ssm_access;

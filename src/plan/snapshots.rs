@@ -55,10 +55,12 @@ pub enum Protection {
     UsedByAmi,
     UsedByLaunchTemplate,
     Excluded,
+    /// Expired for this policy, but a conflicting policy whose scope holds it keeps it.
+    RetainedByOtherPolicy,
 }
 
 impl Protection {
-    pub const ALL: [Protection; 7] = [
+    pub const ALL: [Protection; 8] = [
         Protection::NotCompleted,
         Protection::Locked,
         Protection::ManagedByBackup,
@@ -66,6 +68,7 @@ impl Protection {
         Protection::UsedByAmi,
         Protection::UsedByLaunchTemplate,
         Protection::Excluded,
+        Protection::RetainedByOtherPolicy,
     ];
 
     pub fn describe(self) -> &'static str {
@@ -77,6 +80,7 @@ impl Protection {
             Protection::UsedByAmi => "backs an AMI",
             Protection::UsedByLaunchTemplate => "named by a launch template",
             Protection::Excluded => "excluded by tag",
+            Protection::RetainedByOtherPolicy => "retained by a conflicting policy",
         }
     }
 }
@@ -232,11 +236,63 @@ fn parse_rfc3339(text: &str) -> Option<i64> {
     text.parse::<jiff::Timestamp>().ok().map(|t| t.as_second())
 }
 
+/// One policy's retention rules over the snapshots its selector holds.
+struct Retention<'a> {
+    desired: &'a SnapshotRetentionDesired,
+    /// Snapshots beyond the newest N of their volume, when count-based retention is set.
+    beyond: Option<BTreeSet<&'a str>>,
+}
+
+impl<'a> Retention<'a> {
+    fn new(desired: &'a SnapshotRetentionDesired, snapshots: &'a [Snapshot]) -> Self {
+        let in_scope: Vec<&Snapshot> = snapshots.iter().filter(|s| selects(desired, s)).collect();
+        Self { desired, beyond: desired.keep_latest_per_volume.map(|keep| beyond_newest(&in_scope, keep)) }
+    }
+
+    /// Expired by age and count (protections aside).
+    fn expired(&self, snapshot: &Snapshot, now: i64) -> bool {
+        let too_old = self.desired.max_age_days.map(|days| now - snapshot.start_time > i64::from(days) * SECONDS_PER_DAY);
+        let not_newest = self.beyond.as_ref().map(|b| b.contains(snapshot.id.as_str()));
+        match (too_old, not_newest) {
+            (Some(a), Some(b)) => a && b,
+            (Some(a), None) => a,
+            (None, Some(b)) => b,
+            (None, None) => false,
+        }
+    }
+}
+
+fn selects(desired: &SnapshotRetentionDesired, snapshot: &Snapshot) -> bool {
+    desired.selector.iter().all(|(k, v)| snapshot.tags.get(k) == Some(v))
+}
+
 /// Plans snapshot retention. `now` is Unix seconds; `enforce` false is Audit mode.
 pub fn plan(desired: &SnapshotRetentionDesired, inventory: &SnapshotInventory, now: i64, enforce: bool) -> SnapshotPlan {
-    let in_scope: Vec<&Snapshot> =
-        inventory.snapshots.iter().filter(|s| desired.selector.iter().all(|(k, v)| s.tags.get(k) == Some(v))).collect();
-    let beyond = desired.keep_latest_per_volume.map(|keep| beyond_newest(&in_scope, keep));
+    plan_with_peers(desired, &[], inventory, now, enforce)
+}
+
+/// Plans snapshot retention next to conflicting policies (`peers`): the stricter safety wins,
+/// so a snapshot expires only if every peer whose selector holds it would expire it too
+/// (by its own age, count and exclusion rules); otherwise it is retained by the other policy.
+///
+/// A peer's count rule is judged over the snapshots of this inventory (those this policy
+/// selects): that can only make the peer keep more, never less.
+pub fn plan_with_peers(
+    desired: &SnapshotRetentionDesired,
+    peers: &[SnapshotRetentionDesired],
+    inventory: &SnapshotInventory,
+    now: i64,
+    enforce: bool,
+) -> SnapshotPlan {
+    let in_scope: Vec<&Snapshot> = inventory.snapshots.iter().filter(|s| selects(desired, s)).collect();
+    let own = Retention::new(desired, &inventory.snapshots);
+    let peers: Vec<Retention> = peers.iter().map(|peer| Retention::new(peer, &inventory.snapshots)).collect();
+    let retained_by_peer = |snapshot: &Snapshot| {
+        peers.iter().any(|peer| {
+            selects(peer.desired, snapshot)
+                && (!peer.expired(snapshot, now) || protection(snapshot, inventory, &peer.desired.exclude).is_some())
+        })
+    };
     let grace = desired.grace_period.as_secs() as i64;
 
     let mut verdicts = Vec::with_capacity(in_scope.len());
@@ -249,21 +305,16 @@ pub fn plan(desired: &SnapshotRetentionDesired, inventory: &SnapshotInventory, n
     let expires_at_new = rfc3339(now + grace);
 
     for snapshot in &in_scope {
-        let too_old = desired.max_age_days.map(|days| now - snapshot.start_time > i64::from(days) * SECONDS_PER_DAY);
-        let not_newest = beyond.as_ref().map(|b| b.contains(snapshot.id.as_str()));
-        let expired = match (too_old, not_newest) {
-            (Some(a), Some(b)) => a && b,
-            (Some(a), None) => a,
-            (None, Some(b)) => b,
-            (None, None) => false,
-        };
+        let expired = own.expired(snapshot, now);
         let tag = snapshot.tags.get(TAG_EXPIRES_AT);
         let verdict = if !expired {
             if tag.is_some() {
                 to_untag.push(snapshot.id.clone());
             }
             Verdict::Retained
-        } else if let Some(reason) = protection(snapshot, inventory, &desired.exclude) {
+        } else if let Some(reason) = protection(snapshot, inventory, &desired.exclude)
+            .or_else(|| retained_by_peer(snapshot).then_some(Protection::RetainedByOtherPolicy))
+        {
             if tag.is_some() {
                 to_untag.push(snapshot.id.clone());
             }

@@ -108,6 +108,7 @@ pub fn details(
         used_by_ami: count(Protection::UsedByAmi) + tally.refused_in_use,
         used_by_launch_template: count(Protection::UsedByLaunchTemplate),
         excluded: count(Protection::Excluded),
+        retained_by_other_policy: count(Protection::RetainedByOtherPolicy),
     };
     let attempted_deletes = outcome.results.iter().filter(|r| matches!(r.change, SnapshotChange::Delete { .. })).count() as u32;
     let not_attempted = (plan.deletions().count() as u32).saturating_sub(attempted_deletes);

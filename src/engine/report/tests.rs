@@ -75,6 +75,7 @@ fn applied(mode: Mode, inv: &NetworkInventory, fail: Option<CloudError>) -> Appl
         snapshots: None,
         ssm_access: None,
         backup: None,
+        conflicts: Vec::new(),
     }
 }
 
@@ -131,6 +132,7 @@ fn observation_failure_keeps_the_last_known_details_and_says_which_read_failed()
         snapshots: None,
         ssm_access: None,
         backup: None,
+        conflicts: Vec::new(),
         gateway_endpoints: Some(AreaOutcome {
             plan: AreaPlan::ObservationFailed(CloudError::new("DescribeRouteTables", ErrorKind::Throttled, "RequestLimitExceeded")),
             results: vec![],
@@ -240,6 +242,7 @@ mod snapshot_area {
             snapshots: Some(AreaOutcome { plan: AreaPlan::Planned(plan), results }),
             ssm_access: None,
             backup: None,
+            conflicts: Vec::new(),
         }
     }
 

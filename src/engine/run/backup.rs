@@ -3,7 +3,7 @@
 //! failure stops the area for this run.
 
 use crate::api::validate::ValidatedPolicy;
-use crate::engine::cloud::{Cloud, CloudError};
+use crate::engine::cloud::{Cloud, CloudError, ErrorKind};
 use crate::plan::backup::{self, BackupChange, BackupPlan};
 
 use super::{AreaPlan, ChangeResult};
@@ -40,7 +40,11 @@ pub(super) async fn cleanup(cloud: &dyn Cloud, policy: &ValidatedPolicy) -> Resu
     let inventory = cloud.observe_backup(desired).await?;
     let mut deleted = Vec::new();
     for change in backup::plan_cleanup(&policy.name, desired, &inventory) {
-        cloud.apply_backup_change(&change).await?;
+        match cloud.apply_backup_change(&change).await {
+            // Someone deleted it since we looked: what cleanup wanted.
+            Err(error) if error.kind == ErrorKind::NotFound => continue,
+            other => other?,
+        };
         deleted.push(match change {
             BackupChange::DeleteSelection { name, .. } => format!("backup selection {name}"),
             BackupChange::DeletePlan { name, .. } => format!("backup plan {name}"),

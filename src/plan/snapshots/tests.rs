@@ -357,3 +357,68 @@ proptest! {
         prop_assert!(plan(&d, &inventory, NOW, false).actions.is_empty());
     }
 }
+
+/// `d` without a cap that binds (the inventories hold at most 40 snapshots), so that a
+/// run's delete set is every due snapshot.
+fn uncapped(mut d: SnapshotRetentionDesired) -> SnapshotRetentionDesired {
+    d.max_deletions_per_run = 1000;
+    d
+}
+
+#[test]
+fn a_snapshot_a_conflicting_policy_keeps_is_retained_by_the_other_policy() {
+    let mut strict = desired();
+    strict.max_age_days = Some(90);
+    let old = inv(vec![
+        with_tag(snap("snap-60d", "vol-1", 60), TAG_EXPIRES_AT, &rfc3339(NOW - DAY)),
+        with_tag(snap("snap-100d", "vol-1", 100), TAG_EXPIRES_AT, &rfc3339(NOW - DAY)),
+    ]);
+    let plan = plan_with_peers(&desired(), std::slice::from_ref(&strict), &old, NOW, true);
+    assert_eq!(deleted(&plan), ["snap-100d"], "both policies expire the 100-day-old one");
+    assert!(plan.verdicts.contains(&("snap-60d".to_string(), Verdict::Protected(Protection::RetainedByOtherPolicy))));
+    assert_eq!(plan.protected.get(&Protection::RetainedByOtherPolicy), Some(&1));
+    assert!(
+        plan.actions.contains(&SnapshotChange::RemoveExpiringTag { snapshot_ids: vec!["snap-60d".into()] }),
+        "its expiry tag goes: {:?}",
+        plan.actions
+    );
+
+    // A peer whose selector does not hold the snapshot has no say over it.
+    let mut elsewhere = strict;
+    elsewhere.selector = BTreeMap::from([("env".into(), "dev".into())]);
+    let plan = plan_with_peers(&desired(), &[elsewhere], &old, NOW, true);
+    assert_eq!(deleted(&plan), ["snap-100d", "snap-60d"]);
+}
+
+fn arb_peer() -> impl Strategy<Value = SnapshotRetentionDesired> {
+    (arb_desired(), any::<bool>()).prop_map(|(mut d, scoped)| {
+        if scoped {
+            d.selector = BTreeMap::from([("keep".into(), "yes".into())]);
+        }
+        d
+    })
+}
+
+proptest! {
+    #![proptest_config(ProptestConfig::with_cases(512))]
+
+    #[test]
+    fn conflicting_policies_only_ever_shrink_the_delete_set(inventory in arb_inventory(), d in arb_desired(), peers in prop::collection::vec(arb_peer(), 0..3)) {
+        let d = uncapped(d);
+        let alone: BTreeSet<String> = deleted(&plan(&d, &inventory, NOW, true)).into_iter().collect();
+        let with_peers: BTreeSet<String> = deleted(&plan_with_peers(&d, &peers, &inventory, NOW, true)).into_iter().collect();
+        prop_assert!(with_peers.is_subset(&alone), "{:?} not in {:?}", with_peers, alone);
+    }
+
+    #[test]
+    fn the_delete_set_with_a_peer_is_the_intersection_over_the_snapshots_both_govern(inventory in arb_inventory(), d in arb_desired(), peer in arb_peer()) {
+        let no_grace = |mut d: SnapshotRetentionDesired| { d.grace_period = Duration::ZERO; uncapped(d) };
+        let (d, peer) = (no_grace(d), no_grace(peer));
+        let mine: BTreeSet<String> = deleted(&plan(&d, &inventory, NOW, true)).into_iter().collect();
+        let theirs: BTreeSet<String> = deleted(&plan(&peer, &inventory, NOW, true)).into_iter().collect();
+        let with_peer: BTreeSet<String> = deleted(&plan_with_peers(&d, std::slice::from_ref(&peer), &inventory, NOW, true)).into_iter().collect();
+        let governed_by_peer = |id: &String| inventory.snapshots.iter().any(|s| &s.id == id && selects(&peer, s));
+        let expected: BTreeSet<String> = mine.iter().filter(|id| !governed_by_peer(id) || theirs.contains(*id)).cloned().collect();
+        prop_assert_eq!(with_peer, expected);
+    }
+}

@@ -1,0 +1,155 @@
+//! Conflicting policies: two policies that govern the same snapshots or VPCs of one account.
+//! The stricter safety wins: a snapshot is expired only if every policy whose scope holds it
+//! expires it (see `snapshots::plan_with_peers`), and a VPC in several gatewayEndpoints scopes
+//! is acted on by one policy only, the one with the smallest name (see
+//! `gateway_endpoints::plan_with_peers`). Scopes overlap unless they are provably disjoint.
+
+use std::collections::BTreeMap;
+
+use crate::api::validate::{SnapshotRetentionDesired, ValidatedPolicy, VpcScope};
+
+pub const SNAPSHOT_RETENTION: &str = "snapshotRetention";
+pub const GATEWAY_ENDPOINTS: &str = "gatewayEndpoints";
+
+/// An area this policy shares with another policy.
+#[derive(Clone, Debug, PartialEq, Eq, PartialOrd, Ord)]
+pub struct Conflict {
+    /// `snapshotRetention` or `gatewayEndpoints`.
+    pub area: &'static str,
+    pub other: String,
+}
+
+/// What a policy must respect of the policies it conflicts with.
+#[derive(Clone, Debug, Default, PartialEq)]
+pub struct Peers {
+    pub conflicts: Vec<Conflict>,
+    /// The snapshotRetention sections of the conflicting policies.
+    pub snapshot_retention: Vec<SnapshotRetentionDesired>,
+    /// The VPC scopes of conflicting policies with a smaller name: their VPCs are theirs to act on.
+    pub gateway_yield_to: Vec<(String, VpcScope)>,
+}
+
+impl Peers {
+    /// The policies this one conflicts with in `area`, sorted.
+    pub fn others(&self, area: &str) -> Vec<&str> {
+        self.conflicts.iter().filter(|c| c.area == area).map(|c| c.other.as_str()).collect()
+    }
+}
+
+/// The account a policy acts on: the account id of aws.roleArn, or `None` for the operator's
+/// own credentials (the same account for every policy without a role).
+fn account(policy: &ValidatedPolicy) -> Option<&str> {
+    policy.aws.role_arn.as_deref().and_then(|arn| arn.split(':').nth(4))
+}
+
+fn same_target(a: &ValidatedPolicy, b: &ValidatedPolicy) -> bool {
+    a.aws.region == b.aws.region && account(a) == account(b)
+}
+
+/// Two tag selectors select no object in common only when they want different values of one key.
+fn tags_disjoint(a: &BTreeMap<String, String>, b: &BTreeMap<String, String>) -> bool {
+    a.iter().any(|(k, v)| b.get(k).is_some_and(|w| w != v))
+}
+
+fn vpc_scopes_overlap(a: &VpcScope, b: &VpcScope) -> bool {
+    match (a, b) {
+        (VpcScope::Ids(a), VpcScope::Ids(b)) => !a.is_disjoint(b),
+        (VpcScope::Tags(a), VpcScope::Tags(b)) => !tags_disjoint(a, b),
+        // A VPC's tags are not known here: it may carry the selector's tags.
+        _ => true,
+    }
+}
+
+/// The conflicts of `policy` with `others` (other valid, live policies; `policy` itself is skipped).
+pub fn peers(policy: &ValidatedPolicy, others: &[ValidatedPolicy]) -> Peers {
+    let mut peers = Peers::default();
+    let mut others: Vec<&ValidatedPolicy> = others.iter().filter(|o| o.name != policy.name && same_target(policy, o)).collect();
+    others.sort_by(|a, b| a.name.cmp(&b.name));
+    for other in others {
+        if let (Some(mine), Some(theirs)) = (&policy.snapshot_retention, &other.snapshot_retention)
+            && !tags_disjoint(&mine.selector, &theirs.selector)
+        {
+            peers.conflicts.push(Conflict { area: SNAPSHOT_RETENTION, other: other.name.clone() });
+            peers.snapshot_retention.push(theirs.clone());
+        }
+        if let (Some(mine), Some(theirs)) = (&policy.gateway_endpoints, &other.gateway_endpoints)
+            && vpc_scopes_overlap(&mine.vpcs, &theirs.vpcs)
+        {
+            peers.conflicts.push(Conflict { area: GATEWAY_ENDPOINTS, other: other.name.clone() });
+            if other.name < policy.name {
+                peers.gateway_yield_to.push((other.name.clone(), theirs.vpcs.clone()));
+            }
+        }
+    }
+    peers
+}
+
+#[cfg(test)]
+mod tests {
+    use std::collections::BTreeSet;
+
+    use super::*;
+    use crate::api::CostPolicySpec;
+    use crate::api::validate::validate;
+
+    fn policy(name: &str, yaml: &str) -> ValidatedPolicy {
+        let spec: CostPolicySpec = serde_yaml::from_str(yaml).expect("spec parses");
+        validate(name, &spec).expect("valid spec")
+    }
+
+    fn snapshots(name: &str, aws: &str, selector: &str) -> ValidatedPolicy {
+        policy(name, &format!("aws: {aws}\nsnapshotRetention: {{maxAgeDays: 30, selector: {{tags: {selector}}}}}\n"))
+    }
+
+    fn endpoints(name: &str, vpcs: &str) -> ValidatedPolicy {
+        policy(name, &format!("aws: {{region: eu-west-1}}\ngatewayEndpoints: {{services: [s3], {vpcs}}}\n"))
+    }
+
+    const HERE: &str = "{region: eu-west-1}";
+
+    #[test]
+    fn snapshot_scopes_overlap_unless_one_tag_key_wants_different_values() {
+        let a = snapshots("a", HERE, "{env: prod}");
+        let everything = snapshots("b", HERE, "{}");
+        let same_env_more_tags = snapshots("c", HERE, "{env: prod, team: x}");
+        let other_env = snapshots("d", HERE, "{env: dev}");
+        let found = peers(&a, &[everything, same_env_more_tags, other_env]);
+        assert_eq!(found.others(SNAPSHOT_RETENTION), ["b", "c"]);
+        assert_eq!(found.snapshot_retention.len(), 2);
+    }
+
+    #[test]
+    fn policies_on_other_regions_or_accounts_never_conflict() {
+        let role = |account: &str| format!("{{region: eu-west-1, roleArn: 'arn:aws:iam::{account}:role/frugal'}}");
+        let a = snapshots("a", &role("111122223333"), "{}");
+        let other_account = snapshots("b", &role("444455556666"), "{}");
+        let other_region = snapshots("c", "{region: us-east-1, roleArn: 'arn:aws:iam::111122223333:role/frugal'}", "{}");
+        let own_credentials = snapshots("d", HERE, "{}");
+        let same_account_other_role = snapshots("e", "{region: eu-west-1, roleArn: 'arn:aws:iam::111122223333:role/other'}", "{}");
+        let found = peers(&a, &[other_account, other_region, own_credentials, same_account_other_role, a.clone()]);
+        assert_eq!(found.others(SNAPSHOT_RETENTION), ["e"], "only the same account and region, never itself");
+    }
+
+    #[test]
+    fn vpc_scopes_overlap_on_a_shared_id_or_selectors_not_provably_disjoint() {
+        let ids = endpoints("m", "vpcIds: [vpc-00000001, vpc-00000002]");
+        let shared_id = endpoints("a", "vpcIds: [vpc-00000002, vpc-00000003]");
+        let other_ids = endpoints("b", "vpcIds: [vpc-00000009]");
+        let selector = endpoints("c", "vpcSelector: {tags: {env: prod}}");
+        let found = peers(&ids, &[shared_id, other_ids, selector]);
+        assert_eq!(found.others(GATEWAY_ENDPOINTS), ["a", "c"], "ids against a selector cannot be proven disjoint");
+
+        let prod = endpoints("p", "vpcSelector: {tags: {env: prod}}");
+        let dev = endpoints("q", "vpcSelector: {tags: {env: dev}}");
+        assert_eq!(peers(&prod, &[dev]).conflicts, []);
+    }
+
+    #[test]
+    fn only_the_policy_with_the_larger_name_yields_the_shared_vpcs() {
+        let a = endpoints("alpha", "vpcIds: [vpc-00000001]");
+        let b = endpoints("beta", "vpcIds: [vpc-00000001]");
+        assert_eq!(peers(&a, std::slice::from_ref(&b)).gateway_yield_to, []);
+        let yielded = peers(&b, &[a]).gateway_yield_to;
+        assert_eq!(yielded, [("alpha".to_string(), VpcScope::Ids(BTreeSet::from(["vpc-00000001".to_string()])))]);
+    }
+}
