@@ -154,3 +154,34 @@ fn iam_policy_is_valid_json_with_the_actions_used() {
         assert!(actions.iter().any(|a| a == needed), "{needed} missing from {actions:?}");
     }
 }
+
+#[tokio::test]
+async fn two_policies_of_one_file_governing_the_same_snapshots_delete_only_what_both_expire() {
+    let account = TestAccount::new().await;
+    let (_, snapshots) = account.snapshots_of_new_volume(2, 8).await;
+    account.age_snapshots(&snapshots[..1], 400).await;
+    account.age_snapshots(&snapshots[1..], 40).await;
+    let policy = |name: &str, max_age_days: u32| {
+        format!(
+            r#"apiVersion: frugal.dev/v1alpha1
+kind: CostPolicy
+metadata: {{name: {name}}}
+spec:
+  mode: Enforce
+  aws: {{region: {REGION}, roleArn: "{}"}}
+  snapshotRetention: {{maxAgeDays: {max_age_days}, gracePeriod: 0s, maxDeletionsPerRun: 10}}
+"#,
+            account.role_arn
+        )
+    };
+    let yaml = format!("{}---\n{}", policy("short", 30), policy("long", 365));
+
+    let apply = frugal(&["apply"], &yaml);
+    let text = stdout(&apply);
+    assert_eq!(apply.status.code(), Some(0), "{text}\n{}", stderr(&apply));
+    assert!(text.contains("Conflict: snapshotRetention governs what CostPolicy long also governs"), "{text}");
+    assert!(text.contains("Conflict: snapshotRetention governs what CostPolicy short also governs"), "{text}");
+    let left = account.snapshot_ids().await;
+    assert!(!left.contains(&snapshots[0]), "400 days old: both policies expire it");
+    assert!(left.contains(&snapshots[1]), "40 days old: the 365-day policy keeps it, and the stricter safety wins");
+}

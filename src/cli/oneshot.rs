@@ -11,6 +11,7 @@ use crate::api::validate::validate;
 use crate::aws::AwsConnector;
 use crate::engine::{self, CloudConnector, report};
 use crate::metrics::Metrics;
+use crate::plan::conflicts;
 
 use super::output;
 use super::{OneShotArgs, OutputFormat};
@@ -65,16 +66,21 @@ pub async fn run(args: OneShotArgs, enforce: bool) -> ExitCode {
     let connector: Arc<dyn CloudConnector> = Arc::new(AwsConnector::new(Metrics::new(), args.pacing.config()));
     let mut exit = EXIT_IN_SYNC;
     let mut json_reports = Vec::new();
+    // Validate every policy first: each is planned next to the valid others of the file, so
+    // two policies governing the same snapshots or VPCs are reported and the stricter wins.
+    let mut valid = Vec::new();
     for policy in policies {
         let name = policy.metadata.name.clone().unwrap_or_default();
-        let validated = match validate(&name, &policy.spec) {
-            Ok(v) => v,
+        match validate(&name, &policy.spec) {
+            Ok(v) => valid.push(v),
             Err(error) => {
                 eprintln!("error: policy {name:?} is invalid, nothing in AWS was touched: {error}");
                 exit = EXIT_ERROR;
-                continue;
             }
-        };
+        }
+    }
+    for validated in &valid {
+        let name = validated.name.clone();
         let cloud = match connector.connect(&validated.aws).await {
             Ok(cloud) => cloud,
             Err(error) => {
@@ -83,7 +89,10 @@ pub async fn run(args: OneShotArgs, enforce: bool) -> ExitCode {
                 continue;
             }
         };
-        let planned = engine::observe_and_plan(cloud.as_ref(), validated, k8s_openapi::jiff::Timestamp::now().as_second()).await;
+        let peers = conflicts::peers(validated, &valid);
+        let planned =
+            engine::observe_and_plan_with_peers(cloud.as_ref(), validated.clone(), peers, k8s_openapi::jiff::Timestamp::now().as_second())
+                .await;
         let drift = planned.drift_count();
         if args.output == OutputFormat::Table {
             print!("{}", output::plan_table(&planned));
