@@ -7,11 +7,12 @@ use aws_sdk_ec2::types::{IamInstanceProfileSpecification, IpPermission, IpRange,
 
 use crate::api::validate::SsmAccessDesired;
 use crate::engine::{CloudError, ErrorKind};
-use crate::plan::ownership_tags;
+use crate::plan::ssm_access::agent_policy::{documents_allow_agent, parse_document};
 use crate::plan::ssm_access::{
     IngressRule, Instance, InstanceProfile, KeyPair, PortRange, RuleCall, SecurityGroup, Source, SsmChange, SsmInventory,
     profile_name_from_arn,
 };
+use crate::plan::{Tags, is_owned_by, ownership_tags};
 
 use super::AwsCloud;
 use super::error::classify;
@@ -36,11 +37,17 @@ impl AwsCloud {
             names.insert(p.name.clone());
         }
         let mut profiles = BTreeMap::new();
+        // Roles shared by several profiles are read once per run.
+        let mut role_grants = BTreeMap::new();
         for name in names {
-            if let Some(profile) = self.instance_profile(&name).await? {
+            if let Some(profile) = self.instance_profile(&name, &mut role_grants).await? {
                 profiles.insert(name, profile);
             }
         }
+        let configured_role = match &desired.instance_profile {
+            Some(p) if p.create => self.role_tags(&p.name).await?,
+            _ => None,
+        };
         let ssm_instances = self.ssm_instances().await?;
         let default_host_management_role = self.dhmc_role().await?;
         let key_pairs = self.key_pairs().await?;
@@ -50,6 +57,7 @@ impl AwsCloud {
             instances,
             profiles,
             ssm_instances,
+            configured_role,
             default_host_management_role,
             key_pairs,
             launch_template_key_names,
@@ -139,9 +147,9 @@ impl AwsCloud {
         Ok(instances)
     }
 
-    /// An instance profile and whether a role of it carries an SSM policy; None when no
-    /// profile of that name exists.
-    async fn instance_profile(&self, name: &str) -> Result<Option<InstanceProfile>, CloudError> {
+    /// An instance profile and whether a role of it grants what the SSM Agent needs; None when
+    /// no profile of that name exists. `role_grants` caches the answer per role.
+    async fn instance_profile(&self, name: &str, role_grants: &mut BTreeMap<String, bool>) -> Result<Option<InstanceProfile>, CloudError> {
         self.pace(PaceClass::NonMutating).await;
         let answer = match self.iam.get_instance_profile().instance_profile_name(name).send().await {
             Ok(answer) => answer,
@@ -156,15 +164,89 @@ impl AwsCloud {
         let Some(profile) = answer.instance_profile() else { return Ok(None) };
         let mut grants_ssm = false;
         for role in profile.roles() {
-            let mut pages = self.iam.list_attached_role_policies().role_name(role.role_name()).into_paginator().send();
-            loop {
-                self.pace(PaceClass::NonMutating).await;
-                let Some(page) = pages.next().await else { break };
-                let page = page.map_err(|e| classify("ListAttachedRolePolicies", e))?;
-                grants_ssm |= page.attached_policies().iter().any(|p| p.policy_name().is_some_and(|n| SSM_POLICIES.contains(&n)));
+            let role = role.role_name();
+            let grants = match role_grants.get(role) {
+                Some(grants) => *grants,
+                None => {
+                    let grants = self.role_grants_ssm(role).await?;
+                    role_grants.insert(role.to_string(), grants);
+                    grants
+                }
+            };
+            grants_ssm |= grants;
+        }
+        Ok(Some(InstanceProfile {
+            name: profile.instance_profile_name().to_string(),
+            arn: profile.arn().to_string(),
+            grants_ssm,
+            tags: iam_tags(profile.tags()),
+        }))
+    }
+
+    /// True when the role carries an AWS managed SSM policy, or its customer managed and
+    /// inline policies together allow the agent's actions.
+    async fn role_grants_ssm(&self, role: &str) -> Result<bool, CloudError> {
+        let mut customer_managed = Vec::new();
+        let mut pages = self.iam.list_attached_role_policies().role_name(role).into_paginator().send();
+        loop {
+            self.pace(PaceClass::NonMutating).await;
+            let Some(page) = pages.next().await else { break };
+            let page = page.map_err(|e| classify("ListAttachedRolePolicies", e))?;
+            for policy in page.attached_policies() {
+                let arn = policy.policy_arn().unwrap_or_default();
+                let aws_managed = arn.contains(":iam::aws:policy/");
+                if aws_managed && policy.policy_name().is_some_and(|n| SSM_POLICIES.contains(&n)) {
+                    return Ok(true);
+                }
+                // Other AWS managed policies are not read: bounded calls, and none of the
+                // ones meant for instances grants less than the core policy.
+                if !aws_managed && !arn.is_empty() {
+                    customer_managed.push(arn.to_string());
+                }
             }
         }
-        Ok(Some(InstanceProfile { name: profile.instance_profile_name().to_string(), arn: profile.arn().to_string(), grants_ssm }))
+        let mut documents = Vec::new();
+        for arn in customer_managed {
+            self.pace(PaceClass::NonMutating).await;
+            let answer = self.iam.get_policy().policy_arn(&arn).send().await.map_err(|e| classify("GetPolicy", e))?;
+            let Some(version) = answer.policy().and_then(|p| p.default_version_id()) else { continue };
+            self.pace(PaceClass::NonMutating).await;
+            let answer = self
+                .iam
+                .get_policy_version()
+                .policy_arn(&arn)
+                .version_id(version)
+                .send()
+                .await
+                .map_err(|e| classify("GetPolicyVersion", e))?;
+            documents.extend(answer.policy_version().and_then(|v| v.document()).and_then(parse_document));
+        }
+        let mut inline = Vec::new();
+        let mut pages = self.iam.list_role_policies().role_name(role).into_paginator().send();
+        loop {
+            self.pace(PaceClass::NonMutating).await;
+            let Some(page) = pages.next().await else { break };
+            inline.extend(page.map_err(|e| classify("ListRolePolicies", e))?.policy_names().iter().cloned());
+        }
+        for name in inline {
+            self.pace(PaceClass::NonMutating).await;
+            let answer =
+                self.iam.get_role_policy().role_name(role).policy_name(&name).send().await.map_err(|e| classify("GetRolePolicy", e))?;
+            documents.extend(parse_document(answer.policy_document()));
+        }
+        Ok(documents_allow_agent(&documents))
+    }
+
+    /// The tags of a role; None when no role of that name exists.
+    async fn role_tags(&self, name: &str) -> Result<Option<Tags>, CloudError> {
+        self.pace(PaceClass::NonMutating).await;
+        match self.iam.get_role().role_name(name).send().await {
+            Ok(answer) => Ok(answer.role().map(|r| iam_tags(r.tags()))),
+            Err(e) => {
+                let error = classify("GetRole", e);
+                if error.message.starts_with("NoSuchEntity") { Ok(None) } else { Err(error) }
+            }
+        }
     }
 
     /// Instances SSM knows, with their PingStatus.
@@ -349,7 +431,10 @@ impl AwsCloud {
             .set_tags(Some(iam_tags.clone()))
             .send()
             .await;
-        tolerate(created.map_err(|e| classify("CreateRole", e)), "EntityAlreadyExists")?;
+        if tolerate(created.map_err(|e| classify("CreateRole", e)), "EntityAlreadyExists")? {
+            // Created by someone else since the observation: never attach a policy to it.
+            self.refuse_unless_owned(policy, "role", name, self.role_tags(name).await?)?;
+        }
         self.pace(PaceClass::Mutating).await;
         self.iam
             .attach_role_policy()
@@ -360,13 +445,28 @@ impl AwsCloud {
             .map_err(|e| classify("AttachRolePolicy", e))?;
         self.pace(PaceClass::Mutating).await;
         let created = self.iam.create_instance_profile().instance_profile_name(name).set_tags(Some(iam_tags)).send().await;
-        tolerate(created.map_err(|e| classify("CreateInstanceProfile", e)), "EntityAlreadyExists")?;
+        if tolerate(created.map_err(|e| classify("CreateInstanceProfile", e)), "EntityAlreadyExists")? {
+            let tags = self.instance_profile(name, &mut BTreeMap::new()).await?.map(|p| p.tags);
+            self.refuse_unless_owned(policy, "instance profile", name, tags)?;
+        }
         self.pace(PaceClass::Mutating).await;
         let added = self.iam.add_role_to_instance_profile().instance_profile_name(name).role_name(name).send().await;
         // LimitExceeded: the profile already holds its one role (ours, from an earlier try).
         tolerate(added.map_err(|e| classify("AddRoleToInstanceProfile", e)), "LimitExceeded")?;
         tracing::info!(%name, "created role and instance profile for SSM");
         Ok(())
+    }
+
+    /// An error unless the object (`tags` None: gone again) carries this policy's tags.
+    fn refuse_unless_owned(&self, policy: &str, kind: &str, name: &str, tags: Option<Tags>) -> Result<(), CloudError> {
+        match tags {
+            Some(tags) if !is_owned_by(&tags, policy) => Err(CloudError::new(
+                "CreateInstanceProfile",
+                ErrorKind::InvalidRequest,
+                format!("{kind} {name} exists and is not managed by this policy; it was not changed"),
+            )),
+            _ => Ok(()),
+        }
     }
 
     fn partition(&self) -> &'static str {
@@ -380,13 +480,17 @@ impl AwsCloud {
     }
 }
 
-/// Ok when the call failed only because the object already exists.
-fn tolerate<T>(result: Result<T, CloudError>, code: &str) -> Result<(), CloudError> {
+/// Ok when the call failed only because of `code` (the object already exists); Ok(true) then.
+fn tolerate<T>(result: Result<T, CloudError>, code: &str) -> Result<bool, CloudError> {
     match result {
-        Ok(_) => Ok(()),
-        Err(error) if error.message.starts_with(code) => Ok(()),
+        Ok(_) => Ok(false),
+        Err(error) if error.message.starts_with(code) => Ok(true),
         Err(error) => Err(error),
     }
+}
+
+fn iam_tags(tags: &[aws_sdk_iam::types::Tag]) -> Tags {
+    tags.iter().map(|t| (t.key().to_string(), t.value().to_string())).collect()
 }
 
 /// Marks an error with `code` as NotFound (a rule or key pair that is gone already).
