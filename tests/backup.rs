@@ -98,6 +98,8 @@ async fn a_fresh_account_converges_and_a_second_apply_changes_nothing() {
     let status = report::status(&first, None, Some(1), &Time(Timestamp::now()));
     let backup = status.backup.as_ref().expect("backup status");
     assert_eq!(backup.plan_id.as_deref(), Some(id.as_str()));
+    let live = client.get_backup_plan().backup_plan_id(&id).send().await.expect("GetBackupPlan");
+    assert_eq!(backup.plan_version_id.as_deref(), live.version_id(), "the version CreateBackupPlan returned is recorded at once");
     assert!(backup.vault_arn.is_some() && backup.selection_id.is_some());
     assert_eq!((backup.coverage.volumes_covered, backup.coverage.covered_volume_gib), (1, 100));
     assert_eq!(backup.coverage.uncovered, std::slice::from_ref(&naked_id));

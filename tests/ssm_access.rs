@@ -50,6 +50,7 @@ struct Messy {
     bare: String,
     plain: String,
     managed: String,
+    stopped: String,
 }
 
 async fn group(account: &TestAccount, name: &str) -> String {
@@ -151,7 +152,10 @@ async fn seed(account: &TestAccount) -> Messy {
     let bare = launch(account, &[&sg_ssh], None, Some("used-by-instance")).await;
     let plain = launch(account, &[&sg_wide], Some("app-plain"), None).await;
     let managed = launch(account, &[&sg_all], Some("app-ssm"), None).await;
-    Messy { sg_ssh, sg_wide, sg_all, prefix_list, bare, plain, managed }
+    // Stopped instances are in scope too: they get the profile for when they start.
+    let stopped = launch(account, &[&sg_ssh], None, None).await;
+    ec2.stop_instances().instance_ids(&stopped).send().await.expect("StopInstances");
+    Messy { sg_ssh, sg_wide, sg_all, prefix_list, bare, plain, managed, stopped }
 }
 
 /// (protocol, from, to, source, description) of a group's ingress rules, sorted.
@@ -245,6 +249,7 @@ async fn a_messy_account_converges_in_one_apply_and_the_second_apply_changes_not
     assert_eq!(tagged.security_group_rules().len(), 4);
 
     assert_eq!(profile_of(&account, &messy.bare).await.as_deref(), Some("frugal-ssm"), "a bare instance gets the profile");
+    assert_eq!(profile_of(&account, &messy.stopped).await.as_deref(), Some("frugal-ssm"), "so does a stopped one");
     assert_eq!(profile_of(&account, &messy.plain).await.as_deref(), Some("app-plain"), "someone's profile is never replaced");
     assert_eq!(profile_of(&account, &messy.managed).await.as_deref(), Some("app-ssm"));
     let iam = aws_sdk_iam::Client::new(&account.config);
@@ -260,7 +265,7 @@ async fn a_messy_account_converges_in_one_apply_and_the_second_apply_changes_not
     let ssm_status = status.ssm.as_ref().expect("status.ssm");
     assert_eq!((ssm_status.world_ssh_found, ssm_status.world_ssh_revoked, ssm_status.world_ssh_split), (4, 2, 2));
     assert_eq!((ssm_status.all_traffic_from_world_found, ssm_status.all_traffic_from_world_revoked), (1, 1));
-    assert_eq!(ssm_status.instances.attached_last_run, 1);
+    assert_eq!(ssm_status.instances.attached_last_run, 2);
     assert_eq!(ssm_status.instances.profile_without_ssm_policy, 1);
     assert_eq!((ssm_status.key_pairs.total, ssm_status.key_pairs.deleted_last_run), (3, 1));
     let condition = conditions::find(&status.conditions, conditions::SSM_ACCESS_IN_SYNC).expect("condition");
@@ -321,21 +326,61 @@ async fn instances_in_scope_follow_the_security_group_selector() {
 #[tokio::test]
 async fn a_same_named_role_someone_else_owns_is_reported_and_never_modified() {
     let account = TestAccount::new().await;
+    let messy = seed(&account).await;
     let iam = aws_sdk_iam::Client::new(&account.config);
-    // Somebody's role of the configured name, without frugal's tags.
     iam.create_role().role_name("frugal-ssm").assume_role_policy_document(EC2_TRUST).send().await.expect("CreateRole");
-    let sg = group(&account, "plain").await;
-    let bare = launch(&account, &[&sg], None, None).await;
-    let section = "{instanceProfile: {name: frugal-ssm, attachWhenMissing: true, create: true}}";
-    let applied = run(&account, &policy(&account, "Enforce", section)).await;
+    account.clear_requests().await;
 
+    let applied = run(&account, &policy(&account, "Enforce", ENFORCE_ALL)).await;
+    assert!(applied.succeeded(), "{:?}", applied.first_error());
     let attached = iam.list_attached_role_policies().role_name("frugal-ssm").send().await.expect("ListAttachedRolePolicies");
-    assert!(attached.attached_policies().is_empty(), "somebody else's role was edited: {attached:?}");
-    let profile = iam.get_instance_profile().instance_profile_name("frugal-ssm").send().await;
-    assert!(profile.is_err(), "no profile is made around somebody else's role");
-    assert_eq!(profile_of(&account, &bare).await, None);
+    assert!(attached.attached_policies().is_empty(), "the foreign role got {:?}", attached.attached_policies());
+    assert!(iam.get_instance_profile().instance_profile_name("frugal-ssm").send().await.is_err(), "no profile was created");
+    assert_eq!(profile_of(&account, &messy.bare).await, None);
+    let iam_calls: Vec<String> = account
+        .mutating_requests()
+        .await
+        .into_iter()
+        .map(|r| r.operation)
+        .filter(|o| o.contains("Role") || o.contains("InstanceProfile"))
+        .collect();
+    assert!(iam_calls.is_empty(), "{iam_calls:?}");
+
     let status = report::status(&applied, None, Some(1), &Time(Timestamp::now()));
+    let ssm = status.ssm.as_ref().expect("status.ssm");
+    let conflict = ssm.instance_profile_conflict.as_deref().expect("conflict in status");
+    assert!(conflict.starts_with("role frugal-ssm exists and is not managed by this policy"), "{conflict}");
     let condition = conditions::find(&status.conditions, conditions::SSM_ACCESS_IN_SYNC).expect("condition");
-    assert_eq!(condition.status, "False");
-    assert!(condition.message.contains("role frugal-ssm exists and was not created by this policy"), "{}", condition.message);
+    assert!(condition.message.contains(conflict), "{}", condition.message);
+}
+
+#[tokio::test]
+async fn inline_and_customer_managed_policies_with_the_agent_actions_grant_ssm() {
+    let account = TestAccount::new().await;
+    let iam = aws_sdk_iam::Client::new(&account.config);
+    let agent = r#"{"Version":"2012-10-17","Statement":[{"Effect":"Allow","Action":["ssm:UpdateInstanceInformation","ssmmessages:*"],"Resource":"*"}]}"#;
+    role_with_profile(&iam, "inline-ssm", &[]).await;
+    iam.put_role_policy().role_name("inline-ssm").policy_name("agent").policy_document(agent).send().await.expect("PutRolePolicy");
+    let created = iam.create_policy().policy_name("agent").policy_document(agent).send().await.expect("CreatePolicy");
+    let arn = created.policy().and_then(|p| p.arn()).expect("policy arn").to_string();
+    role_with_profile(&iam, "custom-ssm", &[&arn]).await;
+    role_with_profile(&iam, "half-ssm", &[]).await;
+    let half = r#"{"Version":"2012-10-17","Statement":[{"Effect":"Allow","Action":"ssm:*","Resource":"*"}]}"#;
+    iam.put_role_policy().role_name("half-ssm").policy_name("ssm").policy_document(half).send().await.expect("PutRolePolicy");
+
+    // Stopped, so SSM does not list them Online and the profile decides their state.
+    let sg = group(&account, "plain").await;
+    let mut ids = Vec::new();
+    for profile in ["inline-ssm", "custom-ssm", "half-ssm"] {
+        let id = launch(&account, &[&sg], Some(profile), None).await;
+        account.ec2.stop_instances().instance_ids(&id).send().await.expect("StopInstances");
+        ids.push(id);
+    }
+    let p = policy(&account, "Audit", "{revokeWorldSsh: false}");
+    let validated = validate("ssm", &p.spec).expect("valid policy");
+    let desired = validated.ssm_access.clone().expect("ssmAccess");
+    let cloud = account.connector().connect(&validated.aws).await.expect("connect");
+    let inventory = cloud.observe_ssm_access(&desired).await.expect("observe");
+    let grants: Vec<(&str, bool)> = inventory.profiles.values().map(|p| (p.name.as_str(), p.grants_ssm)).collect();
+    assert_eq!(grants, [("custom-ssm", true), ("half-ssm", false), ("inline-ssm", true)]);
 }

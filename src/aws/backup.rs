@@ -8,7 +8,9 @@ use aws_sdk_backup::types::{BackupPlanInput, BackupRuleInput, BackupSelection, C
 use crate::api::validate::BackupDesired;
 use crate::engine::{CloudError, ErrorKind};
 use crate::plan::Tags;
-use crate::plan::backup::{BackupChange, BackupInventory, BackupVault, ObservedPlan, PlanRule, Resource, ResourceKind, Selection};
+use crate::plan::backup::{
+    BackupChange, BackupInventory, BackupVault, ObservedPlan, PlanRule, Resource, ResourceKind, Selection, created_plan,
+};
 
 use super::AwsCloud;
 use super::error::classify;
@@ -227,7 +229,7 @@ impl AwsCloud {
                     .await
                     .map_err(|e| classify("CreateBackupPlan", e))?;
                 tracing::info!(plan = %name, "created backup plan");
-                Ok(answer.backup_plan_id().map(str::to_string))
+                Ok(answer.backup_plan_id().map(|id| created_plan(id, answer.version_id())))
             }
             BackupChange::UpdatePlan { plan_id, name, rules, differences } => {
                 let answer = self

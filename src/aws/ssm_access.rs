@@ -8,11 +8,12 @@ use aws_sdk_ec2::types::{IamInstanceProfileSpecification, IpPermission, IpRange,
 use crate::api::names::{MANAGED_BY_VALUE, TAG_MANAGED_BY, TAG_POLICY};
 use crate::api::validate::SsmAccessDesired;
 use crate::engine::{CloudError, ErrorKind};
-use crate::plan::ownership_tags;
+use crate::plan::ssm_access::agent_policy::{documents_allow_agent, parse_document};
 use crate::plan::ssm_access::{
     IngressRule, Instance, InstanceProfile, KeyPair, PortRange, RuleCall, SecurityGroup, Source, SsmChange, SsmInventory,
     profile_name_from_arn,
 };
+use crate::plan::{Tags, is_owned_by, ownership_tags};
 
 use super::AwsCloud;
 use super::error::classify;
@@ -37,11 +38,17 @@ impl AwsCloud {
             names.insert(p.name.clone());
         }
         let mut profiles = BTreeMap::new();
+        // Roles shared by several profiles are read once per run.
+        let mut role_grants = BTreeMap::new();
         for name in names {
-            if let Some(profile) = self.instance_profile(&name).await? {
+            if let Some(profile) = self.instance_profile(&name, &mut role_grants).await? {
                 profiles.insert(name, profile);
             }
         }
+        let configured_role = match &desired.instance_profile {
+            Some(p) if p.create => self.role_tags(&p.name).await?,
+            _ => None,
+        };
         let ssm_instances = self.ssm_instances().await?;
         let default_host_management_role = self.dhmc_role().await?;
         let key_pairs = self.key_pairs().await?;
@@ -51,6 +58,7 @@ impl AwsCloud {
             instances,
             profiles,
             ssm_instances,
+            configured_role,
             default_host_management_role,
             key_pairs,
             launch_template_key_names,
@@ -140,9 +148,9 @@ impl AwsCloud {
         Ok(instances)
     }
 
-    /// An instance profile and whether a role of it carries an SSM policy; None when no
-    /// profile of that name exists.
-    async fn instance_profile(&self, name: &str) -> Result<Option<InstanceProfile>, CloudError> {
+    /// An instance profile and whether a role of it grants what the SSM Agent needs; None when
+    /// no profile of that name exists. `role_grants` caches the answer per role.
+    async fn instance_profile(&self, name: &str, role_grants: &mut BTreeMap<String, bool>) -> Result<Option<InstanceProfile>, CloudError> {
         self.pace(PaceClass::NonMutating).await;
         let answer = match self.iam.get_instance_profile().instance_profile_name(name).send().await {
             Ok(answer) => answer,
@@ -157,15 +165,89 @@ impl AwsCloud {
         let Some(profile) = answer.instance_profile() else { return Ok(None) };
         let mut grants_ssm = false;
         for role in profile.roles() {
-            let mut pages = self.iam.list_attached_role_policies().role_name(role.role_name()).into_paginator().send();
-            loop {
-                self.pace(PaceClass::NonMutating).await;
-                let Some(page) = pages.next().await else { break };
-                let page = page.map_err(|e| classify("ListAttachedRolePolicies", e))?;
-                grants_ssm |= page.attached_policies().iter().any(|p| p.policy_name().is_some_and(|n| SSM_POLICIES.contains(&n)));
+            let role = role.role_name();
+            let grants = match role_grants.get(role) {
+                Some(grants) => *grants,
+                None => {
+                    let grants = self.role_grants_ssm(role).await?;
+                    role_grants.insert(role.to_string(), grants);
+                    grants
+                }
+            };
+            grants_ssm |= grants;
+        }
+        Ok(Some(InstanceProfile {
+            name: profile.instance_profile_name().to_string(),
+            arn: profile.arn().to_string(),
+            grants_ssm,
+            tags: iam_tags(profile.tags()),
+        }))
+    }
+
+    /// True when the role carries an AWS managed SSM policy, or its customer managed and
+    /// inline policies together allow the agent's actions.
+    async fn role_grants_ssm(&self, role: &str) -> Result<bool, CloudError> {
+        let mut customer_managed = Vec::new();
+        let mut pages = self.iam.list_attached_role_policies().role_name(role).into_paginator().send();
+        loop {
+            self.pace(PaceClass::NonMutating).await;
+            let Some(page) = pages.next().await else { break };
+            let page = page.map_err(|e| classify("ListAttachedRolePolicies", e))?;
+            for policy in page.attached_policies() {
+                let arn = policy.policy_arn().unwrap_or_default();
+                let aws_managed = arn.contains(":iam::aws:policy/");
+                if aws_managed && policy.policy_name().is_some_and(|n| SSM_POLICIES.contains(&n)) {
+                    return Ok(true);
+                }
+                // Other AWS managed policies are not read: bounded calls, and none of the
+                // ones meant for instances grants less than the core policy.
+                if !aws_managed && !arn.is_empty() {
+                    customer_managed.push(arn.to_string());
+                }
             }
         }
-        Ok(Some(InstanceProfile { name: profile.instance_profile_name().to_string(), arn: profile.arn().to_string(), grants_ssm }))
+        let mut documents = Vec::new();
+        for arn in customer_managed {
+            self.pace(PaceClass::NonMutating).await;
+            let answer = self.iam.get_policy().policy_arn(&arn).send().await.map_err(|e| classify("GetPolicy", e))?;
+            let Some(version) = answer.policy().and_then(|p| p.default_version_id()) else { continue };
+            self.pace(PaceClass::NonMutating).await;
+            let answer = self
+                .iam
+                .get_policy_version()
+                .policy_arn(&arn)
+                .version_id(version)
+                .send()
+                .await
+                .map_err(|e| classify("GetPolicyVersion", e))?;
+            documents.extend(answer.policy_version().and_then(|v| v.document()).and_then(parse_document));
+        }
+        let mut inline = Vec::new();
+        let mut pages = self.iam.list_role_policies().role_name(role).into_paginator().send();
+        loop {
+            self.pace(PaceClass::NonMutating).await;
+            let Some(page) = pages.next().await else { break };
+            inline.extend(page.map_err(|e| classify("ListRolePolicies", e))?.policy_names().iter().cloned());
+        }
+        for name in inline {
+            self.pace(PaceClass::NonMutating).await;
+            let answer =
+                self.iam.get_role_policy().role_name(role).policy_name(&name).send().await.map_err(|e| classify("GetRolePolicy", e))?;
+            documents.extend(parse_document(answer.policy_document()));
+        }
+        Ok(documents_allow_agent(&documents))
+    }
+
+    /// The tags of a role; None when no role of that name exists.
+    async fn role_tags(&self, name: &str) -> Result<Option<Tags>, CloudError> {
+        self.pace(PaceClass::NonMutating).await;
+        match self.iam.get_role().role_name(name).send().await {
+            Ok(answer) => Ok(answer.role().map(|r| iam_tags(r.tags()))),
+            Err(e) => {
+                let error = classify("GetRole", e);
+                if error.message.starts_with("NoSuchEntity") { Ok(None) } else { Err(error) }
+            }
+        }
     }
 
     /// Instances SSM knows, with their PingStatus.
@@ -350,11 +432,9 @@ impl AwsCloud {
             .set_tags(Some(iam_tags.clone()))
             .send()
             .await;
-        if tolerate(created.map_err(|e| classify("CreateRole", e)), "EntityAlreadyExists")?.is_none() {
+        if tolerate(created.map_err(|e| classify("CreateRole", e)), "EntityAlreadyExists")? {
             // Ours from an earlier, interrupted try, or somebody else's: never edit the latter.
-            let role = self.iam.get_role().role_name(name).send().await.map_err(|e| classify("GetRole", e))?;
-            let tags = role.role().map(|r| r.tags()).unwrap_or_default();
-            require_owned("CreateRole", "role", name, policy, tags.iter().map(|t| (t.key(), t.value())))?;
+            require_owned("CreateRole", "role", name, policy, self.role_tags(name).await?)?;
         }
         self.pace(PaceClass::Mutating).await;
         self.iam
@@ -366,11 +446,9 @@ impl AwsCloud {
             .map_err(|e| classify("AttachRolePolicy", e))?;
         self.pace(PaceClass::Mutating).await;
         let created = self.iam.create_instance_profile().instance_profile_name(name).set_tags(Some(iam_tags)).send().await;
-        if tolerate(created.map_err(|e| classify("CreateInstanceProfile", e)), "EntityAlreadyExists")?.is_none() {
-            let profile =
-                self.iam.get_instance_profile().instance_profile_name(name).send().await.map_err(|e| classify("GetInstanceProfile", e))?;
-            let tags = profile.instance_profile().map(|p| p.tags()).unwrap_or_default();
-            require_owned("CreateInstanceProfile", "instance profile", name, policy, tags.iter().map(|t| (t.key(), t.value())))?;
+        if tolerate(created.map_err(|e| classify("CreateInstanceProfile", e)), "EntityAlreadyExists")? {
+            let tags = self.instance_profile(name, &mut BTreeMap::new()).await?.map(|p| p.tags);
+            require_owned("CreateInstanceProfile", "instance profile", name, policy, tags)?;
         }
         self.pace(PaceClass::Mutating).await;
         let added = self.iam.add_role_to_instance_profile().instance_profile_name(name).role_name(name).send().await;
@@ -391,35 +469,33 @@ impl AwsCloud {
     }
 }
 
-/// The answer, or None when the call failed only with `code` (e.g. the object already exists).
-fn tolerate<T>(result: Result<T, CloudError>, code: &str) -> Result<Option<T>, CloudError> {
+/// Ok(true) when the call failed only with `code` (e.g. the object already exists).
+fn tolerate<T>(result: Result<T, CloudError>, code: &str) -> Result<bool, CloudError> {
     match result {
-        Ok(answer) => Ok(Some(answer)),
-        Err(error) if error.message.starts_with(code) => Ok(None),
+        Ok(_) => Ok(false),
+        Err(error) if error.message.starts_with(code) => Ok(true),
         Err(error) => Err(error),
     }
 }
 
 /// An existing IAM object of the configured name may be completed only when this policy
 /// made it (its frugal tags): somebody else's role or profile is reported, never edited.
-fn require_owned<'a>(
-    operation: &str,
-    kind: &str,
-    name: &str,
-    policy: &str,
-    tags: impl Iterator<Item = (&'a str, &'a str)>,
-) -> Result<(), CloudError> {
-    let tags: crate::plan::Tags = tags.map(|(k, v)| (k.to_string(), v.to_string())).collect();
-    if crate::plan::is_owned_by(&tags, policy) {
-        return Ok(());
+/// `tags` None: the object is gone again, and the next call says so.
+fn require_owned(operation: &str, kind: &str, name: &str, policy: &str, tags: Option<Tags>) -> Result<(), CloudError> {
+    match tags {
+        Some(tags) if !is_owned_by(&tags, policy) => Err(CloudError::new(
+            operation,
+            ErrorKind::InvalidRequest,
+            format!(
+                "EntityAlreadyExists: {kind} {name} exists and was not created by this policy (no {TAG_MANAGED_BY}={MANAGED_BY_VALUE}, {TAG_POLICY}={policy} tags); frugal does not modify it: attach its profile yourself or choose another instanceProfile.name"
+            ),
+        )),
+        _ => Ok(()),
     }
-    Err(CloudError::new(
-        operation,
-        ErrorKind::InvalidRequest,
-        format!(
-            "EntityAlreadyExists: {kind} {name} exists and was not created by this policy (no {TAG_MANAGED_BY}={MANAGED_BY_VALUE}, {TAG_POLICY}={policy} tags); frugal does not modify it: attach its profile yourself or choose another instanceProfile.name"
-        ),
-    ))
+}
+
+fn iam_tags(tags: &[aws_sdk_iam::types::Tag]) -> Tags {
+    tags.iter().map(|t| (t.key().to_string(), t.value().to_string())).collect()
 }
 
 /// Marks an error with `code` as NotFound (a rule or key pair that is gone already).

@@ -401,6 +401,7 @@ fn ssm_drift() -> SsmInventory {
                 name: SSM_PROFILE.to_string(),
                 arn: format!("arn:aws:iam::{ACCOUNT}:instance-profile/{SSM_PROFILE}"),
                 grants_ssm: true,
+                tags: Default::default(),
             },
         )]),
         ..SsmInventory::default()
@@ -661,7 +662,7 @@ impl Cloud for FakeCloud {
 
     /// Security group changes make their EC2 calls in `rule_calls()` order, as the real
     /// adapter does, and stop at the first failure.
-    async fn apply_ssm_change(&self, _policy: &str, change: &SsmChange) -> Result<Option<String>, CloudError> {
+    async fn apply_ssm_change(&self, policy: &str, change: &SsmChange) -> Result<Option<String>, CloudError> {
         if !change.is_security_group_change() {
             self.record(CloudCall::SsmChange(change.describe()));
             let mut account = lock(&self.account);
@@ -676,7 +677,9 @@ impl Cloud for FakeCloud {
                 }
                 SsmChange::CreateInstanceProfile { name } => {
                     let arn = format!("arn:aws:iam::{ACCOUNT}:instance-profile/{name}");
-                    ssm.profiles.insert(name.clone(), InstanceProfile { name: name.clone(), arn, grants_ssm: true });
+                    let tags = crate::plan::ownership_tags(policy);
+                    ssm.profiles.insert(name.clone(), InstanceProfile { name: name.clone(), arn, grants_ssm: true, tags: tags.clone() });
+                    ssm.configured_role = Some(tags);
                 }
                 SsmChange::SetDefaultHostManagementRole { role, .. } => ssm.default_host_management_role = Some(role.clone()),
                 SsmChange::DeleteKeyPair { key_pair_id, .. } => ssm.key_pairs.retain(|k| &k.id != key_pair_id),

@@ -164,7 +164,7 @@ pub async fn observe_and_plan_with_peers(cloud: &dyn Cloud, policy: ValidatedPol
     let ssm_access = match &policy.ssm_access {
         None => None,
         Some(desired) => Some(match cloud.observe_ssm_access(desired).await {
-            Ok(inventory) => AreaPlan::Planned(ssm_access::plan(desired, &inventory, enforce)),
+            Ok(inventory) => AreaPlan::Planned(ssm_access::plan(&policy.name, desired, &inventory, enforce)),
             Err(error) => AreaPlan::ObservationFailed(error),
         }),
     };

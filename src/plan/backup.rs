@@ -312,6 +312,23 @@ impl BackupPlan {
     }
 }
 
+/// What a CreatePlan change reports as created: the plan id, then `/` and the version id AWS
+/// returned (plan ids are UUIDs, so the first `/` separates them).
+pub fn created_plan(id: &str, version_id: Option<&str>) -> String {
+    match version_id {
+        Some(version) if !version.is_empty() => format!("{id}/{version}"),
+        _ => id.to_string(),
+    }
+}
+
+/// (plan id, version id) of what [`created_plan`] made.
+pub fn parse_created_plan(created: &str) -> (&str, Option<&str>) {
+    match created.split_once('/') {
+        Some((id, version)) => (id, Some(version)),
+        None => (created, None),
+    }
+}
+
 /// covered GiB × (retention days / 30) × $0.05.
 pub fn storage_usd(covered_gib: u64, retention_days: u32) -> f64 {
     covered_gib as f64 * (f64::from(retention_days) / 30.0) * BACKUP_USD_PER_GB_MONTH

@@ -11,7 +11,9 @@ use std::collections::{BTreeMap, BTreeSet};
 use crate::api::KeyPairPolicy;
 use crate::api::validate::{Cidr, SsmAccessDesired};
 
-use super::Tags;
+use super::{Tags, is_owned_by};
+
+pub mod agent_policy;
 
 /// The port AWS's SSH listens on.
 pub const SSH_PORT: i32 = 22;
@@ -125,7 +127,11 @@ pub struct InstanceProfile {
     pub arn: String,
     /// A role of the profile has AmazonSSMManagedInstanceCore (or an equivalent policy).
     pub grants_ssm: bool,
+    pub tags: Tags,
 }
+
+/// SSM's PingStatus of a node that is connected.
+pub const PING_ONLINE: &str = "Online";
 
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct KeyPair {
@@ -144,6 +150,9 @@ pub struct SsmInventory {
     pub profiles: BTreeMap<String, InstanceProfile>,
     /// Instances SSM knows, with their PingStatus.
     pub ssm_instances: BTreeMap<String, String>,
+    /// Tags of the IAM role named like the configured profile, when that role exists (read
+    /// only when the spec may create the profile).
+    pub configured_role: Option<Tags>,
     /// The DHMC setting (`[path/]name` or an ARN); None when unset (`$None`).
     pub default_host_management_role: Option<String>,
     pub key_pairs: Vec<KeyPair>,
@@ -265,8 +274,10 @@ pub struct PermissionFinding {
 #[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, serde::Serialize)]
 #[serde(rename_all = "camelCase")]
 pub enum InstanceState {
-    /// SSM lists it (Online or ConnectionLost).
+    /// SSM lists it with PingStatus Online.
     Managed,
+    /// SSM lists it, but not Online (ConnectionLost: stopped or agent gone; Inactive).
+    NotOnline,
     NoProfile,
     ProfileWithoutSsmPolicy,
     /// Its profile grants SSM, but SSM does not list it (no agent, no network path).
@@ -282,6 +293,9 @@ pub struct InstanceReport {
     pub profile: Option<String>,
     /// The configured profile is (or is being) attached.
     pub configured_profile: bool,
+    /// SSM's PingStatus, when SSM lists the instance.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub ping_status: Option<String>,
 }
 
 #[derive(Clone, Debug, PartialEq, Eq, serde::Serialize)]
@@ -314,6 +328,9 @@ pub struct SsmPlan {
     pub configured_profile_exists: Option<bool>,
     /// attachWhenMissing is set but the profile neither exists nor may be created.
     pub configured_profile_missing: bool,
+    /// Why the configured profile is not created although the spec allows it: a role of that
+    /// name exists that this policy does not own (it is never modified).
+    pub configured_profile_conflict: Option<String>,
     /// The DHMC role currently set.
     pub default_host_management_role: Option<String>,
     pub key_pairs: Vec<KeyPairReport>,
@@ -376,7 +393,8 @@ pub fn profile_name_from_arn(arn: &str) -> &str {
 }
 
 /// Plans the ssmAccess area; `enforce` false is Audit mode.
-pub fn plan(desired: &SsmAccessDesired, inventory: &SsmInventory, enforce: bool) -> SsmPlan {
+/// `policy` names the policy whose tags mark the role and profile it may finish creating.
+pub fn plan(policy: &str, desired: &SsmAccessDesired, inventory: &SsmInventory, enforce: bool) -> SsmPlan {
     let mut groups: Vec<&SecurityGroup> =
         inventory.security_groups.iter().filter(|g| desired.security_groups.includes(&g.id, &g.tags)).collect();
     groups.sort_by(|a, b| a.id.cmp(&b.id));
@@ -391,7 +409,17 @@ pub fn plan(desired: &SsmAccessDesired, inventory: &SsmInventory, enforce: bool)
     // Instances.
     let profile = desired.instance_profile.as_ref();
     let configured_exists = profile.map(|p| inventory.profiles.contains_key(&p.name));
-    let will_create = matches!((profile, configured_exists), (Some(p), Some(false)) if p.create);
+    let may_create = matches!((profile, configured_exists), (Some(p), Some(false)) if p.create);
+    // A same-named role someone else owns would get the SSM policy attached: never touch it.
+    let configured_profile_conflict = match (profile, &inventory.configured_role) {
+        (Some(p), Some(tags)) if may_create && !is_owned_by(tags, policy) => Some(format!(
+            "role {} exists and is not managed by this policy (no tags frugal.dev/managed-by=frugal, frugal.dev/policy={policy}): \
+             neither it nor instance profile {} is created or changed; rename instanceProfile.name or create the profile yourself",
+            p.name, p.name
+        )),
+        _ => None,
+    };
+    let will_create = may_create && configured_profile_conflict.is_none();
     let can_attach = profile.is_some_and(|p| p.attach_when_missing) && (configured_exists == Some(true) || will_create);
     let mut instance_changes = Vec::new();
     let mut instances = Vec::new();
@@ -404,8 +432,9 @@ pub fn plan(desired: &SsmAccessDesired, inventory: &SsmInventory, enforce: bool)
     live.sort_by(|a, b| a.id.cmp(&b.id));
     for instance in live {
         let profile_name = instance.profile_arn.as_deref().map(profile_name_from_arn);
-        let state = if inventory.ssm_instances.contains_key(&instance.id) {
-            InstanceState::Managed
+        let ping_status = inventory.ssm_instances.get(&instance.id);
+        let state = if let Some(ping) = ping_status {
+            if ping == PING_ONLINE { InstanceState::Managed } else { InstanceState::NotOnline }
         } else {
             match profile_name {
                 None => InstanceState::NoProfile,
@@ -423,6 +452,7 @@ pub fn plan(desired: &SsmAccessDesired, inventory: &SsmInventory, enforce: bool)
             state,
             profile: profile_name.map(str::to_string),
             configured_profile,
+            ping_status: ping_status.cloned(),
         });
     }
     if will_create && let Some(p) = profile {
@@ -468,7 +498,11 @@ pub fn plan(desired: &SsmAccessDesired, inventory: &SsmInventory, enforce: bool)
         permissions,
         instances,
         configured_profile_exists: configured_exists.map(|e| e || will_create),
-        configured_profile_missing: profile.is_some_and(|p| p.attach_when_missing) && configured_exists == Some(false) && !will_create,
+        configured_profile_missing: profile.is_some_and(|p| p.attach_when_missing)
+            && configured_exists == Some(false)
+            && !will_create
+            && configured_profile_conflict.is_none(),
+        configured_profile_conflict,
         default_host_management_role: current_dhmc,
         key_pairs,
     }

@@ -39,6 +39,10 @@ pub struct SsmStatus {
     /// The configured instance profile does not exist and may not be created.
     #[serde(default)]
     pub instance_profile_missing: bool,
+    /// Why the configured instance profile is not created although instanceProfile.create is
+    /// true: a same-named role this policy does not own exists (it is never modified).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub instance_profile_conflict: Option<String>,
     /// The account's SSM Default Host Management role, when set.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub default_host_management_role: Option<String>,
@@ -69,8 +73,11 @@ pub struct SsmPermissionStatus {
 #[serde(rename_all = "camelCase")]
 pub struct SsmInstanceCounts {
     pub in_scope: u32,
-    /// SSM lists them (Online or ConnectionLost).
+    /// SSM lists them with PingStatus Online.
     pub managed: u32,
+    /// SSM lists them, but not Online (ConnectionLost, e.g. stopped, or Inactive).
+    #[serde(default)]
+    pub not_online: u32,
     /// No instance profile (and SSM does not list them).
     pub no_profile: u32,
     /// A profile whose roles carry no SSM policy.
@@ -88,10 +95,13 @@ pub struct SsmInstanceCounts {
 #[serde(rename_all = "camelCase")]
 pub struct SsmInstanceStatus {
     pub instance_id: String,
-    /// NoProfile, ProfileWithoutSsmPolicy or NotReporting.
+    /// NoProfile, ProfileWithoutSsmPolicy, NotReporting or NotOnline.
     pub state: String,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub instance_profile: Option<String>,
+    /// SSM's PingStatus when SSM lists it (ConnectionLost or Inactive).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub ping_status: Option<String>,
 }
 
 /// Key pairs of the region.

@@ -290,9 +290,11 @@ fn ssm_access(s: &Scope) -> Vec<Statement> {
         ),
         allow(
             "SsmAccessReadProfiles",
-            &["iam:GetInstanceProfile", "iam:ListAttachedRolePolicies"],
+            &["iam:GetInstanceProfile", "iam:GetRole", "iam:ListAttachedRolePolicies", "iam:ListRolePolicies", "iam:GetRolePolicy"],
             [s.iam("instance-profile/*"), s.iam("role/*")],
         ),
+        // Customer managed policies of a profile's role, read to judge whether they grant SSM.
+        allow("SsmAccessReadRolePolicies", &["iam:GetPolicy", "iam:GetPolicyVersion"], [s.iam("policy/*")]),
         allow("SsmAccessReadDefaultHostManagement", &["ssm:GetServiceSetting"], [setting.clone()]),
     ];
     if !s.enforce {

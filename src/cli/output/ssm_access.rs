@@ -44,10 +44,14 @@ pub(super) fn ssm_table(out: &mut String, plan: &SsmPlan) {
     let unmanaged: Vec<_> = plan.instances.iter().filter(|i| i.state != InstanceState::Managed).collect();
     for instance in unmanaged.iter().take(MAX_LISTED) {
         let profile = instance.profile.as_deref().map(|p| format!(" (profile {p})")).unwrap_or_default();
-        let _ = writeln!(out, "  ! {}{profile}: {:?}", instance.instance_id, instance.state);
+        let ping = instance.ping_status.as_deref().map(|p| format!(" (PingStatus {p})")).unwrap_or_default();
+        let _ = writeln!(out, "  ! {}{profile}: {:?}{ping}", instance.instance_id, instance.state);
     }
     if unmanaged.len() > MAX_LISTED {
         let _ = writeln!(out, "    ... and {} more", unmanaged.len() - MAX_LISTED);
+    }
+    if let Some(conflict) = &plan.configured_profile_conflict {
+        let _ = writeln!(out, "  ! {conflict}");
     }
     if plan.configured_profile_missing {
         let _ = writeln!(out, "  ! the configured instance profile does not exist and instanceProfile.create is false");
@@ -130,7 +134,7 @@ mod tests {
             ..Default::default()
         };
         let mut out = String::new();
-        ssm_table(&mut out, &plan(&desired, &inventory, false));
+        ssm_table(&mut out, &plan("p", &desired, &inventory, false));
         assert!(out.contains("~ sg-1 ingress tcp 0-65535 from 0.0.0.0/0  →  tcp 0-21, tcp 23-65535 from 0.0.0.0/0 [sgr-1]"), "{out}");
         assert!(out.contains("! sg-1 ingress all traffic from 0.0.0.0/0 [sgr-2]: AllTrafficFromWorld, reported only"), "{out}");
     }

@@ -3,7 +3,7 @@
 use crate::api::conditions::{self, ConditionUpdate, reason};
 use crate::api::{AreaCost, BackupCoverageStatus, BackupRuleStatus, BackupStatus, DriftCorrection, usd};
 use crate::engine::{AreaOutcome, AreaPlan};
-use crate::plan::backup::{BackupChange, BackupPlan, Blocker, PlanOwnership};
+use crate::plan::backup::{BackupChange, BackupPlan, Blocker, PlanOwnership, parse_created_plan};
 
 pub const AREA: &str = "backup";
 
@@ -71,8 +71,9 @@ pub fn details(
         match &result.change {
             BackupChange::CreateVault { .. } => vault_arn = created.clone().or(vault_arn),
             BackupChange::CreatePlan { .. } => {
-                plan_id = created.clone().or(plan_id);
-                version_id = None;
+                let (id, version) = created.as_deref().map(parse_created_plan).unzip();
+                plan_id = id.map(str::to_string).or(plan_id);
+                version_id = version.flatten().map(str::to_string);
                 plan_ownership = PlanOwnership::Managed;
             }
             BackupChange::UpdatePlan { differences, .. } => {

@@ -91,11 +91,16 @@ pub fn details(plan: &SsmPlan, outcome: &AreaOutcome<SsmPlan, SsmChange>, previo
                 counts.not_reporting += 1;
                 "NotReporting"
             }
+            InstanceState::NotOnline => {
+                counts.not_online += 1;
+                "NotOnline"
+            }
         };
         unmanaged.push(SsmInstanceStatus {
             instance_id: instance.instance_id.clone(),
             state: state.to_string(),
             instance_profile: instance.profile.clone(),
+            ping_status: instance.ping_status.clone(),
         });
     }
 
@@ -114,8 +119,12 @@ pub fn details(plan: &SsmPlan, outcome: &AreaOutcome<SsmPlan, SsmChange>, previo
         .failed_changes()
         .filter(|(c, _)| matches!(c, SsmChange::CreateInstanceProfile { .. } | SsmChange::SetDefaultHostManagementRole { .. }))
         .count() as u32;
-    let findings =
-        open_permissions + unmanaged.len() as u32 + unused.len() as u32 + u32::from(plan.configured_profile_missing) + failed_other;
+    let findings = open_permissions
+        + unmanaged.len() as u32
+        + unused.len() as u32
+        + u32::from(plan.configured_profile_missing)
+        + u32::from(plan.configured_profile_conflict.is_some())
+        + failed_other;
 
     let permissions_not_listed = permissions.len().saturating_sub(MAX_LISTED) as u32;
     permissions.truncate(MAX_LISTED);
@@ -144,6 +153,7 @@ pub fn details(plan: &SsmPlan, outcome: &AreaOutcome<SsmPlan, SsmChange>, previo
         unmanaged_instances: unmanaged,
         instances_not_listed,
         instance_profile_missing: plan.configured_profile_missing,
+        instance_profile_conflict: plan.configured_profile_conflict.clone(),
         default_host_management_role,
         key_pairs: KeyPairCounts {
             total: plan.key_pairs.len() as u32,
@@ -178,12 +188,14 @@ pub fn condition(outcome: &AreaOutcome<SsmPlan, SsmChange>, status: Option<&SsmS
             format!("{} of {} changes failed: {}", failures.len(), outcome.results.len(), shown.join("; ")),
         );
     }
+    let conflict = status.instance_profile_conflict.as_ref().map(|c| format!("; {c}")).unwrap_or_default();
     let summary = format!(
-        "{} world-open SSH permissions, {} all-traffic permissions from the world, {} of {} instances not managed by SSM, {} unused key pairs",
+        "{} world-open SSH permissions, {} all-traffic permissions from the world, {} of {} instances not managed by SSM ({} listed but not Online), {} unused key pairs{conflict}",
         status.world_ssh_found,
         status.all_traffic_from_world_found,
         status.instances.in_scope - status.instances.managed,
         status.instances.in_scope,
+        status.instances.not_online,
         plan.unused_key_pairs().count()
     );
     if audit && (!plan.drift.is_empty() || status.findings > 0) {
@@ -194,8 +206,11 @@ pub fn condition(outcome: &AreaOutcome<SsmPlan, SsmChange>, status: Option<&SsmS
             format!("Audit mode: {summary}; {} changes planned, nothing was changed", plan.drift.len()),
         );
     }
-    let open =
-        if status.findings > 0 { format!("; {} findings reported, not changed by the spec", status.findings) } else { String::new() };
+    let open = if status.findings > 0 {
+        format!("; {} findings reported, not changed by the spec{conflict}", status.findings)
+    } else {
+        String::new()
+    };
     if outcome.results.is_empty() {
         ConditionUpdate::new(
             type_,

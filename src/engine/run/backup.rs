@@ -19,7 +19,7 @@ pub(super) async fn act(cloud: &dyn Cloud, policy: &str, plan: &AreaPlan<BackupP
         }
         let outcome = cloud.apply_backup_change(&change).await;
         if let (BackupChange::CreatePlan { .. }, Ok(Some(id))) = (&change, &outcome) {
-            created_plan_id = Some(id.clone());
+            created_plan_id = Some(backup::parse_created_plan(id).0.to_string());
         }
         let failed = outcome.is_err();
         if let Err(error) = &outcome {

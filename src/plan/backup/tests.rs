@@ -493,3 +493,11 @@ proptest! {
         }
     }
 }
+
+#[test]
+fn a_created_plan_carries_its_version_id_back() {
+    let created = created_plan("6f7e5c1d-8a2b-4c3d-9e0f-112233445566", Some("ZjQ2ZTI5YWQ/x"));
+    assert_eq!(parse_created_plan(&created), ("6f7e5c1d-8a2b-4c3d-9e0f-112233445566", Some("ZjQ2ZTI5YWQ/x")));
+    assert_eq!(parse_created_plan(&created_plan("id-1", None)), ("id-1", None));
+    assert_eq!(parse_created_plan(&created_plan("id-1", Some(""))), ("id-1", None));
+}

@@ -43,7 +43,7 @@ fn tcp_22_from_the_world_is_revoked_by_rule_id_and_nothing_else() {
             rule("sgr-office", "tcp", 22, 22, v4("10.0.0.0/8")),
         ],
     );
-    let plan = plan(&desired(), &inv(vec![g]), true);
+    let plan = plan("p", &desired(), &inv(vec![g]), true);
     assert_eq!(plan.actions.len(), 1);
     assert_eq!(plan.actions[0].rule_calls(), [RuleCall::Revoke { group_id: "sg-1", rule_id: "sgr-ssh" }]);
     assert_eq!(plan.count(FindingKind::WorldSsh), 1);
@@ -54,7 +54,7 @@ fn tcp_22_from_the_world_is_revoked_by_rule_id_and_nothing_else() {
 fn a_wide_tcp_range_is_split_and_the_remainder_authorized_before_the_revoke() {
     let mut wide = rule("sgr-wide", "tcp", 0, 65535, v4("0.0.0.0/0"));
     wide.description = Some("legacy".into());
-    let plan = plan(&desired(), &inv(vec![group("sg-1", vec![wide])]), true);
+    let plan = plan("p", &desired(), &inv(vec![group("sg-1", vec![wide])]), true);
     let [change] = plan.actions.as_slice() else { panic!("one change: {:?}", plan.actions) };
     let source = v4("0.0.0.0/0");
     let ranges = [PortRange { from: 0, to: 21 }, PortRange { from: 23, to: 65535 }];
@@ -88,7 +88,7 @@ fn ipv6_world_is_handled_like_ipv4() {
         "sg-1",
         vec![rule("sgr-6", "tcp", 20, 30, Source::Ipv6("::/0".into())), rule("sgr-6b", "tcp", 22, 22, Source::Ipv6("::/0".into()))],
     );
-    let plan = plan(&desired(), &inv(vec![g]), true);
+    let plan = plan("p", &desired(), &inv(vec![g]), true);
     assert_eq!(plan.actions.len(), 2);
     assert!(matches!(&plan.actions[1], SsmChange::RevokeIngress { rule, .. } if rule.rule_id == "sgr-6b"));
     assert!(
@@ -99,13 +99,13 @@ fn ipv6_world_is_handled_like_ipv4() {
 #[test]
 fn all_traffic_from_the_world_is_reported_unless_the_spec_allows_revoking_it() {
     let g = group("sg-1", vec![rule("sgr-all", "-1", -1, -1, v4("0.0.0.0/0"))]);
-    let reported = plan(&desired(), &inv(vec![g.clone()]), true);
+    let reported = plan("p", &desired(), &inv(vec![g.clone()]), true);
     assert!(reported.drift.is_empty());
     assert_eq!(reported.permissions[0].fix, Fix::Report);
     assert_eq!(reported.count(FindingKind::AllTrafficFromWorld), 1);
     let mut allow = desired();
     allow.revoke_all_traffic_from_world = true;
-    let revoked = plan(&allow, &inv(vec![g]), true);
+    let revoked = plan("p", &allow, &inv(vec![g]), true);
     assert_eq!(revoked.actions[0].rule_calls(), [RuleCall::Revoke { group_id: "sg-1", rule_id: "sgr-all" }]);
 }
 
@@ -122,7 +122,7 @@ fn prefix_lists_group_references_and_allowed_cidrs_are_never_touched() {
     );
     let mut d = desired();
     d.revoke_all_traffic_from_world = true;
-    let plan = plan(&d, &inv(vec![g]), true);
+    let plan = plan("p", &d, &inv(vec![g]), true);
     assert!(plan.drift.is_empty());
     assert_eq!(plan.permissions.len(), 1);
     assert_eq!((plan.permissions[0].kind, plan.permissions[0].fix), (FindingKind::SshFromUnlistedCidr, Fix::Report));
@@ -132,7 +132,7 @@ fn prefix_lists_group_references_and_allowed_cidrs_are_never_touched() {
 fn without_revoke_world_ssh_the_permission_is_only_reported() {
     let mut d = desired();
     d.revoke_world_ssh = false;
-    let plan = plan(&d, &inv(vec![group("sg-1", vec![rule("sgr-1", "tcp", 22, 22, v4("0.0.0.0/0"))])]), true);
+    let plan = plan("p", &d, &inv(vec![group("sg-1", vec![rule("sgr-1", "tcp", 22, 22, v4("0.0.0.0/0"))])]), true);
     assert!(plan.drift.is_empty());
     assert_eq!(plan.permissions[0].fix, Fix::Report);
 }
@@ -148,7 +148,7 @@ fn a_remainder_already_present_is_not_authorized_again() {
             rule("sgr-high", "tcp", 23, 65535, v4("0.0.0.0/0")),
         ],
     );
-    let plan = plan(&desired(), &inv(vec![g]), true);
+    let plan = plan("p", &desired(), &inv(vec![g]), true);
     assert_eq!(plan.actions[0].rule_calls(), [RuleCall::Revoke { group_id: "sg-1", rule_id: "sgr-wide" }]);
 }
 
@@ -165,7 +165,7 @@ fn every_offending_permission_of_every_group_is_fixed_in_one_plan() {
             )
         })
         .collect();
-    let plan = plan(&desired(), &inv(groups), true);
+    let plan = plan("p", &desired(), &inv(groups), true);
     assert_eq!(plan.actions.len(), 10);
 }
 
@@ -181,15 +181,19 @@ fn groups_out_of_scope_are_ignored_and_instances_follow_their_groups() {
         Instance { id: "i-prod".into(), state: "running".into(), security_group_ids: vec!["sg-prod".into()], ..Default::default() },
         Instance { id: "i-dev".into(), state: "running".into(), security_group_ids: vec!["sg-dev".into()], ..Default::default() },
     ];
-    let plan = plan(&d, &inventory, true);
+    let plan = plan("p", &d, &inventory, true);
     assert_eq!(plan.groups_in_scope, 1);
     assert_eq!(plan.actions.len(), 1);
     assert_eq!(plan.instances.iter().map(|i| i.instance_id.as_str()).collect::<Vec<_>>(), ["i-prod"]);
 }
 
 fn instances_inventory() -> SsmInventory {
-    let profile =
-        |name: &str, grants_ssm| InstanceProfile { name: name.into(), arn: format!("arn:aws:iam::1:instance-profile/{name}"), grants_ssm };
+    let profile = |name: &str, grants_ssm| InstanceProfile {
+        name: name.into(),
+        arn: format!("arn:aws:iam::1:instance-profile/{name}"),
+        grants_ssm,
+        tags: Tags::new(),
+    };
     SsmInventory {
         instances: vec![
             Instance { id: "i-bare".into(), state: "running".into(), key_name: Some("used".into()), ..Default::default() },
@@ -225,7 +229,7 @@ fn instances_inventory() -> SsmInventory {
 fn instances_are_classified_and_only_those_without_a_profile_get_one() {
     let mut d = desired();
     d.instance_profile = Some(InstanceProfileDesired { name: "frugal-ssm".into(), attach_when_missing: true, create: true });
-    let plan = plan(&d, &instances_inventory(), true);
+    let plan = plan("p", &d, &instances_inventory(), true);
     let states: Vec<(&str, InstanceState)> = plan.instances.iter().map(|i| (i.instance_id.as_str(), i.state)).collect();
     assert_eq!(
         states,
@@ -250,7 +254,7 @@ fn instances_are_classified_and_only_those_without_a_profile_get_one() {
 fn a_missing_profile_without_create_is_reported_and_nothing_is_attached() {
     let mut d = desired();
     d.instance_profile = Some(InstanceProfileDesired { name: "frugal-ssm".into(), attach_when_missing: true, create: false });
-    let plan = plan(&d, &instances_inventory(), true);
+    let plan = plan("p", &d, &instances_inventory(), true);
     assert!(plan.drift.is_empty());
     assert!(plan.configured_profile_missing);
 }
@@ -259,7 +263,7 @@ fn a_missing_profile_without_create_is_reported_and_nothing_is_attached() {
 fn an_existing_profile_is_attached_without_being_created() {
     let mut d = desired();
     d.instance_profile = Some(InstanceProfileDesired { name: "good".into(), attach_when_missing: true, create: true });
-    let plan = plan(&d, &instances_inventory(), true);
+    let plan = plan("p", &d, &instances_inventory(), true);
     assert_eq!(plan.drift.len(), 2);
     assert!(plan.drift.iter().all(|c| matches!(c, SsmChange::AttachInstanceProfile { .. })));
     assert!(plan.instances.iter().find(|i| i.instance_id == "i-good").is_some_and(|i| i.configured_profile));
@@ -268,11 +272,11 @@ fn an_existing_profile_is_attached_without_being_created() {
 #[test]
 fn only_key_pairs_used_by_nothing_are_deleted() {
     let mut d = desired();
-    let report = plan(&d, &instances_inventory(), true);
+    let report = plan("p", &d, &instances_inventory(), true);
     assert!(report.drift.is_empty());
     assert_eq!(report.unused_key_pairs().map(|k| k.key_name.as_str()).collect::<Vec<_>>(), ["stray"]);
     d.key_pairs = KeyPairPolicy::DeleteUnused;
-    let delete = plan(&d, &instances_inventory(), true);
+    let delete = plan("p", &d, &instances_inventory(), true);
     assert_eq!(delete.actions, [SsmChange::DeleteKeyPair { key_pair_id: "key-3".into(), key_name: "stray".into() }]);
 }
 
@@ -282,11 +286,11 @@ fn default_host_management_is_set_only_when_it_differs() {
     d.default_host_management_role = Some("service-role/Dhmc".into());
     let mut inventory = SsmInventory { default_host_management_role: Some("$None".into()), ..Default::default() };
     assert_eq!(
-        plan(&d, &inventory, true).actions,
+        plan("p", &d, &inventory, true).actions,
         [SsmChange::SetDefaultHostManagementRole { role: "service-role/Dhmc".into(), previous: None }]
     );
     inventory.default_host_management_role = Some("arn:aws:iam::123456789012:role/service-role/Dhmc".into());
-    assert!(plan(&d, &inventory, true).actions.is_empty());
+    assert!(plan("p", &d, &inventory, true).actions.is_empty());
 }
 
 #[test]
@@ -296,7 +300,7 @@ fn audit_mode_plans_the_drift_but_no_action() {
     d.instance_profile = Some(InstanceProfileDesired { name: "p".into(), attach_when_missing: true, create: true });
     let mut inventory = instances_inventory();
     inventory.security_groups = vec![group("sg-1", vec![rule("sgr-1", "tcp", 0, 65535, v4("0.0.0.0/0"))])];
-    let plan = plan(&d, &inventory, false);
+    let plan = plan("p", &d, &inventory, false);
     assert!(!plan.drift.is_empty());
     assert!(plan.actions.is_empty());
 }
@@ -421,7 +425,7 @@ proptest! {
         let mut d = desired();
         d.revoke_world_ssh = revoke_ssh;
         d.revoke_all_traffic_from_world = revoke_all;
-        let plan = plan(&d, &inv(groups.clone()), true);
+        let plan = plan("p", &d, &inv(groups.clone()), true);
         let offending: BTreeSet<(&str, &str)> = groups
             .iter()
             .flat_map(|g| g.ingress.iter().filter(|r| is_offending(&d, r)).map(move |r| (g.id.as_str(), r.rule_id.as_str())))
@@ -455,7 +459,7 @@ proptest! {
 
     #[test]
     fn within_a_change_authorize_always_precedes_revoke(groups in arb_groups()) {
-        let plan = plan(&desired(), &inv(groups), true);
+        let plan = plan("p", &desired(), &inv(groups), true);
         for change in &plan.actions {
             let calls = change.rule_calls();
             let revoke_at = calls.iter().position(|c| matches!(c, RuleCall::Revoke { .. }));
@@ -476,7 +480,7 @@ proptest! {
         d.default_host_management_role = Some("r".into());
         let mut inventory = instances_inventory();
         inventory.security_groups = groups;
-        let plan = plan(&d, &inventory, false);
+        let plan = plan("p", &d, &inventory, false);
         prop_assert!(plan.actions.is_empty());
     }
 
@@ -490,7 +494,7 @@ proptest! {
             launch_template_key_names: lt_keys.iter().cloned().collect(),
             ..Default::default()
         };
-        for change in plan(&d, &inventory, true).actions {
+        for change in plan("p", &d, &inventory, true).actions {
             if let SsmChange::DeleteKeyPair { key_name, .. } = change {
                 prop_assert!(!instance_keys.contains(&key_name) && !lt_keys.contains(&key_name));
             }
@@ -499,5 +503,48 @@ proptest! {
 }
 
 fn plan_again(d: &SsmAccessDesired, groups: Vec<SecurityGroup>) -> Vec<SsmChange> {
-    plan(d, &inv(groups), true).actions
+    plan("p", d, &inv(groups), true).actions
+}
+
+#[test]
+fn a_same_named_role_this_policy_does_not_own_is_never_used_to_create_the_profile() {
+    let mut d = desired();
+    d.instance_profile = Some(InstanceProfileDesired { name: "frugal-ssm".into(), attach_when_missing: true, create: true });
+    let mut inventory = instances_inventory();
+    inventory.configured_role = Some(Tags::from([("team".to_string(), "payments".to_string())]));
+    let plan = plan("p", &d, &inventory, true);
+    assert!(plan.drift.is_empty(), "no create, no attach: {:?}", plan.drift);
+    let conflict = plan.configured_profile_conflict.expect("conflict reported");
+    assert!(conflict.contains("role frugal-ssm exists and is not managed by this policy"), "{conflict}");
+    assert!(!plan.configured_profile_missing);
+
+    // Another frugal policy's role is not ours either.
+    inventory.configured_role = Some(crate::plan::ownership_tags("other"));
+    assert!(plan_of(&d, &inventory).is_empty());
+    // Our own role (a crash after CreateRole): creation is finished.
+    inventory.configured_role = Some(crate::plan::ownership_tags("p"));
+    assert_eq!(plan_of(&d, &inventory)[0], SsmChange::CreateInstanceProfile { name: "frugal-ssm".into() });
+}
+
+fn plan_of(d: &SsmAccessDesired, inventory: &SsmInventory) -> Vec<SsmChange> {
+    plan("p", d, inventory, true).actions
+}
+
+#[test]
+fn only_instances_ssm_lists_online_are_managed() {
+    let mut inventory = instances_inventory();
+    inventory.ssm_instances.insert("i-weak".into(), "ConnectionLost".into());
+    inventory.ssm_instances.insert("i-stopped".into(), "Inactive".into());
+    let plan = plan("p", &desired(), &inventory, true);
+    let states: Vec<(&str, InstanceState, Option<&str>)> =
+        plan.instances.iter().map(|i| (i.instance_id.as_str(), i.state, i.ping_status.as_deref())).collect();
+    assert_eq!(
+        states,
+        [
+            ("i-bare", InstanceState::NoProfile, None),
+            ("i-good", InstanceState::Managed, Some("Online")),
+            ("i-stopped", InstanceState::NotOnline, Some("Inactive")),
+            ("i-weak", InstanceState::NotOnline, Some("ConnectionLost")),
+        ]
+    );
 }
