@@ -66,7 +66,13 @@ pub struct Metrics {
     pub monthly_waste_usd: Family<AreaLabels, Gauge<f64, std::sync::atomic::AtomicU64>>,
     pub actions: Family<ActionLabels, Counter>,
     pub snapshots: Family<SnapshotLabels, Gauge>,
+    /// The aws_requests counters again, readable (a Family cannot be listed): the one-shot
+    /// CLI reports them so benchmarks can check them against the emulator's request log.
+    aws_request_totals: std::sync::Mutex<AwsRequestCounts>,
 }
+
+/// AWS request attempts by (service, operation, outcome).
+pub type AwsRequestCounts = std::collections::BTreeMap<(String, String, String), u64>;
 
 impl Metrics {
     pub fn new() -> Arc<Self> {
@@ -104,7 +110,13 @@ impl Metrics {
             monthly_waste_usd,
             actions,
             snapshots,
+            aws_request_totals: std::sync::Mutex::default(),
         })
+    }
+
+    /// AWS request attempts counted so far.
+    pub fn aws_request_counts(&self) -> AwsRequestCounts {
+        self.aws_request_totals.lock().map(|t| t.clone()).unwrap_or_default()
     }
 
     /// The text exposition format.
@@ -143,6 +155,9 @@ impl Metrics {
     }
 
     pub fn count_aws_request(&self, service: &str, operation: &str, outcome: &str) {
+        if let Ok(mut totals) = self.aws_request_totals.lock() {
+            *totals.entry((service.to_string(), operation.to_string(), outcome.to_string())).or_default() += 1;
+        }
         self.aws_requests
             .get_or_create(&AwsRequestLabels {
                 service: service.to_string(),

@@ -185,3 +185,38 @@ spec:
     assert!(!left.contains(&snapshots[0]), "400 days old: both policies expire it");
     assert!(left.contains(&snapshots[1]), "40 days old: the 365-day policy keeps it, and the stricter safety wins");
 }
+
+/// The operator's own request counts by operation, service sts excluded (AssumeRole is
+/// made with the base credentials, so the emulator records it under another account).
+fn counted(report: &serde_json::Value) -> std::collections::BTreeMap<String, u64> {
+    let mut counts = std::collections::BTreeMap::new();
+    for r in report["awsRequests"].as_array().expect("awsRequests is a list") {
+        assert_eq!(r["outcome"], "success", "{r}");
+        // The SDK's service name (STS), not the signing name (sts) the emulator records.
+        if r["service"] != "STS" {
+            *counts.entry(r["operation"].as_str().expect("operation").to_string()).or_default() += r["count"].as_u64().expect("count");
+        }
+    }
+    counts
+}
+
+#[tokio::test]
+async fn json_output_counts_the_aws_requests_as_the_emulator_records_them() {
+    let account = TestAccount::new().await;
+    account.seed_vpc("10.1.0.0/16", &[("env", "prod")], 1).await;
+    account.clear_requests().await;
+    let audit = policy_yaml(&account, "Audit");
+    let two = format!("{audit}---\n{}", audit.replace("name: cli-test", "name: cli-test-2"));
+    let plan = frugal(&["plan", "-o", "json"], &two);
+    assert_eq!(plan.status.code(), Some(2), "{}", stderr(&plan));
+    let reports: serde_json::Value = serde_json::from_slice(&plan.stdout).expect("JSON output");
+
+    let first = counted(&reports[0]);
+    assert!(first.get("DescribeVpcs").is_some_and(|n| *n >= 1), "{first:?}");
+    assert!(counted(&reports[1]).is_empty(), "the second policy of the account shares the first one's reads: {}", reports[1]);
+    let mut recorded = std::collections::BTreeMap::new();
+    for r in account.requests().await.into_iter().filter(|r| r.service != "sts") {
+        *recorded.entry(r.operation).or_insert(0u64) += 1;
+    }
+    assert_eq!(first, recorded, "the operator's count matches the emulator's request log");
+}

@@ -113,10 +113,11 @@ def command(tool: str, phase: str, outdir: Path) -> list[str]:
     return args + [str(HERE / "policies/custodian.yaml")]
 
 
-def run_measured(argv: list[str], env: dict[str, str], log_path: Path) -> dict:
-    with open(log_path, "w") as out:
+def run_measured(argv: list[str], env: dict[str, str], log_path: Path, stdout_path: Path | None = None) -> dict:
+    """Runs one command; its output goes to `log_path`, or stdout alone to `stdout_path`."""
+    with open(log_path, "w") as out, open(stdout_path or os.devnull, "w") as stdout:
         started = time.perf_counter()
-        proc = subprocess.Popen(argv, env=env, stdout=out, stderr=subprocess.STDOUT)
+        proc = subprocess.Popen(argv, env=env, stdout=stdout if stdout_path else out, stderr=subprocess.STDOUT if stdout_path is None else out)
         _, status, usage = os.wait4(proc.pid, 0)
         wall = time.perf_counter() - started
     proc.returncode = os.waitstatus_to_exitcode(status)
@@ -168,6 +169,37 @@ def count_calls(records: list[dict]) -> dict[str, int]:
         key = f"{r['service']}:{r['operation']}"
         calls[key] = calls.get(key, 0) + 1
     return dict(sorted(calls.items()))
+
+
+# The SDK's service names (in frugal's own counts) as the emulator records them (signing names).
+SIGNING_NAMES = {"cloudwatch": "monitoring"}
+
+
+def frugal_counts(stdout_path: Path) -> dict[str, int]:
+    """frugal's own count of its AWS requests (`awsRequests` of each report of `-o json`),
+    keyed like count_calls."""
+    calls: dict[str, int] = {}
+    for report in json.loads(stdout_path.read_text() or "[]"):
+        for r in report.get("awsRequests", []):
+            service = r["service"].lower()
+            key = f"{SIGNING_NAMES.get(service, service)}:{r['operation']}"
+            calls[key] = calls.get(key, 0) + r["count"]
+    return dict(sorted(calls.items()))
+
+
+def count_mismatches(own: dict[str, int], recorded: dict[str, int]) -> dict[str, list[int]]:
+    """Operations where frugal's own count differs from the emulator's log: {op: [own, log]}.
+    sts is left out: AssumeRole is made with the base credentials, which the emulator
+    records under another account."""
+    ops = {op for op in own.keys() | recorded.keys() if not op.startswith("sts:")}
+    return {op: [own.get(op, 0), recorded.get(op, 0)] for op in sorted(ops) if own.get(op, 0) != recorded.get(op, 0)}
+
+
+def above_minimum(calls: dict[str, int], minimum: dict[str, int]) -> dict[str, list[int]]:
+    """Read operations of a steady-state run above the printed minimum: {op: [made, minimum]}
+    (an operation the minimum does not list has a minimum of 0)."""
+    reads = {op: n for op, n in calls.items() if op.split(":", 1)[1].startswith(READ_PREFIXES)}
+    return {op: [n, minimum.get(op, 0)] for op, n in sorted(reads.items()) if n > minimum.get(op, 0)}
 
 
 def mutating(calls: dict[str, int]) -> int:
@@ -253,9 +285,15 @@ def bench_size(emu: Emulator, size: str, runs: int, work: Path) -> dict:
                 home.mkdir(exist_ok=True)
                 outdir = work / f"c7n-{size}-{i}-{phase}"
                 emu_cpu = emu.cpu_seconds()
-                result = run_measured(command(tool, phase, outdir), tool_env(creds, emu.url, home), work / f"{tool}-{size}-{i}-{phase}.log")
+                stdout_path = work / f"{tool}-{size}-{i}-{phase}.json" if tool == "frugal" else None
+                result = run_measured(command(tool, phase, outdir), tool_env(creds, emu.url, home), work / f"{tool}-{size}-{i}-{phase}.log", stdout_path)
                 result["emulator_cpu_s"] = emu.cpu_seconds() - emu_cpu
                 result["calls"] = count_calls(emu.requests(account))
+                if stdout_path is not None:
+                    result["own_calls"] = frugal_counts(stdout_path)
+                    result["own_count_mismatches"] = count_mismatches(result["own_calls"], result["calls"])
+                    if result["own_count_mismatches"]:
+                        log(f"  MISMATCH frugal's own request count vs the emulator's log ({phase}): {result['own_count_mismatches']}")
                 ok = result["exit"] == 0 or (tool == "frugal" and phase == "audit" and result["exit"] == 2)
                 if not ok:
                     raise SystemExit(f"{tool} {phase} exited {result['exit']}; see {work}/{tool}-{size}-{i}-{phase}.log")
@@ -270,11 +308,21 @@ def bench_size(emu: Emulator, size: str, runs: int, work: Path) -> dict:
         ours, theirs = per_tool["frugal"], per_tool["custodian"]
         ratio = {k: (ours[k] / theirs[k] if theirs[k] else None) for k in ("wall_s", "cpu_s", "max_rss_mib", "api_calls", "emulator_cpu_s")}
         phases[phase] = {**per_tool, "ratio_frugal_over_custodian": ratio}
+    minimum = steady_minimum(made, outcomes["frugal"][0])
+    steady_excess = {}
+    for r in raw:
+        if r["tool"] == "frugal" and r["phase"] == "steady":
+            excess = above_minimum(r["calls"], minimum)
+            if excess:
+                log(f"  ABOVE MINIMUM frugal steady run {r['run'] + 1}: {excess} ([made, minimum])")
+                steady_excess[r["run"]] = excess
     return {
         "seeded": {k: v for k, v in made.items() if k != "seconds"},
         "phases": phases,
         "after_enforce": {tool: outcomes[tool][0] if len({json.dumps(o) for o in outcomes[tool]}) == 1 else outcomes[tool] for tool in TOOLS},
-        "steady_minimum_frugal": steady_minimum(made, outcomes["frugal"][0]),
+        "steady_minimum_frugal": minimum,
+        "steady_above_minimum_frugal": steady_excess,
+        "own_count_mismatches_frugal": {f"{r['phase']} run {r['run'] + 1}": r["own_count_mismatches"] for r in raw if r.get("own_count_mismatches")},
         "raw": raw,
     }
 
@@ -312,6 +360,11 @@ def markdown(result: dict) -> str:
             r = p["ratio_frugal_over_custodian"]
             lines.append(f"| {phase} | **ours/theirs** | **{fmt_ratio(r['wall_s'])}** | **{fmt_ratio(r['cpu_s'])}** | "
                          f"**{fmt_ratio(r['max_rss_mib'])}** | **{fmt_ratio(r['api_calls'])}** | | **{fmt_ratio(r['emulator_cpu_s'])}** |")
+        mismatches, excess = data.get("own_count_mismatches_frugal"), data.get("steady_above_minimum_frugal")
+        lines += ["", "frugal's own request count (`awsRequests` of `-o json`) "
+                  + (f"**differs** from the emulator's log: {json.dumps(mismatches)} ([own, log])" if mismatches else "matches the emulator's log in every run")
+                  + "; its steady-state reads are "
+                  + (f"**above the minimum**: {json.dumps(excess)} ([made, minimum])." if excess else "at or below the minimum in every run.")]
         left = data["after_enforce"]
         lines += ["", f"After the enforce run: frugal {json.dumps(left['frugal'])}; custodian {json.dumps(left['custodian'])}.", "",
                   "Calls by operation (median per run):", "",

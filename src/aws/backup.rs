@@ -26,9 +26,9 @@ fn invalid(operation: &str, error: impl std::fmt::Display) -> CloudError {
 
 impl AwsCloud {
     pub(super) async fn observe_backup_impl(&self, desired: &BackupDesired) -> Result<BackupInventory, CloudError> {
-        let vault = self.backup_vault(&desired.vault_name).await?;
-        let plan = self.backup_plan_named(&desired.plan_name).await?;
-        let resources = self.backup_resources().await?;
+        let vault = self.cached(format!("DescribeBackupVault {}", desired.vault_name), self.backup_vault(&desired.vault_name)).await?;
+        let plan = self.cached(format!("ListBackupPlans {}", desired.plan_name), self.backup_plan_named(&desired.plan_name)).await?;
+        let resources = self.cached("BackupResources".to_string(), self.backup_resources()).await?;
         Ok(BackupInventory { vault, plan, resources })
     }
 

@@ -4,6 +4,7 @@
 mod backup;
 mod error;
 mod network;
+mod observation;
 mod pacing;
 mod request_metrics;
 mod snapshots;
@@ -29,6 +30,7 @@ use crate::plan::ssm_access::{SsmChange, SsmInventory};
 
 pub use pacing::{PaceClass, PacingConfig, TokenBucket};
 
+use observation::ObservationCache;
 use pacing::Pacer;
 use request_metrics::RequestMetrics;
 
@@ -42,6 +44,7 @@ type TargetKey = (String, Option<String>, Option<String>);
 pub struct AwsConnector {
     metrics: Arc<Metrics>,
     pacer: Arc<Pacer>,
+    observations: Arc<ObservationCache>,
     clouds: Mutex<HashMap<TargetKey, Arc<AwsCloud>>>,
     endpoint_url: Option<String>,
     base_credentials: Option<SharedCredentialsProvider>,
@@ -77,6 +80,7 @@ impl AwsConnector {
         Self {
             metrics,
             pacer: Arc::new(Pacer::new(pacing)),
+            observations: Arc::new(ObservationCache::new(Duration::ZERO)),
             clouds: Mutex::new(HashMap::new()),
             endpoint_url: None,
             base_credentials: None,
@@ -88,6 +92,14 @@ impl AwsConnector {
     /// proxy use short timeouts and backoffs).
     pub fn with_sdk_limits(mut self, limits: SdkLimits) -> Self {
         self.limits = limits;
+        self
+    }
+
+    /// Shares each account's reads between policies for `ttl` (zero, the default, shares
+    /// nothing): every policy of one account and region within a resync window then costs
+    /// one set of describe calls.
+    pub fn with_observation_ttl(mut self, ttl: Duration) -> Self {
+        self.observations = Arc::new(ObservationCache::new(ttl));
         self
     }
 
@@ -136,7 +148,8 @@ impl AwsConnector {
             }
         };
         let account = account_id(&config, target, &self.metrics).await?;
-        Ok(AwsCloud::new(&config, account, target.region.clone(), self.pacer.clone(), self.metrics.clone()))
+        let shared = Shared { pacer: self.pacer.clone(), observations: self.observations.clone(), metrics: self.metrics.clone() };
+        Ok(AwsCloud::new(&config, account, target.region.clone(), shared))
     }
 }
 
@@ -178,10 +191,19 @@ pub struct AwsCloud {
     region: String,
     account: String,
     pacer: Arc<Pacer>,
+    observations: Arc<ObservationCache>,
+}
+
+/// What every cloud of one connector shares.
+struct Shared {
+    pacer: Arc<Pacer>,
+    observations: Arc<ObservationCache>,
+    metrics: Arc<Metrics>,
 }
 
 impl AwsCloud {
-    fn new(config: &SdkConfig, account: String, region: String, pacer: Arc<Pacer>, metrics: Arc<Metrics>) -> Self {
+    fn new(config: &SdkConfig, account: String, region: String, shared: Shared) -> Self {
+        let Shared { pacer, observations, metrics } = shared;
         let ec2 = aws_sdk_ec2::Client::from_conf(
             aws_sdk_ec2::config::Builder::from(config).interceptor(RequestMetrics::new(metrics.clone())).build(),
         );
@@ -197,12 +219,37 @@ impl AwsCloud {
         let backup = aws_sdk_backup::Client::from_conf(
             aws_sdk_backup::config::Builder::from(config).interceptor(RequestMetrics::new(metrics)).build(),
         );
-        Self { ec2, cloudwatch, backup, ssm, iam, region, account, pacer }
+        Self { ec2, cloudwatch, backup, ssm, iam, region, account, pacer, observations }
     }
 
     /// Waits for a token of the account's bucket for `class`.
     async fn pace(&self, class: PaceClass) {
         self.pacer.bucket(&self.account, &self.region, class).await.acquire().await;
+    }
+
+    /// `fetch`'s answer, shared with the other policies of this account and region while
+    /// fresh (see [`ObservationCache`]). `read` names the call and its server-side filters.
+    async fn cached<T>(&self, read: String, fetch: impl std::future::Future<Output = Result<T, CloudError>>) -> Result<T, CloudError>
+    where
+        T: Clone + Send + Sync + 'static,
+    {
+        self.observations.read(&self.account, &self.region, read, fetch).await
+    }
+
+    /// Like [`Self::cached`] for IAM, which is global: every region shares the answer.
+    async fn cached_global<T>(&self, read: String, fetch: impl std::future::Future<Output = Result<T, CloudError>>) -> Result<T, CloudError>
+    where
+        T: Clone + Send + Sync + 'static,
+    {
+        self.observations.read(&self.account, "global", read, fetch).await
+    }
+
+    /// Runs a change and then forgets the account's cached reads, whatever the outcome (a
+    /// failed change may still have changed something), so the next run sees it.
+    async fn mutating<T>(&self, change: impl std::future::Future<Output = T>) -> T {
+        let result = change.await;
+        self.observations.invalidate(&self.account);
+        result
     }
 }
 
@@ -213,7 +260,7 @@ impl Cloud for AwsCloud {
     }
 
     async fn apply_gateway_change(&self, change: &GatewayChange) -> Result<Option<String>, CloudError> {
-        self.apply_gateway_change_impl(change).await
+        self.mutating(self.apply_gateway_change_impl(change)).await
     }
 
     async fn owned_gateway_endpoints(&self, policy: &str) -> Result<Vec<GatewayEndpoint>, CloudError> {
@@ -221,7 +268,7 @@ impl Cloud for AwsCloud {
     }
 
     async fn delete_gateway_endpoints(&self, ids: &[String]) -> Result<(), CloudError> {
-        self.delete_gateway_endpoints_impl(ids).await
+        self.mutating(self.delete_gateway_endpoints_impl(ids)).await
     }
 
     async fn observe_snapshots(&self, desired: &SnapshotRetentionDesired) -> Result<SnapshotInventory, CloudError> {
@@ -229,7 +276,7 @@ impl Cloud for AwsCloud {
     }
 
     async fn apply_snapshot_change(&self, change: &SnapshotChange) -> Result<(), CloudError> {
-        self.apply_snapshot_change_impl(change).await
+        self.mutating(self.apply_snapshot_change_impl(change)).await
     }
 
     async fn observe_ssm_access(&self, desired: &crate::api::validate::SsmAccessDesired) -> Result<SsmInventory, CloudError> {
@@ -237,7 +284,7 @@ impl Cloud for AwsCloud {
     }
 
     async fn apply_ssm_change(&self, policy: &str, change: &SsmChange) -> Result<Option<String>, CloudError> {
-        self.apply_ssm_change_impl(policy, change).await
+        self.mutating(self.apply_ssm_change_impl(policy, change)).await
     }
 
     async fn observe_backup(&self, desired: &crate::api::validate::BackupDesired) -> Result<BackupInventory, CloudError> {
@@ -245,6 +292,6 @@ impl Cloud for AwsCloud {
     }
 
     async fn apply_backup_change(&self, change: &BackupChange) -> Result<Option<String>, CloudError> {
-        self.apply_backup_change_impl(change).await
+        self.mutating(self.apply_backup_change_impl(change)).await
     }
 }

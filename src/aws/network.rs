@@ -111,6 +111,20 @@ impl AwsCloud {
         Ok(tables)
     }
 
+    async fn gateway_endpoints_in(&self, vpc_ids: &[String], service_names: &[String]) -> Result<Vec<GatewayEndpoint>, CloudError> {
+        let mut endpoints = Vec::new();
+        for chunk in vpc_ids.chunks(FILTER_VALUES_PER_CALL) {
+            endpoints.extend(
+                self.describe_gateway_endpoints(vec![
+                    filter("vpc-id", chunk.iter().cloned()),
+                    filter("service-name", service_names.iter().cloned()),
+                ])
+                .await?,
+            );
+        }
+        Ok(endpoints)
+    }
+
     async fn describe_gateway_endpoints(&self, mut filters: Vec<Filter>) -> Result<Vec<GatewayEndpoint>, CloudError> {
         self.pace(PaceClass::NonMutating).await;
         filters.push(filter("vpc-endpoint-type", ["Gateway"]));
@@ -131,7 +145,7 @@ impl AwsCloud {
     /// Bytes processed by each VPC's NAT gateways over the last 30 days. Metrics only feed
     /// estimates, so a failure here yields `None` instead of abandoning the area.
     async fn nat_bytes_30d(&self, vpc_ids: &[String]) -> Option<BTreeMap<String, u64>> {
-        match self.read_nat_bytes(vpc_ids).await {
+        match self.cached(format!("GetMetricData {vpc_ids:?}"), self.read_nat_bytes(vpc_ids)).await {
             Ok(bytes) => Some(bytes),
             Err(error) => {
                 tracing::warn!(%error, "NAT gateway metrics unavailable; savings estimates omitted");
@@ -213,23 +227,17 @@ impl AwsCloud {
 /// The gateway endpoint half of [`crate::engine::Cloud`] (see `mod.rs`).
 impl AwsCloud {
     pub(super) async fn observe_network_impl(&self, desired: &GatewayEndpointsDesired) -> Result<NetworkInventory, CloudError> {
-        let vpcs = self.describe_vpcs(&desired.vpcs).await?;
+        // Reads are named by their server-side filters (the VPC scope, then the VPCs found).
+        let vpcs = self.cached(format!("DescribeVpcs {:?}", desired.vpcs), self.describe_vpcs(&desired.vpcs)).await?;
         let vpc_ids: Vec<String> = vpcs.iter().map(|v| v.id.clone()).collect::<BTreeSet<_>>().into_iter().collect();
         if vpc_ids.is_empty() {
             return Ok(NetworkInventory { vpcs, nat_bytes_30d: Some(BTreeMap::new()), ..Default::default() });
         }
-        let route_tables = self.describe_route_tables(&vpc_ids).await?;
+        let route_tables = self.cached(format!("DescribeRouteTables {vpc_ids:?}"), self.describe_route_tables(&vpc_ids)).await?;
         let service_names: Vec<String> = desired.services.iter().map(|s| s.service_name(&self.region)).collect();
-        let mut endpoints = Vec::new();
-        for chunk in vpc_ids.chunks(FILTER_VALUES_PER_CALL) {
-            endpoints.extend(
-                self.describe_gateway_endpoints(vec![
-                    filter("vpc-id", chunk.iter().cloned()),
-                    filter("service-name", service_names.iter().cloned()),
-                ])
-                .await?,
-            );
-        }
+        let endpoints = self
+            .cached(format!("DescribeVpcEndpoints {vpc_ids:?} {service_names:?}"), self.gateway_endpoints_in(&vpc_ids, &service_names))
+            .await?;
         let nat_bytes_30d = self.nat_bytes_30d(&vpc_ids).await;
         Ok(NetworkInventory { vpcs, route_tables, endpoints, nat_bytes_30d })
     }

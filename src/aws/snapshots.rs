@@ -14,15 +14,24 @@ use super::error::classify;
 use super::pacing::PaceClass;
 
 const PAGE_SIZE: i32 = 1000;
+
+/// Snapshots and key pairs named by any version of any launch template.
+#[derive(Clone, Debug, Default)]
+pub(super) struct LaunchTemplateRefs {
+    pub snapshot_ids: BTreeSet<String>,
+    pub key_names: BTreeSet<String>,
+}
 /// Resource ids per CreateTags / DeleteTags call.
 const TAG_BATCH: usize = 500;
 
 impl AwsCloud {
     pub(super) async fn observe_snapshots_impl(&self, desired: &SnapshotRetentionDesired) -> Result<SnapshotInventory, CloudError> {
-        let snapshots = self.describe_own_snapshots(desired).await?;
-        let ami_snapshots = self.ami_snapshots().await?;
-        let launch_template_snapshots = self.launch_template_snapshots().await?;
-        let locked_snapshots = self.locked_snapshots().await?;
+        // The tag selector is filtered server-side, so it is part of the read's name: the
+        // cache then holds only snapshots in some policy's scope.
+        let snapshots = self.cached(format!("DescribeSnapshots {:?}", desired.selector), self.describe_own_snapshots(desired)).await?;
+        let ami_snapshots = self.cached("DescribeImages".to_string(), self.ami_snapshots()).await?;
+        let launch_template_snapshots = self.launch_templates().await?.snapshot_ids;
+        let locked_snapshots = self.cached("DescribeLockedSnapshots".to_string(), self.locked_snapshots()).await?;
         Ok(SnapshotInventory { snapshots, ami_snapshots, launch_template_snapshots, locked_snapshots })
     }
 
@@ -75,8 +84,13 @@ impl AwsCloud {
         Ok(ids)
     }
 
-    /// Snapshots named by any version of any launch template.
-    async fn launch_template_snapshots(&self) -> Result<BTreeSet<String>, CloudError> {
+    /// What every version of every launch template names, read once for both the snapshots
+    /// and the ssmAccess area.
+    pub(super) async fn launch_templates(&self) -> Result<LaunchTemplateRefs, CloudError> {
+        self.cached("DescribeLaunchTemplateVersions".to_string(), self.read_launch_templates()).await
+    }
+
+    async fn read_launch_templates(&self) -> Result<LaunchTemplateRefs, CloudError> {
         let mut templates = Vec::new();
         let mut pages = self.ec2.describe_launch_templates().max_results(200).into_paginator().send();
         loop {
@@ -85,7 +99,7 @@ impl AwsCloud {
             let page = page.map_err(|e| classify("DescribeLaunchTemplates", e))?;
             templates.extend(page.launch_templates().iter().filter_map(|t| t.launch_template_id().map(str::to_string)));
         }
-        let mut ids = BTreeSet::new();
+        let mut refs = LaunchTemplateRefs::default();
         for template in templates {
             // Without Versions, every version of the template is listed.
             let mut pages =
@@ -94,13 +108,14 @@ impl AwsCloud {
                 self.pace(PaceClass::NonMutating).await;
                 let Some(page) = pages.next().await else { break };
                 let page = page.map_err(|e| classify("DescribeLaunchTemplateVersions", e))?;
-                for version in page.launch_template_versions() {
-                    let mappings = version.launch_template_data().map(|d| d.block_device_mappings()).unwrap_or_default();
-                    ids.extend(mappings.iter().filter_map(|m| m.ebs()?.snapshot_id().map(str::to_string)));
+                for data in page.launch_template_versions().iter().filter_map(|v| v.launch_template_data()) {
+                    refs.snapshot_ids
+                        .extend(data.block_device_mappings().iter().filter_map(|m| m.ebs()?.snapshot_id().map(str::to_string)));
+                    refs.key_names.extend(data.key_name().map(str::to_string));
                 }
             }
         }
-        Ok(ids)
+        Ok(refs)
     }
 
     /// Snapshots under an EBS snapshot lock.

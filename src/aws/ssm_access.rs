@@ -30,8 +30,8 @@ const EC2_TRUST_POLICY: &str =
 
 impl AwsCloud {
     pub(super) async fn observe_ssm_access_impl(&self, desired: &SsmAccessDesired) -> Result<SsmInventory, CloudError> {
-        let security_groups = self.security_groups().await?;
-        let instances = self.instances().await?;
+        let security_groups = self.cached("DescribeSecurityGroups".to_string(), self.security_groups()).await?;
+        let instances = self.cached("DescribeInstances".to_string(), self.instances()).await?;
         let mut names: BTreeSet<String> =
             instances.iter().filter_map(|i| i.profile_arn.as_deref()).map(|arn| profile_name_from_arn(arn).to_string()).collect();
         if let Some(p) = &desired.instance_profile {
@@ -41,18 +41,19 @@ impl AwsCloud {
         // Roles shared by several profiles are read once per run.
         let mut role_grants = BTreeMap::new();
         for name in names {
-            if let Some(profile) = self.instance_profile(&name, &mut role_grants).await? {
+            let read = format!("GetInstanceProfile {name}");
+            if let Some(profile) = self.cached_global(read, self.instance_profile(&name, &mut role_grants)).await? {
                 profiles.insert(name, profile);
             }
         }
         let configured_role = match &desired.instance_profile {
-            Some(p) if p.create => self.role_tags(&p.name).await?,
+            Some(p) if p.create => self.cached_global(format!("GetRole {}", p.name), self.role_tags(&p.name)).await?,
             _ => None,
         };
-        let ssm_instances = self.ssm_instances().await?;
-        let default_host_management_role = self.dhmc_role().await?;
-        let key_pairs = self.key_pairs().await?;
-        let launch_template_key_names = self.launch_template_key_names().await?;
+        let ssm_instances = self.cached("DescribeInstanceInformation".to_string(), self.ssm_instances()).await?;
+        let default_host_management_role = self.cached("GetServiceSetting".to_string(), self.dhmc_role()).await?;
+        let key_pairs = self.cached("DescribeKeyPairs".to_string(), self.key_pairs()).await?;
+        let launch_template_key_names = self.launch_templates().await?.key_names;
         Ok(SsmInventory {
             security_groups,
             instances,
@@ -282,33 +283,6 @@ impl AwsCloud {
             .iter()
             .filter_map(|k| Some(KeyPair { id: k.key_pair_id()?.to_string(), name: k.key_name()?.to_string() }))
             .collect())
-    }
-
-    /// Key names in any version of any launch template.
-    async fn launch_template_key_names(&self) -> Result<BTreeSet<String>, CloudError> {
-        let mut templates = Vec::new();
-        let mut pages = self.ec2.describe_launch_templates().max_results(200).into_paginator().send();
-        loop {
-            self.pace(PaceClass::NonMutating).await;
-            let Some(page) = pages.next().await else { break };
-            let page = page.map_err(|e| classify("DescribeLaunchTemplates", e))?;
-            templates.extend(page.launch_templates().iter().filter_map(|t| t.launch_template_id().map(str::to_string)));
-        }
-        let mut names = BTreeSet::new();
-        for template in templates {
-            // Without Versions, every version of the template is listed.
-            let mut pages =
-                self.ec2.describe_launch_template_versions().launch_template_id(&template).max_results(200).into_paginator().send();
-            loop {
-                self.pace(PaceClass::NonMutating).await;
-                let Some(page) = pages.next().await else { break };
-                let page = page.map_err(|e| classify("DescribeLaunchTemplateVersions", e))?;
-                names.extend(
-                    page.launch_template_versions().iter().filter_map(|v| v.launch_template_data()?.key_name().map(str::to_string)),
-                );
-            }
-        }
-        Ok(names)
     }
 
     pub(super) async fn apply_ssm_change_impl(&self, policy: &str, change: &SsmChange) -> Result<Option<String>, CloudError> {

@@ -83,6 +83,11 @@ pub struct RunArgs {
     /// each (or separate namespaces), or only one shard would run.
     #[arg(long, default_value = "frugal-operator", env = "FRUGAL_LEADER_ELECTION_LEASE_NAME")]
     pub leader_election_lease_name: String,
+    /// How long one account's reads (per region and read) are shared between the policies
+    /// that target it, e.g. `30s`; `0s` shares nothing. Any change the operator makes in
+    /// the account ends the sharing at once, so its own changes are always seen.
+    #[arg(long, default_value = "30s", value_parser = crate::api::validate::parse_duration, env = "FRUGAL_OBSERVATION_TTL")]
+    pub observation_ttl: std::time::Duration,
     #[command(flatten)]
     pub pacing: PacingArgs,
 }

@@ -19,6 +19,8 @@ use super::{OneShotArgs, OutputFormat};
 const EXIT_IN_SYNC: u8 = 0;
 const EXIT_ERROR: u8 = 1;
 const EXIT_DRIFT: u8 = 2;
+/// Longer than any one-shot run.
+const ONE_RUN: std::time::Duration = std::time::Duration::from_secs(24 * 3600);
 
 /// Errors of the one-shot commands, each naming what went wrong.
 #[derive(Debug, thiserror::Error)]
@@ -63,7 +65,11 @@ pub async fn run(args: OneShotArgs, enforce: bool) -> ExitCode {
             return ExitCode::from(EXIT_ERROR);
         }
     };
-    let connector: Arc<dyn CloudConnector> = Arc::new(AwsConnector::new(Metrics::new(), args.pacing.config()));
+    // One run observes each account once: policies of one account share its reads for the
+    // whole run, and any change the run makes there ends the sharing, so it is always seen.
+    let metrics = Metrics::new();
+    let connector: Arc<dyn CloudConnector> =
+        Arc::new(AwsConnector::new(metrics.clone(), args.pacing.config()).with_observation_ttl(ONE_RUN));
     let mut exit = EXIT_IN_SYNC;
     let mut json_reports = Vec::new();
     // Validate every policy first: each is planned next to the valid others of the file, so
@@ -81,6 +87,7 @@ pub async fn run(args: OneShotArgs, enforce: bool) -> ExitCode {
     }
     for validated in &valid {
         let name = validated.name.clone();
+        let requests_before = metrics.aws_request_counts();
         let cloud = match connector.connect(&validated.aws).await {
             Ok(cloud) => cloud,
             Err(error) => {
@@ -109,7 +116,9 @@ pub async fn run(args: OneShotArgs, enforce: bool) -> ExitCode {
         let now = Time(k8s_openapi::jiff::Timestamp::now());
         let status = report::status(&applied, None, None, &now);
         if args.output == OutputFormat::Json {
-            json_reports.push(output::json_report(&applied, &status));
+            let mut report = output::json_report(&applied, &status);
+            report["awsRequests"] = output::aws_requests_json(&requests_before, &metrics.aws_request_counts());
+            json_reports.push(report);
         }
         if applied.first_error().is_some() {
             exit = EXIT_ERROR;

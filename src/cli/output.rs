@@ -305,3 +305,16 @@ pub fn json_report(applied: &AppliedRun, status: &CostPolicyStatus) -> serde_jso
         "status": status,
     })
 }
+
+/// The AWS requests made between two readings of the operator's counters, as
+/// `[{service, operation, outcome, count}]`: what this policy cost (reads shared with an
+/// earlier policy of the same account cost nothing here).
+pub fn aws_requests_json(before: &crate::metrics::AwsRequestCounts, after: &crate::metrics::AwsRequestCounts) -> serde_json::Value {
+    after
+        .iter()
+        .filter_map(|((service, operation, outcome), count)| {
+            let count = count.saturating_sub(before.get(&(service.clone(), operation.clone(), outcome.clone())).copied().unwrap_or(0));
+            (count > 0).then(|| json!({"service": service, "operation": operation, "outcome": outcome, "count": count}))
+        })
+        .collect()
+}

@@ -46,7 +46,7 @@ pub async fn run(args: RunArgs) -> anyhow::Result<()> {
         .await
         .map_err(|e| anyhow::anyhow!("cannot build a Kubernetes client from the kubeconfig or the in-cluster config: {e}"))?;
     let metrics = Metrics::new();
-    let connector = Arc::new(AwsConnector::new(metrics.clone(), args.pacing.config()));
+    let connector = Arc::new(AwsConnector::new(metrics.clone(), args.pacing.config()).with_observation_ttl(args.observation_ttl));
     let allowed_roles = RoleAllowlist::new(args.allowed_role_arns.clone());
     let (reader, writer) = reflector::store();
     let ctx =

@@ -2,12 +2,16 @@
 //! deterministic (the n-th request gets the same decision for the same seed), switchable at
 //! run time, and counting what it injected.
 //!
+//! With [`RateLimits`] the proxy also enforces EC2's per-operation token buckets (time
+//! compressed by a factor) and answers `RequestLimitExceeded` when a bucket is empty, as
+//! EC2 does, so tests can show the operator paces below the limit.
+//!
 //! A fault that answers instead of AWS (throttling, 5xx, access denied, reset, timeout)
 //! never forwards the request. `Slow` forwards after a delay; `Truncated` forwards and cuts
 //! the answer, so a truncated mutating request did reach AWS and only idempotency saves
 //! the retry from duplicating it.
 
-use std::collections::{BTreeMap, BTreeSet};
+use std::collections::{BTreeMap, BTreeSet, HashMap};
 use std::convert::Infallible;
 use std::net::SocketAddr;
 use std::sync::{Arc, Mutex};
@@ -72,6 +76,27 @@ pub struct FaultConfig {
     pub hold: Duration,
     /// How long a `Slow` request waits before it is forwarded.
     pub delay: Duration,
+    /// EC2's request-rate buckets, enforced when set.
+    pub limits: Option<RateLimits>,
+}
+
+/// EC2's token buckets (Amazon EC2 API Reference, "Request throttling"), each refilled
+/// `time_scale` times faster than AWS's, so a test at the limit stays short.
+#[derive(Clone, Debug)]
+pub struct RateLimits {
+    pub time_scale: f64,
+}
+
+impl RateLimits {
+    /// Burst and refill per second (unscaled) of the bucket an EC2 operation draws from.
+    pub fn bucket(operation: &str) -> (&'static str, f64, f64) {
+        match operation {
+            "DeleteSnapshot" => ("DeleteSnapshot", 100.0, 5.0),
+            "CreateTags" => ("CreateTags", 100.0, 10.0),
+            op if ["Describe", "Get", "List"].iter().any(|p| op.starts_with(p)) => ("NonMutating", 100.0, 20.0),
+            _ => ("Mutating", 50.0, 5.0),
+        }
+    }
 }
 
 impl FaultConfig {
@@ -83,7 +108,13 @@ impl FaultConfig {
             denied_operations: BTreeSet::new(),
             hold: Duration::from_millis(1500),
             delay: Duration::from_millis(100),
+            limits: None,
         }
+    }
+
+    /// No random faults; only EC2's buckets, `time_scale` times faster.
+    pub fn rate_limited(time_scale: f64) -> Self {
+        Self { rate: 0.0, limits: Some(RateLimits { time_scale }), ..Self::uniform(0.0) }
     }
 }
 
@@ -112,6 +143,8 @@ struct State {
     config: Mutex<FaultConfig>,
     rng: Mutex<StdRng>,
     seen: Mutex<Vec<Seen>>,
+    /// Tokens and last refill per bucket name (EC2 only).
+    buckets: Mutex<HashMap<&'static str, (f64, std::time::Instant)>>,
 }
 
 /// A running proxy; it lives as long as the runtime that started it.
@@ -133,6 +166,7 @@ impl FaultProxy {
             config: Mutex::new(config),
             rng: Mutex::new(StdRng::seed_from_u64(seed)),
             seen: Mutex::new(Vec::new()),
+            buckets: Mutex::new(HashMap::new()),
         });
         let accept_state = state.clone();
         tokio::spawn(async move {
@@ -239,7 +273,11 @@ async fn handle(state: Arc<State>, request: Request<Incoming>) -> Result<Respons
     let (parts, body) = request.into_parts();
     let body = body.collect().await.map_err(std::io::Error::other)?.to_bytes();
     let (operation, protocol) = operation_of(&parts, &body);
-    let fault = if parts.uri.path().starts_with("/_frugal/") { None } else { decide(&state, &operation, protocol) };
+    let fault = if parts.uri.path().starts_with("/_frugal/") {
+        None
+    } else {
+        decide(&state, &operation, protocol).or_else(|| over_limit(&state, &operation, protocol))
+    };
     state.seen.lock().expect("seen").push(Seen { operation: operation.clone(), fault });
     let delay = state.config.lock().expect("config").delay;
     let hold = state.config.lock().expect("config").hold;
@@ -269,6 +307,26 @@ async fn handle(state: Arc<State>, request: Request<Incoming>) -> Result<Respons
             let server_error_503 = state.rng.lock().expect("rng").random_bool(0.5);
             Ok(error_answer(kind, protocol, server_error_503))
         }
+    }
+}
+
+/// Takes a token of the operation's EC2 bucket; `Throttle` when it is empty.
+fn over_limit(state: &State, operation: &str, protocol: Protocol) -> Option<FaultKind> {
+    let limits = state.config.lock().expect("config").limits.clone()?;
+    if protocol != Protocol::Ec2 {
+        return None;
+    }
+    let (name, burst, rate) = RateLimits::bucket(operation);
+    let now = std::time::Instant::now();
+    let mut buckets = state.buckets.lock().expect("buckets");
+    let (tokens, last) = buckets.entry(name).or_insert((burst, now));
+    *tokens = (*tokens + now.duration_since(*last).as_secs_f64() * rate * limits.time_scale).min(burst);
+    *last = now;
+    if *tokens >= 1.0 {
+        *tokens -= 1.0;
+        None
+    } else {
+        Some(FaultKind::Throttle)
     }
 }
 
