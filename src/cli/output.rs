@@ -20,7 +20,8 @@ pub fn plan_table(planned: &PlannedRun) -> String {
     let mut out = String::new();
     let _ = writeln!(out, "Policy {} ({:?} mode, region {})", policy.name, policy.mode, policy.aws.region);
     for conflict in &planned.conflicts {
-        let _ = writeln!(out, "Conflict: {} governs what CostPolicy {} also governs; the stricter safety wins", conflict.area, conflict.other);
+        let _ =
+            writeln!(out, "Conflict: {} governs what CostPolicy {} also governs; the stricter safety wins", conflict.area, conflict.other);
     }
     let (mut create, mut change, mut destroy) = (0, 0, 0);
     let mut waste = Vec::new();

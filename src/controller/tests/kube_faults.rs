@@ -322,7 +322,20 @@ async fn an_expired_watch_makes_the_watcher_list_again_and_the_changes_keep_comi
     .expect("the policy edited after the watch expired is reconciled");
 
     assert_eq!(seen, [Some(GENERATION), Some(GENERATION + 1)], "each generation triggers a reconcile once");
-    let requests = tokio::time::timeout(Duration::from_secs(10), server).await.expect("the watcher watches again").expect("mock server");
+    // The watcher only asks again while the stream is polled: keep draining it.
+    let drain = async {
+        while stream.next().await.is_some() {}
+        std::future::pending::<()>().await
+    };
+    let requests = tokio::time::timeout(Duration::from_secs(10), async {
+        tokio::select! {
+            requests = server => requests,
+            () = drain => unreachable!("the trigger stream never ends"),
+        }
+    })
+    .await
+    .expect("the watcher watches again")
+    .expect("mock server");
     let path = "/apis/frugal.dev/v1alpha1/costpolicies";
     assert_eq!(
         requests,
