@@ -64,6 +64,7 @@ pub struct Metrics {
     pub findings: Family<AreaLabels, Gauge>,
     pub monthly_savings_usd: Family<AreaLabels, Gauge<f64, std::sync::atomic::AtomicU64>>,
     pub monthly_waste_usd: Family<AreaLabels, Gauge<f64, std::sync::atomic::AtomicU64>>,
+    pub monthly_cost_usd: Family<AreaLabels, Gauge<f64, std::sync::atomic::AtomicU64>>,
     pub actions: Family<ActionLabels, Counter>,
     pub snapshots: Family<SnapshotLabels, Gauge>,
     /// The aws_requests counters again, readable (a Family cannot be listed): the one-shot
@@ -91,6 +92,12 @@ impl Metrics {
         registry.register("monthly_savings_usd", "Estimated monthly savings of the operator's changes, USD", monthly_savings_usd.clone());
         let monthly_waste_usd = Family::default();
         registry.register("monthly_waste_usd", "Estimated monthly cost of open findings, USD", monthly_waste_usd.clone());
+        let monthly_cost_usd = Family::default();
+        registry.register(
+            "monthly_cost_usd",
+            "Estimated monthly cost of what the spec keeps running (backup storage, upper bound), USD",
+            monthly_cost_usd.clone(),
+        );
         let actions = Family::<ActionLabels, Counter>::default();
         registry.register("actions", "Changes made in AWS by policy, area, action and outcome", actions.clone());
         let snapshots = Family::<SnapshotLabels, Gauge>::default();
@@ -108,6 +115,7 @@ impl Metrics {
             findings,
             monthly_savings_usd,
             monthly_waste_usd,
+            monthly_cost_usd,
             actions,
             snapshots,
             aws_request_totals: std::sync::Mutex::default(),

@@ -104,6 +104,12 @@ async fn a_fresh_account_converges_and_a_second_apply_changes_nothing() {
     assert_eq!((backup.coverage.volumes_covered, backup.coverage.covered_volume_gib), (1, 100));
     assert_eq!(backup.coverage.uncovered, std::slice::from_ref(&naked_id));
     assert_eq!(backup.estimated_monthly_storage_usd, "5.83", "100 GiB × 35/30 × $0.05");
+    let cost = status.cost.as_ref().expect("status.cost");
+    assert_eq!(
+        (cost.monthly_cost_usd.as_str(), cost.monthly_savings_usd.as_str()),
+        ("5.83", "0.00"),
+        "the backup storage is a cost beside the savings, not netted against them"
+    );
     let condition = conditions::find(&status.conditions, conditions::BACKUP_IN_SYNC).expect("condition");
     assert_eq!(condition.reason, reason::COVERAGE_GAP);
 

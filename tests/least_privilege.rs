@@ -296,6 +296,30 @@ async fn ssm_access_invokes_exactly_what_the_policy_grants() {
         .send()
         .await
         .expect("RunInstances");
+    // An instance whose profile's role grants SSM through a customer managed and an inline
+    // policy: their documents are read to judge it.
+    let iam = aws_sdk_iam::Client::new(&account.config);
+    let agent = r#"{"Version":"2012-10-17","Statement":[{"Effect":"Allow","Action":["ssm:UpdateInstanceInformation","ssmmessages:*"],"Resource":"*"}]}"#;
+    iam.create_role()
+        .role_name("app")
+        .assume_role_policy_document(r#"{"Version":"2012-10-17","Statement":[]}"#)
+        .send()
+        .await
+        .expect("CreateRole");
+    let custom = iam.create_policy().policy_name("app-agent").policy_document(agent).send().await.expect("CreatePolicy");
+    let custom_arn = custom.policy().and_then(|p| p.arn()).expect("policy arn").to_string();
+    iam.attach_role_policy().role_name("app").policy_arn(&custom_arn).send().await.expect("AttachRolePolicy");
+    iam.put_role_policy().role_name("app").policy_name("agent").policy_document(agent).send().await.expect("PutRolePolicy");
+    iam.create_instance_profile().instance_profile_name("app").send().await.expect("CreateInstanceProfile");
+    iam.add_role_to_instance_profile().instance_profile_name("app").role_name("app").send().await.expect("AddRoleToInstanceProfile");
+    ec2.run_instances()
+        .image_id("ami-12345678")
+        .min_count(1)
+        .max_count(1)
+        .iam_instance_profile(aws_sdk_ec2::types::IamInstanceProfileSpecification::builder().name("app").build())
+        .send()
+        .await
+        .expect("RunInstances");
     let p = policy(
         &account,
         "ssm",
@@ -308,7 +332,6 @@ async fn ssm_access_invokes_exactly_what_the_policy_grants() {
     let mut invoked = BTreeSet::new();
     audit(&account, &p, &mut invoked).await;
     // The role of an earlier try that died after CreateRole: its tags are read before it is completed.
-    let iam = aws_sdk_iam::Client::new(&account.config);
     let own_tags: Vec<aws_sdk_iam::types::Tag> = frugal_operator::plan::ownership_tags(p.metadata.name.as_deref().expect("name"))
         .into_iter()
         .map(|(k, v)| aws_sdk_iam::types::Tag::builder().key(k).value(v).build().expect("tag"))

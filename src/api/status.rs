@@ -186,6 +186,10 @@ pub struct CostStatus {
     pub monthly_waste_usd: String,
     /// Estimated monthly savings of what the operator changed.
     pub monthly_savings_usd: String,
+    /// Estimated monthly cost of what the spec itself keeps running (backup storage): cost is
+    /// reported beside savings, never netted against them.
+    #[serde(default)]
+    pub monthly_cost_usd: String,
     /// The same, per area, with the basis of each estimate.
     #[serde(default)]
     pub areas: Vec<AreaCost>,
@@ -201,6 +205,9 @@ pub struct AreaCost {
     pub monthly_waste_usd: String,
     /// Estimated monthly savings of what the operator changed.
     pub monthly_savings_usd: String,
+    /// Estimated monthly cost of what the spec itself keeps running (backup storage).
+    #[serde(default)]
+    pub monthly_cost_usd: String,
     /// How the estimate is made and whether it is an upper bound.
     pub basis: String,
 }

@@ -218,6 +218,7 @@ fn record_metrics(ctx: &Context, policy: &ValidatedPolicy, applied: &engine::App
     for cost in status.cost.iter().flat_map(|c| &c.areas) {
         ctx.metrics.monthly_savings_usd.get_or_create(&labels(&cost.area)).set(cost.monthly_savings_usd.parse().unwrap_or(0.0));
         ctx.metrics.monthly_waste_usd.get_or_create(&labels(&cost.area)).set(cost.monthly_waste_usd.parse().unwrap_or(0.0));
+        ctx.metrics.monthly_cost_usd.get_or_create(&labels(&cost.area)).set(cost.monthly_cost_usd.parse().unwrap_or(0.0));
     }
     let count = |area: &str, action: &str, ok: bool| {
         let outcome = if ok { "success" } else { "failure" };

@@ -413,13 +413,24 @@ fn gateway_details(plan: &GatewayPlan, outcome: &AreaOutcome<GatewayPlan, Gatewa
         vpcs,
         vpcs_not_listed,
     };
-    let cost = AreaCost { area: GATEWAY_AREA.to_string(), monthly_waste_usd: usd(waste), monthly_savings_usd: usd(savings), basis };
+    let cost = AreaCost {
+        area: GATEWAY_AREA.to_string(),
+        monthly_waste_usd: usd(waste),
+        monthly_savings_usd: usd(savings),
+        monthly_cost_usd: usd(0.0),
+        basis,
+    };
     (status, open_findings, cost)
 }
 
 fn total_cost(areas: Vec<AreaCost>) -> CostStatus {
     let sum = |f: fn(&AreaCost) -> &str| areas.iter().map(|a| f(a).parse::<f64>().unwrap_or(0.0)).sum::<f64>();
-    CostStatus { monthly_waste_usd: usd(sum(|a| &a.monthly_waste_usd)), monthly_savings_usd: usd(sum(|a| &a.monthly_savings_usd)), areas }
+    CostStatus {
+        monthly_waste_usd: usd(sum(|a| &a.monthly_waste_usd)),
+        monthly_savings_usd: usd(sum(|a| &a.monthly_savings_usd)),
+        monthly_cost_usd: usd(sum(|a| &a.monthly_cost_usd)),
+        areas,
+    }
 }
 
 #[cfg(test)]

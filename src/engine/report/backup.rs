@@ -123,6 +123,7 @@ pub fn details(
         area: AREA.to_string(),
         monthly_waste_usd: usd(0.0),
         monthly_savings_usd: usd(0.0),
+        monthly_cost_usd: usd(storage),
         basis: format!(
             "a cost, not waste or savings: backup storage up to ${storage:.2}/month = {} GiB of covered EBS volumes × ({} days longest rule retention / 30) × $0.05/GB-month (AWS Backup EBS warm storage, us-east-1 list price); an upper bound, since incremental recovery points store only changed blocks",
             plan.coverage.covered_gib, plan.longest_retention_days

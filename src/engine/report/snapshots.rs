@@ -135,6 +135,7 @@ pub fn details(
         area: AREA.to_string(),
         monthly_waste_usd: usd(remaining_gib as f64 * SNAPSHOT_USD_PER_GB_MONTH),
         monthly_savings_usd: usd(deleted_gib_total as f64 * SNAPSHOT_USD_PER_GB_MONTH),
+        monthly_cost_usd: usd(0.0),
         basis: BASIS.to_string(),
     };
     (status, cost)

@@ -164,7 +164,13 @@ pub fn details(plan: &SsmPlan, outcome: &AreaOutcome<SsmPlan, SsmChange>, previo
         unused_key_pairs_not_listed: unused.len().saturating_sub(MAX_LISTED) as u32,
         unused_key_pairs: unused.into_iter().take(MAX_LISTED).collect(),
     };
-    let cost = AreaCost { area: AREA.to_string(), monthly_waste_usd: usd(0.0), monthly_savings_usd: usd(0.0), basis: BASIS.to_string() };
+    let cost = AreaCost {
+        area: AREA.to_string(),
+        monthly_waste_usd: usd(0.0),
+        monthly_savings_usd: usd(0.0),
+        monthly_cost_usd: usd(0.0),
+        basis: BASIS.to_string(),
+    };
     (status, cost)
 }
 
