@@ -16,6 +16,11 @@ fn check(spec_yaml: &str) -> Result<(), String> {
 
 const GOOD_AWS: &str = "  aws: {region: eu-west-1}\n";
 
+/// `n` distinct, well-formed VPC ids.
+fn vpc_ids(n: usize) -> String {
+    (0..n).map(|i| format!("vpc-{i:08x}")).collect::<Vec<_>>().join(", ")
+}
+
 #[test]
 fn forty_and_more_invalid_policies_are_rejected_naming_the_field() {
     let cases: Vec<(String, &str)> = vec![
@@ -72,6 +77,10 @@ fn forty_and_more_invalid_policies_are_rejected_naming_the_field() {
         (format!("{GOOD_AWS}  backup: {{vault: {{name: v}}, plan: {{name: p, rules: [{{name: r, schedule: \"cron(0 5 ? * * *)\", deleteAfterDays: 35, startWindowMinutes: 10}}]}}, selection: {{iamRoleArn: \"arn:aws:iam::123456789012:role/b\", tags: {{a: b}}}}}}\n"), "startWindowMinutes"),
         (format!("{GOOD_AWS}  backup: {{vault: {{name: v}}, plan: {{name: p, rules: [{{name: r, schedule: \"cron(0 5 ? * * *)\", deleteAfterDays: 100, moveToColdStorageAfterDays: 30}}]}}, selection: {{iamRoleArn: \"arn:aws:iam::123456789012:role/b\", tags: {{a: b}}}}}}\n"), "deleteAfterDays"),
         (format!("{GOOD_AWS}  backup: {{vault: {{name: v}}, plan: {{name: p, rules: [{{name: r, schedule: \"cron(0 5 ? * * *)\", deleteAfterDays: 35}}]}}, selection: {{iamRoleArn: \"not-an-arn\", tags: {{a: b}}}}}}\n"), "iamRoleArn"),
+        // huge lists
+        (format!("{GOOD_AWS}  gatewayEndpoints: {{services: [s3], vpcIds: [{}]}}\n", vpc_ids(201)), "spec.gatewayEndpoints.vpcIds"),
+        (format!("{GOOD_AWS}  ssmAccess: {{securityGroupIds: [{}]}}\n", (0..501).map(|i| format!("sg-{i:08x}")).collect::<Vec<_>>().join(", ")), "spec.ssmAccess.securityGroupIds"),
+        (format!("{GOOD_AWS}  gatewayEndpoints: {{services: [s3], vpcSelector: {{tags: {{{}}}}}}}\n", (0..51).map(|i| format!("k{i}: v")).collect::<Vec<_>>().join(", ")), "spec.gatewayEndpoints.vpcSelector.tags"),
     ];
     assert!(cases.len() >= 40, "{} cases", cases.len());
     for (spec, field) in &cases {
@@ -142,4 +151,14 @@ proptest! {
             }
         }
     }
+}
+
+#[test]
+fn ten_thousand_bad_entries_give_a_short_message_that_fits_a_condition() {
+    let ids = (0..10_000).map(|i| format!("subnet-{i}")).collect::<Vec<_>>().join(", ");
+    // Too many ids, and each of the 10,000 malformed: 10,001 reasons.
+    let message = check(&format!("{GOOD_AWS}  gatewayEndpoints: {{services: [s3], vpcIds: [{ids}]}}\n")).expect_err("invalid");
+    assert!(message.starts_with("spec.gatewayEndpoints.vpcIds"), "{}", &message[..200]);
+    assert!(message.ends_with("and 9991 more"), "the first ten reasons, then a count: {}", &message[message.len() - 200..]);
+    assert!(message.len() < 2_000, "{} characters", message.len());
 }

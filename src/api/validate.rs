@@ -13,6 +13,8 @@ const MAX_TAG_KEY_LEN: usize = 128;
 const MAX_TAG_VALUE_LEN: usize = 256;
 const MAX_GRACE_PERIOD: Duration = Duration::from_secs(365 * 86_400);
 const MAX_DELETIONS_PER_RUN: u32 = 10_000;
+/// As the CRD schema's maxItems.
+const MAX_VPC_IDS: usize = 200;
 
 mod backup;
 pub mod cron;
@@ -30,8 +32,20 @@ pub struct FieldError {
 
 /// All the reasons a spec is invalid.
 #[derive(Clone, Debug, PartialEq, Eq, thiserror::Error)]
-#[error("{}", .0.iter().map(|e| format!("{}: {}", e.field, e.message)).collect::<Vec<_>>().join("; "))]
+#[error("{}", listed(.0))]
 pub struct InvalidSpec(pub Vec<FieldError>);
+
+/// The first reasons shown in messages: a spec with thousands of bad entries must still fit
+/// a condition message and an Event.
+const MAX_LISTED_ERRORS: usize = 10;
+
+fn listed(errors: &[FieldError]) -> String {
+    let mut text = errors.iter().take(MAX_LISTED_ERRORS).map(|e| format!("{}: {}", e.field, e.message)).collect::<Vec<_>>().join("; ");
+    if errors.len() > MAX_LISTED_ERRORS {
+        text.push_str(&format!("; and {} more", errors.len() - MAX_LISTED_ERRORS));
+    }
+    text
+}
 
 impl InvalidSpec {
     /// The first field named, for short messages.
@@ -144,6 +158,9 @@ pub fn validate(name: &str, spec: &CostPolicySpec) -> Result<ValidatedPolicy, In
             (Some(ids), None) => {
                 if ids.is_empty() {
                     errors.push("spec.gatewayEndpoints.vpcIds", "must not be empty when set; omit it to select by tags");
+                }
+                if ids.len() > MAX_VPC_IDS {
+                    errors.push("spec.gatewayEndpoints.vpcIds", format!("{} ids; at most {MAX_VPC_IDS} (use vpcSelector)", ids.len()));
                 }
                 let mut seen = BTreeSet::new();
                 for (i, id) in ids.iter().enumerate() {

@@ -80,7 +80,7 @@ pub struct BackupRuleSpec {
     #[schemars(regex(pattern = r"^[a-zA-Z0-9\-_.]{1,50}$"))]
     pub name: String,
     /// AWS cron expression with six fields, e.g. cron(0 5 ? * * *) (at most once an hour).
-    #[schemars(regex(pattern = r"^cron\(.+\)$"))]
+    #[schemars(regex(pattern = r"^cron\(\S+ \S+ \S+ \S+ \S+ \S+\)$"))]
     pub schedule: String,
     /// IANA time zone of the schedule, e.g. Europe/Paris; absent: UTC.
     #[serde(default, skip_serializing_if = "Option::is_none")]

@@ -8,6 +8,8 @@ use crate::api::{KeyPairPolicy, SsmAccessSpec};
 
 /// The role DHMC uses when the spec names none (the one Quick Setup creates).
 pub const DEFAULT_DHMC_ROLE: &str = "service-role/AWSSystemsManagerDefaultEC2InstanceManagementRole";
+/// As the CRD schema's maxItems.
+const MAX_SECURITY_GROUP_IDS: usize = 500;
 
 /// The validated ssmAccess section.
 #[derive(Clone, Debug, PartialEq)]
@@ -125,6 +127,12 @@ pub(super) fn check_ssm_access(spec: &SsmAccessSpec, errors: &mut Errors) -> Ssm
         (Some(ids), None) => {
             if ids.is_empty() {
                 errors.push(format!("{FIELD}.securityGroupIds"), "must not be empty when set; omit it to select by tags");
+            }
+            if ids.len() > MAX_SECURITY_GROUP_IDS {
+                errors.push(
+                    format!("{FIELD}.securityGroupIds"),
+                    format!("{} ids; at most {MAX_SECURITY_GROUP_IDS} (use securityGroupSelector)", ids.len()),
+                );
             }
             let mut seen = BTreeSet::new();
             for (i, id) in ids.iter().enumerate() {
