@@ -340,6 +340,60 @@ async fn schema_rejects_bad_enum() {
 
 #[tokio::test]
 #[ignore = "needs a cluster: set FRUGAL_E2E_KUBECONFIG and run with --ignored"]
+async fn every_invalid_policy_is_rejected_by_the_schema_or_stalled_by_the_operator() {
+    let env = E2e::start("bad-input").await;
+    env.account.clear_requests().await;
+    let resource = ApiResource::erase::<CostPolicy>(&());
+    let api: Api<DynamicObject> = Api::all_with(env.client.clone(), &resource);
+    let cases = common::bad_specs::invalid_specs();
+    let names: Vec<String> = (0..cases.len()).map(|i| format!("{}-{i}", env.name)).collect();
+    let _cleanup = Cleanup::new(names.clone());
+
+    let (mut rejected, mut accepted) = (Vec::new(), Vec::new());
+    for ((spec, field), name) in cases.iter().zip(&names) {
+        let yaml = format!("apiVersion: frugal.dev/v1alpha1\nkind: CostPolicy\nmetadata: {{name: {name}}}\nspec:\n{spec}");
+        let mut object: serde_json::Value = serde_yaml::from_str(&yaml).unwrap_or_else(|e| panic!("case for {field} is YAML: {e}"));
+        object["metadata"]["labels"] = json!({ SHARD_LABEL: env.account.id });
+        let object: DynamicObject = serde_json::from_value(object).expect("a DynamicObject");
+        match api.create(&PostParams::default(), &object).await {
+            Err(kube::Error::Api(status)) => {
+                assert_eq!(status.code, 422, "{field}: expected 422 Unprocessable Entity: {status:?}");
+                // The schema names the field by its own path; its last segment is what both share.
+                let last = field.rsplit('.').next().unwrap_or(field).split('[').next().unwrap_or(field);
+                assert!(status.message.contains(last), "the schema's rejection must name {last}:\n{spec}\n{}", status.message);
+                rejected.push(*field);
+            }
+            Err(other) => panic!("{field}: expected a 422 or an accepted object, got {other}"),
+            Ok(_) => accepted.push((name.clone(), *field, spec.clone())),
+        }
+    }
+    println!("{} invalid specs: {} rejected by the CRD schema, {} left to the operator", cases.len(), rejected.len(), accepted.len());
+
+    for (name, field, spec) in &accepted {
+        let deadline = Instant::now() + CONVERGE_TIMEOUT;
+        let policy = loop {
+            let policy = env.api.get(name).await.unwrap_or_else(|e| panic!("get CostPolicy {name}: {e}"));
+            if is_current(&policy) && condition_is(&policy, conditions::STALLED, conditions::TRUE, reason::INVALID_SPEC) {
+                break policy;
+            }
+            assert!(Instant::now() < deadline, "{name} ({field}) never became Stalled=True/InvalidSpec:\n{spec}\n{:#?}", policy.status);
+            tokio::time::sleep(POLL).await;
+        };
+        let stalled = condition(&policy, conditions::STALLED).expect("Stalled");
+        assert!(stalled.message.contains(field), "the Stalled message of {name} must name {field}:\n{spec}\n{}", stalled.message);
+        assert!(!is_true(&policy, conditions::READY), "an invalid policy is not Ready");
+    }
+    // Most cases use the operator's own credentials, not the test account's role: count at
+    // the operator, which made no AWS request at all (the test's operator serves only them).
+    let metrics = env._operator.get("/metrics").await.map(|(_, body)| body).unwrap_or_default();
+    let aws: Vec<&str> = metrics.lines().filter(|l| l.starts_with("frugal_aws_requests_total{") && !l.ends_with(" 0")).collect();
+    assert!(aws.is_empty(), "no invalid policy may reach AWS: {aws:#?}");
+    let requests = env.account.requests().await;
+    assert!(requests.is_empty(), "no invalid policy may reach AWS: {requests:#?}");
+}
+
+#[tokio::test]
+#[ignore = "needs a cluster: set FRUGAL_E2E_KUBECONFIG and run with --ignored"]
 async fn snapshot_retention_deletes_expired_snapshots_and_reports_them() {
     let env = E2e::start("snapshots").await;
     let (_, old) = env.account.snapshots_of_new_volume(3, 10).await;

@@ -351,6 +351,7 @@ impl TestAccount {
         ids
     }
 }
+pub mod bad_specs;
 pub mod fault_proxy;
 pub mod messy;
 
