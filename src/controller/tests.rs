@@ -19,7 +19,7 @@ use serde_json::{Value, json};
 use tokio::sync::oneshot;
 
 use super::{Context, ReconcileError, error_policy, reconcile};
-use crate::api::names::{FIELD_MANAGER, FINALIZER, TAG_POLICY};
+use crate::api::names::{FIELD_MANAGER, FINALIZER, TAG_EXPIRES_AT, TAG_POLICY};
 use crate::api::validate::{BackupDesired, GatewayEndpointsDesired, SnapshotRetentionDesired, SsmAccessDesired};
 use crate::api::{AwsTarget, BackupSpec, CostPolicy, CostPolicySpec, DeletionPolicy, GatewayService, SsmAccessSpec};
 use crate::engine::{Cloud, CloudConnector, CloudError, ErrorKind};
@@ -242,6 +242,7 @@ struct Account {
     created: u32,
     ssm: SsmInventory,
     backup: BackupInventory,
+    snapshots: SnapshotInventory,
 }
 
 #[derive(Default)]
@@ -251,6 +252,7 @@ struct FakeCloud {
     fail_observe: Option<CloudError>,
     fail_delete: Option<CloudError>,
     fail_observe_ssm: Option<CloudError>,
+    fail_observe_snapshots: Option<CloudError>,
     fail_observe_backup: Option<CloudError>,
     /// The ssmAccess or backup call whose operation is this error's fails with it.
     fail_call: Option<CloudError>,
@@ -547,14 +549,32 @@ impl Cloud for FakeCloud {
         Ok(())
     }
 
-    /// The account has no snapshots; the policies here do not enable snapshotRetention.
+    /// The account's snapshots: none unless a test seeds them.
     async fn observe_snapshots(&self, _desired: &SnapshotRetentionDesired) -> Result<SnapshotInventory, CloudError> {
         self.record(CloudCall::ObserveSnapshots);
-        Ok(SnapshotInventory::default())
+        if let Some(error) = &self.fail_observe_snapshots {
+            return Err(error.clone());
+        }
+        Ok(lock(&self.account).snapshots.clone())
     }
 
     async fn apply_snapshot_change(&self, change: &SnapshotChange) -> Result<(), CloudError> {
         self.record(CloudCall::SnapshotChange(change.describe()));
+        let mut account = lock(&self.account);
+        let snapshots = &mut account.snapshots.snapshots;
+        match change {
+            SnapshotChange::TagExpiring { snapshot_ids, expires_at } => {
+                for s in snapshots.iter_mut().filter(|s| snapshot_ids.contains(&s.id)) {
+                    s.tags.insert(TAG_EXPIRES_AT.to_string(), expires_at.clone());
+                }
+            }
+            SnapshotChange::RemoveExpiringTag { snapshot_ids } => {
+                for s in snapshots.iter_mut().filter(|s| snapshot_ids.contains(&s.id)) {
+                    s.tags.remove(TAG_EXPIRES_AT);
+                }
+            }
+            SnapshotChange::Delete { snapshot_id, .. } => snapshots.retain(|s| &s.id != snapshot_id),
+        }
         Ok(())
     }
 
@@ -1779,3 +1799,4 @@ async fn deleting_a_backup_policy_with_retain_leaves_vault_plan_and_selection_al
 
 mod conflicts;
 mod kube_faults;
+mod snapshots;
