@@ -161,6 +161,47 @@ async fn a_console_edit_of_the_plan_is_reverted_with_a_new_version() {
 }
 
 #[tokio::test]
+async fn a_plan_renamed_in_the_console_is_found_by_its_tags_and_renamed_back_not_duplicated() {
+    let account = TestAccount::new().await;
+    let p = policy(&account, "{backup: daily}", 35);
+    assert!(run(&account, &p).await.succeeded());
+    let client = backup_client(&account);
+    let id = plan_id(&client).await;
+    let before = client.get_backup_plan().backup_plan_id(&id).send().await.expect("GetBackupPlan");
+    let rules: Vec<aws_sdk_backup::types::BackupRuleInput> = before
+        .backup_plan()
+        .map(|p| p.rules())
+        .unwrap_or_default()
+        .iter()
+        .map(|r| {
+            aws_sdk_backup::types::BackupRuleInput::builder()
+                .rule_name(r.rule_name())
+                .target_backup_vault_name(r.target_backup_vault_name())
+                .set_schedule_expression(r.schedule_expression().map(str::to_string))
+                .set_start_window_minutes(r.start_window_minutes())
+                .set_completion_window_minutes(r.completion_window_minutes())
+                .set_lifecycle(r.lifecycle().cloned())
+                .build()
+                .expect("rule")
+        })
+        .collect();
+    let renamed =
+        aws_sdk_backup::types::BackupPlanInput::builder().backup_plan_name("old-daily").set_rules(Some(rules)).build().expect("input");
+    client.update_backup_plan().backup_plan_id(&id).backup_plan(renamed).send().await.expect("UpdateBackupPlan");
+
+    let applied = run(&account, &p).await;
+    assert!(applied.succeeded(), "{:?}", applied.first_error());
+    let plans = client.list_backup_plans().send().await.expect("ListBackupPlans");
+    let live: Vec<(Option<&str>, Option<&str>)> =
+        plans.backup_plans_list().iter().map(|p| (p.backup_plan_id(), p.backup_plan_name())).collect();
+    assert_eq!(live, [(Some(id.as_str()), Some("prod-daily"))], "the same plan, renamed back; no second plan");
+    assert_eq!(selections(&client, &id).await.len(), 1, "its selection kept, none added");
+    let status = report::status(&applied, None, Some(1), &Time(Timestamp::now()));
+    let corrected = status.backup.and_then(|b| b.last_drift_corrected).expect("drift corrected");
+    assert_eq!(corrected.differences, ["name: old-daily (renamed; restored to prod-daily)"]);
+}
+
+#[tokio::test]
 async fn a_changed_selection_is_replaced_without_a_gap() {
     let account = TestAccount::new().await;
     assert!(run(&account, &policy(&account, "{backup: daily}", 35)).await.succeeded());

@@ -7,10 +7,10 @@ use aws_sdk_backup::types::{BackupPlanInput, BackupRuleInput, BackupSelection, C
 
 use crate::api::validate::BackupDesired;
 use crate::engine::{CloudError, ErrorKind};
-use crate::plan::Tags;
 use crate::plan::backup::{
     BackupChange, BackupInventory, BackupVault, ObservedPlan, PlanRule, Resource, ResourceKind, Selection, created_plan,
 };
+use crate::plan::{Tags, is_owned_by};
 
 use super::AwsCloud;
 use super::error::classify;
@@ -25,9 +25,10 @@ fn invalid(operation: &str, error: impl std::fmt::Display) -> CloudError {
 }
 
 impl AwsCloud {
-    pub(super) async fn observe_backup_impl(&self, desired: &BackupDesired) -> Result<BackupInventory, CloudError> {
+    pub(super) async fn observe_backup_impl(&self, policy: &str, desired: &BackupDesired) -> Result<BackupInventory, CloudError> {
         let vault = self.cached(format!("DescribeBackupVault {}", desired.vault_name), self.backup_vault(&desired.vault_name)).await?;
-        let plan = self.cached(format!("ListBackupPlans {}", desired.plan_name), self.backup_plan_named(&desired.plan_name)).await?;
+        let read = format!("ListBackupPlans {} {policy}", desired.plan_name);
+        let plan = self.cached(read, self.backup_plan(&desired.plan_name, policy)).await?;
         let resources = self.cached("BackupResources".to_string(), self.backup_resources()).await?;
         Ok(BackupInventory { vault, plan, resources })
     }
@@ -65,19 +66,29 @@ impl AwsCloud {
         }))
     }
 
-    /// The live plan of this name, with its latest version's rules, its tags and selections.
-    async fn backup_plan_named(&self, name: &str) -> Result<Option<ObservedPlan>, CloudError> {
+    /// The live plan of this name, else the live plan carrying this policy's tags (renamed in
+    /// the console: found again rather than duplicated), with its latest version's rules, its
+    /// tags and selections.
+    async fn backup_plan(&self, name: &str, policy: &str) -> Result<Option<ObservedPlan>, CloudError> {
         let mut pages = self.backup.list_backup_plans().into_paginator().send();
-        let mut found = None;
+        let mut live = Vec::new();
         while let Some(page) = pages.next().await {
             let page = page.map_err(|e| classify("ListBackupPlans", e))?;
-            if let Some(member) =
-                page.backup_plans_list().iter().find(|p| p.backup_plan_name() == Some(name) && p.deletion_date().is_none())
-            {
-                found = member.backup_plan_id().map(str::to_string);
+            live.extend(page.backup_plans_list().iter().filter(|p| p.deletion_date().is_none()).filter_map(|p| {
+                Some((p.backup_plan_id()?.to_string(), p.backup_plan_name()?.to_string(), p.backup_plan_arn()?.to_string()))
+            }));
+        }
+        let mut found = live.iter().find(|(_, n, _)| n == name).map(|(id, n, _)| (id.clone(), n.clone()));
+        if found.is_none() {
+            // One ListTags per plan, only while no plan has the name (first run, or renamed).
+            for (id, other_name, arn) in &live {
+                if is_owned_by(&self.resource_tags(arn).await?, policy) {
+                    found = Some((id.clone(), other_name.clone()));
+                    break;
+                }
             }
         }
-        let Some(id) = found else { return Ok(None) };
+        let Some((id, name)) = found else { return Ok(None) };
         let answer = self.backup.get_backup_plan().backup_plan_id(&id).send().await.map_err(|e| classify("GetBackupPlan", e))?;
         let arn = answer.backup_plan_arn().unwrap_or_default().to_string();
         let rules = answer
@@ -98,15 +109,7 @@ impl AwsCloud {
             .collect();
         let tags = self.resource_tags(&arn).await?;
         let selections = self.backup_selections(&id).await?;
-        Ok(Some(ObservedPlan {
-            id,
-            arn,
-            name: name.to_string(),
-            version_id: answer.version_id().unwrap_or_default().to_string(),
-            tags,
-            rules,
-            selections,
-        }))
+        Ok(Some(ObservedPlan { id, arn, name, version_id: answer.version_id().unwrap_or_default().to_string(), tags, rules, selections }))
     }
 
     async fn backup_selections(&self, plan_id: &str) -> Result<Vec<Selection>, CloudError> {

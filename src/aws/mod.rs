@@ -287,8 +287,8 @@ impl Cloud for AwsCloud {
         self.mutating(self.apply_ssm_change_impl(policy, change)).await
     }
 
-    async fn observe_backup(&self, desired: &crate::api::validate::BackupDesired) -> Result<BackupInventory, CloudError> {
-        self.observe_backup_impl(desired).await
+    async fn observe_backup(&self, policy: &str, desired: &crate::api::validate::BackupDesired) -> Result<BackupInventory, CloudError> {
+        self.observe_backup_impl(policy, desired).await
     }
 
     async fn apply_backup_change(&self, change: &BackupChange) -> Result<Option<String>, CloudError> {

@@ -579,7 +579,7 @@ impl Cloud for FakeCloud {
     }
 
     /// The account's vault and plan: none unless a test seeds them.
-    async fn observe_backup(&self, _desired: &BackupDesired) -> Result<BackupInventory, CloudError> {
+    async fn observe_backup(&self, _policy: &str, _desired: &BackupDesired) -> Result<BackupInventory, CloudError> {
         self.record(CloudCall::ObserveBackup);
         if let Some(error) = &self.fail_observe_backup {
             return Err(error.clone());

@@ -31,7 +31,8 @@ pub trait Cloud: Send + Sync {
     async fn apply_snapshot_change(&self, change: &SnapshotChange) -> Result<(), CloudError>;
     /// Reads the backup vault and the plan of the spec's names (with rules, tags and
     /// selections) and the region's EC2 instances and EBS volumes. Any failed read is an error.
-    async fn observe_backup(&self, desired: &crate::api::validate::BackupDesired) -> Result<BackupInventory, CloudError>;
+    /// `policy` names the policy whose tags find its plan again after a rename.
+    async fn observe_backup(&self, policy: &str, desired: &crate::api::validate::BackupDesired) -> Result<BackupInventory, CloudError>;
     /// Executes one backup change; returns the id of what was created (vault ARN, plan id,
     /// selection id) or the new version id of an updated plan.
     async fn apply_backup_change(&self, change: &BackupChange) -> Result<Option<String>, CloudError>;

@@ -170,7 +170,7 @@ pub async fn observe_and_plan_with_peers(cloud: &dyn Cloud, policy: ValidatedPol
     };
     let backup = match &policy.backup {
         None => None,
-        Some(desired) => Some(match cloud.observe_backup(desired).await {
+        Some(desired) => Some(match cloud.observe_backup(&policy.name, desired).await {
             Ok(inventory) => AreaPlan::Planned(backup_plan::plan(&policy.name, desired, &inventory, enforce)),
             Err(error) => AreaPlan::ObservationFailed(error),
         }),

@@ -512,7 +512,13 @@ pub fn plan(policy: &str, desired: &BackupDesired, inventory: &BackupInventory, 
         blocker = blocker.or(Some(Blocker::PlanNotOwned(desired.plan_name.clone())));
     }
     let differences = match &inventory.plan {
-        Some(p) => plan_differences(&p.rules, &desired_rules),
+        Some(p) => {
+            let mut differences = plan_differences(&p.rules, &desired_rules);
+            if p.name != desired.plan_name {
+                differences.insert(0, format!("name: {} (renamed; restored to {})", p.name, desired.plan_name));
+            }
+            differences
+        }
         None => Vec::new(),
     };
 
@@ -537,7 +543,7 @@ pub fn plan(policy: &str, desired: &BackupDesired, inventory: &BackupInventory, 
                 if !differences.is_empty() {
                     drift.push(BackupChange::UpdatePlan {
                         plan_id: observed.id.clone(),
-                        name: observed.name.clone(),
+                        name: desired.plan_name.clone(),
                         rules: desired_rules.clone(),
                         differences: differences.clone(),
                     });

@@ -37,7 +37,7 @@ pub(super) async fn act(cloud: &dyn Cloud, policy: &str, plan: &AreaPlan<BackupP
 /// Deletes this policy's selections, then its plan, then its empty vault. Returns what was deleted.
 pub(super) async fn cleanup(cloud: &dyn Cloud, policy: &ValidatedPolicy) -> Result<Vec<String>, CloudError> {
     let Some(desired) = &policy.backup else { return Ok(Vec::new()) };
-    let inventory = cloud.observe_backup(desired).await?;
+    let inventory = cloud.observe_backup(&policy.name, desired).await?;
     let mut deleted = Vec::new();
     for change in backup::plan_cleanup(&policy.name, desired, &inventory) {
         match cloud.apply_backup_change(&change).await {

@@ -128,6 +128,19 @@ fn retention_drift_is_reverted_with_a_field_level_diff() {
 }
 
 #[test]
+fn a_plan_found_under_another_name_is_renamed_back_with_its_rules() {
+    let d = desired();
+    let mut inv = in_sync(&d);
+    if let Some(p) = inv.plan.as_mut() {
+        p.name = "old-daily".into();
+    }
+    observed_rule(&mut inv).delete_after_days = Some(14);
+    let plan = plan(POLICY, &d, &inv, true);
+    assert_eq!(update_differences(&plan), ["name: old-daily (renamed; restored to prod-daily)", "rule daily: deleteAfterDays 14 → 35"]);
+    assert!(matches!(plan.actions.as_slice(), [BackupChange::UpdatePlan { name, .. }] if name == &d.plan_name), "{:?}", plan.actions);
+}
+
+#[test]
 fn schedule_drift_is_reverted() {
     let d = desired();
     let mut inv = in_sync(&d);
