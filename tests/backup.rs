@@ -120,14 +120,28 @@ async fn a_fresh_account_converges_and_a_second_apply_changes_nothing() {
     assert!(mutating.is_empty(), "second apply must not mutate: {mutating:?}");
 }
 
-#[tokio::test]
-async fn a_console_edit_of_the_plan_is_reverted_with_a_new_version() {
+/// A fresh account after one successful run of the daily policy, and its plan as created.
+struct Converged {
+    account: TestAccount,
+    p: CostPolicy,
+    client: aws_sdk_backup::Client,
+    id: String,
+    before: aws_sdk_backup::operation::get_backup_plan::GetBackupPlanOutput,
+}
+
+async fn converged() -> Converged {
     let account = TestAccount::new().await;
     let p = policy(&account, "{backup: daily}", 35);
     assert!(run(&account, &p).await.succeeded());
     let client = backup_client(&account);
     let id = plan_id(&client).await;
     let before = client.get_backup_plan().backup_plan_id(&id).send().await.expect("GetBackupPlan");
+    Converged { account, p, client, id, before }
+}
+
+#[tokio::test]
+async fn a_console_edit_of_the_plan_is_reverted_with_a_new_version() {
+    let Converged { account, p, client, id, before } = converged().await;
     let original_version = before.version_id().expect("version").to_string();
 
     // Someone shortens retention in the console.
@@ -162,12 +176,7 @@ async fn a_console_edit_of_the_plan_is_reverted_with_a_new_version() {
 
 #[tokio::test]
 async fn a_plan_renamed_in_the_console_is_found_by_its_tags_and_renamed_back_not_duplicated() {
-    let account = TestAccount::new().await;
-    let p = policy(&account, "{backup: daily}", 35);
-    assert!(run(&account, &p).await.succeeded());
-    let client = backup_client(&account);
-    let id = plan_id(&client).await;
-    let before = client.get_backup_plan().backup_plan_id(&id).send().await.expect("GetBackupPlan");
+    let Converged { account, p, client, id, before } = converged().await;
     let rules: Vec<aws_sdk_backup::types::BackupRuleInput> = before
         .backup_plan()
         .map(|p| p.rules())
