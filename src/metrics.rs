@@ -67,6 +67,8 @@ pub struct Metrics {
     pub monthly_cost_usd: Family<AreaLabels, Gauge<f64, std::sync::atomic::AtomicU64>>,
     pub actions: Family<ActionLabels, Counter>,
     pub snapshots: Family<SnapshotLabels, Gauge>,
+    /// 1 while this replica runs the controller (holds the lease, or runs without election).
+    pub leader: Gauge,
     /// The aws_requests counters again, readable (a Family cannot be listed): the one-shot
     /// CLI reports them so benchmarks can check them against the emulator's request log.
     aws_request_totals: std::sync::Mutex<AwsRequestCounts>,
@@ -106,8 +108,15 @@ impl Metrics {
             "Snapshots by retention state (and protection reason for state=skipped) after the last run",
             snapshots.clone(),
         );
+        let leader = Gauge::default();
+        registry.register(
+            "leader",
+            "1 while this replica runs the controller (holds the leader lease, or runs without leader election), else 0",
+            leader.clone(),
+        );
         Arc::new(Self {
             registry,
+            leader,
             reconcile_errors,
             reconciles,
             reconcile_duration,

@@ -226,6 +226,7 @@ fn exported_metric_names() -> BTreeSet<String> {
     metrics.findings.get_or_create(&area).set(1);
     metrics.monthly_savings_usd.get_or_create(&area).set(1.0);
     metrics.monthly_waste_usd.get_or_create(&area).set(1.0);
+    metrics.monthly_cost_usd.get_or_create(&area).set(1.0);
     metrics
         .actions
         .get_or_create(&ActionLabels { policy: "p".into(), area: "a".into(), action: "x".into(), outcome: "success".into() })

@@ -482,7 +482,10 @@ async fn a_standby_takes_over_when_the_leader_dies() {
     assert_eq!(standing_by.get("/readyz").await, Some((200, "ready: standby".to_string())), "a standby is ready");
     let metrics = standing_by.get("/metrics").await.map(|(_, body)| body).unwrap_or_default();
     assert!(!metrics.contains("frugal_reconciles_total{"), "the standby reconciled:\n{metrics}");
-    assert!(leading.get("/metrics").await.is_some_and(|(_, body)| body.contains("frugal_reconciles_total{")), "the leader reconciled");
+    assert!(metrics.lines().any(|l| l == "frugal_leader 0"), "the standby says it does not lead:\n{metrics}");
+    let metrics = leading.get("/metrics").await.map(|(_, body)| body).unwrap_or_default();
+    assert!(metrics.contains("frugal_reconciles_total{"), "the leader reconciled:\n{metrics}");
+    assert!(metrics.lines().any(|l| l == "frugal_leader 1"), "the leader says it leads:\n{metrics}");
 
     // The leader dies without releasing the lease; the standby takes over once it expires
     // (15 s lease, checked every 2 s) and reconciles a policy created after the death.

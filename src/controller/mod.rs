@@ -64,7 +64,7 @@ pub async fn run(args: RunArgs) -> anyhow::Result<()> {
     // controller and releases the lease, wherever it arrives.
     let shutdown = shutdown_signal()?.boxed().shared();
     // From here on this replica can do its job, as the leader or as a standby.
-    health.leader.store(!args.leader_election, Ordering::SeqCst);
+    set_leader(&health, &metrics, !args.leader_election);
     health.ready.store(true, Ordering::SeqCst);
 
     let mut elector = if args.leader_election {
@@ -84,7 +84,7 @@ pub async fn run(args: RunArgs) -> anyhow::Result<()> {
     } else {
         None
     };
-    health.leader.store(true, Ordering::SeqCst);
+    set_leader(&health, &metrics, true);
     tracing::info!(selector = ?args.policy_selector, "controller started");
 
     let mut watch = watcher::Config::default().any_semantic();
@@ -110,7 +110,7 @@ pub async fn run(args: RunArgs) -> anyhow::Result<()> {
         () = controller => None,
         lost = lease => Some(lost),
     };
-    health.leader.store(false, Ordering::SeqCst);
+    set_leader(&health, &metrics, false);
     health.ready.store(false, Ordering::SeqCst);
     if let Some(lost) = lost {
         server.abort();
@@ -125,6 +125,12 @@ pub async fn run(args: RunArgs) -> anyhow::Result<()> {
     server.abort();
     tracing::info!("controller stopped");
     Ok(())
+}
+
+/// Readiness and the `frugal_leader` metric say the same thing.
+fn set_leader(health: &crate::http::Health, metrics: &Metrics, leader: bool) {
+    health.leader.store(leader, Ordering::SeqCst);
+    metrics.leader.set(i64::from(leader));
 }
 
 /// The policies that need a reconcile, from a watch that keeps `writer`'s store current.
