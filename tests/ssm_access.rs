@@ -16,6 +16,9 @@ const CORE: &str = "arn:aws:iam::aws:policy/AmazonSSMManagedInstanceCore";
 const EC2_TRUST: &str =
     r#"{"Version":"2012-10-17","Statement":[{"Effect":"Allow","Principal":{"Service":"ec2.amazonaws.com"},"Action":"sts:AssumeRole"}]}"#;
 const DHMC_SETTING: &str = "/ssm/managed-instance/default-ec2-instance-management-role";
+const DHMC_POLICY: &str = "arn:aws:iam::aws:policy/AmazonSSMManagedEC2InstanceDefaultPolicy";
+const SSM_TRUST: &str =
+    r#"{"Version":"2012-10-17","Statement":[{"Effect":"Allow","Principal":{"Service":"ssm.amazonaws.com"},"Action":"sts:AssumeRole"}]}"#;
 
 fn policy(account: &TestAccount, mode: &str, section: &str) -> CostPolicy {
     policy_for(
@@ -120,6 +123,10 @@ async fn seed(account: &TestAccount) -> Messy {
     let prefix_list = prefix_list.prefix_list().and_then(|p| p.prefix_list_id()).expect("prefix list id").to_string();
     allow(account, &sg_all, tcp(22, 22).prefix_list_ids(PrefixListId::builder().prefix_list_id(&prefix_list).build()).build()).await;
     allow(account, &sg_all, tcp(0, 65535).user_id_group_pairs(UserIdGroupPair::builder().group_id(&sg_ssh).build()).build()).await;
+
+    // The Default Host Management role, as Quick Setup makes it.
+    iam.create_role().role_name("frugal-dhmc").assume_role_policy_document(SSM_TRUST).send().await.expect("CreateRole");
+    iam.attach_role_policy().role_name("frugal-dhmc").policy_arn(DHMC_POLICY).send().await.expect("AttachRolePolicy");
 
     // Profiles: one with the SSM policy, one without.
     role_with_profile(&iam, "app-ssm", &[CORE]).await;
@@ -268,6 +275,7 @@ async fn a_messy_account_converges_in_one_apply_and_the_second_apply_changes_not
     assert_eq!(ssm_status.instances.attached_last_run, 2);
     assert_eq!(ssm_status.instances.profile_without_ssm_policy, 1);
     assert_eq!((ssm_status.key_pairs.total, ssm_status.key_pairs.deleted_last_run), (3, 1));
+    assert_eq!(ssm_status.default_host_management_problem, None, "frugal-dhmc trusts SSM and has its policy");
     let condition = conditions::find(&status.conditions, conditions::SSM_ACCESS_IN_SYNC).expect("condition");
     assert_eq!(condition.reason, reason::RECONCILED);
 
@@ -383,4 +391,33 @@ async fn inline_and_customer_managed_policies_with_the_agent_actions_grant_ssm()
     let inventory = cloud.observe_ssm_access(&desired).await.expect("observe");
     let grants: Vec<(&str, bool)> = inventory.profiles.values().map(|p| (p.name.as_str(), p.grants_ssm)).collect();
     assert_eq!(grants, [("custom-ssm", true), ("half-ssm", false), ("inline-ssm", true)]);
+}
+
+#[tokio::test]
+async fn a_default_host_management_role_that_cannot_work_is_reported() {
+    let account = TestAccount::new().await;
+    let iam = aws_sdk_iam::Client::new(&account.config);
+    let section = "{defaultHostManagement: {enabled: true, roleName: frugal-dhmc}}";
+    let problem = |applied: &AppliedRun| {
+        let status = report::status(applied, None, Some(1), &Time(Timestamp::now()));
+        let ssm = status.ssm.clone().expect("status.ssm");
+        let condition = conditions::find(&status.conditions, conditions::SSM_ACCESS_IN_SYNC).expect("condition").clone();
+        (ssm.default_host_management_problem, ssm.findings, condition.message)
+    };
+
+    let (missing, findings, message) = problem(&run(&account, &policy(&account, "Audit", section)).await);
+    let missing = missing.expect("a missing role is a problem");
+    assert!(missing.contains("frugal-dhmc does not exist"), "{missing}");
+    assert_eq!(findings, 1);
+    assert!(message.contains(&missing), "{message}");
+
+    // Trusted by EC2 instead of SSM: SSM cannot assume it.
+    iam.create_role().role_name("frugal-dhmc").assume_role_policy_document(EC2_TRUST).send().await.expect("CreateRole");
+    iam.attach_role_policy().role_name("frugal-dhmc").policy_arn(DHMC_POLICY).send().await.expect("AttachRolePolicy");
+    let (untrusted, ..) = problem(&run(&account, &policy(&account, "Audit", section)).await);
+    assert!(untrusted.is_some_and(|p| p.contains("does not trust ssm.amazonaws.com")));
+
+    iam.update_assume_role_policy().role_name("frugal-dhmc").policy_document(SSM_TRUST).send().await.expect("UpdateAssumeRolePolicy");
+    let (fixed, findings, _) = problem(&run(&account, &policy(&account, "Audit", section)).await);
+    assert_eq!((fixed, findings), (None, 0));
 }

@@ -8,10 +8,10 @@ use aws_sdk_ec2::types::{IamInstanceProfileSpecification, IpPermission, IpRange,
 use crate::api::names::{MANAGED_BY_VALUE, TAG_MANAGED_BY, TAG_POLICY};
 use crate::api::validate::SsmAccessDesired;
 use crate::engine::{CloudError, ErrorKind};
-use crate::plan::ssm_access::agent_policy::{documents_allow_agent, parse_document};
+use crate::plan::ssm_access::agent_policy::{documents_allow_agent, parse_document, trusts_service};
 use crate::plan::ssm_access::{
-    IngressRule, Instance, InstanceProfile, KeyPair, PortRange, RuleCall, SecurityGroup, Source, SsmChange, SsmInventory,
-    profile_name_from_arn,
+    IngressRule, Instance, InstanceProfile, KeyPair, PortRange, RoleFacts, RuleCall, SecurityGroup, Source, SsmChange, SsmInventory,
+    profile_name_from_arn, role_path_name,
 };
 use crate::plan::{Tags, is_owned_by, ownership_tags};
 
@@ -52,6 +52,13 @@ impl AwsCloud {
         };
         let ssm_instances = self.cached("DescribeInstanceInformation".to_string(), self.ssm_instances()).await?;
         let default_host_management_role = self.cached("GetServiceSetting".to_string(), self.dhmc_role()).await?;
+        let dhmc_role_facts = match desired.default_host_management_role.as_deref().and_then(role_path_name) {
+            Some(path_name) => {
+                let name = path_name.rsplit('/').next().unwrap_or(&path_name).to_string();
+                Some(self.cached_global(format!("DHMC role {name}"), self.role_facts(&name)).await?)
+            }
+            None => None,
+        };
         let key_pairs = self.cached("DescribeKeyPairs".to_string(), self.key_pairs()).await?;
         let launch_template_key_names = self.launch_templates().await?.key_names;
         Ok(SsmInventory {
@@ -61,6 +68,7 @@ impl AwsCloud {
             ssm_instances,
             configured_role,
             default_host_management_role,
+            dhmc_role_facts,
             key_pairs,
             launch_template_key_names,
         })
@@ -249,6 +257,21 @@ impl AwsCloud {
                 if error.message.starts_with("NoSuchEntity") { Ok(None) } else { Err(error) }
             }
         }
+    }
+
+    /// Whether role `name` exists, lets SSM assume it and grants what the SSM Agent needs.
+    async fn role_facts(&self, name: &str) -> Result<RoleFacts, CloudError> {
+        self.pace(PaceClass::NonMutating).await;
+        let answer = match self.iam.get_role().role_name(name).send().await {
+            Ok(answer) => answer,
+            Err(e) => {
+                let error = classify("GetRole", e);
+                return if error.message.starts_with("NoSuchEntity") { Ok(RoleFacts::default()) } else { Err(error) };
+            }
+        };
+        let trust = answer.role().and_then(|r| r.assume_role_policy_document()).and_then(parse_document);
+        let trusted_by_ssm = trust.as_ref().is_some_and(|t| trusts_service(t, "ssm.amazonaws.com"));
+        Ok(RoleFacts { exists: true, trusted_by_ssm, grants_ssm: self.role_grants_ssm(name).await? })
     }
 
     /// Instances SSM knows, with their PingStatus.

@@ -130,6 +130,17 @@ pub struct InstanceProfile {
     pub tags: Tags,
 }
 
+/// What decides whether a role can serve as the DHMC role.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct RoleFacts {
+    pub exists: bool,
+    /// Its trust policy lets ssm.amazonaws.com assume it.
+    pub trusted_by_ssm: bool,
+    /// Its policies grant what the SSM Agent needs (AmazonSSMManagedEC2InstanceDefaultPolicy or
+    /// an equivalent).
+    pub grants_ssm: bool,
+}
+
 /// SSM's PingStatus of a node that is connected.
 pub const PING_ONLINE: &str = "Online";
 
@@ -155,6 +166,8 @@ pub struct SsmInventory {
     pub configured_role: Option<Tags>,
     /// The DHMC setting (`[path/]name` or an ARN); None when unset (`$None`).
     pub default_host_management_role: Option<String>,
+    /// What IAM says of the role the spec wants DHMC to use (read only when DHMC is enabled).
+    pub dhmc_role_facts: Option<RoleFacts>,
     pub key_pairs: Vec<KeyPair>,
     /// Key names in any version of any launch template.
     pub launch_template_key_names: BTreeSet<String>,
@@ -333,6 +346,9 @@ pub struct SsmPlan {
     pub configured_profile_conflict: Option<String>,
     /// The DHMC role currently set.
     pub default_host_management_role: Option<String>,
+    /// Why the DHMC role the spec names cannot work (missing, not trusted by SSM, without the
+    /// SSM policy): SSM would accept the setting and manage nothing.
+    pub default_host_management_problem: Option<String>,
     pub key_pairs: Vec<KeyPairReport>,
 }
 
@@ -467,6 +483,19 @@ pub fn plan(policy: &str, desired: &SsmAccessDesired, inventory: &SsmInventory, 
     {
         drift.push(SsmChange::SetDefaultHostManagementRole { role: role.clone(), previous: current_dhmc.clone() });
     }
+    let default_host_management_problem = desired.default_host_management_role.as_deref().and_then(|role| {
+        let facts = inventory.dhmc_role_facts.unwrap_or_default();
+        let why = if !facts.exists {
+            "does not exist"
+        } else if !facts.trusted_by_ssm {
+            "does not trust ssm.amazonaws.com"
+        } else if !facts.grants_ssm {
+            "has no AmazonSSMManagedEC2InstanceDefaultPolicy (or equivalent) policy"
+        } else {
+            return None;
+        };
+        Some(format!("Default Host Management role {role} {why}: SSM manages no instance through it"))
+    });
 
     // Key pairs: used by any instance (any state) or any launch template version.
     let instance_keys: BTreeSet<&str> = inventory.instances.iter().filter_map(|i| i.key_name.as_deref()).collect();
@@ -504,6 +533,7 @@ pub fn plan(policy: &str, desired: &SsmAccessDesired, inventory: &SsmInventory, 
             && configured_profile_conflict.is_none(),
         configured_profile_conflict,
         default_host_management_role: current_dhmc,
+        default_host_management_problem,
         key_pairs,
     }
 }

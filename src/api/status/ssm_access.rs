@@ -46,6 +46,9 @@ pub struct SsmStatus {
     /// The account's SSM Default Host Management role, when set.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub default_host_management_role: Option<String>,
+    /// Why the Default Host Management role the spec names cannot work, when it cannot.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub default_host_management_problem: Option<String>,
     pub key_pairs: KeyPairCounts,
     /// Key pairs used by no instance and no launch template version, at most 20.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]

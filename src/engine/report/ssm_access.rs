@@ -124,6 +124,7 @@ pub fn details(plan: &SsmPlan, outcome: &AreaOutcome<SsmPlan, SsmChange>, previo
         + unused.len() as u32
         + u32::from(plan.configured_profile_missing)
         + u32::from(plan.configured_profile_conflict.is_some())
+        + u32::from(plan.default_host_management_problem.is_some())
         + failed_other;
 
     let permissions_not_listed = permissions.len().saturating_sub(MAX_LISTED) as u32;
@@ -155,6 +156,7 @@ pub fn details(plan: &SsmPlan, outcome: &AreaOutcome<SsmPlan, SsmChange>, previo
         instance_profile_missing: plan.configured_profile_missing,
         instance_profile_conflict: plan.configured_profile_conflict.clone(),
         default_host_management_role,
+        default_host_management_problem: plan.default_host_management_problem.clone(),
         key_pairs: KeyPairCounts {
             total: plan.key_pairs.len() as u32,
             unused: unused.len() as u32,
@@ -194,7 +196,11 @@ pub fn condition(outcome: &AreaOutcome<SsmPlan, SsmChange>, status: Option<&SsmS
             format!("{} of {} changes failed: {}", failures.len(), outcome.results.len(), shown.join("; ")),
         );
     }
-    let conflict = status.instance_profile_conflict.as_ref().map(|c| format!("; {c}")).unwrap_or_default();
+    let conflict: String = [&status.instance_profile_conflict, &status.default_host_management_problem]
+        .into_iter()
+        .flatten()
+        .map(|problem| format!("; {problem}"))
+        .collect();
     let summary = format!(
         "{} world-open SSH permissions, {} all-traffic permissions from the world, {} of {} instances not managed by SSM ({} listed but not Online), {} unused key pairs{conflict}",
         status.world_ssh_found,

@@ -29,6 +29,21 @@ pub fn documents_allow_agent(documents: &[Value]) -> bool {
         .all(|&action| statements.iter().any(|&s| effect(s, "Allow", action)) && !statements.iter().any(|&s| effect(s, "Deny", action)))
 }
 
+/// True when a trust policy lets `service` (e.g. ssm.amazonaws.com) assume the role.
+pub fn trusts_service(document: &Value, service: &str) -> bool {
+    statements(document).iter().any(|s| {
+        let allows = s.get("Effect").and_then(Value::as_str) == Some("Allow")
+            && s.get("Action").is_some_and(|a| matches_action(a, "sts:AssumeRole"));
+        let services = s.get("Principal").and_then(|p| p.get("Service"));
+        let names = match services {
+            Some(Value::String(one)) => one == service,
+            Some(Value::Array(many)) => many.iter().any(|v| v.as_str() == Some(service)),
+            _ => false,
+        };
+        allows && names
+    })
+}
+
 fn statements(document: &Value) -> Vec<&Value> {
     match document.get("Statement") {
         Some(Value::Array(list)) => list.iter().collect(),
@@ -127,6 +142,19 @@ mod tests {
         ];
         assert!(!documents_allow_agent(&denied));
         assert!(!documents_allow_agent(&[]));
+    }
+
+    #[test]
+    fn a_trust_policy_names_the_service_that_may_assume_the_role() {
+        let ssm = doc(r#"{"Effect":"Allow","Principal":{"Service":"ssm.amazonaws.com"},"Action":"sts:AssumeRole"}"#);
+        assert!(trusts_service(&ssm, "ssm.amazonaws.com"));
+        let both =
+            doc(r#"[{"Effect":"Allow","Principal":{"Service":["ec2.amazonaws.com","ssm.amazonaws.com"]},"Action":["sts:AssumeRole"]}]"#);
+        assert!(trusts_service(&both, "ssm.amazonaws.com"));
+        let ec2 = doc(r#"{"Effect":"Allow","Principal":{"Service":"ec2.amazonaws.com"},"Action":"sts:AssumeRole"}"#);
+        assert!(!trusts_service(&ec2, "ssm.amazonaws.com"));
+        let denied = doc(r#"{"Effect":"Deny","Principal":{"Service":"ssm.amazonaws.com"},"Action":"sts:AssumeRole"}"#);
+        assert!(!trusts_service(&denied, "ssm.amazonaws.com"));
     }
 
     #[test]

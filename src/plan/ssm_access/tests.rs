@@ -294,6 +294,25 @@ fn default_host_management_is_set_only_when_it_differs() {
 }
 
 #[test]
+fn a_dhmc_role_that_cannot_work_is_a_finding_naming_why() {
+    let mut d = desired();
+    let problem = |d: &SsmAccessDesired, facts: Option<RoleFacts>| {
+        let inventory = SsmInventory { dhmc_role_facts: facts, ..Default::default() };
+        plan("p", d, &inventory, true).default_host_management_problem
+    };
+    assert_eq!(problem(&d, None), None, "nothing to say when DHMC is not enabled");
+    d.default_host_management_role = Some("service-role/Dhmc".into());
+    let ready = RoleFacts { exists: true, trusted_by_ssm: true, grants_ssm: true };
+    assert_eq!(problem(&d, Some(ready)), None);
+    let missing = problem(&d, Some(RoleFacts::default())).expect("a problem");
+    assert!(missing.contains("service-role/Dhmc does not exist"), "{missing}");
+    let untrusted = problem(&d, Some(RoleFacts { trusted_by_ssm: false, ..ready })).expect("a problem");
+    assert!(untrusted.contains("does not trust ssm.amazonaws.com"), "{untrusted}");
+    let bare = problem(&d, Some(RoleFacts { grants_ssm: false, ..ready })).expect("a problem");
+    assert!(bare.contains("AmazonSSMManagedEC2InstanceDefaultPolicy"), "{bare}");
+}
+
+#[test]
 fn audit_mode_plans_the_drift_but_no_action() {
     let mut d = desired();
     d.key_pairs = KeyPairPolicy::DeleteUnused;
