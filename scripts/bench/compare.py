@@ -101,7 +101,12 @@ class Emulator:
 
     def stop(self) -> None:
         self.proc.terminate()
-        self.proc.wait(timeout=10)
+        try:
+            # Tearing down moto's state after a large account takes a while.
+            self.proc.wait(timeout=120)
+        except subprocess.TimeoutExpired:
+            self.proc.kill()
+            self.proc.wait()
 
 
 def command(tool: str, phase: str, outdir: Path) -> list[str]:
