@@ -67,6 +67,7 @@ pub struct Metrics {
     pub monthly_cost_usd: Family<AreaLabels, Gauge<f64, std::sync::atomic::AtomicU64>>,
     pub actions: Family<ActionLabels, Counter>,
     pub snapshots: Family<SnapshotLabels, Gauge>,
+    pub snapshot_gib: Family<SnapshotLabels, Gauge>,
     /// 1 while this replica runs the controller (holds the lease, or runs without election).
     pub leader: Gauge,
     /// The aws_requests counters again, readable (a Family cannot be listed): the one-shot
@@ -108,6 +109,12 @@ impl Metrics {
             "Snapshots by retention state (and protection reason for state=skipped) after the last run",
             snapshots.clone(),
         );
+        let snapshot_gib = Family::<SnapshotLabels, Gauge>::default();
+        registry.register(
+            "snapshot_gib",
+            "GiB of volume size of expired snapshots still there (state=expired) and of those deleted since the policy was created (state=deleted_total)",
+            snapshot_gib.clone(),
+        );
         let leader = Gauge::default();
         registry.register(
             "leader",
@@ -127,6 +134,7 @@ impl Metrics {
             monthly_cost_usd,
             actions,
             snapshots,
+            snapshot_gib,
             aws_request_totals: std::sync::Mutex::default(),
         })
     }
@@ -156,6 +164,12 @@ impl Metrics {
         set("expiring", "", u64::from(status.expiring));
         set("pending", "", u64::from(status.pending));
         set("deleted_total", "", status.deleted_total);
+        let gib = |state: &str, value: u64| {
+            let labels = SnapshotLabels { policy: policy.to_string(), state: state.to_string(), reason: String::new() };
+            self.snapshot_gib.get_or_create(&labels).set(i64::try_from(value).unwrap_or(i64::MAX));
+        };
+        gib("expired", status.expired_gib);
+        gib("deleted_total", status.deleted_gib_total);
         let skipped = &status.skipped;
         for (reason, count) in [
             ("not_completed", skipped.not_completed),

@@ -78,6 +78,14 @@ pub struct SnapshotsStatus {
     pub deleted_total: u64,
     /// GiB of volume size of the snapshots deleted since the policy was created.
     pub deleted_gib_total: u64,
+    /// GiB of volume size of the snapshots deleted by the last reconcile.
+    #[serde(default)]
+    pub deleted_gib_last_run: u64,
+    /// GiB of volume size of the expired snapshots still there after the last reconcile
+    /// (expiring, pending, failed; not the protected ones). Volume size is an upper bound of
+    /// what a snapshot stores: snapshots are incremental.
+    #[serde(default)]
+    pub expired_gib: u64,
     /// Deletions that failed in the last reconcile.
     pub failed_last_run: u32,
     /// Expired snapshots kept, by the reason that protects them.

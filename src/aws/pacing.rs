@@ -51,6 +51,13 @@ impl Default for PacingConfig {
     }
 }
 
+/// Tokens of AWS's bucket the operator leaves unused. AWS's bucket starts counting when the
+/// first request arrives, ours when it leaves; a later request that travels faster than the
+/// first one would otherwise find AWS's bucket a fraction of a token short. One token covers
+/// 1/refill seconds of jitter (200 ms at DeleteSnapshot's 5/s) and costs only the last token
+/// of the burst.
+const JITTER_RESERVE: f64 = 1.0;
+
 /// A token bucket: `burst` tokens at most, refilled at `refill_per_second`.
 #[derive(Debug)]
 pub struct TokenBucket {
@@ -102,7 +109,7 @@ impl Pacer {
             .entry((account.to_string(), region.to_string(), class))
             .or_insert_with(|| {
                 let (burst, rate) = self.config.rates.get(&class).copied().unwrap_or((50.0, 5.0));
-                Arc::new(TokenBucket::new(burst, rate))
+                Arc::new(TokenBucket::new(burst - JITTER_RESERVE, rate))
             })
             .clone()
     }
@@ -125,6 +132,21 @@ mod tests {
         }
         let elapsed = start.elapsed().as_secs_f64();
         assert!((5.9..6.2).contains(&elapsed), "three tokens at 0.5/s take 6 s, took {elapsed}");
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn the_pacer_keeps_one_token_of_the_burst_in_reserve() {
+        let mut config = PacingConfig::default();
+        config.rates.insert(PaceClass::DeleteSnapshot, (5.0, 1.0));
+        let bucket = Pacer::new(config).bucket("111111111111", "eu-west-1", PaceClass::DeleteSnapshot).await;
+        let start = Instant::now();
+        for _ in 0..4 {
+            bucket.acquire().await;
+        }
+        assert!(start.elapsed() < Duration::from_millis(10), "four at once");
+        bucket.acquire().await;
+        let elapsed = start.elapsed().as_secs_f64();
+        assert!((0.9..1.1).contains(&elapsed), "the fifth waits for the refill, took {elapsed}");
     }
 
     #[tokio::test]

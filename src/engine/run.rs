@@ -1,5 +1,9 @@
 //! Observe, plan and act for one policy.
 
+use std::sync::atomic::{AtomicBool, Ordering};
+
+use futures::StreamExt;
+
 use crate::api::validate::ValidatedPolicy;
 use crate::plan::backup::{self as backup_plan, BackupChange, BackupPlan};
 use crate::plan::conflicts::{Conflict, Peers};
@@ -227,24 +231,10 @@ pub async fn act(cloud: &dyn Cloud, planned: PlannedRun) -> AppliedRun {
             gateway_results.push(ChangeResult { change: change.clone(), outcome });
         }
     }
-    let mut snapshot_results = Vec::new();
-    if let Some(AreaPlan::Planned(plan)) = &planned.snapshots {
-        for change in &plan.actions {
-            let outcome = cloud.apply_snapshot_change(change).await.map(|()| None);
-            let throttled = matches!(&outcome, Err(e) if e.kind == ErrorKind::Throttled);
-            if let Err(error) = &outcome {
-                tracing::warn!(%policy, change = %change.describe(), %error, "snapshot change not made");
-            }
-            // An untagged snapshot is never deleted (safety rule 3), so a failed tag call
-            // stops the deletes planned after it (grace 0s tags and deletes in one run).
-            let tagging_failed = outcome.is_err() && matches!(change, SnapshotChange::TagExpiring { .. });
-            snapshot_results.push(ChangeResult { change: change.clone(), outcome });
-            // Still throttled after the SDK's retries: back off until the next run.
-            if throttled || tagging_failed {
-                break;
-            }
-        }
-    }
+    let snapshot_results = match &planned.snapshots {
+        Some(AreaPlan::Planned(plan)) => act_on_snapshots(cloud, policy, &plan.actions).await,
+        _ => Vec::new(),
+    };
     let mut ssm_results = Vec::new();
     if let Some(AreaPlan::Planned(plan)) = &planned.ssm_access {
         for change in &plan.actions {
@@ -268,6 +258,59 @@ pub async fn act(cloud: &dyn Cloud, planned: PlannedRun) -> AppliedRun {
         backup: planned.backup.map(|plan| AreaOutcome { plan, results: backup_results }),
         conflicts: planned.conflicts,
     }
+}
+
+/// Deletions in flight at once: AWS answers each in tens of milliseconds, so one at a time
+/// leaves the pacer's burst unused; the pacer still decides the rate.
+const CONCURRENT_SNAPSHOT_DELETES: usize = 8;
+
+/// The snapshot changes: tags first, one by one and in order, then the deletions, several at
+/// a time. An untagged snapshot is never deleted (safety rule 3), so a failed tag call stops
+/// every deletion (grace 0s tags and deletes in one run); a deletion still throttled after
+/// the SDK's retries stops the ones not yet started, which wait for the next run.
+async fn act_on_snapshots(cloud: &dyn Cloud, policy: &str, actions: &[SnapshotChange]) -> Vec<ChangeResult<SnapshotChange>> {
+    let mut results = Vec::new();
+    let (deletes, tags): (Vec<&SnapshotChange>, Vec<&SnapshotChange>) =
+        actions.iter().partition(|c| matches!(c, SnapshotChange::Delete { .. }));
+    for change in tags {
+        let outcome = cloud.apply_snapshot_change(change).await.map(|()| None);
+        let failed = outcome.is_err();
+        if let Err(error) = &outcome {
+            tracing::warn!(%policy, change = %change.describe(), %error, "snapshot change not made");
+        }
+        results.push(ChangeResult { change: change.clone(), outcome });
+        if failed {
+            return results;
+        }
+    }
+    let throttled = AtomicBool::new(false);
+    // Owned changes, and futures made by an iterator: a stream closure over borrowed items
+    // would not be Send for every lifetime the controller's executor asks for.
+    let deletions = deletes.into_iter().cloned().map(|change| delete_snapshot(cloud, policy, &throttled, change));
+    let deleted: Vec<ChangeResult<SnapshotChange>> =
+        futures::stream::iter(deletions).buffered(CONCURRENT_SNAPSHOT_DELETES).filter_map(std::future::ready).collect().await;
+    results.extend(deleted);
+    results
+}
+
+/// One deletion, unless an earlier one was throttled (then None: not attempted).
+async fn delete_snapshot(
+    cloud: &dyn Cloud,
+    policy: &str,
+    throttled: &AtomicBool,
+    change: SnapshotChange,
+) -> Option<ChangeResult<SnapshotChange>> {
+    if throttled.load(Ordering::SeqCst) {
+        return None;
+    }
+    let outcome = cloud.apply_snapshot_change(&change).await.map(|()| None);
+    if let Err(error) = &outcome {
+        if error.kind == ErrorKind::Throttled {
+            throttled.store(true, Ordering::SeqCst);
+        }
+        tracing::warn!(%policy, change = %change.describe(), %error, "snapshot change not made");
+    }
+    Some(ChangeResult { change, outcome })
 }
 
 /// Removes what the policy created (deletionPolicy Delete). Returns what was deleted, each

@@ -60,6 +60,7 @@ async fn enforce_tags_the_expired_snapshot_and_a_run_after_the_grace_period_dele
                 "{snapshots:#}"
             );
             assert_eq!(snapshots["skipped"]["usedByAmi"], 1, "the AMI's snapshot is protected and counted by reason");
+            assert_eq!(snapshots["expiredGib"], 100, "the expiring snapshot's volume size; not the protected one's");
             assert!(snapshots["earliestDeletionTime"].is_string(), "{snapshots:#}");
             let expiring = api.expect_event("Normal", "SnapshotsExpiring").await;
             assert!(note(&expiring).contains("tag 1 snapshots frugal.dev/expires-at="), "{expiring:#}");
@@ -90,6 +91,7 @@ async fn enforce_tags_the_expired_snapshot_and_a_run_after_the_grace_period_dele
                 "{snapshots:#}"
             );
             assert_eq!(snapshots["recentlyDeleted"], json!(["snap-old"]));
+            assert_eq!((snapshots["deletedGibLastRun"].as_u64(), snapshots["expiredGib"].as_u64()), (Some(100), Some(0)));
             let cost = status["cost"]["areas"].as_array().and_then(|a| a.iter().find(|c| c["area"] == "snapshotRetention")).cloned();
             let cost = cost.expect("snapshotRetention cost");
             assert_eq!((cost["monthlySavingsUsd"].as_str(), cost["monthlyWasteUsd"].as_str()), (Some("5.00"), Some("0.00")), "{cost:#}");
@@ -103,6 +105,7 @@ async fn enforce_tags_the_expired_snapshot_and_a_run_after_the_grace_period_dele
     let metrics = harness.metrics();
     assert!(metrics.contains(r#"frugal_snapshots{policy="team-a",state="deleted_total",reason=""} 1"#), "{metrics}");
     assert!(metrics.contains(r#"frugal_snapshots{policy="team-a",state="skipped",reason="used_by_ami"} 1"#), "{metrics}");
+    assert!(metrics.contains(r#"frugal_snapshot_gib{policy="team-a",state="deleted_total",reason=""} 100"#), "{metrics}");
     assert!(metrics.contains(r#"frugal_monthly_savings_usd{policy="team-a",area="snapshotRetention"} 5.0"#), "{metrics}");
 }
 

@@ -127,6 +127,8 @@ pub fn details(
         deleted_last_run: tally.deleted.len() as u32,
         deleted_total,
         deleted_gib_total,
+        deleted_gib_last_run: deleted_gib,
+        expired_gib: remaining_gib,
         failed_last_run: tally.failed,
         skipped,
         recently_deleted: tally.deleted.iter().take(MAX_LISTED).map(|(id, _)| id.clone()).collect(),
