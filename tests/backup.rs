@@ -103,11 +103,11 @@ async fn a_fresh_account_converges_and_a_second_apply_changes_nothing() {
     assert!(backup.vault_arn.is_some() && backup.selection_id.is_some());
     assert_eq!((backup.coverage.volumes_covered, backup.coverage.covered_volume_gib), (1, 100));
     assert_eq!(backup.coverage.uncovered, std::slice::from_ref(&naked_id));
-    assert_eq!(backup.estimated_monthly_storage_usd, "5.83", "100 GiB × 35/30 × $0.05");
+    assert_eq!(backup.estimated_monthly_storage_usd, "175.00", "100 GiB × 35 daily recovery points × $0.05, the upper bound");
     let cost = status.cost.as_ref().expect("status.cost");
     assert_eq!(
         (cost.monthly_cost_usd.as_str(), cost.monthly_savings_usd.as_str()),
-        ("5.83", "0.00"),
+        ("175.00", "0.00"),
         "the backup storage is a cost beside the savings, not netted against them"
     );
     let condition = conditions::find(&status.conditions, conditions::BACKUP_IN_SYNC).expect("condition");

@@ -298,6 +298,9 @@ pub struct BackupPlan {
     pub coverage: Coverage,
     /// Longest retention of the spec's rules, days.
     pub longest_retention_days: u32,
+    /// Recovery points per covered volume the spec's rules hold at most: each rule's runs
+    /// within its retention, summed.
+    pub max_recovery_points: u32,
 }
 
 impl BackupPlan {
@@ -308,7 +311,7 @@ impl BackupPlan {
 
     /// Upper bound of the monthly backup storage of the covered volumes.
     pub fn monthly_storage_usd(&self) -> f64 {
-        storage_usd(self.coverage.covered_gib, self.longest_retention_days)
+        storage_usd(self.coverage.covered_gib, self.max_recovery_points)
     }
 }
 
@@ -329,9 +332,22 @@ pub fn parse_created_plan(created: &str) -> (&str, Option<&str>) {
     }
 }
 
-/// covered GiB × (retention days / 30) × $0.05.
-pub fn storage_usd(covered_gib: u64, retention_days: u32) -> f64 {
-    covered_gib as f64 * (f64::from(retention_days) / 30.0) * BACKUP_USD_PER_GB_MONTH
+/// covered GiB × recovery points × $0.05: every point a full copy, which only the first one
+/// of a volume is (the others store the blocks changed since), so an upper bound.
+pub fn storage_usd(covered_gib: u64, recovery_points: u32) -> f64 {
+    covered_gib as f64 * f64::from(recovery_points) * BACKUP_USD_PER_GB_MONTH
+}
+
+/// Each rule's runs within its retention, summed; a schedule that does not parse counts one
+/// run a day (validation rejects those before any plan is made).
+fn max_recovery_points(rules: &[BackupRuleDesired]) -> u32 {
+    rules
+        .iter()
+        .map(|r| match cron::parse(&r.schedule) {
+            Ok(schedule) => schedule.max_runs_within(r.delete_after_days),
+            Err(_) => r.delete_after_days,
+        })
+        .fold(0u32, u32::saturating_add)
 }
 
 /// The name of the spec's selection in AWS: its prefix and a hash of its content, so that a
@@ -608,6 +624,7 @@ pub fn plan(policy: &str, desired: &BackupDesired, inventory: &BackupInventory, 
         desired_rules: desired_compliance,
         coverage: coverage(&effective, &inventory.resources, &desired.required_tags),
         longest_retention_days: desired.rules.iter().map(|r| r.delete_after_days).max().unwrap_or(0),
+        max_recovery_points: max_recovery_points(&desired.rules),
     }
 }
 

@@ -141,7 +141,44 @@ fn values(field: &str, min: u16, max: u16, names: &[&str]) -> Result<BTreeSet<u8
     Ok(out)
 }
 
+/// Days of schedule the measurements walk: two years, so yearly and leap-day rules count.
+const SAMPLE_DAYS: u32 = 731;
+
 impl Cron {
+    /// The most runs in any `days`-day window: how many recovery points a rule with this
+    /// schedule and that retention holds at most. Measured over two years (2025-2026);
+    /// longer windows are extrapolated from the two years' count.
+    pub fn max_runs_within(&self, days: u32) -> u32 {
+        let runs = self.run_hours(SAMPLE_DAYS);
+        let window = u64::from(days) * 24;
+        let sample = u64::from(SAMPLE_DAYS) * 24;
+        if window >= sample {
+            return u32::try_from((runs.len() as u64 * window).div_ceil(sample)).unwrap_or(u32::MAX);
+        }
+        let mut most = 0;
+        let mut first = 0;
+        for (last, at) in runs.iter().enumerate() {
+            while u64::from(*at) >= u64::from(runs[first]) + window {
+                first += 1;
+            }
+            most = most.max(last + 1 - first);
+        }
+        u32::try_from(most).unwrap_or(u32::MAX)
+    }
+
+    /// The hours (from 2025-01-01 00:00) at which the schedule runs within `days` days.
+    fn run_hours(&self, days: u32) -> Vec<u32> {
+        let start = jiff::civil::date(2025, 1, 1);
+        let mut runs = Vec::new();
+        for day_index in 0..days {
+            let Ok(date) = start.checked_add(jiff::Span::new().days(i64::from(day_index))) else { break };
+            if self.runs_on(date) {
+                runs.extend(self.hours.iter().map(|hour| day_index * 24 + u32::from(*hour)));
+            }
+        }
+        runs
+    }
+
     /// The longest gap between two consecutive runs over two years, in hours; None when the
     /// schedule runs less than twice in that time.
     pub fn max_gap_hours(&self) -> Option<u32> {
@@ -244,6 +281,20 @@ mod tests {
         assert_eq!(gap("cron(0 1,13 ? * MON-FRI *)"), Some(60));
         assert_eq!(describe_frequency(gap("cron(0 5 ? * * *)")), "daily");
         assert_eq!(describe_frequency(gap("cron(0 5 ? * 1 *)")), "weekly");
+    }
+
+    #[test]
+    fn recovery_points_are_the_most_runs_in_any_retention_window() {
+        let runs = |expr: &str, days: u32| parse(expr).expect(expr).max_runs_within(days);
+        assert_eq!(runs("cron(0 5 ? * * *)", 35), 35);
+        assert_eq!(runs("cron(0 */12 ? * * *)", 7), 14);
+        assert_eq!(runs("cron(30 2 ? * SUN *)", 35), 5);
+        // Weekdays twice a day: 10 runs in a week, whichever week.
+        assert_eq!(runs("cron(0 1,13 ? * MON-FRI *)", 7), 10);
+        // Feb 1 to May 1 is 89 days: four monthly points fit in 90.
+        assert_eq!(runs("cron(0 5 1 * ? *)", 90), 4);
+        // Longer than the two years walked: extrapolated, never fewer than a run a day.
+        assert_eq!(runs("cron(0 5 ? * * *)", 3650), 3650);
     }
 
     #[test]

@@ -125,8 +125,8 @@ pub fn details(
         monthly_savings_usd: usd(0.0),
         monthly_cost_usd: usd(storage),
         basis: format!(
-            "a cost, not waste or savings: backup storage up to ${storage:.2}/month = {} GiB of covered EBS volumes × ({} days longest rule retention / 30) × $0.05/GB-month (AWS Backup EBS warm storage, us-east-1 list price); an upper bound, since incremental recovery points store only changed blocks",
-            plan.coverage.covered_gib, plan.longest_retention_days
+            "a cost, not waste or savings: backup storage up to ${storage:.2}/month = {} GiB of covered EBS volumes × {} recovery points at most (each rule's runs within its retention) × $0.05/GB-month (AWS Backup EBS warm storage, us-east-1 list price); an upper bound, since only a volume's first recovery point is a full copy and the others store changed blocks",
+            plan.coverage.covered_gib, plan.max_recovery_points
         ),
     };
     (status, cost)

@@ -355,7 +355,9 @@ fn coverage_counts_selected_resources_and_lists_uncovered_required_ones() {
     assert_eq!((c.instances_covered, c.volumes_covered, c.covered_gib), (1, 3, 128));
     assert_eq!(c.uncovered, ["i-naked", "vol-naked"]);
     assert_eq!(c.uncovered_count, 2);
-    assert!((p.monthly_storage_usd() - 128.0 * 35.0 / 30.0 * 0.05).abs() < 1e-9);
+    // A daily rule kept 35 days holds 35 recovery points per volume, each at most a full copy.
+    assert_eq!(p.max_recovery_points, 35);
+    assert!((p.monthly_storage_usd() - 128.0 * 35.0 * 0.05).abs() < 1e-9);
 }
 
 #[test]
