@@ -7,7 +7,7 @@ use aws_sdk_ec2::types::{Filter, LockState, Tag};
 use crate::api::names::TAG_EXPIRES_AT;
 use crate::api::validate::SnapshotRetentionDesired;
 use crate::engine::{CloudError, ErrorKind};
-use crate::plan::snapshots::{Snapshot, SnapshotChange, SnapshotInventory, refusal_protection};
+use crate::plan::snapshots::{Protection, Snapshot, SnapshotChange, SnapshotInventory};
 
 use super::AwsCloud;
 use super::error::classify;
@@ -209,10 +209,23 @@ fn convert_snapshot(s: &aws_sdk_ec2::types::Snapshot) -> Result<Snapshot, CloudE
 /// AWS refuses to delete a snapshot in use by an AMI, made by AWS Backup or locked: those
 /// are protections the plan could not see, not failures.
 fn refusal(mut error: CloudError) -> CloudError {
-    if refusal_protection(&error.message).is_some() {
-        error.kind = ErrorKind::Protected;
+    if let Some(protection) = refusal_protection(&error.message) {
+        error.kind = ErrorKind::Protected(protection);
     }
     error
+}
+
+/// The protection EC2's refusal to delete a snapshot reveals, from its error message.
+fn refusal_protection(message: &str) -> Option<Protection> {
+    if message.contains("AWS Backup") {
+        Some(Protection::ManagedByBackup)
+    } else if message.starts_with("SnapshotLocked") || message.contains("is locked") {
+        Some(Protection::Locked)
+    } else if message.starts_with("InvalidSnapshot.InUse") {
+        Some(Protection::UsedByAmi)
+    } else {
+        None
+    }
 }
 
 #[cfg(test)]
@@ -222,12 +235,15 @@ mod tests {
     #[test]
     fn refusals_of_aws_are_protections() {
         let e = |m: &str| refusal(CloudError::new("DeleteSnapshot", ErrorKind::InvalidRequest, m)).kind;
-        assert_eq!(e("InvalidSnapshot.InUse: The snapshot snap-1 is currently in use by ami-1"), ErrorKind::Protected);
+        assert_eq!(
+            e("InvalidSnapshot.InUse: The snapshot snap-1 is currently in use by ami-1"),
+            ErrorKind::Protected(Protection::UsedByAmi)
+        );
         assert_eq!(
             e("InvalidParameterValue: This snapshot is managed by the AWS Backup service and cannot be deleted via EC2 APIs."),
-            ErrorKind::Protected
+            ErrorKind::Protected(Protection::ManagedByBackup)
         );
-        assert_eq!(e("SnapshotLocked: snap-1 is locked"), ErrorKind::Protected);
+        assert_eq!(e("SnapshotLocked: snap-1 is locked"), ErrorKind::Protected(Protection::Locked));
         assert_eq!(e("InvalidParameterValue: something else"), ErrorKind::InvalidRequest);
     }
 

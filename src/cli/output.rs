@@ -244,7 +244,7 @@ pub fn apply_table(applied: &AppliedRun) -> String {
                 let id = created.map(|id| format!(": {id}")).unwrap_or_default();
                 let _ = writeln!(out, "  done    {what}{id}");
             }
-            Err(error) if matches!(error.kind, ErrorKind::Protected | ErrorKind::NotFound | ErrorKind::Throttled) => {
+            Err(error) if matches!(error.kind, ErrorKind::Protected(_) | ErrorKind::NotFound | ErrorKind::Throttled) => {
                 kept += 1;
                 let _ = writeln!(out, "  skipped {what}: {error}");
             }

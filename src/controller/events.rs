@@ -111,7 +111,7 @@ fn snapshot_events(area: &AreaOutcome<SnapshotPlan, SnapshotChange>, events: &mu
                 deleted.push(snapshot_id.as_str());
                 deleted_gib += u64::from(*volume_size_gib);
             }
-            (_, Err(error)) if matches!(error.kind, ErrorKind::Protected | ErrorKind::NotFound | ErrorKind::Throttled) => {
+            (_, Err(error)) if matches!(error.kind, ErrorKind::Protected(_) | ErrorKind::NotFound | ErrorKind::Throttled) => {
                 refused.push(format!("{}: {error}", result.change.describe()));
             }
             (_, Err(error)) => failed.push(format!("{}: {error}", result.change.describe())),

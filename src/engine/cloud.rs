@@ -10,7 +10,7 @@ use crate::api::AwsTarget;
 use crate::api::validate::{GatewayEndpointsDesired, SnapshotRetentionDesired};
 use crate::plan::backup::{BackupChange, BackupInventory};
 use crate::plan::gateway_endpoints::{GatewayChange, GatewayEndpoint, NetworkInventory};
-use crate::plan::snapshots::{SnapshotChange, SnapshotInventory};
+use crate::plan::snapshots::{Protection, SnapshotChange, SnapshotInventory};
 use crate::plan::ssm_access::{SsmChange, SsmInventory};
 
 /// One account and region, reached with the policy's credentials.
@@ -77,8 +77,9 @@ pub enum ErrorKind {
     Network,
     Credentials,
     /// AWS refused because the resource is in use or managed by another service (e.g. a
-    /// snapshot behind an AMI or made by AWS Backup): a protection, not a failure.
-    Protected,
+    /// snapshot behind an AMI or made by AWS Backup): a protection, not a failure. The AWS
+    /// adapter names which one, so nothing downstream reads AWS's message text.
+    Protected(Protection),
 }
 
 impl ErrorKind {
@@ -91,7 +92,7 @@ impl ErrorKind {
             ErrorKind::ServerError => "server_error",
             ErrorKind::Network => "network",
             ErrorKind::Credentials => "credentials",
-            ErrorKind::Protected => "protected",
+            ErrorKind::Protected(_) => "protected",
         }
     }
 }

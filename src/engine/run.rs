@@ -69,7 +69,7 @@ impl Change for SnapshotChange {
     /// A refused delete (in use, made by AWS Backup, locked) is a protection, a vanished
     /// snapshot is already gone, and throttling waits for the next run: none is a failure.
     fn is_failure(&self, error: &CloudError) -> bool {
-        !matches!(error.kind, ErrorKind::Protected | ErrorKind::Throttled | ErrorKind::NotFound)
+        !matches!(error.kind, ErrorKind::Protected(_) | ErrorKind::Throttled | ErrorKind::NotFound)
     }
 }
 

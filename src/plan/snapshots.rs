@@ -189,20 +189,6 @@ pub fn protection(snapshot: &Snapshot, inventory: &SnapshotInventory, exclude: &
     None
 }
 
-/// The protection that EC2's refusal to delete a snapshot reveals (one the plan could not
-/// see), from the error message: in use by an AMI, made by AWS Backup, or locked.
-pub fn refusal_protection(message: &str) -> Option<Protection> {
-    if message.contains("AWS Backup") {
-        Some(Protection::ManagedByBackup)
-    } else if message.starts_with("SnapshotLocked") || message.contains("is locked") {
-        Some(Protection::Locked)
-    } else if message.starts_with("InvalidSnapshot.InUse") {
-        Some(Protection::UsedByAmi)
-    } else {
-        None
-    }
-}
-
 fn is_backup_managed(snapshot: &Snapshot) -> bool {
     snapshot.tags.keys().any(|k| k.starts_with("aws:backup:")) || snapshot.description.contains("AWS Backup")
 }

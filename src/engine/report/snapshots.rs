@@ -3,7 +3,7 @@
 use crate::api::conditions::{self, ConditionUpdate, reason};
 use crate::api::{AreaCost, SkippedSnapshots, SnapshotsStatus, usd};
 use crate::engine::{AreaOutcome, AreaPlan, CloudError, ErrorKind};
-use crate::plan::snapshots::{Protection, SNAPSHOT_USD_PER_GB_MONTH, SnapshotChange, SnapshotPlan, refusal_protection};
+use crate::plan::snapshots::{Protection, SNAPSHOT_USD_PER_GB_MONTH, SnapshotChange, SnapshotPlan};
 
 pub const AREA: &str = "snapshotRetention";
 const BASIS: &str = "upper bound: volume size × $0.05/GB-month; snapshots are incremental, so the storage really billed is smaller";
@@ -28,11 +28,11 @@ fn tally(outcome: &AreaOutcome<SnapshotPlan, SnapshotChange>) -> Tally {
         let SnapshotChange::Delete { snapshot_id, volume_size_gib, .. } = &result.change else { continue };
         match &result.outcome {
             Ok(_) => tally.deleted.push((snapshot_id.clone(), *volume_size_gib)),
-            Err(CloudError { kind: ErrorKind::Protected, message, .. }) => {
+            Err(CloudError { kind: ErrorKind::Protected(protection), .. }) => {
                 tally.refused_gib += u64::from(*volume_size_gib);
-                match refusal_protection(message) {
-                    Some(Protection::ManagedByBackup) => tally.refused_by_backup += 1,
-                    Some(Protection::Locked) => tally.refused_locked += 1,
+                match protection {
+                    Protection::ManagedByBackup => tally.refused_by_backup += 1,
+                    Protection::Locked => tally.refused_locked += 1,
                     _ => tally.refused_in_use += 1,
                 }
             }

@@ -197,6 +197,7 @@ mod snapshot_area {
 
     use super::*;
     use crate::api::validate::SnapshotRetentionDesired;
+    use crate::plan::snapshots::Protection;
     use crate::plan::snapshots::{self, Snapshot, SnapshotChange, SnapshotInventory};
 
     const NOW: i64 = 1_800_000_000;
@@ -275,9 +276,11 @@ mod snapshot_area {
     #[test]
     fn a_delete_aws_refuses_counts_as_protected_not_failed() {
         let refuse = |c: &SnapshotChange| match c {
-            SnapshotChange::Delete { snapshot_id, .. } if snapshot_id == "snap-1" => {
-                Err(CloudError::new("DeleteSnapshot", ErrorKind::Protected, "InvalidSnapshot.InUse: in use by ami-1"))
-            }
+            SnapshotChange::Delete { snapshot_id, .. } if snapshot_id == "snap-1" => Err(CloudError::new(
+                "DeleteSnapshot",
+                ErrorKind::Protected(Protection::UsedByAmi),
+                "InvalidSnapshot.InUse: in use by ami-1",
+            )),
             _ => Ok(None),
         };
         let applied = run(Mode::Enforce, 0, 2, refuse);
@@ -291,11 +294,11 @@ mod snapshot_area {
     fn a_refused_delete_is_counted_under_its_own_reason_and_is_not_waste() {
         let refuse = |c: &SnapshotChange| match c {
             SnapshotChange::Delete { snapshot_id, .. } if snapshot_id == "snap-0" => {
-                Err(CloudError::new("DeleteSnapshot", ErrorKind::Protected, "SnapshotLocked: snap-0 is locked"))
+                Err(CloudError::new("DeleteSnapshot", ErrorKind::Protected(Protection::Locked), "SnapshotLocked: snap-0 is locked"))
             }
             SnapshotChange::Delete { snapshot_id, .. } if snapshot_id == "snap-1" => Err(CloudError::new(
                 "DeleteSnapshot",
-                ErrorKind::Protected,
+                ErrorKind::Protected(Protection::ManagedByBackup),
                 "InvalidParameterValue: This snapshot is managed by the AWS Backup service and cannot be deleted via EC2 APIs.",
             )),
             _ => Ok(None),
