@@ -247,11 +247,11 @@ impl AwsCloud {
         Ok(documents_allow_agent(&documents))
     }
 
-    /// The tags of a role; None when no role of that name exists.
-    async fn role_tags(&self, name: &str) -> Result<Option<Tags>, CloudError> {
+    /// Role `name` as GetRole answers it; None when no role of that name exists.
+    async fn role(&self, name: &str) -> Result<Option<aws_sdk_iam::types::Role>, CloudError> {
         self.pace(PaceClass::NonMutating).await;
         match self.iam.get_role().role_name(name).send().await {
-            Ok(answer) => Ok(answer.role().map(|r| iam_tags(r.tags()))),
+            Ok(answer) => Ok(answer.role),
             Err(e) => {
                 let error = classify("GetRole", e);
                 if error.message.starts_with("NoSuchEntity") { Ok(None) } else { Err(error) }
@@ -259,17 +259,15 @@ impl AwsCloud {
         }
     }
 
+    /// The tags of a role; None when no role of that name exists.
+    async fn role_tags(&self, name: &str) -> Result<Option<Tags>, CloudError> {
+        Ok(self.role(name).await?.map(|r| iam_tags(r.tags())))
+    }
+
     /// Whether role `name` exists, lets SSM assume it and grants what the SSM Agent needs.
     async fn role_facts(&self, name: &str) -> Result<RoleFacts, CloudError> {
-        self.pace(PaceClass::NonMutating).await;
-        let answer = match self.iam.get_role().role_name(name).send().await {
-            Ok(answer) => answer,
-            Err(e) => {
-                let error = classify("GetRole", e);
-                return if error.message.starts_with("NoSuchEntity") { Ok(RoleFacts::default()) } else { Err(error) };
-            }
-        };
-        let trust = answer.role().and_then(|r| r.assume_role_policy_document()).and_then(parse_document);
+        let Some(role) = self.role(name).await? else { return Ok(RoleFacts::default()) };
+        let trust = role.assume_role_policy_document().and_then(parse_document);
         let trusted_by_ssm = trust.as_ref().is_some_and(|t| trusts_service(t, "ssm.amazonaws.com"));
         Ok(RoleFacts { exists: true, trusted_by_ssm, grants_ssm: self.role_grants_ssm(name).await? })
     }
