@@ -225,6 +225,8 @@ fn parse_rfc3339(text: &str) -> Option<i64> {
 /// One policy's retention rules over the snapshots its selector holds.
 struct Retention<'a> {
     desired: &'a SnapshotRetentionDesired,
+    /// The snapshots its selector holds.
+    in_scope: Vec<&'a Snapshot>,
     /// Snapshots beyond the newest N of their volume, when count-based retention is set.
     beyond: Option<BTreeSet<&'a str>>,
 }
@@ -232,7 +234,8 @@ struct Retention<'a> {
 impl<'a> Retention<'a> {
     fn new(desired: &'a SnapshotRetentionDesired, snapshots: &'a [Snapshot]) -> Self {
         let in_scope: Vec<&Snapshot> = snapshots.iter().filter(|s| selects(desired, s)).collect();
-        Self { desired, beyond: desired.keep_latest_per_volume.map(|keep| beyond_newest(&in_scope, keep)) }
+        let beyond = desired.keep_latest_per_volume.map(|keep| beyond_newest(&in_scope, keep));
+        Self { desired, in_scope, beyond }
     }
 
     /// Expired by age and count (protections aside).
@@ -270,7 +273,6 @@ pub fn plan_with_peers(
     now: i64,
     enforce: bool,
 ) -> SnapshotPlan {
-    let in_scope: Vec<&Snapshot> = inventory.snapshots.iter().filter(|s| selects(desired, s)).collect();
     let own = Retention::new(desired, &inventory.snapshots);
     let peers: Vec<Retention> = peers.iter().map(|peer| Retention::new(peer, &inventory.snapshots)).collect();
     let retained_by_peer = |snapshot: &Snapshot| {
@@ -281,7 +283,7 @@ pub fn plan_with_peers(
     };
     let grace = desired.grace_period.as_secs() as i64;
 
-    let mut verdicts = Vec::with_capacity(in_scope.len());
+    let mut verdicts = Vec::with_capacity(own.in_scope.len());
     let mut to_tag = Vec::new();
     let mut to_untag = Vec::new();
     let mut due: Vec<&Snapshot> = Vec::new();
@@ -290,7 +292,7 @@ pub fn plan_with_peers(
     let mut expired_gib = 0u64;
     let expires_at_new = rfc3339(now + grace);
 
-    for snapshot in &in_scope {
+    for snapshot in &own.in_scope {
         let expired = own.expired(snapshot, now);
         let tag = snapshot.tags.get(TAG_EXPIRES_AT);
         let verdict = if !expired {
@@ -367,7 +369,7 @@ pub fn plan_with_peers(
     SnapshotPlan {
         drift,
         actions,
-        evaluated: in_scope.len() as u32,
+        evaluated: own.in_scope.len() as u32,
         retained,
         protected,
         expiring: expiring_times.len() as u32,
