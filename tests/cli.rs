@@ -5,7 +5,7 @@ mod common;
 
 use std::process::{Command, Output};
 
-use common::{REGION, TestAccount, emulator};
+use common::{REGION, TestAccount};
 
 fn policy_yaml(account: &TestAccount, mode: &str) -> String {
     format!(
@@ -30,16 +30,7 @@ fn frugal(args: &[&str], file_content: &str) -> Output {
     let mut full: Vec<&str> = args.to_vec();
     let path_text = path.to_str().expect("utf-8 path").to_string();
     full.extend(["-f", &path_text, "--vpc-endpoint-pacing", "100/100"]);
-    Command::new(env!("CARGO_BIN_EXE_frugal"))
-        .args(&full)
-        .env("AWS_ENDPOINT_URL", &emulator().url)
-        .env("AWS_ACCESS_KEY_ID", "testing")
-        .env("AWS_SECRET_ACCESS_KEY", "testing")
-        .env("AWS_REGION", REGION)
-        .env("RUST_LOG", "warn")
-        .env_remove("AWS_PROFILE")
-        .output()
-        .expect("run frugal")
+    common::frugal_command().args(&full).env("RUST_LOG", "warn").output().expect("run frugal")
 }
 
 fn stdout(output: &Output) -> String {

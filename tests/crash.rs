@@ -16,7 +16,6 @@ use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
 
 use common::messy::{Messy, assert_endpoints_converged, assert_no_duplicates, policy_yaml, rules, seed, snapshot_tags};
-use common::{REGION, emulator};
 use k8s_openapi::jiff::Timestamp;
 use rand::rngs::StdRng;
 use rand::{Rng, SeedableRng};
@@ -38,22 +37,8 @@ fn env_or<T: std::str::FromStr>(name: &str, default: T) -> T {
 
 /// `frugal apply -f <policy>` as the operator's binary, pointed at the emulator.
 fn apply_command(policy: &Path) -> Command {
-    let mut command = Command::new(env!("CARGO_BIN_EXE_frugal"));
-    command
-        .args(["apply", "-f"])
-        .arg(policy)
-        .args(PACING_FLAGS)
-        .env("AWS_ENDPOINT_URL", &emulator().url)
-        .env("AWS_ACCESS_KEY_ID", "testing")
-        .env("AWS_SECRET_ACCESS_KEY", "testing")
-        .env("AWS_REGION", REGION)
-        .env("AWS_EC2_METADATA_DISABLED", "true")
-        .env("RUST_LOG", "info")
-        .env_remove("AWS_SESSION_TOKEN")
-        .env_remove("AWS_PROFILE")
-        .stdin(Stdio::null())
-        .stdout(Stdio::null())
-        .stderr(Stdio::null());
+    let mut command = common::frugal_command();
+    command.args(["apply", "-f"]).arg(policy).args(PACING_FLAGS).stdin(Stdio::null()).stdout(Stdio::null()).stderr(Stdio::null());
     command
 }
 

@@ -17,7 +17,7 @@ use std::fs::File;
 use std::io::{Read, Write};
 use std::net::{SocketAddr, TcpListener, TcpStream};
 use std::path::PathBuf;
-use std::process::{Child, Command, Stdio};
+use std::process::{Child, Stdio};
 use std::time::{Duration, Instant};
 
 use aws_sdk_ec2::types::{DomainType, Filter, ResourceType, Tag, TagSpecification, VpcEndpoint};
@@ -980,19 +980,11 @@ impl Operator {
         let out = File::create(&log).unwrap_or_else(|e| panic!("create {}: {e}", log.display()));
         let err = out.try_clone().expect("clone the log file handle");
         let port = free_port();
-        let child = Command::new(env!("CARGO_BIN_EXE_frugal"))
+        let child = common::frugal_command()
             .args(["run", "--metrics-addr", &format!("127.0.0.1:{port}"), "--vpc-endpoint-pacing", "100/100"])
             .args(["--policy-selector", &format!("{SHARD_LABEL}={shard}")])
             .args(args)
             .env("KUBECONFIG", &kubeconfig)
-            .env("AWS_ENDPOINT_URL", &common::emulator().url)
-            .env("AWS_ACCESS_KEY_ID", "testing")
-            .env("AWS_SECRET_ACCESS_KEY", "testing")
-            .env("AWS_REGION", REGION)
-            .env("AWS_EC2_METADATA_DISABLED", "true")
-            .env("RUST_LOG", "info")
-            .env_remove("AWS_SESSION_TOKEN")
-            .env_remove("AWS_PROFILE")
             // Last, so a test can override any of the above.
             .envs(envs.iter().copied())
             .stdin(Stdio::null())

@@ -351,6 +351,23 @@ impl TestAccount {
         ids
     }
 }
+/// The `frugal` binary as a child process talking to the emulator with test credentials, so
+/// none of the developer's AWS environment leaks in. Callers add arguments and may override
+/// any of these variables.
+pub fn frugal_command() -> Command {
+    let mut command = Command::new(env!("CARGO_BIN_EXE_frugal"));
+    command
+        .env("AWS_ENDPOINT_URL", &emulator().url)
+        .env("AWS_ACCESS_KEY_ID", "testing")
+        .env("AWS_SECRET_ACCESS_KEY", "testing")
+        .env("AWS_REGION", REGION)
+        .env("AWS_EC2_METADATA_DISABLED", "true")
+        .env("RUST_LOG", "info")
+        .env_remove("AWS_SESSION_TOKEN")
+        .env_remove("AWS_PROFILE");
+    command
+}
+
 pub mod bad_specs;
 pub mod fault_proxy;
 pub mod messy;
