@@ -102,20 +102,7 @@ async fn ami_launch_template_backup_dlm_locked_and_pending_snapshots_survive() {
     let (_, ids) = account.snapshots_of_new_volume(8, 20).await;
     account.age_snapshots(&ids, 400).await;
     let [ami, template, backup, dlm, locked, pending, excluded, free] = ids.as_slice() else { panic!("eight snapshots") };
-    account
-        .ec2
-        .register_image()
-        .name("golden")
-        .root_device_name("/dev/xvda")
-        .block_device_mappings(
-            aws_sdk_ec2::types::BlockDeviceMapping::builder()
-                .device_name("/dev/xvda")
-                .ebs(aws_sdk_ec2::types::EbsBlockDevice::builder().snapshot_id(ami).build())
-                .build(),
-        )
-        .send()
-        .await
-        .expect("RegisterImage");
+    account.register_ami("golden", ami).await;
     account
         .ec2
         .create_launch_template()

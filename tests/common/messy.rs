@@ -89,20 +89,7 @@ pub async fn seed() -> Messy {
     let (_, old_protected) = account.snapshots_of_new_volume(2, 10).await;
     account.age_snapshots(&old_protected, 400).await;
     let [ami, excluded] = old_protected.as_slice() else { panic!("two snapshots") };
-    account
-        .ec2
-        .register_image()
-        .name("golden")
-        .root_device_name("/dev/xvda")
-        .block_device_mappings(
-            aws_sdk_ec2::types::BlockDeviceMapping::builder()
-                .device_name("/dev/xvda")
-                .ebs(aws_sdk_ec2::types::EbsBlockDevice::builder().snapshot_id(ami).build())
-                .build(),
-        )
-        .send()
-        .await
-        .expect("RegisterImage");
+    account.register_ami("golden", ami).await;
     account
         .ec2
         .create_tags()

@@ -341,6 +341,24 @@ impl TestAccount {
         assert!(answer.get("updated").is_some(), "{answer}");
     }
 
+    /// Registers AMI `name` whose root volume comes from `snapshot_id`.
+    pub async fn register_ami(&self, name: &str, snapshot_id: &str) -> String {
+        let root = aws_sdk_ec2::types::BlockDeviceMapping::builder()
+            .device_name("/dev/xvda")
+            .ebs(aws_sdk_ec2::types::EbsBlockDevice::builder().snapshot_id(snapshot_id).build())
+            .build();
+        let answer = self
+            .ec2
+            .register_image()
+            .name(name)
+            .root_device_name("/dev/xvda")
+            .block_device_mappings(root)
+            .send()
+            .await
+            .expect("RegisterImage");
+        answer.image_id().expect("image id").to_string()
+    }
+
     /// Ids of the account's snapshots that still exist.
     pub async fn snapshot_ids(&self) -> std::collections::BTreeSet<String> {
         let mut ids = std::collections::BTreeSet::new();
