@@ -32,6 +32,22 @@ struct State {
     /// Bumped by every change in the account; entries of an older generation are stale.
     generations: HashMap<String, u64>,
     slots: HashMap<Key, Slot>,
+    /// When expired entries were last dropped.
+    swept: Option<Instant>,
+}
+
+impl State {
+    /// Drops the entries older than `ttl`, at most once per `ttl`. Without it a read nobody
+    /// repeats soon (a large DescribeSnapshots answer, a deleted policy's selector) would be
+    /// held until the next resync instead of for its time-to-live.
+    fn sweep(&mut self, ttl: Duration) {
+        if self.swept.is_some_and(|at| at.elapsed() < ttl) {
+            return;
+        }
+        self.swept = Some(Instant::now());
+        // A slot being read (locked) stays: its reader is about to fill it.
+        self.slots.retain(|_, slot| slot.try_lock().map_or(true, |entry| entry.as_ref().is_some_and(|e| e.at.elapsed() < ttl)));
+    }
 }
 
 pub struct ObservationCache {
@@ -51,7 +67,13 @@ impl ObservationCache {
 
     fn slot(&self, key: Key) -> Option<Slot> {
         let mut state = self.state.lock().ok()?;
+        state.sweep(self.ttl);
         Some(state.slots.entry(key).or_default().clone())
+    }
+
+    #[cfg(test)]
+    fn held(&self) -> usize {
+        self.state.lock().map(|s| s.slots.len()).unwrap_or(0)
     }
 
     /// The cached answer of `read` while fresh, else `fetch`'s answer, stored when it
@@ -130,6 +152,20 @@ mod tests {
         cache.invalidate("111111111111");
         assert_eq!(read(&cache, &calls, false).await.ok(), Some(3), "our own change is seen on the next read");
         assert_eq!(read(&cache, &calls, false).await.ok(), Some(3));
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn expired_reads_are_dropped_even_when_nobody_reads_them_again() {
+        let cache = ObservationCache::new(Duration::from_secs(30));
+        let calls = AtomicU32::new(0);
+        read(&cache, &calls, false).await.ok();
+        let other = cache.read("111111111111", "eu-west-1", "DescribeOtherThings".to_string(), async { Ok(7u32) }).await;
+        assert_eq!(other.ok(), Some(7));
+        assert_eq!(cache.held(), 2);
+        tokio::time::advance(Duration::from_secs(31)).await;
+        let fresh = cache.read("111111111111", "eu-west-1", "DescribeOtherThings".to_string(), async { Ok(8u32) }).await;
+        assert_eq!(fresh.ok(), Some(8));
+        assert_eq!(cache.held(), 1, "the expired DescribeThings answer is no longer held");
     }
 
     #[tokio::test]
