@@ -88,6 +88,12 @@ pub struct RunArgs {
     /// the account ends the sharing at once, so its own changes are always seen.
     #[arg(long, default_value = "30s", value_parser = crate::api::validate::parse_duration, env = "FRUGAL_OBSERVATION_TTL")]
     pub observation_ttl: std::time::Duration,
+    /// How many policies are reconciled at the same time (`0`: no limit). Policies of one
+    /// account and region share its client-side pacing, so more at once does not finish them
+    /// sooner; a bound lets each policy finish (and be Ready) in turn, instead of all of them
+    /// waiting for the pacer together, and bounds the memory of reconciles in flight.
+    #[arg(long, default_value_t = 16, env = "FRUGAL_MAX_CONCURRENT_RECONCILES")]
+    pub max_concurrent_reconciles: u16,
     #[command(flatten)]
     pub pacing: PacingArgs,
 }

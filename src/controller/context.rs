@@ -14,6 +14,7 @@ use crate::engine::CloudConnector;
 use crate::metrics::Metrics;
 
 use super::backoff::Backoff;
+use super::validated::ValidatedSpecs;
 
 pub struct Context {
     pub client: Client,
@@ -26,12 +27,23 @@ pub struct Context {
     pub allowed_roles: RoleAllowlist,
     /// Every policy the controller watches, to find the ones a policy conflicts with.
     pub policies: Option<Store<CostPolicy>>,
+    /// Their validated specs, one validation per generation.
+    pub validated: ValidatedSpecs,
 }
 
 impl Context {
     pub fn new(client: Client, connector: Arc<dyn CloudConnector>, metrics: Arc<Metrics>) -> Self {
         let reporter = Reporter { controller: CONTROLLER_NAME.to_string(), instance: std::env::var("POD_NAME").ok() };
-        Self { client, connector, metrics, reporter, backoff: Backoff::default(), allowed_roles: RoleAllowlist::default(), policies: None }
+        Self {
+            client,
+            connector,
+            metrics,
+            reporter,
+            backoff: Backoff::default(),
+            allowed_roles: RoleAllowlist::default(),
+            policies: None,
+            validated: ValidatedSpecs::default(),
+        }
     }
 }
 

@@ -15,14 +15,14 @@ mod reconcile;
 mod status;
 #[cfg(test)]
 mod tests;
+mod validated;
 
 use std::sync::Arc;
 use std::sync::atomic::Ordering;
 
 use futures::{FutureExt, StreamExt};
 use kube::api::ListParams;
-use kube::runtime::watcher;
-use kube::runtime::{Controller, Predicate, WatchStreamExt, predicates, reflector};
+use kube::runtime::{Controller, Predicate, WatchStreamExt, controller, predicates, reflector, watcher};
 use kube::{Api, Client};
 
 use crate::api::CostPolicy;
@@ -92,14 +92,17 @@ pub async fn run(args: RunArgs) -> anyhow::Result<()> {
         watch = watch.labels(selector);
     }
     let triggers = triggers(api, watch, writer);
-    let controller = Controller::for_stream(triggers, reader).graceful_shutdown_on(shutdown).run(reconcile, error_policy, ctx).for_each(
-        |result| async move {
+    let config = controller::Config::default().concurrency(args.max_concurrent_reconciles);
+    let controller = Controller::for_stream(triggers, reader)
+        .with_config(config)
+        .graceful_shutdown_on(shutdown)
+        .run(reconcile, error_policy, ctx)
+        .for_each(|result| async move {
             match result {
                 Ok((object, _)) => tracing::debug!(policy = %object.name, "reconciled"),
                 Err(error) => tracing::debug!(%error, "reconcile did not complete"),
             }
-        },
-    );
+        });
     let lease = async {
         match elector.as_mut() {
             Some(elector) => elector.keep_leading().await,

@@ -159,7 +159,7 @@ async fn apply(policy: &CostPolicy, api: &Api<CostPolicy>, ctx: &Context, invali
         }
     };
 
-    let peers = conflicts::peers(&validated, &other_policies(ctx, &name));
+    let peers = conflicts::peers(&validated, other_policies(ctx, &name).iter().map(Arc::as_ref));
     if !peers.conflicts.is_empty() {
         tracing::warn!(policy = %name, conflicts = ?peers.conflicts, "another policy governs the same snapshots or VPCs");
     }
@@ -181,16 +181,14 @@ async fn apply(policy: &CostPolicy, api: &Api<CostPolicy>, ctx: &Context, invali
 
 /// The other live, valid policies the controller knows (none without a store: each policy
 /// then stands alone). With --policy-selector, only this shard's policies are known.
-fn other_policies(ctx: &Context, name: &str) -> Vec<ValidatedPolicy> {
+fn other_policies(ctx: &Context, name: &str) -> Vec<Arc<ValidatedPolicy>> {
     let Some(store) = &ctx.policies else { return Vec::new() };
-    store
-        .state()
+    let policies = store.state();
+    ctx.validated.retain(&policies.iter().map(|p| p.name_any()).collect());
+    policies
         .iter()
-        .filter(|p| p.metadata.deletion_timestamp.is_none())
-        .filter_map(|p| {
-            let other = p.name_any();
-            if other == name { None } else { validate(&other, &p.spec).ok() }
-        })
+        .filter(|p| p.metadata.deletion_timestamp.is_none() && p.name_any() != name)
+        .filter_map(|p| ctx.validated.get(p))
         .collect()
 }
 

@@ -61,9 +61,9 @@ fn vpc_scopes_overlap(a: &VpcScope, b: &VpcScope) -> bool {
 }
 
 /// The conflicts of `policy` with `others` (other valid, live policies; `policy` itself is skipped).
-pub fn peers(policy: &ValidatedPolicy, others: &[ValidatedPolicy]) -> Peers {
+pub fn peers<'a>(policy: &ValidatedPolicy, others: impl IntoIterator<Item = &'a ValidatedPolicy>) -> Peers {
     let mut peers = Peers::default();
-    let mut others: Vec<&ValidatedPolicy> = others.iter().filter(|o| o.name != policy.name && same_target(policy, o)).collect();
+    let mut others: Vec<&ValidatedPolicy> = others.into_iter().filter(|o| o.name != policy.name && same_target(policy, o)).collect();
     others.sort_by(|a, b| a.name.cmp(&b.name));
     for other in others {
         if let (Some(mine), Some(theirs)) = (&policy.snapshot_retention, &other.snapshot_retention)
