@@ -1,7 +1,7 @@
 """Request recorder (WSGI middleware) and the /_frugal control endpoints.
 
 Every AWS API request is recorded as
-    {"account", "region", "service", "operation"}
+    {"account", "region", "service", "operation", "at"}
 - account: the account moto maps the request's credentials to, decided the
   way moto decides it (MOTO_ACCOUNT_ID, then the x-moto-account-id header,
   then moto.iam.models.get_account_id_from(access key), which knows the
@@ -10,7 +10,8 @@ Every AWS API request is recorded as
   name: ec2, sts, monitoring, backup, ssm, iam, ...);
 - operation: the query/form `Action`, else the `X-Amz-Target` suffix, else the
   RPC v2 CBOR path's operation, else the REST operation whose botocore
-  requestUri matches method + path (e.g. backup), else "METHOD /path".
+  requestUri matches method + path (e.g. backup), else "METHOD /path";
+- at: when the request arrived, seconds since the Unix epoch (to the millisecond).
 
 Control endpoints (never recorded):
     GET    /_frugal/requests?account=ID   JSON array of that account's records
@@ -27,6 +28,7 @@ import json
 import os
 import re
 import threading
+import time
 from typing import Any, Callable, Iterable
 from urllib.parse import parse_qs
 
@@ -201,6 +203,7 @@ class Recorder:
                 "service": "unknown",
                 "operation": f"unrecorded: {exc!r}",
             }
+        record["at"] = round(time.time(), 3)
         with _lock:
             _records.append(record)
         return self.app(environ, start_response)
