@@ -14,7 +14,6 @@ use crate::plan::{Tags, is_owned_by};
 
 use super::AwsCloud;
 use super::error::classify;
-use super::pacing::PaceClass;
 
 fn to_u32(v: Option<i64>) -> Option<u32> {
     v.and_then(|v| u32::try_from(v).ok())
@@ -164,10 +163,9 @@ impl AwsCloud {
             tags.iter().filter_map(|t| Some((t.key()?.to_string(), t.value().unwrap_or_default().to_string()))).collect()
         };
         let mut resources = Vec::new();
-        let mut pages = self.ec2.describe_instances().max_results(1000).into_paginator().send();
-        loop {
-            self.pace(PaceClass::NonMutating).await;
-            let Some(page) = pages.next().await else { break };
+        let pages = self.ec2.describe_instances().max_results(1000).into_paginator().send();
+        let mut pages = self.paced(pages).await;
+        while let Some(page) = pages.next().await {
             let page = page.map_err(|e| classify("DescribeInstances", e))?;
             for instance in page.reservations().iter().flat_map(|r| r.instances()) {
                 let Some(id) = instance.instance_id() else { continue };
@@ -185,10 +183,9 @@ impl AwsCloud {
                 });
             }
         }
-        let mut pages = self.ec2.describe_volumes().max_results(500).into_paginator().send();
-        loop {
-            self.pace(PaceClass::NonMutating).await;
-            let Some(page) = pages.next().await else { break };
+        let pages = self.ec2.describe_volumes().max_results(500).into_paginator().send();
+        let mut pages = self.paced(pages).await;
+        while let Some(page) = pages.next().await {
             let page = page.map_err(|e| classify("DescribeVolumes", e))?;
             for volume in page.volumes() {
                 let Some(id) = volume.volume_id() else { continue };

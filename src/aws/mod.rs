@@ -6,6 +6,7 @@ mod error;
 mod network;
 mod observation;
 mod pacing;
+mod paging;
 mod request_metrics;
 mod snapshots;
 mod ssm_access;
@@ -30,6 +31,7 @@ use crate::plan::ssm_access::{SsmChange, SsmInventory};
 
 pub use pacing::{PaceClass, PacingConfig, TokenBucket};
 
+use aws_smithy_async::future::pagination_stream::PaginationStream;
 use observation::ObservationCache;
 use pacing::Pacer;
 use request_metrics::RequestMetrics;
@@ -220,6 +222,11 @@ impl AwsCloud {
             aws_sdk_backup::config::Builder::from(config).interceptor(RequestMetrics::new(metrics)).build(),
         );
         Self { ec2, cloudwatch, backup, ssm, iam, region, account, pacer, observations }
+    }
+
+    /// The pages of a describe call, each paced as a describe when it is requested.
+    async fn paced<T: paging::Page, E>(&self, pages: PaginationStream<Result<T, E>>) -> paging::PacedPages<T, E> {
+        paging::PacedPages::new(self.pacer.bucket(&self.account, &self.region, PaceClass::NonMutating).await, pages)
     }
 
     /// Waits for a token of the account's bucket for `class`.

@@ -62,36 +62,24 @@ impl AwsCloud {
     }
 
     async fn describe_vpcs_filtered(&self, filters: Vec<Filter>) -> Result<Vec<Vpc>, CloudError> {
-        self.pace(PaceClass::NonMutating).await;
         let filters = if filters.is_empty() { None } else { Some(filters) };
-        let vpcs: Vec<_> = self
-            .ec2
-            .describe_vpcs()
-            .set_filters(filters)
-            .into_paginator()
-            .items()
-            .send()
-            .try_collect()
-            .await
-            .map_err(|e| classify("DescribeVpcs", e))?;
+        let mut pages = self.paced(self.ec2.describe_vpcs().set_filters(filters).into_paginator().send()).await;
+        let mut vpcs = Vec::new();
+        while let Some(page) = pages.next().await {
+            vpcs.extend(page.map_err(|e| classify("DescribeVpcs", e))?.vpcs.unwrap_or_default());
+        }
         Ok(vpcs.iter().filter_map(|v| Some(Vpc { id: v.vpc_id()?.to_string(), tags: tags_of(Some(v.tags())) })).collect())
     }
 
     async fn describe_route_tables(&self, vpc_ids: &[String]) -> Result<Vec<RouteTable>, CloudError> {
         let mut tables = Vec::new();
         for chunk in vpc_ids.chunks(FILTER_VALUES_PER_CALL) {
-            self.pace(PaceClass::NonMutating).await;
-            let page: Vec<_> = self
-                .ec2
-                .describe_route_tables()
-                .filters(filter("vpc-id", chunk.iter().cloned()))
-                .max_results(100)
-                .into_paginator()
-                .items()
-                .send()
-                .try_collect()
-                .await
-                .map_err(|e| classify("DescribeRouteTables", e))?;
+            let read = self.ec2.describe_route_tables().filters(filter("vpc-id", chunk.iter().cloned())).max_results(100);
+            let mut pages = self.paced(read.into_paginator().send()).await;
+            let mut page = Vec::new();
+            while let Some(answer) = pages.next().await {
+                page.extend(answer.map_err(|e| classify("DescribeRouteTables", e))?.route_tables.unwrap_or_default());
+            }
             tables.extend(page.iter().filter_map(|rt| {
                 Some(RouteTable {
                     id: rt.route_table_id()?.to_string(),
@@ -126,19 +114,13 @@ impl AwsCloud {
     }
 
     async fn describe_gateway_endpoints(&self, mut filters: Vec<Filter>) -> Result<Vec<GatewayEndpoint>, CloudError> {
-        self.pace(PaceClass::NonMutating).await;
         filters.push(filter("vpc-endpoint-type", ["Gateway"]));
-        let endpoints: Vec<_> = self
-            .ec2
-            .describe_vpc_endpoints()
-            .set_filters(Some(filters))
-            .max_results(PAGE_SIZE)
-            .into_paginator()
-            .items()
-            .send()
-            .try_collect()
-            .await
-            .map_err(|e| classify("DescribeVpcEndpoints", e))?;
+        let read = self.ec2.describe_vpc_endpoints().set_filters(Some(filters)).max_results(PAGE_SIZE);
+        let mut pages = self.paced(read.into_paginator().send()).await;
+        let mut endpoints = Vec::new();
+        while let Some(page) = pages.next().await {
+            endpoints.extend(page.map_err(|e| classify("DescribeVpcEndpoints", e))?.vpc_endpoints.unwrap_or_default());
+        }
         Ok(endpoints.iter().filter_map(endpoint_of).collect())
     }
 
@@ -160,18 +142,12 @@ impl AwsCloud {
 
         let mut nat_vpc = BTreeMap::new();
         for chunk in vpc_ids.chunks(FILTER_VALUES_PER_CALL) {
-            self.pace(PaceClass::NonMutating).await;
-            let nats: Vec<_> = self
-                .ec2
-                .describe_nat_gateways()
-                .filter(filter("vpc-id", chunk.iter().cloned()))
-                .max_results(PAGE_SIZE)
-                .into_paginator()
-                .items()
-                .send()
-                .try_collect()
-                .await
-                .map_err(|e| classify("DescribeNatGateways", e))?;
+            let read = self.ec2.describe_nat_gateways().filter(filter("vpc-id", chunk.iter().cloned())).max_results(PAGE_SIZE);
+            let mut pages = self.paced(read.into_paginator().send()).await;
+            let mut nats = Vec::new();
+            while let Some(page) = pages.next().await {
+                nats.extend(page.map_err(|e| classify("DescribeNatGateways", e))?.nat_gateways.unwrap_or_default());
+            }
             for nat in nats {
                 if let (Some(id), Some(vpc)) = (nat.nat_gateway_id(), nat.vpc_id()) {
                     nat_vpc.insert(id.to_string(), vpc.to_string());

@@ -40,7 +40,7 @@ impl AwsCloud {
     async fn describe_own_snapshots(&self, desired: &SnapshotRetentionDesired) -> Result<Vec<Snapshot>, CloudError> {
         let filters: Vec<Filter> =
             desired.selector.iter().map(|(k, v)| Filter::builder().name(format!("tag:{k}")).values(v).build()).collect();
-        let mut pages = self
+        let pages = self
             .ec2
             .describe_snapshots()
             .owner_ids("self")
@@ -49,9 +49,8 @@ impl AwsCloud {
             .into_paginator()
             .send();
         let mut snapshots = Vec::new();
-        loop {
-            self.pace(PaceClass::NonMutating).await;
-            let Some(page) = pages.next().await else { break };
+        let mut pages = self.paced(pages).await;
+        while let Some(page) = pages.next().await {
             let page = page.map_err(|e| classify("DescribeSnapshots", e))?;
             for s in page.snapshots() {
                 snapshots.push(convert_snapshot(s)?);
@@ -63,7 +62,7 @@ impl AwsCloud {
     /// Snapshots behind the account's own AMIs.
     async fn ami_snapshots(&self) -> Result<BTreeSet<String>, CloudError> {
         // Deprecated and disabled AMIs still hold their snapshots (a disabled AMI can be re-enabled).
-        let mut pages = self
+        let pages = self
             .ec2
             .describe_images()
             .owners("self")
@@ -73,9 +72,8 @@ impl AwsCloud {
             .into_paginator()
             .send();
         let mut ids = BTreeSet::new();
-        loop {
-            self.pace(PaceClass::NonMutating).await;
-            let Some(page) = pages.next().await else { break };
+        let mut pages = self.paced(pages).await;
+        while let Some(page) = pages.next().await {
             let page = page.map_err(|e| classify("DescribeImages", e))?;
             for image in page.images() {
                 ids.extend(image.block_device_mappings().iter().filter_map(|m| m.ebs()?.snapshot_id().map(str::to_string)));
@@ -92,21 +90,18 @@ impl AwsCloud {
 
     async fn read_launch_templates(&self) -> Result<LaunchTemplateRefs, CloudError> {
         let mut templates = Vec::new();
-        let mut pages = self.ec2.describe_launch_templates().max_results(200).into_paginator().send();
-        loop {
-            self.pace(PaceClass::NonMutating).await;
-            let Some(page) = pages.next().await else { break };
+        let pages = self.ec2.describe_launch_templates().max_results(200).into_paginator().send();
+        let mut pages = self.paced(pages).await;
+        while let Some(page) = pages.next().await {
             let page = page.map_err(|e| classify("DescribeLaunchTemplates", e))?;
             templates.extend(page.launch_templates().iter().filter_map(|t| t.launch_template_id().map(str::to_string)));
         }
         let mut refs = LaunchTemplateRefs::default();
         for template in templates {
             // Without Versions, every version of the template is listed.
-            let mut pages =
-                self.ec2.describe_launch_template_versions().launch_template_id(&template).max_results(200).into_paginator().send();
-            loop {
-                self.pace(PaceClass::NonMutating).await;
-                let Some(page) = pages.next().await else { break };
+            let pages = self.ec2.describe_launch_template_versions().launch_template_id(&template).max_results(200).into_paginator().send();
+            let mut pages = self.paced(pages).await;
+            while let Some(page) = pages.next().await {
                 let page = page.map_err(|e| classify("DescribeLaunchTemplateVersions", e))?;
                 for data in page.launch_template_versions().iter().filter_map(|v| v.launch_template_data()) {
                     refs.snapshot_ids

@@ -77,10 +77,9 @@ impl AwsCloud {
     /// Every security group of the region with its ingress rules (one source per rule).
     async fn security_groups(&self) -> Result<Vec<SecurityGroup>, CloudError> {
         let mut groups: BTreeMap<String, SecurityGroup> = BTreeMap::new();
-        let mut pages = self.ec2.describe_security_groups().max_results(1000).into_paginator().send();
-        loop {
-            self.pace(PaceClass::NonMutating).await;
-            let Some(page) = pages.next().await else { break };
+        let pages = self.ec2.describe_security_groups().max_results(1000).into_paginator().send();
+        let mut pages = self.paced(pages).await;
+        while let Some(page) = pages.next().await {
             let page = page.map_err(|e| classify("DescribeSecurityGroups", e))?;
             for g in page.security_groups() {
                 let Some(id) = g.group_id() else { continue };
@@ -99,10 +98,9 @@ impl AwsCloud {
                 );
             }
         }
-        let mut pages = self.ec2.describe_security_group_rules().max_results(1000).into_paginator().send();
-        loop {
-            self.pace(PaceClass::NonMutating).await;
-            let Some(page) = pages.next().await else { break };
+        let pages = self.ec2.describe_security_group_rules().max_results(1000).into_paginator().send();
+        let mut pages = self.paced(pages).await;
+        while let Some(page) = pages.next().await {
             let page = page.map_err(|e| classify("DescribeSecurityGroupRules", e))?;
             for r in page.security_group_rules() {
                 if r.is_egress() != Some(false) {
@@ -138,10 +136,9 @@ impl AwsCloud {
 
     async fn instances(&self) -> Result<Vec<Instance>, CloudError> {
         let mut instances = Vec::new();
-        let mut pages = self.ec2.describe_instances().max_results(1000).into_paginator().send();
-        loop {
-            self.pace(PaceClass::NonMutating).await;
-            let Some(page) = pages.next().await else { break };
+        let pages = self.ec2.describe_instances().max_results(1000).into_paginator().send();
+        let mut pages = self.paced(pages).await;
+        while let Some(page) = pages.next().await {
             let page = page.map_err(|e| classify("DescribeInstances", e))?;
             for i in page.reservations().iter().flat_map(|r| r.instances()) {
                 let Some(id) = i.instance_id() else { continue };
@@ -197,10 +194,9 @@ impl AwsCloud {
     /// inline policies together allow the agent's actions.
     async fn role_grants_ssm(&self, role: &str) -> Result<bool, CloudError> {
         let mut customer_managed = Vec::new();
-        let mut pages = self.iam.list_attached_role_policies().role_name(role).into_paginator().send();
-        loop {
-            self.pace(PaceClass::NonMutating).await;
-            let Some(page) = pages.next().await else { break };
+        let pages = self.iam.list_attached_role_policies().role_name(role).into_paginator().send();
+        let mut pages = self.paced(pages).await;
+        while let Some(page) = pages.next().await {
             let page = page.map_err(|e| classify("ListAttachedRolePolicies", e))?;
             for policy in page.attached_policies() {
                 let arn = policy.policy_arn().unwrap_or_default();
@@ -232,10 +228,9 @@ impl AwsCloud {
             documents.extend(answer.policy_version().and_then(|v| v.document()).and_then(parse_document));
         }
         let mut inline = Vec::new();
-        let mut pages = self.iam.list_role_policies().role_name(role).into_paginator().send();
-        loop {
-            self.pace(PaceClass::NonMutating).await;
-            let Some(page) = pages.next().await else { break };
+        let pages = self.iam.list_role_policies().role_name(role).into_paginator().send();
+        let mut pages = self.paced(pages).await;
+        while let Some(page) = pages.next().await {
             inline.extend(page.map_err(|e| classify("ListRolePolicies", e))?.policy_names().iter().cloned());
         }
         for name in inline {
@@ -275,10 +270,9 @@ impl AwsCloud {
     /// Instances SSM knows, with their PingStatus.
     async fn ssm_instances(&self) -> Result<BTreeMap<String, String>, CloudError> {
         let mut known = BTreeMap::new();
-        let mut pages = self.ssm.describe_instance_information().max_results(50).into_paginator().send();
-        loop {
-            self.pace(PaceClass::NonMutating).await;
-            let Some(page) = pages.next().await else { break };
+        let pages = self.ssm.describe_instance_information().max_results(50).into_paginator().send();
+        let mut pages = self.paced(pages).await;
+        while let Some(page) = pages.next().await {
             let page = page.map_err(|e| classify("DescribeInstanceInformation", e))?;
             for info in page.instance_information_list() {
                 if let Some(id) = info.instance_id() {
