@@ -1,5 +1,5 @@
 # frugal-operator: the commands a newcomer needs.
-.PHONY: demo test build lint fmt crd emulator-setup e2e bench bench-compare
+.PHONY: demo test build lint fmt crd emulator-setup e2e bench bench-compare bench-scale
 
 CARGO ?= cargo
 
@@ -32,11 +32,12 @@ fmt:
 	$(CARGO) fmt --all
 
 ## bench: planner and end-to-end snapshot benchmarks, then the comparison with Cloud
-## Custodian (figures for docs/BENCHMARKS.md).
+## Custodian, and the controller with 500 policies (figures for docs/BENCHMARKS.md).
 bench: emulator-setup
 	$(CARGO) bench --locked --bench plan_snapshots
 	$(CARGO) bench --locked --bench snapshots_e2e
 	$(MAKE) bench-compare
+	$(MAKE) bench-scale
 
 ## bench-compare: frugal vs Cloud Custodian (installed into .venv-c7n/) on the same seeded
 ## emulator accounts; rewrites docs/benchmarks.json and the generated part of docs/BENCHMARKS.md.
@@ -46,3 +47,10 @@ BENCH_RUNS ?= 5
 bench-compare: emulator-setup
 	$(CARGO) build --release --locked --bin frugal
 	.venv/bin/python scripts/bench/compare.py --sizes $(BENCH_SIZES) --runs $(BENCH_RUNS)
+
+## bench-scale: `frugal run` with 500 CostPolicies on one emulator account, against an
+## in-memory API server; rewrites docs/controller-scale.json and its part of docs/BENCHMARKS.md.
+BENCH_POLICIES ?= 500
+bench-scale: emulator-setup
+	$(CARGO) build --release --locked --bin frugal
+	.venv/bin/python scripts/bench/controller_scale.py --policies $(BENCH_POLICIES)

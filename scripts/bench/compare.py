@@ -403,17 +403,22 @@ def markdown(result: dict) -> str:
     return "\n".join(lines)
 
 
-def write_docs(result: dict) -> None:
-    (ROOT / "docs/benchmarks.json").write_text(json.dumps(result, indent=1) + "\n")
+def replace_generated(begin: str, end: str, block: str) -> None:
+    """Puts `block` (which starts with `begin` and ends with `end`) in docs/BENCHMARKS.md in
+    place of the block between those markers, or at the end the first time."""
     md_path = ROOT / "docs/BENCHMARKS.md"
     text = md_path.read_text()
-    block = markdown(result)
-    if MARK_BEGIN in text and MARK_END in text:
-        head, rest = text.split(MARK_BEGIN, 1)
-        text = head + block + rest.split(MARK_END, 1)[1]
+    if begin in text and end in text:
+        head, rest = text.split(begin, 1)
+        text = head + block + rest.split(end, 1)[1]
     else:
         text = text.rstrip("\n") + "\n\n" + block + "\n"
     md_path.write_text(text)
+
+
+def write_docs(result: dict) -> None:
+    (ROOT / "docs/benchmarks.json").write_text(json.dumps(result, indent=1) + "\n")
+    replace_generated(MARK_BEGIN, MARK_END, markdown(result))
 
 
 def main() -> int:
