@@ -45,8 +45,12 @@ impl State {
             return;
         }
         self.swept = Some(Instant::now());
-        // A slot being read (locked) stays: its reader is about to fill it.
-        self.slots.retain(|_, slot| slot.try_lock().map_or(true, |entry| entry.as_ref().is_some_and(|e| e.at.elapsed() < ttl)));
+        // A slot a reader holds stays (it may be about to fill it: dropping it would make the
+        // next reader ask AWS again); one only the map holds goes when it is expired or empty
+        // (a failed read leaves it empty).
+        self.slots.retain(|_, slot| {
+            Arc::strong_count(slot) > 1 || slot.try_lock().is_ok_and(|entry| entry.as_ref().is_some_and(|e| e.at.elapsed() < ttl))
+        });
     }
 }
 
@@ -166,6 +170,18 @@ mod tests {
         let fresh = cache.read("111111111111", "eu-west-1", "DescribeOtherThings".to_string(), async { Ok(8u32) }).await;
         assert_eq!(fresh.ok(), Some(8));
         assert_eq!(cache.held(), 1, "the expired DescribeThings answer is no longer held");
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn the_empty_slot_of_a_failed_read_is_dropped_too() {
+        let cache = ObservationCache::new(Duration::from_secs(30));
+        let calls = AtomicU32::new(0);
+        assert!(read(&cache, &calls, true).await.is_err());
+        assert_eq!(cache.held(), 1);
+        tokio::time::advance(Duration::from_secs(31)).await;
+        let other = cache.read("111111111111", "eu-west-1", "DescribeOtherThings".to_string(), async { Ok(7u32) }).await;
+        assert_eq!(other.ok(), Some(7));
+        assert_eq!(cache.held(), 1, "only the new read is held");
     }
 
     #[tokio::test]
