@@ -184,12 +184,12 @@ async fn apply(policy: &CostPolicy, api: &Api<CostPolicy>, ctx: &Context, invali
 fn other_policies(ctx: &Context, name: &str) -> Vec<Arc<ValidatedPolicy>> {
     let Some(store) = &ctx.policies else { return Vec::new() };
     let policies = store.state();
-    ctx.validated.retain(&policies.iter().map(|p| p.name_any()).collect());
-    policies
+    let others: Vec<&CostPolicy> = policies
         .iter()
-        .filter(|p| p.metadata.deletion_timestamp.is_none() && p.name_any() != name)
-        .filter_map(|p| ctx.validated.get(p))
-        .collect()
+        .map(Arc::as_ref)
+        .filter(|p| p.metadata.deletion_timestamp.is_none() && p.metadata.name.as_deref() != Some(name))
+        .collect();
+    ctx.validated.valid(&others)
 }
 
 /// The resync interval plus up to 10%, so that policies created together spread out.
