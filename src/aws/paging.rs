@@ -18,17 +18,24 @@ pub(super) trait Page {
     fn has_more(&self) -> bool;
 }
 
-macro_rules! next_token_pages {
-    ($($output:ty),* $(,)?) => {
+/// `Page` for outputs that carry a next token (EC2, SSM) or an IsTruncated flag (IAM).
+macro_rules! pages {
+    (next_token: $($output:ty),* ; is_truncated: $($truncated:ty),* $(,)?) => {
         $(impl Page for $output {
             fn has_more(&self) -> bool {
                 self.next_token().is_some_and(|token| !token.is_empty())
             }
         })*
+        $(impl Page for $truncated {
+            fn has_more(&self) -> bool {
+                self.is_truncated()
+            }
+        })*
     };
 }
 
-next_token_pages!(
+pages!(
+    next_token:
     aws_sdk_ec2::operation::describe_snapshots::DescribeSnapshotsOutput,
     aws_sdk_ec2::operation::describe_images::DescribeImagesOutput,
     aws_sdk_ec2::operation::describe_launch_templates::DescribeLaunchTemplatesOutput,
@@ -41,20 +48,11 @@ next_token_pages!(
     aws_sdk_ec2::operation::describe_route_tables::DescribeRouteTablesOutput,
     aws_sdk_ec2::operation::describe_vpc_endpoints::DescribeVpcEndpointsOutput,
     aws_sdk_ec2::operation::describe_nat_gateways::DescribeNatGatewaysOutput,
-    aws_sdk_ssm::operation::describe_instance_information::DescribeInstanceInformationOutput,
+    aws_sdk_ssm::operation::describe_instance_information::DescribeInstanceInformationOutput;
+    is_truncated:
+    aws_sdk_iam::operation::list_attached_role_policies::ListAttachedRolePoliciesOutput,
+    aws_sdk_iam::operation::list_role_policies::ListRolePoliciesOutput,
 );
-
-impl Page for aws_sdk_iam::operation::list_attached_role_policies::ListAttachedRolePoliciesOutput {
-    fn has_more(&self) -> bool {
-        self.is_truncated()
-    }
-}
-
-impl Page for aws_sdk_iam::operation::list_role_policies::ListRolePoliciesOutput {
-    fn has_more(&self) -> bool {
-        self.is_truncated()
-    }
-}
 
 /// The pages of one read, each paced by `bucket` before it is requested.
 pub(super) struct PacedPages<T, E> {
