@@ -76,6 +76,12 @@ def ensure_c7n() -> str:
     return f"c7n {versions.get('c7n')}, boto3 {versions.get('boto3')}, botocore {versions.get('botocore')}"
 
 
+def cpu_seconds(pid: int) -> float:
+    """User+system CPU time a running process has used so far."""
+    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
 class Emulator:
     def __init__(self) -> None:
         self.proc = subprocess.Popen(
@@ -96,8 +102,7 @@ class Emulator:
         urllib.request.urlopen(req, timeout=60).read()
 
     def cpu_seconds(self) -> float:
-        fields = Path(f"/proc/{self.proc.pid}/stat").read_text().rsplit(")", 1)[1].split()
-        return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+        return cpu_seconds(self.proc.pid)
 
     def stop(self) -> None:
         self.proc.terminate()
