@@ -25,7 +25,9 @@ use common::{REGION, TestAccount};
 use frugal_operator::api::conditions::{self, reason};
 use frugal_operator::api::names::{FINALIZER, MANAGED_BY_VALUE, TAG_MANAGED_BY, TAG_POLICY};
 use frugal_operator::api::{BackupStatus, CostPolicy, DeletionPolicy, EndpointOwnership, GatewayService, Mode};
+use frugal_operator::controller::leader::{LEASE_DURATION, RETRY_INTERVAL};
 use k8s_openapi::api::authentication::v1::{TokenRequest, TokenRequestSpec};
+use k8s_openapi::api::authorization::v1::{ResourceAttributes, SubjectAccessReview, SubjectAccessReviewSpec};
 use k8s_openapi::api::coordination::v1::Lease;
 use k8s_openapi::api::core::v1::{Namespace, ServiceAccount};
 use k8s_openapi::api::events::v1::Event;
@@ -48,6 +50,8 @@ const SHARD_LABEL: &str = "e2e.frugal.dev/shard";
 /// How long an operator gets to converge a policy.
 const CONVERGE_TIMEOUT: Duration = Duration::from_secs(120);
 const POLL: Duration = Duration::from_secs(1);
+/// The only Lease deploy/'s Role lets the operator read and update (its resourceNames).
+const LEASE_NAME: &str = "frugal-operator";
 
 // ---------------------------------------------------------------------------------------
 // Tests
@@ -175,6 +179,10 @@ async fn a_policy_deleted_while_it_is_reconciled_is_let_go_and_the_controller_ca
     let strip = json!({ "metadata": { "finalizers": null } });
     let _ = env.api.patch(&env.name, &PatchParams::default(), &Patch::Merge(&strip)).await;
     env.wait_gone().await;
+    // A reconcile of the old object may still be in flight. Its finalizer patch is addressed by
+    // name, so it would hit the object created below: the patch's `test` op fails there, and
+    // that failure would be counted as a Kubernetes error. Let that reconcile finish first.
+    env._operator.wait_idle(Duration::from_secs(3)).await;
 
     // The controller is still at work: the same policy created again converges.
     env.create(env.policy(|p| p.spec.deletion_policy = DeletionPolicy::Retain)).await;
@@ -439,10 +447,23 @@ async fn a_standby_takes_over_when_the_leader_dies() {
     let name = format!("e2e-ha-{}", account.id);
     let second = format!("{name}-2");
     // The Lease deploy/'s Role grants (the only test with leader election on): this proves
-    // the Role is enough. A lease left by an earlier, killed run is removed first.
+    // the Role is enough. A lease left by an earlier, killed run is removed first; a live one
+    // of an operator installed in the cluster is not: deleting it would make two leaders.
     let (namespace, _) = install_operator_rbac(&client).await;
-    let lease_name = "frugal-operator";
+    let lease_name = LEASE_NAME;
     let leases: Api<Lease> = Api::namespaced(client.clone(), &namespace);
+    if let Some(spec) = leases.get_opt(lease_name).await.expect("get the lease").and_then(|l| l.spec) {
+        let holder = spec.holder_identity.unwrap_or_default();
+        let seconds = k8s_openapi::jiff::SignedDuration::from_secs(spec.lease_duration_seconds.unwrap_or(15).into());
+        let live = spec
+            .renew_time
+            .and_then(|t| t.0.checked_add(seconds).ok())
+            .is_some_and(|expires| expires > k8s_openapi::jiff::Timestamp::now());
+        assert!(
+            holder.is_empty() || holder.starts_with("e2e-ha-") || !live,
+            "lease {namespace}/{lease_name} is held by {holder}: a frugal operator runs in this cluster; the e2e suite needs one without"
+        );
+    }
     let _ = leases.delete(lease_name, &DeleteParams::default()).await;
     let flags = [
         "--leader-election=true".to_string(),
@@ -501,7 +522,9 @@ async fn a_standby_takes_over_when_the_leader_dies() {
         p.spec.mode = Mode::Audit;
     }))
     .await;
-    let takeover = Duration::from_secs(15 + 2 + 5);
+    // The standby sees the last renewal up to one check late, counts the lease duration from
+    // then, and takes the lease at the first check after that; plus slack for a busy cluster.
+    let takeover = LEASE_DURATION + 2 * RETRY_INTERVAL + Duration::from_secs(10);
     loop {
         let lease = leases.get(lease_name).await.expect("get the lease");
         if holder(&lease) == survivor {
@@ -523,6 +546,8 @@ async fn a_standby_takes_over_when_the_leader_dies() {
     assert_eq!(survivor.get("/readyz").await.map(|(_, body)| body), Some("ready: leader".to_string()));
 
     drop(env);
+    // Stopped before the lease is removed, or a surviving b would create it again.
+    drop(b);
     let _ = leases.delete(lease_name, &DeleteParams::default()).await;
 }
 
@@ -904,7 +929,62 @@ async fn install_operator_rbac(client: &Client) -> (String, String) {
     apply_file!("clusterrolebinding.yaml", ClusterRoleBinding, Api::all(client.clone()));
     apply_file!("role.yaml", Role, Api::namespaced(client.clone(), &namespace));
     apply_file!("rolebinding.yaml", RoleBinding, Api::namespaced(client.clone(), &namespace));
+    wait_for_rbac(client, &namespace, &service_account).await;
     (namespace, service_account)
+}
+
+/// Waits until the API server's authorizer grants the ServiceAccount what deploy/ gives it.
+/// RBAC objects reach the authorizer's cache a moment after they are written; an operator
+/// started before that gets 403 on its first list and exits.
+async fn wait_for_rbac(client: &Client, namespace: &str, service_account: &str) {
+    let reviews: Api<SubjectAccessReview> = Api::all(client.clone());
+    let user = format!("system:serviceaccount:{namespace}:{service_account}");
+    let groups =
+        vec!["system:serviceaccounts".to_string(), format!("system:serviceaccounts:{namespace}"), "system:authenticated".to_string()];
+    let attributes = |group: &str, resource: &str, subresource: Option<&str>, namespace: Option<&str>, name: Option<&str>, verb: &str| {
+        ResourceAttributes {
+            group: Some(group.to_string()),
+            resource: Some(resource.to_string()),
+            subresource: subresource.map(str::to_string),
+            namespace: namespace.map(str::to_string),
+            name: name.map(str::to_string),
+            verb: Some(verb.to_string()),
+            ..ResourceAttributes::default()
+        }
+    };
+    // One rule of each binding: the ClusterRoleBinding's (policies, status, Events in the
+    // namespace Events of cluster-scoped objects go to) and the RoleBinding's (the Lease).
+    let checks = [
+        attributes("frugal.dev", "costpolicies", None, None, None, "watch"),
+        attributes("frugal.dev", "costpolicies", Some("status"), None, None, "patch"),
+        attributes("events.k8s.io", "events", None, Some("default"), None, "create"),
+        attributes("coordination.k8s.io", "leases", None, Some(namespace), Some(LEASE_NAME), "update"),
+    ];
+    let deadline = Instant::now() + Duration::from_secs(30);
+    for check in checks {
+        loop {
+            let review = SubjectAccessReview {
+                spec: SubjectAccessReviewSpec {
+                    user: Some(user.clone()),
+                    groups: Some(groups.clone()),
+                    resource_attributes: Some(check.clone()),
+                    ..SubjectAccessReviewSpec::default()
+                },
+                ..SubjectAccessReview::default()
+            };
+            let answer =
+                reviews.create(&PostParams::default(), &review).await.unwrap_or_else(|e| panic!("SubjectAccessReview for {user}: {e}"));
+            if answer.status.as_ref().is_some_and(|s| s.allowed) {
+                break;
+            }
+            assert!(
+                Instant::now() < deadline,
+                "{user} is still not allowed {check:?} 30s after deploy/'s RBAC was applied: {:?}",
+                answer.status
+            );
+            tokio::time::sleep(Duration::from_millis(250)).await;
+        }
+    }
 }
 
 /// A kubeconfig for the operator: the cluster of FRUGAL_E2E_KUBECONFIG, authenticated with a
@@ -980,7 +1060,16 @@ impl Operator {
         let out = File::create(&log).unwrap_or_else(|e| panic!("create {}: {e}", log.display()));
         let err = out.try_clone().expect("clone the log file handle");
         let port = free_port();
-        let child = common::frugal_command()
+        let mut command = common::frugal_command();
+        // `frugal run` takes its flags' defaults from FRUGAL_*, POD_NAME and POD_NAMESPACE: none
+        // may come from where the suite runs (FRUGAL_ALLOWED_ROLE_ARNS alone would refuse every
+        // test account's role).
+        for (key, _) in std::env::vars_os() {
+            if key.to_str().is_some_and(|k| k.starts_with("FRUGAL_") || k == "POD_NAME" || k == "POD_NAMESPACE") {
+                command.env_remove(key);
+            }
+        }
+        let child = command
             .args(["run", "--metrics-addr", &format!("127.0.0.1:{port}"), "--vpc-endpoint-pacing", "100/100"])
             .args(["--policy-selector", &format!("{SHARD_LABEL}={shard}")])
             .args(args)
@@ -1001,6 +1090,25 @@ impl Operator {
     async fn get(&self, path: &'static str) -> Option<(u16, String)> {
         let addr = SocketAddr::from(([127, 0, 0, 1], self.port));
         tokio::task::spawn_blocking(move || http_get(addr, path)).await.expect("join")
+    }
+
+    /// Waits until no reconcile has ended for `quiet` (the count of the reconcile duration
+    /// histogram, recorded as each reconcile ends, holds still).
+    async fn wait_idle(&self, quiet: Duration) {
+        let count =
+            |body: String| body.lines().find_map(|l| l.strip_prefix("frugal_reconcile_duration_seconds_count ").map(str::to_string));
+        let deadline = Instant::now() + CONVERGE_TIMEOUT;
+        let (mut last, mut since) = (None, Instant::now());
+        loop {
+            let now = self.get("/metrics").await.and_then(|(_, body)| count(body));
+            if now != last {
+                (last, since) = (now, Instant::now());
+            } else if since.elapsed() >= quiet {
+                return;
+            }
+            assert!(Instant::now() < deadline, "the operator never stopped reconciling for {quiet:?} (reconciles: {last:?})");
+            tokio::time::sleep(Duration::from_millis(250)).await;
+        }
     }
 
     /// SIGKILL: the process dies without releasing anything, as on a node failure.
