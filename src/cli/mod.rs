@@ -98,7 +98,13 @@ pub struct RunArgs {
     pub pacing: PacingArgs,
 }
 
+/// Each flag is BURST/RATE_PER_SECOND for one class of calls, per account and region. The
+/// pacer spends at most BURST-1 at once: it keeps one token of AWS's bucket in reserve, so
+/// clock jitter between us and AWS never turns a full burst into a throttled call.
 #[derive(clap::Args, Debug, Clone)]
+#[command(
+    next_help_heading = "Client-side pacing (BURST/RATE_PER_SECOND per account and region; one token of each burst is kept in reserve)"
+)]
 pub struct PacingArgs {
     /// Client-side pacing of Create/Modify/DeleteVpcEndpoint(s) per account and region, as
     /// BURST/RATE_PER_SECOND (EC2's own bucket: 4/0.3).
