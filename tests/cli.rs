@@ -55,15 +55,21 @@ async fn plan_exits_2_on_drift_apply_fixes_it_and_plan_then_exits_0() {
         "{text}"
     );
     assert!(account.endpoints(&vpc.vpc_id).await.is_empty(), "plan changes nothing");
+    assert!(!text.contains("Ready="), "the status a plan computes assumes its changes were made: not the account's verdict\n{text}");
 
     let apply = frugal(&["apply"], &yaml);
     assert_eq!(apply.status.code(), Some(0), "{}\n{}", stdout(&apply), stderr(&apply));
-    assert!(stdout(&apply).contains("Apply complete: 2 changes made, 0 skipped, 0 failed."), "{}", stdout(&apply));
+    assert!(
+        stdout(&apply)
+            .contains("Apply complete: 2 changes made, 0 skipped, 0 failed.\nReady=True (Reconciled): every planned change succeeded"),
+        "{}",
+        stdout(&apply)
+    );
     assert_eq!(account.endpoints(&vpc.vpc_id).await.len(), 2);
 
     let again = frugal(&["plan"], &yaml);
     assert_eq!(again.status.code(), Some(0), "{}", stdout(&again));
-    assert!(stdout(&again).contains("No changes."), "{}", stdout(&again));
+    assert!(stdout(&again).contains("No changes.\nReady=True (InSync): the account matches the policy"), "{}", stdout(&again));
 }
 
 #[tokio::test]
@@ -175,6 +181,33 @@ spec:
     let left = account.snapshot_ids().await;
     assert!(!left.contains(&snapshots[0]), "400 days old: both policies expire it");
     assert!(left.contains(&snapshots[1]), "40 days old: the 365-day policy keeps it, and the stricter safety wins");
+}
+
+#[tokio::test]
+async fn a_plan_with_snapshots_waiting_for_their_grace_period_says_so_and_exits_2() {
+    let account = TestAccount::new().await;
+    let (_, snapshots) = account.snapshots_of_new_volume(2, 8).await;
+    account.age_snapshots(&snapshots, 40).await;
+    let yaml = format!(
+        r#"apiVersion: frugal.dev/v1alpha1
+kind: CostPolicy
+metadata: {{name: grace}}
+spec:
+  mode: Enforce
+  aws: {{region: {REGION}, roleArn: "{}"}}
+  snapshotRetention: {{maxAgeDays: 30, gracePeriod: 24h, maxDeletionsPerRun: 10}}
+"#,
+        account.role_arn
+    );
+    let apply = frugal(&["apply"], &yaml);
+    assert_eq!(apply.status.code(), Some(0), "{}\n{}", stdout(&apply), stderr(&apply));
+
+    let plan = frugal(&["plan"], &yaml);
+    let text = stdout(&plan);
+    assert_eq!(plan.status.code(), Some(2), "expired snapshots are still there: drift\n{text}");
+    assert!(text.contains("No changes.\nReady=True (DeletionPending): deleted 0; 2 expiring within the grace period"), "{text}");
+    assert!(text.contains("  SnapshotsInSync=False (DeletionPending)"), "{text}");
+    assert_eq!(account.snapshot_ids().await.len(), 2, "nothing deleted before the grace period");
 }
 
 /// The operator's own request counts by operation, service sts excluded (AssumeRole is

@@ -101,6 +101,9 @@ pub async fn run(args: OneShotArgs, enforce: bool) -> ExitCode {
             engine::observe_and_plan_with_peers(cloud.as_ref(), validated.clone(), peers, k8s_openapi::jiff::Timestamp::now().as_second())
                 .await;
         let drift = planned.drift_count();
+        // `frugal plan` of an Enforce policy with changes: the status it computes assumes they
+        // were made, so it is not shown as the account's verdict (the JSON carries it as such).
+        let status_is_current = enforce || planned.policy.is_audit() || planned.change_count() == 0;
         if args.output == OutputFormat::Table {
             print!("{}", output::plan_table(&planned));
         }
@@ -115,6 +118,9 @@ pub async fn run(args: OneShotArgs, enforce: bool) -> ExitCode {
         };
         let now = Time(k8s_openapi::jiff::Timestamp::now());
         let status = report::status(&applied, None, None, &now);
+        if args.output == OutputFormat::Table && status_is_current {
+            print!("{}", output::status_summary(&status));
+        }
         if args.output == OutputFormat::Json {
             let mut report = output::json_report(&applied, &status);
             report["awsRequests"] = output::aws_requests_json(&requests_before, &metrics.aws_request_counts());

@@ -4,7 +4,7 @@ use std::fmt::Write;
 
 use serde_json::json;
 
-use crate::api::{CostPolicyStatus, EndpointOwnership};
+use crate::api::{CostPolicyStatus, EndpointOwnership, conditions};
 use crate::engine::{AppliedRun, AreaPlan, ErrorKind, PlannedRun};
 use crate::plan::gateway_endpoints::GatewayPlan;
 use crate::plan::snapshots::{Protection, SnapshotChange, SnapshotPlan, Verdict};
@@ -100,10 +100,27 @@ pub fn plan_table(planned: &PlannedRun) -> String {
         let _ = writeln!(out, "{line}.");
     }
     if create + change + destroy == 0 {
-        let _ = writeln!(out, "No changes. The account matches the policy.");
+        // Whether the account matches the policy is the status's verdict (status_summary).
+        let _ = writeln!(out, "No changes.");
     } else {
         let verb = if policy.is_audit() { "Audit mode, nothing will change; Enforce would make" } else { "Plan:" };
         let _ = writeln!(out, "{verb} {create} to create, {change} to change, {destroy} to destroy.");
+    }
+    out
+}
+
+/// The Ready condition the operator would write and every area condition that is not True:
+/// the verdict `kubectl get cpol` would show, so the CLI and the status never disagree.
+pub fn status_summary(status: &CostPolicyStatus) -> String {
+    let mut out = String::new();
+    for condition in &status.conditions {
+        let area = condition.type_.ends_with("InSync") && condition.status != "True";
+        if condition.type_ != conditions::READY && !area {
+            continue;
+        }
+        let indent = if area { "  " } else { "" };
+        let message = if condition.message.is_empty() { String::new() } else { format!(": {}", condition.message) };
+        let _ = writeln!(out, "{indent}{}={} ({}){message}", condition.type_, condition.status, condition.reason);
     }
     out
 }

@@ -183,14 +183,24 @@ pub async fn observe_and_plan_with_peers(cloud: &dyn Cloud, policy: ValidatedPol
 }
 
 impl PlannedRun {
-    /// Drift over all areas (what Enforce mode would change).
+    /// Drift over all areas: the changes, snapshots waiting for their grace period, and a
+    /// backup blocker only a person can remove.
     pub fn drift_count(&self) -> usize {
+        self.count_per_area(|s| s.findings() as usize, |b| b.drift.len() + usize::from(b.blocker.is_some()))
+    }
+
+    /// The changes the plan holds (what Enforce mode would make this run).
+    pub fn change_count(&self) -> usize {
+        self.count_per_area(|s| s.drift.len(), |b| b.drift.len())
+    }
+
+    fn count_per_area(&self, snapshots: impl Fn(&SnapshotPlan) -> usize, backup: impl Fn(&BackupPlan) -> usize) -> usize {
         let gateway = match &self.gateway_endpoints {
             Some(AreaPlan::Planned(p)) => p.drift.len(),
             _ => 0,
         };
         let snapshots = match &self.snapshots {
-            Some(AreaPlan::Planned(p)) => p.findings() as usize,
+            Some(AreaPlan::Planned(p)) => snapshots(p),
             _ => 0,
         };
         let ssm = match &self.ssm_access {
@@ -198,7 +208,7 @@ impl PlannedRun {
             _ => 0,
         };
         let backup = match &self.backup {
-            Some(AreaPlan::Planned(p)) => p.drift.len() + usize::from(p.blocker.is_some()),
+            Some(AreaPlan::Planned(p)) => backup(p),
             _ => 0,
         };
         gateway + snapshots + ssm + backup

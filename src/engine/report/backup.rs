@@ -42,7 +42,11 @@ pub fn condition(outcome: &AreaOutcome<BackupPlan, BackupChange>, status: Option
             type_,
             false,
             reason::COVERAGE_GAP,
-            format!("{uncovered} resources carry coverage.requiredTags but are not covered by the selection: {listed}"),
+            if uncovered == 1 {
+                format!("1 resource carries coverage.requiredTags but is not covered by the selection: {listed}")
+            } else {
+                format!("{uncovered} resources carry coverage.requiredTags but are not covered by the selection: {listed}")
+            },
         );
     }
     if !plan.drift.is_empty() {
