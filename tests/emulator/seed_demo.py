@@ -2,6 +2,7 @@
 """Seed the emulator with a realistic, messy account for `make demo`.
 
     python seed_demo.py ENDPOINT_URL [--region eu-west-1]
+    python seed_demo.py ENDPOINT_URL --fast-forward-grace   (the demo's "a day later")
 
 Account 123456789012 (static test credentials) gets four VPCs:
   prod-app     env=prod  2 private route tables via NAT, 1 public via IGW, no endpoints
@@ -10,13 +11,23 @@ Account 123456789012 (static test credentials) gets four VPCs:
   prod-legacy  env=prod  1 private route table via NAT, hand-made DynamoDB gateway endpoint
                          (no frugal tags), no S3 endpoint
   dev-sandbox  env=dev   1 private route table via NAT, no endpoints (out of the demo policy)
-plus 30 days of AWS/NATGateway BytesOutToDestination (50-400 GB/day) per NAT gateway.
+plus 30 days of AWS/NATGateway BytesOutToDestination (50-400 GB/day) per NAT gateway, and
+in prod-app the workloads of the other three areas:
+  snapshots    24 env=prod snapshots of 6 volumes (100 GiB each) taken over 120 days; the
+               oldest backs a registered AMI, another carries frugal.dev/keep=true
+  groups       prod-web (tcp/22 and tcp/443 from the world), prod-admin (tcp 0-65535 from
+               0.0.0.0/0 and ::/0), prod-bastion (tcp/22 from 10.0.0.0/8 only)
+  instances    3 env=prod instances without an instance profile, 2 of them tagged
+               backup=daily, one launched with key pair deploy-2019
+  key pairs    deploy-2019 (in use) and old-laptop (used by nothing)
+  IAM          the AWS Backup service role the demo's selection names
 """
 
 from __future__ import annotations
 
 import argparse
 import datetime as dt
+import json
 import os
 import random
 import sys
@@ -25,18 +36,107 @@ os.environ.setdefault("AWS_ACCESS_KEY_ID", "testing")
 os.environ.setdefault("AWS_SECRET_ACCESS_KEY", "testing")
 os.environ.pop("AWS_PROFILE", None)
 
+import urllib.request  # noqa: E402
+
 import boto3  # noqa: E402
 
 GB = 1_000_000_000
+PROD = [{"Key": "env", "Value": "prod"}]
+BACKUP_ROLE_TRUST = {
+    "Version": "2012-10-17",
+    "Statement": [{"Effect": "Allow", "Principal": {"Service": "backup.amazonaws.com"}, "Action": "sts:AssumeRole"}],
+}
+
+
+def control(endpoint_url: str, path: str, body: object) -> dict:
+    """One of the emulator's control endpoints (tests/emulator/README.md)."""
+    request = urllib.request.Request(
+        endpoint_url + path, data=json.dumps(body).encode(), method="POST", headers={"Content-Type": "application/json"}
+    )
+    with urllib.request.urlopen(request, timeout=60) as response:
+        return json.loads(response.read())
+
+
+def fast_forward_grace(ec2) -> int:
+    """Rewrites each snapshot's frugal.dev/expires-at tag as if a day had passed since frugal
+    set it: the same time minus 24 hours (a plain CreateTags, as a person could do)."""
+    key = "frugal.dev/expires-at"
+    pages = ec2.get_paginator("describe_snapshots").paginate(OwnerIds=["self"], Filters=[{"Name": "tag-key", "Values": [key]}])
+    moved = 0
+    for page in pages:
+        for snapshot in page["Snapshots"]:
+            value = next(t["Value"] for t in snapshot.get("Tags", []) if t["Key"] == key)
+            earlier = dt.datetime.fromisoformat(value.replace("Z", "+00:00")) - dt.timedelta(hours=24)
+            ec2.create_tags(Resources=[snapshot["SnapshotId"]], Tags=[{"Key": key, "Value": earlier.strftime("%Y-%m-%dT%H:%M:%SZ")}])
+            moved += 1
+    print(f"{moved} snapshots: {key} moved 24 hours back")
+    return 0
+
+
+def seed_workloads(ec2, iam, endpoint_url: str, account: str, region: str, vpc: str, subnet: str) -> list[str]:
+    """Snapshots, security groups, instances, key pairs and the Backup role in prod-app."""
+    made = control(endpoint_url, "/_frugal/bulk/snapshots", {
+        "account": account, "region": region, "count": 24, "volume_count": 6, "volume_size": 100,
+        "start_time_spread_days": 120, "tags": {"env": "prod"},
+    })
+    snapshots = made["snapshot_ids"]
+    ami = ec2.register_image(
+        Name="prod-app-golden", RootDeviceName="/dev/xvda", Architecture="x86_64", VirtualizationType="hvm",
+        BlockDeviceMappings=[{"DeviceName": "/dev/xvda", "Ebs": {"SnapshotId": snapshots[0]}}],
+    )["ImageId"]
+    ec2.create_tags(Resources=[snapshots[1]], Tags=[{"Key": "frugal.dev/keep", "Value": "true"}])
+
+    def group(name: str, permissions: list[dict]) -> str:
+        gid = ec2.create_security_group(
+            GroupName=name, Description=name, VpcId=vpc,
+            TagSpecifications=[{"ResourceType": "security-group", "Tags": PROD + [{"Key": "Name", "Value": name}]}],
+        )["GroupId"]
+        ec2.authorize_security_group_ingress(GroupId=gid, IpPermissions=permissions)
+        return gid
+
+    world = {"IpRanges": [{"CidrIp": "0.0.0.0/0"}]}
+    web = group("prod-web", [
+        {"IpProtocol": "tcp", "FromPort": 22, "ToPort": 22, **world},
+        {"IpProtocol": "tcp", "FromPort": 443, "ToPort": 443, **world},
+    ])
+    admin = group("prod-admin", [
+        {"IpProtocol": "tcp", "FromPort": 0, "ToPort": 65535, **world, "Ipv6Ranges": [{"CidrIpv6": "::/0"}]},
+    ])
+    bastion = group("prod-bastion", [{"IpProtocol": "tcp", "FromPort": 22, "ToPort": 22, "IpRanges": [{"CidrIp": "10.0.0.0/8"}]}])
+    ec2.create_key_pair(KeyName="deploy-2019")
+    ec2.create_key_pair(KeyName="old-laptop")
+    instances = []
+    for i, (backup, key) in enumerate(((True, "deploy-2019"), (True, None), (False, None))):
+        tags = PROD + [{"Key": "Name", "Value": f"prod-app-{i + 1}"}] + ([{"Key": "backup", "Value": "daily"}] if backup else [])
+        extra = {"KeyName": key} if key else {}
+        instances.append(ec2.run_instances(
+            ImageId=ami, MinCount=1, MaxCount=1, InstanceType="t3.small", SubnetId=subnet, SecurityGroupIds=[web],
+            TagSpecifications=[{"ResourceType": "instance", "Tags": tags}], **extra,
+        )["Instances"][0]["InstanceId"])
+    iam.create_role(RoleName="AWSBackupDefaultServiceRole", Path="/service-role/",
+                    AssumeRolePolicyDocument=json.dumps(BACKUP_ROLE_TRUST))
+    iam.attach_role_policy(RoleName="AWSBackupDefaultServiceRole",
+                           PolicyArn="arn:aws:iam::aws:policy/service-role/AWSBackupServiceRolePolicyForBackup")
+    return [
+        f"snapshots    {len(snapshots)} over 6 volumes, 120 days; {snapshots[0]} backs {ami}, {snapshots[1]} has frugal.dev/keep",
+        f"groups       prod-web {web} (22+443 world)  prod-admin {admin} (0-65535 world)  prod-bastion {bastion} (22 from 10/8)",
+        f"instances    {' '.join(instances)} (no instance profile; first two backup=daily; first uses key deploy-2019)",
+        "key pairs    deploy-2019 (in use), old-laptop (unused)",
+    ]
 
 
 def main() -> int:
     parser = argparse.ArgumentParser(description="seed the frugal demo account")
     parser.add_argument("endpoint_url")
     parser.add_argument("--region", default="eu-west-1")
+    parser.add_argument("--fast-forward-grace", action="store_true",
+                        help="move every frugal.dev/expires-at tag 24 hours back instead of seeding")
     args = parser.parse_args()
     region = args.region
     ec2 = boto3.client("ec2", endpoint_url=args.endpoint_url, region_name=region)
+    if args.fast_forward_grace:
+        return fast_forward_grace(ec2)
+    iam = boto3.client("iam", endpoint_url=args.endpoint_url, region_name=region)
     cw = boto3.client("cloudwatch", endpoint_url=args.endpoint_url, region_name=region)
     account = boto3.client("sts", endpoint_url=args.endpoint_url, region_name=region).get_caller_identity()[
         "Account"
@@ -45,7 +145,7 @@ def main() -> int:
     nats: list[tuple[str, str]] = []
     summary: list[str] = [f"account {account} region {region}"]
 
-    def make_vpc(name: str, env: str, cidr_second_octet: int) -> tuple[str, str, str]:
+    def make_vpc(name: str, env: str, cidr_second_octet: int) -> tuple[str, str, str, str]:
         vpc = ec2.create_vpc(
             CidrBlock=f"10.{cidr_second_octet}.0.0/16",
             TagSpecifications=[{"ResourceType": "vpc", "Tags": [{"Key": "Name", "Value": name}, {"Key": "env", "Value": env}]}],
@@ -60,7 +160,7 @@ def main() -> int:
             TagSpecifications=[{"ResourceType": "natgateway", "Tags": [{"Key": "Name", "Value": f"{name}-nat"}]}],
         )["NatGateway"]["NatGatewayId"]
         nats.append((name, nat))
-        return vpc, igw, nat
+        return vpc, igw, nat, public
 
     def private_tables(vpc: str, name: str, nat: str, count: int, octet: int) -> list[str]:
         tables = []
@@ -76,16 +176,17 @@ def main() -> int:
         return tables
 
     # (a) prod-app
-    vpc, igw, nat = make_vpc("prod-app", "prod", 10)
+    vpc, igw, nat, app_subnet = make_vpc("prod-app", "prod", 10)
     private = private_tables(vpc, "prod-app", nat, 2, 10)
     public = ec2.create_route_table(
         VpcId=vpc, TagSpecifications=[{"ResourceType": "route-table", "Tags": [{"Key": "Name", "Value": "prod-app-public"}]}]
     )["RouteTable"]["RouteTableId"]
     ec2.create_route(RouteTableId=public, DestinationCidrBlock="0.0.0.0/0", GatewayId=igw)
     summary.append(f"prod-app     {vpc}  private {' '.join(private)}  public {public}  nat {nat}  endpoints: none")
+    summary += seed_workloads(ec2, iam, args.endpoint_url, account, region, vpc, app_subnet)
 
     # (b) prod-data
-    vpc, _, nat = make_vpc("prod-data", "prod", 20)
+    vpc, _, nat, _ = make_vpc("prod-data", "prod", 20)
     private = private_tables(vpc, "prod-data", nat, 3, 20)
     s3 = ec2.create_vpc_endpoint(
         VpcId=vpc,
@@ -107,7 +208,7 @@ def main() -> int:
     )
 
     # (c) prod-legacy
-    vpc, _, nat = make_vpc("prod-legacy", "prod", 30)
+    vpc, _, nat, _ = make_vpc("prod-legacy", "prod", 30)
     private = private_tables(vpc, "prod-legacy", nat, 1, 30)
     ddb = ec2.create_vpc_endpoint(
         VpcId=vpc,
@@ -119,7 +220,7 @@ def main() -> int:
     summary.append(f"prod-legacy  {vpc}  private {' '.join(private)}  nat {nat}  endpoints: dynamodb {ddb} (hand-made)")
 
     # (d) dev-sandbox
-    vpc, _, nat = make_vpc("dev-sandbox", "dev", 40)
+    vpc, _, nat, _ = make_vpc("dev-sandbox", "dev", 40)
     private = private_tables(vpc, "dev-sandbox", nat, 1, 40)
     summary.append(f"dev-sandbox  {vpc}  private {' '.join(private)}  nat {nat}  endpoints: none (env=dev)")
 

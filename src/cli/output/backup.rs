@@ -11,12 +11,11 @@ pub(super) fn backup_table(out: &mut String, plan: &BackupPlan) {
         PlanOwnership::NotOwned => "not ours",
         PlanOwnership::Missing => "missing",
     };
-    let _ = writeln!(
-        out,
-        "backup: plan {} ({ownership}), selection {}",
-        plan.plan_id.as_deref().unwrap_or("-"),
-        plan.selection_id.as_deref().unwrap_or("missing")
-    );
+    let plan_text = match &plan.plan_id {
+        Some(id) => format!("plan {id} ({ownership})"),
+        None => format!("plan {ownership}"),
+    };
+    let _ = writeln!(out, "backup: {plan_text}, selection {}", plan.selection_id.as_deref().unwrap_or("missing"));
     if let Some(blocker) = &plan.blocker {
         let _ = writeln!(out, "  ! {}", blocker.describe());
     }

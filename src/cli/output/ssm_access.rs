@@ -13,11 +13,12 @@ const MAX_LISTED: usize = 20;
 pub(super) fn ssm_table(out: &mut String, plan: &SsmPlan) {
     let _ = writeln!(
         out,
-        "ssmAccess: {} security groups, {} instances in scope, {} key pairs",
-        plan.groups_in_scope,
-        plan.instances.len(),
-        plan.key_pairs.len()
+        "ssmAccess: {} in scope, {}",
+        counted(plan.groups_in_scope as usize, "security group"),
+        counted(plan.key_pairs.len(), "key pair"),
     );
+    let managed = plan.instances.iter().filter(|i| i.state == InstanceState::Managed).count();
+    let _ = writeln!(out, "  {} in scope, {managed} managed by SSM", counted(plan.instances.len(), "instance"));
     for change in &plan.drift {
         let mark = match change {
             SsmChange::RevokeIngress { .. } | SsmChange::DeleteKeyPair { .. } => "-",
@@ -45,7 +46,7 @@ pub(super) fn ssm_table(out: &mut String, plan: &SsmPlan) {
     for instance in unmanaged.iter().take(MAX_LISTED) {
         let profile = instance.profile.as_deref().map(|p| format!(" (profile {p})")).unwrap_or_default();
         let ping = instance.ping_status.as_deref().map(|p| format!(" (PingStatus {p})")).unwrap_or_default();
-        let _ = writeln!(out, "  ! {}{profile}: {:?}{ping}", instance.instance_id, instance.state);
+        let _ = writeln!(out, "  ! {}{profile}: {}{ping}", instance.instance_id, why_not_managed(instance.state));
     }
     if unmanaged.len() > MAX_LISTED {
         let _ = writeln!(out, "    ... and {} more", unmanaged.len() - MAX_LISTED);
@@ -64,6 +65,20 @@ pub(super) fn ssm_table(out: &mut String, plan: &SsmPlan) {
             unused.len(),
             unused.iter().take(MAX_LISTED).copied().collect::<Vec<_>>().join(", ")
         );
+    }
+}
+
+fn counted(n: usize, noun: &str) -> String {
+    if n == 1 { format!("1 {noun}") } else { format!("{n} {noun}s") }
+}
+
+fn why_not_managed(state: InstanceState) -> &'static str {
+    match state {
+        InstanceState::Managed => "managed by SSM",
+        InstanceState::NotOnline => "SSM lists it, but not Online",
+        InstanceState::NoProfile => "no instance profile, so SSM cannot manage it",
+        InstanceState::ProfileWithoutSsmPolicy => "its instance profile's role does not grant SSM management",
+        InstanceState::NotReporting => "its profile grants SSM, but SSM does not list it (agent or network path missing)",
     }
 }
 
