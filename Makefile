@@ -1,5 +1,5 @@
 # frugal-operator: the commands a newcomer needs.
-.PHONY: demo test build lint fmt crd emulator-setup e2e bench bench-compare bench-scale
+.PHONY: demo test build lint fmt crd emulator-setup e2e bench bench-compare bench-scale profile
 
 CARGO ?= cargo
 
@@ -47,6 +47,12 @@ BENCH_RUNS ?= 5
 bench-compare: emulator-setup
 	$(CARGO) build --release --locked --bin frugal
 	.venv/bin/python scripts/bench/compare.py --sizes $(BENCH_SIZES) --runs $(BENCH_RUNS)
+
+## profile: where frugal's CPU goes on the large account (perf, Cargo's `profiling` profile:
+## release code with symbols); rewrites docs/profile.json and its part of docs/BENCHMARKS.md.
+profile: emulator-setup
+	$(CARGO) build --profile profiling --locked --bin frugal
+	.venv/bin/python scripts/bench/profile.py --size large
 
 ## bench-scale: `frugal run` with 500 CostPolicies on one emulator account, against an
 ## in-memory API server; rewrites docs/controller-scale.json and its part of docs/BENCHMARKS.md.
