@@ -37,7 +37,10 @@ pub fn emulator() -> &'static Emulator {
         let root = repo_root();
         let setup = Command::new("bash").arg(root.join("tests/emulator/setup.sh")).status().expect("run tests/emulator/setup.sh");
         assert!(setup.success(), "tests/emulator/setup.sh failed");
-        let mut child = Command::new(root.join(".venv/bin/python"))
+        let mut launcher = Command::new(root.join(".venv/bin/python"));
+        // boto3 inside moto would read AWS_PROFILE and the like, and fail on a profile it lacks.
+        without_aws_environment(&mut launcher);
+        let mut child = launcher
             .arg(root.join("tests/emulator/launcher.py"))
             .args(["--port", "0", "--parent-pid", &std::process::id().to_string()])
             .stdout(Stdio::piped())
@@ -374,16 +377,28 @@ impl TestAccount {
 /// any of these variables.
 pub fn frugal_command() -> Command {
     let mut command = Command::new(env!("CARGO_BIN_EXE_frugal"));
+    without_aws_environment(&mut command);
     command
         .env("AWS_ENDPOINT_URL", &emulator().url)
         .env("AWS_ACCESS_KEY_ID", "testing")
         .env("AWS_SECRET_ACCESS_KEY", "testing")
         .env("AWS_REGION", REGION)
         .env("AWS_EC2_METADATA_DISABLED", "true")
-        .env("RUST_LOG", "info")
-        .env_remove("AWS_SESSION_TOKEN")
-        .env_remove("AWS_PROFILE");
+        .env("AWS_CONFIG_FILE", "/dev/null")
+        .env("AWS_SHARED_CREDENTIALS_FILE", "/dev/null")
+        .env("RUST_LOG", "info");
     command
+}
+
+/// Removes every AWS_* setting of the developer's shell from a child's environment:
+/// AWS_ENDPOINT_URL_EC2 and the like take precedence over AWS_ENDPOINT_URL,
+/// AWS_USE_FIPS_ENDPOINT changes the endpoint, AWS_PROFILE names a profile that may not exist.
+fn without_aws_environment(command: &mut Command) {
+    for (key, _) in std::env::vars_os() {
+        if key.to_str().is_some_and(|k| k.starts_with("AWS_")) {
+            command.env_remove(key);
+        }
+    }
 }
 
 pub mod bad_specs;
