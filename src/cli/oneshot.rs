@@ -122,9 +122,14 @@ pub async fn run(args: OneShotArgs, enforce: bool) -> ExitCode {
             print!("{}", output::status_summary(&status));
         }
         if args.output == OutputFormat::Json {
-            let mut report = output::json_report(&applied, &status);
-            report["awsRequests"] = output::aws_requests_json(&requests_before, &metrics.aws_request_counts());
-            json_reports.push(report);
+            let requests = output::aws_requests_json(&requests_before, &metrics.aws_request_counts());
+            match serde_json::to_string_pretty(&output::json_report(&applied, &status, requests)) {
+                Ok(text) => json_reports.push(text),
+                Err(error) => {
+                    eprintln!("error: policy {name:?}: {error}");
+                    exit = EXIT_ERROR;
+                }
+            }
         }
         if applied.first_error().is_some() {
             exit = EXIT_ERROR;
@@ -133,13 +138,7 @@ pub async fn run(args: OneShotArgs, enforce: bool) -> ExitCode {
         }
     }
     if args.output == OutputFormat::Json {
-        match serde_json::to_string_pretty(&json_reports) {
-            Ok(text) => println!("{text}"),
-            Err(error) => {
-                eprintln!("error: {error}");
-                exit = EXIT_ERROR;
-            }
-        }
+        println!("{}", output::json_array(&json_reports));
     }
     ExitCode::from(exit)
 }

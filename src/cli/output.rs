@@ -5,7 +5,7 @@ use std::fmt::Write;
 use serde_json::json;
 
 use crate::api::{CostPolicyStatus, EndpointOwnership, conditions};
-use crate::engine::{AppliedRun, AreaPlan, ErrorKind, PlannedRun};
+use crate::engine::{AppliedRun, AreaPlan, ChangeResult, ErrorKind, PlannedRun};
 use crate::plan::gateway_endpoints::GatewayPlan;
 use crate::plan::snapshots::{Protection, SnapshotChange, SnapshotPlan, Verdict};
 
@@ -275,28 +275,80 @@ pub fn apply_table(applied: &AppliedRun) -> String {
     out
 }
 
-pub fn json_report(applied: &AppliedRun, status: &CostPolicyStatus) -> serde_json::Value {
+/// One policy's `-o json` report. The snapshot area borrows the run's plan instead of
+/// copying it into a `serde_json::Value` tree: on an account with 10,000 snapshots that tree
+/// was the largest allocation of the whole run (about 20 MiB for 8,500 deletions).
+#[derive(serde::Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct JsonReport<'a> {
+    aws_requests: serde_json::Value,
+    backup: Option<serde_json::Value>,
+    gateway_endpoints: Option<serde_json::Value>,
+    mode: String,
+    policy: &'a str,
+    region: &'a str,
+    snapshot_retention: Option<AreaJson<SnapshotsJson<'a>>>,
+    ssm_access: Option<serde_json::Value>,
+    status: &'a CostPolicyStatus,
+}
+
+#[derive(serde::Serialize)]
+#[serde(untagged)]
+enum AreaJson<T> {
+    Failed { error: String },
+    Planned(T),
+}
+
+#[derive(serde::Serialize)]
+struct SnapshotsJson<'a> {
+    drift: &'a [SnapshotChange],
+    results: Vec<ResultJson<'a, SnapshotChange>>,
+    verdicts: Vec<VerdictJson<'a>>,
+}
+
+#[derive(serde::Serialize)]
+#[serde(rename_all = "camelCase")]
+struct VerdictJson<'a> {
+    snapshot_id: &'a str,
+    verdict: &'a Verdict,
+}
+
+/// One executed change: what was created, or why it failed.
+#[derive(serde::Serialize)]
+pub(super) struct ResultJson<'a, C> {
+    change: &'a C,
+    created: Option<&'a str>,
+    error: Option<String>,
+}
+
+pub(super) fn results_json<C>(results: &[ChangeResult<C>]) -> Vec<ResultJson<'_, C>> {
+    results
+        .iter()
+        .map(|r| ResultJson {
+            change: &r.change,
+            created: r.outcome.as_ref().ok().and_then(Option::as_deref),
+            error: r.outcome.as_ref().err().map(ToString::to_string),
+        })
+        .collect()
+}
+
+pub fn json_report<'a>(applied: &'a AppliedRun, status: &'a CostPolicyStatus, aws_requests: serde_json::Value) -> JsonReport<'a> {
     let policy = &applied.policy;
     let gateway = applied.gateway_endpoints.as_ref().map(|area| match &area.plan {
         AreaPlan::ObservationFailed(error) => json!({ "error": error.to_string() }),
-        AreaPlan::Planned(plan) => json!({
-            "drift": plan.drift,
-            "results": area.results.iter().map(|r| json!({
-                "change": r.change,
-                "created": r.outcome.as_ref().ok().cloned().flatten(),
-                "error": r.outcome.as_ref().err().map(ToString::to_string),
-            })).collect::<Vec<_>>(),
-        }),
+        AreaPlan::Planned(plan) => json!({ "drift": plan.drift, "results": results_json(&area.results) }),
     });
     let snapshots = applied.snapshots.as_ref().map(|area| match &area.plan {
-        AreaPlan::ObservationFailed(error) => json!({ "error": error.to_string() }),
-        AreaPlan::Planned(plan) => json!({
-            "drift": plan.drift,
-            "verdicts": plan.verdicts.iter().filter(|(_, v)| *v != Verdict::Retained).map(|(id, v)| json!({"snapshotId": id, "verdict": v})).collect::<Vec<_>>(),
-            "results": area.results.iter().map(|r| json!({
-                "change": r.change,
-                "error": r.outcome.as_ref().err().map(ToString::to_string),
-            })).collect::<Vec<_>>(),
+        AreaPlan::ObservationFailed(error) => AreaJson::Failed { error: error.to_string() },
+        AreaPlan::Planned(plan) => AreaJson::Planned(SnapshotsJson {
+            drift: &plan.drift,
+            results: results_json(&area.results),
+            verdicts: plan
+                .verdicts
+                .iter()
+                .filter(|(_, v)| *v != Verdict::Retained)
+                .map(|(id, verdict)| VerdictJson { snapshot_id: id, verdict })
+                .collect(),
         }),
     });
     let backup = applied.backup.as_ref().map(|area| match &area.plan {
@@ -305,23 +357,41 @@ pub fn json_report(applied: &AppliedRun, status: &CostPolicyStatus) -> serde_jso
             "drift": plan.drift,
             "differences": plan.differences,
             "blocker": plan.blocker.as_ref().map(|b| b.describe()),
-            "results": area.results.iter().map(|r| json!({
-                "change": r.change,
-                "created": r.outcome.as_ref().ok().cloned().flatten(),
-                "error": r.outcome.as_ref().err().map(ToString::to_string),
-            })).collect::<Vec<_>>(),
+            "results": results_json(&area.results),
         }),
     });
-    json!({
-        "backup": backup,
-        "policy": policy.name,
-        "mode": format!("{:?}", policy.mode),
-        "region": policy.aws.region,
-        "gatewayEndpoints": gateway,
-        "snapshotRetention": snapshots,
-        "ssmAccess": applied.ssm_access.as_ref().map(ssm_access::ssm_json),
-        "status": status,
-    })
+    JsonReport {
+        aws_requests,
+        backup,
+        gateway_endpoints: gateway,
+        mode: format!("{:?}", policy.mode),
+        policy: &policy.name,
+        region: &policy.aws.region,
+        snapshot_retention: snapshots,
+        ssm_access: applied.ssm_access.as_ref().map(ssm_access::ssm_json),
+        status,
+    }
+}
+
+/// The reports of a run as one pretty-printed JSON array, from reports printed one by one
+/// (each is written as soon as its policy is done, so no run holds all of them as values).
+pub fn json_array(reports: &[String]) -> String {
+    if reports.is_empty() {
+        return "[]".to_string();
+    }
+    let mut out = String::from("[");
+    for (i, report) in reports.iter().enumerate() {
+        out.push_str(if i == 0 { "\n" } else { ",\n" });
+        for (j, line) in report.lines().enumerate() {
+            if j > 0 {
+                out.push('\n');
+            }
+            out.push_str("  ");
+            out.push_str(line);
+        }
+    }
+    out.push_str("\n]");
+    out
 }
 
 /// The AWS requests made between two readings of the operator's counters, as
@@ -335,4 +405,20 @@ pub fn aws_requests_json(before: &crate::metrics::AwsRequestCounts, after: &crat
             (count > 0).then(|| json!({"service": service, "operation": operation, "outcome": outcome, "count": count}))
         })
         .collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::{json, json_array};
+
+    #[test]
+    fn reports_printed_one_by_one_form_one_json_array() {
+        let reports: Vec<String> = [json!({"policy": "a", "n": [1, 2]}), json!({"policy": "b"})]
+            .iter()
+            .map(|r| serde_json::to_string_pretty(r).expect("serialize"))
+            .collect();
+        let parsed: serde_json::Value = serde_json::from_str(&json_array(&reports)).expect("valid JSON");
+        assert_eq!(parsed, json!([{"policy": "a", "n": [1, 2]}, {"policy": "b"}]));
+        assert_eq!(json_array(&[]), "[]");
+    }
 }

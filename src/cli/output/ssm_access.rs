@@ -103,11 +103,7 @@ pub(super) fn ssm_json(area: &AreaOutcome<SsmPlan, SsmChange>) -> serde_json::Va
             "permissions": plan.permissions,
             "instances": plan.instances,
             "keyPairs": plan.key_pairs,
-            "results": area.results.iter().map(|r| json!({
-                "change": r.change,
-                "created": r.outcome.as_ref().ok().cloned().flatten(),
-                "error": r.outcome.as_ref().err().map(ToString::to_string),
-            })).collect::<Vec<_>>(),
+            "results": super::results_json(&area.results),
         }),
     }
 }
