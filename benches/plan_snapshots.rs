@@ -13,7 +13,7 @@ const NOW: i64 = 1_800_000_000;
 
 fn inventory(count: usize) -> SnapshotInventory {
     let volumes = count / 10;
-    let snapshots = (0..count)
+    let snapshots: Vec<Snapshot> = (0..count)
         .map(|i| {
             let mut tags = BTreeMap::from([("env".to_string(), if i % 3 == 0 { "dev" } else { "prod" }.to_string())]);
             if i % 97 == 0 {
@@ -31,7 +31,7 @@ fn inventory(count: usize) -> SnapshotInventory {
         })
         .collect();
     let ami_snapshots = (0..count).step_by(211).map(|i| format!("snap-{i:017x}")).collect();
-    SnapshotInventory { snapshots, ami_snapshots, ..Default::default() }
+    SnapshotInventory { snapshots: snapshots.into(), ami_snapshots, ..Default::default() }
 }
 
 fn peak_rss_mib() -> f64 {

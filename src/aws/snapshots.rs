@@ -28,7 +28,8 @@ impl AwsCloud {
     pub(super) async fn observe_snapshots_impl(&self, desired: &SnapshotRetentionDesired) -> Result<SnapshotInventory, CloudError> {
         // The tag selector is filtered server-side, so it is part of the read's name: the
         // cache then holds only snapshots in some policy's scope.
-        let snapshots = self.cached(format!("DescribeSnapshots {:?}", desired.selector), self.describe_own_snapshots(desired)).await?;
+        let read = format!("DescribeSnapshots {:?}", desired.selector);
+        let snapshots = self.cached(read, async { self.describe_own_snapshots(desired).await.map(std::sync::Arc::new) }).await?;
         let ami_snapshots = self.cached("DescribeImages".to_string(), self.ami_snapshots()).await?;
         let launch_template_snapshots = self.launch_templates().await?.snapshot_ids;
         let locked_snapshots = self.cached("DescribeLockedSnapshots".to_string(), self.locked_snapshots()).await?;

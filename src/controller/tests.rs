@@ -561,7 +561,7 @@ impl Cloud for FakeCloud {
     async fn apply_snapshot_change(&self, change: &SnapshotChange) -> Result<(), CloudError> {
         self.record(CloudCall::SnapshotChange(change.describe()));
         let mut account = lock(&self.account);
-        let snapshots = &mut account.snapshots.snapshots;
+        let snapshots = std::sync::Arc::make_mut(&mut account.snapshots.snapshots);
         match change {
             SnapshotChange::TagExpiring { snapshot_ids, expires_at } => {
                 for s in snapshots.iter_mut().filter(|s| snapshot_ids.contains(&s.id)) {

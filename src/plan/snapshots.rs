@@ -5,6 +5,7 @@
 //! snapshot is tagged first and deleted only on a later run (rule 3); Audit plans nothing.
 
 use std::collections::{BTreeMap, BTreeSet};
+use std::sync::Arc;
 
 use crate::api::names::TAG_EXPIRES_AT;
 use crate::api::validate::SnapshotRetentionDesired;
@@ -34,8 +35,9 @@ pub struct Snapshot {
 /// Everything retention needs to decide. Built only when every source was read in full.
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct SnapshotInventory {
-    /// Snapshots owned by the account that match the selector.
-    pub snapshots: Vec<Snapshot>,
+    /// Snapshots owned by the account that match the selector: shared, not copied, with the
+    /// observation cache and the other policies of the account (100,000 of them are tens of MiB).
+    pub snapshots: Arc<Vec<Snapshot>>,
     /// Snapshots behind AMIs the account owns.
     pub ami_snapshots: BTreeSet<String>,
     /// Snapshots named by block device mappings of any launch template version.

@@ -25,7 +25,8 @@ fn account() -> FakeCloud {
     let cloud = FakeCloud::default();
     {
         let mut account = lock(&cloud.account);
-        account.snapshots.snapshots = vec![snapshot("snap-old", 100, 400), snapshot("snap-ami", 50, 400), snapshot("snap-young", 8, 3)];
+        account.snapshots.snapshots =
+            vec![snapshot("snap-old", 100, 400), snapshot("snap-ami", 50, 400), snapshot("snap-young", 8, 3)].into();
         account.snapshots.ami_snapshots = BTreeSet::from(["snap-ami".to_string()]);
     }
     cloud
@@ -76,7 +77,7 @@ async fn enforce_tags_the_expired_snapshot_and_a_run_after_the_grace_period_dele
     // A day later: the grace period of the tagged snapshot has run out.
     {
         let mut account = lock(&harness.cloud.account);
-        let old = account.snapshots.snapshots.iter_mut().find(|s| s.id == "snap-old").expect("snap-old");
+        let old = std::sync::Arc::make_mut(&mut account.snapshots.snapshots).iter_mut().find(|s| s.id == "snap-old").expect("snap-old");
         let passed = k8s_openapi::jiff::Timestamp::from_second(k8s_openapi::jiff::Timestamp::now().as_second() - 60).expect("time");
         old.tags.insert(TAG_EXPIRES_AT.to_string(), passed.to_string());
     }

@@ -224,8 +224,8 @@ mod snapshot_area {
                 description: String::new(),
                 tags: Default::default(),
             })
-            .collect();
-        SnapshotInventory { snapshots, ..Default::default() }
+            .collect::<Vec<_>>();
+        SnapshotInventory { snapshots: snapshots.into(), ..Default::default() }
     }
 
     fn run(mode: Mode, grace: u64, n: usize, outcome: impl Fn(&SnapshotChange) -> Result<Option<String>, CloudError>) -> AppliedRun {

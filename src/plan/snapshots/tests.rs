@@ -37,7 +37,7 @@ fn with_tag(mut s: Snapshot, k: &str, v: &str) -> Snapshot {
 }
 
 fn inv(snapshots: Vec<Snapshot>) -> SnapshotInventory {
-    SnapshotInventory { snapshots, ..Default::default() }
+    SnapshotInventory { snapshots: snapshots.into(), ..Default::default() }
 }
 
 fn deleted(plan: &SnapshotPlan) -> Vec<String> {
@@ -128,7 +128,8 @@ fn every_protection_keeps_an_expired_snapshot() {
             snap("snap-lt", "vol-7", 40),
             with_tag(snap("snap-kept", "vol-8", 40), "frugal.dev/keep", "true"),
             snap("snap-free", "vol-9", 40),
-        ],
+        ]
+        .into(),
         ami_snapshots: BTreeSet::from(["snap-ami".into()]),
         launch_template_snapshots: BTreeSet::from(["snap-lt".into()]),
         locked_snapshots: BTreeSet::from(["snap-locked".into()]),
@@ -261,7 +262,7 @@ fn arb_inventory() -> impl Strategy<Value = SnapshotInventory> {
                 _ => {}
             }
         }
-        inventory.snapshots = snapshots;
+        inventory.snapshots = snapshots.into();
         inventory
     })
 }
