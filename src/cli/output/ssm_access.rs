@@ -148,5 +148,13 @@ mod tests {
         ssm_table(&mut out, &plan("p", &desired, &inventory, false));
         assert!(out.contains("~ sg-1 ingress tcp 0-65535 from 0.0.0.0/0  →  tcp 0-21, tcp 23-65535 from 0.0.0.0/0 [sgr-1]"), "{out}");
         assert!(out.contains("! sg-1 ingress all traffic from 0.0.0.0/0 [sgr-2]: AllTrafficFromWorld, reported only"), "{out}");
+        assert!(out.starts_with("ssmAccess: 1 security group in scope, 0 key pairs\n  0 instances in scope, 0 managed by SSM\n"), "{out}");
+    }
+
+    #[test]
+    fn an_unmanaged_instance_says_why() {
+        assert_eq!(why_not_managed(InstanceState::NoProfile), "no instance profile, so SSM cannot manage it");
+        assert_eq!(counted(1, "key pair"), "1 key pair");
+        assert_eq!(counted(2, "key pair"), "2 key pairs");
     }
 }

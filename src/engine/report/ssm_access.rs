@@ -202,7 +202,7 @@ pub fn condition(outcome: &AreaOutcome<SsmPlan, SsmChange>, status: Option<&SsmS
         .map(|problem| format!("; {problem}"))
         .collect();
     let summary = format!(
-        "{} world-open SSH permissions, {} all-traffic permissions from the world, {} of {} instances not managed by SSM ({} listed but not Online), {} unused key pairs{conflict}",
+        "world-open SSH permissions: {}, all-traffic permissions from the world: {}, instances not managed by SSM: {} of {} ({} listed but not Online), unused key pairs: {}{conflict}",
         status.world_ssh_found,
         status.all_traffic_from_world_found,
         status.instances.in_scope - status.instances.managed,
@@ -228,7 +228,7 @@ pub fn condition(outcome: &AreaOutcome<SsmPlan, SsmChange>, status: Option<&SsmS
             type_,
             true,
             reason::IN_SYNC,
-            format!("{} security groups and {} instances checked{open}", status.security_groups_in_scope, status.instances.in_scope),
+            format!("security groups checked: {}, instances checked: {}{open}", status.security_groups_in_scope, status.instances.in_scope),
         )
     } else {
         ConditionUpdate::new(
@@ -236,7 +236,7 @@ pub fn condition(outcome: &AreaOutcome<SsmPlan, SsmChange>, status: Option<&SsmS
             true,
             reason::RECONCILED,
             format!(
-                "revoked {} and split {} world-open SSH permissions, revoked {} all-traffic permissions, attached {} profiles, deleted {} key pairs{open}",
+                "world-open SSH permissions revoked: {}, split: {}; all-traffic permissions revoked: {}; profiles attached: {}; key pairs deleted: {}{open}",
                 status.world_ssh_revoked,
                 status.world_ssh_split,
                 status.all_traffic_from_world_revoked,
