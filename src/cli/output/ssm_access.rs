@@ -17,7 +17,7 @@ pub(super) fn ssm_table(out: &mut String, plan: &SsmPlan) {
         counted(plan.groups_in_scope as usize, "security group"),
         counted(plan.key_pairs.len(), "key pair"),
     );
-    let managed = plan.instances.iter().filter(|i| i.state == InstanceState::Managed).count();
+    let managed = plan.instances_in(InstanceState::Managed);
     let _ = writeln!(out, "  {} in scope, {managed} managed by SSM", counted(plan.instances.len(), "instance"));
     for change in &plan.drift {
         let mark = match change {
@@ -115,7 +115,7 @@ mod tests {
     use super::*;
     use crate::api::KeyPairPolicy;
     use crate::api::validate::{SecurityGroupScope, SsmAccessDesired};
-    use crate::plan::ssm_access::{IngressRule, SecurityGroup, Source, SsmInventory, plan};
+    use crate::plan::ssm_access::{IngressRule, Instance, SecurityGroup, Source, SsmInventory, plan};
 
     #[test]
     fn the_table_shows_each_permission_before_and_after() {
@@ -142,19 +142,19 @@ mod tests {
                 ingress: vec![rule("sgr-1", "tcp", 0, 65535), rule("sgr-2", "-1", -1, -1)],
                 ..Default::default()
             }],
+            instances: vec![Instance {
+                id: "i-1".into(),
+                state: "running".into(),
+                security_group_ids: vec!["sg-1".into()],
+                ..Default::default()
+            }],
             ..Default::default()
         };
         let mut out = String::new();
         ssm_table(&mut out, &plan("p", &desired, &inventory, false));
         assert!(out.contains("~ sg-1 ingress tcp 0-65535 from 0.0.0.0/0  →  tcp 0-21, tcp 23-65535 from 0.0.0.0/0 [sgr-1]"), "{out}");
         assert!(out.contains("! sg-1 ingress all traffic from 0.0.0.0/0 [sgr-2]: AllTrafficFromWorld, reported only"), "{out}");
-        assert!(out.starts_with("ssmAccess: 1 security group in scope, 0 key pairs\n  0 instances in scope, 0 managed by SSM\n"), "{out}");
-    }
-
-    #[test]
-    fn an_unmanaged_instance_says_why() {
-        assert_eq!(why_not_managed(InstanceState::NoProfile), "no instance profile, so SSM cannot manage it");
-        assert_eq!(counted(1, "key pair"), "1 key pair");
-        assert_eq!(counted(2, "key pair"), "2 key pairs");
+        assert!(out.starts_with("ssmAccess: 1 security group in scope, 0 key pairs\n  1 instance in scope, 0 managed by SSM\n"), "{out}");
+        assert!(out.contains("  ! i-1: no instance profile, so SSM cannot manage it\n"), "{out}");
     }
 }
