@@ -10,6 +10,8 @@ pub const GATEWAY_ENDPOINTS_IN_SYNC: &str = "GatewayEndpointsInSync";
 pub const SNAPSHOTS_IN_SYNC: &str = "SnapshotsInSync";
 pub const SSM_ACCESS_IN_SYNC: &str = "SsmAccessInSync";
 pub const BACKUP_IN_SYNC: &str = "BackupInSync";
+/// One condition per area of the spec, in the order of the spec's sections.
+pub const AREAS: [&str; 4] = [GATEWAY_ENDPOINTS_IN_SYNC, SNAPSHOTS_IN_SYNC, SSM_ACCESS_IN_SYNC, BACKUP_IN_SYNC];
 
 /// Reasons, shared by all condition types.
 pub mod reason {

@@ -4,6 +4,8 @@ use std::fmt::Write;
 
 use serde_json::json;
 
+use k8s_openapi::apimachinery::pkg::apis::meta::v1::Condition;
+
 use crate::api::{CostPolicyStatus, EndpointOwnership, conditions};
 use crate::engine::{AppliedRun, AreaPlan, ChangeResult, ErrorKind, PlannedRun};
 use crate::plan::gateway_endpoints::GatewayPlan;
@@ -113,14 +115,17 @@ pub fn plan_table(planned: &PlannedRun) -> String {
 /// the verdict `kubectl get cpol` would show, so the CLI and the status never disagree.
 pub fn status_summary(status: &CostPolicyStatus) -> String {
     let mut out = String::new();
-    for condition in &status.conditions {
-        let area = condition.type_.ends_with("InSync") && condition.status != "True";
-        if condition.type_ != conditions::READY && !area {
-            continue;
+    let mut line = |indent: &str, c: &Condition| {
+        let message = if c.message.is_empty() { String::new() } else { format!(": {}", c.message) };
+        let _ = writeln!(out, "{indent}{}={} ({}){message}", c.type_, c.status, c.reason);
+    };
+    if let Some(ready) = conditions::find(&status.conditions, conditions::READY) {
+        line("", ready);
+    }
+    for area in conditions::AREAS {
+        if let Some(condition) = conditions::find(&status.conditions, area).filter(|c| c.status != "True") {
+            line("  ", condition);
         }
-        let indent = if area { "  " } else { "" };
-        let message = if condition.message.is_empty() { String::new() } else { format!(": {}", condition.message) };
-        let _ = writeln!(out, "{indent}{}={} ({}){message}", condition.type_, condition.status, condition.reason);
     }
     out
 }
@@ -373,8 +378,8 @@ pub fn json_report<'a>(applied: &'a AppliedRun, status: &'a CostPolicyStatus, aw
     }
 }
 
-/// The reports of a run as one pretty-printed JSON array, from reports printed one by one
-/// (each is written as soon as its policy is done, so no run holds all of them as values).
+/// The reports of a run as one pretty-printed JSON array. Each report is serialized as soon
+/// as its policy is done, so the run keeps its text, not its values or its plan.
 pub fn json_array(reports: &[String]) -> String {
     if reports.is_empty() {
         return "[]".to_string();
