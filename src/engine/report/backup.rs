@@ -42,11 +42,7 @@ pub fn condition(outcome: &AreaOutcome<BackupPlan, BackupChange>, status: Option
             type_,
             false,
             reason::COVERAGE_GAP,
-            if uncovered == 1 {
-                format!("1 resource carries coverage.requiredTags but is not covered by the selection: {listed}")
-            } else {
-                format!("{uncovered} resources carry coverage.requiredTags but are not covered by the selection: {listed}")
-            },
+            format!("resources with coverage.requiredTags that the selection does not cover: {uncovered} ({listed})"),
         );
     }
     if !plan.drift.is_empty() {
