@@ -1060,16 +1060,7 @@ impl Operator {
         let out = File::create(&log).unwrap_or_else(|e| panic!("create {}: {e}", log.display()));
         let err = out.try_clone().expect("clone the log file handle");
         let port = free_port();
-        let mut command = common::frugal_command();
-        // `frugal run` takes its flags' defaults from FRUGAL_*, POD_NAME and POD_NAMESPACE: none
-        // may come from where the suite runs (FRUGAL_ALLOWED_ROLE_ARNS alone would refuse every
-        // test account's role).
-        for (key, _) in std::env::vars_os() {
-            if key.to_str().is_some_and(|k| k.starts_with("FRUGAL_") || k == "POD_NAME" || k == "POD_NAMESPACE") {
-                command.env_remove(key);
-            }
-        }
-        let child = command
+        let child = common::frugal_command()
             .args(["run", "--metrics-addr", &format!("127.0.0.1:{port}"), "--vpc-endpoint-pacing", "100/100"])
             .args(["--policy-selector", &format!("{SHARD_LABEL}={shard}")])
             .args(args)

@@ -39,7 +39,7 @@ pub fn emulator() -> &'static Emulator {
         assert!(setup.success(), "tests/emulator/setup.sh failed");
         let mut launcher = Command::new(root.join(".venv/bin/python"));
         // boto3 inside moto would read AWS_PROFILE and the like, and fail on a profile it lacks.
-        without_aws_environment(&mut launcher);
+        without_environment(&mut launcher, is_aws_setting);
         let mut child = launcher
             .arg(root.join("tests/emulator/launcher.py"))
             .args(["--port", "0", "--parent-pid", &std::process::id().to_string()])
@@ -377,7 +377,11 @@ impl TestAccount {
 /// any of these variables.
 pub fn frugal_command() -> Command {
     let mut command = Command::new(env!("CARGO_BIN_EXE_frugal"));
-    without_aws_environment(&mut command);
+    // `frugal run` also takes its flags' defaults from FRUGAL_*, POD_NAME and POD_NAMESPACE
+    // (FRUGAL_ALLOWED_ROLE_ARNS alone would refuse every test account's role).
+    without_environment(&mut command, |key| {
+        is_aws_setting(key) || key.starts_with("FRUGAL_") || key == "POD_NAME" || key == "POD_NAMESPACE"
+    });
     command
         .env("AWS_ENDPOINT_URL", &emulator().url)
         .env("AWS_ACCESS_KEY_ID", "testing")
@@ -390,15 +394,20 @@ pub fn frugal_command() -> Command {
     command
 }
 
-/// Removes every AWS_* setting of the developer's shell from a child's environment:
-/// AWS_ENDPOINT_URL_EC2 and the like take precedence over AWS_ENDPOINT_URL,
-/// AWS_USE_FIPS_ENDPOINT changes the endpoint, AWS_PROFILE names a profile that may not exist.
-fn without_aws_environment(command: &mut Command) {
+/// Removes the settings of the developer's shell that `unwanted` names from a child's
+/// environment.
+fn without_environment(command: &mut Command, unwanted: impl Fn(&str) -> bool) {
     for (key, _) in std::env::vars_os() {
-        if key.to_str().is_some_and(|k| k.starts_with("AWS_")) {
+        if key.to_str().is_some_and(&unwanted) {
             command.env_remove(key);
         }
     }
+}
+
+/// AWS_ENDPOINT_URL_EC2 and the like take precedence over AWS_ENDPOINT_URL,
+/// AWS_USE_FIPS_ENDPOINT changes the endpoint, AWS_PROFILE names a profile that may not exist.
+fn is_aws_setting(key: &str) -> bool {
+    key.starts_with("AWS_")
 }
 
 pub mod bad_specs;
