@@ -13,14 +13,13 @@
 mod common;
 
 use std::collections::{BTreeMap, BTreeSet};
-use std::fs::File;
-use std::io::{Read, Write};
-use std::net::{SocketAddr, TcpListener, TcpStream};
 use std::path::PathBuf;
-use std::process::{Child, Stdio};
 use std::time::{Duration, Instant};
 
 use aws_sdk_ec2::types::{DomainType, Filter, ResourceType, Tag, TagSpecification, VpcEndpoint};
+use common::cluster::{
+    self, CONVERGE_TIMEOUT, Cleanup, Operator, POLL, SHARD_LABEL, condition, condition_is, free_port, is_current, is_true,
+};
 use common::{REGION, TestAccount};
 use frugal_operator::api::conditions::{self, reason};
 use frugal_operator::api::names::{FINALIZER, MANAGED_BY_VALUE, TAG_MANAGED_BY, TAG_POLICY};
@@ -32,24 +31,15 @@ use k8s_openapi::api::coordination::v1::Lease;
 use k8s_openapi::api::core::v1::{Namespace, ServiceAccount};
 use k8s_openapi::api::events::v1::Event;
 use k8s_openapi::api::rbac::v1::{ClusterRole, ClusterRoleBinding, Role, RoleBinding};
-use k8s_openapi::apiextensions_apiserver::pkg::apis::apiextensions::v1::CustomResourceDefinition;
-use k8s_openapi::apimachinery::pkg::apis::meta::v1::Condition;
 use kube::api::{Api, ApiResource, DeleteParams, DynamicObject, ListParams, Patch, PatchParams, PostParams};
-use kube::config::{KubeConfigOptions, Kubeconfig};
-use kube::runtime::wait::{await_condition, conditions as wait_conditions};
-use kube::{Client, Config, CustomResourceExt, ResourceExt};
-use serde::Deserialize;
+use kube::config::Kubeconfig;
+use kube::{Client, ResourceExt};
 use serde_json::json;
 
 const IGNORE_REASON: &str = "needs a cluster: set FRUGAL_E2E_KUBECONFIG and run with --ignored";
 const KUBECONFIG_ENV: &str = "FRUGAL_E2E_KUBECONFIG";
 /// Field manager of everything this suite applies.
 const FIELD_MANAGER: &str = "frugal-e2e";
-/// Label that shards policies between the operators of concurrently running tests.
-const SHARD_LABEL: &str = "e2e.frugal.dev/shard";
-/// How long an operator gets to converge a policy.
-const CONVERGE_TIMEOUT: Duration = Duration::from_secs(120);
-const POLL: Duration = Duration::from_secs(1);
 /// The only Lease deploy/'s Role lets the operator read and update (its resourceNames).
 const LEASE_NAME: &str = "frugal-operator";
 
@@ -208,7 +198,7 @@ async fn a_delete_policy_without_aws_access_is_released_by_switching_it_to_retai
     // AWS becomes unreachable for good: the operator now talks to a port nobody listens on.
     env._operator.kill();
     let nowhere = format!("http://127.0.0.1:{}", free_port());
-    env._operator = Operator::start_with(
+    env._operator = start_operator_with(
         &format!("{}-no-aws", env.name),
         &env.account.id,
         &["--leader-election=false".to_string()],
@@ -317,13 +307,13 @@ async fn invalid_spec_is_stalled_without_aws_calls() {
 #[ignore = "needs a cluster: set FRUGAL_E2E_KUBECONFIG and run with --ignored"]
 async fn schema_rejects_bad_enum() {
     let client = kube_client().await;
-    install_crd(&client).await;
+    cluster::install_crd(&client, FIELD_MANAGER).await;
     let resource = ApiResource::erase::<CostPolicy>(&());
     let api: Api<DynamicObject> = Api::all_with(client.clone(), &resource);
     let suffix = common::random_account_id();
     let bad_mode = format!("e2e-bad-mode-{suffix}");
     let both_scopes = format!("e2e-both-scopes-{suffix}");
-    let _cleanup = Cleanup::new(vec![bad_mode.clone(), both_scopes.clone()]);
+    let _cleanup = Cleanup::new(&kubeconfig_path(), vec![bad_mode.clone(), both_scopes.clone()]);
 
     let spec = json!({
         "mode": "Sometimes",
@@ -351,50 +341,13 @@ async fn schema_rejects_bad_enum() {
 async fn every_invalid_policy_is_rejected_by_the_schema_or_stalled_by_the_operator() {
     let env = E2e::start("bad-input").await;
     env.account.clear_requests().await;
-    let resource = ApiResource::erase::<CostPolicy>(&());
-    let api: Api<DynamicObject> = Api::all_with(env.client.clone(), &resource);
-    let cases = common::bad_specs::invalid_specs();
-    let names: Vec<String> = (0..cases.len()).map(|i| format!("{}-{i}", env.name)).collect();
-    let _cleanup = Cleanup::new(names.clone());
+    let names: Vec<String> = (0..common::bad_specs::invalid_specs().len()).map(|i| format!("{}-{i}", env.name)).collect();
+    let _cleanup = Cleanup::new(&kubeconfig_path(), names.clone());
+    cluster::check_invalid_specs(&env.client, &names, &env.account.id).await;
 
-    let (mut rejected, mut accepted) = (Vec::new(), Vec::new());
-    for ((spec, field), name) in cases.iter().zip(&names) {
-        let yaml = format!("apiVersion: frugal.dev/v1alpha1\nkind: CostPolicy\nmetadata: {{name: {name}}}\nspec:\n{spec}");
-        let mut object: serde_json::Value = serde_yaml::from_str(&yaml).unwrap_or_else(|e| panic!("case for {field} is YAML: {e}"));
-        object["metadata"]["labels"] = json!({ SHARD_LABEL: env.account.id });
-        let object: DynamicObject = serde_json::from_value(object).expect("a DynamicObject");
-        match api.create(&PostParams::default(), &object).await {
-            Err(kube::Error::Api(status)) => {
-                assert_eq!(status.code, 422, "{field}: expected 422 Unprocessable Entity: {status:?}");
-                // The schema names the field by its own path; its last segment is what both share.
-                let last = field.rsplit('.').next().unwrap_or(field).split('[').next().unwrap_or(field);
-                assert!(status.message.contains(last), "the schema's rejection must name {last}:\n{spec}\n{}", status.message);
-                rejected.push(*field);
-            }
-            Err(other) => panic!("{field}: expected a 422 or an accepted object, got {other}"),
-            Ok(_) => accepted.push((name.clone(), *field, spec.clone())),
-        }
-    }
-    println!("{} invalid specs: {} rejected by the CRD schema, {} left to the operator", cases.len(), rejected.len(), accepted.len());
-
-    for (name, field, spec) in &accepted {
-        let deadline = Instant::now() + CONVERGE_TIMEOUT;
-        let policy = loop {
-            let policy = env.api.get(name).await.unwrap_or_else(|e| panic!("get CostPolicy {name}: {e}"));
-            if is_current(&policy) && condition_is(&policy, conditions::STALLED, conditions::TRUE, reason::INVALID_SPEC) {
-                break policy;
-            }
-            assert!(Instant::now() < deadline, "{name} ({field}) never became Stalled=True/InvalidSpec:\n{spec}\n{:#?}", policy.status);
-            tokio::time::sleep(POLL).await;
-        };
-        let stalled = condition(&policy, conditions::STALLED).expect("Stalled");
-        assert!(stalled.message.contains(field), "the Stalled message of {name} must name {field}:\n{spec}\n{}", stalled.message);
-        assert!(!is_true(&policy, conditions::READY), "an invalid policy is not Ready");
-    }
     // Most cases use the operator's own credentials, not the test account's role: count at
     // the operator, which made no AWS request at all (the test's operator serves only them).
-    let metrics = env._operator.get("/metrics").await.map(|(_, body)| body).unwrap_or_default();
-    let aws: Vec<&str> = metrics.lines().filter(|l| l.starts_with("frugal_aws_requests_total{") && !l.ends_with(" 0")).collect();
+    let aws = env._operator.aws_requests().await;
     assert!(aws.is_empty(), "no invalid policy may reach AWS: {aws:#?}");
     let requests = env.account.requests().await;
     assert!(requests.is_empty(), "no invalid policy may reach AWS: {requests:#?}");
@@ -441,7 +394,7 @@ async fn snapshot_retention_deletes_expired_snapshots_and_reports_them() {
 #[ignore = "needs a cluster: set FRUGAL_E2E_KUBECONFIG and run with --ignored"]
 async fn a_standby_takes_over_when_the_leader_dies() {
     let client = kube_client().await;
-    install_crd(&client).await;
+    cluster::install_crd(&client, FIELD_MANAGER).await;
     let account = TestAccount::new().await;
     seed_vpc(&account, "prod").await;
     let name = format!("e2e-ha-{}", account.id);
@@ -471,15 +424,15 @@ async fn a_standby_takes_over_when_the_leader_dies() {
         format!("--leader-election-lease-name={lease_name}"),
     ];
     let (id_a, id_b) = (format!("{name}-a"), format!("{name}-b"));
-    let mut b = Operator::start_with(&id_b, &account.id, &flags, &[("POD_NAME", id_b.as_str())]).await;
-    let a = Operator::start_with(&id_a, &account.id, &flags, &[("POD_NAME", id_a.as_str())]).await;
+    let mut b = start_operator_with(&id_b, &account.id, &flags, &[("POD_NAME", id_b.as_str())]).await;
+    let a = start_operator_with(&id_a, &account.id, &flags, &[("POD_NAME", id_a.as_str())]).await;
     // Declared after b: the policies are cleaned up while the survivor still runs.
     let mut env = E2e {
         api: Api::all(client.clone()),
         client,
         name: name.clone(),
         account,
-        _cleanup: Cleanup::new(vec![name.clone(), second.clone()]),
+        _cleanup: Cleanup::new(&kubeconfig_path(), vec![name.clone(), second.clone()]),
         _operator: a,
     };
 
@@ -786,11 +739,18 @@ struct E2e {
 impl E2e {
     async fn start(test: &str) -> Self {
         let client = kube_client().await;
-        install_crd(&client).await;
+        cluster::install_crd(&client, FIELD_MANAGER).await;
         let account = TestAccount::new().await;
         let name = format!("e2e-{test}-{}", account.id);
-        let operator = Operator::start(&name, &account.id).await;
-        Self { api: Api::all(client.clone()), client, name: name.clone(), account, _cleanup: Cleanup::new(vec![name]), _operator: operator }
+        let operator = start_operator(&name, &account.id).await;
+        Self {
+            api: Api::all(client.clone()),
+            client,
+            name: name.clone(),
+            account,
+            _cleanup: Cleanup::new(&kubeconfig_path(), vec![name]),
+            _operator: operator,
+        }
     }
 
     /// examples/gateway-endpoints.yaml, made this test's: unique name, shard label, the
@@ -814,21 +774,7 @@ impl E2e {
 
     /// Polls the policy until `done` holds; panics with the last status after the timeout.
     async fn wait_until(&self, what: &str, done: impl Fn(&CostPolicy) -> bool) -> CostPolicy {
-        let deadline = Instant::now() + CONVERGE_TIMEOUT;
-        loop {
-            let policy = self.api.get(&self.name).await.unwrap_or_else(|e| panic!("get CostPolicy {}: {e}", self.name));
-            if done(&policy) {
-                return policy;
-            }
-            if Instant::now() >= deadline {
-                let status = serde_json::to_string_pretty(&policy.status).unwrap_or_default();
-                panic!(
-                    "CostPolicy {}: no {what} within {CONVERGE_TIMEOUT:?} (generation {:?}); status: {status}",
-                    self.name, policy.metadata.generation
-                );
-            }
-            tokio::time::sleep(POLL).await;
-        }
+        cluster::wait_for(&self.api, &self.name, what, done).await
     }
 
     /// Deletes the policy and waits until the API server no longer has it (the finalizer ran).
@@ -839,20 +785,7 @@ impl E2e {
 
     /// Waits until the API server no longer has the policy.
     async fn wait_gone(&self) {
-        let deadline = Instant::now() + CONVERGE_TIMEOUT;
-        loop {
-            let Some(policy) = self.api.get_opt(&self.name).await.unwrap_or_else(|e| panic!("get CostPolicy {}: {e}", self.name)) else {
-                return;
-            };
-            if Instant::now() >= deadline {
-                let status = serde_json::to_string_pretty(&policy.status).unwrap_or_default();
-                panic!(
-                    "CostPolicy {} still exists {CONVERGE_TIMEOUT:?} after its deletion (finalizers {:?}); status: {status}",
-                    self.name, policy.metadata.finalizers
-                );
-            }
-            tokio::time::sleep(POLL).await;
-        }
+        cluster::wait_gone(&self.api, &self.name).await
     }
 }
 
@@ -866,37 +799,7 @@ fn kubeconfig_path() -> PathBuf {
 }
 
 async fn kube_client() -> Client {
-    let path = kubeconfig_path();
-    let kubeconfig = Kubeconfig::read_from(&path).unwrap_or_else(|e| panic!("read kubeconfig {} ({KUBECONFIG_ENV}): {e}", path.display()));
-    let config = Config::from_custom_kubeconfig(kubeconfig, &KubeConfigOptions::default())
-        .await
-        .unwrap_or_else(|e| panic!("load kubeconfig {}: {e}", path.display()));
-    Client::try_from(config).expect("build a Kubernetes client")
-}
-
-/// Server-side applies crds/costpolicy.yaml and waits until the CRD is Established.
-async fn install_crd(client: &Client) {
-    let path = common::repo_root().join("crds/costpolicy.yaml");
-    let yaml = std::fs::read_to_string(&path)
-        .unwrap_or_else(|e| panic!("read {}: {e} (it is the committed output of `frugal crd`)", path.display()));
-    let crd = serde_yaml::Deserializer::from_str(&yaml)
-        .map(|doc| {
-            Option::<CustomResourceDefinition>::deserialize(doc)
-                .unwrap_or_else(|e| panic!("{} holds a CustomResourceDefinition: {e}", path.display()))
-        })
-        .find_map(|doc| doc)
-        .unwrap_or_else(|| panic!("{} is empty", path.display()));
-    let name = CostPolicy::crd_name();
-    assert_eq!(crd.metadata.name.as_deref(), Some(name), "{} defines the wrong CRD", path.display());
-
-    let crds: Api<CustomResourceDefinition> = Api::all(client.clone());
-    crds.patch(name, &PatchParams::apply(FIELD_MANAGER).force(), &Patch::Apply(&crd))
-        .await
-        .unwrap_or_else(|e| panic!("server-side apply CRD {name}: {e}"));
-    tokio::time::timeout(Duration::from_secs(60), await_condition(crds, name, wait_conditions::is_crd_established()))
-        .await
-        .unwrap_or_else(|_| panic!("CRD {name} not Established within 60s"))
-        .unwrap_or_else(|e| panic!("watch CRD {name}: {e}"));
+    cluster::client_from(&kubeconfig_path()).await
 }
 
 /// The ServiceAccount, namespace and RBAC objects of the deploy/ base, server-side applied
@@ -1036,204 +939,18 @@ async fn service_account_kubeconfig(client: &Client, test_name: &str) -> PathBuf
     path
 }
 
-/// The operator as a child process, stopped on drop. Its output goes to a log file whose
-/// tail is printed when the test fails.
-struct Operator {
-    child: Child,
-    log: PathBuf,
-    port: u16,
+/// Starts `frugal run` for the policies labelled `SHARD_LABEL=<shard>`, the only operator of
+/// its shard (no leader election), and waits until /readyz answers 200.
+async fn start_operator(test_name: &str, shard: &str) -> Operator {
+    start_operator_with(test_name, shard, &["--leader-election=false".to_string()], &[]).await
 }
 
-impl Operator {
-    /// Starts `frugal run` for the policies labelled `SHARD_LABEL=<shard>`, the only
-    /// operator of its shard (no leader election), and waits until /readyz answers 200.
-    async fn start(test_name: &str, shard: &str) -> Self {
-        Self::start_with(test_name, shard, &["--leader-election=false".to_string()], &[]).await
-    }
-
-    /// The same with extra flags and environment variables.
-    /// The operator authenticates as the ServiceAccount of deploy/ (a TokenRequest token), so
-    /// every test also proves that deploy/'s ClusterRole and Role are enough.
-    async fn start_with(test_name: &str, shard: &str, args: &[String], envs: &[(&str, &str)]) -> Self {
-        let kubeconfig = service_account_kubeconfig(&kube_client().await, test_name).await;
-        let log = PathBuf::from(env!("CARGO_TARGET_TMPDIR")).join(format!("{test_name}.operator.log"));
-        let out = File::create(&log).unwrap_or_else(|e| panic!("create {}: {e}", log.display()));
-        let err = out.try_clone().expect("clone the log file handle");
-        let port = free_port();
-        let child = common::frugal_command()
-            .args(["run", "--metrics-addr", &format!("127.0.0.1:{port}"), "--vpc-endpoint-pacing", "100/100"])
-            .args(["--policy-selector", &format!("{SHARD_LABEL}={shard}")])
-            .args(args)
-            .env("KUBECONFIG", &kubeconfig)
-            // Last, so a test can override any of the above.
-            .envs(envs.iter().copied())
-            .stdin(Stdio::null())
-            .stdout(Stdio::from(out))
-            .stderr(Stdio::from(err))
-            .spawn()
-            .expect("start the frugal binary");
-        let mut operator = Operator { child, log, port };
-        operator.wait_ready(port).await;
-        operator
-    }
-
-    /// GET `path` on the operator's HTTP port: status code and body.
-    async fn get(&self, path: &'static str) -> Option<(u16, String)> {
-        let addr = SocketAddr::from(([127, 0, 0, 1], self.port));
-        tokio::task::spawn_blocking(move || http_get(addr, path)).await.expect("join")
-    }
-
-    /// Waits until no reconcile has ended for `quiet` (the count of the reconcile duration
-    /// histogram, recorded as each reconcile ends, holds still).
-    async fn wait_idle(&self, quiet: Duration) {
-        let count =
-            |body: String| body.lines().find_map(|l| l.strip_prefix("frugal_reconcile_duration_seconds_count ").map(str::to_string));
-        let deadline = Instant::now() + CONVERGE_TIMEOUT;
-        let (mut last, mut since) = (None, Instant::now());
-        loop {
-            let now = self.get("/metrics").await.and_then(|(_, body)| count(body));
-            if now != last {
-                (last, since) = (now, Instant::now());
-            } else if since.elapsed() >= quiet {
-                return;
-            }
-            assert!(Instant::now() < deadline, "the operator never stopped reconciling for {quiet:?} (reconciles: {last:?})");
-            tokio::time::sleep(Duration::from_millis(250)).await;
-        }
-    }
-
-    /// SIGKILL: the process dies without releasing anything, as on a node failure.
-    fn kill(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
-    }
-
-    async fn wait_ready(&mut self, port: u16) {
-        let addr = SocketAddr::from(([127, 0, 0, 1], port));
-        let deadline = Instant::now() + Duration::from_secs(60);
-        loop {
-            if let Some(exit) = self.child.try_wait().expect("poll the operator process") {
-                panic!("the operator exited before it was ready ({exit}); log {}:\n{}", self.log.display(), self.log_tail());
-            }
-            let status = tokio::task::spawn_blocking(move || http_status(addr, "/readyz")).await.expect("join");
-            if status == Some(200) {
-                return;
-            }
-            assert!(
-                Instant::now() < deadline,
-                "GET /readyz on {addr} never answered 200 within 60s (last: {status:?}); log {}:\n{}",
-                self.log.display(),
-                self.log_tail()
-            );
-            tokio::time::sleep(Duration::from_millis(250)).await;
-        }
-    }
-
-    fn log_tail(&self) -> String {
-        let text = std::fs::read_to_string(&self.log).unwrap_or_default();
-        let lines: Vec<&str> = text.lines().collect();
-        lines[lines.len().saturating_sub(80)..].join("\n")
-    }
-}
-
-impl Drop for Operator {
-    fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
-        if std::thread::panicking() {
-            eprintln!("--- operator log {} (last 80 lines) ---\n{}", self.log.display(), self.log_tail());
-        }
-    }
-}
-
-/// The status code of `GET path` over HTTP/1.0, or None when nothing answers yet.
-fn http_status(addr: SocketAddr, path: &str) -> Option<u16> {
-    let mut stream = TcpStream::connect_timeout(&addr, Duration::from_secs(1)).ok()?;
-    stream.set_read_timeout(Some(Duration::from_secs(5))).ok()?;
-    write!(stream, "GET {path} HTTP/1.0\r\nHost: {addr}\r\n\r\n").ok()?;
-    let mut response = String::new();
-    stream.read_to_string(&mut response).ok()?;
-    response.split_whitespace().nth(1)?.parse().ok()
-}
-
-/// `GET path` over HTTP/1.0: status code and body.
-fn http_get(addr: SocketAddr, path: &str) -> Option<(u16, String)> {
-    let mut stream = TcpStream::connect_timeout(&addr, Duration::from_secs(1)).ok()?;
-    stream.set_read_timeout(Some(Duration::from_secs(5))).ok()?;
-    write!(stream, "GET {path} HTTP/1.0\r\nHost: {addr}\r\n\r\n").ok()?;
-    let mut response = String::new();
-    stream.read_to_string(&mut response).ok()?;
-    let code = response.split_whitespace().nth(1)?.parse().ok()?;
-    let body = response.split_once("\r\n\r\n").map(|(_, body)| body.to_string()).unwrap_or_default();
-    Some((code, body))
-}
-
-fn free_port() -> u16 {
-    let listener = TcpListener::bind("127.0.0.1:0").expect("bind a free loopback port");
-    listener.local_addr().expect("local address").port()
-}
-
-/// Best-effort removal of the test's policies, even when the test fails: delete, give the
-/// operator's finalizer a moment, then strip the finalizer (the emulator account is
-/// throwaway) so no policy is left stuck in the cluster.
-struct Cleanup {
-    names: Vec<String>,
-}
-
-impl Cleanup {
-    fn new(names: Vec<String>) -> Self {
-        Self { names }
-    }
-}
-
-impl Drop for Cleanup {
-    fn drop(&mut self) {
-        let names = std::mem::take(&mut self.names);
-        // A fresh thread and runtime: drop may run inside the test's runtime, which cannot
-        // be blocked on, or while unwinding out of it.
-        let cleanup = std::thread::spawn(move || {
-            let runtime = tokio::runtime::Builder::new_current_thread().enable_all().build().expect("cleanup runtime");
-            runtime.block_on(async move {
-                let api: Api<CostPolicy> = Api::all(kube_client().await);
-                for name in names {
-                    if !matches!(api.get_opt(&name).await, Ok(Some(_))) {
-                        continue;
-                    }
-                    let _ = api.delete(&name, &DeleteParams::default()).await;
-                    let deadline = Instant::now() + Duration::from_secs(20);
-                    while Instant::now() < deadline && matches!(api.get_opt(&name).await, Ok(Some(_))) {
-                        tokio::time::sleep(POLL).await;
-                    }
-                    if matches!(api.get_opt(&name).await, Ok(Some(_))) {
-                        let strip = json!({ "metadata": { "finalizers": null } });
-                        let _ = api.patch(&name, &PatchParams::default(), &Patch::Merge(&strip)).await;
-                    }
-                }
-            });
-        });
-        let _ = cleanup.join();
-    }
-}
-
-// ---------------------------------------------------------------------------------------
-// Status helpers
-// ---------------------------------------------------------------------------------------
-
-fn condition<'a>(policy: &'a CostPolicy, type_: &str) -> Option<&'a Condition> {
-    policy.status.as_ref().and_then(|s| conditions::find(&s.conditions, type_))
-}
-
-fn is_true(policy: &CostPolicy, type_: &str) -> bool {
-    condition(policy, type_).is_some_and(|c| c.status == conditions::TRUE)
-}
-
-fn condition_is(policy: &CostPolicy, type_: &str, status: &str, reason: &str) -> bool {
-    condition(policy, type_).is_some_and(|c| c.status == status && c.reason == reason)
-}
-
-/// The status describes the current spec.
-fn is_current(policy: &CostPolicy) -> bool {
-    policy.metadata.generation.is_some() && policy.status.as_ref().and_then(|s| s.observed_generation) == policy.metadata.generation
+/// The same with extra flags and environment variables. The operator authenticates as the
+/// ServiceAccount of deploy/ (a TokenRequest token), so every test also proves that
+/// deploy/'s ClusterRole and Role are enough.
+async fn start_operator_with(test_name: &str, shard: &str, args: &[String], envs: &[(&str, &str)]) -> Operator {
+    let kubeconfig = service_account_kubeconfig(&kube_client().await, test_name).await;
+    Operator::spawn(test_name, &kubeconfig, shard, args, envs).await
 }
 
 // ---------------------------------------------------------------------------------------

@@ -411,6 +411,7 @@ fn is_aws_setting(key: &str) -> bool {
 }
 
 pub mod bad_specs;
+pub mod cluster;
 pub mod fault_proxy;
 pub mod messy;
 
