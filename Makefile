@@ -1,5 +1,5 @@
 # frugal-operator: the commands a newcomer needs.
-.PHONY: demo test build lint fmt crd emulator-setup e2e bench bench-compare bench-scale profile
+.PHONY: demo test build lint fmt crd emulator-setup api-server-setup e2e bench bench-compare bench-scale profile
 
 CARGO ?= cargo
 
@@ -11,7 +11,7 @@ demo: build emulator-setup
 	bash scripts/demo.sh
 
 ## test: everything CI runs.
-test: emulator-setup
+test: emulator-setup api-server-setup
 	$(CARGO) fmt --all -- --check
 	$(CARGO) clippy --locked --all-targets -- -D warnings
 	for t in tests/emulator/test_*.py; do .venv/bin/python "$$t" || exit 1; done
@@ -27,6 +27,11 @@ crd: build
 
 emulator-setup:
 	bash tests/emulator/setup.sh
+
+## api-server-setup: the Kubernetes API server for CRDs that tests/api_server.rs runs against,
+## built from Debian's sources into .cache/api-server/ (a no-op once built).
+api-server-setup:
+	python3 tests/api_server/build.py
 
 fmt:
 	$(CARGO) fmt --all

@@ -410,6 +410,7 @@ fn is_aws_setting(key: &str) -> bool {
     key.starts_with("AWS_")
 }
 
+pub mod api_server;
 pub mod bad_specs;
 pub mod cluster;
 pub mod fault_proxy;

@@ -1,0 +1,197 @@
+//! The CRD and the operator against a real Kubernetes API server for custom resources:
+//! apiextensions-apiserver (the code kube-apiserver serves CRDs with) on etcd, built from
+//! Debian's sources by tests/api_server/. What only a real server checks runs here on every
+//! `make test`: the CRD's structural schema and its CEL rules compile within their cost
+//! budget, the schema's defaults, admission of invalid specs, pruning of status fields the
+//! schema lacks, printer columns, the status subresource, finalizers and watches.
+//!
+//! The server has no core API groups (namespaces, RBAC, Events, Leases), so the operator runs
+//! here with admin credentials and its Events are not published; the end-to-end suite
+//! (tests/e2e.rs) checks those on a full cluster.
+
+mod common;
+
+use std::collections::BTreeMap;
+
+use common::api_server::api_server;
+use common::cluster::{self, Cleanup, Operator, SHARD_LABEL, condition, condition_is, is_current, is_true};
+use common::messy;
+use frugal_operator::api::conditions::{self, reason};
+use frugal_operator::api::names::{FINALIZER, TAG_POLICY};
+use frugal_operator::api::{CostPolicy, DeletionPolicy};
+use kube::api::{Api, ApiResource, DynamicObject, Patch, PatchParams, PostParams};
+use kube::{Client, ResourceExt};
+use serde_json::{Value, json};
+
+const FIELD_MANAGER: &str = "frugal-api-server-test";
+
+/// A client of the shared API server, with the CRD installed.
+async fn client() -> Client {
+    let client = cluster::client_from(&api_server().kubeconfig).await;
+    cluster::install_crd(&client, FIELD_MANAGER).await;
+    client
+}
+
+/// `frugal run` with the admin kubeconfig for the policies labelled with `shard`.
+async fn operator(test_name: &str, shard: &str) -> Operator {
+    Operator::spawn(test_name, &api_server().kubeconfig, shard, &["--leader-election=false".to_string()], &[]).await
+}
+
+fn dynamic_api(client: &Client) -> (Api<DynamicObject>, ApiResource) {
+    let resource = ApiResource::erase::<CostPolicy>(&());
+    (Api::all_with(client.clone(), &resource), resource)
+}
+
+#[tokio::test]
+async fn every_example_is_admitted_with_the_defaults_the_operator_reads() {
+    let client = client().await;
+    let (api, _) = dynamic_api(&client);
+    let dir = common::repo_root().join("examples");
+    let mut checked = 0;
+    for entry in std::fs::read_dir(&dir).expect("examples/") {
+        let path = entry.expect("examples/ entry").path();
+        if path.extension().and_then(|e| e.to_str()) != Some("yaml") {
+            continue;
+        }
+        let text = std::fs::read_to_string(&path).expect("read example");
+        let object: DynamicObject = serde_yaml::from_str(&text).unwrap_or_else(|e| panic!("{}: {e}", path.display()));
+        let admitted = api
+            .create(&PostParams { dry_run: true, ..PostParams::default() }, &object)
+            .await
+            .unwrap_or_else(|e| panic!("the API server refuses {}: {e}", path.display()));
+        // What `kubectl get -o yaml` shows (the schema's defaults) is what the operator acts on
+        // (the Rust types' defaults): every field the operator would fill in, the server fills
+        // in with the same value.
+        let served = &admitted.data["spec"];
+        let policy: CostPolicy = serde_yaml::from_str(&text).unwrap_or_else(|e| panic!("{} is a CostPolicy: {e}", path.display()));
+        let read = serde_json::to_value(&policy.spec).expect("spec to JSON");
+        assert_eq!(served, &read, "{}: the schema's defaults differ from the operator's", path.display());
+        checked += 1;
+    }
+    assert!(checked >= 5, "only {checked} examples found in {}", dir.display());
+}
+
+#[tokio::test]
+async fn invalid_specs_are_refused_by_the_schema_naming_the_field_or_stalled_by_the_operator() {
+    let client = client().await;
+    let shard = common::random_account_id();
+    let operator = operator("api-server-bad-input", &shard).await;
+    let names: Vec<String> = (0..common::bad_specs::invalid_specs().len()).map(|i| format!("bad-input-{shard}-{i}")).collect();
+    let _cleanup = Cleanup::new(&api_server().kubeconfig, names.clone());
+    // The schema refuses what it can express; the rest is the operator's validation.
+    let refused = cluster::check_invalid_specs(&client, &names, &shard).await;
+    assert!(refused >= 30 && refused < names.len(), "the schema refused {refused} of {} invalid specs", names.len());
+    let aws = operator.aws_requests().await;
+    assert!(aws.is_empty(), "no invalid policy may reach AWS: {aws:#?}");
+}
+
+#[tokio::test]
+async fn the_status_of_every_area_is_stored_whole() {
+    let client = client().await;
+    let (api, _) = dynamic_api(&client);
+    let messy = messy::seed().await;
+    // The status the operator would write for an Audit run over the messy account: every
+    // area reports findings, lists and costs.
+    let dir = tempfile::tempdir().expect("tempdir");
+    let file = dir.path().join("policy.yaml");
+    std::fs::write(&file, messy::policy_yaml(&messy.account, "Audit")).expect("write the policy");
+    let output =
+        common::frugal_command().args(["plan", "-o", "json", "-f"]).arg(&file).env("RUST_LOG", "warn").output().expect("run frugal plan");
+    assert_eq!(output.status.code(), Some(2), "frugal plan finds drift: {}", String::from_utf8_lossy(&output.stderr));
+    let report: Value = serde_json::from_slice(&output.stdout).expect("frugal plan -o json prints JSON");
+    let status = report[0]["status"].clone();
+    for area in ["gatewayEndpoints", "snapshots", "ssm", "backup", "cost", "conditions"] {
+        assert!(!status[area].is_null(), "the plan's status lacks {area}: {status:#}");
+    }
+
+    // Stored on a policy no operator serves, through the status subresource, then read back.
+    let name = format!("status-{}", messy.account.id);
+    let _cleanup = Cleanup::new(&api_server().kubeconfig, vec![name.clone()]);
+    let mut object: Value = serde_yaml::from_str(&messy::policy_yaml(&messy.account, "Audit")).expect("policy YAML");
+    object["metadata"] = json!({ "name": name, "labels": { SHARD_LABEL: "nobody" } });
+    let object: DynamicObject = serde_json::from_value(object).expect("a DynamicObject");
+    api.create(&PostParams::default(), &object).await.expect("create the policy");
+    api.patch_status(&name, &PatchParams::default(), &Patch::Merge(json!({ "status": status })))
+        .await
+        .unwrap_or_else(|e| panic!("the API server refuses the status: {e}"));
+    let stored = api.get(&name).await.expect("get the policy").data["status"].clone();
+    assert_eq!(stored, status, "the API server dropped or changed status fields (pruned by the CRD's schema?)");
+}
+
+#[tokio::test]
+async fn the_operator_reconciles_a_policy_from_creation_to_deletion() {
+    let client = client().await;
+    let policies: Api<CostPolicy> = Api::all(client.clone());
+    let messy = messy::seed().await;
+    let shard = messy.account.id.clone();
+    let _operator = operator("api-server-lifecycle", &shard).await;
+    // Named as the messy account expects: its hand-made S3 endpoint carries this policy's tag.
+    let name = messy::POLICY_NAME.to_string();
+    let _cleanup = Cleanup::new(&api_server().kubeconfig, vec![name.clone()]);
+    let mut policy = messy::policy(&messy.account, "Enforce");
+    policy.metadata.labels = Some(BTreeMap::from([(SHARD_LABEL.to_string(), shard.clone())]));
+    policy.spec.deletion_policy = DeletionPolicy::Delete;
+    policies.create(&PostParams::default(), &policy).await.expect("create the policy");
+
+    let reconciled = cluster::wait_for(&policies, &name, "every area but snapshots in sync", |p| {
+        is_current(p)
+            && [conditions::GATEWAY_ENDPOINTS_IN_SYNC, conditions::SSM_ACCESS_IN_SYNC, conditions::BACKUP_IN_SYNC]
+                .iter()
+                .all(|area| is_true(p, area))
+    })
+    .await;
+    assert!(reconciled.finalizers().iter().any(|f| f == FINALIZER), "finalizer {FINALIZER} missing: {:?}", reconciled.finalizers());
+    // The expired snapshots are tagged and wait for their grace period.
+    assert!(
+        condition_is(&reconciled, conditions::SNAPSHOTS_IN_SYNC, conditions::FALSE, reason::DELETION_PENDING),
+        "{:#?}",
+        condition(&reconciled, conditions::SNAPSHOTS_IN_SYNC)
+    );
+    messy::assert_endpoints_converged(&messy).await;
+
+    // `kubectl get costpolicies`: each printer column finds its value in the stored object.
+    let table = printer_table(&client, &name).await;
+    let columns: Vec<&str> =
+        table["columnDefinitions"].as_array().expect("columnDefinitions").iter().filter_map(|c| c["name"].as_str()).collect();
+    assert_eq!(columns, ["Name", "Mode", "Ready", "Findings", "Savings/mo", "Age"]);
+    let cells = table["rows"][0]["cells"].as_array().expect("one row of cells").clone();
+    let ready = condition(&reconciled, conditions::READY).expect("Ready").status.clone();
+    let status = reconciled.status.as_ref().expect("status");
+    assert_eq!(cells[1], json!("Enforce"), "Mode column: {cells:?}");
+    assert_eq!(cells[2], json!(ready), "Ready column: {cells:?}");
+    assert_eq!(cells[3], json!(status.findings), "Findings column: {cells:?}");
+    let savings = status.cost.as_ref().map(|c| c.monthly_savings_usd.clone());
+    assert_eq!(cells[4].as_str().map(str::to_string), savings, "Savings/mo column: {cells:?}");
+
+    // A spec edit is observed: a new generation, reconciled.
+    let edit = json!({ "spec": { "resyncInterval": "15m" } });
+    let edited = policies.patch(&name, &PatchParams::default(), &Patch::Merge(&edit)).await.expect("edit the policy");
+    let generation = edited.metadata.generation;
+    assert_eq!(generation, reconciled.metadata.generation.map(|g| g + 1), "the edit makes a new generation");
+    cluster::wait_for(&policies, &name, "the edited generation observed", |p| {
+        is_current(p) && p.metadata.generation == generation && is_true(p, conditions::GATEWAY_ENDPOINTS_IN_SYNC)
+    })
+    .await;
+
+    // deletionPolicy: Delete: the finalizer removes what the policy made, then lets go.
+    policies.delete(&name, &Default::default()).await.expect("delete the policy");
+    cluster::wait_gone(&policies, &name).await;
+    for vpc in messy.prod_vpcs.iter().chain([&messy.dev_vpc]) {
+        for endpoint in messy.account.endpoints(&vpc.vpc_id).await {
+            let ours = endpoint.tags().iter().any(|t| t.key() == Some(TAG_POLICY) && t.value() == Some(name.as_str()));
+            assert!(!ours, "the finalizer left {:?} of policy {name} in {}", endpoint.vpc_endpoint_id(), vpc.vpc_id);
+        }
+    }
+    // The hand-made DynamoDB endpoint (no frugal tags) is not the operator's to delete.
+    let legacy = &messy.prod_vpcs[2];
+    assert_eq!(messy.account.endpoints(&legacy.vpc_id).await.len(), 1, "the hand-made endpoint of {} stays", legacy.vpc_id);
+}
+
+/// GET of the policy as a meta.k8s.io Table, the way kubectl asks for it.
+async fn printer_table(client: &Client, name: &str) -> Value {
+    let request = http::Request::get(format!("/apis/frugal.dev/v1alpha1/costpolicies/{name}"))
+        .header("Accept", "application/json;as=Table;v=v1;g=meta.k8s.io")
+        .body(Vec::new())
+        .expect("a Table request");
+    client.request::<Value>(request).await.unwrap_or_else(|e| panic!("GET {name} as a Table: {e}"))
+}

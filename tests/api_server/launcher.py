@@ -1,0 +1,187 @@
+#!/usr/bin/env python3
+"""Starts a real Kubernetes API server for CustomResourceDefinitions (etcd plus
+apiextensions-apiserver, built by build.py) on free loopback ports, for the tests.
+
+    python3 tests/api_server/launcher.py [--parent-pid PID]
+
+When the server answers, exactly one line goes to stdout: `READY <kubeconfig path>`. The
+kubeconfig authenticates with a client certificate of the group system:masters. Logs go to
+files in the server's temporary directory; their tails are printed to stderr if it fails.
+Exits, stopping both servers and removing the directory, on SIGTERM/SIGINT/SIGHUP or
+within a second after --parent-pid dies.
+"""
+
+import argparse
+import os
+import shutil
+import signal
+import socket
+import ssl
+import subprocess
+import sys
+import tempfile
+import time
+import urllib.request
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[2]
+BIN = ROOT / ".cache" / "api-server" / "bin"
+STARTUP_TIMEOUT = 120
+
+
+def free_port():
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def alive(pid):
+    try:
+        os.kill(pid, 0)
+        return True
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
+
+
+def openssl(*args, cwd):
+    subprocess.run(["openssl", *args], cwd=cwd, check=True, capture_output=True)
+
+
+def certificates(directory):
+    """A CA, the server's certificate for 127.0.0.1, and an admin client certificate. X.509
+    v3 throughout: rustls refuses v1 certificates."""
+    days = "3"
+    openssl("req", "-x509", "-newkey", "rsa:2048", "-nodes", "-keyout", "ca.key", "-out", "ca.crt", "-days", days, "-subj", "/CN=frugal-test-ca", cwd=directory)
+    (directory / "server.ext").write_text("basicConstraints=CA:FALSE\nextendedKeyUsage=serverAuth\nsubjectAltName=IP:127.0.0.1,DNS:localhost\n")
+    (directory / "client.ext").write_text("basicConstraints=CA:FALSE\nextendedKeyUsage=clientAuth\n")
+    for name, subject, ext in (("server", "/CN=127.0.0.1", "server.ext"), ("admin", "/O=system:masters/CN=frugal-test-admin", "client.ext")):
+        openssl("req", "-newkey", "rsa:2048", "-nodes", "-keyout", f"{name}.key", "-out", f"{name}.csr", "-subj", subject, cwd=directory)
+        openssl("x509", "-req", "-in", f"{name}.csr", "-CA", "ca.crt", "-CAkey", "ca.key", "-CAcreateserial", "-out", f"{name}.crt", "-days", days, "-extfile", ext, cwd=directory)
+
+
+def kubeconfig(directory, port):
+    path = directory / "admin.kubeconfig"
+    path.write_text(
+        f"""apiVersion: v1
+kind: Config
+clusters:
+- name: frugal-test
+  cluster:
+    server: https://127.0.0.1:{port}
+    certificate-authority: {directory / 'ca.crt'}
+users:
+- name: admin
+  user:
+    client-certificate: {directory / 'admin.crt'}
+    client-key: {directory / 'admin.key'}
+contexts:
+- name: frugal-test
+  context: {{cluster: frugal-test, user: admin}}
+current-context: frugal-test
+"""
+    )
+    return path
+
+
+def answers(directory, port):
+    """True once the CRD API serves requests (its /readyz stays red: the informers of core
+    resources that this server lacks never sync)."""
+    context = ssl.create_default_context(cafile=str(directory / "ca.crt"))
+    context.load_cert_chain(str(directory / "admin.crt"), str(directory / "admin.key"))
+    url = f"https://127.0.0.1:{port}/apis/apiextensions.k8s.io/v1/customresourcedefinitions"
+    try:
+        with urllib.request.urlopen(url, context=context, timeout=5) as response:
+            return response.status == 200
+    except OSError:
+        return False
+
+
+def main():
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--parent-pid", type=int, default=None)
+    args = parser.parse_args()
+    for binary in ("apiextensions-apiserver", "etcd"):
+        if not (BIN / binary).exists():
+            sys.exit(f"api server launcher: {BIN / binary} is missing: run python3 tests/api_server/build.py")
+
+    directory = Path(tempfile.mkdtemp(prefix="frugal-api-server-"))
+    children = []
+    stopping = []
+    # Kept (with the servers' logs) only when a server failed.
+    keep_directory = []
+
+    def stop(*_):
+        stopping.append(True)
+
+    for signum in (signal.SIGTERM, signal.SIGINT, signal.SIGHUP):
+        signal.signal(signum, stop)
+    try:
+        certificates(directory)
+        etcd_port, peer_port, api_port = free_port(), free_port(), free_port()
+        etcd_url, peer_url = f"http://127.0.0.1:{etcd_port}", f"http://127.0.0.1:{peer_port}"
+        etcd_log = open(directory / "etcd.log", "w")
+        children.append(
+            subprocess.Popen(
+                [str(BIN / "etcd"), "--data-dir", str(directory / "etcd"), "--listen-client-urls", etcd_url,
+                 "--advertise-client-urls", etcd_url, "--listen-peer-urls", peer_url, "--initial-advertise-peer-urls", peer_url,
+                 "--initial-cluster", f"default={peer_url}", "--unsafe-no-fsync", "--log-level", "warn"],
+                stdout=etcd_log, stderr=etcd_log, stdin=subprocess.DEVNULL,
+            )
+        )
+        config = kubeconfig(directory, api_port)
+        api_log = open(directory / "apiserver.log", "w")
+        # The standalone server delegates authentication and authorization to a core
+        # kube-apiserver, which does not exist here. The admin's client certificate is
+        # verified against --client-ca-file, and its group system:masters is authorized by
+        # the server itself, so the delegation kubeconfigs (pointing back at this server)
+        # are never consulted; the server only insists on having them. The admission
+        # plugins disabled here all need core resources (namespaces, webhooks, policies).
+        children.append(
+            subprocess.Popen(
+                [str(BIN / "apiextensions-apiserver"), f"--etcd-servers={etcd_url}", f"--secure-port={api_port}",
+                 "--bind-address=127.0.0.1", f"--tls-cert-file={directory / 'server.crt'}",
+                 f"--tls-private-key-file={directory / 'server.key'}", f"--client-ca-file={directory / 'ca.crt'}",
+                 "--authentication-skip-lookup", f"--authentication-kubeconfig={config}",
+                 f"--authorization-kubeconfig={config}", f"--kubeconfig={config}",
+                 "--enable-priority-and-fairness=false",
+                 "--disable-admission-plugins=NamespaceLifecycle,MutatingAdmissionPolicy,MutatingAdmissionWebhook,ValidatingAdmissionPolicy,ValidatingAdmissionWebhook"],
+                stdout=api_log, stderr=api_log, stdin=subprocess.DEVNULL,
+            )
+        )
+        deadline = time.monotonic() + STARTUP_TIMEOUT
+        while not answers(directory, api_port):
+            exited = [c for c in children if c.poll() is not None]
+            if exited or stopping or time.monotonic() > deadline:
+                keep_directory.append(True)
+                for name in ("etcd.log", "apiserver.log"):
+                    tail = (directory / name).read_text(errors="replace").splitlines()[-30:]
+                    print(f"--- {name}\n" + "\n".join(tail), file=sys.stderr)
+                sys.exit("api server launcher: the API server did not start")
+            time.sleep(0.2)
+        print(f"READY {config}", flush=True)
+        watching_parent = args.parent_pid is not None and os.getppid() == args.parent_pid
+        while not stopping:
+            if args.parent_pid is not None and (not alive(args.parent_pid) or (watching_parent and os.getppid() != args.parent_pid)):
+                break
+            if any(c.poll() is not None for c in children):
+                keep_directory.append(True)
+                print(f"api server launcher: a server exited; logs in {directory}", file=sys.stderr)
+                return 1
+            time.sleep(0.25)
+        return 0
+    finally:
+        for child in reversed(children):
+            child.terminate()
+        for child in children:
+            try:
+                child.wait(timeout=10)
+            except subprocess.TimeoutExpired:
+                child.kill()
+        if not keep_directory:
+            shutil.rmtree(directory, ignore_errors=True)
+
+
+if __name__ == "__main__":
+    sys.exit(main())
