@@ -9,9 +9,15 @@ kubeconfig authenticates with a client certificate of the group system:masters. 
 files in the server's temporary directory; their tails are printed to stderr if it fails.
 Exits, stopping both servers and removing the directory, on SIGTERM/SIGINT/SIGHUP or
 within a second after --parent-pid dies.
+
+SIGUSR1 is an outage: the API server is killed, etcd gets one more write and is compacted up to
+it (so watches resumed from an older resourceVersion get 410 Gone), and after
+--outage-seconds (default 10) the API server starts again on the same port and data.
 """
 
 import argparse
+import base64
+import json
 import os
 import shutil
 import signal
@@ -98,17 +104,34 @@ def answers(directory, port):
         return False
 
 
+def etcd_request(etcd_url, path, body):
+    request = urllib.request.Request(f"{etcd_url}{path}", data=json.dumps(body).encode(), method="POST")
+    with urllib.request.urlopen(request, timeout=10) as response:
+        return json.load(response)
+
+
+def bump_and_compact(etcd_url):
+    """One write past everything the API server has served, then etcd compacted up to it:
+    a watch resumed from any resourceVersion seen before gets 410 Gone."""
+    key = base64.b64encode(b"/frugal-test/outage").decode()
+    put = etcd_request(etcd_url, "/v3/kv/put", {"key": key, "value": base64.b64encode(b"bump").decode()})
+    revision = int(put["header"]["revision"])
+    etcd_request(etcd_url, "/v3/kv/compaction", {"revision": revision, "physical": True})
+
+
 def main():
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--parent-pid", type=int, default=None)
+    parser.add_argument("--outage-seconds", type=float, default=10.0, help="how long SIGUSR1 keeps the API server down")
     args = parser.parse_args()
     for binary in ("apiextensions-apiserver", "etcd"):
         if not (BIN / binary).exists():
             sys.exit(f"api server launcher: {BIN / binary} is missing: run python3 tests/api_server/build.py")
 
     directory = Path(tempfile.mkdtemp(prefix="frugal-api-server-"))
-    children = []
+    servers = {}
     stopping = []
+    outages = []
     # Kept (with the servers' logs) only when a server failed.
     keep_directory = []
 
@@ -117,29 +140,29 @@ def main():
 
     for signum in (signal.SIGTERM, signal.SIGINT, signal.SIGHUP):
         signal.signal(signum, stop)
+    signal.signal(signal.SIGUSR1, lambda *_: outages.append(True))
     try:
         certificates(directory)
         etcd_port, peer_port, api_port = free_port(), free_port(), free_port()
         etcd_url, peer_url = f"http://127.0.0.1:{etcd_port}", f"http://127.0.0.1:{peer_port}"
         etcd_log = open(directory / "etcd.log", "w")
-        children.append(
-            subprocess.Popen(
-                [str(BIN / "etcd"), "--data-dir", str(directory / "etcd"), "--listen-client-urls", etcd_url,
-                 "--advertise-client-urls", etcd_url, "--listen-peer-urls", peer_url, "--initial-advertise-peer-urls", peer_url,
-                 "--initial-cluster", f"default={peer_url}", "--unsafe-no-fsync", "--log-level", "warn"],
-                stdout=etcd_log, stderr=etcd_log, stdin=subprocess.DEVNULL,
-            )
+        servers["etcd"] = subprocess.Popen(
+            [str(BIN / "etcd"), "--data-dir", str(directory / "etcd"), "--listen-client-urls", etcd_url,
+             "--advertise-client-urls", etcd_url, "--listen-peer-urls", peer_url, "--initial-advertise-peer-urls", peer_url,
+             "--initial-cluster", f"default={peer_url}", "--unsafe-no-fsync", "--log-level", "warn"],
+            stdout=etcd_log, stderr=etcd_log, stdin=subprocess.DEVNULL,
         )
         config = kubeconfig(directory, api_port)
-        api_log = open(directory / "apiserver.log", "w")
-        # The standalone server delegates authentication and authorization to a core
-        # kube-apiserver, which does not exist here. The admin's client certificate is
-        # verified against --client-ca-file, and its group system:masters is authorized by
-        # the server itself, so the delegation kubeconfigs (pointing back at this server)
-        # are never consulted; the server only insists on having them. The admission
-        # plugins disabled here all need core resources (namespaces, webhooks, policies).
-        children.append(
-            subprocess.Popen(
+        api_log = open(directory / "apiserver.log", "a")
+
+        def start_api_server():
+            # The standalone server delegates authentication and authorization to a core
+            # kube-apiserver, which does not exist here. The admin's client certificate is
+            # verified against --client-ca-file, and its group system:masters is authorized
+            # by the server itself, so the delegation kubeconfigs (pointing back at this
+            # server) are never consulted; the server only insists on having them. The
+            # admission plugins disabled here all need core resources.
+            servers["apiserver"] = subprocess.Popen(
                 [str(BIN / "apiextensions-apiserver"), f"--etcd-servers={etcd_url}", f"--secure-port={api_port}",
                  "--bind-address=127.0.0.1", f"--tls-cert-file={directory / 'server.crt'}",
                  f"--tls-private-key-file={directory / 'server.key'}", f"--client-ca-file={directory / 'ca.crt'}",
@@ -149,36 +172,48 @@ def main():
                  "--disable-admission-plugins=NamespaceLifecycle,MutatingAdmissionPolicy,MutatingAdmissionWebhook,ValidatingAdmissionPolicy,ValidatingAdmissionWebhook"],
                 stdout=api_log, stderr=api_log, stdin=subprocess.DEVNULL,
             )
-        )
-        deadline = time.monotonic() + STARTUP_TIMEOUT
-        while not answers(directory, api_port):
-            exited = [c for c in children if c.poll() is not None]
-            if exited or stopping or time.monotonic() > deadline:
-                keep_directory.append(True)
-                for name in ("etcd.log", "apiserver.log"):
-                    tail = (directory / name).read_text(errors="replace").splitlines()[-30:]
-                    print(f"--- {name}\n" + "\n".join(tail), file=sys.stderr)
-                sys.exit("api server launcher: the API server did not start")
-            time.sleep(0.2)
+            deadline = time.monotonic() + STARTUP_TIMEOUT
+            while not answers(directory, api_port):
+                exited = [name for name, server in servers.items() if server.poll() is not None]
+                if exited or stopping or time.monotonic() > deadline:
+                    keep_directory.append(True)
+                    for name in ("etcd.log", "apiserver.log"):
+                        tail = (directory / name).read_text(errors="replace").splitlines()[-30:]
+                        print(f"--- {name}\n" + "\n".join(tail), file=sys.stderr)
+                    sys.exit("api server launcher: the API server did not start")
+                time.sleep(0.2)
+
+        start_api_server()
         print(f"READY {config}", flush=True)
         watching_parent = args.parent_pid is not None and os.getppid() == args.parent_pid
         while not stopping:
             if args.parent_pid is not None and (not alive(args.parent_pid) or (watching_parent and os.getppid() != args.parent_pid)):
                 break
-            if any(c.poll() is not None for c in children):
+            if outages:
+                outages.clear()
+                print(f"api server launcher: API server down for {args.outage_seconds}s, etcd compacted", file=sys.stderr)
+                # Killed, as a crashed or partitioned server: a graceful stop waits for the
+                # open watches.
+                servers["apiserver"].kill()
+                servers["apiserver"].wait()
+                bump_and_compact(etcd_url)
+                time.sleep(args.outage_seconds)
+                start_api_server()
+                print("api server launcher: API server back", file=sys.stderr)
+            if any(server.poll() is not None for server in servers.values()):
                 keep_directory.append(True)
                 print(f"api server launcher: a server exited; logs in {directory}", file=sys.stderr)
                 return 1
             time.sleep(0.25)
         return 0
     finally:
-        for child in reversed(children):
-            child.terminate()
-        for child in children:
+        for server in reversed(list(servers.values())):
+            server.terminate()
+        for server in servers.values():
             try:
-                child.wait(timeout=10)
+                server.wait(timeout=10)
             except subprocess.TimeoutExpired:
-                child.kill()
+                server.kill()
         if not keep_directory:
             shutil.rmtree(directory, ignore_errors=True)
 

@@ -5,11 +5,15 @@ use std::io::{BufRead, BufReader};
 use std::path::PathBuf;
 use std::process::{Child, Command, Stdio};
 use std::sync::{Mutex, OnceLock};
+use std::time::{Duration, Instant};
+
+use k8s_openapi::apiextensions_apiserver::pkg::apis::apiextensions::v1::CustomResourceDefinition;
+use kube::api::{Api, ListParams};
 
 /// A running API server and the admin kubeconfig that reaches it.
 pub struct ApiServer {
     pub kubeconfig: PathBuf,
-    _launcher: Mutex<Child>,
+    launcher: Mutex<Child>,
 }
 
 static API_SERVER: OnceLock<ApiServer> = OnceLock::new();
@@ -32,6 +36,29 @@ pub fn api_server() -> &'static ApiServer {
         let mut line = String::new();
         BufReader::new(stdout).read_line(&mut line).expect("read the launcher's READY line");
         let kubeconfig = line.trim().strip_prefix("READY ").unwrap_or_else(|| panic!("the API server launcher said {line:?}"));
-        ApiServer { kubeconfig: PathBuf::from(kubeconfig), _launcher: Mutex::new(launcher) }
+        ApiServer { kubeconfig: PathBuf::from(kubeconfig), launcher: Mutex::new(launcher) }
     })
+}
+
+impl ApiServer {
+    /// An outage of the API server (launcher.py's SIGUSR1: down for 10 s, etcd compacted
+    /// meanwhile); returns once it stopped answering and answers again. Every test of the
+    /// binary sees it: only for a test binary of its own.
+    pub async fn outage(&self) {
+        let pid = self.launcher.lock().expect("the launcher's lock").id();
+        let signal = Command::new("kill").args(["-USR1", &pid.to_string()]).status().expect("run kill");
+        assert!(signal.success(), "kill -USR1 {pid} (the API server launcher)");
+        let crds: Api<CustomResourceDefinition> = Api::all(super::cluster::client_from(&self.kubeconfig).await);
+        for (answering, within) in [(false, Duration::from_secs(30)), (true, Duration::from_secs(150))] {
+            let deadline = Instant::now() + within;
+            while crds.list(&ListParams::default().limit(1)).await.is_ok() != answering {
+                assert!(
+                    Instant::now() < deadline,
+                    "the API server did not {} within {within:?}",
+                    if answering { "come back" } else { "stop" }
+                );
+                tokio::time::sleep(Duration::from_millis(200)).await;
+            }
+        }
+    }
 }
