@@ -18,7 +18,8 @@ use common::cluster::{self, Cleanup, Operator, SHARD_LABEL, condition, condition
 use common::messy;
 use frugal_operator::api::conditions::{self, reason};
 use frugal_operator::api::names::{FINALIZER, TAG_POLICY};
-use frugal_operator::api::{CostPolicy, DeletionPolicy};
+use frugal_operator::api::{CostPolicy, CostPolicyStatus, DeletionPolicy};
+use frugal_operator::controller::status;
 use kube::api::{Api, ApiResource, DynamicObject, Patch, PatchParams, PostParams};
 use kube::{Client, ResourceExt};
 use serde_json::{Value, json};
@@ -194,4 +195,33 @@ async fn printer_table(client: &Client, name: &str) -> Value {
         .body(Vec::new())
         .expect("a Table request");
     client.request::<Value>(request).await.unwrap_or_else(|e| panic!("GET {name} as a Table: {e}"))
+}
+
+#[tokio::test]
+async fn a_status_computed_for_a_deleted_policy_never_lands_on_its_namesake() {
+    let client = client().await;
+    let policies: Api<CostPolicy> = Api::all(client.clone());
+    let name = format!("namesake-{}", common::random_account_id());
+    let _cleanup = Cleanup::new(&api_server().kubeconfig, vec![name.clone()]);
+    // No operator serves this shard: the test writes status itself, as a reconcile would.
+    let yaml = format!(
+        "apiVersion: frugal.dev/v1alpha1\nkind: CostPolicy\nmetadata: {{name: {name}, labels: {{{SHARD_LABEL}: nobody}}}}\nspec:\n  aws: {{region: eu-west-1}}\n  gatewayEndpoints: {{services: [s3]}}\n"
+    );
+    let policy: CostPolicy = serde_yaml::from_str(&yaml).expect("policy YAML");
+    let old = policies.create(&PostParams::default(), &policy).await.expect("create the policy");
+    policies.delete(&name, &Default::default()).await.expect("delete the policy");
+    cluster::wait_gone(&policies, &name).await;
+    let namesake = policies.create(&PostParams::default(), &policy).await.expect("create it again under the same name");
+    assert_ne!(old.metadata.uid, namesake.metadata.uid);
+
+    let stale = CostPolicyStatus { observed_generation: old.metadata.generation, findings: 42, ..CostPolicyStatus::default() };
+    let refused = status::write(&policies, &old, &stale).await.expect_err("the old policy's status is refused");
+    assert!(matches!(refused, status::StatusWriteError::Replaced { .. }), "{refused:?}");
+    let stored = policies.get(&name).await.expect("get the namesake");
+    assert!(stored.status.as_ref().is_none_or(|s| s.findings != 42), "the namesake got the old status: {:?}", stored.status);
+
+    let own = CostPolicyStatus { observed_generation: namesake.metadata.generation, findings: 7, ..CostPolicyStatus::default() };
+    status::write(&policies, &namesake, &own).await.expect("the namesake's own status is written");
+    let stored = policies.get(&name).await.expect("get the namesake");
+    assert_eq!(stored.status.map(|s| s.findings), Some(7));
 }

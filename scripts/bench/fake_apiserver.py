@@ -2,12 +2,13 @@
 
 It serves exactly what `frugal run` asks of a cluster, for cluster-scoped CostPolicies:
 list (with limit/continue), watch (from a resourceVersion, chunked JSON lines), get,
-JSON and merge patches of the object (the finalizer), server-side apply of the status
-subresource, and Event create/patch (counted, not kept). Anything else answers 404, so an
+JSON and merge patches of the object (the finalizer) and of the status subresource, and
+Event create/patch (counted, not kept). Anything else answers 404, so an
 unexpected request shows up as a reconcile error instead of passing silently.
 
-It is not a Kubernetes API server: no schema, no admission, no field ownership (an apply
-replaces the status). The end-to-end suite (tests/e2e.rs) is what runs against a real one;
+It is not a Kubernetes API server: no schema, no admission, no field ownership. The
+operator runs against real ones in tests/api_server.rs (the CRD API server of
+tests/api_server/) and the end-to-end suite (tests/e2e.rs);
 this is here to measure the operator with 500 policies on a machine without a cluster.
 """
 
@@ -70,8 +71,10 @@ class Store:
             if obj is None:
                 return None
             if subresource == "status":
-                # Server-side apply by the operator's field manager: it owns the whole status.
-                obj["status"] = body.get("status", {})
+                # The operator's JSON patch (a `test` of metadata.uid, then the whole status);
+                # as on a real server, only the status of the patched object is kept.
+                patched = jsonpatch.apply_patch(obj, body) if "json-patch" in content_type else merge(obj, body)
+                obj["status"] = patched.get("status", {})
                 self.status_writes += 1
             elif "json-patch" in content_type:
                 patched = jsonpatch.apply_patch(obj, [op for op in body if not tests_null_on_missing(obj, op)])

@@ -1,7 +1,7 @@
 //! The Kubernetes wiring: a kube-runtime Controller over CostPolicy.
 //!
 //! Per object: `finalizer` → `validate` → `connect` → engine (`observe_and_plan` → `act`)
-//! → `report` (status by server-side apply, Events, metrics). Invalid specs stop before
+//! → `report` (status by a uid-guarded JSON patch, Events, metrics). Invalid specs stop before
 //! `connect`, so nothing in AWS is touched; failures reach status and metrics and are
 //! retried with per-object exponential backoff.
 //!
@@ -12,7 +12,7 @@ mod context;
 mod events;
 pub mod leader;
 mod reconcile;
-mod status;
+pub mod status;
 #[cfg(test)]
 mod tests;
 mod validated;

@@ -33,6 +33,18 @@ pub enum ReconcileError {
     Kube(#[from] kube::Error),
     #[error("finalizer: {0}")]
     Finalizer(String),
+    /// Deleted and created again under the same name while this reconcile ran.
+    #[error("{0}")]
+    Replaced(String),
+}
+
+impl From<status::StatusWriteError> for ReconcileError {
+    fn from(error: status::StatusWriteError) -> Self {
+        match error {
+            status::StatusWriteError::Kube(error) => ReconcileError::Kube(error),
+            replaced @ status::StatusWriteError::Replaced { .. } => ReconcileError::Replaced(replaced.to_string()),
+        }
+    }
 }
 
 impl ReconcileError {
@@ -41,6 +53,7 @@ impl ReconcileError {
             ReconcileError::Aws(_) => "aws",
             ReconcileError::Kube(_) => "kubernetes",
             ReconcileError::Finalizer(_) => "finalizer",
+            ReconcileError::Replaced(_) => "replaced",
         }
     }
 }
@@ -84,6 +97,11 @@ pub async fn reconcile(policy: Arc<CostPolicy>, ctx: Arc<Context>) -> Result<Act
             ctx.backoff.reset(&name);
             ("gone", Ok(Action::await_change()))
         }
+        // The new object of that name has its own reconcile.
+        Err(ReconcileError::Replaced(error)) => {
+            tracing::info!(policy = %name, %error, "the policy is gone; nothing left to do");
+            ("gone", Ok(Action::await_change()))
+        }
         Ok(action) if invalid_spec.load(Ordering::Relaxed) => ("invalid_spec", Ok(action)),
         Ok(action) => ("success", Ok(action)),
         Err(error) => ("error", Err(error)),
@@ -120,7 +138,7 @@ async fn apply(policy: &CostPolicy, api: &Api<CostPolicy>, ctx: &Context, invali
             let already_reported = previous
                 .and_then(|p| conditions::find(&p.conditions, conditions::STALLED))
                 .is_some_and(|c| c.reason == reason::INVALID_SPEC && c.observed_generation == generation);
-            status::write(api, &name, &status).await?;
+            status::write(api, policy, &status).await?;
             if !already_reported {
                 events::publish(
                     ctx,
@@ -141,7 +159,7 @@ async fn apply(policy: &CostPolicy, api: &Api<CostPolicy>, ctx: &Context, invali
         let already_reported = previous
             .and_then(|p| conditions::find(&p.conditions, conditions::STALLED))
             .is_some_and(|c| c.reason == reason::ROLE_NOT_ALLOWED && c.observed_generation == generation);
-        status::write(api, &name, &status).await?;
+        status::write(api, policy, &status).await?;
         if !already_reported {
             let note = format!("aws.roleArn {role_arn} matches none of {:?}; nothing in AWS was touched", ctx.allowed_roles.patterns());
             events::publish(ctx, policy, vec![events::warning(reason::ROLE_NOT_ALLOWED, "Validate", note)]).await;
@@ -153,7 +171,7 @@ async fn apply(policy: &CostPolicy, api: &Api<CostPolicy>, ctx: &Context, invali
         Ok(cloud) => cloud,
         Err(error) => {
             let status = report::access_failed_status(&validated, &error, previous, generation, &now());
-            status::write(api, &name, &status).await?;
+            status::write(api, policy, &status).await?;
             events::publish(ctx, policy, vec![events::warning(reason::AWS_ACCESS_FAILED, "Connect", error.to_string())]).await;
             return Err(error.into());
         }
@@ -168,7 +186,7 @@ async fn apply(policy: &CostPolicy, api: &Api<CostPolicy>, ctx: &Context, invali
             .await;
     let applied = engine::act(cloud.as_ref(), planned).await;
     let status = report::status(&applied, previous, generation, &now());
-    status::write(api, &name, &status).await?;
+    status::write(api, policy, &status).await?;
     events::publish(ctx, policy, events::for_run(&applied)).await;
     record_metrics(ctx, &validated, &applied, &status);
 

@@ -1,19 +1,50 @@
-//! Writes status with server-side apply on the status subresource.
+//! Writes status on the status subresource, only to the policy it was computed for.
 
 use kube::Api;
 use kube::api::{Patch, PatchParams};
+use kube::{Resource, ResourceExt};
 use serde_json::json;
 
 use crate::api::names::FIELD_MANAGER;
 use crate::api::{CostPolicy, CostPolicyStatus};
 
-/// Applies `status` as the whole status owned by the operator's field manager.
-pub async fn write(api: &Api<CostPolicy>, name: &str, status: &CostPolicyStatus) -> Result<(), kube::Error> {
-    let patch = json!({
-        "apiVersion": "frugal.dev/v1alpha1",
-        "kind": "CostPolicy",
-        "status": status,
-    });
-    api.patch_status(name, &PatchParams::apply(FIELD_MANAGER).force(), &Patch::Apply(&patch)).await?;
-    Ok(())
+/// Why a status was not written.
+#[derive(Debug, thiserror::Error)]
+pub enum StatusWriteError {
+    /// The policy was deleted and created again under the same name while this reconcile
+    /// ran: the status describes the old one.
+    #[error("CostPolicy {name} was replaced by a new object of the same name (uid {old_uid} is gone)")]
+    Replaced { name: String, old_uid: String },
+    #[error(transparent)]
+    Kube(#[from] kube::Error),
+}
+
+/// Replaces the status of `policy` with `status`, as a JSON patch whose first operation
+/// tests `metadata.uid`: a policy replaced under the same name makes the API server refuse
+/// the patch (422), so the new object never gets the old one's status. Server-side apply
+/// cannot guard this: on a custom resource's status subresource the server takes metadata
+/// from the stored object, so a uid in the applied body is ignored (seen on the API server
+/// of tests/api_server.rs).
+pub async fn write(api: &Api<CostPolicy>, policy: &CostPolicy, status: &CostPolicyStatus) -> Result<(), StatusWriteError> {
+    let name = policy.name_any();
+    let mut operations = Vec::with_capacity(2);
+    if let Some(uid) = policy.meta().uid.as_deref() {
+        operations.push(json!({ "op": "test", "path": "/metadata/uid", "value": uid }));
+    }
+    // `add` sets the member whether or not the object has a status yet.
+    operations.push(json!({ "op": "add", "path": "/status", "value": status }));
+    let patch = Patch::<()>::Json(serde_json::from_value(json!(operations)).map_err(kube::Error::SerdeError)?);
+    let params = PatchParams { field_manager: Some(FIELD_MANAGER.to_string()), ..PatchParams::default() };
+    match api.patch_status(&name, &params, &patch).await {
+        Ok(_) => Ok(()),
+        Err(kube::Error::Api(refusal)) if refusal.code == 422 => {
+            // A failed `test` is a 422 like any invalid patch: the uid tells them apart.
+            let stored = api.get_opt(&name).await?;
+            match (stored.as_ref().and_then(|p| p.meta().uid.clone()), policy.meta().uid.clone()) {
+                (stored_uid, Some(old_uid)) if stored_uid.as_ref() != Some(&old_uid) => Err(StatusWriteError::Replaced { name, old_uid }),
+                _ => Err(kube::Error::Api(refusal).into()),
+            }
+        }
+        Err(error) => Err(error.into()),
+    }
 }

@@ -842,17 +842,19 @@ impl ApiServer {
         request.answer(&self.object);
     }
 
-    /// Server-side apply of the status subresource; returns the applied `status`.
+    /// The JSON patch of the status subresource, guarded by the policy's uid; returns the
+    /// written `status`.
     async fn expect_status_apply(&mut self) -> Value {
-        let request = self.next("the server-side apply of status").await;
+        let request = self.next("the status patch").await;
         assert_eq!((&request.method, request.path.as_str()), (&Method::PATCH, STATUS_PATH));
-        assert_eq!(request.content_type, "application/apply-patch+yaml");
+        assert_eq!(request.content_type, "application/json-patch+json");
         assert_eq!(request.query("fieldManager"), Some(FIELD_MANAGER));
-        assert_eq!(request.query("force"), Some("true"));
-        assert_eq!((request.body["apiVersion"].as_str(), request.body["kind"].as_str()), (Some("frugal.dev/v1alpha1"), Some("CostPolicy")));
-        let status = request.body["status"].clone();
+        let uid = self.object.metadata.uid.clone().expect("the served object has a uid");
+        assert_eq!(request.body[0], json!({"op": "test", "path": "/metadata/uid", "value": uid}), "only to the object of that uid");
+        assert_eq!((request.body[1]["op"].as_str(), request.body[1]["path"].as_str()), (Some("add"), Some("/status")), "{}", request.body);
+        let status = request.body[1]["value"].clone();
         assert_eq!(status["observedGeneration"], json!(self.object.metadata.generation), "status describes metadata.generation");
-        self.object.status = Some(serde_json::from_value(status.clone()).expect("the applied status is a CostPolicyStatus"));
+        self.object.status = Some(serde_json::from_value(status.clone()).expect("the written status is a CostPolicyStatus"));
         request.answer(&self.object);
         status
     }

@@ -34,7 +34,8 @@ async fn two_policies_over_the_same_vpcs_both_report_conflict_and_only_the_first
         .reconcile(b, |mut api| async move {
             let request = api.next("the status of team-b").await;
             assert_eq!((&request.method, request.path.as_str()), (&Method::PATCH, OTHER_STATUS_PATH));
-            let status = request.body["status"].clone();
+            assert_eq!(request.body[0]["value"], "5d0c1f0e-2b6a-4f53-8e8e-6f7b9a1c2d33", "guarded by team-b's uid");
+            let status = request.body[1]["value"].clone();
             assert_condition(&status, "GatewayEndpointsInSync", "False", "Conflict");
             let message = condition(&status, "GatewayEndpointsInSync")["message"].as_str().unwrap_or_default().to_string();
             assert!(message.contains("CostPolicy team-a") && message.contains(&format!("{VPC} to team-a")), "{message}");

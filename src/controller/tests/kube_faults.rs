@@ -18,9 +18,9 @@ fn fail(request: Received, code: u16, reason: &str) {
     request.respond.send_response(Response::builder().status(code).body(Body::from(bytes)).expect("response builds"));
 }
 
-/// The request the client sends next is a server-side apply of status; it fails with `code`.
+/// The request the client sends next is the status patch; it fails with `code`.
 async fn fail_status_apply(api: &mut ApiServer, code: u16, reason: &str) {
-    let request = api.next("the server-side apply of status").await;
+    let request = api.next("the status patch").await;
     assert_eq!((&request.method, request.path.as_str()), (&Method::PATCH, STATUS_PATH));
     fail(request, code, reason);
 }
@@ -112,6 +112,48 @@ async fn a_policy_deleted_before_its_status_is_written_ends_the_reconcile_withou
     assert_eq!(action, Action::await_change());
     assert!(harness.metrics().contains(r#"frugal_reconciles_total{result="gone"} 1"#), "{}", harness.metrics());
     assert!(!harness.metrics().contains("frugal_reconcile_errors_total{"), "{}", harness.metrics());
+}
+
+#[tokio::test]
+async fn a_policy_replaced_under_the_same_name_does_not_get_the_old_ones_status() {
+    let mut harness = Harness::new(FakeCloud::with_drift());
+    let action = harness
+        .reconcile(CostPolicy::test().with_finalizer().enforce(), |mut api| async move {
+            // Deleted and created again while AWS was observed: the uid test fails (422).
+            fail_status_apply(&mut api, 422, "Invalid").await;
+            let request = api.next("the read of the policy after the refused patch").await;
+            assert_eq!((&request.method, request.path.as_str()), (&Method::GET, POLICY_PATH));
+            let mut successor = api.object.clone();
+            successor.metadata.uid = Some("5d0c6f1e-0000-4000-8000-000000000002".to_string());
+            successor.metadata.generation = Some(1);
+            successor.status = None;
+            request.answer(&successor);
+            api
+        })
+        .await
+        .expect("a replaced policy is done");
+
+    assert_eq!(action, Action::await_change());
+    assert!(harness.metrics().contains(r#"frugal_reconciles_total{result="gone"} 1"#), "{}", harness.metrics());
+    assert!(!harness.metrics().contains("frugal_reconcile_errors_total{"), "{}", harness.metrics());
+}
+
+#[tokio::test]
+async fn a_status_the_api_server_refuses_for_the_same_policy_is_a_kubernetes_error() {
+    let mut harness = Harness::new(FakeCloud::with_drift());
+    let error = harness
+        .reconcile(CostPolicy::test().with_finalizer().enforce(), |mut api| async move {
+            fail_status_apply(&mut api, 422, "Invalid").await;
+            let request = api.next("the read of the policy after the refused patch").await;
+            assert_eq!((&request.method, request.path.as_str()), (&Method::GET, POLICY_PATH));
+            let same = api.object.clone();
+            request.answer(&same);
+            api
+        })
+        .await
+        .expect_err("an invalid status is an error to retry");
+
+    assert!(matches!(&error, ReconcileError::Kube(kube::Error::Api(s)) if s.code == 422), "{error:?}");
 }
 
 /// Reconciles `policy` while its finalizer patch (after a `Retained` Event when the policy is
