@@ -127,6 +127,8 @@ def main():
     for binary in ("apiextensions-apiserver", "etcd"):
         if not (BIN / binary).exists():
             sys.exit(f"api server launcher: {BIN / binary} is missing: run python3 tests/api_server/build.py")
+    if shutil.which("openssl") is None:
+        sys.exit("api server launcher: openssl is missing (Debian's openssl package); it makes the test certificates")
 
     directory = Path(tempfile.mkdtemp(prefix="frugal-api-server-"))
     servers = {}
