@@ -43,6 +43,20 @@ fn dynamic_api(client: &Client) -> (Api<DynamicObject>, ApiResource) {
     (Api::all_with(client.clone(), &resource), resource)
 }
 
+/// Admits the policy `yaml` (a dry run) and checks that what `kubectl get -o yaml` would show
+/// (the schema's defaults) is what the operator acts on (the Rust types' defaults): every
+/// field the operator fills in, the server fills in with the same value.
+async fn assert_admitted_with_the_operators_defaults(api: &Api<DynamicObject>, yaml: &str, what: &str) {
+    let object: DynamicObject = serde_yaml::from_str(yaml).unwrap_or_else(|e| panic!("{what}: {e}"));
+    let admitted = api
+        .create(&PostParams { dry_run: true, ..PostParams::default() }, &object)
+        .await
+        .unwrap_or_else(|e| panic!("the API server refuses {what}: {e}"));
+    let policy: CostPolicy = serde_yaml::from_str(yaml).unwrap_or_else(|e| panic!("{what} is a CostPolicy: {e}"));
+    let read = serde_json::to_value(&policy.spec).expect("spec to JSON");
+    assert_eq!(admitted.data["spec"], read, "{what}: the schema's defaults differ from the operator's");
+}
+
 #[tokio::test]
 async fn every_example_is_admitted_with_the_defaults_the_operator_reads() {
     let client = client().await;
@@ -51,25 +65,32 @@ async fn every_example_is_admitted_with_the_defaults_the_operator_reads() {
     let mut checked = 0;
     for entry in std::fs::read_dir(&dir).expect("examples/") {
         let path = entry.expect("examples/ entry").path();
-        if path.extension().and_then(|e| e.to_str()) != Some("yaml") {
-            continue;
+        if path.extension().and_then(|e| e.to_str()) == Some("yaml") {
+            let text = std::fs::read_to_string(&path).expect("read example");
+            assert_admitted_with_the_operators_defaults(&api, &text, &path.display().to_string()).await;
+            checked += 1;
         }
-        let text = std::fs::read_to_string(&path).expect("read example");
-        let object: DynamicObject = serde_yaml::from_str(&text).unwrap_or_else(|e| panic!("{}: {e}", path.display()));
-        let admitted = api
-            .create(&PostParams { dry_run: true, ..PostParams::default() }, &object)
-            .await
-            .unwrap_or_else(|e| panic!("the API server refuses {}: {e}", path.display()));
-        // What `kubectl get -o yaml` shows (the schema's defaults) is what the operator acts on
-        // (the Rust types' defaults): every field the operator would fill in, the server fills
-        // in with the same value.
-        let served = &admitted.data["spec"];
-        let policy: CostPolicy = serde_yaml::from_str(&text).unwrap_or_else(|e| panic!("{} is a CostPolicy: {e}", path.display()));
-        let read = serde_json::to_value(&policy.spec).expect("spec to JSON");
-        assert_eq!(served, &read, "{}: the schema's defaults differ from the operator's", path.display());
-        checked += 1;
     }
     assert!(checked >= 5, "only {checked} examples found in {}", dir.display());
+}
+
+#[tokio::test]
+async fn each_minimal_section_is_admitted_with_the_defaults_the_operator_reads() {
+    let client = client().await;
+    let (api, _) = dynamic_api(&client);
+    // Every area with only its required fields, so that each default of the schema is used.
+    let sections = [
+        "gatewayEndpoints: {services: [s3]}",
+        "snapshotRetention: {maxAgeDays: 30}",
+        "ssmAccess: {}",
+        "backup: {vault: {name: vault}, plan: {name: plan, rules: [{name: daily, schedule: 'cron(0 5 ? * * *)', deleteAfterDays: 35}]}, selection: {iamRoleArn: 'arn:aws:iam::111122223333:role/backup', tags: {backup: daily}}}",
+    ];
+    for section in sections {
+        let yaml = format!(
+            "apiVersion: frugal.dev/v1alpha1\nkind: CostPolicy\nmetadata: {{name: minimal}}\nspec:\n  mode: Audit\n  aws: {{region: eu-west-1}}\n  {section}\n"
+        );
+        assert_admitted_with_the_operators_defaults(&api, &yaml, section).await;
+    }
 }
 
 #[tokio::test]
