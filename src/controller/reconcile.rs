@@ -53,7 +53,17 @@ impl ReconcileError {
             ReconcileError::Aws(_) => "aws",
             ReconcileError::Kube(_) => "kubernetes",
             ReconcileError::Finalizer(_) => "finalizer",
-            ReconcileError::Replaced(_) => "replaced",
+            ReconcileError::Replaced(_) => "gone",
+        }
+    }
+
+    /// The policy this reconcile was for no longer exists: a 404 from its status or finalizer
+    /// patch, or a status patch refused because another object now has its name.
+    fn policy_is_gone(&self) -> bool {
+        match self {
+            ReconcileError::Kube(error) => is_not_found(error),
+            ReconcileError::Replaced(_) => true,
+            ReconcileError::Aws(_) | ReconcileError::Finalizer(_) => false,
         }
     }
 }
@@ -89,17 +99,12 @@ pub async fn reconcile(policy: Arc<CostPolicy>, ctx: Arc<Context>) -> Result<Act
         other => ReconcileError::Finalizer(other.to_string()),
     });
     let (label, result) = match result {
-        // The policy was deleted (and its finalizer released) while this reconcile ran: its
-        // status or finalizer patch finds nothing. There is nothing left to do, and retrying
-        // would only fail again.
-        Err(ReconcileError::Kube(error)) if is_not_found(&error) => {
+        // The policy was deleted (and its finalizer released), or deleted and created again
+        // under the same name, while this reconcile ran: there is nothing left to do for it,
+        // retrying would only fail again, and a new object of that name has its own reconcile.
+        Err(error) if error.policy_is_gone() => {
             tracing::info!(policy = %name, %error, "the policy is gone; nothing left to do");
             ctx.backoff.reset(&name);
-            ("gone", Ok(Action::await_change()))
-        }
-        // The new object of that name has its own reconcile.
-        Err(ReconcileError::Replaced(error)) => {
-            tracing::info!(policy = %name, %error, "the policy is gone; nothing left to do");
             ("gone", Ok(Action::await_change()))
         }
         Ok(action) if invalid_spec.load(Ordering::Relaxed) => ("invalid_spec", Ok(action)),

@@ -13,7 +13,7 @@ use crate::api::{CostPolicy, CostPolicyStatus};
 pub enum StatusWriteError {
     /// The policy was deleted and created again under the same name while this reconcile
     /// ran: the status describes the old one.
-    #[error("CostPolicy {name} was replaced by a new object of the same name (uid {old_uid} is gone)")]
+    #[error("CostPolicy {name} with uid {old_uid} is gone (deleted, or replaced by a new object of the same name)")]
     Replaced { name: String, old_uid: String },
     #[error(transparent)]
     Kube(#[from] kube::Error),
@@ -37,12 +37,15 @@ pub async fn write(api: &Api<CostPolicy>, policy: &CostPolicy, status: &CostPoli
     let params = PatchParams { field_manager: Some(FIELD_MANAGER.to_string()), ..PatchParams::default() };
     match api.patch_status(&name, &params, &patch).await {
         Ok(_) => Ok(()),
+        // A failed `test` is a 422 like any invalid patch: the uid now under that name tells
+        // them apart (an object from the API server always has a uid).
         Err(kube::Error::Api(refusal)) if refusal.code == 422 => {
-            // A failed `test` is a 422 like any invalid patch: the uid tells them apart.
-            let stored = api.get_opt(&name).await?;
-            match (stored.as_ref().and_then(|p| p.meta().uid.clone()), policy.meta().uid.clone()) {
-                (stored_uid, Some(old_uid)) if stored_uid.as_ref() != Some(&old_uid) => Err(StatusWriteError::Replaced { name, old_uid }),
-                _ => Err(kube::Error::Api(refusal).into()),
+            let Some(old_uid) = policy.meta().uid.clone() else { return Err(kube::Error::Api(refusal).into()) };
+            let stored_uid = api.get_opt(&name).await?.and_then(|stored| stored.metadata.uid);
+            if stored_uid.as_ref() == Some(&old_uid) {
+                Err(kube::Error::Api(refusal).into())
+            } else {
+                Err(StatusWriteError::Replaced { name, old_uid })
             }
         }
         Err(error) => Err(error.into()),

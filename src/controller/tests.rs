@@ -844,7 +844,7 @@ impl ApiServer {
 
     /// The JSON patch of the status subresource, guarded by the policy's uid; returns the
     /// written `status`.
-    async fn expect_status_apply(&mut self) -> Value {
+    async fn expect_status_patch(&mut self) -> Value {
         let request = self.next("the status patch").await;
         assert_eq!((&request.method, request.path.as_str()), (&Method::PATCH, STATUS_PATH));
         assert_eq!(request.content_type, "application/json-patch+json");
@@ -990,7 +990,7 @@ async fn enforce_with_drift_creates_the_endpoint_reports_it_in_status_and_requeu
 
     let action = harness
         .reconcile(CostPolicy::test().with_finalizer().enforce(), |mut api| async move {
-            let status = api.expect_status_apply().await;
+            let status = api.expect_status_patch().await;
             assert_condition(&status, "Ready", "True", "Reconciled");
             assert_condition(&status, "GatewayEndpointsInSync", "True", "Reconciled");
             assert_condition(&status, "Reconciling", "False", "Idle");
@@ -1037,7 +1037,7 @@ async fn an_invalid_resync_interval_stalls_the_policy_without_any_aws_call() {
 
     let action = harness
         .reconcile(policy, |mut api| async move {
-            let status = api.expect_status_apply().await;
+            let status = api.expect_status_patch().await;
             assert_condition(&status, "Stalled", "True", "InvalidSpec");
             assert_condition(&status, "Ready", "False", "InvalidSpec");
             assert_condition(&status, "Reconciling", "False", "InvalidSpec");
@@ -1063,7 +1063,7 @@ async fn an_invalid_spec_reconcile_is_counted_once() {
 
     harness
         .reconcile(policy, |mut api| async move {
-            api.expect_status_apply().await;
+            api.expect_status_patch().await;
             api.expect_event("Warning", "InvalidSpec").await;
             api
         })
@@ -1082,7 +1082,7 @@ async fn an_invalid_region_names_the_field_in_status_and_event() {
 
     let action = harness
         .reconcile(policy, |mut api| async move {
-            let status = api.expect_status_apply().await;
+            let status = api.expect_status_patch().await;
             assert_condition(&status, "Stalled", "True", "InvalidSpec");
             assert!(condition(&status, "Stalled")["message"].as_str().is_some_and(|m| m.contains("spec.aws.region")), "{status:#}");
             api.expect_event("Warning", "InvalidSpec").await;
@@ -1105,7 +1105,7 @@ async fn a_role_outside_the_allowed_patterns_is_stalled_without_any_aws_call() {
 
     let action = harness
         .reconcile(policy, |mut api| async move {
-            let status = api.expect_status_apply().await;
+            let status = api.expect_status_patch().await;
             assert_condition(&status, "Stalled", "True", "RoleNotAllowed");
             assert_condition(&status, "Ready", "False", "RoleNotAllowed");
             assert!(condition(&status, "Stalled")["message"].as_str().is_some_and(|m| m.contains("role/admin")), "{status:#}");
@@ -1127,7 +1127,7 @@ async fn an_invalid_spec_already_reported_at_this_generation_publishes_no_new_ev
     let slot = reported.clone();
     harness
         .reconcile(invalid.clone(), |mut api| async move {
-            *lock(&slot) = Some(api.expect_status_apply().await);
+            *lock(&slot) = Some(api.expect_status_patch().await);
             api.expect_event("Warning", "InvalidSpec").await;
             api
         })
@@ -1139,7 +1139,7 @@ async fn an_invalid_spec_already_reported_at_this_generation_publishes_no_new_ev
 
     let action = harness
         .reconcile(again, move |mut api| async move {
-            let status = api.expect_status_apply().await;
+            let status = api.expect_status_patch().await;
             assert_condition(&status, "Stalled", "True", "InvalidSpec");
             assert_eq!(
                 condition(&status, "Stalled")["lastTransitionTime"],
@@ -1242,7 +1242,7 @@ async fn a_throttled_observation_reports_the_failure_changes_nothing_and_returns
 
     let error = harness
         .reconcile(CostPolicy::test().with_finalizer().enforce(), |mut api| async move {
-            let status = api.expect_status_apply().await;
+            let status = api.expect_status_patch().await;
             assert_condition(&status, "GatewayEndpointsInSync", "False", "ObservationFailed");
             assert!(
                 condition(&status, "GatewayEndpointsInSync")["message"].as_str().is_some_and(|m| m.contains("DescribeRouteTables")),
@@ -1269,7 +1269,7 @@ async fn audit_mode_reports_drift_and_never_calls_a_mutating_api() {
 
     let action = harness
         .reconcile(CostPolicy::test().with_finalizer(), |mut api| async move {
-            let status = api.expect_status_apply().await;
+            let status = api.expect_status_patch().await;
             assert_condition(&status, "Ready", "True", "DriftFound");
             assert_condition(&status, "GatewayEndpointsInSync", "False", "DriftFound");
             assert_condition(&status, "Stalled", "False", "Idle");
@@ -1295,7 +1295,7 @@ async fn every_endpoint_created_in_one_run_is_named_in_an_event() {
 
     harness
         .reconcile(CostPolicy::test().with_finalizer().enforce(), |mut api| async move {
-            let status = api.expect_status_apply().await;
+            let status = api.expect_status_patch().await;
             assert_eq!(status["gatewayEndpoints"]["endpointsCreated"], 2);
             let event = api.expect_event("Normal", "EndpointCreated").await;
             assert!(note(&event).contains("vpce-fake0001") && note(&event).contains("vpce-fake0002"), "{event:#}");
@@ -1313,7 +1313,7 @@ async fn a_spec_invalid_in_another_field_at_the_next_generation_gets_an_event_na
     let first = CostPolicy::test().with_finalizer().with_spec(|spec| spec.resync_interval = "10s".to_string());
     harness
         .reconcile(first.clone(), |mut api| async move {
-            api.expect_status_apply().await;
+            api.expect_status_patch().await;
             let event = api.expect_event("Warning", "InvalidSpec").await;
             assert!(note(&event).contains("spec.resyncInterval"), "{event:#}");
             api
@@ -1328,7 +1328,7 @@ async fn a_spec_invalid_in_another_field_at_the_next_generation_gets_an_event_na
     second.metadata.generation = Some(GENERATION + 1);
     harness
         .reconcile(second, |mut api| async move {
-            let status = api.expect_status_apply().await;
+            let status = api.expect_status_patch().await;
             assert_condition(&status, "Stalled", "True", "InvalidSpec");
             let event = api.expect_event("Warning", "InvalidSpec").await;
             assert!(note(&event).contains("spec.aws.region") && !note(&event).contains("spec.resyncInterval"), "{event:#}");
@@ -1352,7 +1352,7 @@ async fn ssm_enforce_revokes_world_ssh_splits_the_wide_range_attaches_the_profil
 
     let action = harness
         .reconcile(policy.clone(), |mut api| async move {
-            let status = api.expect_status_apply().await;
+            let status = api.expect_status_patch().await;
             assert_condition(&status, "SsmAccessInSync", "True", "Reconciled");
             assert_condition(&status, "Ready", "True", "Reconciled");
             assert_condition(&status, "Reconciling", "False", "Idle");
@@ -1434,7 +1434,7 @@ async fn ssm_enforce_revokes_world_ssh_splits_the_wide_range_attaches_the_profil
     let before = harness.cloud.calls().len();
     harness
         .reconcile(again, |mut api| async move {
-            let status = api.expect_status_apply().await;
+            let status = api.expect_status_patch().await;
             assert_condition(&status, "SsmAccessInSync", "True", "InSync");
             assert_eq!(status["ssm"]["worldSshFound"], 0);
             assert_eq!(status["ssm"]["instances"]["profileAttachedByUs"], 1);
@@ -1451,7 +1451,7 @@ async fn ssm_audit_reports_the_open_permissions_and_never_calls_a_mutating_api()
 
     harness
         .reconcile(CostPolicy::test().with_finalizer().ssm_access_only(), |mut api| async move {
-            let status = api.expect_status_apply().await;
+            let status = api.expect_status_patch().await;
             assert_condition(&status, "SsmAccessInSync", "False", "DriftFound");
             assert_condition(&status, "Ready", "True", "DriftFound");
             let ssm = &status["ssm"];
@@ -1482,7 +1482,7 @@ async fn a_failed_ssm_observation_names_the_operation_and_changes_nothing() {
 
     let error = harness
         .reconcile(CostPolicy::test().with_finalizer().enforce().ssm_access_only(), |mut api| async move {
-            let status = api.expect_status_apply().await;
+            let status = api.expect_status_patch().await;
             assert_condition(&status, "SsmAccessInSync", "False", "ObservationFailed");
             let message = condition(&status, "SsmAccessInSync")["message"].as_str().unwrap_or_default().to_string();
             assert!(message.contains("DescribeSecurityGroupRules"), "{message}");
@@ -1509,7 +1509,7 @@ async fn a_failed_authorization_leaves_the_wide_rule_in_place() {
 
     let error = harness
         .reconcile(CostPolicy::test().with_finalizer().enforce().ssm_access_only(), |mut api| async move {
-            let status = api.expect_status_apply().await;
+            let status = api.expect_status_patch().await;
             assert_condition(&status, "SsmAccessInSync", "False", "ActionFailed");
             assert_condition(&status, "Ready", "False", "AreasNotInSync");
             let outcomes: Vec<&str> =
@@ -1546,7 +1546,7 @@ async fn backup_enforce_restores_the_edited_plan_and_creates_the_new_selection_b
     let expected_name = selection_name.clone();
     harness
         .reconcile(policy, |mut api| async move {
-            let status = api.expect_status_apply().await;
+            let status = api.expect_status_patch().await;
             assert_condition(&status, "BackupInSync", "True", "Reconciled");
             assert_condition(&status, "Ready", "True", "Reconciled");
             let backup = &status["backup"];
@@ -1602,7 +1602,7 @@ async fn backup_enforce_on_a_fresh_account_creates_the_vault_then_the_plan_then_
 
     harness
         .reconcile(policy, |mut api| async move {
-            let status = api.expect_status_apply().await;
+            let status = api.expect_status_patch().await;
             assert_condition(&status, "BackupInSync", "True", "Reconciled");
             let backup = &status["backup"];
             assert_eq!(backup["vaultArn"], owned_vault().arn.as_str(), "{backup:#}");
@@ -1641,7 +1641,7 @@ async fn backup_audit_reports_the_edited_plan_and_never_calls_a_mutating_api() {
 
     harness
         .reconcile(CostPolicy::test().with_finalizer().backup_only(), |mut api| async move {
-            let status = api.expect_status_apply().await;
+            let status = api.expect_status_patch().await;
             assert_condition(&status, "BackupInSync", "False", "DriftFound");
             assert_condition(&status, "Ready", "True", "DriftFound");
             let message = condition(&status, "BackupInSync")["message"].as_str().unwrap_or_default().to_string();
@@ -1670,7 +1670,7 @@ async fn a_failed_backup_observation_names_the_operation_and_changes_nothing() {
 
     let error = harness
         .reconcile(CostPolicy::test().with_finalizer().enforce().backup_only(), |mut api| async move {
-            let status = api.expect_status_apply().await;
+            let status = api.expect_status_patch().await;
             assert_condition(&status, "BackupInSync", "False", "ObservationFailed");
             assert!(condition(&status, "BackupInSync")["message"].as_str().is_some_and(|m| m.contains("ListBackupPlans")), "{status:#}");
             assert_condition(&status, "Ready", "False", "AreasNotInSync");
@@ -1694,7 +1694,7 @@ async fn a_failed_selection_create_never_deletes_the_old_selection() {
 
     let error = harness
         .reconcile(CostPolicy::test().with_finalizer().enforce().backup_only(), |mut api| async move {
-            let status = api.expect_status_apply().await;
+            let status = api.expect_status_patch().await;
             assert_condition(&status, "BackupInSync", "False", "ActionFailed");
             let message = condition(&status, "BackupInSync")["message"].as_str().unwrap_or_default().to_string();
             assert!(message.contains("iam:PassRole") && message.contains("2 later changes wait"), "{message}");

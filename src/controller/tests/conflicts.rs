@@ -58,7 +58,7 @@ async fn two_policies_over_the_same_vpcs_both_report_conflict_and_only_the_first
     // team-a acts on the VPC and reports the same conflict.
     harness
         .reconcile(a, |mut api| async move {
-            let status = api.expect_status_apply().await;
+            let status = api.expect_status_patch().await;
             assert_condition(&status, "GatewayEndpointsInSync", "False", "Conflict");
             let message = condition(&status, "GatewayEndpointsInSync")["message"].as_str().unwrap_or_default().to_string();
             assert!(message.contains("CostPolicy team-b"), "{message}");
@@ -88,7 +88,7 @@ async fn a_policy_being_deleted_or_invalid_is_no_conflict() {
 
     harness
         .reconcile(a, |mut api| async move {
-            let status = api.expect_status_apply().await;
+            let status = api.expect_status_patch().await;
             assert_condition(&status, "GatewayEndpointsInSync", "True", "Reconciled");
             api.expect_event("Normal", "EndpointCreated").await;
             api

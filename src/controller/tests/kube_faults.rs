@@ -19,7 +19,7 @@ fn fail(request: Received, code: u16, reason: &str) {
 }
 
 /// The request the client sends next is the status patch; it fails with `code`.
-async fn fail_status_apply(api: &mut ApiServer, code: u16, reason: &str) {
+async fn fail_status_patch(api: &mut ApiServer, code: u16, reason: &str) {
     let request = api.next("the status patch").await;
     assert_eq!((&request.method, request.path.as_str()), (&Method::PATCH, STATUS_PATH));
     fail(request, code, reason);
@@ -37,7 +37,7 @@ async fn status_write_fails_then_recovers(code: u16, reason: &'static str) {
 
     let error = harness
         .reconcile(policy.clone(), move |mut api| async move {
-            fail_status_apply(&mut api, code, reason).await;
+            fail_status_patch(&mut api, code, reason).await;
             // No Event follows a failed status write: the harness fails on any further request.
             api
         })
@@ -56,7 +56,7 @@ async fn status_write_fails_then_recovers(code: u16, reason: &'static str) {
     // The API server answers again.
     let action = harness
         .reconcile(policy, |mut api| async move {
-            let status = api.expect_status_apply().await;
+            let status = api.expect_status_patch().await;
             assert_condition(&status, "GatewayEndpointsInSync", "True", "InSync");
             assert_condition(&status, "Ready", "True", "InSync");
             api
@@ -103,7 +103,7 @@ async fn a_policy_deleted_before_its_status_is_written_ends_the_reconcile_withou
 
     let action = harness
         .reconcile(CostPolicy::test().with_finalizer().enforce(), |mut api| async move {
-            fail_status_apply(&mut api, 404, "NotFound").await;
+            fail_status_patch(&mut api, 404, "NotFound").await;
             api
         })
         .await
@@ -114,45 +114,43 @@ async fn a_policy_deleted_before_its_status_is_written_ends_the_reconcile_withou
     assert!(!harness.metrics().contains("frugal_reconcile_errors_total{"), "{}", harness.metrics());
 }
 
-#[tokio::test]
-async fn a_policy_replaced_under_the_same_name_does_not_get_the_old_ones_status() {
+/// Reconciles a policy whose status patch the API server refuses (422), then serves the
+/// object that `stored` makes of it when the operator reads it back.
+async fn status_patch_refused(stored: impl FnOnce(&mut CostPolicy) + Send + 'static) -> (Harness, Result<Action, ReconcileError>) {
     let mut harness = Harness::new(FakeCloud::with_drift());
-    let action = harness
+    let result = harness
         .reconcile(CostPolicy::test().with_finalizer().enforce(), |mut api| async move {
-            // Deleted and created again while AWS was observed: the uid test fails (422).
-            fail_status_apply(&mut api, 422, "Invalid").await;
+            fail_status_patch(&mut api, 422, "Invalid").await;
             let request = api.next("the read of the policy after the refused patch").await;
             assert_eq!((&request.method, request.path.as_str()), (&Method::GET, POLICY_PATH));
-            let mut successor = api.object.clone();
-            successor.metadata.uid = Some("5d0c6f1e-0000-4000-8000-000000000002".to_string());
-            successor.metadata.generation = Some(1);
-            successor.status = None;
-            request.answer(&successor);
+            let mut object = api.object.clone();
+            stored(&mut object);
+            request.answer(&object);
             api
         })
-        .await
-        .expect("a replaced policy is done");
+        .await;
+    (harness, result)
+}
 
-    assert_eq!(action, Action::await_change());
+#[tokio::test]
+async fn a_policy_replaced_under_the_same_name_does_not_get_the_old_ones_status() {
+    // Deleted and created again while AWS was observed: the uid test fails.
+    let (harness, result) = status_patch_refused(|successor| {
+        successor.metadata.uid = Some("5d0c6f1e-0000-4000-8000-000000000002".to_string());
+        successor.metadata.generation = Some(1);
+        successor.status = None;
+    })
+    .await;
+
+    assert_eq!(result.expect("a replaced policy is done"), Action::await_change());
     assert!(harness.metrics().contains(r#"frugal_reconciles_total{result="gone"} 1"#), "{}", harness.metrics());
     assert!(!harness.metrics().contains("frugal_reconcile_errors_total{"), "{}", harness.metrics());
 }
 
 #[tokio::test]
 async fn a_status_the_api_server_refuses_for_the_same_policy_is_a_kubernetes_error() {
-    let mut harness = Harness::new(FakeCloud::with_drift());
-    let error = harness
-        .reconcile(CostPolicy::test().with_finalizer().enforce(), |mut api| async move {
-            fail_status_apply(&mut api, 422, "Invalid").await;
-            let request = api.next("the read of the policy after the refused patch").await;
-            assert_eq!((&request.method, request.path.as_str()), (&Method::GET, POLICY_PATH));
-            let same = api.object.clone();
-            request.answer(&same);
-            api
-        })
-        .await
-        .expect_err("an invalid status is an error to retry");
-
+    let (_, result) = status_patch_refused(|_| {}).await;
+    let error = result.expect_err("an invalid status is an error to retry");
     assert!(matches!(&error, ReconcileError::Kube(kube::Error::Api(s)) if s.code == 422), "{error:?}");
 }
 

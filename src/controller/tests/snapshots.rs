@@ -52,7 +52,7 @@ async fn enforce_tags_the_expired_snapshot_and_a_run_after_the_grace_period_dele
 
     harness
         .reconcile(policy.clone(), |mut api| async move {
-            let status = api.expect_status_apply().await;
+            let status = api.expect_status_patch().await;
             assert_condition(&status, "SnapshotsInSync", "False", "DeletionPending");
             let snapshots = &status["snapshots"];
             assert_eq!(
@@ -83,7 +83,7 @@ async fn enforce_tags_the_expired_snapshot_and_a_run_after_the_grace_period_dele
     }
     harness
         .reconcile(policy, |mut api| async move {
-            let status = api.expect_status_apply().await;
+            let status = api.expect_status_patch().await;
             assert_condition(&status, "SnapshotsInSync", "True", "Reconciled");
             let snapshots = &status["snapshots"];
             assert_eq!(
@@ -116,7 +116,7 @@ async fn audit_reports_the_expired_snapshot_and_never_tags_or_deletes() {
 
     harness
         .reconcile(retention_policy(), |mut api| async move {
-            let status = api.expect_status_apply().await;
+            let status = api.expect_status_patch().await;
             assert_condition(&status, "SnapshotsInSync", "False", "DriftFound");
             let condition = condition(&status, "SnapshotsInSync");
             assert!(
@@ -140,7 +140,7 @@ async fn a_failed_read_of_the_locks_names_the_operation_and_deletes_nothing() {
 
     harness
         .reconcile(retention_policy().enforce(), |mut api| async move {
-            let status = api.expect_status_apply().await;
+            let status = api.expect_status_patch().await;
             assert_condition(&status, "SnapshotsInSync", "False", "ObservationFailed");
             let message = condition(&status, "SnapshotsInSync")["message"].as_str().unwrap_or_default().to_string();
             assert!(message.contains("DescribeLockedSnapshots") && message.contains("no snapshot was deleted"), "{message}");
