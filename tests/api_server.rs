@@ -14,13 +14,13 @@ mod common;
 use std::collections::BTreeMap;
 
 use common::api_server::api_server;
-use common::cluster::{self, Cleanup, Operator, SHARD_LABEL, condition, condition_is, is_current, is_true};
+use common::cluster::{self, Cleanup, SHARD_LABEL, condition, condition_is, is_current, is_true};
 use common::messy;
 use frugal_operator::api::conditions::{self, reason};
 use frugal_operator::api::names::{FINALIZER, TAG_POLICY};
 use frugal_operator::api::{CostPolicy, CostPolicyStatus, DeletionPolicy};
 use frugal_operator::controller::status;
-use kube::api::{Api, ApiResource, DynamicObject, Patch, PatchParams, PostParams};
+use kube::api::{Api, DynamicObject, Patch, PatchParams, PostParams};
 use kube::{Client, ResourceExt};
 use serde_json::{Value, json};
 
@@ -31,16 +31,6 @@ async fn client() -> Client {
     let client = cluster::client_from(&api_server().kubeconfig).await;
     cluster::install_crd(&client, FIELD_MANAGER).await;
     client
-}
-
-/// `frugal run` with the admin kubeconfig for the policies labelled with `shard`.
-async fn operator(test_name: &str, shard: &str) -> Operator {
-    Operator::spawn(test_name, &api_server().kubeconfig, shard, &["--leader-election=false".to_string()], &[]).await
-}
-
-fn dynamic_api(client: &Client) -> (Api<DynamicObject>, ApiResource) {
-    let resource = ApiResource::erase::<CostPolicy>(&());
-    (Api::all_with(client.clone(), &resource), resource)
 }
 
 /// Admits the policy `yaml` (a dry run) and checks that what `kubectl get -o yaml` would show
@@ -60,7 +50,7 @@ async fn assert_admitted_with_the_operators_defaults(api: &Api<DynamicObject>, y
 #[tokio::test]
 async fn every_example_is_admitted_with_the_defaults_the_operator_reads() {
     let client = client().await;
-    let (api, _) = dynamic_api(&client);
+    let api = cluster::dynamic_api(&client);
     let dir = common::repo_root().join("examples");
     let mut checked = 0;
     for entry in std::fs::read_dir(&dir).expect("examples/") {
@@ -77,7 +67,7 @@ async fn every_example_is_admitted_with_the_defaults_the_operator_reads() {
 #[tokio::test]
 async fn each_minimal_section_is_admitted_with_the_defaults_the_operator_reads() {
     let client = client().await;
-    let (api, _) = dynamic_api(&client);
+    let api = cluster::dynamic_api(&client);
     // Every area with only its required fields, so that each default of the schema is used.
     let sections = [
         "gatewayEndpoints: {services: [s3]}",
@@ -97,7 +87,7 @@ async fn each_minimal_section_is_admitted_with_the_defaults_the_operator_reads()
 async fn invalid_specs_are_refused_by_the_schema_naming_the_field_or_stalled_by_the_operator() {
     let client = client().await;
     let shard = common::random_account_id();
-    let operator = operator("api-server-bad-input", &shard).await;
+    let operator = api_server().operator("api-server-bad-input", &shard).await;
     let names: Vec<String> = (0..common::bad_specs::invalid_specs().len()).map(|i| format!("bad-input-{shard}-{i}")).collect();
     let _cleanup = Cleanup::new(&api_server().kubeconfig, names.clone());
     // The schema refuses what it can express; the rest is the operator's validation.
@@ -110,7 +100,7 @@ async fn invalid_specs_are_refused_by_the_schema_naming_the_field_or_stalled_by_
 #[tokio::test]
 async fn the_status_of_every_area_is_stored_whole() {
     let client = client().await;
-    let (api, _) = dynamic_api(&client);
+    let api = cluster::dynamic_api(&client);
     let messy = messy::seed().await;
     // The status the operator would write for an Audit run over the messy account: every
     // area reports findings, lists and costs.
@@ -146,7 +136,7 @@ async fn the_operator_reconciles_a_policy_from_creation_to_deletion() {
     let policies: Api<CostPolicy> = Api::all(client.clone());
     let messy = messy::seed().await;
     let shard = messy.account.id.clone();
-    let _operator = operator("api-server-lifecycle", &shard).await;
+    let _operator = api_server().operator("api-server-lifecycle", &shard).await;
     // Named as the messy account expects: its hand-made S3 endpoint carries this policy's tag.
     let name = messy::POLICY_NAME.to_string();
     let _cleanup = Cleanup::new(&api_server().kubeconfig, vec![name.clone()]);

@@ -8,7 +8,7 @@ mod common;
 use std::collections::BTreeMap;
 
 use common::api_server::api_server;
-use common::cluster::{self, Cleanup, Operator, SHARD_LABEL, is_current, is_true};
+use common::cluster::{self, Cleanup, SHARD_LABEL, is_current, is_true};
 use common::{REGION, TestAccount, policy_for};
 use frugal_operator::api::CostPolicy;
 use frugal_operator::api::conditions;
@@ -24,8 +24,7 @@ async fn the_operator_carries_on_after_an_api_server_outage_that_expired_its_wat
     let prod = account.seed_vpc("10.1.0.0/16", &[("env", "prod")], 2).await;
     let dev = account.seed_vpc("10.2.0.0/16", &[("env", "dev")], 1).await;
     let shard = account.id.clone();
-    let operator =
-        Operator::spawn("api-server-outage", &api_server().kubeconfig, &shard, &["--leader-election=false".to_string()], &[]).await;
+    let operator = api_server().operator("api-server-outage", &shard).await;
     let (first, second) = (format!("outage-first-{shard}"), format!("outage-second-{shard}"));
     let _cleanup = Cleanup::new(&api_server().kubeconfig, vec![first.clone(), second.clone()]);
     // One VPC each: policies governing the same VPCs would be a Conflict.

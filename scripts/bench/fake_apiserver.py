@@ -73,7 +73,7 @@ class Store:
             if subresource == "status":
                 # The operator's JSON patch (a `test` of metadata.uid, then the whole status);
                 # as on a real server, only the status of the patched object is kept.
-                patched = jsonpatch.apply_patch(obj, body) if "json-patch" in content_type else merge(obj, body)
+                patched = jsonpatch.apply_patch(obj, body)
                 obj["status"] = patched.get("status", {})
                 self.status_writes += 1
             elif "json-patch" in content_type:

@@ -1,14 +1,15 @@
 //! A real Kubernetes API server for CustomResourceDefinitions (tests/api_server/: etcd and
 //! apiextensions-apiserver, built from Debian's sources), started once per test binary.
 
-use std::io::{BufRead, BufReader};
 use std::path::PathBuf;
-use std::process::{Child, Command, Stdio};
+use std::process::{Child, Command};
 use std::sync::{Mutex, OnceLock};
 use std::time::{Duration, Instant};
 
 use k8s_openapi::apiextensions_apiserver::pkg::apis::apiextensions::v1::CustomResourceDefinition;
 use kube::api::{Api, ListParams};
+
+use super::cluster::Operator;
 
 /// A running API server and the admin kubeconfig that reaches it.
 pub struct ApiServer {
@@ -25,17 +26,9 @@ pub fn api_server() -> &'static ApiServer {
         let root = super::repo_root();
         let build = Command::new("python3").arg(root.join("tests/api_server/build.py")).status().expect("run tests/api_server/build.py");
         assert!(build.success(), "tests/api_server/build.py failed");
-        let mut launcher = Command::new("python3")
-            .arg(root.join("tests/api_server/launcher.py"))
-            .args(["--parent-pid", &std::process::id().to_string()])
-            .stdout(Stdio::piped())
-            .stderr(Stdio::inherit())
-            .spawn()
-            .expect("start tests/api_server/launcher.py");
-        let stdout = launcher.stdout.take().expect("launcher stdout");
-        let mut line = String::new();
-        BufReader::new(stdout).read_line(&mut line).expect("read the launcher's READY line");
-        let kubeconfig = line.trim().strip_prefix("READY ").unwrap_or_else(|| panic!("the API server launcher said {line:?}"));
+        let mut command = Command::new("python3");
+        command.arg(root.join("tests/api_server/launcher.py")).args(["--parent-pid", &std::process::id().to_string()]);
+        let (launcher, kubeconfig) = super::start_launcher(&mut command, "the API server launcher");
         ApiServer { kubeconfig: PathBuf::from(kubeconfig), launcher: Mutex::new(launcher) }
     })
 }
@@ -60,5 +53,11 @@ impl ApiServer {
                 tokio::time::sleep(Duration::from_millis(200)).await;
             }
         }
+    }
+
+    /// `frugal run` with the admin kubeconfig (this server has no ServiceAccounts, nor the
+    /// Leases of leader election) for the policies labelled with `shard`.
+    pub async fn operator(&self, test_name: &str, shard: &str) -> Operator {
+        Operator::spawn(test_name, &self.kubeconfig, shard, &["--leader-election=false".to_string()], &[]).await
     }
 }

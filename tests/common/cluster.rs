@@ -62,6 +62,12 @@ pub async fn install_crd(client: &Client, field_manager: &str) {
         .unwrap_or_else(|e| panic!("watch CRD {name}: {e}"));
 }
 
+/// CostPolicies as untyped objects: for what the Rust types cannot hold (invalid specs, the
+/// status as the server stores it).
+pub fn dynamic_api(client: &Client) -> Api<DynamicObject> {
+    Api::all_with(client.clone(), &ApiResource::erase::<CostPolicy>(&()))
+}
+
 /// Polls policy `name` until `done` holds; panics with the last status after the timeout.
 pub async fn wait_for(api: &Api<CostPolicy>, name: &str, what: &str, done: impl Fn(&CostPolicy) -> bool) -> CostPolicy {
     let deadline = Instant::now() + CONVERGE_TIMEOUT;
@@ -290,8 +296,7 @@ impl Drop for Cleanup {
 /// and then stalled by the operator (Stalled=True/InvalidSpec, naming the field, not
 /// Ready). Returns how many the schema refused.
 pub async fn check_invalid_specs(client: &Client, names: &[String], shard: &str) -> usize {
-    let resource = ApiResource::erase::<CostPolicy>(&());
-    let api: Api<DynamicObject> = Api::all_with(client.clone(), &resource);
+    let api = dynamic_api(client);
     let cases = super::bad_specs::invalid_specs();
     assert_eq!(names.len(), cases.len(), "one name per invalid spec");
     let mut admitted = Vec::new();

@@ -40,19 +40,22 @@ pub fn emulator() -> &'static Emulator {
         let mut launcher = Command::new(root.join(".venv/bin/python"));
         // boto3 inside moto would read AWS_PROFILE and the like, and fail on a profile it lacks.
         without_environment(&mut launcher, is_aws_setting);
-        let mut child = launcher
-            .arg(root.join("tests/emulator/launcher.py"))
-            .args(["--port", "0", "--parent-pid", &std::process::id().to_string()])
-            .stdout(Stdio::piped())
-            .stderr(Stdio::inherit())
-            .spawn()
-            .expect("start the emulator launcher");
-        let stdout = child.stdout.take().expect("launcher stdout");
-        let mut line = String::new();
-        BufReader::new(stdout).read_line(&mut line).expect("read READY line");
-        let url = line.trim().strip_prefix("READY ").unwrap_or_else(|| panic!("launcher said {line:?}")).to_string();
+        launcher.arg(root.join("tests/emulator/launcher.py")).args(["--port", "0", "--parent-pid", &std::process::id().to_string()]);
+        let (child, url) = start_launcher(&mut launcher, "the emulator launcher");
         Emulator { url, _child: Some(Mutex::new(child)) }
     })
+}
+
+/// Starts a launcher script (tests/emulator/, tests/api_server/) and waits for the one line
+/// it prints when its server answers, `READY <what the tests need>`; returns the child and
+/// that value.
+pub fn start_launcher(launcher: &mut Command, what: &str) -> (Child, String) {
+    let mut child = launcher.stdout(Stdio::piped()).stderr(Stdio::inherit()).spawn().unwrap_or_else(|e| panic!("start {what}: {e}"));
+    let stdout = child.stdout.take().expect("launcher stdout");
+    let mut line = String::new();
+    BufReader::new(stdout).read_line(&mut line).unwrap_or_else(|e| panic!("read the READY line of {what}: {e}"));
+    let ready = line.trim().strip_prefix("READY ").unwrap_or_else(|| panic!("{what} said {line:?}")).to_string();
+    (child, ready)
 }
 
 /// One recorded AWS request.
