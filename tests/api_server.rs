@@ -13,24 +13,25 @@ mod common;
 
 use std::collections::BTreeMap;
 
+use common::TestAccount;
 use common::api_server::api_server;
 use common::cluster::{self, Cleanup, SHARD_LABEL, condition, condition_is, is_current, is_true};
+use common::election::{self, Replica};
 use common::messy;
 use frugal_operator::api::conditions::{self, reason};
-use frugal_operator::api::names::{FINALIZER, TAG_POLICY};
+use frugal_operator::api::names::{CONTROLLER_NAME, FINALIZER, TAG_POLICY};
 use frugal_operator::api::{CostPolicy, CostPolicyStatus, DeletionPolicy};
 use frugal_operator::controller::status;
+use k8s_openapi::api::coordination::v1::Lease;
 use kube::api::{Api, DynamicObject, Patch, PatchParams, PostParams};
 use kube::{Client, ResourceExt};
 use serde_json::{Value, json};
 
 const FIELD_MANAGER: &str = "frugal-api-server-test";
 
-/// A client of the shared API server, with the CRD installed.
+/// A client of the shared API server, with the CRD and the stand-ins for Leases and Events.
 async fn client() -> Client {
-    let client = cluster::client_from(&api_server().kubeconfig).await;
-    cluster::install_crd(&client, FIELD_MANAGER).await;
-    client
+    api_server().client(FIELD_MANAGER).await
 }
 
 /// Admits the policy `yaml` (a dry run) and checks that what `kubectl get -o yaml` would show
@@ -160,6 +161,26 @@ async fn the_operator_reconciles_a_policy_from_creation_to_deletion() {
         condition(&reconciled, conditions::SNAPSHOTS_IN_SYNC)
     );
     messy::assert_endpoints_converged(&messy).await;
+    // Each kind of AWS change is an Event about the policy, accepted by the Event API's
+    // validation, in "default": where kube-apiserver keeps the Events of cluster-scoped
+    // objects (the one rule the stand-in cannot check itself).
+    let changes = [
+        "EndpointCreated",
+        "RouteTablesAssociated",
+        "SnapshotsExpiring",
+        "WorldSshRevoked",
+        "WorldSshSplit",
+        "BackupVaultCreated",
+        "BackupPlanCreated",
+        "BackupSelectionCreated",
+    ]
+    .map(|reason| ("Normal", reason));
+    let events = cluster::wait_for_events(&client, &name, &changes).await;
+    for event in &events {
+        assert_eq!(event.metadata.namespace.as_deref(), Some("default"), "{event:#?}");
+        assert_eq!(event.reporting_controller.as_deref(), Some(CONTROLLER_NAME), "{event:#?}");
+        assert_eq!(event.regarding.as_ref().and_then(|r| r.uid.clone()), reconciled.metadata.uid, "{event:#?}");
+    }
 
     // `kubectl get costpolicies`: each printer column finds its value in the stored object.
     let table = printer_table(&client, &name).await;
@@ -235,4 +256,99 @@ async fn a_status_computed_for_a_deleted_policy_never_lands_on_its_namesake() {
     status::write(&policies, &namesake, &own).await.expect("the namesake's own status is written");
     let stored = policies.get(&name).await.expect("get the namesake");
     assert_eq!(stored.status.map(|s| s.findings), Some(7));
+}
+
+#[tokio::test]
+async fn a_standby_takes_over_when_the_leader_dies_and_a_stopped_leader_gives_the_lease_up() {
+    let client = client().await;
+    let account = TestAccount::new().await;
+    account.seed_vpc("10.1.0.0/16", &[("env", "prod")], 1).await;
+    let shard = account.id.clone();
+    // No Namespace API here: the Lease's namespace need not exist.
+    let leases: Api<Lease> = Api::namespaced(client.clone(), "frugal-system");
+    let lease_name = format!("frugal-{shard}");
+    let flags = [
+        "--leader-election=true".to_string(),
+        "--leader-election-namespace=frugal-system".to_string(),
+        format!("--leader-election-lease-name={lease_name}"),
+    ];
+    let (id_a, id_b) = (format!("ha-{shard}-a"), format!("ha-{shard}-b"));
+    let mut a = api_server().operator_with(&id_a, &shard, &flags, &[("POD_NAME", id_a.as_str())]).await;
+    let mut b = api_server().operator_with(&id_b, &shard, &flags, &[("POD_NAME", id_b.as_str())]).await;
+    let names = [format!("ha-{shard}"), format!("ha-{shard}-2")];
+    let _cleanup = Cleanup::new(&api_server().kubeconfig, names.to_vec());
+    let policies: Api<CostPolicy> = Api::all(client.clone());
+    let audit = |name: &str| {
+        let yaml = format!(
+            "apiVersion: frugal.dev/v1alpha1\nkind: CostPolicy\nmetadata: {{name: {name}, labels: {{{SHARD_LABEL}: {shard}}}}}\nspec:\n  mode: Audit\n  aws: {{region: eu-west-1}}\n  gatewayEndpoints: {{services: [s3]}}\n"
+        );
+        common::policy_for(&account, &yaml)
+    };
+    let replicas = [Replica { id: &id_a, operator: &mut a }, Replica { id: &id_b, operator: &mut b }];
+    election::check_standby_takes_over(&leases, &lease_name, &policies, replicas, audit, [&names[0], &names[1]]).await;
+}
+
+/// The stand-ins hold the operator's Leases and Events to kube-apiserver's validation of
+/// those types; here is what they refuse, so a test that passes on them means something.
+#[tokio::test]
+async fn the_lease_and_event_stand_ins_refuse_what_kube_apiserver_refuses() {
+    let client = client().await;
+    let valid = json!({
+        "apiVersion": "events.k8s.io/v1", "kind": "Event",
+        "metadata": { "generateName": "stand-in-" },
+        "eventTime": "2026-12-01T10:00:00.123456Z",
+        "reportingController": CONTROLLER_NAME, "reportingInstance": "frugal-0",
+        "action": "Reconcile", "reason": "Checked", "type": "Normal", "note": "fine",
+        "regarding": { "apiVersion": "frugal.dev/v1alpha1", "kind": "CostPolicy", "name": "stand-in" },
+    });
+    let invalid_events = [
+        ("eventTime", json!({ "eventTime": null })),
+        ("reportingController", json!({ "reportingController": null })),
+        ("reportingController", json!({ "reportingController": "not a qualified name" })),
+        ("reportingInstance", json!({ "reportingInstance": "" })),
+        ("action", json!({ "action": "a".repeat(129) })),
+        ("reason", json!({ "reason": null })),
+        ("type", json!({ "type": "Info" })),
+        ("note", json!({ "note": "n".repeat(1025) })),
+        ("series", json!({ "series": { "count": 1, "lastObservedTime": "2026-12-01T10:00:00Z" } })),
+        ("deprecatedCount", json!({ "deprecatedCount": 3 })),
+    ];
+    let events = typeless_api(&client, "events.k8s.io", "Event", "events");
+    create_typeless(&events, valid.clone()).await.expect("a valid Event is admitted");
+    for (field, change) in invalid_events {
+        let mut event = valid.clone();
+        json_merge(&mut event, change);
+        let refused = create_typeless(&events, event).await.expect_err(&format!("an Event with a bad {field} is refused"));
+        assert!(matches!(&refused, kube::Error::Api(s) if s.code == 422 && s.message.contains(field)), "{field}: {refused}");
+    }
+    let leases = typeless_api(&client, "coordination.k8s.io", "Lease", "leases");
+    let lease = |spec: Value| json!({ "apiVersion": "coordination.k8s.io/v1", "kind": "Lease", "metadata": { "generateName": "stand-in-" }, "spec": spec });
+    create_typeless(&leases, lease(json!({ "holderIdentity": "a", "leaseDurationSeconds": 15 }))).await.expect("a valid Lease is admitted");
+    for (field, spec) in
+        [("leaseDurationSeconds", json!({ "leaseDurationSeconds": 0 })), ("leaseTransitions", json!({ "leaseTransitions": -1 }))]
+    {
+        let refused = create_typeless(&leases, lease(spec)).await.expect_err(&format!("a Lease with a bad {field} is refused"));
+        assert!(matches!(&refused, kube::Error::Api(s) if s.code == 422 && s.message.contains(field)), "{field}: {refused}");
+    }
+}
+
+fn typeless_api(client: &Client, group: &str, kind: &str, plural: &str) -> Api<DynamicObject> {
+    let gvk = kube::api::GroupVersionKind::gvk(group, "v1", kind);
+    Api::namespaced_with(client.clone(), "stand-in-checks", &kube::api::ApiResource::from_gvk_with_plural(&gvk, plural))
+}
+
+async fn create_typeless(api: &Api<DynamicObject>, object: Value) -> Result<DynamicObject, kube::Error> {
+    let object: DynamicObject = serde_json::from_value(object).expect("a DynamicObject");
+    api.create(&PostParams { dry_run: true, ..PostParams::default() }, &object).await
+}
+
+/// `change` merged into `object` as a JSON merge patch would (null removes).
+fn json_merge(object: &mut Value, change: Value) {
+    for (key, value) in change.as_object().expect("an object").clone() {
+        if value.is_null() {
+            object.as_object_mut().expect("an object").remove(&key);
+        } else {
+            object[key] = value;
+        }
+    }
 }

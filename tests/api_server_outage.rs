@@ -17,8 +17,7 @@ use serde_json::json;
 
 #[tokio::test]
 async fn the_operator_carries_on_after_an_api_server_outage_that_expired_its_watch() {
-    let client = cluster::client_from(&api_server().kubeconfig).await;
-    cluster::install_crd(&client, "frugal-api-server-outage-test").await;
+    let client = api_server().client("frugal-api-server-outage-test").await;
     let policies: Api<CostPolicy> = Api::all(client.clone());
     let account = TestAccount::new().await;
     let prod = account.seed_vpc("10.1.0.0/16", &[("env", "prod")], 2).await;

@@ -128,10 +128,12 @@ fn grants(path: &str) -> BTreeSet<String> {
 #[test]
 fn cluster_role_grants_exactly_what_the_controller_uses() {
     let granted = grants("deploy/clusterrole.yaml");
-    // list + watch: the Controller; patch: the finalizer helper's JSON patch; status
-    // patch: server-side apply; events create/patch: the event Recorder. The e2e suite runs
-    // the operator with this role's ServiceAccount token, which proves it is enough.
+    // list + watch: the Controller; patch: the finalizer helper's JSON patch; get: the
+    // read after a refused status patch; status patch: the uid-guarded JSON patch; events
+    // create/patch: the event Recorder. The e2e suite runs the operator with this role's
+    // ServiceAccount token, which proves it is enough.
     let expected: BTreeSet<String> = [
+        "frugal.dev/costpolicies:get",
         "frugal.dev/costpolicies:list",
         "frugal.dev/costpolicies:watch",
         "frugal.dev/costpolicies:patch",

@@ -17,21 +17,19 @@ use std::path::PathBuf;
 use std::time::{Duration, Instant};
 
 use aws_sdk_ec2::types::{DomainType, Filter, ResourceType, Tag, TagSpecification, VpcEndpoint};
-use common::cluster::{
-    self, CONVERGE_TIMEOUT, Cleanup, Operator, POLL, SHARD_LABEL, condition, condition_is, free_port, is_current, is_true,
-};
+use common::cluster::{self, Cleanup, Operator, SHARD_LABEL, condition, condition_is, free_port, is_current, is_true};
+use common::election::{self, Replica};
 use common::{REGION, TestAccount};
 use frugal_operator::api::conditions::{self, reason};
 use frugal_operator::api::names::{FINALIZER, MANAGED_BY_VALUE, TAG_MANAGED_BY, TAG_POLICY};
 use frugal_operator::api::{BackupStatus, CostPolicy, DeletionPolicy, EndpointOwnership, GatewayService, Mode};
-use frugal_operator::controller::leader::{LEASE_DURATION, RETRY_INTERVAL};
 use k8s_openapi::api::authentication::v1::{TokenRequest, TokenRequestSpec};
 use k8s_openapi::api::authorization::v1::{ResourceAttributes, SubjectAccessReview, SubjectAccessReviewSpec};
 use k8s_openapi::api::coordination::v1::Lease;
 use k8s_openapi::api::core::v1::{Namespace, ServiceAccount};
 use k8s_openapi::api::events::v1::Event;
 use k8s_openapi::api::rbac::v1::{ClusterRole, ClusterRoleBinding, Role, RoleBinding};
-use kube::api::{Api, ApiResource, DeleteParams, DynamicObject, ListParams, Patch, PatchParams, PostParams};
+use kube::api::{Api, ApiResource, DeleteParams, DynamicObject, Patch, PatchParams, PostParams};
 use kube::config::Kubeconfig;
 use kube::{Client, ResourceExt};
 use serde_json::json;
@@ -206,7 +204,7 @@ async fn a_delete_policy_without_aws_access_is_released_by_switching_it_to_retai
     )
     .await;
     env.api.delete(&env.name, &DeleteParams::default()).await.unwrap_or_else(|e| panic!("delete CostPolicy {}: {e}", env.name));
-    wait_for_event(&env, "Warning", "CleanupFailed").await;
+    cluster::wait_for_events(&env.client, &env.name, &[("Warning", "CleanupFailed")]).await;
     let stuck = env.api.get(&env.name).await.expect("the policy waits for its cleanup");
     assert!(stuck.finalizers().iter().any(|f| f == FINALIZER), "Delete keeps the finalizer while AWS cannot be reached");
 
@@ -277,27 +275,7 @@ async fn invalid_spec_is_stalled_without_aws_calls() {
     assert!(stalled.message.contains("spec.resyncInterval"), "the Stalled message must name the field: {:?}", stalled.message);
     assert!(!is_true(&policy, conditions::READY), "an invalid policy is not Ready");
 
-    let events: Api<Event> = Api::all(env.client.clone());
-    let selector = format!("regarding.name={}", env.name);
-    let deadline = Instant::now() + Duration::from_secs(60);
-    loop {
-        let list = events.list(&ListParams::default().fields(&selector)).await.expect("list events.k8s.io/v1 Events");
-        let found = list.items.iter().any(|e| {
-            e.regarding.as_ref().and_then(|r| r.kind.as_deref()) == Some("CostPolicy")
-                && e.type_.as_deref() == Some("Warning")
-                && e.reason.as_deref() == Some(reason::INVALID_SPEC)
-        });
-        if found {
-            break;
-        }
-        assert!(
-            Instant::now() < deadline,
-            "no Warning Event with reason InvalidSpec for CostPolicy {}; events: {:#?}",
-            env.name,
-            list.items
-        );
-        tokio::time::sleep(POLL).await;
-    }
+    cluster::wait_for_events(&env.client, &env.name, &[("Warning", reason::INVALID_SPEC)]).await;
 
     let requests = env.account.requests().await;
     assert!(requests.is_empty(), "an invalid policy must not reach AWS: {requests:#?}");
@@ -377,17 +355,7 @@ async fn snapshot_retention_deletes_expired_snapshots_and_reports_them() {
     assert_eq!(snapshots.deleted_total, 3, "{snapshots:?}");
     assert!(policy.status.as_ref().and_then(|s| s.cost.as_ref()).is_some_and(|c| c.monthly_savings_usd == "1.50"), "3 × 10 GiB × $0.05");
 
-    let events: Api<Event> = Api::all(env.client.clone());
-    let selector = format!("regarding.name={}", env.name);
-    let deadline = Instant::now() + Duration::from_secs(60);
-    loop {
-        let list = events.list(&ListParams::default().fields(&selector)).await.expect("list events.k8s.io/v1 Events");
-        if list.items.iter().any(|e| e.reason.as_deref() == Some("SnapshotsDeleted") && e.type_.as_deref() == Some("Normal")) {
-            break;
-        }
-        assert!(Instant::now() < deadline, "no SnapshotsDeleted Event for {}; events: {:#?}", env.name, list.items);
-        tokio::time::sleep(POLL).await;
-    }
+    cluster::wait_for_events(&env.client, &env.name, &[("Normal", "SnapshotsDeleted")]).await;
 }
 
 #[tokio::test]
@@ -424,83 +392,14 @@ async fn a_standby_takes_over_when_the_leader_dies() {
         format!("--leader-election-lease-name={lease_name}"),
     ];
     let (id_a, id_b) = (format!("{name}-a"), format!("{name}-b"));
+    let mut a = start_operator_with(&id_a, &account.id, &flags, &[("POD_NAME", id_a.as_str())]).await;
     let mut b = start_operator_with(&id_b, &account.id, &flags, &[("POD_NAME", id_b.as_str())]).await;
-    let a = start_operator_with(&id_a, &account.id, &flags, &[("POD_NAME", id_a.as_str())]).await;
-    // Declared after b: the policies are cleaned up while the survivor still runs.
-    let mut env = E2e {
-        api: Api::all(client.clone()),
-        client,
-        name: name.clone(),
-        account,
-        _cleanup: Cleanup::new(&kubeconfig_path(), vec![name.clone(), second.clone()]),
-        _operator: a,
-    };
-
-    let holder = |lease: &Lease| lease.spec.as_ref().and_then(|s| s.holder_identity.clone()).unwrap_or_default();
-    let deadline = Instant::now() + Duration::from_secs(30);
-    let leader = loop {
-        if let Some(lease) = leases.get_opt(lease_name).await.expect("get the lease") {
-            let holder = holder(&lease);
-            if holder == id_a || holder == id_b {
-                break holder;
-            }
-        }
-        assert!(Instant::now() < deadline, "neither operator took lease {namespace}/{lease_name} within 30s");
-        tokio::time::sleep(Duration::from_millis(250)).await;
-    };
-
-    env.create(env.policy(|p| p.spec.mode = Mode::Audit)).await;
-    env.wait_until("a current status", is_current).await;
-    let (leading, standing_by) = if leader == id_a { (&env._operator, &b) } else { (&b, &env._operator) };
-    assert_eq!(leading.get("/readyz").await.map(|(_, body)| body), Some("ready: leader".to_string()));
-    assert_eq!(standing_by.get("/readyz").await, Some((200, "ready: standby".to_string())), "a standby is ready");
-    let metrics = standing_by.get("/metrics").await.map(|(_, body)| body).unwrap_or_default();
-    assert!(!metrics.contains("frugal_reconciles_total{"), "the standby reconciled:\n{metrics}");
-    assert!(metrics.lines().any(|l| l == "frugal_leader 0"), "the standby says it does not lead:\n{metrics}");
-    let metrics = leading.get("/metrics").await.map(|(_, body)| body).unwrap_or_default();
-    assert!(metrics.contains("frugal_reconciles_total{"), "the leader reconciled:\n{metrics}");
-    assert!(metrics.lines().any(|l| l == "frugal_leader 1"), "the leader says it leads:\n{metrics}");
-
-    // The leader dies without releasing the lease; the standby takes over once it expires
-    // (15 s lease, checked every 2 s) and reconciles a policy created after the death.
-    let killed = Instant::now();
-    if leader == id_a {
-        env._operator.kill()
-    } else {
-        b.kill()
-    }
-    let survivor = if leader == id_a { id_b.clone() } else { id_a.clone() };
-    env.create(env.policy(|p| {
-        p.metadata.name = Some(second.clone());
-        p.spec.mode = Mode::Audit;
-    }))
-    .await;
-    // The standby sees the last renewal up to one check late, counts the lease duration from
-    // then, and takes the lease at the first check after that; plus slack for a busy cluster.
-    let takeover = LEASE_DURATION + 2 * RETRY_INTERVAL + Duration::from_secs(10);
-    loop {
-        let lease = leases.get(lease_name).await.expect("get the lease");
-        if holder(&lease) == survivor {
-            break;
-        }
-        assert!(killed.elapsed() < takeover, "{survivor} did not take the lease over within {takeover:?}: {:?}", lease.spec);
-        tokio::time::sleep(Duration::from_millis(250)).await;
-    }
-    let deadline = Instant::now() + CONVERGE_TIMEOUT;
-    loop {
-        let policy = env.api.get(&second).await.unwrap_or_else(|e| panic!("get CostPolicy {second}: {e}"));
-        if is_current(&policy) {
-            break;
-        }
-        assert!(Instant::now() < deadline, "the new leader did not reconcile {second}: {:?}", policy.status);
-        tokio::time::sleep(POLL).await;
-    }
-    let survivor = if leader == id_a { &b } else { &env._operator };
-    assert_eq!(survivor.get("/readyz").await.map(|(_, body)| body), Some("ready: leader".to_string()));
-
-    drop(env);
-    // Stopped before the lease is removed, or a surviving b would create it again.
-    drop(b);
+    // Declared after the operators: after a failure the policies are cleaned up while they run.
+    let _cleanup = Cleanup::new(&kubeconfig_path(), vec![name.clone(), second.clone()]);
+    let policies: Api<CostPolicy> = Api::all(client.clone());
+    let replicas = [Replica { id: &id_a, operator: &mut a }, Replica { id: &id_b, operator: &mut b }];
+    let audit = |policy_name: &str| example_policy(&account, policy_name, |p| p.spec.mode = Mode::Audit);
+    election::check_standby_takes_over(&leases, lease_name, &policies, replicas, audit, [&name, &second]).await;
     let _ = leases.delete(lease_name, &DeleteParams::default()).await;
 }
 
@@ -674,38 +573,10 @@ async fn shorten_retention(account: &TestAccount, plan_id: &str, vault: &str, pl
     updated.version_id().expect("version id").to_string()
 }
 
-/// Waits for an Event of `type_` and `reason` about the test's policy.
-async fn wait_for_event(env: &E2e, type_: &str, reason: &str) -> Event {
-    let events: Api<Event> = Api::all(env.client.clone());
-    let selector = format!("regarding.name={}", env.name);
-    let deadline = Instant::now() + Duration::from_secs(60);
-    loop {
-        let list = events.list(&ListParams::default().fields(&selector)).await.expect("list events.k8s.io/v1 Events");
-        if let Some(event) = list.items.iter().find(|e| e.type_.as_deref() == Some(type_) && e.reason.as_deref() == Some(reason)) {
-            return event.clone();
-        }
-        assert!(Instant::now() < deadline, "no {type_} Event {reason} for {}; events: {:#?}", env.name, list.items);
-        tokio::time::sleep(POLL).await;
-    }
-}
-
-/// Waits until the policy has a Normal Event of each reason; returns the policy's Events.
+/// Waits until the test's policy has a Normal Event of each reason; returns its Events.
 async fn wait_for_normal_events(env: &E2e, reasons: &[&str]) -> Vec<Event> {
-    let events: Api<Event> = Api::all(env.client.clone());
-    let selector = format!("regarding.name={}", env.name);
-    let deadline = Instant::now() + Duration::from_secs(60);
-    loop {
-        let list = events.list(&ListParams::default().fields(&selector)).await.expect("list events.k8s.io/v1 Events");
-        let missing: Vec<&&str> = reasons
-            .iter()
-            .filter(|reason| !list.items.iter().any(|e| e.type_.as_deref() == Some("Normal") && e.reason.as_deref() == Some(**reason)))
-            .collect();
-        if missing.is_empty() {
-            return list.items;
-        }
-        assert!(Instant::now() < deadline, "no Normal Event {missing:?} for {}; events: {:#?}", env.name, list.items);
-        tokio::time::sleep(POLL).await;
-    }
+    let expected: Vec<(&str, &str)> = reasons.iter().map(|reason| ("Normal", *reason)).collect();
+    cluster::wait_for_events(&env.client, &env.name, &expected).await
 }
 
 async fn expect_rejected(api: &Api<DynamicObject>, resource: &ApiResource, name: &str, spec: serde_json::Value) -> kube::core::Status {
@@ -753,19 +624,9 @@ impl E2e {
         }
     }
 
-    /// examples/gateway-endpoints.yaml, made this test's: unique name, shard label, the
-    /// account's role, no external id, then `edit`.
+    /// examples/gateway-endpoints.yaml, made this test's (see [`example_policy`]), then `edit`.
     fn policy(&self, edit: impl FnOnce(&mut CostPolicy)) -> CostPolicy {
-        let path = common::repo_root().join("examples/gateway-endpoints.yaml");
-        let yaml = std::fs::read_to_string(&path).unwrap_or_else(|e| panic!("read {}: {e}", path.display()));
-        let mut policy: CostPolicy = serde_yaml::from_str(&yaml).unwrap_or_else(|e| panic!("{} is a CostPolicy: {e}", path.display()));
-        policy.metadata.name = Some(self.name.clone());
-        policy.metadata.labels.get_or_insert_with(BTreeMap::new).insert(SHARD_LABEL.to_string(), self.account.id.clone());
-        policy.spec.aws.region = REGION.to_string();
-        policy.spec.aws.role_arn = Some(self.account.role_arn.clone());
-        policy.spec.aws.external_id = None;
-        edit(&mut policy);
-        policy
+        example_policy(&self.account, &self.name, edit)
     }
 
     async fn create(&self, policy: CostPolicy) -> CostPolicy {
@@ -787,6 +648,18 @@ impl E2e {
     async fn wait_gone(&self) {
         cluster::wait_gone(&self.api, &self.name).await
     }
+}
+
+/// examples/gateway-endpoints.yaml as policy `name` of the test account's shard: its role,
+/// no external id, then `edit`.
+fn example_policy(account: &TestAccount, name: &str, edit: impl FnOnce(&mut CostPolicy)) -> CostPolicy {
+    let path = common::repo_root().join("examples/gateway-endpoints.yaml");
+    let yaml = std::fs::read_to_string(&path).unwrap_or_else(|e| panic!("read {}: {e}", path.display()));
+    let mut policy = common::policy_for(account, &yaml);
+    policy.metadata.name = Some(name.to_string());
+    policy.metadata.labels.get_or_insert_with(BTreeMap::new).insert(SHARD_LABEL.to_string(), account.id.clone());
+    edit(&mut policy);
+    policy
 }
 
 fn kubeconfig_path() -> PathBuf {

@@ -4,7 +4,7 @@
 pub const GROUP: &str = "frugal.dev";
 /// Finalizer that holds a policy until its AWS objects are retained or removed.
 pub const FINALIZER: &str = "frugal.dev/cleanup";
-/// Field manager for server-side apply of status.
+/// Field manager of the operator's writes (status, Lease): `kubectl get --show-managed-fields` names it.
 pub const FIELD_MANAGER: &str = "frugal-operator";
 /// Name the controller reports Events under.
 pub const CONTROLLER_NAME: &str = "frugal-operator";

@@ -7,9 +7,10 @@ use std::sync::{Mutex, OnceLock};
 use std::time::{Duration, Instant};
 
 use k8s_openapi::apiextensions_apiserver::pkg::apis::apiextensions::v1::CustomResourceDefinition;
+use kube::Client;
 use kube::api::{Api, ListParams};
 
-use super::cluster::Operator;
+use super::cluster::{self, Operator};
 
 /// A running API server and the admin kubeconfig that reaches it.
 pub struct ApiServer {
@@ -41,7 +42,7 @@ impl ApiServer {
         let pid = self.launcher.lock().expect("the launcher's lock").id();
         let signal = Command::new("kill").args(["-USR1", &pid.to_string()]).status().expect("run kill");
         assert!(signal.success(), "kill -USR1 {pid} (the API server launcher)");
-        let crds: Api<CustomResourceDefinition> = Api::all(super::cluster::client_from(&self.kubeconfig).await);
+        let crds: Api<CustomResourceDefinition> = Api::all(cluster::client_from(&self.kubeconfig).await);
         for (answering, within) in [(false, Duration::from_secs(30)), (true, Duration::from_secs(150))] {
             let deadline = Instant::now() + within;
             while crds.list(&ListParams::default().limit(1)).await.is_ok() != answering {
@@ -55,9 +56,24 @@ impl ApiServer {
         }
     }
 
-    /// `frugal run` with the admin kubeconfig (this server has no ServiceAccounts, nor the
-    /// Leases of leader election) for the policies labelled with `shard`.
+    /// A client with admin rights, once the CRD (crds/) and the stand-ins for Leases and
+    /// Events (tests/api_server/core-stand-ins.yaml) are installed.
+    pub async fn client(&self, field_manager: &str) -> Client {
+        let client = cluster::client_from(&self.kubeconfig).await;
+        cluster::install_crd(&client, field_manager).await;
+        let stand_ins = super::repo_root().join("tests/api_server/core-stand-ins.yaml");
+        cluster::apply_crds(&client, &stand_ins, field_manager).await;
+        client
+    }
+
+    /// `frugal run` with the admin kubeconfig (this server has no ServiceAccounts) for the
+    /// policies labelled with `shard`, without leader election.
     pub async fn operator(&self, test_name: &str, shard: &str) -> Operator {
-        Operator::spawn(test_name, &self.kubeconfig, shard, &["--leader-election=false".to_string()], &[]).await
+        self.operator_with(test_name, shard, &["--leader-election=false".to_string()], &[]).await
+    }
+
+    /// The same with extra flags and environment variables.
+    pub async fn operator_with(&self, test_name: &str, shard: &str, args: &[String], envs: &[(&str, &str)]) -> Operator {
+        Operator::spawn(test_name, &self.kubeconfig, shard, args, envs).await
     }
 }

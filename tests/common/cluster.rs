@@ -7,14 +7,15 @@ use std::fs::File;
 use std::io::{Read, Write};
 use std::net::{SocketAddr, TcpListener, TcpStream};
 use std::path::{Path, PathBuf};
-use std::process::{Child, Stdio};
+use std::process::{Child, ExitStatus, Stdio};
 use std::time::{Duration, Instant};
 
 use frugal_operator::api::CostPolicy;
 use frugal_operator::api::conditions;
+use k8s_openapi::api::events::v1::Event;
 use k8s_openapi::apiextensions_apiserver::pkg::apis::apiextensions::v1::CustomResourceDefinition;
 use k8s_openapi::apimachinery::pkg::apis::meta::v1::Condition;
-use kube::api::{Api, ApiResource, DeleteParams, DynamicObject, Patch, PatchParams, PostParams};
+use kube::api::{Api, ApiResource, DeleteParams, DynamicObject, ListParams, Patch, PatchParams, PostParams};
 use kube::config::{KubeConfigOptions, Kubeconfig};
 use kube::runtime::wait::{await_condition, conditions as wait_conditions};
 use kube::{Client, Config, CustomResourceExt};
@@ -40,26 +41,35 @@ pub async fn client_from(path: &Path) -> Client {
 /// Established.
 pub async fn install_crd(client: &Client, field_manager: &str) {
     let path = super::repo_root().join("crds/costpolicy.yaml");
-    let yaml = std::fs::read_to_string(&path)
-        .unwrap_or_else(|e| panic!("read {}: {e} (it is the committed output of `frugal crd`)", path.display()));
-    let crd = serde_yaml::Deserializer::from_str(&yaml)
-        .map(|doc| {
-            Option::<CustomResourceDefinition>::deserialize(doc)
-                .unwrap_or_else(|e| panic!("{} holds a CustomResourceDefinition: {e}", path.display()))
-        })
-        .find_map(|doc| doc)
-        .unwrap_or_else(|| panic!("{} is empty", path.display()));
-    let name = CostPolicy::crd_name();
-    assert_eq!(crd.metadata.name.as_deref(), Some(name), "{} defines the wrong CRD", path.display());
+    let names = apply_crds(client, &path, field_manager).await;
+    assert_eq!(names, [CostPolicy::crd_name()], "{} defines the wrong CRDs (it is the committed output of `frugal crd`)", path.display());
+}
 
+/// Server-side applies every CustomResourceDefinition of the YAML file at `path` as
+/// `field_manager`, waits until each is Established, and returns their names.
+pub async fn apply_crds(client: &Client, path: &Path, field_manager: &str) -> Vec<String> {
+    let yaml = std::fs::read_to_string(path).unwrap_or_else(|e| panic!("read {}: {e}", path.display()));
+    let definitions: Vec<CustomResourceDefinition> = serde_yaml::Deserializer::from_str(&yaml)
+        .filter_map(|doc| {
+            Option::<CustomResourceDefinition>::deserialize(doc)
+                .unwrap_or_else(|e| panic!("{} holds CustomResourceDefinitions: {e}", path.display()))
+        })
+        .collect();
+    assert!(!definitions.is_empty(), "{} is empty", path.display());
     let crds: Api<CustomResourceDefinition> = Api::all(client.clone());
-    crds.patch(name, &PatchParams::apply(field_manager).force(), &Patch::Apply(&crd))
-        .await
-        .unwrap_or_else(|e| panic!("server-side apply CRD {name}: {e}"));
-    tokio::time::timeout(Duration::from_secs(60), await_condition(crds, name, wait_conditions::is_crd_established()))
-        .await
-        .unwrap_or_else(|_| panic!("CRD {name} not Established within 60s"))
-        .unwrap_or_else(|e| panic!("watch CRD {name}: {e}"));
+    let mut names = Vec::new();
+    for crd in definitions {
+        let name = crd.metadata.name.clone().unwrap_or_else(|| panic!("a CRD of {} has no name", path.display()));
+        crds.patch(&name, &PatchParams::apply(field_manager).force(), &Patch::Apply(&crd))
+            .await
+            .unwrap_or_else(|e| panic!("server-side apply CRD {name}: {e}"));
+        tokio::time::timeout(Duration::from_secs(60), await_condition(crds.clone(), &name, wait_conditions::is_crd_established()))
+            .await
+            .unwrap_or_else(|_| panic!("CRD {name} not Established within 60s"))
+            .unwrap_or_else(|e| panic!("watch CRD {name}: {e}"));
+        names.push(name);
+    }
+    names
 }
 
 /// CostPolicies as untyped objects: for what the Rust types cannot hold (invalid specs, the
@@ -101,6 +111,31 @@ pub async fn wait_gone(api: &Api<CostPolicy>, name: &str) {
                 policy.metadata.finalizers
             );
         }
+        tokio::time::sleep(POLL).await;
+    }
+}
+
+/// Waits until CostPolicy `name` has an Event of each `(type, reason)` of `expected`
+/// (events.k8s.io/v1, selected by `regarding.name` as `kubectl events --for` does); returns
+/// all of the policy's Events.
+pub async fn wait_for_events(client: &Client, name: &str, expected: &[(&str, &str)]) -> Vec<Event> {
+    let events: Api<Event> = Api::all(client.clone());
+    let selector = format!("regarding.name={name}");
+    let deadline = Instant::now() + Duration::from_secs(60);
+    loop {
+        let list = events.list(&ListParams::default().fields(&selector)).await.expect("list events.k8s.io/v1 Events");
+        let policy_events: Vec<Event> =
+            list.items.into_iter().filter(|e| e.regarding.as_ref().and_then(|r| r.kind.as_deref()) == Some("CostPolicy")).collect();
+        let missing: Vec<&(&str, &str)> = expected
+            .iter()
+            .filter(|(type_, reason)| {
+                !policy_events.iter().any(|e| e.type_.as_deref() == Some(*type_) && e.reason.as_deref() == Some(*reason))
+            })
+            .collect();
+        if missing.is_empty() {
+            return policy_events;
+        }
+        assert!(Instant::now() < deadline, "no Event {missing:?} for CostPolicy {name} within 60s; its Events: {policy_events:#?}");
         tokio::time::sleep(POLL).await;
     }
 }
@@ -190,6 +225,27 @@ impl Operator {
     pub fn kill(&mut self) {
         let _ = self.child.kill();
         let _ = self.child.wait();
+    }
+
+    /// SIGTERM, as the kubelet stops a pod; waits up to 30 s for the process to exit and
+    /// returns its exit status.
+    pub async fn terminate(&mut self) -> ExitStatus {
+        let pid = self.child.id().to_string();
+        let signal = std::process::Command::new("kill").args(["-TERM", &pid]).status().expect("run kill");
+        assert!(signal.success(), "kill -TERM {pid} (the operator)");
+        let deadline = Instant::now() + Duration::from_secs(30);
+        loop {
+            if let Some(exit) = self.child.try_wait().expect("poll the operator process") {
+                return exit;
+            }
+            assert!(
+                Instant::now() < deadline,
+                "the operator did not exit within 30s of SIGTERM; log {}:\n{}",
+                self.log.display(),
+                self.log_tail()
+            );
+            tokio::time::sleep(Duration::from_millis(100)).await;
+        }
     }
 
     async fn wait_ready(&mut self) {
@@ -328,6 +384,11 @@ pub async fn check_invalid_specs(client: &Client, names: &[String], shard: &str)
         let stalled = condition(&policy, conditions::STALLED).expect("Stalled");
         assert!(stalled.message.contains(field), "the Stalled message of {name} must name {field}:\n{spec}\n{}", stalled.message);
         assert!(!is_true(&policy, conditions::READY), "an invalid policy is not Ready");
+        let events = wait_for_events(client, name, &[("Warning", conditions::reason::INVALID_SPEC)]).await;
+        let warned = events
+            .iter()
+            .any(|e| e.reason.as_deref() == Some(conditions::reason::INVALID_SPEC) && e.note.as_deref().is_some_and(|n| n.contains(field)));
+        assert!(warned, "the InvalidSpec Event of {name} must name {field}:\n{spec}\n{events:#?}");
     }
     refused
 }

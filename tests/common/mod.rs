@@ -416,6 +416,7 @@ fn is_aws_setting(key: &str) -> bool {
 pub mod api_server;
 pub mod bad_specs;
 pub mod cluster;
+pub mod election;
 pub mod fault_proxy;
 pub mod messy;
 
