@@ -3,11 +3,14 @@
 //! Debian's sources by tests/api_server/. What only a real server checks runs here on every
 //! `make test`: the CRD's structural schema and its CEL rules compile within their cost
 //! budget, the schema's defaults, admission of invalid specs, pruning of status fields the
-//! schema lacks, printer columns, the status subresource, finalizers and watches.
+//! schema lacks, printer columns, the status subresource, finalizers and watches; the
+//! operator's Events and its leader election on a Lease (through the stand-ins of
+//! tests/api_server/core-stand-ins.yaml); and every request the operator makes, from the
+//! server's audit log, against deploy/'s RBAC.
 //!
-//! The server has no core API groups (namespaces, RBAC, Events, Leases), so the operator runs
-//! here with admin credentials and its Events are not published; the end-to-end suite
-//! (tests/e2e.rs) checks those on a full cluster.
+//! The server has no namespaces, ServiceAccounts or RBAC, so the operator runs here as a
+//! user of the group system:masters; the end-to-end suite (tests/e2e.rs) runs it with
+//! deploy/'s ServiceAccount token on a full cluster.
 
 mod common;
 
@@ -18,6 +21,7 @@ use common::api_server::api_server;
 use common::cluster::{self, Cleanup, SHARD_LABEL, condition, condition_is, is_current, is_true};
 use common::election::{self, Replica};
 use common::messy;
+use common::rbac::{self, Request};
 use frugal_operator::api::conditions::{self, reason};
 use frugal_operator::api::names::{CONTROLLER_NAME, FINALIZER, TAG_POLICY};
 use frugal_operator::api::{CostPolicy, CostPolicyStatus, DeletionPolicy};
@@ -28,6 +32,8 @@ use kube::{Client, ResourceExt};
 use serde_json::{Value, json};
 
 const FIELD_MANAGER: &str = "frugal-api-server-test";
+/// deploy/'s namespace (kustomization.yaml), where its Role grants the Lease.
+const DEPLOY_NAMESPACE: &str = "frugal-system";
 
 /// A client of the shared API server, with the CRD and the stand-ins for Leases and Events.
 async fn client() -> Client {
@@ -96,6 +102,7 @@ async fn invalid_specs_are_refused_by_the_schema_naming_the_field_or_stalled_by_
     assert!(refused >= 30 && refused < names.len(), "the schema refused {refused} of {} invalid specs", names.len());
     let aws = operator.aws_requests().await;
     assert!(aws.is_empty(), "no invalid policy may reach AWS: {aws:#?}");
+    rbac::check_operator_requests(&api_server().audit_log, &["patch frugal.dev/costpolicies/status", "create events.k8s.io/events"]);
 }
 
 #[tokio::test]
@@ -218,6 +225,14 @@ async fn the_operator_reconciles_a_policy_from_creation_to_deletion() {
     // The hand-made DynamoDB endpoint (no frugal tags) is not the operator's to delete.
     let legacy = &messy.prod_vpcs[2];
     assert_eq!(messy.account.endpoints(&legacy.vpc_id).await.len(), 1, "the hand-made endpoint of {} stays", legacy.vpc_id);
+    let lifecycle = [
+        "list frugal.dev/costpolicies",
+        "watch frugal.dev/costpolicies",
+        "patch frugal.dev/costpolicies",
+        "patch frugal.dev/costpolicies/status",
+        "create events.k8s.io/events",
+    ];
+    rbac::check_operator_requests(&api_server().audit_log, &lifecycle);
 }
 
 /// GET of the policy as a meta.k8s.io Table, the way kubectl asks for it.
@@ -264,14 +279,11 @@ async fn a_standby_takes_over_when_the_leader_dies_and_a_stopped_leader_gives_th
     let account = TestAccount::new().await;
     account.seed_vpc("10.1.0.0/16", &[("env", "prod")], 1).await;
     let shard = account.id.clone();
-    // No Namespace API here: the Lease's namespace need not exist.
-    let leases: Api<Lease> = Api::namespaced(client.clone(), "frugal-system");
-    let lease_name = format!("frugal-{shard}");
-    let flags = [
-        "--leader-election=true".to_string(),
-        "--leader-election-namespace=frugal-system".to_string(),
-        format!("--leader-election-lease-name={lease_name}"),
-    ];
+    // The Lease deploy/'s Role grants: its default name in deploy/'s namespace (no
+    // Namespace API here: it need not exist). The only test with leader election on.
+    let leases: Api<Lease> = Api::namespaced(client.clone(), DEPLOY_NAMESPACE);
+    let lease_name = "frugal-operator";
+    let flags = ["--leader-election=true".to_string(), format!("--leader-election-namespace={DEPLOY_NAMESPACE}")];
     let (id_a, id_b) = (format!("ha-{shard}-a"), format!("ha-{shard}-b"));
     let mut a = api_server().operator_with(&id_a, &shard, &flags, &[("POD_NAME", id_a.as_str())]).await;
     let mut b = api_server().operator_with(&id_b, &shard, &flags, &[("POD_NAME", id_b.as_str())]).await;
@@ -285,7 +297,48 @@ async fn a_standby_takes_over_when_the_leader_dies_and_a_stopped_leader_gives_th
         common::policy_for(&account, &yaml)
     };
     let replicas = [Replica { id: &id_a, operator: &mut a }, Replica { id: &id_b, operator: &mut b }];
-    election::check_standby_takes_over(&leases, &lease_name, &policies, replicas, audit, [&names[0], &names[1]]).await;
+    election::check_standby_takes_over(&leases, lease_name, &policies, replicas, audit, [&names[0], &names[1]]).await;
+    let election = ["create coordination.k8s.io/leases", "get coordination.k8s.io/leases", "update coordination.k8s.io/leases"];
+    rbac::check_operator_requests(&api_server().audit_log, &election);
+}
+
+/// The matching behind `rbac::check_operator_requests` refuses what deploy/ does not grant.
+#[test]
+fn deploy_rbac_allows_only_what_it_grants() {
+    let request = |verb: &str, group: &str, resource: &str, namespace: &str, name: &str| Request {
+        verb: verb.to_string(),
+        group: group.to_string(),
+        resource: resource.to_string(),
+        namespace: namespace.to_string(),
+        name: name.to_string(),
+        path: format!("/apis/{group}/v1/{resource}"),
+    };
+    let allowed = [
+        request("get", "frugal.dev", "costpolicies", "", "any"),
+        request("watch", "frugal.dev", "costpolicies", "", ""),
+        request("patch", "frugal.dev", "costpolicies/status", "", "any"),
+        request("create", "events.k8s.io", "events", "default", ""),
+        request("create", "coordination.k8s.io", "leases", DEPLOY_NAMESPACE, ""),
+        request("update", "coordination.k8s.io", "leases", DEPLOY_NAMESPACE, "frugal-operator"),
+        Request { path: "/apis/frugal.dev/v1alpha1".to_string(), ..request("get", "", "", "", "") },
+    ];
+    for request in &allowed {
+        assert!(rbac::deploy_allows(request), "deploy/ grants {request}");
+    }
+    let refused = [
+        request("delete", "frugal.dev", "costpolicies", "", "any"),
+        request("update", "frugal.dev", "costpolicies/status", "", "any"),
+        request("patch", "frugal.dev", "costpolicies/finalize", "", "any"),
+        request("update", "coordination.k8s.io", "leases", DEPLOY_NAMESPACE, "someone-else"),
+        request("update", "coordination.k8s.io", "leases", "default", "frugal-operator"),
+        request("list", "coordination.k8s.io", "leases", DEPLOY_NAMESPACE, ""),
+        request("delete", "coordination.k8s.io", "leases", DEPLOY_NAMESPACE, "frugal-operator"),
+        request("get", "", "secrets", DEPLOY_NAMESPACE, "aws"),
+        Request { path: "/metrics".to_string(), ..request("get", "", "", "", "") },
+    ];
+    for request in &refused {
+        assert!(!rbac::deploy_allows(request), "deploy/ does not grant {request}");
+    }
 }
 
 /// The stand-ins hold the operator's Leases and Events to kube-apiserver's validation of

@@ -9,6 +9,7 @@ use std::collections::BTreeMap;
 
 use common::api_server::api_server;
 use common::cluster::{self, Cleanup, SHARD_LABEL, is_current, is_true};
+use common::rbac;
 use common::{REGION, TestAccount, policy_for};
 use frugal_operator::api::CostPolicy;
 use frugal_operator::api::conditions;
@@ -51,4 +52,6 @@ async fn the_operator_carries_on_after_an_api_server_outage_that_expired_its_wat
     assert_eq!(edited.metadata.generation, reconciled.metadata.generation.map(|g| g + 1));
     cluster::wait_for(&policies, &first, "the edited generation observed", |p| is_current(p) && is_true(p, conditions::READY)).await;
     assert_eq!(account.endpoints(&prod.vpc_id).await.len(), 2, "no endpoint made twice across the outage");
+    // What it asked while recovering (the relist) is within deploy/'s RBAC too.
+    rbac::check_operator_requests(&api_server().audit_log, &["list frugal.dev/costpolicies", "watch frugal.dev/costpolicies"]);
 }

@@ -5,8 +5,12 @@ apiextensions-apiserver, built by build.py) on free loopback ports, for the test
     python3 tests/api_server/launcher.py [--parent-pid PID]
 
 When the server answers, exactly one line goes to stdout: `READY <kubeconfig path>`. The
-kubeconfig authenticates with a client certificate of the group system:masters. Logs go to
-files in the server's temporary directory; their tails are printed to stderr if it fails.
+kubeconfig authenticates with a client certificate of the group system:masters. Beside it,
+`operator.kubeconfig` authenticates as the user `frugal-operator` (also system:masters),
+for the operator under test, whose every request the server writes to `audit.log` (JSON
+lines, level Metadata) in the same directory: the tests hold those requests against
+deploy/'s RBAC. Logs go to files in the server's temporary directory; their tails are
+printed to stderr if it fails.
 Exits, stopping both servers and removing the directory, on SIGTERM/SIGINT/SIGHUP or
 within a second after --parent-pid dies.
 
@@ -55,20 +59,33 @@ def openssl(*args, cwd):
     subprocess.run(["openssl", *args], cwd=cwd, check=True, capture_output=True)
 
 
+# The user the operator under test authenticates as; its requests are audited.
+OPERATOR_USER = "frugal-operator"
+AUDIT_POLICY = f"""apiVersion: audit.k8s.io/v1
+kind: Policy
+omitStages: [RequestReceived]
+rules:
+  - level: Metadata
+    users: [{OPERATOR_USER}]
+  - level: None
+"""
+
+
 def certificates(directory):
-    """A CA, the server's certificate for 127.0.0.1, and an admin client certificate. X.509
-    v3 throughout: rustls refuses v1 certificates."""
+    """A CA, the server's certificate for 127.0.0.1, and client certificates for the admin
+    and the operator. X.509 v3 throughout: rustls refuses v1 certificates."""
     days = "3"
     openssl("req", "-x509", "-newkey", "rsa:2048", "-nodes", "-keyout", "ca.key", "-out", "ca.crt", "-days", days, "-subj", "/CN=frugal-test-ca", cwd=directory)
     (directory / "server.ext").write_text("basicConstraints=CA:FALSE\nextendedKeyUsage=serverAuth\nsubjectAltName=IP:127.0.0.1,DNS:localhost\n")
     (directory / "client.ext").write_text("basicConstraints=CA:FALSE\nextendedKeyUsage=clientAuth\n")
-    for name, subject, ext in (("server", "/CN=127.0.0.1", "server.ext"), ("admin", "/O=system:masters/CN=frugal-test-admin", "client.ext")):
+    for name, subject, ext in (("server", "/CN=127.0.0.1", "server.ext"), ("admin", "/O=system:masters/CN=frugal-test-admin", "client.ext"),
+                                 ("operator", f"/O=system:masters/CN={OPERATOR_USER}", "client.ext")):
         openssl("req", "-newkey", "rsa:2048", "-nodes", "-keyout", f"{name}.key", "-out", f"{name}.csr", "-subj", subject, cwd=directory)
         openssl("x509", "-req", "-in", f"{name}.csr", "-CA", "ca.crt", "-CAkey", "ca.key", "-CAcreateserial", "-out", f"{name}.crt", "-days", days, "-extfile", ext, cwd=directory)
 
 
-def kubeconfig(directory, port):
-    path = directory / "admin.kubeconfig"
+def kubeconfig(directory, port, user):
+    path = directory / f"{user}.kubeconfig"
     path.write_text(
         f"""apiVersion: v1
 kind: Config
@@ -78,13 +95,13 @@ clusters:
     server: https://127.0.0.1:{port}
     certificate-authority: {directory / 'ca.crt'}
 users:
-- name: admin
+- name: {user}
   user:
-    client-certificate: {directory / 'admin.crt'}
-    client-key: {directory / 'admin.key'}
+    client-certificate: {directory / f'{user}.crt'}
+    client-key: {directory / f'{user}.key'}
 contexts:
 - name: frugal-test
-  context: {{cluster: frugal-test, user: admin}}
+  context: {{cluster: frugal-test, user: {user}}}
 current-context: frugal-test
 """
     )
@@ -154,7 +171,9 @@ def main():
              "--initial-cluster", f"default={peer_url}", "--unsafe-no-fsync", "--log-level", "warn"],
             stdout=etcd_log, stderr=etcd_log, stdin=subprocess.DEVNULL,
         )
-        config = kubeconfig(directory, api_port)
+        config = kubeconfig(directory, api_port, "admin")
+        kubeconfig(directory, api_port, "operator")
+        (directory / "audit-policy.yaml").write_text(AUDIT_POLICY)
         api_log = open(directory / "apiserver.log", "a")
 
         def start_api_server():
@@ -171,6 +190,8 @@ def main():
                  "--authentication-skip-lookup", f"--authentication-kubeconfig={config}",
                  f"--authorization-kubeconfig={config}", f"--kubeconfig={config}",
                  "--enable-priority-and-fairness=false",
+                 f"--audit-policy-file={directory / 'audit-policy.yaml'}",
+                 f"--audit-log-path={directory / 'audit.log'}", "--audit-log-format=json",
                  "--disable-admission-plugins=NamespaceLifecycle,MutatingAdmissionPolicy,MutatingAdmissionWebhook,ValidatingAdmissionPolicy,ValidatingAdmissionWebhook"],
                 stdout=api_log, stderr=api_log, stdin=subprocess.DEVNULL,
             )

@@ -15,6 +15,10 @@ use super::cluster::{self, Operator};
 /// A running API server and the admin kubeconfig that reaches it.
 pub struct ApiServer {
     pub kubeconfig: PathBuf,
+    /// The operator's credentials (user `frugal-operator`): the server audits its requests.
+    pub operator_kubeconfig: PathBuf,
+    /// The requests of `operator_kubeconfig`'s user, one JSON audit event per line.
+    pub audit_log: PathBuf,
     launcher: Mutex<Child>,
 }
 
@@ -30,7 +34,14 @@ pub fn api_server() -> &'static ApiServer {
         let mut command = Command::new("python3");
         command.arg(root.join("tests/api_server/launcher.py")).args(["--parent-pid", &std::process::id().to_string()]);
         let (launcher, kubeconfig) = super::start_launcher(&mut command, "the API server launcher");
-        ApiServer { kubeconfig: PathBuf::from(kubeconfig), launcher: Mutex::new(launcher) }
+        let kubeconfig = PathBuf::from(kubeconfig);
+        let directory = kubeconfig.parent().expect("the kubeconfig's directory").to_path_buf();
+        ApiServer {
+            kubeconfig,
+            operator_kubeconfig: directory.join("operator.kubeconfig"),
+            audit_log: directory.join("audit.log"),
+            launcher: Mutex::new(launcher),
+        }
     })
 }
 
@@ -66,14 +77,16 @@ impl ApiServer {
         client
     }
 
-    /// `frugal run` with the admin kubeconfig (this server has no ServiceAccounts) for the
-    /// policies labelled with `shard`, without leader election.
+    /// `frugal run` as user `frugal-operator` (this server has no ServiceAccounts; the
+    /// user's group is system:masters, and `rbac::check_operator_requests` holds what it did
+    /// against deploy/'s RBAC) for the policies labelled with `shard`, without leader
+    /// election.
     pub async fn operator(&self, test_name: &str, shard: &str) -> Operator {
         self.operator_with(test_name, shard, &["--leader-election=false".to_string()], &[]).await
     }
 
     /// The same with extra flags and environment variables.
     pub async fn operator_with(&self, test_name: &str, shard: &str, args: &[String], envs: &[(&str, &str)]) -> Operator {
-        Operator::spawn(test_name, &self.kubeconfig, shard, args, envs).await
+        Operator::spawn(test_name, &self.operator_kubeconfig, shard, args, envs).await
     }
 }

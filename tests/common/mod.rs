@@ -419,6 +419,7 @@ pub mod cluster;
 pub mod election;
 pub mod fault_proxy;
 pub mod messy;
+pub mod rbac;
 
 /// (protocol, from port, to port, source, description) of an ingress rule.
 pub type RuleRow = (String, i32, i32, String, String);
