@@ -8,7 +8,7 @@ use std::time::{Duration, Instant};
 
 use k8s_openapi::apiextensions_apiserver::pkg::apis::apiextensions::v1::CustomResourceDefinition;
 use kube::Client;
-use kube::api::{Api, ListParams};
+use kube::api::{Api, ApiResource, DynamicObject, GroupVersionKind, ListParams};
 
 use super::cluster::{self, Operator};
 
@@ -47,13 +47,14 @@ pub fn api_server() -> &'static ApiServer {
 
 impl ApiServer {
     /// An outage of the API server (launcher.py's SIGUSR1: down for 10 s, etcd compacted
-    /// meanwhile); returns once it stopped answering and answers again. Every test of the
-    /// binary sees it: only for a test binary of its own.
+    /// meanwhile); returns once it stopped answering and serves every custom resource again.
+    /// Every test of the binary sees it: only for a test binary of its own.
     pub async fn outage(&self) {
         let pid = self.launcher.lock().expect("the launcher's lock").id();
         let signal = Command::new("kill").args(["-USR1", &pid.to_string()]).status().expect("run kill");
         assert!(signal.success(), "kill -USR1 {pid} (the API server launcher)");
-        let crds: Api<CustomResourceDefinition> = Api::all(cluster::client_from(&self.kubeconfig).await);
+        let client = cluster::client_from(&self.kubeconfig).await;
+        let crds: Api<CustomResourceDefinition> = Api::all(client.clone());
         for (answering, within) in [(false, Duration::from_secs(30)), (true, Duration::from_secs(150))] {
             let deadline = Instant::now() + within;
             while crds.list(&ListParams::default().limit(1)).await.is_ok() != answering {
@@ -63,6 +64,22 @@ impl ApiServer {
                     if answering { "come back" } else { "stop" }
                 );
                 tokio::time::sleep(Duration::from_millis(200)).await;
+            }
+        }
+        // A restarted server answers 404 for a custom resource until its informer of CRDs
+        // has synced; kube-apiserver is not ready until then (its readyz check
+        // crd-informer-synced), which keeps it out of a load balancer. Wait as one would.
+        let deadline = Instant::now() + Duration::from_secs(60);
+        for crd in crds.list(&ListParams::default()).await.expect("list CRDs").items {
+            let spec = &crd.spec;
+            for version in spec.versions.iter().filter(|v| v.served) {
+                let gvk = GroupVersionKind::gvk(&spec.group, &version.name, &spec.names.kind);
+                let resources: Api<DynamicObject> =
+                    Api::all_with(client.clone(), &ApiResource::from_gvk_with_plural(&gvk, &spec.names.plural));
+                while let Err(error) = resources.list(&ListParams::default().limit(1)).await {
+                    assert!(Instant::now() < deadline, "{} not served 60s after the API server came back: {error}", spec.names.plural);
+                    tokio::time::sleep(Duration::from_millis(200)).await;
+                }
             }
         }
     }

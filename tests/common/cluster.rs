@@ -233,19 +233,29 @@ impl Operator {
         let pid = self.child.id().to_string();
         let signal = std::process::Command::new("kill").args(["-TERM", &pid]).status().expect("run kill");
         assert!(signal.success(), "kill -TERM {pid} (the operator)");
-        let deadline = Instant::now() + Duration::from_secs(30);
+        self.wait_exit(Duration::from_secs(30)).await
+    }
+
+    /// Waits up to `within` for the process to exit and returns its exit status.
+    pub async fn wait_exit(&mut self, within: Duration) -> ExitStatus {
+        let deadline = Instant::now() + within;
         loop {
             if let Some(exit) = self.child.try_wait().expect("poll the operator process") {
                 return exit;
             }
             assert!(
                 Instant::now() < deadline,
-                "the operator did not exit within 30s of SIGTERM; log {}:\n{}",
+                "the operator did not exit within {within:?}; log {}:\n{}",
                 self.log.display(),
                 self.log_tail()
             );
             tokio::time::sleep(Duration::from_millis(100)).await;
         }
+    }
+
+    /// Everything the operator logged so far.
+    pub fn log(&self) -> String {
+        std::fs::read_to_string(&self.log).unwrap_or_default()
     }
 
     async fn wait_ready(&mut self) {
@@ -270,7 +280,7 @@ impl Operator {
     }
 
     fn log_tail(&self) -> String {
-        let text = std::fs::read_to_string(&self.log).unwrap_or_default();
+        let text = self.log();
         let lines: Vec<&str> = text.lines().collect();
         lines[lines.len().saturating_sub(80)..].join("\n")
     }

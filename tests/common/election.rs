@@ -7,7 +7,7 @@ use std::time::{Duration, Instant};
 
 use frugal_operator::api::CostPolicy;
 use frugal_operator::controller::leader::{LEASE_DURATION, RETRY_INTERVAL};
-use k8s_openapi::api::coordination::v1::{Lease, LeaseSpec};
+use k8s_openapi::api::coordination::v1::Lease;
 use kube::api::{Api, DeleteParams, PostParams};
 
 use super::cluster::{self, Operator, is_current};
@@ -31,21 +31,7 @@ pub async fn check_standby_takes_over(
     policy: impl Fn(&str) -> CostPolicy,
     names: [&str; 2],
 ) {
-    let holder = |spec: Option<&LeaseSpec>| spec.and_then(|s| s.holder_identity.clone()).unwrap_or_default();
-    let ids = [replicas[0].id, replicas[1].id];
-    let deadline = Instant::now() + Duration::from_secs(30);
-    let first = loop {
-        if let Some(lease) = leases.get_opt(lease_name).await.expect("get the lease")
-            && ids.contains(&holder(lease.spec.as_ref()).as_str())
-        {
-            break lease;
-        }
-        assert!(Instant::now() < deadline, "neither replica took lease {lease_name} within 30s");
-        tokio::time::sleep(Duration::from_millis(250)).await;
-    };
-    let leader = ids.iter().position(|id| *id == holder(first.spec.as_ref())).expect("the leader is a replica");
-    let [a, b] = replicas;
-    let (leading, standing_by) = if leader == 0 { (a, b) } else { (b, a) };
+    let (first, [leading, standing_by]) = wait_for_a_leader(leases, lease_name, replicas).await;
 
     create(policies, policy(names[0])).await;
     cluster::wait_for(policies, names[0], "a current status", is_current).await;
@@ -66,16 +52,7 @@ pub async fn check_standby_takes_over(
     // The standby sees the last renewal up to one check late, counts the lease duration from
     // then, and takes the lease at the first check after that; plus slack for a busy server.
     let takeover = LEASE_DURATION + 2 * RETRY_INTERVAL + Duration::from_secs(10);
-    let taken = loop {
-        let lease = leases.get(lease_name).await.expect("get the lease");
-        if holder(lease.spec.as_ref()) == standing_by.id {
-            break lease;
-        }
-        assert!(killed.elapsed() < takeover, "{} did not take the lease over within {takeover:?}: {:?}", standing_by.id, lease.spec);
-        tokio::time::sleep(Duration::from_millis(250)).await;
-    };
-    let transitions = |lease: &Lease| lease.spec.as_ref().and_then(|s| s.lease_transitions).unwrap_or(0);
-    assert_eq!(transitions(&taken), transitions(&first) + 1, "a takeover counts as a transition: {:?}", taken.spec);
+    wait_for_takeover(leases, lease_name, &first, standing_by.id, killed + takeover).await;
     cluster::wait_for(policies, names[1], "a current status from the new leader", is_current).await;
     assert_eq!(standing_by.operator.get("/readyz").await.map(|(_, body)| body), Some("ready: leader".to_string()));
 
@@ -88,7 +65,46 @@ pub async fn check_standby_takes_over(
     let exit = standing_by.operator.terminate().await;
     assert!(exit.success(), "the leader exits cleanly on SIGTERM: {exit}");
     let released = leases.get(lease_name).await.expect("get the lease");
-    assert_eq!(holder(released.spec.as_ref()), "", "the stopped leader released the lease: {:?}", released.spec);
+    assert_eq!(holder(&released), "", "the stopped leader released the lease: {:?}", released.spec);
+}
+
+/// The lease's holder; empty when nobody holds it.
+pub fn holder(lease: &Lease) -> String {
+    lease.spec.as_ref().and_then(|s| s.holder_identity.clone()).unwrap_or_default()
+}
+
+/// Waits up to 30 s until one of the two replicas holds the lease; returns the lease as
+/// read then and the replicas as [leader, standby].
+pub async fn wait_for_a_leader<'a>(leases: &Api<Lease>, lease_name: &str, replicas: [Replica<'a>; 2]) -> (Lease, [Replica<'a>; 2]) {
+    let deadline = Instant::now() + Duration::from_secs(30);
+    let lease = loop {
+        if let Some(lease) = leases.get_opt(lease_name).await.expect("get the lease")
+            && replicas.iter().any(|r| r.id == holder(&lease))
+        {
+            break lease;
+        }
+        assert!(Instant::now() < deadline, "neither replica took lease {lease_name} within 30s");
+        tokio::time::sleep(Duration::from_millis(250)).await;
+    };
+    let [a, b] = replicas;
+    let ordered = if a.id == holder(&lease) { [a, b] } else { [b, a] };
+    (lease, ordered)
+}
+
+/// Waits until `successor` holds the lease, at the latest by `deadline`, and checks that
+/// the lease counts one more transition than `before`; returns the lease as read then.
+pub async fn wait_for_takeover(leases: &Api<Lease>, lease_name: &str, before: &Lease, successor: &str, deadline: Instant) -> Lease {
+    let taken = loop {
+        let lease = leases.get(lease_name).await.expect("get the lease");
+        if holder(&lease) == successor {
+            break lease;
+        }
+        assert!(Instant::now() < deadline, "{successor} did not take lease {lease_name} over in time: {:?}", lease.spec);
+        tokio::time::sleep(Duration::from_millis(250)).await;
+    };
+    let transitions = |lease: &Lease| lease.spec.as_ref().and_then(|s| s.lease_transitions).unwrap_or(0);
+    assert_eq!(transitions(&taken), transitions(before) + 1, "a takeover counts as a transition: {:?}", taken.spec);
+    taken
 }
 
 async fn create(policies: &Api<CostPolicy>, policy: CostPolicy) {
