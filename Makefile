@@ -1,5 +1,5 @@
 # frugal-operator: the commands a newcomer needs.
-.PHONY: demo test build lint fmt crd emulator-setup api-server-setup e2e bench bench-compare bench-scale profile
+.PHONY: demo test build lint fmt crd emulator-setup api-server-setup e2e e2e-api-server bench bench-compare bench-scale profile
 
 CARGO ?= cargo
 
@@ -16,10 +16,16 @@ test: emulator-setup api-server-setup
 	$(CARGO) clippy --locked --all-targets -- -D warnings
 	for t in tests/emulator/test_*.py; do .venv/bin/python "$$t" || exit 1; done
 	$(CARGO) test --locked
+	$(MAKE) e2e-api-server
 
 ## e2e: the end-to-end suite against the cluster of FRUGAL_E2E_KUBECONFIG.
 e2e: emulator-setup
 	$(CARGO) test --locked --test e2e -- --ignored --test-threads=1
+
+## e2e-api-server: the end-to-end suite without a cluster, on the API server of
+## tests/api_server/ (never a cluster a developer's FRUGAL_E2E_KUBECONFIG names).
+e2e-api-server: emulator-setup api-server-setup
+	env -u FRUGAL_E2E_KUBECONFIG FRUGAL_E2E_API_SERVER=1 $(CARGO) test --locked --test e2e -- --ignored --test-threads=1
 
 ## crd: regenerate crds/ from the Rust types.
 crd: build

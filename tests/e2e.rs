@@ -1,14 +1,19 @@
 //! End-to-end tests against a real Kubernetes API server: the CRD from crds/ is applied,
 //! the `frugal` binary runs as a child process of the test (one per test, sharded with
 //! `--policy-selector` so concurrent tests never reconcile each other's policies), and AWS
-//! is the emulator with one fresh account per test. The operator authenticates with a
-//! TokenRequest token of deploy/'s ServiceAccount (the suite applies deploy/'s namespace,
-//! ServiceAccount and RBAC), so the suite also proves that the shipped ClusterRole and Role
-//! are enough.
+//! is the emulator with one fresh account per test.
 //!
-//! Ignored by default. Run with
-//! `FRUGAL_E2E_KUBECONFIG=~/.kube/kind.yaml cargo test --test e2e -- --ignored`.
-//! The cluster must not run another frugal operator that watches every CostPolicy.
+//! Ignored by default. Two targets:
+//! - a cluster: `FRUGAL_E2E_KUBECONFIG=~/.kube/kind.yaml cargo test --test e2e -- --ignored`
+//!   (`make e2e`). The operator authenticates with a TokenRequest token of deploy/'s
+//!   ServiceAccount (the suite applies deploy/'s namespace, ServiceAccount and RBAC), so the
+//!   suite also proves that the shipped ClusterRole and Role are enough. The cluster must
+//!   not run another frugal operator that watches every CostPolicy.
+//! - without a cluster, `FRUGAL_E2E_API_SERVER=1` (`make e2e-api-server`, part of `make
+//!   test`): the API server of tests/api_server/ (apiextensions-apiserver on etcd, with
+//!   stand-ins for Leases and Events). It has no namespaces, ServiceAccounts or RBAC, so the
+//!   operator runs as the server's audited operator user instead, and every request it
+//!   made is then held against deploy/'s RBAC (`rbac::check_operator_requests`).
 
 mod common;
 
@@ -17,8 +22,10 @@ use std::path::PathBuf;
 use std::time::{Duration, Instant};
 
 use aws_sdk_ec2::types::{DomainType, Filter, ResourceType, Tag, TagSpecification, VpcEndpoint};
+use common::api_server::api_server;
 use common::cluster::{self, Cleanup, Operator, SHARD_LABEL, condition, condition_is, free_port, is_current, is_true};
 use common::election::{self, Replica};
+use common::rbac;
 use common::{REGION, TestAccount};
 use frugal_operator::api::conditions::{self, reason};
 use frugal_operator::api::names::{FINALIZER, MANAGED_BY_VALUE, TAG_MANAGED_BY, TAG_POLICY};
@@ -34,8 +41,10 @@ use kube::config::Kubeconfig;
 use kube::{Client, ResourceExt};
 use serde_json::json;
 
-const IGNORE_REASON: &str = "needs a cluster: set FRUGAL_E2E_KUBECONFIG and run with --ignored";
+const IGNORE_REASON: &str = "needs a cluster (FRUGAL_E2E_KUBECONFIG) or FRUGAL_E2E_API_SERVER=1; run with --ignored";
 const KUBECONFIG_ENV: &str = "FRUGAL_E2E_KUBECONFIG";
+/// Set to 1 (and FRUGAL_E2E_KUBECONFIG unset) to run the suite on tests/api_server/.
+const API_SERVER_ENV: &str = "FRUGAL_E2E_API_SERVER";
 /// Field manager of everything this suite applies.
 const FIELD_MANAGER: &str = "frugal-e2e";
 /// The only Lease deploy/'s Role lets the operator read and update (its resourceNames).
@@ -46,7 +55,7 @@ const LEASE_NAME: &str = "frugal-operator";
 // ---------------------------------------------------------------------------------------
 
 #[tokio::test]
-#[ignore = "needs a cluster: set FRUGAL_E2E_KUBECONFIG and run with --ignored"]
+#[ignore = "needs a cluster (FRUGAL_E2E_KUBECONFIG) or FRUGAL_E2E_API_SERVER=1; run with --ignored"]
 async fn enforce_policy_creates_endpoints_and_reports_ready() {
     let env = E2e::start("enforce").await;
     let prod = seed_vpc(&env.account, "prod").await;
@@ -101,7 +110,7 @@ async fn enforce_policy_creates_endpoints_and_reports_ready() {
 }
 
 #[tokio::test]
-#[ignore = "needs a cluster: set FRUGAL_E2E_KUBECONFIG and run with --ignored"]
+#[ignore = "needs a cluster (FRUGAL_E2E_KUBECONFIG) or FRUGAL_E2E_API_SERVER=1; run with --ignored"]
 async fn editing_route_table_mode_converges() {
     let env = E2e::start("route-tables").await;
     let prod = seed_vpc(&env.account, "prod").await;
@@ -139,7 +148,7 @@ async fn editing_route_table_mode_converges() {
 }
 
 #[tokio::test]
-#[ignore = "needs a cluster: set FRUGAL_E2E_KUBECONFIG and run with --ignored"]
+#[ignore = "needs a cluster (FRUGAL_E2E_KUBECONFIG) or FRUGAL_E2E_API_SERVER=1; run with --ignored"]
 async fn delete_policy_removes_endpoints() {
     let env = E2e::start("delete").await;
     let prod = seed_vpc(&env.account, "prod").await;
@@ -154,7 +163,7 @@ async fn delete_policy_removes_endpoints() {
 }
 
 #[tokio::test]
-#[ignore = "needs a cluster: set FRUGAL_E2E_KUBECONFIG and run with --ignored"]
+#[ignore = "needs a cluster (FRUGAL_E2E_KUBECONFIG) or FRUGAL_E2E_API_SERVER=1; run with --ignored"]
 async fn a_policy_deleted_while_it_is_reconciled_is_let_go_and_the_controller_carries_on() {
     let env = E2e::start("gone").await;
     let prod = seed_vpc(&env.account, "prod").await;
@@ -184,7 +193,7 @@ async fn a_policy_deleted_while_it_is_reconciled_is_let_go_and_the_controller_ca
 }
 
 #[tokio::test]
-#[ignore = "needs a cluster: set FRUGAL_E2E_KUBECONFIG and run with --ignored"]
+#[ignore = "needs a cluster (FRUGAL_E2E_KUBECONFIG) or FRUGAL_E2E_API_SERVER=1; run with --ignored"]
 async fn a_delete_policy_without_aws_access_is_released_by_switching_it_to_retain() {
     let mut env = E2e::start("release").await;
     let prod = seed_vpc(&env.account, "prod").await;
@@ -216,7 +225,7 @@ async fn a_delete_policy_without_aws_access_is_released_by_switching_it_to_retai
 }
 
 #[tokio::test]
-#[ignore = "needs a cluster: set FRUGAL_E2E_KUBECONFIG and run with --ignored"]
+#[ignore = "needs a cluster (FRUGAL_E2E_KUBECONFIG) or FRUGAL_E2E_API_SERVER=1; run with --ignored"]
 async fn retain_policy_keeps_endpoints() {
     let env = E2e::start("retain").await;
     let prod = seed_vpc(&env.account, "prod").await;
@@ -234,7 +243,7 @@ async fn retain_policy_keeps_endpoints() {
 }
 
 #[tokio::test]
-#[ignore = "needs a cluster: set FRUGAL_E2E_KUBECONFIG and run with --ignored"]
+#[ignore = "needs a cluster (FRUGAL_E2E_KUBECONFIG) or FRUGAL_E2E_API_SERVER=1; run with --ignored"]
 async fn audit_policy_reports_drift_without_changes() {
     let env = E2e::start("audit").await;
     let prod = seed_vpc(&env.account, "prod").await;
@@ -258,7 +267,7 @@ async fn audit_policy_reports_drift_without_changes() {
 }
 
 #[tokio::test]
-#[ignore = "needs a cluster: set FRUGAL_E2E_KUBECONFIG and run with --ignored"]
+#[ignore = "needs a cluster (FRUGAL_E2E_KUBECONFIG) or FRUGAL_E2E_API_SERVER=1; run with --ignored"]
 async fn invalid_spec_is_stalled_without_aws_calls() {
     let env = E2e::start("invalid").await;
     seed_vpc(&env.account, "prod").await;
@@ -282,7 +291,7 @@ async fn invalid_spec_is_stalled_without_aws_calls() {
 }
 
 #[tokio::test]
-#[ignore = "needs a cluster: set FRUGAL_E2E_KUBECONFIG and run with --ignored"]
+#[ignore = "needs a cluster (FRUGAL_E2E_KUBECONFIG) or FRUGAL_E2E_API_SERVER=1; run with --ignored"]
 async fn schema_rejects_bad_enum() {
     let client = kube_client().await;
     cluster::install_crd(&client, FIELD_MANAGER).await;
@@ -315,7 +324,7 @@ async fn schema_rejects_bad_enum() {
 }
 
 #[tokio::test]
-#[ignore = "needs a cluster: set FRUGAL_E2E_KUBECONFIG and run with --ignored"]
+#[ignore = "needs a cluster (FRUGAL_E2E_KUBECONFIG) or FRUGAL_E2E_API_SERVER=1; run with --ignored"]
 async fn every_invalid_policy_is_rejected_by_the_schema_or_stalled_by_the_operator() {
     let env = E2e::start("bad-input").await;
     env.account.clear_requests().await;
@@ -332,7 +341,7 @@ async fn every_invalid_policy_is_rejected_by_the_schema_or_stalled_by_the_operat
 }
 
 #[tokio::test]
-#[ignore = "needs a cluster: set FRUGAL_E2E_KUBECONFIG and run with --ignored"]
+#[ignore = "needs a cluster (FRUGAL_E2E_KUBECONFIG) or FRUGAL_E2E_API_SERVER=1; run with --ignored"]
 async fn snapshot_retention_deletes_expired_snapshots_and_reports_them() {
     let env = E2e::start("snapshots").await;
     let (_, old) = env.account.snapshots_of_new_volume(3, 10).await;
@@ -359,7 +368,7 @@ async fn snapshot_retention_deletes_expired_snapshots_and_reports_them() {
 }
 
 #[tokio::test]
-#[ignore = "needs a cluster: set FRUGAL_E2E_KUBECONFIG and run with --ignored"]
+#[ignore = "needs a cluster (FRUGAL_E2E_KUBECONFIG) or FRUGAL_E2E_API_SERVER=1; run with --ignored"]
 async fn a_standby_takes_over_when_the_leader_dies() {
     let client = kube_client().await;
     cluster::install_crd(&client, FIELD_MANAGER).await;
@@ -401,10 +410,11 @@ async fn a_standby_takes_over_when_the_leader_dies() {
     let audit = |policy_name: &str| example_policy(&account, policy_name, |p| p.spec.mode = Mode::Audit);
     election::check_standby_takes_over(&leases, lease_name, &policies, replicas, audit, [&name, &second]).await;
     let _ = leases.delete(lease_name, &DeleteParams::default()).await;
+    check_operator_requests_on_the_api_server();
 }
 
 #[tokio::test]
-#[ignore = "needs a cluster: set FRUGAL_E2E_KUBECONFIG and run with --ignored"]
+#[ignore = "needs a cluster (FRUGAL_E2E_KUBECONFIG) or FRUGAL_E2E_API_SERVER=1; run with --ignored"]
 async fn ssm_access_closes_world_ssh_splits_wide_ranges_and_attaches_the_profile() {
     let env = E2e::start("ssm").await;
     let account = &env.account;
@@ -478,7 +488,7 @@ async fn ssm_access_closes_world_ssh_splits_wide_ranges_and_attaches_the_profile
 }
 
 #[tokio::test]
-#[ignore = "needs a cluster: set FRUGAL_E2E_KUBECONFIG and run with --ignored"]
+#[ignore = "needs a cluster (FRUGAL_E2E_KUBECONFIG) or FRUGAL_E2E_API_SERVER=1; run with --ignored"]
 async fn backup_plan_is_created_a_console_edit_is_reverted_and_delete_removes_it() {
     const PLAN: &str = "e2e-daily";
     const VAULT: &str = "e2e-vault";
@@ -595,6 +605,22 @@ async fn expect_rejected(api: &Api<DynamicObject>, resource: &ApiResource, name:
 // The per-test environment: cluster, account, operator, cleanup
 // ---------------------------------------------------------------------------------------
 
+impl Drop for E2e {
+    fn drop(&mut self) {
+        if !std::thread::panicking() {
+            check_operator_requests_on_the_api_server();
+        }
+    }
+}
+
+/// On the API server of tests/api_server/: every request the operators made so far is
+/// allowed by deploy/'s roles (on a cluster their ServiceAccount token proved it already).
+fn check_operator_requests_on_the_api_server() {
+    if let Target::ApiServer = target() {
+        rbac::check_operator_requests(&api_server().audit_log, &["watch frugal.dev/costpolicies"]);
+    }
+}
+
 /// One test's world. Fields drop in order: the policy is cleaned up while the operator
 /// still runs (so its finalizer can finish), then the operator is stopped.
 struct E2e {
@@ -662,17 +688,37 @@ fn example_policy(account: &TestAccount, name: &str, edit: impl FnOnce(&mut Cost
     policy
 }
 
-fn kubeconfig_path() -> PathBuf {
+/// Where the suite runs.
+enum Target {
+    /// The cluster of the kubeconfig at this path.
+    Cluster(PathBuf),
+    /// The API server of tests/api_server/, started for this test binary.
+    ApiServer,
+}
+
+fn target() -> Target {
     match std::env::var_os(KUBECONFIG_ENV) {
-        Some(path) if !path.is_empty() => PathBuf::from(path),
+        Some(path) if !path.is_empty() => Target::Cluster(PathBuf::from(path)),
+        _ if std::env::var_os(API_SERVER_ENV).is_some_and(|v| v == "1") => Target::ApiServer,
         _ => panic!(
-            "{KUBECONFIG_ENV} is not set: the e2e tests need a Kubernetes cluster. Point {KUBECONFIG_ENV} at its kubeconfig file and run `cargo test --test e2e -- --ignored` ({IGNORE_REASON})"
+            "neither {KUBECONFIG_ENV} nor {API_SERVER_ENV}=1 is set: point {KUBECONFIG_ENV} at a cluster's kubeconfig file, or set {API_SERVER_ENV}=1 for the API server of tests/api_server/, and run `cargo test --test e2e -- --ignored` ({IGNORE_REASON})"
         ),
     }
 }
 
+/// The admin kubeconfig of the target.
+fn kubeconfig_path() -> PathBuf {
+    match target() {
+        Target::Cluster(path) => path,
+        Target::ApiServer => api_server().kubeconfig.clone(),
+    }
+}
+
 async fn kube_client() -> Client {
-    cluster::client_from(&kubeconfig_path()).await
+    match target() {
+        Target::Cluster(path) => cluster::client_from(&path).await,
+        Target::ApiServer => api_server().client(FIELD_MANAGER).await,
+    }
 }
 
 /// The ServiceAccount, namespace and RBAC objects of the deploy/ base, server-side applied
@@ -686,6 +732,12 @@ async fn install_operator_rbac(client: &Client) -> (String, String) {
     };
     let kustomization: serde_yaml::Value = serde_yaml::from_str(&read("kustomization.yaml")).expect("deploy/kustomization.yaml is YAML");
     let namespace = kustomization["namespace"].as_str().expect("deploy/kustomization.yaml sets a namespace").to_string();
+    if let Target::ApiServer = target() {
+        // Nothing to apply there (no namespaces, ServiceAccounts or RBAC): its audit log is
+        // checked against deploy/'s roles instead.
+        let account: ServiceAccount = serde_yaml::from_str(&read("serviceaccount.yaml")).expect("deploy/serviceaccount.yaml");
+        return (namespace, account.metadata.name.expect("deploy/serviceaccount.yaml has a name"));
+    }
     let apply = PatchParams::apply(FIELD_MANAGER).force();
     macro_rules! apply_file {
         ($file:literal, $kind:ty, $api:expr) => {{
@@ -818,12 +870,19 @@ async fn start_operator(test_name: &str, shard: &str) -> Operator {
     start_operator_with(test_name, shard, &["--leader-election=false".to_string()], &[]).await
 }
 
-/// The same with extra flags and environment variables. The operator authenticates as the
-/// ServiceAccount of deploy/ (a TokenRequest token), so every test also proves that
-/// deploy/'s ClusterRole and Role are enough.
+/// The same with extra flags and environment variables. On a cluster the operator
+/// authenticates as the ServiceAccount of deploy/ (a TokenRequest token), so every test also
+/// proves that deploy/'s ClusterRole and Role are enough; on the API server of
+/// tests/api_server/ as its audited operator user, whose requests
+/// [`check_operator_requests_on_the_api_server`] holds against deploy/'s roles.
 async fn start_operator_with(test_name: &str, shard: &str, args: &[String], envs: &[(&str, &str)]) -> Operator {
-    let kubeconfig = service_account_kubeconfig(&kube_client().await, test_name).await;
-    Operator::spawn(test_name, &kubeconfig, shard, args, envs).await
+    match target() {
+        Target::Cluster(_) => {
+            let kubeconfig = service_account_kubeconfig(&kube_client().await, test_name).await;
+            Operator::spawn(test_name, &kubeconfig, shard, args, envs).await
+        }
+        Target::ApiServer => api_server().operator_with(test_name, shard, args, envs).await,
+    }
 }
 
 // ---------------------------------------------------------------------------------------
