@@ -4,29 +4,27 @@
 //! `make test`: the CRD's structural schema and its CEL rules compile within their cost
 //! budget, the schema's defaults, admission of invalid specs, pruning of status fields the
 //! schema lacks, printer columns, the status subresource, finalizers and watches; the
-//! operator's Events and its leader election on a Lease (through the stand-ins of
-//! tests/api_server/core-stand-ins.yaml); and every request the operator makes, from the
-//! server's audit log, against deploy/'s RBAC.
+//! operator's Events (through the stand-ins of tests/api_server/core-stand-ins.yaml, which
+//! are checked here too); and every request the operator makes, from the server's audit
+//! log, against deploy/'s RBAC. The end-to-end suite (tests/e2e.rs) also runs on this
+//! server in `make test`, leader election included.
 //!
 //! The server has no namespaces, ServiceAccounts or RBAC, so the operator runs here as a
-//! user of the group system:masters; the end-to-end suite (tests/e2e.rs) runs it with
-//! deploy/'s ServiceAccount token on a full cluster.
+//! user of the group system:masters; on a full cluster the end-to-end suite runs it with
+//! deploy/'s ServiceAccount token.
 
 mod common;
 
 use std::collections::BTreeMap;
 
-use common::TestAccount;
 use common::api_server::api_server;
 use common::cluster::{self, Cleanup, SHARD_LABEL, condition, condition_is, is_current, is_true};
-use common::election::{self, Replica};
 use common::messy;
 use common::rbac::{self, Request};
 use frugal_operator::api::conditions::{self, reason};
 use frugal_operator::api::names::{CONTROLLER_NAME, FINALIZER, TAG_POLICY};
 use frugal_operator::api::{CostPolicy, CostPolicyStatus, DeletionPolicy};
 use frugal_operator::controller::status;
-use k8s_openapi::api::coordination::v1::Lease;
 use kube::api::{Api, DynamicObject, Patch, PatchParams, PostParams};
 use kube::{Client, ResourceExt};
 use serde_json::{Value, json};
@@ -261,45 +259,20 @@ async fn a_status_computed_for_a_deleted_policy_never_lands_on_its_namesake() {
     let namesake = policies.create(&PostParams::default(), &policy).await.expect("create it again under the same name");
     assert_ne!(old.metadata.uid, namesake.metadata.uid);
 
+    // Written with the operator's credentials, so its requests (the refused patch, then the
+    // read that tells a namesake from an invalid status) are held against deploy/'s RBAC.
+    let as_operator: Api<CostPolicy> = Api::all(cluster::client_from(&api_server().operator_kubeconfig).await);
     let stale = CostPolicyStatus { observed_generation: old.metadata.generation, findings: 42, ..CostPolicyStatus::default() };
-    let refused = status::write(&policies, &old, &stale).await.expect_err("the old policy's status is refused");
+    let refused = status::write(&as_operator, &old, &stale).await.expect_err("the old policy's status is refused");
     assert!(matches!(refused, status::StatusWriteError::Replaced { .. }), "{refused:?}");
     let stored = policies.get(&name).await.expect("get the namesake");
     assert!(stored.status.as_ref().is_none_or(|s| s.findings != 42), "the namesake got the old status: {:?}", stored.status);
 
     let own = CostPolicyStatus { observed_generation: namesake.metadata.generation, findings: 7, ..CostPolicyStatus::default() };
-    status::write(&policies, &namesake, &own).await.expect("the namesake's own status is written");
+    status::write(&as_operator, &namesake, &own).await.expect("the namesake's own status is written");
     let stored = policies.get(&name).await.expect("get the namesake");
     assert_eq!(stored.status.map(|s| s.findings), Some(7));
-}
-
-#[tokio::test]
-async fn a_standby_takes_over_when_the_leader_dies_and_a_stopped_leader_gives_the_lease_up() {
-    let client = client().await;
-    let account = TestAccount::new().await;
-    account.seed_vpc("10.1.0.0/16", &[("env", "prod")], 1).await;
-    let shard = account.id.clone();
-    // The Lease deploy/'s Role grants: its default name in deploy/'s namespace (no
-    // Namespace API here: it need not exist). The only test with leader election on.
-    let leases: Api<Lease> = Api::namespaced(client.clone(), DEPLOY_NAMESPACE);
-    let lease_name = "frugal-operator";
-    let flags = ["--leader-election=true".to_string(), format!("--leader-election-namespace={DEPLOY_NAMESPACE}")];
-    let (id_a, id_b) = (format!("ha-{shard}-a"), format!("ha-{shard}-b"));
-    let mut a = api_server().operator_with(&id_a, &shard, &flags, &[("POD_NAME", id_a.as_str())]).await;
-    let mut b = api_server().operator_with(&id_b, &shard, &flags, &[("POD_NAME", id_b.as_str())]).await;
-    let names = [format!("ha-{shard}"), format!("ha-{shard}-2")];
-    let _cleanup = Cleanup::new(&api_server().kubeconfig, names.to_vec());
-    let policies: Api<CostPolicy> = Api::all(client.clone());
-    let audit = |name: &str| {
-        let yaml = format!(
-            "apiVersion: frugal.dev/v1alpha1\nkind: CostPolicy\nmetadata: {{name: {name}, labels: {{{SHARD_LABEL}: {shard}}}}}\nspec:\n  mode: Audit\n  aws: {{region: eu-west-1}}\n  gatewayEndpoints: {{services: [s3]}}\n"
-        );
-        common::policy_for(&account, &yaml)
-    };
-    let replicas = [Replica { id: &id_a, operator: &mut a }, Replica { id: &id_b, operator: &mut b }];
-    election::check_standby_takes_over(&leases, lease_name, &policies, replicas, audit, [&names[0], &names[1]]).await;
-    let election = ["create coordination.k8s.io/leases", "get coordination.k8s.io/leases", "update coordination.k8s.io/leases"];
-    rbac::check_operator_requests(&api_server().audit_log, &election);
+    rbac::check_operator_requests(&api_server().audit_log, &["patch frugal.dev/costpolicies/status", "get frugal.dev/costpolicies"]);
 }
 
 /// The matching behind `rbac::check_operator_requests` refuses what deploy/ does not grant.
