@@ -20,7 +20,7 @@ use std::collections::BTreeMap;
 use common::api_server::api_server;
 use common::cluster::{self, Cleanup, SHARD_LABEL, condition, condition_is, is_current, is_true};
 use common::messy;
-use common::rbac::{self, Request};
+use common::rbac::{self, DeployRbac, Request};
 use frugal_operator::api::conditions::{self, reason};
 use frugal_operator::api::names::{CONTROLLER_NAME, FINALIZER, TAG_POLICY};
 use frugal_operator::api::{CostPolicy, CostPolicyStatus, DeletionPolicy};
@@ -30,8 +30,6 @@ use kube::{Client, ResourceExt};
 use serde_json::{Value, json};
 
 const FIELD_MANAGER: &str = "frugal-api-server-test";
-/// deploy/'s namespace (kustomization.yaml), where its Role grants the Lease.
-const DEPLOY_NAMESPACE: &str = "frugal-system";
 
 /// A client of the shared API server, with the CRD and the stand-ins for Leases and Events.
 async fn client() -> Client {
@@ -278,6 +276,8 @@ async fn a_status_computed_for_a_deleted_policy_never_lands_on_its_namesake() {
 /// The matching behind `rbac::check_operator_requests` refuses what deploy/ does not grant.
 #[test]
 fn deploy_rbac_allows_only_what_it_grants() {
+    let deploy = DeployRbac::load();
+    let (namespace, lease) = (deploy.namespace.as_str(), deploy.lease_name());
     let request = |verb: &str, group: &str, resource: &str, namespace: &str, name: &str| Request {
         verb: verb.to_string(),
         group: group.to_string(),
@@ -291,26 +291,26 @@ fn deploy_rbac_allows_only_what_it_grants() {
         request("watch", "frugal.dev", "costpolicies", "", ""),
         request("patch", "frugal.dev", "costpolicies/status", "", "any"),
         request("create", "events.k8s.io", "events", "default", ""),
-        request("create", "coordination.k8s.io", "leases", DEPLOY_NAMESPACE, ""),
-        request("update", "coordination.k8s.io", "leases", DEPLOY_NAMESPACE, "frugal-operator"),
+        request("create", "coordination.k8s.io", "leases", namespace, ""),
+        request("update", "coordination.k8s.io", "leases", namespace, &lease),
         Request { path: "/apis/frugal.dev/v1alpha1".to_string(), ..request("get", "", "", "", "") },
     ];
     for request in &allowed {
-        assert!(rbac::deploy_allows(request), "deploy/ grants {request}");
+        assert!(deploy.allows(request), "deploy/ grants {request}");
     }
     let refused = [
         request("delete", "frugal.dev", "costpolicies", "", "any"),
         request("update", "frugal.dev", "costpolicies/status", "", "any"),
         request("patch", "frugal.dev", "costpolicies/finalize", "", "any"),
-        request("update", "coordination.k8s.io", "leases", DEPLOY_NAMESPACE, "someone-else"),
-        request("update", "coordination.k8s.io", "leases", "default", "frugal-operator"),
-        request("list", "coordination.k8s.io", "leases", DEPLOY_NAMESPACE, ""),
-        request("delete", "coordination.k8s.io", "leases", DEPLOY_NAMESPACE, "frugal-operator"),
-        request("get", "", "secrets", DEPLOY_NAMESPACE, "aws"),
+        request("update", "coordination.k8s.io", "leases", namespace, "someone-else"),
+        request("update", "coordination.k8s.io", "leases", "default", &lease),
+        request("list", "coordination.k8s.io", "leases", namespace, ""),
+        request("delete", "coordination.k8s.io", "leases", namespace, &lease),
+        request("get", "", "secrets", namespace, "aws"),
         Request { path: "/metrics".to_string(), ..request("get", "", "", "", "") },
     ];
     for request in &refused {
-        assert!(!rbac::deploy_allows(request), "deploy/ does not grant {request}");
+        assert!(!deploy.allows(request), "deploy/ does not grant {request}");
     }
 }
 
@@ -327,23 +327,28 @@ async fn the_lease_and_event_stand_ins_refuse_what_kube_apiserver_refuses() {
         "action": "Reconcile", "reason": "Checked", "type": "Normal", "note": "fine",
         "regarding": { "apiVersion": "frugal.dev/v1alpha1", "kind": "CostPolicy", "name": "stand-in" },
     });
+    // Each field set to a value kube-apiserver refuses; null removes the field.
     let invalid_events = [
-        ("eventTime", json!({ "eventTime": null })),
-        ("reportingController", json!({ "reportingController": null })),
-        ("reportingController", json!({ "reportingController": "not a qualified name" })),
-        ("reportingInstance", json!({ "reportingInstance": "" })),
-        ("action", json!({ "action": "a".repeat(129) })),
-        ("reason", json!({ "reason": null })),
-        ("type", json!({ "type": "Info" })),
-        ("note", json!({ "note": "n".repeat(1025) })),
-        ("series", json!({ "series": { "count": 1, "lastObservedTime": "2026-12-01T10:00:00Z" } })),
-        ("deprecatedCount", json!({ "deprecatedCount": 3 })),
+        ("eventTime", Value::Null),
+        ("reportingController", Value::Null),
+        ("reportingController", json!("not a qualified name")),
+        ("reportingInstance", json!("")),
+        ("action", json!("a".repeat(129))),
+        ("reason", Value::Null),
+        ("type", json!("Info")),
+        ("note", json!("n".repeat(1025))),
+        ("series", json!({ "count": 1, "lastObservedTime": "2026-12-01T10:00:00Z" })),
+        ("deprecatedCount", json!(3)),
     ];
     let events = typeless_api(&client, "events.k8s.io", "Event", "events");
     create_typeless(&events, valid.clone()).await.expect("a valid Event is admitted");
-    for (field, change) in invalid_events {
+    for (field, value) in invalid_events {
         let mut event = valid.clone();
-        json_merge(&mut event, change);
+        if value.is_null() {
+            event.as_object_mut().expect("an Event object").remove(field);
+        } else {
+            event[field] = value;
+        }
         let refused = create_typeless(&events, event).await.expect_err(&format!("an Event with a bad {field} is refused"));
         assert!(matches!(&refused, kube::Error::Api(s) if s.code == 422 && s.message.contains(field)), "{field}: {refused}");
     }
@@ -366,15 +371,4 @@ fn typeless_api(client: &Client, group: &str, kind: &str, plural: &str) -> Api<D
 async fn create_typeless(api: &Api<DynamicObject>, object: Value) -> Result<DynamicObject, kube::Error> {
     let object: DynamicObject = serde_json::from_value(object).expect("a DynamicObject");
     api.create(&PostParams { dry_run: true, ..PostParams::default() }, &object).await
-}
-
-/// `change` merged into `object` as a JSON merge patch would (null removes).
-fn json_merge(object: &mut Value, change: Value) {
-    for (key, value) in change.as_object().expect("an object").clone() {
-        if value.is_null() {
-            object.as_object_mut().expect("an object").remove(&key);
-        } else {
-            object[key] = value;
-        }
-    }
 }

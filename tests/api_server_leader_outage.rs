@@ -12,7 +12,7 @@ use std::time::{Duration, Instant};
 use common::api_server::api_server;
 use common::cluster::{self, Cleanup, SHARD_LABEL, is_current};
 use common::election::{self, Replica};
-use common::rbac;
+use common::rbac::{self, DeployRbac};
 use common::{REGION, TestAccount, policy_for};
 use frugal_operator::api::CostPolicy;
 use frugal_operator::controller::leader::{LEASE_DURATION, RETRY_INTERVAL};
@@ -20,19 +20,19 @@ use k8s_openapi::api::coordination::v1::Lease;
 use k8s_openapi::jiff::Timestamp;
 use kube::api::{Api, PostParams};
 
-/// deploy/'s namespace, where its Role grants the Lease `frugal-operator`.
-const NAMESPACE: &str = "frugal-system";
-const LEASE_NAME: &str = "frugal-operator";
-
 #[tokio::test]
 async fn a_leader_cut_off_from_the_api_server_steps_down_before_the_standby_takes_over() {
     let client = api_server().client("frugal-api-server-leader-outage-test").await;
     let policies: Api<CostPolicy> = Api::all(client.clone());
-    let leases: Api<Lease> = Api::namespaced(client.clone(), NAMESPACE);
+    // The Lease deploy/'s Role grants, in deploy/'s namespace (no Namespace API here: it
+    // need not exist), under the operator's default lease name.
+    let deploy = DeployRbac::load();
+    let lease_name = deploy.lease_name();
+    let leases: Api<Lease> = Api::namespaced(client.clone(), &deploy.namespace);
     let account = TestAccount::new().await;
     account.seed_vpc("10.1.0.0/16", &[("env", "prod")], 1).await;
     let shard = account.id.clone();
-    let flags = ["--leader-election=true".to_string(), format!("--leader-election-namespace={NAMESPACE}")];
+    let flags = ["--leader-election=true".to_string(), format!("--leader-election-namespace={}", deploy.namespace)];
     let (id_a, id_b) = (format!("outage-{shard}-a"), format!("outage-{shard}-b"));
     // JSON logs: the step-down's timestamp is read from them.
     let mut a = api_server().operator_with(&id_a, &shard, &flags, &[("POD_NAME", id_a.as_str()), ("FRUGAL_LOG_FORMAT", "json")]).await;
@@ -49,7 +49,7 @@ async fn a_leader_cut_off_from_the_api_server_steps_down_before_the_standby_take
     };
 
     let replicas = [Replica { id: &id_a, operator: &mut a }, Replica { id: &id_b, operator: &mut b }];
-    let (before, [leading, standing_by]) = election::wait_for_a_leader(&leases, LEASE_NAME, replicas).await;
+    let (before, [leading, standing_by]) = election::wait_for_a_leader(&leases, &lease_name, replicas).await;
     policies.create(&PostParams::default(), &audit(&names[0])).await.expect("create the first policy");
     cluster::wait_for(&policies, &names[0], "a current status", is_current).await;
 
@@ -63,7 +63,7 @@ async fn a_leader_cut_off_from_the_api_server_steps_down_before_the_standby_take
 
     // The lease expires 15 s after the last renewal the standby saw; it checks every 2 s.
     let takeover = LEASE_DURATION + 2 * RETRY_INTERVAL + Duration::from_secs(10);
-    let taken = election::wait_for_takeover(&leases, LEASE_NAME, &before, standing_by.id, back + takeover).await;
+    let taken = election::wait_for_takeover(&leases, &lease_name, &before, standing_by.id, back + takeover).await;
     let acquired = taken.spec.as_ref().and_then(|s| s.acquire_time.as_ref()).map(|t| t.0).expect("acquireTime");
     assert!(stepped_down < acquired, "the old leader stopped ({stepped_down}) before the new one started ({acquired}): never two leaders");
 

@@ -25,7 +25,7 @@ use aws_sdk_ec2::types::{DomainType, Filter, ResourceType, Tag, TagSpecification
 use common::api_server::api_server;
 use common::cluster::{self, Cleanup, Operator, SHARD_LABEL, condition, condition_is, free_port, is_current, is_true};
 use common::election::{self, Replica};
-use common::rbac;
+use common::rbac::{self, DeployRbac};
 use common::{REGION, TestAccount};
 use frugal_operator::api::conditions::{self, reason};
 use frugal_operator::api::names::{FINALIZER, MANAGED_BY_VALUE, TAG_MANAGED_BY, TAG_POLICY};
@@ -47,8 +47,6 @@ const KUBECONFIG_ENV: &str = "FRUGAL_E2E_KUBECONFIG";
 const API_SERVER_ENV: &str = "FRUGAL_E2E_API_SERVER";
 /// Field manager of everything this suite applies.
 const FIELD_MANAGER: &str = "frugal-e2e";
-/// The only Lease deploy/'s Role lets the operator read and update (its resourceNames).
-const LEASE_NAME: &str = "frugal-operator";
 
 // ---------------------------------------------------------------------------------------
 // Tests
@@ -380,7 +378,7 @@ async fn a_standby_takes_over_when_the_leader_dies() {
     // the Role is enough. A lease left by an earlier, killed run is removed first; a live one
     // of an operator installed in the cluster is not: deleting it would make two leaders.
     let (namespace, _) = install_operator_rbac(&client).await;
-    let lease_name = LEASE_NAME;
+    let lease_name = &DeployRbac::load().lease_name();
     let leases: Api<Lease> = Api::namespaced(client.clone(), &namespace);
     if let Some(spec) = leases.get_opt(lease_name).await.expect("get the lease").and_then(|l| l.spec) {
         let holder = spec.holder_identity.unwrap_or_default();
@@ -735,8 +733,7 @@ async fn install_operator_rbac(client: &Client) -> (String, String) {
         let path = root.join(file);
         std::fs::read_to_string(&path).unwrap_or_else(|e| panic!("read {}: {e}", path.display()))
     };
-    let kustomization: serde_yaml::Value = serde_yaml::from_str(&read("kustomization.yaml")).expect("deploy/kustomization.yaml is YAML");
-    let namespace = kustomization["namespace"].as_str().expect("deploy/kustomization.yaml sets a namespace").to_string();
+    let namespace = DeployRbac::load().namespace;
     if let Target::ApiServer = target() {
         // Nothing to apply there (no namespaces, ServiceAccounts or RBAC): its audit log is
         // checked against deploy/'s roles instead.
@@ -791,7 +788,7 @@ async fn wait_for_rbac(client: &Client, namespace: &str, service_account: &str) 
         attributes("frugal.dev", "costpolicies", None, None, None, "watch"),
         attributes("frugal.dev", "costpolicies", Some("status"), None, None, "patch"),
         attributes("events.k8s.io", "events", None, Some("default"), None, "create"),
-        attributes("coordination.k8s.io", "leases", None, Some(namespace), Some(LEASE_NAME), "update"),
+        attributes("coordination.k8s.io", "leases", None, Some(namespace), Some(&DeployRbac::load().lease_name()), "update"),
     ];
     let deadline = Instant::now() + Duration::from_secs(30);
     for check in checks {

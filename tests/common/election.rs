@@ -1,7 +1,7 @@
 //! Leader election as a platform team sees it: two replicas, one leads; the leader dies and
 //! the standby takes over within the lease duration; the last one stops and gives the lease
-//! up. Shared by the end-to-end suite (a real cluster, deploy/'s RBAC) and
-//! tests/api_server.rs (the CRD API server, with its Lease stand-in).
+//! up. Used by the end-to-end suite (on a cluster or on the API server of tests/api_server/)
+//! and by tests/api_server_leader_outage.rs.
 
 use std::time::{Duration, Instant};
 

@@ -108,11 +108,6 @@ impl PolicyRule {
     }
 }
 
-#[derive(Deserialize)]
-struct Role {
-    rules: Vec<PolicyRule>,
-}
-
 fn deploy_yaml<T: serde::de::DeserializeOwned>(file: &str) -> T {
     let path = super::repo_root().join("deploy").join(file);
     let text = std::fs::read_to_string(&path).unwrap_or_else(|e| panic!("read {}: {e}", path.display()));
@@ -123,20 +118,50 @@ fn deploy_yaml<T: serde::de::DeserializeOwned>(file: &str) -> T {
 /// system:public-info-viewer ClusterRoles), so they need no grant of deploy/.
 const DISCOVERY: [&str; 6] = ["/api", "/apis", "/healthz", "/livez", "/readyz", "/version"];
 
-/// Whether deploy/'s roles let the operator make `request`.
-pub fn deploy_allows(request: &Request) -> bool {
-    #[derive(Deserialize)]
-    struct Kustomization {
-        namespace: String,
+/// What deploy/ grants the operator: the ClusterRole's rules everywhere, the Role's in
+/// deploy/'s namespace (tests/deploy.rs checks the bindings that make it so).
+pub struct DeployRbac {
+    /// The namespace kustomize puts the operator, its Role and its Lease in.
+    pub namespace: String,
+    cluster_rules: Vec<PolicyRule>,
+    namespace_rules: Vec<PolicyRule>,
+}
+
+impl DeployRbac {
+    pub fn load() -> Self {
+        #[derive(Deserialize)]
+        struct Role {
+            rules: Vec<PolicyRule>,
+        }
+        #[derive(Deserialize)]
+        struct Kustomization {
+            namespace: String,
+        }
+        Self {
+            namespace: deploy_yaml::<Kustomization>("kustomization.yaml").namespace,
+            cluster_rules: deploy_yaml::<Role>("clusterrole.yaml").rules,
+            namespace_rules: deploy_yaml::<Role>("role.yaml").rules,
+        }
     }
-    if request.resource.is_empty() {
-        return request.verb == "get" && DISCOVERY.iter().any(|p| request.path == *p || request.path.starts_with(&format!("{p}/")));
+
+    /// The one Lease the Role lets the operator update (the rule's resourceNames), which
+    /// tests/deploy.rs checks is the operator's default lease name.
+    pub fn lease_name(&self) -> String {
+        self.namespace_rules
+            .iter()
+            .find(|rule| rule.resources.iter().any(|r| r == "leases") && rule.verbs.iter().any(|v| v == "update"))
+            .and_then(|rule| rule.resource_names.first().cloned())
+            .expect("deploy/role.yaml names the Lease the operator may update")
     }
-    let cluster_role: Role = deploy_yaml("clusterrole.yaml");
-    let role: Role = deploy_yaml("role.yaml");
-    let namespace = deploy_yaml::<Kustomization>("kustomization.yaml").namespace;
-    cluster_role.rules.iter().any(|rule| rule.allows(request))
-        || (request.namespace == namespace && role.rules.iter().any(|rule| rule.allows(request)))
+
+    /// Whether deploy/'s roles let the operator make `request`.
+    pub fn allows(&self, request: &Request) -> bool {
+        if request.resource.is_empty() {
+            return request.verb == "get" && DISCOVERY.iter().any(|p| request.path == *p || request.path.starts_with(&format!("{p}/")));
+        }
+        self.cluster_rules.iter().any(|rule| rule.allows(request))
+            || (request.namespace == self.namespace && self.namespace_rules.iter().any(|rule| rule.allows(request)))
+    }
 }
 
 /// Every request the operator made so far on the API server whose audit log is `audit_log`
@@ -145,7 +170,8 @@ pub fn deploy_allows(request: &Request) -> bool {
 /// never vacuous.
 pub fn check_operator_requests(audit_log: &Path, expected: &[&str]) {
     let requests = audited_requests(audit_log);
-    let denied: Vec<String> = requests.iter().filter(|r| !deploy_allows(r)).map(Request::to_string).collect();
+    let deploy = DeployRbac::load();
+    let denied: Vec<String> = requests.iter().filter(|r| !deploy.allows(r)).map(Request::to_string).collect();
     assert!(denied.is_empty(), "deploy/'s RBAC does not allow requests the operator made:\n{}", denied.join("\n"));
     let made: BTreeSet<String> = requests.iter().map(|r| format!("{} {}/{}", r.verb, r.group, r.resource)).collect();
     for wanted in expected {
