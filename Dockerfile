@@ -1,8 +1,17 @@
 # syntax=docker/dockerfile:1
-# frugal operator image: built with glibc (aws-lc-sys makes a musl build need musl-gcc and
-# cmake), run on distroless cc (glibc, libgcc, CA certificates; no shell), as non-root.
+# frugal operator image: one static binary (Rust's musl target; rustls, no OpenSSL) on
+# distroless static (CA certificates and the nonroot user; no libc, no shell), run as
+# non-root. Multi-arch: the builder compiles for the architecture it runs on, so
+# `docker buildx build --platform linux/amd64,linux/arm64 .` gives both (arm64 for Graviton).
 
 FROM rust:1.95-bookworm AS builder
+# musl-gcc compiles aws-lc-sys, the C part of rustls' crypto provider, for the musl target.
+RUN apt-get update \
+    && apt-get install -y --no-install-recommends musl-tools \
+    && rm -rf /var/lib/apt/lists/* \
+    && rustup target add "$(uname -m)-unknown-linux-musl"
+ENV CC_x86_64_unknown_linux_musl=musl-gcc \
+    CC_aarch64_unknown_linux_musl=musl-gcc
 WORKDIR /src
 
 # Dependencies first, in their own layer: rebuilt only when Cargo.toml or Cargo.lock change.
@@ -10,16 +19,16 @@ COPY Cargo.toml Cargo.lock ./
 RUN mkdir -p src benches \
     && echo 'fn main() {}' > src/main.rs \
     && touch src/lib.rs benches/plan_snapshots.rs benches/snapshots_e2e.rs \
-    && cargo build --release --locked --bin frugal \
+    && cargo build --release --locked --bin frugal --target "$(uname -m)-unknown-linux-musl" \
     && rm -rf src
 
 # The real sources. touch: make cargo rebuild the crate over the stub's fresher artefacts.
 COPY src ./src
 RUN touch src/main.rs src/lib.rs \
-    && cargo build --release --locked --bin frugal \
-    && cp target/release/frugal /frugal
+    && cargo build --release --locked --bin frugal --target "$(uname -m)-unknown-linux-musl" \
+    && cp "target/$(uname -m)-unknown-linux-musl/release/frugal" /frugal
 
-FROM gcr.io/distroless/cc-debian12:nonroot
+FROM gcr.io/distroless/static-debian12:nonroot
 LABEL org.opencontainers.image.title="frugal-operator" \
       org.opencontainers.image.description="Kubernetes operator that keeps AWS accounts aligned with cost and security best practices" \
       org.opencontainers.image.source="https://github.com/frugal-dev/frugal-operator" \

@@ -62,12 +62,17 @@ fn final_stage(dockerfile: &str) -> Vec<String> {
 }
 
 #[test]
-fn dockerfile_final_stage_is_minimal_and_non_root_and_matches_the_deployment() {
+fn dockerfile_ships_a_static_binary_on_a_minimal_base_as_non_root_matching_the_deployment() {
     let dockerfile = read("Dockerfile");
     assert!(dockerfile.matches("\nFROM ").count() + usize::from(dockerfile.starts_with("FROM ")) >= 2, "multi-stage");
     assert!(dockerfile.contains("--locked"), "reproducible: the build uses Cargo.lock");
     let stage = final_stage(&dockerfile);
-    assert!(stage[0].contains("distroless") || stage[0].contains("scratch"), "minimal base: {}", stage[0]);
+    assert!(stage[0].contains("distroless/static") || stage[0] == "FROM scratch", "minimal base without a libc: {}", stage[0]);
+    let builds: Vec<&str> = dockerfile.lines().filter(|l| l.contains("cargo build")).collect();
+    assert!(
+        !builds.is_empty() && builds.iter().all(|b| b.contains("--target") && b.contains("-unknown-linux-musl")),
+        "the binary is static (a musl target), as a base without a libc needs: {builds:?}"
+    );
     assert!(!stage.iter().any(|l| l.to_ascii_uppercase().starts_with("RUN ")), "no shell in the final stage: {stage:?}");
     let user = stage.iter().find_map(|l| l.strip_prefix("USER ")).expect("a USER in the final stage");
     let uid = user.split(':').next().unwrap_or_default();
