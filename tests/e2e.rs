@@ -728,22 +728,17 @@ async fn kube_client() -> Client {
 /// with the base's namespace set on the namespaced ones (as kustomize does). Returns the
 /// namespace and the ServiceAccount's name.
 async fn install_operator_rbac(client: &Client) -> (String, String) {
-    let root = common::repo_root().join("deploy");
-    let read = |file: &str| {
-        let path = root.join(file);
-        std::fs::read_to_string(&path).unwrap_or_else(|e| panic!("read {}: {e}", path.display()))
-    };
     let namespace = DeployRbac::load().namespace;
     if let Target::ApiServer = target() {
         // Nothing to apply there (no namespaces, ServiceAccounts or RBAC): its audit log is
         // checked against deploy/'s roles instead.
-        let account: ServiceAccount = serde_yaml::from_str(&read("serviceaccount.yaml")).expect("deploy/serviceaccount.yaml");
+        let account: ServiceAccount = rbac::deploy_yaml("serviceaccount.yaml");
         return (namespace, account.metadata.name.expect("deploy/serviceaccount.yaml has a name"));
     }
     let apply = PatchParams::apply(FIELD_MANAGER).force();
     macro_rules! apply_file {
         ($file:literal, $kind:ty, $api:expr) => {{
-            let mut object: $kind = serde_yaml::from_str(&read($file)).unwrap_or_else(|e| panic!("deploy/{}: {e}", $file));
+            let mut object: $kind = rbac::deploy_yaml($file);
             let name = object.metadata.name.clone().unwrap_or_else(|| panic!("deploy/{} has a name", $file));
             let api: Api<$kind> = $api;
             if api.resource_url().contains("/namespaces/") {

@@ -108,7 +108,8 @@ impl PolicyRule {
     }
 }
 
-fn deploy_yaml<T: serde::de::DeserializeOwned>(file: &str) -> T {
+/// A file of deploy/, parsed (panics naming the file).
+pub fn deploy_yaml<T: serde::de::DeserializeOwned>(file: &str) -> T {
     let path = super::repo_root().join("deploy").join(file);
     let text = std::fs::read_to_string(&path).unwrap_or_else(|e| panic!("read {}: {e}", path.display()));
     serde_yaml::from_str(&text).unwrap_or_else(|e| panic!("{}: {e}", path.display()))
