@@ -6,27 +6,38 @@ mod bad_specs;
 
 use bad_specs::{GOOD_AWS, invalid_specs};
 use frugal_operator::api::CostPolicy;
+use frugal_operator::api::manifest::{self, ManifestError};
 use frugal_operator::api::validate::validate;
 use proptest::prelude::*;
 
 const BASE: &str = "apiVersion: frugal.dev/v1alpha1\nkind: CostPolicy\nmetadata: {name: bad}\nspec:\n";
 
-/// Parses and validates `spec_yaml` (the lines under `spec:`); Err carries the message.
-fn check(spec_yaml: &str) -> Result<(), String> {
+/// Reads `spec_yaml` (the lines under `spec:`) as `frugal plan -f` does, then validates it;
+/// Err carries every error, located in the file.
+fn check(spec_yaml: &str) -> Result<(), Vec<ManifestError>> {
     let text = format!("{BASE}{spec_yaml}");
-    let policy: CostPolicy = serde_yaml::from_str(&text).map_err(|e| e.to_string())?;
-    validate(policy.metadata.name.as_deref().unwrap_or_default(), &policy.spec).map(|_| ()).map_err(|e| e.to_string())
+    let manifests = manifest::read::<CostPolicy>(&text).map_err(|e| e.0)?;
+    for manifest in &manifests {
+        let name = manifest.object.metadata.name.clone().unwrap_or_default();
+        manifest.check(validate(&name, &manifest.object.spec)).map_err(|e| e.0)?;
+    }
+    Ok(())
 }
 
 #[test]
-fn forty_and_more_invalid_policies_are_rejected_naming_the_field() {
+fn forty_and_more_invalid_policies_are_rejected_naming_the_field_and_its_line() {
     let cases = invalid_specs();
     assert!(cases.len() >= 40, "{} cases", cases.len());
     for (spec, field) in &cases {
-        match check(spec) {
+        let errors = match check(spec) {
             Ok(()) => panic!("accepted an invalid policy (expected an error naming {field}):\n{spec}"),
-            Err(message) => assert!(message.contains(field), "the error for\n{spec}\nmust name {field:?}: {message}"),
-        }
+            Err(errors) => errors,
+        };
+        // The full path (`mode` is `spec.mode`), and a line within the spec.
+        let named = errors.iter().find(|e| e.field.starts_with("spec") && e.field.contains(field));
+        let error = named.unwrap_or_else(|| panic!("the errors for\n{spec}\nmust name {field:?}: {errors:?}"));
+        let location = error.location.unwrap_or_else(|| panic!("{error} has no line"));
+        assert!(location.line >= 4, "{error}: line {} is not in the spec", location.line);
     }
 }
 
@@ -90,13 +101,30 @@ proptest! {
             }
         }
     }
+
+    /// The strict reader on the same inputs, as YAML text: a policy or located errors, each
+    /// naming a field of the spec; nothing panics.
+    #[test]
+    fn arbitrary_files_never_panic_and_errors_name_a_located_field(spec in arb_json()) {
+        let object = serde_json::json!({"apiVersion": "frugal.dev/v1alpha1", "kind": "CostPolicy", "metadata": {"name": "fuzz"}, "spec": spec});
+        let text = serde_yaml::to_string(&object).expect("yaml");
+        if let Err(errors) = manifest::read::<CostPolicy>(&text) {
+            prop_assert!(!errors.0.is_empty());
+            for error in &errors.0 {
+                prop_assert!(error.field.starts_with("spec"), "{:?}", error);
+                prop_assert!(error.location.is_some(), "{:?}", error);
+            }
+        }
+    }
 }
 
 #[test]
 fn ten_thousand_bad_entries_give_a_short_message_that_fits_a_condition() {
     let ids = (0..10_000).map(|i| format!("subnet-{i}")).collect::<Vec<_>>().join(", ");
     // Too many ids, and each of the 10,000 malformed: 10,001 reasons.
-    let message = check(&format!("{GOOD_AWS}  gatewayEndpoints: {{services: [s3], vpcIds: [{ids}]}}\n")).expect_err("invalid");
+    let spec = format!("{GOOD_AWS}  gatewayEndpoints: {{services: [s3], vpcIds: [{ids}]}}\n");
+    let policy: CostPolicy = serde_yaml::from_str(&format!("{BASE}{spec}")).expect("parses");
+    let message = validate("bad", &policy.spec).expect_err("invalid").to_string();
     assert!(message.starts_with("spec.gatewayEndpoints.vpcIds"), "{}", &message[..200]);
     assert!(message.ends_with("and 9991 more"), "the first ten reasons, then a count: {}", &message[message.len() - 200..]);
     assert!(message.len() < 2_000, "{} characters", message.len());

@@ -118,17 +118,23 @@ async fn json_output_carries_the_drift_and_the_status() {
     assert_eq!(first["status"]["findings"], 2);
 }
 
-#[tokio::test]
-async fn unreachable_account_is_an_error_naming_the_operation() {
-    let output = Command::new(env!("CARGO_BIN_EXE_frugal"))
+/// `frugal plan -f examples/audit-all-vpcs.yaml` with an endpoint where nothing listens.
+fn plan_an_example_against_a_closed_port(args: &[&str]) -> Output {
+    Command::new(env!("CARGO_BIN_EXE_frugal"))
         .args(["plan", "-f", "examples/audit-all-vpcs.yaml"])
+        .args(args)
         .current_dir(env!("CARGO_MANIFEST_DIR"))
         .env("AWS_ENDPOINT_URL", "http://127.0.0.1:9")
         .env("AWS_ACCESS_KEY_ID", "testing")
         .env("AWS_SECRET_ACCESS_KEY", "testing")
         .env("RUST_LOG", "off")
         .output()
-        .expect("run frugal");
+        .expect("run frugal")
+}
+
+#[tokio::test]
+async fn unreachable_account_is_an_error_naming_the_operation() {
+    let output = plan_an_example_against_a_closed_port(&[]);
     assert_eq!(output.status.code(), Some(1));
     assert!(stderr(&output).contains("GetCallerIdentity"), "{}", stderr(&output));
 }
@@ -243,4 +249,124 @@ async fn json_output_counts_the_aws_requests_as_the_emulator_records_them() {
         *recorded.entry(r.operation).or_insert(0u64) += 1;
     }
     assert_eq!(first, recorded, "the operator's count matches the emulator's request log");
+}
+
+/// The typos: each dropped a safety rule silently (the keep tag, keep-newest). Now
+/// the file is refused naming the field and the field meant, and AWS is never asked.
+#[tokio::test]
+async fn a_typo_in_a_spec_is_refused_naming_the_field_meant_without_any_aws_call() {
+    let account = TestAccount::new().await;
+    let yaml = format!(
+        "apiVersion: frugal.dev/v1alpha1\nkind: CostPolicy\nmetadata: {{name: typo}}\nspec:\n  mode: Enforce\n  aws: {{region: {REGION}, roleArn: \"{}\"}}\n  snapshotRetention:\n    maxAgeDays: 30\n    exlude: {{tags: {{frugal.dev/keep: \"true\"}}}}\n    keepLatestPerVolum: 3\n    maxDeletionsPerRun: 10\n",
+        account.role_arn
+    );
+    for command in ["plan", "apply"] {
+        let output = frugal(&[command], &yaml);
+        assert_eq!(output.status.code(), Some(1), "{}", stderr(&output));
+        let lines: Vec<String> = stderr(&output).lines().map(|l| l.rsplit("policy.yaml:").next().unwrap_or(l).to_string()).collect();
+        assert_eq!(
+            lines,
+            [
+                "9:5: spec.snapshotRetention.exlude: unknown field; did you mean exclude?",
+                "10:5: spec.snapshotRetention.keepLatestPerVolum: unknown field; did you mean keepLatestPerVolume?",
+                "error: nothing was observed or changed",
+            ],
+            "{}",
+            stderr(&output)
+        );
+        assert!(stdout(&output).is_empty(), "{}", stdout(&output));
+    }
+    let kind = frugal(
+        &["plan"],
+        &yaml.replace("kind: CostPolicy", "kind: CostPolicies").replace("exlude", "exclude").replace("Volum:", "Volume:"),
+    );
+    assert_eq!(kind.status.code(), Some(1));
+    assert!(stderr(&kind).contains("policy.yaml:2:7: kind: \"CostPolicies\" is not \"CostPolicy\""), "{}", stderr(&kind));
+    assert!(account.requests().await.is_empty(), "nothing observed: {:?}", account.requests().await);
+}
+
+#[tokio::test]
+async fn a_type_error_names_the_file_line_column_and_field() {
+    let account = TestAccount::new().await;
+    let yaml = policy_yaml(&account, "Audit") + "  snapshotRetention: {maxAgeDays: -5}\n";
+    let output = frugal(&["plan"], &yaml);
+    assert_eq!(output.status.code(), Some(1));
+    assert!(
+        stderr(&output).contains("policy.yaml:10:35: spec.snapshotRetention.maxAgeDays: -5 is out of range: from 1 to 36500"),
+        "{}",
+        stderr(&output)
+    );
+}
+
+#[test]
+fn usage_errors_exit_64_never_the_drift_code() {
+    for args in [&[][..], &["plan"], &["plan", "-f", "x.yaml", "-o", "xml"], &["plan", "--bogus", "-f", "x.yaml"], &["nonsense"]] {
+        let output = common::frugal_command().args(args).output().expect("run frugal");
+        assert_eq!(output.status.code(), Some(64), "{args:?}: {}", stderr(&output));
+        assert!(!stderr(&output).is_empty(), "{args:?} says what is wrong");
+    }
+    let help = common::frugal_command().arg("--help").output().expect("run frugal");
+    assert_eq!(help.status.code(), Some(0));
+    assert!(
+        stdout(&help).contains("Exit codes: 0 in sync (plan) or done, 1 an error in a spec or in AWS, 2 drift (plan), 64 a usage error.")
+    );
+}
+
+#[tokio::test]
+async fn json_output_of_a_refused_file_is_an_error_object_naming_the_field() {
+    let account = TestAccount::new().await;
+    let yaml = policy_yaml(&account, "Audit").replace("services:", "servces:");
+    let output = frugal(&["plan", "-o", "json"], &yaml);
+    assert_eq!(output.status.code(), Some(1));
+    let entries: serde_json::Value = serde_json::from_slice(&output.stdout).expect("JSON on stdout");
+    let error = &entries[0]["error"];
+    assert_eq!(error["stage"], "read");
+    assert_eq!(error["field"], "spec.gatewayEndpoints.servces");
+    assert_eq!(error["line"], 8);
+    assert_eq!(error["message"], "unknown field; did you mean services?");
+
+    let invalid = frugal(&["plan", "-o", "json"], &policy_yaml(&account, "Audit").replace(REGION, "Europe"));
+    assert_eq!(invalid.status.code(), Some(1));
+    let entries: serde_json::Value = serde_json::from_slice(&invalid.stdout).expect("JSON on stdout");
+    assert_eq!(entries[0]["policy"], "cli-test");
+    assert_eq!(entries[0]["error"]["stage"], "validate");
+    assert_eq!(entries[0]["error"]["field"], "spec.aws.region");
+    assert!(account.requests().await.is_empty());
+}
+
+#[test]
+fn json_output_of_an_unreachable_account_names_the_operation() {
+    let output = plan_an_example_against_a_closed_port(&["-o", "json"]);
+    assert_eq!(output.status.code(), Some(1));
+    let entries: serde_json::Value = serde_json::from_slice(&output.stdout).expect("JSON on stdout");
+    assert_eq!(entries[0]["error"]["stage"], "connect");
+    assert_eq!(entries[0]["error"]["operation"], "GetCallerIdentity");
+}
+
+#[tokio::test]
+async fn a_directory_and_standard_input_are_read_like_kubectl_reads_them() {
+    let account = TestAccount::new().await;
+    account.seed_vpc("10.1.0.0/16", &[("env", "prod")], 1).await;
+    let dir = tempfile::tempdir().expect("tempdir");
+    std::fs::write(dir.path().join("a.yaml"), policy_yaml(&account, "Audit")).expect("write");
+    std::fs::write(dir.path().join("b.yml"), policy_yaml(&account, "Audit").replace("name: cli-test", "name: second")).expect("write");
+    std::fs::write(dir.path().join("notes.txt"), "not a manifest").expect("write");
+    let output = common::frugal_command().args(["plan", "-o", "json", "-f"]).arg(dir.path()).output().expect("run frugal");
+    assert_eq!(output.status.code(), Some(2), "{}", stderr(&output));
+    let reports: serde_json::Value = serde_json::from_slice(&output.stdout).expect("JSON");
+    let names: Vec<&str> = reports.as_array().expect("array").iter().filter_map(|r| r["policy"].as_str()).collect();
+    assert_eq!(names, ["cli-test", "second"]);
+
+    let mut child = common::frugal_command()
+        .args(["plan", "-f", "-"])
+        .stdin(std::process::Stdio::piped())
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .expect("run frugal");
+    std::io::Write::write_all(&mut child.stdin.take().expect("stdin"), policy_yaml(&account, "Audit").replace(REGION, "Europe").as_bytes())
+        .expect("write stdin");
+    let output = child.wait_with_output().expect("wait");
+    assert_eq!(output.status.code(), Some(1));
+    assert!(stderr(&output).contains("<stdin>:6:"), "{}", stderr(&output));
 }

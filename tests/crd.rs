@@ -5,6 +5,7 @@ use std::path::Path;
 use kube::CustomResourceExt;
 
 use frugal_operator::api::CostPolicy;
+use frugal_operator::api::manifest;
 use frugal_operator::api::validate::validate;
 
 #[test]
@@ -33,14 +34,26 @@ fn every_example_parses_and_validates() {
             continue;
         }
         let text = std::fs::read_to_string(&path).expect("readable");
-        for document in serde_yaml::Deserializer::from_str(&text) {
-            let policy: CostPolicy = serde::Deserialize::deserialize(document).unwrap_or_else(|e| panic!("{}: {e}", path.display()));
-            let name = policy.metadata.name.clone().unwrap_or_else(|| panic!("{}: metadata.name missing", path.display()));
-            validate(&name, &policy.spec).unwrap_or_else(|e| panic!("{}: {e}", path.display()));
+        // Read as `frugal plan -f` reads them: strictly, every field known to the schema.
+        let manifests = manifest::read::<CostPolicy>(&text).unwrap_or_else(|e| panic!("{}: {e}", path.display()));
+        for manifest in manifests {
+            let name = manifest.object.metadata.name.clone().unwrap_or_else(|| panic!("{}: metadata.name missing", path.display()));
+            manifest.check(validate(&name, &manifest.object.spec)).unwrap_or_else(|e| panic!("{}: {e}", path.display()));
             checked += 1;
         }
     }
     assert!(checked >= 3, "expected the examples, found {checked}");
+}
+
+/// The API server prunes unknown fields only where the schema does not preserve them: a
+/// typo in a spec must never survive admission to reach the operator.
+#[test]
+fn no_part_of_the_spec_preserves_unknown_fields() {
+    let crd = serde_json::to_value(CostPolicy::crd()).expect("json");
+    let spec = &crd["spec"]["versions"][0]["schema"]["openAPIV3Schema"]["properties"]["spec"];
+    assert!(spec.is_object(), "{crd}");
+    let text = spec.to_string();
+    assert!(!text.contains("x-kubernetes-preserve-unknown-fields"), "{text}");
 }
 
 #[test]

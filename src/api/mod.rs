@@ -4,6 +4,7 @@
 
 pub mod allowlist;
 pub mod conditions;
+pub mod manifest;
 pub mod names;
 mod policy;
 mod status;

@@ -12,7 +12,7 @@ use std::process::ExitCode;
 
 use serde_json::{Value, json};
 
-use crate::api::validate::{ValidatedPolicy, validate};
+use crate::api::validate::ValidatedPolicy;
 use crate::api::{DeletionPolicy, KeyPairPolicy, Mode};
 
 pub use statements::Area;
@@ -67,9 +67,11 @@ pub fn render(areas: &[Area], files: &[PathBuf]) -> Result<Rendered, String> {
     if size > MANAGED_POLICY_MAX_CHARS {
         let inline =
             if size <= ROLE_INLINE_MAX_CHARS { "it fits a role's inline policy" } else { "it is also too large for an inline policy" };
+        // With -f the document is already as narrow as the policies make it.
+        let narrower = if files.is_empty() { ", narrow it with -f" } else { "" };
         notes.push(format!(
             "the document has {size} characters; a managed policy holds at most {MANAGED_POLICY_MAX_CHARS}: split it with \
-             --areas or use -f ({inline}, at most {ROLE_INLINE_MAX_CHARS})"
+             --areas{narrower} or attach it inline ({inline}, at most {ROLE_INLINE_MAX_CHARS})"
         ));
     }
     notes.push("sts:GetCallerIdentity needs no permission (AWS always allows it), so it has no statement".to_string());
@@ -108,11 +110,11 @@ fn area_name(area: Area) -> String {
 /// regions cannot be trusted).
 fn load(files: &[PathBuf]) -> Result<Vec<ValidatedPolicy>, String> {
     let mut policies = Vec::new();
-    for file in files {
-        for policy in super::oneshot::load(file).map_err(|e| e.to_string())? {
-            let name = policy.metadata.name.clone().unwrap_or_default();
-            policies.push(validate(&name, &policy.spec).map_err(|e| format!("{}: policy {name:?} is invalid: {e}", file.display()))?);
-        }
+    for policy in super::oneshot::load(files).map_err(|e| e.to_string())? {
+        let valid = policy
+            .validate()
+            .map_err(|e| format!("policy {:?} is invalid:\n{}", policy.name(), super::oneshot::located(&policy.path, &e.0)))?;
+        policies.push(valid);
     }
     Ok(policies)
 }

@@ -2,6 +2,7 @@
 //! parses its flags and calls into the controller or the engine.
 
 mod crd;
+mod failure;
 mod iam_policy;
 mod oneshot;
 mod output;
@@ -15,7 +16,12 @@ use crate::aws::{PaceClass, PacingConfig};
 use crate::telemetry::LogFormat;
 
 #[derive(Parser, Debug)]
-#[command(name = "frugal", version, about = "Keeps AWS accounts aligned with cost and security practices declared as CostPolicy objects")]
+#[command(
+    name = "frugal",
+    version,
+    about = "Keeps AWS accounts aligned with cost and security practices declared as CostPolicy objects",
+    after_help = "Exit codes: 0 in sync (plan) or done, 1 an error in a spec or in AWS, 2 drift (plan), 64 a usage error."
+)]
 pub struct Cli {
     /// Log format.
     #[arg(long, global = true, value_enum, default_value = "text", env = "FRUGAL_LOG_FORMAT")]
@@ -30,7 +36,7 @@ pub enum Command {
     Run(RunArgs),
     /// Print the CostPolicy CustomResourceDefinition as YAML.
     Crd,
-    /// Observe the account and show what would change; exit 0 = in sync, 2 = drift, 1 = error.
+    /// Observe the account and show what would change; exit 0 = in sync, 2 = drift, 1 = error, 64 = usage.
     Plan(OneShotArgs),
     /// Enforce a policy file once (Audit mode in the file still changes nothing).
     Apply(OneShotArgs),
@@ -158,9 +164,10 @@ fn parse_rate(text: &str) -> Result<(f64, f64), String> {
 
 #[derive(clap::Args, Debug)]
 pub struct OneShotArgs {
-    /// A YAML file with one or more CostPolicy documents.
-    #[arg(short = 'f', long = "filename")]
-    pub file: std::path::PathBuf,
+    /// A YAML file with one or more CostPolicy documents, a directory of them, or `-` for
+    /// standard input; repeatable.
+    #[arg(short = 'f', long = "filename", value_name = "FILE", required = true)]
+    pub files: Vec<std::path::PathBuf>,
     /// Output format.
     #[arg(short = 'o', long, value_enum, default_value = "table")]
     pub output: OutputFormat,
@@ -174,9 +181,21 @@ pub enum OutputFormat {
     Json,
 }
 
+/// A usage error (unknown flag, missing argument, no subcommand), as sysexits' EX_USAGE: never
+/// 2, which `frugal plan` means as drift.
+pub const EXIT_USAGE: u8 = 64;
+
 /// Parses the command line and runs the command.
 pub async fn main() -> ExitCode {
-    let cli = Cli::parse();
+    let cli = match Cli::try_parse() {
+        Ok(cli) => cli,
+        Err(error) => {
+            // --help and --version are answers, not errors.
+            let code = if error.use_stderr() { EXIT_USAGE } else { 0 };
+            let _ = error.print();
+            return ExitCode::from(code);
+        }
+    };
     crate::telemetry::init(cli.log_format);
     match cli.command {
         Command::Run(args) => match crate::controller::run(args).await {

@@ -3,16 +3,20 @@
 use std::process::ExitCode;
 use std::sync::Arc;
 
+use std::io::Read;
+use std::path::PathBuf;
+
 use k8s_openapi::apimachinery::pkg::apis::meta::v1::Time;
-use serde::Deserialize;
 
 use crate::api::CostPolicy;
-use crate::api::validate::validate;
+use crate::api::manifest::{self, Manifest, ManifestError, ManifestErrors};
+use crate::api::validate::{ValidatedPolicy, validate};
 use crate::aws::AwsConnector;
 use crate::engine::{self, CloudConnector, report};
 use crate::metrics::Metrics;
 use crate::plan::conflicts;
 
+use super::failure::{self, Failure, Stage};
 use super::output;
 use super::{OneShotArgs, OutputFormat};
 
@@ -22,46 +26,124 @@ const EXIT_DRIFT: u8 = 2;
 /// Longer than any one-shot run.
 const ONE_RUN: std::time::Duration = std::time::Duration::from_secs(24 * 3600);
 
-/// Errors of the one-shot commands, each naming what went wrong.
+/// Errors reading the one-shot commands' files, each naming what went wrong and where.
 #[derive(Debug, thiserror::Error)]
 pub enum OneShotError {
     #[error("cannot read {path}: {source}")]
     Read { path: String, source: std::io::Error },
-    #[error("{path}: document {index} is not a CostPolicy: {source}")]
-    Parse { path: String, index: usize, source: serde_yaml::Error },
+    #[error("{}", located(path, &errors.0))]
+    Invalid { path: String, errors: ManifestErrors },
     #[error("{path}: no CostPolicy document found")]
     Empty { path: String },
 }
 
-/// Reads every CostPolicy document of a YAML file.
-pub fn load(path: &std::path::Path) -> Result<Vec<CostPolicy>, OneShotError> {
-    let display = path.display().to_string();
-    let text = std::fs::read_to_string(path).map_err(|source| OneShotError::Read { path: display.clone(), source })?;
-    let mut policies = Vec::new();
-    for (index, document) in serde_yaml::Deserializer::from_str(&text).enumerate() {
-        let value = serde_yaml::Value::deserialize(document).map_err(|source| OneShotError::Parse {
-            path: display.clone(),
-            index: index + 1,
-            source,
-        })?;
-        if value.is_null() {
-            continue;
+/// One line per error, each starting `path:line:column:` as compilers print them.
+pub(super) fn located(path: &str, errors: &[ManifestError]) -> String {
+    errors.iter().map(|e| format!("{path}:{e}")).collect::<Vec<_>>().join("\n")
+}
+
+/// A CostPolicy read from a file, with where its fields are.
+pub struct LoadedPolicy {
+    pub path: String,
+    pub manifest: Manifest<CostPolicy>,
+}
+
+impl LoadedPolicy {
+    pub fn name(&self) -> String {
+        self.manifest.object.metadata.name.clone().unwrap_or_default()
+    }
+
+    /// The policy validated; errors name the field and its place in the file.
+    pub fn validate(&self) -> Result<ValidatedPolicy, ManifestErrors> {
+        self.manifest.check(validate(&self.name(), &self.manifest.object.spec))
+    }
+}
+
+/// The files `-f` names: a file, every YAML or JSON file of a directory (sorted, not
+/// recursive, as kubectl reads one), or `-` for standard input.
+fn sources(files: &[PathBuf]) -> Result<Vec<(String, String)>, OneShotError> {
+    let mut texts = Vec::new();
+    for file in files {
+        let display = file.display().to_string();
+        let read_error = |source| OneShotError::Read { path: display.clone(), source };
+        if file.as_os_str() == "-" {
+            let mut text = String::new();
+            std::io::stdin().read_to_string(&mut text).map_err(read_error)?;
+            texts.push(("<stdin>".to_string(), text));
+        } else if file.is_dir() {
+            let mut paths: Vec<PathBuf> = std::fs::read_dir(file)
+                .map_err(read_error)?
+                .filter_map(|entry| entry.ok().map(|e| e.path()))
+                .filter(|p| p.is_file() && p.extension().is_some_and(|x| x == "yaml" || x == "yml" || x == "json"))
+                .collect();
+            paths.sort();
+            if paths.is_empty() {
+                return Err(OneShotError::Empty { path: display });
+            }
+            for path in paths {
+                let text =
+                    std::fs::read_to_string(&path).map_err(|source| OneShotError::Read { path: path.display().to_string(), source })?;
+                texts.push((path.display().to_string(), text));
+            }
+        } else {
+            texts.push((display.clone(), std::fs::read_to_string(file).map_err(read_error)?));
         }
-        let policy: CostPolicy =
-            serde_yaml::from_value(value).map_err(|source| OneShotError::Parse { path: display.clone(), index: index + 1, source })?;
-        policies.push(policy);
+    }
+    Ok(texts)
+}
+
+/// Reads every CostPolicy document of the files, strictly: an unknown field, a wrong type or
+/// a wrong kind anywhere refuses them all, before anything is observed.
+pub fn load(files: &[PathBuf]) -> Result<Vec<LoadedPolicy>, OneShotError> {
+    let mut policies = Vec::new();
+    for (path, text) in sources(files)? {
+        let manifests = manifest::read::<CostPolicy>(&text).map_err(|errors| OneShotError::Invalid { path: path.clone(), errors })?;
+        policies.extend(manifests.into_iter().map(|manifest| LoadedPolicy { path: path.clone(), manifest }));
     }
     if policies.is_empty() {
-        return Err(OneShotError::Empty { path: display });
+        let path = files.iter().map(|f| f.display().to_string()).collect::<Vec<_>>().join(", ");
+        return Err(OneShotError::Empty { path });
     }
     Ok(policies)
 }
 
+/// Failures go to stderr as lines, or with `-o json` into the array on stdout, one entry
+/// per policy (or per file error), so a pre-merge check reads one document either way.
+struct Failures {
+    json: bool,
+    entries: Vec<String>,
+}
+
+impl Failures {
+    /// On stderr each failure is a line `error: {context}{failure}`, then the note if any.
+    fn report(&mut self, policy: Option<&str>, failures: &[Failure], context: &str, note: &str) {
+        if self.json {
+            self.entries.push(serde_json::to_string_pretty(&failure::json_entry(policy, failures)).unwrap_or_default());
+            return;
+        }
+        for failure in failures {
+            eprintln!("error: {context}{failure}");
+        }
+        if !note.is_empty() {
+            eprintln!("error: {note}");
+        }
+    }
+}
+
 pub async fn run(args: OneShotArgs, enforce: bool) -> ExitCode {
-    let policies = match load(&args.file) {
+    let json = args.output == OutputFormat::Json;
+    let mut failures = Failures { json, entries: Vec::new() };
+    let policies = match load(&args.files) {
         Ok(p) => p,
         Err(error) => {
-            eprintln!("error: {error}");
+            let read: Vec<Failure> = match &error {
+                OneShotError::Invalid { path, errors } => errors.0.iter().map(|e| Failure::in_file(Stage::Read, path, e)).collect(),
+                other => vec![Failure::new(Stage::Read, other.to_string())],
+            };
+            failures.report(None, &read, "", "nothing was observed or changed");
+            if json {
+                println!("{}", output::json_array(&failures.entries));
+            }
             return ExitCode::from(EXIT_ERROR);
         }
     };
@@ -71,16 +153,16 @@ pub async fn run(args: OneShotArgs, enforce: bool) -> ExitCode {
     let connector: Arc<dyn CloudConnector> =
         Arc::new(AwsConnector::new(metrics.clone(), args.pacing.config()).with_observation_ttl(ONE_RUN));
     let mut exit = EXIT_IN_SYNC;
-    let mut json_reports = Vec::new();
     // Validate every policy first: each is planned next to the valid others of the file, so
     // two policies governing the same snapshots or VPCs are reported and the stricter wins.
     let mut valid = Vec::new();
     for policy in policies {
-        let name = policy.metadata.name.clone().unwrap_or_default();
-        match validate(&name, &policy.spec) {
+        match policy.validate() {
             Ok(v) => valid.push(v),
-            Err(error) => {
-                eprintln!("error: policy {name:?} is invalid, nothing in AWS was touched: {error}");
+            Err(errors) => {
+                let invalid: Vec<Failure> = errors.0.iter().map(|e| Failure::in_file(Stage::Validate, &policy.path, e)).collect();
+                let name = policy.name();
+                failures.report(Some(&name), &invalid, "", &format!("policy {name:?} is invalid, nothing in AWS was touched"));
                 exit = EXIT_ERROR;
             }
         }
@@ -91,7 +173,8 @@ pub async fn run(args: OneShotArgs, enforce: bool) -> ExitCode {
         let cloud = match connector.connect(&validated.aws).await {
             Ok(cloud) => cloud,
             Err(error) => {
-                eprintln!("error: policy {name:?}: cannot reach AWS: {error}");
+                let unreachable = Failure::in_aws(Stage::Connect, &error);
+                failures.report(Some(&name), &[unreachable], &format!("policy {name:?}: cannot reach AWS: "), "");
                 exit = EXIT_ERROR;
                 continue;
             }
@@ -104,12 +187,12 @@ pub async fn run(args: OneShotArgs, enforce: bool) -> ExitCode {
         // `frugal plan` of an Enforce policy with changes: the status it computes assumes they
         // were made, so it is not shown as the account's verdict (the JSON carries it as such).
         let status_is_current = enforce || planned.policy.is_audit() || planned.change_count() == 0;
-        if args.output == OutputFormat::Table {
+        if !json {
             print!("{}", output::plan_table(&planned));
         }
         let applied = if enforce {
             let applied = engine::act(cloud.as_ref(), planned).await;
-            if args.output == OutputFormat::Table {
+            if !json {
                 print!("{}", output::apply_table(&applied));
             }
             applied
@@ -118,27 +201,29 @@ pub async fn run(args: OneShotArgs, enforce: bool) -> ExitCode {
         };
         let now = Time(k8s_openapi::jiff::Timestamp::now());
         let status = report::status(&applied, None, None, &now);
-        if args.output == OutputFormat::Table && status_is_current {
+        if !json && status_is_current {
             print!("{}", output::status_summary(&status));
         }
-        if args.output == OutputFormat::Json {
+        let run_failure = applied.first_error().map(|error| Failure::in_aws(Stage::Run, error));
+        if json {
             let requests = output::aws_requests_json(&requests_before, &metrics.aws_request_counts());
-            match serde_json::to_string_pretty(&output::json_report(&applied, &status, requests)) {
-                Ok(text) => json_reports.push(text),
+            let report = output::json_report(&applied, &status, requests).with_error(run_failure.clone());
+            match serde_json::to_string_pretty(&report) {
+                Ok(text) => failures.entries.push(text),
                 Err(error) => {
                     eprintln!("error: policy {name:?}: {error}");
                     exit = EXIT_ERROR;
                 }
             }
         }
-        if applied.first_error().is_some() {
+        if run_failure.is_some() {
             exit = EXIT_ERROR;
         } else if !enforce && drift > 0 && exit == EXIT_IN_SYNC {
             exit = EXIT_DRIFT;
         }
     }
-    if args.output == OutputFormat::Json {
-        println!("{}", output::json_array(&json_reports));
+    if json {
+        println!("{}", output::json_array(&failures.entries));
     }
     ExitCode::from(exit)
 }

@@ -295,6 +295,15 @@ pub struct JsonReport<'a> {
     snapshot_retention: Option<AreaJson<SnapshotsJson<'a>>>,
     ssm_access: Option<serde_json::Value>,
     status: &'a CostPolicyStatus,
+    /// The run's first failure (an area not read, a change that failed); absent when none.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    error: Option<super::failure::Failure>,
+}
+
+impl JsonReport<'_> {
+    pub fn with_error(self, error: Option<super::failure::Failure>) -> Self {
+        JsonReport { error, ..self }
+    }
 }
 
 #[derive(serde::Serialize)]
@@ -375,6 +384,7 @@ pub fn json_report<'a>(applied: &'a AppliedRun, status: &'a CostPolicyStatus, aw
         snapshot_retention: snapshots,
         ssm_access: applied.ssm_access.as_ref().map(ssm_access::ssm_json),
         status,
+        error: None,
     }
 }
 
