@@ -1,5 +1,7 @@
 //! Logging: JSON in clusters, text on terminals; `RUST_LOG` filters.
 
+use std::io::IsTerminal;
+
 use tracing::level_filters::LevelFilter;
 use tracing_subscriber::EnvFilter;
 
@@ -17,9 +19,14 @@ const CREDENTIAL_BEARING_TARGETS: [&str; 6] =
     ["aws_sigv4", "aws_smithy_runtime", "aws_smithy_runtime_api", "aws_runtime", "aws_config", "aws_credential_types"];
 
 pub fn init(format: LogFormat) {
-    let filter = EnvFilter::try_from_default_env().unwrap_or_else(|_| EnvFilter::new("info,aws_config=warn,aws_smithy_runtime=warn"));
+    // aws_config warns once per credential provider that found nothing, with a debug dump
+    // each; the error that follows says the same in one line (aws::error).
+    let filter = EnvFilter::try_from_default_env().unwrap_or_else(|_| EnvFilter::new("info,aws_config=error,aws_smithy_runtime=warn"));
     let filter = clamp_credential_targets(filter);
-    let builder = tracing_subscriber::fmt().with_env_filter(filter).with_writer(std::io::stderr);
+    let builder = tracing_subscriber::fmt()
+        .with_env_filter(filter)
+        .with_writer(std::io::stderr)
+        .with_ansi(colour(std::io::stderr().is_terminal(), std::env::var_os("NO_COLOR").as_deref()));
     let result = match format {
         LogFormat::Json => builder.json().flatten_event(true).try_init(),
         LogFormat::Text => builder.try_init(),
@@ -27,6 +34,12 @@ pub fn init(format: LogFormat) {
     if result.is_err() {
         eprintln!("logging was already initialised");
     }
+}
+
+/// Colour only on a terminal, and never when NO_COLOR is set to anything but empty
+/// (no-color.org): logs and CI get plain text.
+fn colour(terminal: bool, no_color: Option<&std::ffi::OsStr>) -> bool {
+    terminal && no_color.is_none_or(|value| value.is_empty())
 }
 
 fn clamp_credential_targets(mut filter: EnvFilter) -> EnvFilter {
@@ -46,6 +59,14 @@ fn clamp_credential_targets(mut filter: EnvFilter) -> EnvFilter {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn colour_only_on_a_terminal_without_no_color() {
+        assert!(colour(true, None));
+        assert!(colour(true, Some(std::ffi::OsStr::new(""))));
+        assert!(!colour(true, Some(std::ffi::OsStr::new("1"))));
+        assert!(!colour(false, None));
+    }
 
     #[test]
     fn the_sdk_is_held_at_info_and_nothing_is_made_louder() {

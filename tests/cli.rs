@@ -136,7 +136,50 @@ fn plan_an_example_against_a_closed_port(args: &[&str]) -> Output {
 async fn unreachable_account_is_an_error_naming_the_operation() {
     let output = plan_an_example_against_a_closed_port(&[]);
     assert_eq!(output.status.code(), Some(1));
-    assert!(stderr(&output).contains("GetCallerIdentity"), "{}", stderr(&output));
+    assert_eq!(
+        stderr(&output),
+        "error: policy \"audit-euw1-s3\": cannot reach AWS: GetCallerIdentity failed (network): cannot connect to \
+         http://127.0.0.1:9: connection refused\n"
+    );
+}
+
+#[test]
+fn no_credentials_is_one_plain_line_saying_where_the_chain_looked() {
+    let home = tempfile::tempdir().expect("tempdir");
+    let output = Command::new(env!("CARGO_BIN_EXE_frugal"))
+        .args(["plan", "-f", "examples/audit-all-vpcs.yaml"])
+        .current_dir(env!("CARGO_MANIFEST_DIR"))
+        .env_clear()
+        .env("HOME", home.path())
+        .env("AWS_EC2_METADATA_DISABLED", "true")
+        .env("AWS_ENDPOINT_URL", "http://127.0.0.1:9")
+        .output()
+        .expect("run frugal");
+    assert_eq!(output.status.code(), Some(1));
+    let text = stderr(&output);
+    assert_eq!(text.lines().count(), 1, "one line, no provider warnings: {text}");
+    assert!(
+        text.starts_with(
+            "error: policy \"audit-euw1-s3\": cannot reach AWS: GetCallerIdentity failed (credentials): no AWS credentials found; looked in"
+        ),
+        "{text}"
+    );
+    assert!(text.contains("looked in the environment (AWS_ACCESS_KEY_ID)"), "{text}");
+    assert!(!text.contains('\u{1b}'), "no colour codes off a terminal: {text:?}");
+}
+
+#[test]
+fn run_without_a_cluster_says_so_once_without_colour() {
+    let output = common::frugal_command()
+        .args(["run", "--leader-election=false", "--metrics-addr", "127.0.0.1:0"])
+        .env("KUBECONFIG", "/nonexistent/kubeconfig")
+        .env_remove("KUBERNETES_SERVICE_HOST")
+        .output()
+        .expect("run frugal");
+    assert_eq!(output.status.code(), Some(1));
+    let text = stderr(&output);
+    assert_eq!(text.matches("cannot build a Kubernetes client").count(), 1, "{text}");
+    assert!(!text.contains('\u{1b}'), "{text:?}");
 }
 
 #[test]

@@ -1,5 +1,6 @@
 //! Classification of SDK errors into the engine's [`CloudError`].
 
+use aws_credential_types::provider::error::CredentialsError;
 use aws_smithy_runtime_api::client::orchestrator::HttpResponse;
 use aws_smithy_runtime_api::client::result::SdkError;
 use aws_smithy_types::error::metadata::ProvideErrorMetadata;
@@ -44,13 +45,51 @@ where
         SdkError::ConstructionFailure(_) => ErrorKind::Credentials,
         _ => kind_of(code.as_deref(), status),
     };
+    if let SdkError::DispatchFailure(_) | SdkError::ConstructionFailure(_) = &error
+        && let Some((kind, message)) = cause_without_answer(&error)
+    {
+        return CloudError::new(operation, kind, message);
+    }
     CloudError::new(operation, kind, message)
+}
+
+/// Where the default credential chain looks, for the error that says it found nothing.
+const CREDENTIAL_CHAIN: &str = "the environment (AWS_ACCESS_KEY_ID), the shared config and credentials files (AWS_PROFILE), \
+     web identity (AWS_WEB_IDENTITY_TOKEN_FILE, IRSA), the container endpoint (ECS, EKS Pod Identity) and EC2 instance metadata";
+
+/// What kept a request from getting any answer, said plainly: no credentials (with where
+/// the chain looked), or a refused or timed-out connection. `None`: the SDK's words stand.
+fn cause_without_answer(error: &(dyn std::error::Error + 'static)) -> Option<(ErrorKind, String)> {
+    let mut source = Some(error);
+    while let Some(current) = source {
+        if let Some(credentials) = current.downcast_ref::<CredentialsError>() {
+            let message = match credentials {
+                CredentialsError::CredentialsNotLoaded(_) => format!("no AWS credentials found; looked in {CREDENTIAL_CHAIN}"),
+                // A provider that found credentials but failed to load them says why.
+                other => format!(
+                    "AWS credentials could not be loaded ({}); the chain looks in {CREDENTIAL_CHAIN}",
+                    concise(&aws_smithy_types::error::display::DisplayErrorContext(other).to_string())
+                ),
+            };
+            return Some((ErrorKind::Credentials, message));
+        }
+        if let Some(io) = current.downcast_ref::<std::io::Error>() {
+            match io.kind() {
+                std::io::ErrorKind::ConnectionRefused => return Some((ErrorKind::Network, "connection refused".to_string())),
+                std::io::ErrorKind::TimedOut => return Some((ErrorKind::Network, "connection timed out".to_string())),
+                _ => {}
+            }
+        }
+        source = current.source();
+    }
+    None
 }
 
 /// The first line of a long SDK error chain, cut to a size that fits a condition message.
 fn concise(text: &str) -> String {
     const MAX: usize = 300;
-    let first = text.split(" (").next().unwrap_or(text);
+    let first = text.lines().next().unwrap_or(text);
+    let first = first.split(" (").next().unwrap_or(first);
     let mut cut = first.len().min(MAX);
     while !first.is_char_boundary(cut) {
         cut -= 1;

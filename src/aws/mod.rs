@@ -178,7 +178,16 @@ async fn account_id(config: &SdkConfig, target: &AwsTarget, metrics: &Arc<Metric
     let sts = aws_sdk_sts::Client::from_conf(
         aws_sdk_sts::config::Builder::from(config).interceptor(RequestMetrics::new(metrics.clone())).build(),
     );
-    let identity = sts.get_caller_identity().send().await.map_err(|e| error::classify("GetCallerIdentity", e))?;
+    let identity = sts.get_caller_identity().send().await.map_err(|e| {
+        let mut error = error::classify("GetCallerIdentity", e);
+        if error.kind == ErrorKind::Network {
+            // The first call of a run: name where it went, so a stopped emulator or a wrong
+            // AWS_ENDPOINT_URL reads as such.
+            let endpoint = config.endpoint_url().map_or_else(|| format!("https://sts.{}.amazonaws.com", target.region), str::to_string);
+            error.message = format!("cannot connect to {endpoint}: {}", error.message);
+        }
+        error
+    })?;
     identity.account.ok_or_else(|| CloudError::new("GetCallerIdentity", ErrorKind::Credentials, "no account in the answer"))
 }
 

@@ -200,8 +200,12 @@ pub async fn main() -> ExitCode {
     match cli.command {
         Command::Run(args) => match crate::controller::run(args).await {
             Ok(()) => ExitCode::SUCCESS,
-            Err(error) => {
+            // Said once: as a log record where logs are collected, else as a plain line.
+            Err(error) if cli.log_format == LogFormat::Json => {
                 tracing::error!(%error, "operator stopped");
+                ExitCode::FAILURE
+            }
+            Err(error) => {
                 eprintln!("error: {error:#}");
                 ExitCode::FAILURE
             }
