@@ -250,6 +250,10 @@ spec:
     );
     let apply = frugal(&["apply"], &yaml);
     assert_eq!(apply.status.code(), Some(0), "{}\n{}", stdout(&apply), stderr(&apply));
+    // One CreateTags call for two snapshots: counted as two in the plan and in the apply.
+    let applied = stdout(&apply);
+    assert!(applied.contains("Plan: 0 to create, 2 to change, 0 to destroy."), "{applied}");
+    assert!(applied.contains("Apply complete: 2 changes made, 0 skipped, 0 failed."), "{applied}");
 
     let plan = frugal(&["plan"], &yaml);
     let text = stdout(&plan);

@@ -51,16 +51,8 @@ pub fn plan_table(planned: &PlannedRun) -> String {
             AreaPlan::Planned(plan) => {
                 snapshot_table(&mut out, plan);
                 destroy += plan.deletions().count();
-                change += plan
-                    .drift
-                    .iter()
-                    .map(|c| match c {
-                        SnapshotChange::TagExpiring { snapshot_ids, .. } | SnapshotChange::RemoveExpiringTag { snapshot_ids } => {
-                            snapshot_ids.len()
-                        }
-                        SnapshotChange::Delete { .. } => 0,
-                    })
-                    .sum::<usize>();
+                change +=
+                    plan.drift.iter().filter(|c| !matches!(c, SnapshotChange::Delete { .. })).map(SnapshotChange::snapshots).sum::<usize>();
                 if plan.expired_gib > 0 {
                     waste.push(format!(
                         "Expired snapshots: {} GiB, up to ${:.2}/month (upper bound by volume size)",
@@ -230,25 +222,27 @@ fn snapshot_table(out: &mut String, plan: &SnapshotPlan) {
 
 pub fn apply_table(applied: &AppliedRun) -> String {
     let mut out = String::new();
+    // Each line with the number of objects it changes, the unit the plan's counts are in
+    // (one CreateTags call tags many snapshots).
     let mut lines = Vec::new();
     if let Some(area) = &applied.gateway_endpoints {
         for result in &area.results {
-            lines.push((result.change.describe(), result.outcome.clone()));
+            lines.push((result.change.describe(), result.outcome.clone(), 1));
         }
     }
     if let Some(area) = &applied.snapshots {
         for result in &area.results {
-            lines.push((result.change.describe(), result.outcome.clone()));
+            lines.push((result.change.describe(), result.outcome.clone(), result.change.snapshots()));
         }
     }
     if let Some(area) = &applied.ssm_access {
         for result in &area.results {
-            lines.push((result.change.describe(), result.outcome.clone()));
+            lines.push((result.change.describe(), result.outcome.clone(), 1));
         }
     }
     if let Some(area) = &applied.backup {
         for result in &area.results {
-            lines.push((result.change.describe(), result.outcome.clone()));
+            lines.push((result.change.describe(), result.outcome.clone(), 1));
         }
     }
     if lines.is_empty() {
@@ -259,19 +253,19 @@ pub fn apply_table(applied: &AppliedRun) -> String {
     }
     let _ = writeln!(out);
     let (mut ok, mut kept, mut failed) = (0, 0, 0);
-    for (what, outcome) in lines {
+    for (what, outcome, objects) in lines {
         match outcome {
             Ok(created) => {
-                ok += 1;
+                ok += objects;
                 let id = created.map(|id| format!(": {id}")).unwrap_or_default();
                 let _ = writeln!(out, "  done    {what}{id}");
             }
             Err(error) if matches!(error.kind, ErrorKind::Protected(_) | ErrorKind::NotFound | ErrorKind::Throttled) => {
-                kept += 1;
+                kept += objects;
                 let _ = writeln!(out, "  skipped {what}: {error}");
             }
             Err(error) => {
-                failed += 1;
+                failed += objects;
                 let _ = writeln!(out, "  FAILED  {what}: {error}");
             }
         }

@@ -1362,13 +1362,10 @@ async fn ssm_enforce_revokes_world_ssh_splits_the_wide_range_attaches_the_profil
                 (ssm["worldSshFound"].as_u64(), ssm["worldSshRevoked"].as_u64(), ssm["worldSshSplit"].as_u64()),
                 (Some(2), Some(1), Some(1))
             );
-            let outcomes: Vec<(&str, &str)> = ssm["permissions"]
-                .as_array()
-                .expect("permissions")
-                .iter()
-                .map(|p| (p["ruleId"].as_str().unwrap_or_default(), p["outcome"].as_str().unwrap_or_default()))
-                .collect();
-            assert_eq!(outcomes, [("sgr-ssh-world", "Revoked"), ("sgr-wide6", "Split")]);
+            let outcomes = permission_outcomes(ssm, "ruleId");
+            // The split leaves every other port of the range open to the world: a finding.
+            assert_eq!(outcomes, [("sgr-ssh-world", "Revoked"), ("sgr-wide6", "Split"), ("sgr-wide6", "Reported")]);
+            assert_eq!(ssm["wideRangesFromWorld"], 1);
             let instances = &ssm["instances"];
             assert_eq!(
                 (instances["inScope"].as_u64(), instances["attachedLastRun"].as_u64(), instances["profileAttachedByUs"].as_u64()),
@@ -1380,8 +1377,8 @@ async fn ssm_enforce_revokes_world_ssh_splits_the_wide_range_attaches_the_profil
                 (Some(0), Some(1)),
                 "attached, not yet reporting"
             );
-            assert_eq!(ssm["findings"], 0);
-            assert_eq!(status["findings"], 0);
+            assert_eq!(ssm["findings"], 1, "the split range's other ports");
+            assert_eq!(status["findings"], 1);
             let revoked = api.expect_event("Normal", "WorldSshRevoked").await;
             assert_eq!(revoked["action"], "RevokeSecurityGroupIngress");
             assert!(note(&revoked).contains("sg-0ssh") && note(&revoked).contains("sgr-ssh-world"), "{revoked:#}");
@@ -1445,6 +1442,12 @@ async fn ssm_enforce_revokes_world_ssh_splits_the_wide_range_attaches_the_profil
     assert_eq!(harness.cloud.calls()[before..], [CloudCall::Connect, CloudCall::ObserveSsm]);
 }
 
+/// `status.ssm.permissions` as (`by` field, outcome) pairs.
+fn permission_outcomes<'a>(ssm: &'a serde_json::Value, by: &str) -> Vec<(&'a str, &'a str)> {
+    let permissions = ssm["permissions"].as_array().expect("permissions");
+    permissions.iter().map(|p| (p[by].as_str().unwrap_or_default(), p["outcome"].as_str().unwrap_or_default())).collect()
+}
+
 #[tokio::test]
 async fn ssm_audit_reports_the_open_permissions_and_never_calls_a_mutating_api() {
     let mut harness = Harness::new(FakeCloud::default().with_ssm(ssm_drift()));
@@ -1459,9 +1462,10 @@ async fn ssm_audit_reports_the_open_permissions_and_never_calls_a_mutating_api()
                 (ssm["worldSshFound"].as_u64(), ssm["worldSshRevoked"].as_u64(), ssm["worldSshSplit"].as_u64()),
                 (Some(2), Some(0), Some(0))
             );
-            assert!(ssm["permissions"].as_array().is_some_and(|all| all.iter().all(|p| p["outcome"] == "Planned")), "{ssm:#}");
+            let outcomes = permission_outcomes(ssm, "kind");
+            assert_eq!(outcomes, [("WorldSsh", "Planned"), ("WorldSsh", "Planned"), ("WideRangeFromWorld", "Reported")], "{ssm:#}");
             assert_eq!((ssm["instances"]["noProfile"].as_u64(), ssm["instances"]["attachedLastRun"].as_u64()), (Some(1), Some(0)));
-            assert_eq!(ssm["findings"], 3, "two open permissions and one instance without a profile");
+            assert_eq!(ssm["findings"], 4, "two open permissions, the ports a split would leave open, one instance without a profile");
             // No change, so no Event.
             api
         })
@@ -1514,7 +1518,7 @@ async fn a_failed_authorization_leaves_the_wide_rule_in_place() {
             assert_condition(&status, "Ready", "False", "AreasNotInSync");
             let outcomes: Vec<&str> =
                 status["ssm"]["permissions"].as_array().expect("permissions").iter().filter_map(|p| p["outcome"].as_str()).collect();
-            assert_eq!(outcomes, ["Revoked", "Failed"]);
+            assert_eq!(outcomes, ["Revoked", "Failed", "Reported"], "the wide range stays a finding too");
             api.expect_event("Normal", "WorldSshRevoked").await;
             let failed = api.expect_event("Warning", "ActionFailed").await;
             assert_eq!(failed["action"], "AuthorizeSecurityGroupIngress");

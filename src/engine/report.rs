@@ -278,7 +278,15 @@ fn ready_condition(areas: &[&ConditionUpdate], audit: bool, findings: u32) -> Co
         .map(|c| c.type_)
         .collect();
     if !failing.is_empty() {
-        return ConditionUpdate::new(conditions::READY, false, reason::AREAS_NOT_IN_SYNC, format!("not in sync: {}", failing.join(", ")));
+        // Every area that is False, with its reason: one waiting for a grace period is not in
+        // sync either, though alone it would not make Ready False.
+        let not_in_sync: Vec<String> = areas.iter().filter(|c| !c.status).map(|c| format!("{} ({})", c.type_, c.reason)).collect();
+        return ConditionUpdate::new(
+            conditions::READY,
+            false,
+            reason::AREAS_NOT_IN_SYNC,
+            format!("not in sync: {}", not_in_sync.join(", ")),
+        );
     }
     if audit && findings > 0 {
         return ConditionUpdate::new(

@@ -240,8 +240,11 @@ pub fn plan_with_peers(
             };
             services.push(report);
         }
-        let nat_monthly_usd =
-            inventory.nat_bytes_30d.as_ref().map(|bytes| bytes.get(&vpc.id).copied().unwrap_or(0) as f64 / BYTES_PER_GB * NAT_USD_PER_GB);
+        // In whole cents, as shown: the per-VPC figures then add up to the total shown.
+        let nat_monthly_usd = inventory
+            .nat_bytes_30d
+            .as_ref()
+            .map(|bytes| (bytes.get(&vpc.id).copied().unwrap_or(0) as f64 / BYTES_PER_GB * NAT_USD_PER_GB * 100.0).round() / 100.0);
         vpcs.push(VpcReport { vpc_id: vpc.id.clone(), services, nat_monthly_usd });
     }
     let actions = if enforce { drift.clone() } else { Vec::new() };

@@ -100,6 +100,14 @@ pub enum SnapshotChange {
 }
 
 impl SnapshotChange {
+    /// How many snapshots the change touches: the unit `frugal plan` and `apply` count in.
+    pub fn snapshots(&self) -> usize {
+        match self {
+            SnapshotChange::TagExpiring { snapshot_ids, .. } | SnapshotChange::RemoveExpiringTag { snapshot_ids } => snapshot_ids.len(),
+            SnapshotChange::Delete { .. } => 1,
+        }
+    }
+
     pub fn describe(&self) -> String {
         match self {
             SnapshotChange::TagExpiring { snapshot_ids, expires_at } => {

@@ -261,6 +261,9 @@ pub enum FindingKind {
     AllTrafficFromWorld,
     /// tcp 22 from a CIDR outside allowedSshCidrs (reported only; set when the list is not empty).
     SshFromUnlistedCidr,
+    /// A tcp range from the world split around 22 (now or by an earlier run): every other
+    /// port of it stays open to the world, so the split is no "secured" (reported only).
+    WideRangeFromWorld,
 }
 
 /// What the plan does about a finding.
@@ -547,10 +550,13 @@ fn plan_group(desired: &SsmAccessDesired, group: &SecurityGroup, drift: &mut Vec
     let mut present: BTreeSet<(&Source, PortRange)> =
         rules.iter().filter(|r| r.is_tcp()).map(|r| (&r.source, PortRange { from: r.from_port, to: r.to_port })).collect();
     for rule in rules {
+        let finding = |kind, fix| PermissionFinding { group_id: group.id.clone(), kind, fix, rule: rule.clone() };
         if !rule.reaches_ssh() {
+            if rule.source.is_world() && rule.is_tcp() && rule.description.as_deref().is_some_and(|d| d.contains(SPLIT_NOTE)) {
+                findings.push(finding(FindingKind::WideRangeFromWorld, Fix::Report));
+            }
             continue;
         }
-        let finding = |kind, fix| PermissionFinding { group_id: group.id.clone(), kind, fix, rule: rule.clone() };
         if !rule.source.is_world() {
             if rule.is_tcp() && !desired.allowed_ssh_cidrs.is_empty() && !is_allowed(&rule.source, &desired.allowed_ssh_cidrs) {
                 findings.push(finding(FindingKind::SshFromUnlistedCidr, Fix::Report));
@@ -585,6 +591,7 @@ fn plan_group(desired: &SsmAccessDesired, group: &SecurityGroup, drift: &mut Vec
             description: split_description(rule.description.as_deref()),
         });
         findings.push(finding(FindingKind::WorldSsh, Fix::Split));
+        findings.push(finding(FindingKind::WideRangeFromWorld, Fix::Report));
     }
 }
 

@@ -224,14 +224,17 @@ def main() -> int:
     private = private_tables(vpc, "dev-sandbox", nat, 1, 40)
     summary.append(f"dev-sandbox  {vpc}  private {' '.join(private)}  nat {nat}  endpoints: none (env=dev)")
 
-    # 30 days of NAT traffic, one point per day.
-    today = dt.datetime.now(dt.timezone.utc).replace(hour=0, minute=0, second=0, microsecond=0)
+    # 30 days of NAT traffic, one point per day, each an hour inside the 30-day window that
+    # frugal reads (ending when it runs): every point counts whatever the time of day, so the
+    # dollar figures are the README's. (Points at noon of each day fell out of the window in
+    # the afternoon.)
+    now = dt.datetime.now(dt.timezone.utc).replace(microsecond=0)
     for name, nat in nats:
         data = [
             {
                 "MetricName": "BytesOutToDestination",
                 "Dimensions": [{"Name": "NatGatewayId", "Value": nat}],
-                "Timestamp": today - dt.timedelta(days=day) + dt.timedelta(hours=12),
+                "Timestamp": now - dt.timedelta(days=day) + dt.timedelta(hours=1),
                 "Value": float(rng.randint(50, 400) * GB),
                 "Unit": "Bytes",
             }

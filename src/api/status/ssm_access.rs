@@ -24,6 +24,10 @@ pub struct SsmStatus {
     pub all_traffic_from_world_revoked: u32,
     /// tcp/22 permissions from CIDRs outside allowedSshCidrs (reported, never changed).
     pub ssh_from_unlisted_cidrs: u32,
+    /// tcp ranges from the world split around 22 (by this run or an earlier one): every other
+    /// port of them is still open to the world (reported, never changed).
+    #[serde(default)]
+    pub wide_ranges_from_world: u32,
     /// The risky permissions, at most 20; permissionsNotListed counts the rest.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub permissions: Vec<SsmPermissionStatus>,

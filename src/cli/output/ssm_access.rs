@@ -6,7 +6,7 @@ use std::fmt::Write;
 use serde_json::json;
 
 use crate::engine::{AreaOutcome, AreaPlan};
-use crate::plan::ssm_access::{Fix, InstanceState, SsmChange, SsmPlan};
+use crate::plan::ssm_access::{FindingKind, Fix, InstanceState, SsmChange, SsmPlan};
 
 const MAX_LISTED: usize = 20;
 
@@ -29,9 +29,13 @@ pub(super) fn ssm_table(out: &mut String, plan: &SsmPlan) {
     }
     let reported: Vec<_> = plan.permissions.iter().filter(|p| p.fix == Fix::Report).collect();
     for finding in reported.iter().take(MAX_LISTED) {
+        let why = match finding.kind {
+            FindingKind::WideRangeFromWorld => " (split around 22: its other ports stay open to the world)",
+            FindingKind::WorldSsh | FindingKind::AllTrafficFromWorld | FindingKind::SshFromUnlistedCidr => "",
+        };
         let _ = writeln!(
             out,
-            "  ! {} ingress {} from {} [{}]: {:?}, reported only",
+            "  ! {} ingress {} from {} [{}]: {:?}{why}, reported only",
             finding.group_id,
             finding.rule.permission(),
             finding.rule.source,

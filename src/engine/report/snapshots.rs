@@ -86,7 +86,10 @@ pub fn condition(outcome: &AreaOutcome<SnapshotPlan, SnapshotChange>, status: Op
         );
     }
     if outcome.results.is_empty() {
-        ConditionUpdate::new(type_, true, reason::IN_SYNC, format!("{} snapshots evaluated, none expired", plan.evaluated))
+        // The plan's words: an expired snapshot a protection keeps is "expired but kept".
+        let kept: u32 = plan.protected.values().sum();
+        let expired = if kept == 0 { "none expired".to_string() } else { format!("none to delete; {kept} expired but kept") };
+        ConditionUpdate::new(type_, true, reason::IN_SYNC, format!("{} snapshots evaluated, {expired}", plan.evaluated))
     } else {
         ConditionUpdate::new(type_, true, reason::RECONCILED, format!("deleted {} expired snapshots", status.deleted_last_run))
     }

@@ -148,6 +148,7 @@ pub fn details(plan: &SsmPlan, outcome: &AreaOutcome<SsmPlan, SsmChange>, previo
         all_traffic_from_world_found: plan.count(FindingKind::AllTrafficFromWorld),
         all_traffic_from_world_revoked: all_revoked,
         ssh_from_unlisted_cidrs: plan.count(FindingKind::SshFromUnlistedCidr),
+        wide_ranges_from_world: plan.count(FindingKind::WideRangeFromWorld),
         permissions,
         permissions_not_listed,
         instances: counts,
@@ -202,9 +203,10 @@ pub fn condition(outcome: &AreaOutcome<SsmPlan, SsmChange>, status: Option<&SsmS
         .map(|problem| format!("; {problem}"))
         .collect();
     let summary = format!(
-        "world-open SSH permissions: {}, all-traffic permissions from the world: {}, instances not managed by SSM: {} of {} ({} listed but not Online), unused key pairs: {}{conflict}",
+        "world-open SSH permissions: {}, all-traffic permissions from the world: {}, ranges split around 22 still open to the world: {}, instances not managed by SSM: {} of {} ({} listed but not Online), unused key pairs: {}{conflict}",
         status.world_ssh_found,
         status.all_traffic_from_world_found,
+        status.wide_ranges_from_world,
         status.instances.in_scope - status.instances.managed,
         status.instances.in_scope,
         status.instances.not_online,

@@ -248,6 +248,22 @@ mod snapshot_area {
     }
 
     #[test]
+    fn an_expired_snapshot_a_protection_keeps_is_called_expired_but_kept_as_in_the_plan() {
+        let mut inventory = old(1);
+        let mut snapshot = inventory.snapshots[0].clone();
+        snapshot.tags.insert("keep".to_string(), "true".to_string());
+        inventory.snapshots = vec![snapshot].into();
+        let mut excluding = desired(0);
+        excluding.exclude.insert("keep".to_string(), "true".to_string());
+        let plan = snapshots::plan(&excluding, &inventory, NOW, true);
+        let mut applied = run(Mode::Enforce, 0, 0, |_| Ok(None));
+        applied.snapshots = Some(AreaOutcome { plan: AreaPlan::Planned(plan), results: Vec::new() });
+        let s = status(&applied, None, Some(1), &time(0));
+        let in_sync = s.conditions.iter().find(|c| c.type_ == conditions::SNAPSHOTS_IN_SYNC).expect("condition");
+        assert_eq!(in_sync.message, "1 snapshots evaluated, none to delete; 1 expired but kept");
+    }
+
+    #[test]
     fn tagging_within_the_grace_period_is_pending_not_a_failure() {
         let s = status(&run(Mode::Enforce, 86_400, 3, |_| Ok(None)), None, Some(1), &time(0));
         assert_eq!(condition(&s, conditions::SNAPSHOTS_IN_SYNC), ("False", reason::DELETION_PENDING));
@@ -333,4 +349,18 @@ mod snapshot_area {
         assert_eq!(condition(&s, conditions::SNAPSHOTS_IN_SYNC), ("False", reason::DRIFT_FOUND));
         assert_eq!(s.cost.expect("cost").monthly_waste_usd, "15.00");
     }
+}
+
+#[test]
+fn ready_false_names_every_area_that_is_not_in_sync_with_its_reason() {
+    let snapshots = ConditionUpdate::new(conditions::SNAPSHOTS_IN_SYNC, false, reason::DELETION_PENDING, "10 expiring");
+    let backup = ConditionUpdate::new(conditions::BACKUP_IN_SYNC, false, reason::COVERAGE_GAP, "1 uncovered");
+    let gateway = ConditionUpdate::new(conditions::GATEWAY_ENDPOINTS_IN_SYNC, true, reason::IN_SYNC, "ok");
+    let ready = ready_condition(&[&gateway, &snapshots, &backup], false, 0);
+    assert!(!ready.status);
+    assert_eq!(ready.reason, reason::AREAS_NOT_IN_SYNC);
+    assert_eq!(ready.message, "not in sync: SnapshotsInSync (DeletionPending), BackupInSync (CoverageGap)");
+    // Waiting for a grace period alone keeps Ready True, as before.
+    let ready = ready_condition(&[&gateway, &snapshots], false, 0);
+    assert!(ready.status && ready.reason == reason::DELETION_PENDING, "{ready:?}");
 }

@@ -195,6 +195,18 @@ fn nat_cost_counts_only_drifted_vpcs_as_waste() {
 }
 
 #[test]
+fn per_vpc_nat_figures_add_up_to_the_total_shown() {
+    let mut inv = inventory();
+    // $0.016 a VPC, shown as $0.02 each; rounding only the total would show $0.03.
+    let bytes = 381_822_592;
+    inv.nat_bytes_30d = Some(BTreeMap::from([("vpc-a".into(), bytes), ("vpc-b".into(), bytes)]));
+    let plan = plan(POLICY, REGION, &desired(&[GatewayService::S3], RouteTableScope::Private), &inv, true);
+    let shown: Vec<String> = plan.vpcs.iter().filter_map(|v| v.nat_monthly_usd).map(|usd| format!("{usd:.2}")).collect();
+    assert_eq!(shown, ["0.02", "0.02"]);
+    assert_eq!(format!("{:.2}", plan.monthly_waste_usd()), "0.04");
+}
+
+#[test]
 fn cleanup_deletes_only_our_live_endpoints() {
     let mut gone = endpoint("vpce-3", "vpc-a", GatewayService::S3, &[], Some(POLICY));
     gone.state = "deleted".into();

@@ -75,6 +75,27 @@ fn a_wide_tcp_range_is_split_and_the_remainder_authorized_before_the_revoke() {
 }
 
 #[test]
+fn a_split_range_is_reported_as_still_open_to_the_world_now_and_on_later_runs() {
+    let wide = rule("sgr-wide", "tcp", 0, 65535, v4("0.0.0.0/0"));
+    let plan_now = plan("p", &desired(), &inv(vec![group("sg-1", vec![wide])]), true);
+    assert_eq!(plan_now.count(FindingKind::WideRangeFromWorld), 1, "the split itself says the rest stays open");
+    // After the split: the two halves carry the split note; an unrelated world-open port does not.
+    let mut low = rule("sgr-low", "tcp", 0, 21, v4("0.0.0.0/0"));
+    low.description = Some(SPLIT_NOTE.into());
+    let mut high = rule("sgr-high", "tcp", 23, 65535, Source::Ipv6("::/0".into()));
+    high.description = Some(format!("legacy {SPLIT_NOTE}"));
+    let https = rule("sgr-https", "tcp", 443, 443, v4("0.0.0.0/0"));
+    let mut office = rule("sgr-office", "tcp", 23, 65535, v4("10.0.0.0/8"));
+    office.description = Some(SPLIT_NOTE.into());
+    let later = plan("p", &desired(), &inv(vec![group("sg-1", vec![low, high, https, office])]), true);
+    assert!(later.actions.is_empty());
+    let reported: Vec<&str> =
+        later.permissions.iter().filter(|p| p.kind == FindingKind::WideRangeFromWorld).map(|p| p.rule.rule_id.as_str()).collect();
+    assert_eq!(reported, ["sgr-high", "sgr-low"]);
+    assert!(later.permissions.iter().all(|p| p.fix == Fix::Report));
+}
+
+#[test]
 fn ranges_starting_or_ending_at_22_leave_one_part() {
     assert_eq!(remainder(22, 25), [PortRange { from: 23, to: 25 }]);
     assert_eq!(remainder(0, 22), [PortRange { from: 0, to: 21 }]);
