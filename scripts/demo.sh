@@ -49,3 +49,12 @@ echo "exit code: 0"
 
 step "The status the operator would write (frugal plan -o json | .status)"
 $frugal plan -f examples/demo.yaml -o json | .venv/bin/python -c 'import json,sys; d=json.load(sys.stdin)[0]["status"]; print(json.dumps({k: d[k] for k in ("conditions","findings","cost")}, indent=2))'
+
+# DEMO_KEEP=1 make demo: leave the emulator (and the account the demo left) up to explore.
+if [ "${DEMO_KEEP:-0}" = 1 ]; then
+  step "The emulator stays up at $url until Ctrl-C. In another shell:"
+  echo "  export AWS_ENDPOINT_URL=$url AWS_ACCESS_KEY_ID=testing AWS_SECRET_ACCESS_KEY=testing AWS_REGION=eu-west-1"
+  echo "  $frugal plan -f examples/demo.yaml"
+  echo "  aws ec2 describe-vpc-endpoints   # any AWS CLI or SDK call, against the emulator"
+  wait "$emulator" || true
+fi
