@@ -9,5 +9,6 @@ pub mod controller;
 pub mod engine;
 pub mod http;
 pub mod metrics;
+pub mod pattern;
 pub mod plan;
 pub mod telemetry;

@@ -7,8 +7,10 @@ pub mod conditions;
 pub mod manifest;
 pub mod names;
 mod policy;
+mod services;
 mod status;
 pub mod validate;
 
 pub use policy::*;
+pub use services::*;
 pub use status::*;

@@ -6,6 +6,7 @@ use kube::CustomResource;
 use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
 
+use super::services::GatewayService;
 use super::status::CostPolicyStatus;
 
 mod backup;
@@ -208,37 +209,6 @@ pub struct GatewayEndpointsSpec {
 #[serde(transparent)]
 pub struct VpcId(#[schemars(regex(pattern = r"^vpc-[0-9a-f]{8,17}$"))] pub String);
 
-/// An AWS service that offers a free gateway endpoint.
-#[derive(Deserialize, Serialize, Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, JsonSchema)]
-#[serde(rename_all = "lowercase")]
-pub enum GatewayService {
-    /// Amazon S3 (com.amazonaws.<region>.s3).
-    S3,
-    /// Amazon DynamoDB (com.amazonaws.<region>.dynamodb).
-    Dynamodb,
-}
-
-impl GatewayService {
-    /// The short name used in the spec and in status.
-    pub fn as_str(self) -> &'static str {
-        match self {
-            GatewayService::S3 => "s3",
-            GatewayService::Dynamodb => "dynamodb",
-        }
-    }
-
-    /// The endpoint service name AWS uses in a region.
-    pub fn service_name(self, region: &str) -> String {
-        format!("com.amazonaws.{region}.{}", self.as_str())
-    }
-}
-
-impl std::fmt::Display for GatewayService {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.write_str(self.as_str())
-    }
-}
-
 /// Which route tables of a VPC the endpoints must be associated with.
 #[derive(Deserialize, Serialize, Clone, Copy, Debug, Default, PartialEq, Eq, JsonSchema)]
 pub enum RouteTableScope {
@@ -261,6 +231,12 @@ pub struct TagSelector {
 impl TagSelector {
     /// True when `tags` carries every tag of the selector.
     pub fn matches(&self, tags: &BTreeMap<String, String>) -> bool {
-        self.tags.iter().all(|(k, v)| tags.get(k) == Some(v))
+        carries_all(tags, &self.tags)
     }
+}
+
+/// True when `tags` carries every one of `wanted` (key and value); every set of tags carries
+/// an empty `wanted`. The one rule for selectors, exclusions, scopes and required tags.
+pub fn carries_all(tags: &BTreeMap<String, String>, wanted: &BTreeMap<String, String>) -> bool {
+    wanted.iter().all(|(k, v)| tags.get(k) == Some(v))
 }

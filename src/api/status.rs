@@ -4,7 +4,7 @@ use k8s_openapi::apimachinery::pkg::apis::meta::v1::Condition;
 use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
 
-use super::policy::GatewayService;
+use super::services::GatewayService;
 
 mod ssm_access;
 pub use ssm_access::*;

@@ -5,7 +5,8 @@
 use std::collections::{BTreeMap, BTreeSet};
 use std::time::Duration;
 
-use super::policy::{AwsTarget, CostPolicySpec, DeletionPolicy, GatewayService, Mode, RouteTableScope, SnapshotRetentionSpec};
+use super::policy::{AwsTarget, CostPolicySpec, DeletionPolicy, Mode, RouteTableScope, SnapshotRetentionSpec};
+use super::services::GatewayService;
 
 const MIN_RESYNC: Duration = Duration::from_secs(30);
 const MAX_RESYNC: Duration = Duration::from_secs(24 * 3600);
@@ -111,7 +112,7 @@ impl VpcScope {
     pub fn includes(&self, vpc_id: &str, tags: &BTreeMap<String, String>) -> bool {
         match self {
             VpcScope::Ids(ids) => ids.contains(vpc_id),
-            VpcScope::Tags(want) => want.iter().all(|(k, v)| tags.get(k) == Some(v)),
+            VpcScope::Tags(want) => super::carries_all(tags, want),
         }
     }
 }

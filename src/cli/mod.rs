@@ -138,6 +138,24 @@ pub struct PacingArgs {
     pub associate_instance_profile_pacing: (f64, f64),
 }
 
+impl RunArgs {
+    /// The controller's settings, from the flags.
+    pub fn config(&self) -> crate::controller::Config {
+        crate::controller::Config {
+            metrics_addr: self.metrics_addr,
+            policy_selector: self.policy_selector.clone(),
+            allowed_role_arns: self.allowed_role_arns.clone(),
+            leader_election: self.leader_election.then(|| crate::controller::LeaseConfig {
+                namespace: self.leader_election_namespace.clone(),
+                name: self.leader_election_lease_name.clone(),
+            }),
+            observation_ttl: self.observation_ttl,
+            max_concurrent_reconciles: self.max_concurrent_reconciles,
+            pacing: self.pacing.config(),
+        }
+    }
+}
+
 impl PacingArgs {
     pub fn config(&self) -> PacingConfig {
         let mut config = PacingConfig::default();
@@ -198,7 +216,7 @@ pub async fn main() -> ExitCode {
     };
     crate::telemetry::init(cli.log_format);
     match cli.command {
-        Command::Run(args) => match crate::controller::run(args).await {
+        Command::Run(args) => match crate::controller::run(args.config()).await {
             Ok(()) => ExitCode::SUCCESS,
             // Said once: as a log record where logs are collected, else as a plain line.
             Err(error) if cli.log_format == LogFormat::Json => {

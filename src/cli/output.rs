@@ -6,9 +6,9 @@ use serde_json::json;
 
 use k8s_openapi::apimachinery::pkg::apis::meta::v1::Condition;
 
-use crate::api::{CostPolicyStatus, EndpointOwnership, conditions};
+use crate::api::{CostPolicyStatus, conditions};
 use crate::engine::{AppliedRun, AreaPlan, ChangeResult, ErrorKind, PlannedRun};
-use crate::plan::gateway_endpoints::GatewayPlan;
+use crate::plan::gateway_endpoints::{GatewayPlan, Ownership};
 use crate::plan::snapshots::{Protection, SnapshotChange, SnapshotPlan, Verdict};
 
 mod backup;
@@ -134,9 +134,9 @@ fn gateway_table(out: &mut String, plan: &GatewayPlan) {
         let _ = writeln!(out, "  {}{cost}", vpc.vpc_id);
         for service in &vpc.services {
             let owner = match service.ownership {
-                EndpointOwnership::Managed => "managed",
-                EndpointOwnership::Adopted => "adopted",
-                EndpointOwnership::Missing => "missing",
+                Ownership::Managed => "managed",
+                Ownership::Adopted => "adopted",
+                Ownership::Missing => "missing",
             };
             match (&service.endpoint_id, service.route_tables_missing.is_empty()) {
                 (Some(id), true) => {

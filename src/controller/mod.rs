@@ -27,13 +27,39 @@ use kube::{Api, Client};
 
 use crate::api::CostPolicy;
 use crate::api::allowlist::RoleAllowlist;
-use crate::aws::AwsConnector;
-use crate::cli::RunArgs;
+use crate::aws::{AwsConnector, PacingConfig};
 use crate::metrics::Metrics;
 
 pub use context::Context;
 pub use leader::LeaderElector;
 pub use reconcile::{ReconcileError, error_policy, reconcile};
+
+/// What `frugal run` is told: the controller's own settings, whatever sets them (flags,
+/// environment, a test).
+#[derive(Clone, Debug)]
+pub struct Config {
+    /// Address of the HTTP server for /metrics, /healthz and /readyz.
+    pub metrics_addr: std::net::SocketAddr,
+    /// Only policies whose labels match this selector are reconciled.
+    pub policy_selector: Option<String>,
+    /// Role ARN patterns policies may assume; empty: any.
+    pub allowed_role_arns: Vec<String>,
+    /// The Lease to elect a leader through; None: this process leads alone.
+    pub leader_election: Option<LeaseConfig>,
+    /// How long one account's reads are shared between policies.
+    pub observation_ttl: std::time::Duration,
+    /// Reconciles in flight at once (0: no limit).
+    pub max_concurrent_reconciles: u16,
+    pub pacing: PacingConfig,
+}
+
+/// Where the leader Lease lives.
+#[derive(Clone, Debug)]
+pub struct LeaseConfig {
+    /// Default: the client's namespace.
+    pub namespace: Option<String>,
+    pub name: String,
+}
 
 /// Runs the controller until SIGTERM or Ctrl-C; with leader election, only while this
 /// replica holds the lease.
@@ -41,12 +67,12 @@ pub use reconcile::{ReconcileError, error_policy, reconcile};
 /// A replica that loses the lease stops its controller at once (in-flight reconciles are
 /// dropped; each reconcile is idempotent, the new leader redoes it) and returns an error,
 /// so the process exits non-zero and Kubernetes restarts it as a clean standby.
-pub async fn run(args: RunArgs) -> anyhow::Result<()> {
+pub async fn run(args: Config) -> anyhow::Result<()> {
     let client = Client::try_default()
         .await
         .map_err(|e| anyhow::anyhow!("cannot build a Kubernetes client from the kubeconfig or the in-cluster config: {e}"))?;
     let metrics = Metrics::new();
-    let connector = Arc::new(AwsConnector::new(metrics.clone(), args.pacing.config()).with_observation_ttl(args.observation_ttl));
+    let connector = Arc::new(AwsConnector::new(metrics.clone(), args.pacing.clone()).with_observation_ttl(args.observation_ttl));
     let allowed_roles = RoleAllowlist::new(args.allowed_role_arns.clone());
     let (reader, writer) = reflector::store();
     let ctx =
@@ -64,13 +90,13 @@ pub async fn run(args: RunArgs) -> anyhow::Result<()> {
     // controller and releases the lease, wherever it arrives.
     let shutdown = shutdown_signal()?.boxed().shared();
     // From here on this replica can do its job, as the leader or as a standby.
-    set_leader(&health, &metrics, !args.leader_election);
+    set_leader(&health, &metrics, args.leader_election.is_none());
     health.ready.store(true, Ordering::SeqCst);
 
-    let mut elector = if args.leader_election {
-        let namespace = args.leader_election_namespace.clone().unwrap_or_else(|| client.default_namespace().to_string());
-        let mut elector = LeaderElector::new(client.clone(), &namespace, &args.leader_election_lease_name, &leader::identity());
-        tracing::info!(lease = %args.leader_election_lease_name, %namespace, identity = %elector.identity(), "waiting for the leader lease");
+    let mut elector = if let Some(lease) = &args.leader_election {
+        let namespace = lease.namespace.clone().unwrap_or_else(|| client.default_namespace().to_string());
+        let mut elector = LeaderElector::new(client.clone(), &namespace, &lease.name, &leader::identity());
+        tracing::info!(lease = %lease.name, %namespace, identity = %elector.identity(), "waiting for the leader lease");
         tokio::select! {
             () = elector.acquire() => {}
             () = shutdown.clone() => {
@@ -118,7 +144,8 @@ pub async fn run(args: RunArgs) -> anyhow::Result<()> {
     if let Some(lost) = lost {
         server.abort();
         tracing::error!(%lost, "lost the leader lease: stopped reconciling");
-        anyhow::bail!("lost the leader lease {}: {lost}", args.leader_election_lease_name);
+        let lease = args.leader_election.as_ref().map(|l| l.name.as_str()).unwrap_or_default();
+        anyhow::bail!("lost the leader lease {lease}: {lost}");
     }
     if let Some(elector) = elector.as_mut()
         && let Err(error) = elector.release().await

@@ -10,7 +10,7 @@ use crate::api::{
     AreaCost, CostPolicyStatus, CostStatus, EndpointOwnership, EndpointStatus, GatewayEndpointsStatus, VpcEndpointsStatus, usd,
 };
 use crate::plan::conflicts;
-use crate::plan::gateway_endpoints::{GatewayChange, GatewayPlan};
+use crate::plan::gateway_endpoints::{GatewayChange, GatewayPlan, Ownership};
 
 use super::cloud::CloudError;
 use super::run::{AppliedRun, AreaOutcome, AreaPlan};
@@ -351,7 +351,11 @@ fn gateway_details(plan: &GatewayPlan, outcome: &AreaOutcome<GatewayPlan, Gatewa
                 .map(|s| EndpointStatus {
                     service: s.service,
                     endpoint_id: s.endpoint_id.clone(),
-                    ownership: s.ownership,
+                    ownership: match s.ownership {
+                        Ownership::Managed => EndpointOwnership::Managed,
+                        Ownership::Adopted => EndpointOwnership::Adopted,
+                        Ownership::Missing => EndpointOwnership::Missing,
+                    },
                     route_tables_missing: s.route_tables_missing.clone(),
                 })
                 .collect(),

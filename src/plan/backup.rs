@@ -442,28 +442,9 @@ fn compliance(rule: &PlanRule, desired: &BackupDesired) -> RuleCompliance {
 }
 
 /// True when `pattern` (with `*` wildcards) matches `arn`.
-fn arn_matches(pattern: &str, arn: &str) -> bool {
-    let parts: Vec<&str> = pattern.split('*').collect();
-    if parts.len() == 1 {
-        return pattern == arn;
-    }
-    let mut rest = arn;
-    for (i, part) in parts.iter().enumerate() {
-        if i == 0 {
-            let Some(r) = rest.strip_prefix(part) else { return false };
-            rest = r;
-        } else if i == parts.len() - 1 {
-            return rest.ends_with(part);
-        } else {
-            let Some(at) = rest.find(part) else { return false };
-            rest = &rest[at + part.len()..];
-        }
-    }
-    true
-}
-
 fn selects(selection: &Selection, resource: &Resource) -> bool {
-    selection.resources.iter().any(|p| arn_matches(p, &resource.arn)) || selection.tags.iter().any(|(k, v)| resource.tags.get(k) == Some(v))
+    selection.resources.iter().any(|p| crate::pattern::matches(p, &resource.arn))
+        || selection.tags.iter().any(|(k, v)| resource.tags.get(k) == Some(v))
 }
 
 /// What `selections` cover: instances and volumes selected directly, and volumes attached to
@@ -482,7 +463,7 @@ pub fn coverage(selections: &[Selection], resources: &[Resource], required_tags:
                     result.covered_gib += u64::from(resource.size_gib);
                 }
             }
-        } else if !required_tags.is_empty() && required_tags.iter().all(|(k, v)| resource.tags.get(k) == Some(v)) {
+        } else if !required_tags.is_empty() && crate::api::carries_all(&resource.tags, required_tags) {
             uncovered.push(resource.id.clone());
         }
     }

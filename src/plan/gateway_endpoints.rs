@@ -6,7 +6,7 @@
 use std::collections::{BTreeMap, BTreeSet};
 
 use crate::api::validate::{GatewayEndpointsDesired, VpcScope};
-use crate::api::{EndpointOwnership, GatewayService, RouteTableScope};
+use crate::api::{GatewayService, RouteTableScope};
 
 use super::token::idempotency_token;
 use super::{Tags, is_owned_by, ownership_tags};
@@ -135,11 +135,22 @@ pub struct VpcReport {
     pub nat_monthly_usd: Option<f64>,
 }
 
+/// Who owns a service's endpoint in a VPC.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Ownership {
+    /// Created by this policy (tagged with its name).
+    Managed,
+    /// Created by someone else; the policy only adds route tables to it.
+    Adopted,
+    /// No endpoint exists yet.
+    Missing,
+}
+
 #[derive(Clone, Debug, PartialEq)]
 pub struct ServiceReport {
     pub service: GatewayService,
     pub endpoint_id: Option<String>,
-    pub ownership: EndpointOwnership,
+    pub ownership: Ownership,
     pub route_tables_missing: Vec<String>,
 }
 
@@ -155,7 +166,7 @@ impl GatewayPlan {
     }
 
     pub fn adopted_endpoints(&self) -> usize {
-        self.vpcs.iter().flat_map(|v| &v.services).filter(|s| s.ownership == EndpointOwnership::Adopted).count()
+        self.vpcs.iter().flat_map(|v| &v.services).filter(|s| s.ownership == Ownership::Adopted).count()
     }
 
     /// Findings: one per change needed.
@@ -223,8 +234,7 @@ pub fn plan_with_peers(
                             route_table_ids: missing.clone(),
                         });
                     }
-                    let ownership =
-                        if is_owned_by(&endpoint.tags, policy) { EndpointOwnership::Managed } else { EndpointOwnership::Adopted };
+                    let ownership = if is_owned_by(&endpoint.tags, policy) { Ownership::Managed } else { Ownership::Adopted };
                     ServiceReport { service, endpoint_id: Some(endpoint.id.clone()), ownership, route_tables_missing: missing }
                 }
                 None => {
@@ -235,7 +245,7 @@ pub fn plan_with_peers(
                         .map(|e| e.id.as_str())
                         .collect();
                     drift.push(create_endpoint(policy, &vpc.id, service, service_name, &missing, &gone));
-                    ServiceReport { service, endpoint_id: None, ownership: EndpointOwnership::Missing, route_tables_missing: missing }
+                    ServiceReport { service, endpoint_id: None, ownership: Ownership::Missing, route_tables_missing: missing }
                 }
             };
             services.push(report);

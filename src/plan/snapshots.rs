@@ -7,6 +7,7 @@
 use std::collections::{BTreeMap, BTreeSet};
 use std::sync::Arc;
 
+use crate::api::carries_all;
 use crate::api::names::TAG_EXPIRES_AT;
 use crate::api::validate::SnapshotRetentionDesired;
 
@@ -193,7 +194,7 @@ pub fn protection(snapshot: &Snapshot, inventory: &SnapshotInventory, exclude: &
     if inventory.launch_template_snapshots.contains(&snapshot.id) {
         return Some(Protection::UsedByLaunchTemplate);
     }
-    if !exclude.is_empty() && exclude.iter().all(|(k, v)| snapshot.tags.get(k) == Some(v)) {
+    if !exclude.is_empty() && carries_all(&snapshot.tags, exclude) {
         return Some(Protection::Excluded);
     }
     None
@@ -262,7 +263,7 @@ impl<'a> Retention<'a> {
 }
 
 fn selects(desired: &SnapshotRetentionDesired, snapshot: &Snapshot) -> bool {
-    desired.selector.iter().all(|(k, v)| snapshot.tags.get(k) == Some(v))
+    carries_all(&snapshot.tags, &desired.selector)
 }
 
 /// Plans snapshot retention. `now` is Unix seconds; `enforce` false is Audit mode.

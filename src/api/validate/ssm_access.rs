@@ -3,6 +3,8 @@
 use std::collections::{BTreeMap, BTreeSet};
 use std::net::IpAddr;
 
+use ipnet::IpNet;
+
 use super::{Errors, check_tags};
 use crate::api::{KeyPairPolicy, SsmAccessSpec};
 
@@ -37,7 +39,7 @@ impl SecurityGroupScope {
     pub fn includes(&self, group_id: &str, tags: &BTreeMap<String, String>) -> bool {
         match self {
             SecurityGroupScope::Ids(ids) => ids.contains(group_id),
-            SecurityGroupScope::Tags(want) => want.iter().all(|(k, v)| tags.get(k) == Some(v)),
+            SecurityGroupScope::Tags(want) => crate::api::carries_all(tags, want),
         }
     }
 
@@ -54,12 +56,9 @@ pub struct InstanceProfileDesired {
     pub create: bool,
 }
 
-/// An IPv4 or IPv6 network.
+/// An IPv4 or IPv6 network, with no bits set beyond its prefix.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash)]
-pub struct Cidr {
-    pub addr: IpAddr,
-    pub prefix: u8,
-}
+pub struct Cidr(IpNet);
 
 impl Cidr {
     /// Parses `a.b.c.d/n` or `x::y/n`; the address must have no bits beyond the prefix.
@@ -67,43 +66,30 @@ impl Cidr {
         let (addr, prefix) = text.split_once('/').ok_or_else(|| format!("{text:?} is not a CIDR such as 10.0.0.0/8 or 2001:db8::/32"))?;
         let addr: IpAddr = addr.parse().map_err(|_| format!("{text:?} does not start with an IPv4 or IPv6 address"))?;
         let max = if addr.is_ipv4() { 32 } else { 128 };
-        let prefix: u8 =
-            prefix.parse().ok().filter(|p| *p <= max).ok_or_else(|| format!("{text:?} has a prefix length outside 0..{max}"))?;
-        let cidr = Cidr { addr, prefix };
-        if cidr.network() != addr {
-            return Err(format!("{text:?} has host bits set; the network is {}/{prefix}", cidr.network()));
+        let net = prefix
+            .parse::<u8>()
+            .ok()
+            .and_then(|p| IpNet::new(addr, p).ok())
+            .ok_or_else(|| format!("{text:?} has a prefix length outside 0..{max}"))?;
+        if net.network() != addr {
+            return Err(format!("{text:?} has host bits set; the network is {}", net.trunc()));
         }
-        Ok(cidr)
-    }
-
-    fn network(&self) -> IpAddr {
-        match self.addr {
-            IpAddr::V4(a) => {
-                let mask = if self.prefix == 0 { 0 } else { u32::MAX << (32 - u32::from(self.prefix)) };
-                IpAddr::V4((u32::from(a) & mask).into())
-            }
-            IpAddr::V6(a) => {
-                let mask = if self.prefix == 0 { 0 } else { u128::MAX << (128 - u32::from(self.prefix)) };
-                IpAddr::V6((u128::from(a) & mask).into())
-            }
-        }
+        Ok(Cidr(net))
     }
 
     /// True when `other` lies within this network.
     pub fn contains(&self, other: &Cidr) -> bool {
-        self.addr.is_ipv4() == other.addr.is_ipv4()
-            && other.prefix >= self.prefix
-            && Cidr { addr: other.addr, prefix: self.prefix }.network() == self.network()
+        self.0.contains(&other.0)
     }
 
     pub fn is_world(&self) -> bool {
-        self.prefix == 0
+        self.0.prefix_len() == 0
     }
 }
 
 impl std::fmt::Display for Cidr {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        write!(f, "{}/{}", self.addr, self.prefix)
+        self.0.fmt(f)
     }
 }
 

@@ -362,9 +362,9 @@ fn coverage_counts_selected_resources_and_lists_uncovered_required_ones() {
 
 #[test]
 fn arn_wildcards_match_like_aws_backup() {
-    assert!(arn_matches("arn:aws:ec2:*:*:volume/*", "arn:aws:ec2:eu-west-1:1:volume/vol-1"));
-    assert!(!arn_matches("arn:aws:ec2:*:*:volume/*", "arn:aws:ec2:eu-west-1:1:instance/i-1"));
-    assert!(arn_matches("*", "anything"));
+    assert!(crate::pattern::matches("arn:aws:ec2:*:*:volume/*", "arn:aws:ec2:eu-west-1:1:volume/vol-1"));
+    assert!(!crate::pattern::matches("arn:aws:ec2:*:*:volume/*", "arn:aws:ec2:eu-west-1:1:instance/i-1"));
+    assert!(crate::pattern::matches("*", "anything"));
 }
 
 #[test]

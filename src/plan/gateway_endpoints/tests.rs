@@ -122,7 +122,7 @@ fn existing_endpoint_of_someone_else_is_adopted_and_extended_not_duplicated() {
             route_table_ids: vec!["rtb-a2".into()],
         }]
     );
-    assert_eq!(plan.vpcs[0].services[0].ownership, EndpointOwnership::Adopted);
+    assert_eq!(plan.vpcs[0].services[0].ownership, Ownership::Adopted);
     assert_eq!(plan.adopted_endpoints(), 1);
 }
 
@@ -133,7 +133,7 @@ fn our_endpoint_is_reported_as_managed_and_in_sync_needs_nothing() {
     inv.endpoints.push(endpoint("vpce-2", "vpc-b", GatewayService::S3, &["rtb-b1"], Some(POLICY)));
     let plan = plan(POLICY, REGION, &desired(&[GatewayService::S3], RouteTableScope::Private), &inv, true);
     assert!(plan.drift.is_empty() && plan.actions.is_empty());
-    assert!(plan.vpcs.iter().all(|v| v.services[0].ownership == EndpointOwnership::Managed));
+    assert!(plan.vpcs.iter().all(|v| v.services[0].ownership == Ownership::Managed));
 }
 
 #[test]
@@ -141,7 +141,7 @@ fn endpoint_tagged_for_another_policy_is_adopted() {
     let mut inv = inventory();
     inv.endpoints.push(endpoint("vpce-1", "vpc-a", GatewayService::S3, &["rtb-a1", "rtb-a2"], Some("other")));
     let plan = plan(POLICY, REGION, &desired(&[GatewayService::S3], RouteTableScope::Private), &inv, true);
-    assert_eq!(plan.vpcs[0].services[0].ownership, EndpointOwnership::Adopted);
+    assert_eq!(plan.vpcs[0].services[0].ownership, Ownership::Adopted);
 }
 
 #[test]

@@ -55,57 +55,15 @@ fn statements(document: &Value) -> Vec<&Value> {
 /// `Action` as one pattern or a list of patterns; IAM matches actions case-insensitively.
 fn matches_action(patterns: &Value, action: &str) -> bool {
     match patterns {
-        Value::String(p) => wildcard(&p.to_ascii_lowercase(), &action.to_ascii_lowercase()),
+        Value::String(p) => crate::pattern::matches(&p.to_ascii_lowercase(), &action.to_ascii_lowercase()),
         Value::Array(list) => list.iter().any(|p| matches_action(p, action)),
         _ => false,
     }
 }
 
-/// `*` (any run) and `?` (one character) glob, as IAM action patterns use.
-fn wildcard(pattern: &str, text: &str) -> bool {
-    let (p, t): (Vec<char>, Vec<char>) = (pattern.chars().collect(), text.chars().collect());
-    let (mut pi, mut ti, mut star, mut mark) = (0, 0, None, 0);
-    while ti < t.len() {
-        if pi < p.len() && (p[pi] == '?' || p[pi] == t[ti]) {
-            pi += 1;
-            ti += 1;
-        } else if pi < p.len() && p[pi] == '*' {
-            star = Some(pi);
-            mark = ti;
-            pi += 1;
-        } else if let Some(s) = star {
-            pi = s + 1;
-            mark += 1;
-            ti = mark;
-        } else {
-            return false;
-        }
-    }
-    p[pi..].iter().all(|c| *c == '*')
-}
-
+/// IAM returns policy documents URL-encoded (`+` for a space, as forms encode it).
 fn percent_decode(raw: &str) -> Option<String> {
-    let bytes = raw.as_bytes();
-    let mut out = Vec::with_capacity(bytes.len());
-    let mut i = 0;
-    while i < bytes.len() {
-        match bytes[i] {
-            b'%' => {
-                let hex = std::str::from_utf8(bytes.get(i + 1..i + 3)?).ok()?;
-                out.push(u8::from_str_radix(hex, 16).ok()?);
-                i += 3;
-            }
-            b'+' => {
-                out.push(b' ');
-                i += 1;
-            }
-            b => {
-                out.push(b);
-                i += 1;
-            }
-        }
-    }
-    String::from_utf8(out).ok()
+    percent_encoding::percent_decode_str(&raw.replace('+', " ")).decode_utf8().ok().map(|text| text.into_owned())
 }
 
 #[cfg(test)]
