@@ -17,6 +17,14 @@
 //! Why not a crate: kube-coordinate needs kube 2; kube-lease-manager 0.13 builds with
 //! kube 5 but clears an expired holder with an unguarded patch and keeps reporting
 //! leadership while its renewals fail, both of which can leave two leaders.
+//!
+//! kubert's `LeaseManager` (re-evaluated 2026-12 at 0.25.0, for issue #17): its writes are
+//! guarded by resourceVersion, but it builds on kube-client 1.1 (a second kube and
+//! k8s-openapi in the build), brings chrono beside jiff, and judges a held lease expired
+//! when `renewTime + leaseDurationSeconds` is past on this node's clock, so a standby whose
+//! clock runs ahead takes a live lease over: the rule above exists to prevent exactly that.
+//! Kept: this module, its tests (`controller/leader/tests.rs`) and the real-server takeover
+//! and outage tests.
 
 use std::time::Duration;
 
