@@ -116,7 +116,7 @@ async fn the_status_of_every_area_is_stored_whole() {
     assert_eq!(output.status.code(), Some(2), "frugal plan finds drift: {}", String::from_utf8_lossy(&output.stderr));
     let report: Value = serde_json::from_slice(&output.stdout).expect("frugal plan -o json prints JSON");
     let status = report[0]["status"].clone();
-    for area in ["gatewayEndpoints", "snapshots", "ssm", "backup", "cost", "conditions"] {
+    for area in ["gatewayEndpoints", "snapshotRetention", "ssmAccess", "backup", "cost", "conditions"] {
         assert!(!status[area].is_null(), "the plan's status lacks {area}: {status:#}");
     }
 

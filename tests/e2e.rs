@@ -358,7 +358,7 @@ async fn snapshot_retention_deletes_expired_snapshots_and_reports_them() {
         })
         .await;
     assert_eq!(env.account.snapshot_ids().await, young.iter().cloned().collect::<BTreeSet<_>>(), "only the young snapshot survives");
-    let snapshots = policy.status.as_ref().and_then(|s| s.snapshots.as_ref()).expect("status.snapshots");
+    let snapshots = policy.status.as_ref().and_then(|s| s.snapshot_retention.as_ref()).expect("status.snapshotRetention");
     assert_eq!(snapshots.deleted_total, 3, "{snapshots:?}");
     assert!(policy.status.as_ref().and_then(|s| s.cost.as_ref()).is_some_and(|c| c.monthly_savings_usd == "1.50"), "3 × 10 GiB × $0.05");
 
@@ -465,17 +465,20 @@ async fn ssm_access_closes_world_ssh_splits_wide_ranges_and_attaches_the_profile
     assert_eq!(tagged.security_group_rules().len(), 2, "the rules of the split carry the policy's tag: {tagged:?}");
     assert_eq!(account.instance_profile_name(&bare).await.as_deref(), Some("frugal-ssm"), "the bare instance gets the profile");
 
-    // status.ssm counts what the last run found: once the account is fixed and the emulator's
+    // status.ssmAccess counts what the last run found: once the account is fixed and the emulator's
     // SSM lists the instance (its profile's role carries AmazonSSMManagedInstanceCore), a run
     // finds nothing open. The resync (30s) or the status write itself brings that run.
     let policy = env
-        .wait_until("status.ssm of a run over the fixed account", |p| {
+        .wait_until("status.ssmAccess of a run over the fixed account", |p| {
             is_current(p)
                 && is_true(p, conditions::SSM_ACCESS_IN_SYNC)
-                && p.status.as_ref().and_then(|s| s.ssm.as_ref()).is_some_and(|ssm| ssm.world_ssh_found == 0 && ssm.instances.managed == 1)
+                && p.status
+                    .as_ref()
+                    .and_then(|s| s.ssm_access.as_ref())
+                    .is_some_and(|ssm| ssm.world_ssh_found == 0 && ssm.instances.managed == 1)
         })
         .await;
-    let ssm = policy.status.as_ref().and_then(|s| s.ssm.as_ref()).expect("status.ssm");
+    let ssm = policy.status.as_ref().and_then(|s| s.ssm_access.as_ref()).expect("status.ssmAccess");
     assert!(ssm.security_groups_in_scope >= 2, "every group of the region is in scope (ours and the default VPC's): {ssm:?}");
     assert_eq!((ssm.instances.in_scope, ssm.instances.no_profile, ssm.instances.profile_attached_by_us), (1, 0, 1), "{ssm:?}");
     // What is left open is the split's two halves: every port but 22, to the world.

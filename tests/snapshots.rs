@@ -79,7 +79,7 @@ async fn expired_snapshots_are_tagged_then_deleted_after_the_grace_period() {
     assert!(third.succeeded(), "{:?}", third.first_error());
     assert_eq!(account.snapshot_ids().await, young.iter().cloned().collect::<BTreeSet<_>>());
     let status = report::status(&third, Some(&status), Some(1), &time());
-    assert_eq!(status.snapshots.as_ref().map(|s| (s.deleted_last_run, s.deleted_total)), Some((3, 3)));
+    assert_eq!(status.snapshot_retention.as_ref().map(|s| (s.deleted_last_run, s.deleted_total)), Some((3, 3)));
 }
 
 #[tokio::test]
@@ -162,7 +162,7 @@ async fn ami_launch_template_backup_dlm_locked_and_pending_snapshots_survive() {
         assert!(left.contains(kept), "{kept} must survive");
     }
     let status = report::status(&applied, None, Some(1), &time());
-    let skipped = status.snapshots.expect("area").skipped;
+    let skipped = status.snapshot_retention.expect("area").skipped;
     assert_eq!(
         (
             skipped.used_by_ami,
@@ -194,7 +194,7 @@ async fn more_than_one_page_is_read_and_audit_changes_nothing() {
     assert_eq!(requests.iter().filter(|r| r.operation == "DescribeSnapshots").count(), 3, "ceil(2500/1000) pages");
     assert!(requests.iter().all(|r| !r.is_mutating()), "{requests:?}");
     let status = report::status(&applied, None, Some(1), &time());
-    let snapshots = status.snapshots.expect("area");
+    let snapshots = status.snapshot_retention.expect("area");
     assert_eq!(snapshots.evaluated, 2500);
     // Each volume holds 10 snapshots spread over 100 days: about half are older than 50 days,
     // and the newest 2 of each volume are young anyway.
@@ -213,7 +213,7 @@ async fn the_cap_limits_each_run_and_the_rest_follows_on_the_next() {
     let first = run_at(&account, &p, now()).await;
     assert_eq!(account.snapshot_ids().await.len(), 10);
     let status = report::status(&first, None, Some(1), &time());
-    assert_eq!(status.snapshots.as_ref().map(|s| (s.deleted_last_run, s.pending)), Some((20, 10)));
+    assert_eq!(status.snapshot_retention.as_ref().map(|s| (s.deleted_last_run, s.pending)), Some((20, 10)));
     run_at(&account, &p, now()).await;
     assert!(account.snapshot_ids().await.is_empty());
 }
@@ -267,5 +267,5 @@ async fn with_no_grace_period_a_failed_tag_call_deletes_nothing() {
     let condition = conditions::find(&status.conditions, conditions::SNAPSHOTS_IN_SYNC).expect("condition");
     assert_eq!(condition.reason, reason::ACTION_FAILED);
     assert!(condition.message.contains("CreateTags failed (access_denied)"), "{}", condition.message);
-    assert_eq!(status.snapshots.as_ref().map(|s| (s.deleted_last_run, s.pending)), Some((0, 3)));
+    assert_eq!(status.snapshot_retention.as_ref().map(|s| (s.deleted_last_run, s.pending)), Some((0, 3)));
 }

@@ -269,7 +269,7 @@ async fn a_messy_account_converges_in_one_apply_and_the_second_apply_changes_not
     assert_eq!(setting.service_setting().and_then(|s| s.setting_value()), Some("frugal-dhmc"));
 
     let status = report::status(&first, None, Some(1), &Time(Timestamp::now()));
-    let ssm_status = status.ssm.as_ref().expect("status.ssm");
+    let ssm_status = status.ssm_access.as_ref().expect("status.ssmAccess");
     assert_eq!((ssm_status.world_ssh_found, ssm_status.world_ssh_revoked, ssm_status.world_ssh_split), (4, 2, 2));
     assert_eq!((ssm_status.all_traffic_from_world_found, ssm_status.all_traffic_from_world_revoked), (1, 1));
     assert_eq!(ssm_status.instances.attached_last_run, 2);
@@ -301,7 +301,7 @@ async fn audit_mode_reports_the_same_account_and_changes_nothing() {
     let status = report::status(&applied, None, Some(1), &Time(Timestamp::now()));
     let condition = conditions::find(&status.conditions, conditions::SSM_ACCESS_IN_SYNC).expect("condition");
     assert_eq!((condition.status.as_str(), condition.reason.as_str()), ("False", reason::DRIFT_FOUND));
-    let ssm = status.ssm.expect("status.ssm");
+    let ssm = status.ssm_access.expect("status.ssmAccess");
     assert_eq!(ssm.world_ssh_found, 4);
     assert_eq!(ssm.unused_key_pairs, ["stray"]);
 }
@@ -355,7 +355,7 @@ async fn a_same_named_role_someone_else_owns_is_reported_and_never_modified() {
     assert!(iam_calls.is_empty(), "{iam_calls:?}");
 
     let status = report::status(&applied, None, Some(1), &Time(Timestamp::now()));
-    let ssm = status.ssm.as_ref().expect("status.ssm");
+    let ssm = status.ssm_access.as_ref().expect("status.ssmAccess");
     let conflict = ssm.instance_profile_conflict.as_deref().expect("conflict in status");
     assert!(conflict.starts_with("role frugal-ssm exists and is not managed by this policy"), "{conflict}");
     let condition = conditions::find(&status.conditions, conditions::SSM_ACCESS_IN_SYNC).expect("condition");
@@ -400,7 +400,7 @@ async fn a_default_host_management_role_that_cannot_work_is_reported() {
     let section = "{defaultHostManagement: {enabled: true, roleName: frugal-dhmc}}";
     let problem = |applied: &AppliedRun| {
         let status = report::status(applied, None, Some(1), &Time(Timestamp::now()));
-        let ssm = status.ssm.clone().expect("status.ssm");
+        let ssm = status.ssm_access.clone().expect("status.ssmAccess");
         let condition = conditions::find(&status.conditions, conditions::SSM_ACCESS_IN_SYNC).expect("condition").clone();
         (ssm.default_host_management_problem, ssm.findings, condition.message)
     };

@@ -37,13 +37,13 @@ pub struct CostPolicyStatus {
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub gateway_endpoints: Option<GatewayEndpointsStatus>,
 
-    /// EBS snapshot retention details.
+    /// EBS snapshot retention details (the key is the spec's, as for every area).
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub snapshots: Option<SnapshotsStatus>,
+    pub snapshot_retention: Option<SnapshotsStatus>,
 
     /// SSM-only access details.
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub ssm: Option<SsmStatus>,
+    pub ssm_access: Option<SsmStatus>,
 
     /// AWS Backup vault, plan and selection details.
     #[serde(default, skip_serializing_if = "Option::is_none")]

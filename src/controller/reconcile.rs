@@ -226,11 +226,11 @@ fn record_metrics(ctx: &Context, policy: &ValidatedPolicy, applied: &engine::App
     if let Some(ge) = &status.gateway_endpoints {
         ctx.metrics.findings.get_or_create(&labels("gatewayEndpoints")).set(i64::from(ge.findings));
     }
-    if let Some(snapshots) = &status.snapshots {
+    if let Some(snapshots) = &status.snapshot_retention {
         ctx.metrics.findings.get_or_create(&labels("snapshotRetention")).set(i64::from(snapshots.findings));
         ctx.metrics.record_snapshots(&policy.name, snapshots);
     }
-    if let Some(ssm) = &status.ssm {
+    if let Some(ssm) = &status.ssm_access {
         ctx.metrics.findings.get_or_create(&labels("ssmAccess")).set(i64::from(ssm.findings));
     }
     if let Some(backup) = &status.backup {

@@ -1356,7 +1356,7 @@ async fn ssm_enforce_revokes_world_ssh_splits_the_wide_range_attaches_the_profil
             assert_condition(&status, "SsmAccessInSync", "True", "Reconciled");
             assert_condition(&status, "Ready", "True", "Reconciled");
             assert_condition(&status, "Reconciling", "False", "Idle");
-            let ssm = &status["ssm"];
+            let ssm = &status["ssmAccess"];
             assert_eq!(ssm["securityGroupsInScope"], 2, "{ssm:#}");
             assert_eq!(
                 (ssm["worldSshFound"].as_u64(), ssm["worldSshRevoked"].as_u64(), ssm["worldSshSplit"].as_u64()),
@@ -1433,8 +1433,8 @@ async fn ssm_enforce_revokes_world_ssh_splits_the_wide_range_attaches_the_profil
         .reconcile(again, |mut api| async move {
             let status = api.expect_status_patch().await;
             assert_condition(&status, "SsmAccessInSync", "True", "InSync");
-            assert_eq!(status["ssm"]["worldSshFound"], 0);
-            assert_eq!(status["ssm"]["instances"]["profileAttachedByUs"], 1);
+            assert_eq!(status["ssmAccess"]["worldSshFound"], 0);
+            assert_eq!(status["ssmAccess"]["instances"]["profileAttachedByUs"], 1);
             api
         })
         .await
@@ -1442,7 +1442,7 @@ async fn ssm_enforce_revokes_world_ssh_splits_the_wide_range_attaches_the_profil
     assert_eq!(harness.cloud.calls()[before..], [CloudCall::Connect, CloudCall::ObserveSsm]);
 }
 
-/// `status.ssm.permissions` as (`by` field, outcome) pairs.
+/// `status.ssmAccess.permissions` as (`by` field, outcome) pairs.
 fn permission_outcomes<'a>(ssm: &'a serde_json::Value, by: &str) -> Vec<(&'a str, &'a str)> {
     let permissions = ssm["permissions"].as_array().expect("permissions");
     permissions.iter().map(|p| (p[by].as_str().unwrap_or_default(), p["outcome"].as_str().unwrap_or_default())).collect()
@@ -1457,7 +1457,7 @@ async fn ssm_audit_reports_the_open_permissions_and_never_calls_a_mutating_api()
             let status = api.expect_status_patch().await;
             assert_condition(&status, "SsmAccessInSync", "False", "DriftFound");
             assert_condition(&status, "Ready", "True", "DriftFound");
-            let ssm = &status["ssm"];
+            let ssm = &status["ssmAccess"];
             assert_eq!(
                 (ssm["worldSshFound"].as_u64(), ssm["worldSshRevoked"].as_u64(), ssm["worldSshSplit"].as_u64()),
                 (Some(2), Some(0), Some(0))
@@ -1517,7 +1517,7 @@ async fn a_failed_authorization_leaves_the_wide_rule_in_place() {
             assert_condition(&status, "SsmAccessInSync", "False", "ActionFailed");
             assert_condition(&status, "Ready", "False", "AreasNotInSync");
             let outcomes: Vec<&str> =
-                status["ssm"]["permissions"].as_array().expect("permissions").iter().filter_map(|p| p["outcome"].as_str()).collect();
+                status["ssmAccess"]["permissions"].as_array().expect("permissions").iter().filter_map(|p| p["outcome"].as_str()).collect();
             assert_eq!(outcomes, ["Revoked", "Failed", "Reported"], "the wide range stays a finding too");
             api.expect_event("Normal", "WorldSshRevoked").await;
             let failed = api.expect_event("Warning", "ActionFailed").await;

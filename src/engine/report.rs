@@ -60,7 +60,7 @@ pub fn status(applied: &AppliedRun, previous: Option<&CostPolicyStatus>, generat
     if let Some(outcome) = &applied.snapshots {
         match &outcome.plan {
             AreaPlan::Planned(plan) => {
-                let (area_status, cost) = snapshots::details(plan, outcome, previous.and_then(|p| p.snapshots.as_ref()));
+                let (area_status, cost) = snapshots::details(plan, outcome, previous.and_then(|p| p.snapshot_retention.as_ref()));
                 updates.push(snapshots::condition(outcome, Some(&area_status), audit));
                 findings += area_status.findings;
                 snapshot_status = Some(area_status);
@@ -68,7 +68,7 @@ pub fn status(applied: &AppliedRun, previous: Option<&CostPolicyStatus>, generat
             }
             AreaPlan::ObservationFailed(_) => {
                 updates.push(snapshots::condition(outcome, None, audit));
-                let kept = previous.and_then(|p| p.snapshots.clone());
+                let kept = previous.and_then(|p| p.snapshot_retention.clone());
                 findings += kept.as_ref().map(|s| s.findings).unwrap_or(0);
                 snapshot_status = kept;
                 if let Some(cost) = previous.and_then(|p| p.cost.as_ref()).and_then(|c| c.areas.iter().find(|a| a.area == snapshots::AREA))
@@ -83,7 +83,7 @@ pub fn status(applied: &AppliedRun, previous: Option<&CostPolicyStatus>, generat
     if let Some(outcome) = &applied.ssm_access {
         match &outcome.plan {
             AreaPlan::Planned(plan) => {
-                let (area_status, cost) = ssm_access::details(plan, outcome, previous.and_then(|p| p.ssm.as_ref()));
+                let (area_status, cost) = ssm_access::details(plan, outcome, previous.and_then(|p| p.ssm_access.as_ref()));
                 updates.push(ssm_access::condition(outcome, Some(&area_status), audit));
                 findings += area_status.findings;
                 ssm_status = Some(area_status);
@@ -91,7 +91,7 @@ pub fn status(applied: &AppliedRun, previous: Option<&CostPolicyStatus>, generat
             }
             AreaPlan::ObservationFailed(_) => {
                 updates.push(ssm_access::condition(outcome, None, audit));
-                let kept = previous.and_then(|p| p.ssm.clone());
+                let kept = previous.and_then(|p| p.ssm_access.clone());
                 findings += kept.as_ref().map(|s| s.findings).unwrap_or(0);
                 ssm_status = kept;
                 if let Some(cost) = previous.and_then(|p| p.cost.as_ref()).and_then(|c| c.areas.iter().find(|a| a.area == ssm_access::AREA))
@@ -146,8 +146,8 @@ pub fn status(applied: &AppliedRun, previous: Option<&CostPolicyStatus>, generat
         last_reconcile_time: Some(now.0.to_string()),
         findings,
         gateway_endpoints: gateway_status,
-        snapshots: snapshot_status,
-        ssm: ssm_status,
+        snapshot_retention: snapshot_status,
+        ssm_access: ssm_status,
         backup: backup_status,
         cost: Some(total_cost(areas)),
     }

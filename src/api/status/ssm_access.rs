@@ -1,4 +1,4 @@
-//! `status.ssm`: what the ssmAccess area found and did.
+//! `status.ssmAccess`: what the ssmAccess area found and did.
 
 use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};

@@ -54,7 +54,7 @@ async fn enforce_tags_the_expired_snapshot_and_a_run_after_the_grace_period_dele
         .reconcile(policy.clone(), |mut api| async move {
             let status = api.expect_status_patch().await;
             assert_condition(&status, "SnapshotsInSync", "False", "DeletionPending");
-            let snapshots = &status["snapshots"];
+            let snapshots = &status["snapshotRetention"];
             assert_eq!(
                 (snapshots["evaluated"].as_u64(), snapshots["expiring"].as_u64(), snapshots["deletedLastRun"].as_u64()),
                 (Some(3), Some(1), Some(0)),
@@ -85,7 +85,7 @@ async fn enforce_tags_the_expired_snapshot_and_a_run_after_the_grace_period_dele
         .reconcile(policy, |mut api| async move {
             let status = api.expect_status_patch().await;
             assert_condition(&status, "SnapshotsInSync", "True", "Reconciled");
-            let snapshots = &status["snapshots"];
+            let snapshots = &status["snapshotRetention"];
             assert_eq!(
                 (snapshots["deletedLastRun"].as_u64(), snapshots["deletedTotal"].as_u64(), snapshots["deletedGibTotal"].as_u64()),
                 (Some(1), Some(1), Some(100)),

@@ -268,7 +268,7 @@ mod snapshot_area {
         let s = status(&run(Mode::Enforce, 86_400, 3, |_| Ok(None)), None, Some(1), &time(0));
         assert_eq!(condition(&s, conditions::SNAPSHOTS_IN_SYNC), ("False", reason::DELETION_PENDING));
         assert_eq!(condition(&s, conditions::READY), ("True", reason::DELETION_PENDING));
-        let snaps = s.snapshots.expect("area");
+        let snaps = s.snapshot_retention.expect("area");
         assert_eq!((snaps.expiring, snaps.deleted_last_run, snaps.findings), (3, 0, 3));
         assert!(snaps.earliest_deletion_time.is_some());
     }
@@ -276,11 +276,11 @@ mod snapshot_area {
     #[test]
     fn deletions_accumulate_totals_and_savings_and_the_cap_leaves_the_rest_pending() {
         let previous = CostPolicyStatus {
-            snapshots: Some(SnapshotsStatus { deleted_total: 10, deleted_gib_total: 1000, ..Default::default() }),
+            snapshot_retention: Some(SnapshotsStatus { deleted_total: 10, deleted_gib_total: 1000, ..Default::default() }),
             ..Default::default()
         };
         let s = status(&run(Mode::Enforce, 0, 3, |_| Ok(None)), Some(&previous), Some(1), &time(0));
-        let snaps = s.snapshots.as_ref().expect("area");
+        let snaps = s.snapshot_retention.as_ref().expect("area");
         assert_eq!((snaps.deleted_last_run, snaps.deleted_total, snaps.deleted_gib_total, snaps.pending), (2, 12, 1200, 1));
         assert_eq!(snaps.recently_deleted, ["snap-2", "snap-1"]);
         assert_eq!(condition(&s, conditions::SNAPSHOTS_IN_SYNC), ("False", reason::DELETION_PENDING));
@@ -302,7 +302,7 @@ mod snapshot_area {
         let applied = run(Mode::Enforce, 0, 2, refuse);
         assert!(applied.succeeded());
         let s = status(&applied, None, Some(1), &time(0));
-        let snaps = s.snapshots.expect("area");
+        let snaps = s.snapshot_retention.expect("area");
         assert_eq!((snaps.deleted_last_run, snaps.skipped.used_by_ami, snaps.failed_last_run), (1, 1, 0));
     }
 
@@ -321,7 +321,7 @@ mod snapshot_area {
         };
         let applied = run(Mode::Enforce, 0, 2, refuse);
         let s = status(&applied, None, Some(1), &time(0));
-        let snaps = s.snapshots.as_ref().expect("area");
+        let snaps = s.snapshot_retention.as_ref().expect("area");
         assert_eq!((snaps.skipped.locked, snaps.skipped.managed_by_backup, snaps.skipped.used_by_ami), (1, 1, 0));
         let cost = s.cost.as_ref().and_then(|c| c.areas.iter().find(|a| a.area == "snapshotRetention")).expect("cost");
         assert_eq!(cost.monthly_waste_usd, "0.00", "what AWS refuses to delete is protected, not waste");
@@ -332,7 +332,7 @@ mod snapshot_area {
         let throttled = run(Mode::Enforce, 0, 2, |_| Err(CloudError::new("DeleteSnapshot", ErrorKind::Throttled, "RequestLimitExceeded")));
         assert!(throttled.succeeded());
         let s = status(&throttled, None, Some(1), &time(0));
-        assert_eq!(s.snapshots.as_ref().expect("area").pending, 2, "the throttled one and the one never attempted");
+        assert_eq!(s.snapshot_retention.as_ref().expect("area").pending, 2, "the throttled one and the one never attempted");
         assert_eq!(condition(&s, conditions::READY).0, "True");
 
         let denied = run(Mode::Enforce, 0, 1, |_| Err(CloudError::new("DeleteSnapshot", ErrorKind::AccessDenied, "UnauthorizedOperation")));
@@ -340,7 +340,7 @@ mod snapshot_area {
         let s = status(&denied, None, Some(1), &time(0));
         assert_eq!(condition(&s, conditions::SNAPSHOTS_IN_SYNC), ("False", reason::ACTION_FAILED));
         assert_eq!(condition(&s, conditions::READY), ("False", reason::AREAS_NOT_IN_SYNC));
-        assert_eq!(s.snapshots.expect("area").failed_last_run, 1);
+        assert_eq!(s.snapshot_retention.expect("area").failed_last_run, 1);
     }
 
     #[test]
