@@ -7,18 +7,15 @@
 
 mod common;
 
-use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-use common::fault_proxy::{FaultConfig, FaultKind, FaultProxy};
+use common::fault_proxy::{FaultConfig, FaultKind, FaultProxy, is_mutating_operation};
 use common::messy::{assert_endpoints_converged, assert_no_duplicates, policy, rules, seed, snapshot_tags};
 use common::{TestAccount, emulator};
 use frugal_operator::api::CostPolicyStatus;
 use frugal_operator::api::conditions::reason;
 use frugal_operator::api::validate::validate;
-use frugal_operator::aws::{AwsConnector, SdkLimits};
 use frugal_operator::engine::{self, AppliedRun, AreaPlan, CloudConnector, report};
-use frugal_operator::metrics::Metrics;
 use k8s_openapi::apimachinery::pkg::apis::meta::v1::Time;
 use k8s_openapi::jiff::Timestamp;
 
@@ -43,22 +40,6 @@ const OPERATION_VERBS: [&str; 16] = [
     "Tag",
     "Untag",
 ];
-
-/// A connector like the operator's, pointed at the proxy, with short timeouts and backoffs
-/// so that a timeout fault costs a fraction of a second.
-fn connector_via(proxy: &FaultProxy) -> Arc<AwsConnector> {
-    let limits = SdkLimits {
-        max_attempts: 3,
-        initial_backoff: Duration::from_millis(20),
-        attempt_timeout: Duration::from_millis(300),
-        operation_timeout: Duration::from_secs(5),
-    };
-    Arc::new(
-        AwsConnector::new(Metrics::new(), common::fast_pacing())
-            .with_sdk_limits(limits)
-            .with_overrides(Some(proxy.url.clone()), Some(common::base_credentials())),
-    )
-}
 
 fn fault_config() -> FaultConfig {
     let mut config = FaultConfig::uniform(FAULT_RATE);
@@ -157,7 +138,7 @@ async fn enforce_soak_under_faults_keeps_every_safety_rule_and_converges_when_fa
     let started = Instant::now();
     let m = seed().await;
     let proxy = FaultProxy::start(&emulator().url, seed_from_env(), fault_config()).await;
-    let connector = connector_via(&proxy);
+    let connector = proxy.connector();
     let spec = policy(&m.account, "Enforce").spec;
     let runs = runs_from_env(200);
     let start = Timestamp::now().as_second();
@@ -256,7 +237,7 @@ async fn audit_soak_under_faults_makes_no_mutating_call() {
     let m = seed().await;
     m.account.clear_requests().await;
     let proxy = FaultProxy::start(&emulator().url, seed_from_env() + 1, fault_config()).await;
-    let connector = connector_via(&proxy);
+    let connector = proxy.connector();
     let spec = policy(&m.account, "Audit").spec;
     let runs = runs_from_env(200) / 2;
     let start = Timestamp::now().as_second();
@@ -279,14 +260,6 @@ async fn audit_soak_under_faults_makes_no_mutating_call() {
     let recorded = m.account.mutating_requests().await;
     assert!(recorded.is_empty(), "Audit mode reached AWS with mutating requests: {recorded:?}");
     println!("audit soak: {runs} runs, {} requests, injected {:?}, 0 mutating", seen.len(), proxy.injected());
-}
-
-/// Read-only operations by name (query/JSON/CBOR) or by HTTP method (REST APIs).
-fn is_mutating_operation(operation: &str) -> bool {
-    if let Some((method, _)) = operation.split_once(' ') {
-        return method != "GET" && method != "HEAD";
-    }
-    !["Describe", "List", "Get", "AssumeRole"].iter().any(|p| operation.starts_with(p))
 }
 
 #[test]

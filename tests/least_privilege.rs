@@ -14,6 +14,7 @@ use common::{REGION, TestAccount, policy_for};
 use frugal_operator::api::CostPolicy;
 use frugal_operator::api::validate::validate;
 use frugal_operator::engine::{self, AppliedRun, CloudConnector};
+use frugal_operator::plan::ssm_access::SsmChange;
 use k8s_openapi::jiff::Timestamp;
 
 const DAY: i64 = 86_400;
@@ -287,7 +288,8 @@ async fn ssm_access_invokes_exactly_what_the_policy_grants() {
         .await
         .expect("CreateLaunchTemplate");
     // An instance without a profile.
-    ec2.run_instances()
+    let bare = ec2
+        .run_instances()
         .image_id("ami-12345678")
         .min_count(1)
         .max_count(1)
@@ -296,6 +298,7 @@ async fn ssm_access_invokes_exactly_what_the_policy_grants() {
         .send()
         .await
         .expect("RunInstances");
+    let bare = bare.instances().first().and_then(|i| i.instance_id()).expect("instance id").to_string();
     // An instance whose profile's role grants SSM through a customer managed and an inline
     // policy: their documents are read to judge it.
     let iam = aws_sdk_iam::Client::new(&account.config);
@@ -359,6 +362,13 @@ async fn ssm_access_invokes_exactly_what_the_policy_grants() {
     ] {
         assert!(operations.contains(expected), "{expected} not in {operations:?}");
     }
+    take_invoked(&account, &mut invoked).await;
+    // The SDK's retry of an association whose answer was lost: the association it meets is
+    // read to check it is the planned profile's.
+    let validated = validate("ssm", &p.spec).expect("valid policy");
+    let cloud = account.connector().connect(&validated.aws).await.expect("connect");
+    let attach = SsmChange::AttachInstanceProfile { instance_id: bare, profile_name: "frugal-ssm".to_string() };
+    cloud.apply_ssm_change("ssm", &attach).await.expect("associated as planned already: done");
     take_invoked(&account, &mut invoked).await;
     // Converged: the profile now exists and its role's policies are read.
     enforce(&account, &p, Timestamp::now().as_second()).await;

@@ -13,7 +13,7 @@ use crate::plan::backup::{
 use crate::plan::{Tags, is_owned_by};
 
 use super::AwsCloud;
-use super::error::classify;
+use super::error::{classify, done_if_gone, done_if_verified};
 
 fn to_u32(v: Option<i64>) -> Option<u32> {
     v.and_then(|v| u32::try_from(v).ok())
@@ -63,6 +63,13 @@ impl AwsCloud {
             tags,
             recovery_points: u64::try_from(answer.number_of_recovery_points()).unwrap_or(0),
         }))
+    }
+
+    /// Some(its ARN) when vault `name` was created by the request `creator_request_id`.
+    async fn vault_made_by(&self, name: &str, creator_request_id: &str) -> Result<Option<Option<String>>, CloudError> {
+        let answer =
+            self.backup.describe_backup_vault().backup_vault_name(name).send().await.map_err(|e| classify("DescribeBackupVault", e))?;
+        Ok((answer.creator_request_id() == Some(creator_request_id)).then(|| answer.backup_vault_arn().map(str::to_string)))
     }
 
     /// The live plan of this name, else the live plan carrying this policy's tags (renamed in
@@ -205,7 +212,7 @@ impl AwsCloud {
     pub(super) async fn apply_backup_change_impl(&self, change: &BackupChange) -> Result<Option<String>, CloudError> {
         match change {
             BackupChange::CreateVault { name, kms_key_arn, tags, creator_request_id } => {
-                let answer = self
+                let created = self
                     .backup
                     .create_backup_vault()
                     .backup_vault_name(name)
@@ -214,9 +221,12 @@ impl AwsCloud {
                     .creator_request_id(creator_request_id)
                     .send()
                     .await
-                    .map_err(|e| classify("CreateBackupVault", e))?;
+                    .map(|answer| answer.backup_vault_arn().map(str::to_string))
+                    .map_err(|e| classify("CreateBackupVault", e));
+                // AlreadyExists: done only when the vault is the one this very request made.
+                let arn = done_if_verified(created, "AlreadyExistsException", self.vault_made_by(name, creator_request_id)).await?;
                 tracing::info!(vault = %name, "created backup vault");
-                Ok(answer.backup_vault_arn().map(str::to_string))
+                Ok(arn)
             }
             BackupChange::CreatePlan { name, rules, tags, creator_request_id } => {
                 let answer = self
@@ -277,24 +287,22 @@ impl AwsCloud {
                 tracing::info!(selection = %selection.name, "created backup selection");
                 Ok(answer.selection_id().map(str::to_string))
             }
+            // Deletes: a target gone after our call was sent is deleted (see done_if_gone).
             BackupChange::DeleteSelection { plan_id, selection_id, name } => {
-                self.backup
-                    .delete_backup_selection()
-                    .backup_plan_id(plan_id)
-                    .selection_id(selection_id)
-                    .send()
-                    .await
-                    .map_err(|e| classify("DeleteBackupSelection", e))?;
+                let deleted = self.backup.delete_backup_selection().backup_plan_id(plan_id).selection_id(selection_id).send().await;
+                done_if_gone(deleted.map_err(|e| classify("DeleteBackupSelection", e)))?;
                 tracing::info!(selection = %name, "deleted backup selection");
                 Ok(None)
             }
             BackupChange::DeletePlan { plan_id, name } => {
-                self.backup.delete_backup_plan().backup_plan_id(plan_id).send().await.map_err(|e| classify("DeleteBackupPlan", e))?;
+                let deleted = self.backup.delete_backup_plan().backup_plan_id(plan_id).send().await;
+                done_if_gone(deleted.map_err(|e| classify("DeleteBackupPlan", e)))?;
                 tracing::info!(plan = %name, "deleted backup plan");
                 Ok(None)
             }
             BackupChange::DeleteVault { name } => {
-                self.backup.delete_backup_vault().backup_vault_name(name).send().await.map_err(|e| classify("DeleteBackupVault", e))?;
+                let deleted = self.backup.delete_backup_vault().backup_vault_name(name).send().await;
+                done_if_gone(deleted.map_err(|e| classify("DeleteBackupVault", e)))?;
                 tracing::info!(vault = %name, "deleted backup vault");
                 Ok(None)
             }

@@ -33,7 +33,8 @@ where
 {
     let status = error.raw_response().map(|r| r.status().as_u16());
     let code = error.code().map(str::to_string);
-    let message = match (&code, error.message(), status) {
+    // Some services send an empty message ("InvalidSnapshot.NotFound: " said nothing more).
+    let message = match (&code, error.message().filter(|m| !m.trim().is_empty()), status) {
         (Some(code), Some(message), _) => format!("{code}: {message}"),
         (Some(code), None, _) => code.clone(),
         // An answer that is not an AWS error document (a proxy's or emulator's HTML page).
@@ -85,6 +86,45 @@ fn cause_without_answer(error: &(dyn std::error::Error + 'static)) -> Option<(Er
     None
 }
 
+/// A call that failed with `code` (e.g. `InvalidPermission.Duplicate` on a retry whose first
+/// attempt took effect and lost its answer) succeeded after all when `verify` finds that
+/// what exists is exactly what was asked (`Some`); otherwise the call's error stands.
+pub(super) async fn done_if_verified<T>(
+    result: Result<T, CloudError>,
+    code: &str,
+    verify: impl Future<Output = Result<Option<T>, CloudError>>,
+) -> Result<T, CloudError> {
+    let error = match result {
+        Err(error) if error.message.starts_with(code) => error,
+        other => return other,
+    };
+    match verify.await {
+        Ok(Some(done)) => {
+            tracing::info!(operation = %error.operation, code, "already made as asked (a retry after a lost answer): done");
+            Ok(done)
+        }
+        Ok(None) => Err(error),
+        Err(read) => {
+            // Unverified is not done: the original error is the one to report.
+            tracing::warn!(operation = %error.operation, code, %read, "could not check what exists");
+            Err(error)
+        }
+    }
+}
+
+/// A delete or revoke whose target is gone is done: an earlier attempt of the retried call
+/// took effect and its answer was lost, or someone else removed it meanwhile.
+pub(super) fn done_if_gone<T>(result: Result<T, CloudError>) -> Result<(), CloudError> {
+    match result {
+        Ok(_) => Ok(()),
+        Err(error) if error.kind == ErrorKind::NotFound => {
+            tracing::info!(operation = %error.operation, %error, "already gone: done");
+            Ok(())
+        }
+        Err(error) => Err(error),
+    }
+}
+
 /// The first line of a long SDK error chain, cut to a size that fits a condition message.
 fn concise(text: &str) -> String {
     const MAX: usize = 300;
@@ -122,6 +162,25 @@ mod tests {
         let long = format!("dispatch failure: io error: connection refused (DispatchFailure({}))", "x".repeat(1000));
         assert_eq!(concise(&long), "dispatch failure: io error: connection refused");
         assert!(concise(&"é".repeat(400)).len() <= 300);
+    }
+
+    #[tokio::test]
+    async fn a_refused_call_is_done_only_when_what_exists_is_verified_as_asked() {
+        let duplicate = || CloudError::new("AuthorizeSecurityGroupIngress", ErrorKind::InvalidRequest, "InvalidPermission.Duplicate: x");
+        let verified = |found: Option<u32>| async move { Ok(found) };
+        assert_eq!(done_if_verified(Err(duplicate()), "InvalidPermission.Duplicate", verified(Some(7))).await, Ok(7));
+        assert_eq!(done_if_verified(Err(duplicate()), "InvalidPermission.Duplicate", verified(None)).await, Err(duplicate()));
+        let unreadable = async { Err::<Option<u32>, _>(CloudError::new("DescribeSecurityGroupRules", ErrorKind::Throttled, "slow down")) };
+        assert_eq!(done_if_verified(Err(duplicate()), "InvalidPermission.Duplicate", unreadable).await, Err(duplicate()), "unverified");
+        assert_eq!(done_if_verified(Err(duplicate()), "IncorrectState", verified(Some(7))).await, Err(duplicate()), "another code");
+        assert_eq!(done_if_verified(Ok(1), "InvalidPermission.Duplicate", verified(Some(7))).await, Ok(1));
+    }
+
+    #[test]
+    fn only_a_target_that_is_gone_makes_a_failed_delete_done() {
+        let error = |kind| Err::<(), _>(CloudError::new("DeleteSnapshot", kind, "x"));
+        assert_eq!(done_if_gone(error(ErrorKind::NotFound)), Ok(()));
+        assert_eq!(done_if_gone(error(ErrorKind::AccessDenied)), error(ErrorKind::AccessDenied));
     }
 
     #[test]

@@ -10,7 +10,7 @@ use crate::engine::{CloudError, ErrorKind};
 use crate::plan::snapshots::{Protection, Snapshot, SnapshotChange, SnapshotInventory};
 
 use super::AwsCloud;
-use super::error::classify;
+use super::error::{classify, done_if_gone};
 use super::pacing::PaceClass;
 
 const PAGE_SIZE: i32 = 1000;
@@ -171,13 +171,12 @@ impl AwsCloud {
             }
             SnapshotChange::Delete { snapshot_id, .. } => {
                 self.pace(PaceClass::DeleteSnapshot).await;
-                match self.ec2.delete_snapshot().snapshot_id(snapshot_id).send().await {
-                    Ok(_) => {
-                        tracing::info!(%snapshot_id, "deleted snapshot");
-                        Ok(())
-                    }
-                    Err(e) => Err(refusal(classify("DeleteSnapshot", e))),
-                }
+                let deleted = self.ec2.delete_snapshot().snapshot_id(snapshot_id).send().await;
+                // NotFound: gone after our delete was sent (its answer lost, the retry finds
+                // nothing): deleted as planned, not a protection.
+                done_if_gone(deleted.map_err(|e| refusal(classify("DeleteSnapshot", e))))?;
+                tracing::info!(%snapshot_id, "deleted snapshot");
+                Ok(())
             }
         }
     }

@@ -3,7 +3,9 @@
 
 use std::collections::{BTreeMap, BTreeSet};
 
-use aws_sdk_ec2::types::{IamInstanceProfileSpecification, IpPermission, IpRange, Ipv6Range, ResourceType, Tag, TagSpecification};
+use aws_sdk_ec2::types::{
+    Filter, IamInstanceProfileSpecification, IpPermission, IpRange, Ipv6Range, ResourceType, SecurityGroupRule, Tag, TagSpecification,
+};
 
 use crate::api::names::{MANAGED_BY_VALUE, TAG_MANAGED_BY, TAG_POLICY};
 use crate::api::validate::SsmAccessDesired;
@@ -16,7 +18,7 @@ use crate::plan::ssm_access::{
 use crate::plan::{Tags, is_owned_by, ownership_tags};
 
 use super::AwsCloud;
-use super::error::classify;
+use super::error::{classify, done_if_gone, done_if_verified};
 use super::pacing::PaceClass;
 
 /// The SSM service setting of the Default Host Management Configuration.
@@ -98,40 +100,73 @@ impl AwsCloud {
                 );
             }
         }
-        let pages = self.ec2.describe_security_group_rules().max_results(1000).into_paginator().send();
-        let mut pages = self.paced(pages).await;
-        while let Some(page) = pages.next().await {
-            let page = page.map_err(|e| classify("DescribeSecurityGroupRules", e))?;
-            for r in page.security_group_rules() {
-                if r.is_egress() != Some(false) {
-                    continue;
-                }
-                let (Some(rule_id), Some(group_id)) = (r.security_group_rule_id(), r.group_id()) else { continue };
-                let source = if let Some(c) = r.cidr_ipv4() {
-                    Source::Ipv4(c.to_string())
-                } else if let Some(c) = r.cidr_ipv6() {
-                    Source::Ipv6(c.to_string())
-                } else if let Some(p) = r.prefix_list_id() {
-                    Source::PrefixList(p.to_string())
-                } else if let Some(g) = r.referenced_group_info().and_then(|g| g.group_id()) {
-                    Source::Group(g.to_string())
-                } else {
-                    continue;
-                };
-                let rule = IngressRule {
-                    rule_id: rule_id.to_string(),
-                    protocol: r.ip_protocol().unwrap_or("-1").to_string(),
-                    from_port: r.from_port().unwrap_or(-1),
-                    to_port: r.to_port().unwrap_or(-1),
-                    source,
-                    description: r.description().filter(|d| !d.is_empty()).map(str::to_string),
-                };
-                if let Some(group) = groups.get_mut(group_id) {
-                    group.ingress.push(rule);
-                }
+        for (group_id, rule) in self.ingress_rules(None).await? {
+            if let Some(group) = groups.get_mut(&group_id) {
+                group.ingress.push(rule);
             }
         }
         Ok(groups.into_values().collect())
+    }
+
+    /// Ingress rules with their group ids: the region's, or one group's.
+    async fn ingress_rules(&self, group_id: Option<&str>) -> Result<Vec<(String, IngressRule)>, CloudError> {
+        let filter = group_id.map(|id| Filter::builder().name("group-id").values(id).build());
+        let pages = self.ec2.describe_security_group_rules().set_filters(filter.map(|f| vec![f])).max_results(1000).into_paginator().send();
+        let mut rules = Vec::new();
+        let mut pages = self.paced(pages).await;
+        while let Some(page) = pages.next().await {
+            let page = page.map_err(|e| classify("DescribeSecurityGroupRules", e))?;
+            rules.extend(page.security_group_rules().iter().filter_map(ingress_rule).map(|(g, r)| (g.to_string(), r)));
+        }
+        Ok(rules)
+    }
+
+    /// The ids of the group's rules that are exactly the permissions asked (protocol, each port
+    /// range, source); None when one of them is missing.
+    async fn rules_as_asked(
+        &self,
+        group_id: &str,
+        protocol: &str,
+        ranges: &[PortRange],
+        source: &Source,
+    ) -> Result<Option<Vec<String>>, CloudError> {
+        let rules = self.ingress_rules(Some(group_id)).await?;
+        Ok(ranges
+            .iter()
+            .map(|range| {
+                rules
+                    .iter()
+                    .filter(|(g, _)| g == group_id)
+                    .map(|(_, r)| r)
+                    .find(|r| {
+                        r.protocol.eq_ignore_ascii_case(protocol)
+                            && r.from_port == range.from
+                            && r.to_port == range.to
+                            && &r.source == source
+                    })
+                    .map(|r| r.rule_id.clone())
+            })
+            .collect())
+    }
+
+    /// The association of the instance (associated or associating) when its profile is
+    /// `profile_name`: what AssociateIamInstanceProfile would have made.
+    async fn association_of(&self, instance_id: &str, profile_name: &str) -> Result<Option<Option<String>>, CloudError> {
+        self.pace(PaceClass::NonMutating).await;
+        let answer = self
+            .ec2
+            .describe_iam_instance_profile_associations()
+            .filters(Filter::builder().name("instance-id").values(instance_id).build())
+            .filters(Filter::builder().name("state").values("associated").values("associating").build())
+            .send()
+            .await
+            .map_err(|e| classify("DescribeIamInstanceProfileAssociations", e))?;
+        Ok(answer
+            .iam_instance_profile_associations()
+            .iter()
+            .filter(|a| a.instance_id() == Some(instance_id))
+            .find(|a| a.iam_instance_profile().and_then(|p| p.arn()).is_some_and(|arn| profile_name_from_arn(arn) == profile_name))
+            .map(|a| a.association_id().map(str::to_string)))
     }
 
     async fn instances(&self) -> Result<Vec<Instance>, CloudError> {
@@ -312,13 +347,9 @@ impl AwsCloud {
                         }
                         RuleCall::Revoke { group_id, rule_id } => {
                             self.pace(PaceClass::SecurityGroupIngress).await;
-                            self.ec2
-                                .revoke_security_group_ingress()
-                                .group_id(group_id)
-                                .security_group_rule_ids(rule_id)
-                                .send()
-                                .await
-                                .map_err(|e| not_found_if(classify("RevokeSecurityGroupIngress", e), "InvalidPermission.NotFound"))?;
+                            let revoked =
+                                self.ec2.revoke_security_group_ingress().group_id(group_id).security_group_rule_ids(rule_id).send().await;
+                            done_if_gone(revoked.map_err(|e| classify("RevokeSecurityGroupIngress", e)))?;
                         }
                     }
                 }
@@ -331,15 +362,17 @@ impl AwsCloud {
             }
             SsmChange::AttachInstanceProfile { instance_id, profile_name } => {
                 self.pace(PaceClass::AssociateIamInstanceProfile).await;
-                let answer = self
+                let associated = self
                     .ec2
                     .associate_iam_instance_profile()
                     .instance_id(instance_id)
                     .iam_instance_profile(IamInstanceProfileSpecification::builder().name(profile_name).build())
                     .send()
                     .await
-                    .map_err(|e| classify("AssociateIamInstanceProfile", e))?;
-                Ok(answer.iam_instance_profile_association().and_then(|a| a.association_id()).map(str::to_string))
+                    .map(|answer| answer.iam_instance_profile_association().and_then(|a| a.association_id()).map(str::to_string))
+                    .map_err(|e| classify("AssociateIamInstanceProfile", e));
+                // IncorrectState: the instance has an association; done only when it is ours.
+                done_if_verified(associated, "IncorrectState", self.association_of(instance_id, profile_name)).await
             }
             SsmChange::SetDefaultHostManagementRole { role, .. } => {
                 self.pace(PaceClass::Mutating).await;
@@ -354,12 +387,8 @@ impl AwsCloud {
             }
             SsmChange::DeleteKeyPair { key_pair_id, .. } => {
                 self.pace(PaceClass::Mutating).await;
-                self.ec2
-                    .delete_key_pair()
-                    .key_pair_id(key_pair_id)
-                    .send()
-                    .await
-                    .map_err(|e| not_found_if(classify("DeleteKeyPair", e), "InvalidKeyPair.NotFound"))?;
+                let deleted = self.ec2.delete_key_pair().key_pair_id(key_pair_id).send().await;
+                done_if_gone(deleted.map_err(|e| classify("DeleteKeyPair", e)))?;
                 Ok(None)
             }
         }
@@ -392,7 +421,7 @@ impl AwsCloud {
             .set_tags(Some(ownership_tags(policy).into_iter().map(|(k, v)| Tag::builder().key(k).value(v).build()).collect()))
             .build();
         self.pace(PaceClass::SecurityGroupIngress).await;
-        let answer = self
+        let authorized = self
             .ec2
             .authorize_security_group_ingress()
             .group_id(group_id)
@@ -400,8 +429,11 @@ impl AwsCloud {
             .tag_specifications(tags)
             .send()
             .await
-            .map_err(|e| classify("AuthorizeSecurityGroupIngress", e))?;
-        Ok(answer.security_group_rules().iter().filter_map(|r| r.security_group_rule_id().map(str::to_string)).collect())
+            .map(|answer| answer.security_group_rules().iter().filter_map(|r| r.security_group_rule_id().map(str::to_string)).collect())
+            .map_err(|e| classify("AuthorizeSecurityGroupIngress", e));
+        // Duplicate: done only when every permission asked is in the group now; a partial
+        // match keeps the error, so the wide rule is not revoked.
+        done_if_verified(authorized, "InvalidPermission.Duplicate", self.rules_as_asked(group_id, protocol, ranges, source)).await
     }
 
     /// Role (trusting EC2, with AmazonSSMManagedInstanceCore) and instance profile of one name,
@@ -441,10 +473,25 @@ impl AwsCloud {
         }
         self.pace(PaceClass::Mutating).await;
         let added = self.iam.add_role_to_instance_profile().instance_profile_name(name).role_name(name).send().await;
-        // LimitExceeded: the profile already holds its one role (ours, from an earlier try).
-        tolerate(added.map_err(|e| classify("AddRoleToInstanceProfile", e)), "LimitExceeded")?;
+        // LimitExceeded: the profile already holds its one role; done only when it is this role
+        // (an earlier try, or a retry after a lost answer).
+        done_if_verified(
+            added.map(|_| ()).map_err(|e| classify("AddRoleToInstanceProfile", e)),
+            "LimitExceeded",
+            self.profile_holds(name, name),
+        )
+        .await?;
         tracing::info!(%name, "created role and instance profile for SSM");
         Ok(())
+    }
+
+    /// Some(()) when instance profile `profile` holds role `role`.
+    async fn profile_holds(&self, profile: &str, role: &str) -> Result<Option<()>, CloudError> {
+        self.pace(PaceClass::NonMutating).await;
+        let answer =
+            self.iam.get_instance_profile().instance_profile_name(profile).send().await.map_err(|e| classify("GetInstanceProfile", e))?;
+        let holds = answer.instance_profile().is_some_and(|p| p.roles().iter().any(|r| r.role_name() == role));
+        Ok(holds.then_some(()))
     }
 
     fn partition(&self) -> &'static str {
@@ -487,10 +534,28 @@ fn iam_tags(tags: &[aws_sdk_iam::types::Tag]) -> Tags {
     tags.iter().map(|t| (t.key().to_string(), t.value().to_string())).collect()
 }
 
-/// Marks an error with `code` as NotFound (a rule or key pair that is gone already).
-fn not_found_if(mut error: CloudError, code: &str) -> CloudError {
-    if error.message.starts_with(code) {
-        error.kind = ErrorKind::NotFound;
+/// An ingress rule of a DescribeSecurityGroupRules answer with its group id; None for egress
+/// rules and rules without an id or a source.
+fn ingress_rule(r: &SecurityGroupRule) -> Option<(&str, IngressRule)> {
+    if r.is_egress() != Some(false) {
+        return None;
     }
-    error
+    let source = if let Some(c) = r.cidr_ipv4() {
+        Source::Ipv4(c.to_string())
+    } else if let Some(c) = r.cidr_ipv6() {
+        Source::Ipv6(c.to_string())
+    } else if let Some(p) = r.prefix_list_id() {
+        Source::PrefixList(p.to_string())
+    } else {
+        Source::Group(r.referenced_group_info()?.group_id()?.to_string())
+    };
+    let rule = IngressRule {
+        rule_id: r.security_group_rule_id()?.to_string(),
+        protocol: r.ip_protocol().unwrap_or("-1").to_string(),
+        from_port: r.from_port().unwrap_or(-1),
+        to_port: r.to_port().unwrap_or(-1),
+        source,
+        description: r.description().filter(|d| !d.is_empty()).map(str::to_string),
+    };
+    Some((r.group_id()?, rule))
 }

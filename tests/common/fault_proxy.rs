@@ -10,6 +10,10 @@
 //! never forwards the request. `Slow` forwards after a delay; `Truncated` forwards and cuts
 //! the answer, so a truncated mutating request did reach AWS and only idempotency saves
 //! the retry from duplicating it.
+//!
+//! With [`FaultConfig::lose_first_answers`] the proxy forwards the first call of each
+//! mutating operation and loses its answer (a 500 or a reset instead): the change took
+//! effect, and the client's retry meets what its first try made.
 
 use std::collections::{BTreeMap, BTreeSet, HashMap};
 use std::convert::Infallible;
@@ -17,6 +21,8 @@ use std::net::SocketAddr;
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
+use frugal_operator::aws::{AwsConnector, SdkLimits};
+use frugal_operator::metrics::Metrics;
 use http::{HeaderValue, Request, Response, StatusCode};
 use http_body_util::combinators::BoxBody;
 use http_body_util::{BodyExt, Full, StreamBody};
@@ -44,6 +50,9 @@ pub enum FaultKind {
     /// `UnauthorizedOperation` / `AccessDenied` / `AccessDeniedException`, only on the
     /// operations of [`FaultConfig::denied_operations`].
     AccessDenied,
+    /// Forwarded; the answer is replaced by a 500 or a reset ([`FaultConfig::lose_first_answers`],
+    /// never drawn at random).
+    LostAnswer,
 }
 
 impl FaultKind {
@@ -59,8 +68,25 @@ impl FaultKind {
 
     /// True when the request reaches the emulator.
     pub fn forwards(self) -> bool {
-        matches!(self, FaultKind::Slow | FaultKind::Truncated)
+        matches!(self, FaultKind::Slow | FaultKind::Truncated | FaultKind::LostAnswer)
     }
+}
+
+/// What the client gets instead of a lost answer.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum LostAs {
+    /// The protocol's internal error (500).
+    ServerError,
+    /// The connection is closed without an answer.
+    Reset,
+}
+
+/// Read-only operations by name (query/JSON/CBOR) or by HTTP method (REST APIs).
+pub fn is_mutating_operation(operation: &str) -> bool {
+    if let Some((method, _)) = operation.split_once(' ') {
+        return method != "GET" && method != "HEAD";
+    }
+    !["Describe", "List", "Get", "AssumeRole"].iter().any(|p| operation.starts_with(p))
 }
 
 /// How the proxy faults requests.
@@ -78,6 +104,8 @@ pub struct FaultConfig {
     pub delay: Duration,
     /// EC2's request-rate buckets, enforced when set.
     pub limits: Option<RateLimits>,
+    /// When set, the first call of each mutating operation is forwarded and its answer lost.
+    pub lose_first_answers: Option<LostAs>,
 }
 
 /// EC2's token buckets (Amazon EC2 API Reference, "Request throttling"), each refilled
@@ -109,12 +137,18 @@ impl FaultConfig {
             hold: Duration::from_millis(1500),
             delay: Duration::from_millis(100),
             limits: None,
+            lose_first_answers: None,
         }
     }
 
     /// No random faults; only EC2's buckets, `time_scale` times faster.
     pub fn rate_limited(time_scale: f64) -> Self {
         Self { rate: 0.0, limits: Some(RateLimits { time_scale }), ..Self::uniform(0.0) }
+    }
+
+    /// No random faults; the first answer of each mutating operation is lost as `lost`.
+    pub fn losing_first_answers(lost: LostAs) -> Self {
+        Self { lose_first_answers: Some(lost), ..Self::uniform(0.0) }
     }
 }
 
@@ -145,6 +179,8 @@ struct State {
     seen: Mutex<Vec<Seen>>,
     /// Tokens and last refill per bucket name (EC2 only).
     buckets: Mutex<HashMap<&'static str, (f64, std::time::Instant)>>,
+    /// Mutating operations whose first answer was lost already.
+    lost: Mutex<BTreeSet<String>>,
 }
 
 /// A running proxy; it lives as long as the runtime that started it.
@@ -167,6 +203,7 @@ impl FaultProxy {
             rng: Mutex::new(StdRng::seed_from_u64(seed)),
             seen: Mutex::new(Vec::new()),
             buckets: Mutex::new(HashMap::new()),
+            lost: Mutex::new(BTreeSet::new()),
         });
         let accept_state = state.clone();
         tokio::spawn(async move {
@@ -204,6 +241,26 @@ impl FaultProxy {
 
     pub fn requests(&self) -> usize {
         self.state.seen.lock().expect("seen").len()
+    }
+
+    /// A connector like the operator's, pointed at the proxy, with short timeouts and
+    /// backoffs so that a timeout fault costs a fraction of a second.
+    pub fn connector(&self) -> Arc<AwsConnector> {
+        self.connector_with(SdkLimits {
+            max_attempts: 3,
+            initial_backoff: Duration::from_millis(20),
+            attempt_timeout: Duration::from_millis(300),
+            operation_timeout: Duration::from_secs(5),
+        })
+    }
+
+    /// A connector like the operator's, pointed at the proxy, with these limits.
+    pub fn connector_with(&self, limits: SdkLimits) -> Arc<AwsConnector> {
+        Arc::new(
+            AwsConnector::new(Metrics::new(), super::fast_pacing())
+                .with_sdk_limits(limits)
+                .with_overrides(Some(self.url.clone()), Some(super::base_credentials())),
+        )
     }
 }
 
@@ -276,7 +333,9 @@ async fn handle(state: Arc<State>, request: Request<Incoming>) -> Result<Respons
     let fault = if parts.uri.path().starts_with("/_frugal/") {
         None
     } else {
-        decide(&state, &operation, protocol).or_else(|| over_limit(&state, &operation, protocol))
+        decide(&state, &operation, protocol)
+            .or_else(|| over_limit(&state, &operation, protocol))
+            .or_else(|| first_answer_lost(&state, &operation))
     };
     state.seen.lock().expect("seen").push(Seen { operation: operation.clone(), fault });
     let delay = state.config.lock().expect("config").delay;
@@ -298,6 +357,18 @@ async fn handle(state: Arc<State>, request: Request<Incoming>) -> Result<Respons
                 vec![Ok(Frame::data(half)), Err(std::io::Error::new(std::io::ErrorKind::ConnectionReset, "injected truncation"))];
             Ok(Response::from_parts(head, StreamBody::new(futures::stream::iter(frames)).boxed()))
         }
+        Some(FaultKind::LostAnswer) => {
+            // The answer (success or AWS's error) is dropped after the request took effect.
+            forward(state.upstream, parts, body).await?;
+            match state.config.lock().expect("config").lose_first_answers {
+                // CBOR error answers are not modelled: a reset it is.
+                Some(LostAs::Reset) | None => Err(std::io::Error::new(std::io::ErrorKind::ConnectionReset, "injected lost answer")),
+                Some(LostAs::ServerError) if protocol == Protocol::Cbor => {
+                    Err(std::io::Error::new(std::io::ErrorKind::ConnectionReset, "injected lost answer"))
+                }
+                Some(LostAs::ServerError) => Ok(error_answer(FaultKind::ServerError, protocol, false)),
+            }
+        }
         Some(FaultKind::Reset) => Err(std::io::Error::new(std::io::ErrorKind::ConnectionReset, "injected reset")),
         Some(FaultKind::Timeout) => {
             tokio::time::sleep(hold).await;
@@ -308,6 +379,13 @@ async fn handle(state: Arc<State>, request: Request<Incoming>) -> Result<Respons
             Ok(error_answer(kind, protocol, server_error_503))
         }
     }
+}
+
+/// `LostAnswer` for the first call of each mutating operation, when the config asks for it.
+fn first_answer_lost(state: &State, operation: &str) -> Option<FaultKind> {
+    state.config.lock().expect("config").lose_first_answers?;
+    let first = is_mutating_operation(operation) && state.lost.lock().expect("lost").insert(operation.to_string());
+    first.then_some(FaultKind::LostAnswer)
 }
 
 /// Takes a token of the operation's EC2 bucket; `Throttle` when it is empty.

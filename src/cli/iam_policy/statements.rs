@@ -337,7 +337,12 @@ fn ssm_access(s: &Scope) -> Vec<Statement> {
         ]);
     }
     if s.ssm_attach {
-        statements.push(allow("SsmAccessAttachProfile", &["ec2:AssociateIamInstanceProfile"], [s.ec2("instance/*")]));
+        statements.extend([
+            allow("SsmAccessAttachProfile", &["ec2:AssociateIamInstanceProfile"], [s.ec2("instance/*")]),
+            // A retried association that meets one (its first answer lost) is done only when
+            // the existing association is of the planned profile.
+            allow("SsmAccessCheckAssociation", &["ec2:DescribeIamInstanceProfileAssociations"], anywhere()),
+        ]);
     }
     if !s.ssm_profile_roles.is_empty() {
         // Associating a profile, and adding a role to a profile, pass the role to EC2.
