@@ -35,7 +35,7 @@ emulator-setup:
 	bash tests/emulator/setup.sh
 
 ## api-server-setup: the Kubernetes API server for CRDs that tests/api_server.rs runs against,
-## built from Debian's sources into .cache/api-server/ (a no-op once built).
+## built from Debian's sources into ~/.cache/frugal-operator/ once per machine (a no-op once built).
 api-server-setup:
 	python3 tests/api_server/build.py
 

@@ -183,6 +183,19 @@ fn run_without_a_cluster_says_so_once_without_colour() {
 }
 
 #[test]
+fn iam_policy_of_a_file_never_tells_the_user_to_use_the_file_flag() {
+    let output = Command::new(env!("CARGO_BIN_EXE_frugal"))
+        .args(["iam-policy", "-f", "examples/demo.yaml"])
+        .current_dir(env!("CARGO_MANIFEST_DIR"))
+        .output()
+        .expect("run frugal");
+    assert!(output.status.success(), "{}", stderr(&output));
+    let notes = stderr(&output);
+    assert!(notes.contains("a managed policy holds at most 6144"), "the demo's document is large: {notes}");
+    assert!(!notes.contains("-f"), "{notes}");
+}
+
+#[test]
 fn iam_policy_is_valid_json_with_the_actions_used() {
     let output = Command::new(env!("CARGO_BIN_EXE_frugal")).arg("iam-policy").output().expect("run frugal");
     assert!(output.status.success());

@@ -12,8 +12,8 @@ Every download is verified: the InRelease file with gpgv against the machine's D
 archive keyring, Packages.xz by the SHA256 that InRelease lists, each .deb by the SHA256
 that Packages.xz lists.
 
-Output: <repo>/.cache/api-server/bin/{apiextensions-apiserver,etcd} and a stamp that makes
-the next run a no-op. Usage: python3 tests/api_server/build.py [--force]
+Output: ~/.cache/frugal-operator/api-server-<hash of this script>/bin/{apiextensions-apiserver,etcd}
+(see machine_cache) and a stamp that makes the next run a no-op, in any clone on this machine. Usage: python3 tests/api_server/build.py [--force]
 """
 
 import hashlib
@@ -38,8 +38,20 @@ SERVER_IMPORT_PATH = "k8s.io/apiextensions-apiserver"
 GO_DEFAULT = "golang-go"
 ETCD_PACKAGE = "etcd-server"
 
-ROOT = Path(__file__).resolve().parents[2]
-OUT = ROOT / ".cache" / "api-server"
+
+
+def machine_cache():
+    """One build per machine, shared by every clone (CI runs in a fresh one each time): the
+    sources are Debian's, not the repository's. Keyed by this script's own text, so a change
+    to how the server is built builds it anew. FRUGAL_API_SERVER_DIR overrides it."""
+    if os.environ.get("FRUGAL_API_SERVER_DIR"):
+        return Path(os.environ["FRUGAL_API_SERVER_DIR"])
+    base = Path(os.environ.get("XDG_CACHE_HOME") or Path.home() / ".cache")
+    key = hashlib.sha256(Path(__file__).read_bytes()).hexdigest()[:12]
+    return base / "frugal-operator" / f"api-server-{key}"
+
+
+OUT = machine_cache()
 BIN = OUT / "bin"
 STAMP = OUT / "built-from"
 

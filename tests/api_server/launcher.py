@@ -34,8 +34,8 @@ import time
 import urllib.request
 from pathlib import Path
 
-ROOT = Path(__file__).resolve().parents[2]
-BIN = ROOT / ".cache" / "api-server" / "bin"
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+from build import BIN  # noqa: E402 (the one place that says where the build is)
 STARTUP_TIMEOUT = 120
 
 
