@@ -195,6 +195,23 @@ fn iam_policy_of_a_file_never_tells_the_user_to_use_the_file_flag() {
     assert!(!notes.contains("-f"), "{notes}");
 }
 
+/// `frugal crd | head -1`: the reader goes away; frugal neither panics nor fails.
+#[test]
+fn a_reader_that_goes_away_is_not_a_panic() {
+    for args in [&["crd"][..], &["iam-policy"]] {
+        let mut child = Command::new(env!("CARGO_BIN_EXE_frugal"))
+            .args(args)
+            .stdout(std::process::Stdio::piped())
+            .stderr(std::process::Stdio::piped())
+            .spawn()
+            .expect("run frugal");
+        drop(child.stdout.take());
+        let output = child.wait_with_output().expect("wait");
+        assert!(!stderr(&output).contains("panicked"), "{args:?}: {}", stderr(&output));
+        assert_eq!(output.status.code(), Some(0), "{args:?}: {}", stderr(&output));
+    }
+}
+
 #[test]
 fn iam_policy_is_valid_json_with_the_actions_used() {
     let output = Command::new(env!("CARGO_BIN_EXE_frugal")).arg("iam-policy").output().expect("run frugal");

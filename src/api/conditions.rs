@@ -3,13 +3,15 @@
 
 use k8s_openapi::apimachinery::pkg::apis::meta::v1::{Condition, Time};
 
+use super::AreaName;
+
 pub const READY: &str = "Ready";
 pub const RECONCILING: &str = "Reconciling";
 pub const STALLED: &str = "Stalled";
-pub const GATEWAY_ENDPOINTS_IN_SYNC: &str = "GatewayEndpointsInSync";
-pub const SNAPSHOTS_IN_SYNC: &str = "SnapshotsInSync";
-pub const SSM_ACCESS_IN_SYNC: &str = "SsmAccessInSync";
-pub const BACKUP_IN_SYNC: &str = "BackupInSync";
+pub const GATEWAY_ENDPOINTS_IN_SYNC: &str = AreaName::GatewayEndpoints.condition_type();
+pub const SNAPSHOTS_IN_SYNC: &str = AreaName::SnapshotRetention.condition_type();
+pub const SSM_ACCESS_IN_SYNC: &str = AreaName::SsmAccess.condition_type();
+pub const BACKUP_IN_SYNC: &str = AreaName::Backup.condition_type();
 /// One condition per area of the spec, in the order of the spec's sections.
 pub const AREAS: [&str; 4] = [GATEWAY_ENDPOINTS_IN_SYNC, SNAPSHOTS_IN_SYNC, SSM_ACCESS_IN_SYNC, BACKUP_IN_SYNC];
 

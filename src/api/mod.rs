@@ -3,6 +3,7 @@
 //! No I/O lives here.
 
 pub mod allowlist;
+pub mod area;
 pub mod conditions;
 pub mod manifest;
 pub mod names;
@@ -11,6 +12,7 @@ mod services;
 mod status;
 pub mod validate;
 
+pub use area::AreaName;
 pub use policy::*;
 pub use services::*;
 pub use status::*;

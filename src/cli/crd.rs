@@ -14,7 +14,7 @@ pub fn yaml() -> Result<String, serde_yaml::Error> {
 pub fn print() -> ExitCode {
     match yaml() {
         Ok(text) => {
-            print!("{text}");
+            super::stdout(&text);
             ExitCode::SUCCESS
         }
         Err(error) => {

@@ -15,7 +15,7 @@ use serde_json::{Value, json};
 use crate::api::validate::ValidatedPolicy;
 use crate::api::{DeletionPolicy, KeyPairPolicy, Mode};
 
-pub use statements::Area;
+use crate::api::AreaName;
 use statements::{PLACEHOLDER_BACKUP_ROLE, PLACEHOLDER_SSM_PROFILE_ROLE, Scope};
 
 /// The largest managed policy document AWS accepts (characters, whitespace excluded).
@@ -31,10 +31,10 @@ pub struct Rendered {
 }
 
 /// Builds the document for `areas` (default: all, or those the files' policies enable).
-pub fn render(areas: &[Area], files: &[PathBuf]) -> Result<Rendered, String> {
+pub fn render(areas: &[AreaName], files: &[PathBuf]) -> Result<Rendered, String> {
     let mut notes = Vec::new();
-    let scopes: BTreeMap<Area, Scope> = if files.is_empty() {
-        let areas: BTreeSet<Area> =
+    let scopes: BTreeMap<AreaName, Scope> = if files.is_empty() {
+        let areas: BTreeSet<AreaName> =
             if areas.is_empty() { statements::AREAS.iter().map(|(a, _)| *a).collect() } else { areas.iter().copied().collect() };
         notes.push(format!(
             "iam:PassRole names placeholder roles ({PLACEHOLDER_SSM_PROFILE_ROLE}, {PLACEHOLDER_BACKUP_ROLE}) and the default \
@@ -44,10 +44,10 @@ pub fn render(areas: &[Area], files: &[PathBuf]) -> Result<Rendered, String> {
         areas.into_iter().map(|a| (a, Scope::everything())).collect()
     } else {
         let policies = load(files)?;
-        let enabled: BTreeSet<Area> = policies.iter().flat_map(enabled_areas).collect();
-        let areas: BTreeSet<Area> = if areas.is_empty() { enabled.clone() } else { areas.iter().copied().collect() };
+        let enabled: BTreeSet<AreaName> = policies.iter().flat_map(enabled_areas).collect();
+        let areas: BTreeSet<AreaName> = if areas.is_empty() { enabled.clone() } else { areas.iter().copied().collect() };
         if let Some(missing) = areas.iter().find(|a| !enabled.contains(a)) {
-            return Err(format!("--areas {}: no policy in the file(s) enables it", area_name(*missing)));
+            return Err(format!("--areas {}: no policy in the file(s) enables it", missing));
         }
         notes.extend(file_notes(&policies));
         areas
@@ -78,7 +78,7 @@ pub fn render(areas: &[Area], files: &[PathBuf]) -> Result<Rendered, String> {
     Ok(Rendered { document, notes })
 }
 
-pub fn print(areas: &[Area], files: &[PathBuf]) -> ExitCode {
+pub fn print(areas: &[AreaName], files: &[PathBuf]) -> ExitCode {
     let rendered = match render(areas, files) {
         Ok(rendered) => rendered,
         Err(error) => {
@@ -88,7 +88,7 @@ pub fn print(areas: &[Area], files: &[PathBuf]) -> ExitCode {
     };
     match serde_json::to_string_pretty(&rendered.document) {
         Ok(text) => {
-            println!("{text}");
+            super::stdout(&format!("{text}\n"));
             for note in &rendered.notes {
                 eprintln!("# {note}");
             }
@@ -99,11 +99,6 @@ pub fn print(areas: &[Area], files: &[PathBuf]) -> ExitCode {
             ExitCode::FAILURE
         }
     }
-}
-
-fn area_name(area: Area) -> String {
-    use clap::ValueEnum;
-    area.to_possible_value().map(|v| v.get_name().to_string()).unwrap_or_default()
 }
 
 /// Every policy of every file, validated (an invalid policy is an error: its roles and
@@ -119,12 +114,12 @@ fn load(files: &[PathBuf]) -> Result<Vec<ValidatedPolicy>, String> {
     Ok(policies)
 }
 
-fn enabled_areas(policy: &ValidatedPolicy) -> Vec<Area> {
+fn enabled_areas(policy: &ValidatedPolicy) -> Vec<AreaName> {
     [
-        (policy.gateway_endpoints.is_some(), Area::GatewayEndpoints),
-        (policy.snapshot_retention.is_some(), Area::SnapshotRetention),
-        (policy.ssm_access.is_some(), Area::SsmAccess),
-        (policy.backup.is_some(), Area::Backup),
+        (policy.gateway_endpoints.is_some(), AreaName::GatewayEndpoints),
+        (policy.snapshot_retention.is_some(), AreaName::SnapshotRetention),
+        (policy.ssm_access.is_some(), AreaName::SsmAccess),
+        (policy.backup.is_some(), AreaName::Backup),
     ]
     .into_iter()
     .filter_map(|(on, area)| on.then_some(area))
@@ -248,7 +243,7 @@ mod tests {
 
     #[test]
     fn an_area_alone_grants_only_its_own_actions() {
-        let rendered = render(&[Area::SnapshotRetention], &[]).expect("renders");
+        let rendered = render(&[AreaName::SnapshotRetention], &[]).expect("renders");
         let all = actions(&rendered.document);
         assert!(all.iter().all(|a| a.starts_with("ec2:")), "{all:?}");
         assert!(!all.contains("ec2:CreateVpcEndpoint"));

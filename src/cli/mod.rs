@@ -46,9 +46,10 @@ pub enum Command {
 
 #[derive(clap::Args, Debug)]
 pub struct IamPolicyArgs {
-    /// Areas to grant (comma-separated). Default: all, or with -f those the file's policies enable.
-    #[arg(long, value_enum, value_delimiter = ',')]
-    pub areas: Vec<iam_policy::Area>,
+    /// Areas to grant (comma-separated: gatewayEndpoints, snapshotRetention, ssmAccess,
+    /// backup). Default: all, or with -f those the file's policies enable.
+    #[arg(long, value_delimiter = ',', value_parser = parse_area)]
+    pub areas: Vec<crate::api::AreaName>,
     /// CostPolicy YAML file(s): roles, regions and accounts come from their policies, and only
     /// what they enable is granted.
     #[arg(short = 'f', long = "filename")]
@@ -170,6 +171,13 @@ impl PacingArgs {
     }
 }
 
+fn parse_area(text: &str) -> Result<crate::api::AreaName, String> {
+    crate::api::AreaName::from_key(text).ok_or_else(|| {
+        let keys: Vec<&str> = crate::api::AreaName::ALL.iter().map(|a| a.key()).collect();
+        format!("{text:?} is not an area: {}", keys.join(", "))
+    })
+}
+
 fn parse_rate(text: &str) -> Result<(f64, f64), String> {
     let (burst, rate) = text.split_once('/').ok_or_else(|| format!("{text:?}: expected BURST/RATE, e.g. 4/0.3"))?;
     let burst: f64 = burst.trim().parse().map_err(|_| format!("{burst:?} is not a number"))?;
@@ -197,6 +205,14 @@ pub struct OneShotArgs {
 pub enum OutputFormat {
     Table,
     Json,
+}
+
+/// Writes to stdout, ignoring a reader that went away (`frugal plan | head`): printing is
+/// never a reason to panic or to stop `apply` halfway through its changes.
+pub(crate) fn stdout(text: &str) {
+    use std::io::Write;
+    let mut out = std::io::stdout().lock();
+    let _ = out.write_all(text.as_bytes()).and_then(|()| out.flush());
 }
 
 /// A usage error (unknown flag, missing argument, no subcommand), as sysexits' EX_USAGE: never

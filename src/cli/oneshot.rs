@@ -142,7 +142,7 @@ pub async fn run(args: OneShotArgs, enforce: bool) -> ExitCode {
             };
             failures.report(None, &read, "", "nothing was observed or changed");
             if json {
-                println!("{}", output::json_array(&failures.entries));
+                super::stdout(&format!("{}\n", output::json_array(&failures.entries)));
             }
             return ExitCode::from(EXIT_ERROR);
         }
@@ -188,12 +188,12 @@ pub async fn run(args: OneShotArgs, enforce: bool) -> ExitCode {
         // were made, so it is not shown as the account's verdict (the JSON carries it as such).
         let status_is_current = enforce || planned.policy.is_audit() || planned.change_count() == 0;
         if !json {
-            print!("{}", output::plan_table(&planned));
+            super::stdout(&output::plan_table(&planned));
         }
         let applied = if enforce {
             let applied = engine::act(cloud.as_ref(), planned).await;
             if !json {
-                print!("{}", output::apply_table(&applied));
+                super::stdout(&output::apply_table(&applied));
             }
             applied
         } else {
@@ -202,7 +202,7 @@ pub async fn run(args: OneShotArgs, enforce: bool) -> ExitCode {
         let now = Time(k8s_openapi::jiff::Timestamp::now());
         let status = report::status(&applied, None, None, &now);
         if !json && status_is_current {
-            print!("{}", output::status_summary(&status));
+            super::stdout(&output::status_summary(&status));
         }
         let run_failure = applied.first_error().map(|error| Failure::in_aws(Stage::Run, error));
         if json {
@@ -223,7 +223,7 @@ pub async fn run(args: OneShotArgs, enforce: bool) -> ExitCode {
         }
     }
     if json {
-        println!("{}", output::json_array(&failures.entries));
+        super::stdout(&format!("{}\n", output::json_array(&failures.entries)));
     }
     ExitCode::from(exit)
 }

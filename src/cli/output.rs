@@ -6,7 +6,7 @@ use serde_json::json;
 
 use k8s_openapi::apimachinery::pkg::apis::meta::v1::Condition;
 
-use crate::api::{CostPolicyStatus, conditions};
+use crate::api::{AreaName, CostPolicyStatus, conditions};
 use crate::engine::{AppliedRun, AreaPlan, ChangeResult, ErrorKind, PlannedRun};
 use crate::plan::gateway_endpoints::{GatewayPlan, Ownership};
 use crate::plan::snapshots::{Protection, SnapshotChange, SnapshotPlan, Verdict};
@@ -30,7 +30,7 @@ pub fn plan_table(planned: &PlannedRun) -> String {
     if let Some(area) = &planned.gateway_endpoints {
         let _ = writeln!(out);
         match area {
-            AreaPlan::ObservationFailed(error) => observation_failed(&mut out, "gatewayEndpoints", error),
+            AreaPlan::ObservationFailed(error) => observation_failed(&mut out, AreaName::GatewayEndpoints, error),
             AreaPlan::Planned(plan) => {
                 gateway_table(&mut out, plan);
                 create += plan.missing_endpoints();
@@ -47,7 +47,7 @@ pub fn plan_table(planned: &PlannedRun) -> String {
     if let Some(area) = &planned.snapshots {
         let _ = writeln!(out);
         match area {
-            AreaPlan::ObservationFailed(error) => observation_failed(&mut out, "snapshotRetention", error),
+            AreaPlan::ObservationFailed(error) => observation_failed(&mut out, AreaName::SnapshotRetention, error),
             AreaPlan::Planned(plan) => {
                 snapshot_table(&mut out, plan);
                 destroy += plan.deletions().count();
@@ -66,7 +66,7 @@ pub fn plan_table(planned: &PlannedRun) -> String {
     if let Some(area) = &planned.ssm_access {
         let _ = writeln!(out);
         match area {
-            AreaPlan::ObservationFailed(error) => observation_failed(&mut out, "ssmAccess", error),
+            AreaPlan::ObservationFailed(error) => observation_failed(&mut out, AreaName::SsmAccess, error),
             AreaPlan::Planned(plan) => {
                 ssm_access::ssm_table(&mut out, plan);
                 let (c, u, d) = ssm_access::counts(plan);
@@ -79,7 +79,7 @@ pub fn plan_table(planned: &PlannedRun) -> String {
     if let Some(area) = &planned.backup {
         let _ = writeln!(out);
         match area {
-            AreaPlan::ObservationFailed(error) => observation_failed(&mut out, "backup", error),
+            AreaPlan::ObservationFailed(error) => observation_failed(&mut out, AreaName::Backup, error),
             AreaPlan::Planned(plan) => {
                 backup::backup_table(&mut out, plan);
                 let (c, u, d) = backup::counts(plan);
@@ -122,7 +122,7 @@ pub fn status_summary(status: &CostPolicyStatus) -> String {
     out
 }
 
-fn observation_failed(out: &mut String, area: &str, error: &crate::engine::CloudError) {
+fn observation_failed(out: &mut String, area: AreaName, error: &crate::engine::CloudError) {
     let _ = writeln!(out, "{area}: cannot observe the account: {error}");
     let _ = writeln!(out, "  nothing will be changed in this area");
 }

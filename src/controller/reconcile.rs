@@ -12,7 +12,7 @@ use kube::{Api, ResourceExt};
 use crate::api::conditions::{self, reason};
 use crate::api::names::FINALIZER;
 use crate::api::validate::{ValidatedPolicy, validate};
-use crate::api::{CostPolicy, DeletionPolicy};
+use crate::api::{AreaName, CostPolicy, DeletionPolicy};
 use crate::engine::{self, CloudError, report};
 use crate::metrics::{ActionLabels, AreaLabels, ErrorLabels, ReconcileLabels};
 use crate::plan::backup::BackupChange;
@@ -224,17 +224,17 @@ fn jitter_up(interval: std::time::Duration) -> std::time::Duration {
 fn record_metrics(ctx: &Context, policy: &ValidatedPolicy, applied: &engine::AppliedRun, status: &crate::api::CostPolicyStatus) {
     let labels = |area: &str| AreaLabels { policy: policy.name.clone(), area: area.to_string() };
     if let Some(ge) = &status.gateway_endpoints {
-        ctx.metrics.findings.get_or_create(&labels("gatewayEndpoints")).set(i64::from(ge.findings));
+        ctx.metrics.findings.get_or_create(&labels(AreaName::GatewayEndpoints.key())).set(i64::from(ge.findings));
     }
     if let Some(snapshots) = &status.snapshot_retention {
-        ctx.metrics.findings.get_or_create(&labels("snapshotRetention")).set(i64::from(snapshots.findings));
+        ctx.metrics.findings.get_or_create(&labels(AreaName::SnapshotRetention.key())).set(i64::from(snapshots.findings));
         ctx.metrics.record_snapshots(&policy.name, snapshots);
     }
     if let Some(ssm) = &status.ssm_access {
-        ctx.metrics.findings.get_or_create(&labels("ssmAccess")).set(i64::from(ssm.findings));
+        ctx.metrics.findings.get_or_create(&labels(AreaName::SsmAccess.key())).set(i64::from(ssm.findings));
     }
     if let Some(backup) = &status.backup {
-        ctx.metrics.findings.get_or_create(&labels("backup")).set(i64::from(backup.findings));
+        ctx.metrics.findings.get_or_create(&labels(AreaName::Backup.key())).set(i64::from(backup.findings));
     }
     for cost in status.cost.iter().flat_map(|c| &c.areas) {
         ctx.metrics.monthly_savings_usd.get_or_create(&labels(&cost.area)).set(cost.monthly_savings_usd.parse().unwrap_or(0.0));
@@ -258,7 +258,7 @@ fn record_metrics(ctx: &Context, policy: &ValidatedPolicy, applied: &engine::App
             GatewayChange::CreateEndpoint { .. } => "create_endpoint",
             GatewayChange::AddRouteTables { .. } => "add_route_tables",
         };
-        count("gatewayEndpoints", action, result.outcome.is_ok());
+        count(AreaName::GatewayEndpoints.key(), action, result.outcome.is_ok());
     }
     for result in applied.snapshots.iter().flat_map(|a| &a.results) {
         let action = match &result.change {
@@ -266,7 +266,7 @@ fn record_metrics(ctx: &Context, policy: &ValidatedPolicy, applied: &engine::App
             SnapshotChange::RemoveExpiringTag { .. } => "remove_expiring_tag",
             SnapshotChange::Delete { .. } => "delete_snapshot",
         };
-        count("snapshotRetention", action, result.outcome.is_ok());
+        count(AreaName::SnapshotRetention.key(), action, result.outcome.is_ok());
     }
     for result in applied.ssm_access.iter().flat_map(|a| &a.results) {
         let action = match &result.change {
@@ -277,7 +277,7 @@ fn record_metrics(ctx: &Context, policy: &ValidatedPolicy, applied: &engine::App
             SsmChange::SetDefaultHostManagementRole { .. } => "set_default_host_management",
             SsmChange::DeleteKeyPair { .. } => "delete_key_pair",
         };
-        count("ssmAccess", action, result.outcome.is_ok());
+        count(AreaName::SsmAccess.key(), action, result.outcome.is_ok());
     }
     for result in applied.backup.iter().flat_map(|a| &a.results) {
         let action = match &result.change {
@@ -289,7 +289,7 @@ fn record_metrics(ctx: &Context, policy: &ValidatedPolicy, applied: &engine::App
             BackupChange::DeletePlan { .. } => "delete_plan",
             BackupChange::DeleteVault { .. } => "delete_vault",
         };
-        count("backup", action, result.outcome.is_ok());
+        count(AreaName::Backup.key(), action, result.outcome.is_ok());
     }
 }
 

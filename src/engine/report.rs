@@ -7,9 +7,8 @@ use k8s_openapi::apimachinery::pkg::apis::meta::v1::Time;
 use crate::api::conditions::{self, ConditionUpdate, reason};
 use crate::api::validate::{InvalidSpec, ValidatedPolicy};
 use crate::api::{
-    AreaCost, CostPolicyStatus, CostStatus, EndpointOwnership, EndpointStatus, GatewayEndpointsStatus, VpcEndpointsStatus, usd,
+    AreaCost, AreaName, CostPolicyStatus, CostStatus, EndpointOwnership, EndpointStatus, GatewayEndpointsStatus, VpcEndpointsStatus, usd,
 };
-use crate::plan::conflicts;
 use crate::plan::gateway_endpoints::{GatewayChange, GatewayPlan, Ownership};
 
 use super::cloud::CloudError;
@@ -22,7 +21,7 @@ mod ssm_access;
 /// At most this many VPCs are listed in status; the rest are counted.
 pub const MAX_LISTED_VPCS: usize = 50;
 
-const GATEWAY_AREA: &str = "gatewayEndpoints";
+const GATEWAY_AREA: &str = AreaName::GatewayEndpoints.key();
 const NAT_BASIS: &str =
     "upper bound: all NAT gateway data processing of the VPC over the last 30 days at $0.045/GB (S3 and DynamoDB traffic is part of it)";
 
@@ -248,8 +247,8 @@ fn report_conflicts(update: &mut ConditionUpdate, applied: &AppliedRun) {
 /// What the conflicts of the area behind condition `type_` are, if any.
 pub fn conflict_message(type_: &str, applied: &AppliedRun) -> Option<String> {
     let (area, what) = match type_ {
-        conditions::SNAPSHOTS_IN_SYNC => (conflicts::SNAPSHOT_RETENTION, "snapshots"),
-        conditions::GATEWAY_ENDPOINTS_IN_SYNC => (conflicts::GATEWAY_ENDPOINTS, "VPCs"),
+        conditions::SNAPSHOTS_IN_SYNC => (AreaName::SnapshotRetention, "snapshots"),
+        conditions::GATEWAY_ENDPOINTS_IN_SYNC => (AreaName::GatewayEndpoints, "VPCs"),
         _ => return None,
     };
     let others: Vec<&str> = applied.conflicts.iter().filter(|c| c.area == area).map(|c| c.other.as_str()).collect();
@@ -257,11 +256,11 @@ pub fn conflict_message(type_: &str, applied: &AppliedRun) -> Option<String> {
         return None;
     }
     let mut message = format!("{area} governs the same {what} as CostPolicy {}", others.join(", "));
-    if area == conflicts::SNAPSHOT_RETENTION {
+    if area == AreaName::SnapshotRetention {
         message.push_str(": a snapshot is deleted only if every policy governing it expires it");
     }
     if let Some(AreaOutcome { plan: AreaPlan::Planned(plan), .. }) = &applied.gateway_endpoints
-        && area == conflicts::GATEWAY_ENDPOINTS
+        && area == AreaName::GatewayEndpoints
     {
         let left: Vec<String> = plan.yielded.iter().map(|(vpc, other)| format!("{vpc} to {other}")).collect();
         if !left.is_empty() {

@@ -6,16 +6,14 @@
 
 use std::collections::BTreeMap;
 
+use crate::api::AreaName;
 use crate::api::validate::{SnapshotRetentionDesired, ValidatedPolicy, VpcScope};
-
-pub const SNAPSHOT_RETENTION: &str = "snapshotRetention";
-pub const GATEWAY_ENDPOINTS: &str = "gatewayEndpoints";
 
 /// An area this policy shares with another policy.
 #[derive(Clone, Debug, PartialEq, Eq, PartialOrd, Ord)]
 pub struct Conflict {
-    /// `snapshotRetention` or `gatewayEndpoints`.
-    pub area: &'static str,
+    /// snapshotRetention or gatewayEndpoints.
+    pub area: AreaName,
     pub other: String,
 }
 
@@ -31,7 +29,7 @@ pub struct Peers {
 
 impl Peers {
     /// The policies this one conflicts with in `area`, sorted.
-    pub fn others(&self, area: &str) -> Vec<&str> {
+    pub fn others(&self, area: AreaName) -> Vec<&str> {
         self.conflicts.iter().filter(|c| c.area == area).map(|c| c.other.as_str()).collect()
     }
 }
@@ -69,13 +67,13 @@ pub fn peers<'a>(policy: &ValidatedPolicy, others: impl IntoIterator<Item = &'a 
         if let (Some(mine), Some(theirs)) = (&policy.snapshot_retention, &other.snapshot_retention)
             && !tags_disjoint(&mine.selector, &theirs.selector)
         {
-            peers.conflicts.push(Conflict { area: SNAPSHOT_RETENTION, other: other.name.clone() });
+            peers.conflicts.push(Conflict { area: AreaName::SnapshotRetention, other: other.name.clone() });
             peers.snapshot_retention.push(theirs.clone());
         }
         if let (Some(mine), Some(theirs)) = (&policy.gateway_endpoints, &other.gateway_endpoints)
             && vpc_scopes_overlap(&mine.vpcs, &theirs.vpcs)
         {
-            peers.conflicts.push(Conflict { area: GATEWAY_ENDPOINTS, other: other.name.clone() });
+            peers.conflicts.push(Conflict { area: AreaName::GatewayEndpoints, other: other.name.clone() });
             if other.name < policy.name {
                 peers.gateway_yield_to.push((other.name.clone(), theirs.vpcs.clone()));
             }
@@ -114,7 +112,7 @@ mod tests {
         let same_env_more_tags = snapshots("c", HERE, "{env: prod, team: x}");
         let other_env = snapshots("d", HERE, "{env: dev}");
         let found = peers(&a, &[everything, same_env_more_tags, other_env]);
-        assert_eq!(found.others(SNAPSHOT_RETENTION), ["b", "c"]);
+        assert_eq!(found.others(AreaName::SnapshotRetention), ["b", "c"]);
         assert_eq!(found.snapshot_retention.len(), 2);
     }
 
@@ -127,7 +125,7 @@ mod tests {
         let own_credentials = snapshots("d", HERE, "{}");
         let same_account_other_role = snapshots("e", "{region: eu-west-1, roleArn: 'arn:aws:iam::111122223333:role/other'}", "{}");
         let found = peers(&a, &[other_account, other_region, own_credentials, same_account_other_role, a.clone()]);
-        assert_eq!(found.others(SNAPSHOT_RETENTION), ["e"], "only the same account and region, never itself");
+        assert_eq!(found.others(AreaName::SnapshotRetention), ["e"], "only the same account and region, never itself");
     }
 
     #[test]
@@ -137,7 +135,7 @@ mod tests {
         let other_ids = endpoints("b", "vpcIds: [vpc-00000009]");
         let selector = endpoints("c", "vpcSelector: {tags: {env: prod}}");
         let found = peers(&ids, &[shared_id, other_ids, selector]);
-        assert_eq!(found.others(GATEWAY_ENDPOINTS), ["a", "c"], "ids against a selector cannot be proven disjoint");
+        assert_eq!(found.others(AreaName::GatewayEndpoints), ["a", "c"], "ids against a selector cannot be proven disjoint");
 
         let prod = endpoints("p", "vpcSelector: {tags: {env: prod}}");
         let dev = endpoints("q", "vpcSelector: {tags: {env: dev}}");

@@ -26,28 +26,17 @@ use serde_json::{Map, Value, json};
 
 use crate::api::names::{MANAGED_BY_VALUE, TAG_EXPIRES_AT, TAG_MANAGED_BY, TAG_POLICY};
 
-/// An area of the CostPolicy spec.
-#[derive(clap::ValueEnum, Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord)]
-pub enum Area {
-    #[value(name = "gatewayEndpoints")]
-    GatewayEndpoints,
-    #[value(name = "snapshotRetention")]
-    SnapshotRetention,
-    #[value(name = "ssmAccess")]
-    SsmAccess,
-    #[value(name = "backup")]
-    Backup,
-}
+use crate::api::AreaName;
 
 /// The statements an area needs in a scope.
 pub type AreaStatements = fn(&Scope) -> Vec<Statement>;
 
 /// Every area and the statements it needs.
-pub const AREAS: [(Area, AreaStatements); 4] = [
-    (Area::GatewayEndpoints, gateway_endpoints),
-    (Area::SnapshotRetention, snapshot_retention),
-    (Area::SsmAccess, ssm_access),
-    (Area::Backup, backup),
+pub const AREAS: [(AreaName, AreaStatements); 4] = [
+    (AreaName::GatewayEndpoints, gateway_endpoints),
+    (AreaName::SnapshotRetention, snapshot_retention),
+    (AreaName::SsmAccess, ssm_access),
+    (AreaName::Backup, backup),
 ];
 
 /// Where the operator acts and what it may do there. [`Scope::everything`] without a policy
@@ -427,7 +416,7 @@ fn merge(condition: &mut Value, extra: Value) {
 
 /// The statements of each area with its scope, in table order; an action already granted
 /// on every resource without condition by an earlier statement is not repeated.
-pub fn statements(scopes: &BTreeMap<Area, Scope>) -> Vec<Statement> {
+pub fn statements(scopes: &BTreeMap<AreaName, Scope>) -> Vec<Statement> {
     let mut granted: BTreeSet<&'static str> = BTreeSet::new();
     let mut all = Vec::new();
     for (area, build) in AREAS {

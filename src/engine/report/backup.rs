@@ -1,11 +1,11 @@
 //! Status, condition and cost of the backup area.
 
 use crate::api::conditions::{self, ConditionUpdate, reason};
-use crate::api::{AreaCost, BackupCoverageStatus, BackupRuleStatus, BackupStatus, DriftCorrection, usd};
+use crate::api::{AreaCost, AreaName, BackupCoverageStatus, BackupRuleStatus, BackupStatus, DriftCorrection, usd};
 use crate::engine::{AreaOutcome, AreaPlan};
 use crate::plan::backup::{BackupChange, BackupPlan, Blocker, PlanOwnership, parse_created_plan};
 
-pub const AREA: &str = "backup";
+pub const AREA: &str = AreaName::Backup.key();
 
 /// The area's condition; `status` is what `details` computed for a planned area.
 pub fn condition(outcome: &AreaOutcome<BackupPlan, BackupChange>, status: Option<&BackupStatus>, audit: bool) -> ConditionUpdate {

@@ -1,11 +1,11 @@
 //! Status, condition and cost of the snapshotRetention area.
 
 use crate::api::conditions::{self, ConditionUpdate, reason};
-use crate::api::{AreaCost, SkippedSnapshots, SnapshotsStatus, usd};
+use crate::api::{AreaCost, AreaName, SkippedSnapshots, SnapshotsStatus, usd};
 use crate::engine::{AreaOutcome, AreaPlan, CloudError, ErrorKind};
 use crate::plan::snapshots::{Protection, SNAPSHOT_USD_PER_GB_MONTH, SnapshotChange, SnapshotPlan};
 
-pub const AREA: &str = "snapshotRetention";
+pub const AREA: &str = AreaName::SnapshotRetention.key();
 const BASIS: &str = "upper bound: volume size × $0.05/GB-month; snapshots are incremental, so the storage really billed is smaller";
 const MAX_LISTED: usize = 20;
 

@@ -1,11 +1,11 @@
 //! Status, condition and cost of the ssmAccess area.
 
 use crate::api::conditions::{self, ConditionUpdate, reason};
-use crate::api::{AreaCost, KeyPairCounts, SsmInstanceCounts, SsmInstanceStatus, SsmPermissionStatus, SsmStatus, usd};
+use crate::api::{AreaCost, AreaName, KeyPairCounts, SsmInstanceCounts, SsmInstanceStatus, SsmPermissionStatus, SsmStatus, usd};
 use crate::engine::{AreaOutcome, AreaPlan, Change};
 use crate::plan::ssm_access::{FindingKind, Fix, InstanceState, SsmChange, SsmPlan};
 
-pub const AREA: &str = "ssmAccess";
+pub const AREA: &str = AreaName::SsmAccess.key();
 const BASIS: &str = "no direct cost: a security practice (security group rules, instance profiles and key pairs are free)";
 const MAX_LISTED: usize = 20;
 

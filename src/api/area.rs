@@ -1,0 +1,77 @@
+//! The areas of a CostPolicy and the one name each has in every layer: the spec's key is
+//! also its status key, metric label, CLI heading, conflict label and `--areas` value.
+
+use std::fmt;
+
+/// One area of the spec.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub enum AreaName {
+    GatewayEndpoints,
+    SnapshotRetention,
+    SsmAccess,
+    Backup,
+}
+
+impl AreaName {
+    /// Every area, in the order of the spec's sections.
+    pub const ALL: [AreaName; 4] = [AreaName::GatewayEndpoints, AreaName::SnapshotRetention, AreaName::SsmAccess, AreaName::Backup];
+
+    /// The spec's key (and the status's): `snapshotRetention`.
+    pub const fn key(self) -> &'static str {
+        match self {
+            AreaName::GatewayEndpoints => "gatewayEndpoints",
+            AreaName::SnapshotRetention => "snapshotRetention",
+            AreaName::SsmAccess => "ssmAccess",
+            AreaName::Backup => "backup",
+        }
+    }
+
+    /// The area's condition type. These predate the one-name rule and are kept: clients
+    /// (Argo CD, alerts, `kubectl wait`) match on them.
+    pub const fn condition_type(self) -> &'static str {
+        match self {
+            AreaName::GatewayEndpoints => "GatewayEndpointsInSync",
+            AreaName::SnapshotRetention => "SnapshotsInSync",
+            AreaName::SsmAccess => "SsmAccessInSync",
+            AreaName::Backup => "BackupInSync",
+        }
+    }
+
+    /// The area whose key is `key`.
+    pub fn from_key(key: &str) -> Option<AreaName> {
+        AreaName::ALL.into_iter().find(|area| area.key() == key)
+    }
+}
+
+impl fmt::Display for AreaName {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.key())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::AreaName;
+    use crate::api::CostPolicySpec;
+
+    /// The key is the spec's own: a renamed section or a new area without a name fails here.
+    #[test]
+    fn every_area_key_is_a_section_of_the_spec_and_back() {
+        let schema = serde_json::to_value(schemars::schema_for!(CostPolicySpec)).expect("schema");
+        let sections: Vec<&str> = schema["properties"]
+            .as_object()
+            .expect("properties")
+            .keys()
+            .map(String::as_str)
+            .filter(|k| !["mode", "aws", "resyncInterval", "deletionPolicy"].contains(k))
+            .collect();
+        let mut keys: Vec<&str> = AreaName::ALL.iter().map(|a| a.key()).collect();
+        keys.sort_unstable();
+        let mut sections = sections;
+        sections.sort_unstable();
+        assert_eq!(keys, sections);
+        for area in AreaName::ALL {
+            assert_eq!(AreaName::from_key(area.key()), Some(area));
+        }
+    }
+}
