@@ -3,7 +3,7 @@
 
 mod backup;
 mod error;
-mod network;
+mod gateway_endpoints;
 mod observation;
 mod pacing;
 mod paging;
@@ -25,7 +25,7 @@ use crate::api::validate::{GatewayEndpointsDesired, SnapshotRetentionDesired};
 use crate::engine::{Cloud, CloudConnector, CloudError, ErrorKind};
 use crate::metrics::Metrics;
 use crate::plan::backup::{BackupChange, BackupInventory};
-use crate::plan::gateway_endpoints::{GatewayChange, GatewayEndpoint, NetworkInventory};
+use crate::plan::gateway_endpoints::{GatewayChange, GatewayEndpoint, GatewayEndpointsInventory};
 use crate::plan::snapshots::{SnapshotChange, SnapshotInventory};
 use crate::plan::ssm_access::{SsmChange, SsmInventory};
 
@@ -271,8 +271,8 @@ impl AwsCloud {
 
 #[async_trait]
 impl Cloud for AwsCloud {
-    async fn observe_network(&self, desired: &GatewayEndpointsDesired) -> Result<NetworkInventory, CloudError> {
-        self.observe_network_impl(desired).await
+    async fn observe_gateway_endpoints(&self, desired: &GatewayEndpointsDesired) -> Result<GatewayEndpointsInventory, CloudError> {
+        self.observe_gateway_endpoints_impl(desired).await
     }
 
     async fn apply_gateway_change(&self, change: &GatewayChange) -> Result<Option<String>, CloudError> {

@@ -25,7 +25,7 @@ use crate::api::{AwsTarget, BackupSpec, CostPolicy, CostPolicySpec, DeletionPoli
 use crate::engine::{Cloud, CloudConnector, CloudError, ErrorKind};
 use crate::metrics::Metrics;
 use crate::plan::backup::{BackupChange, BackupInventory, BackupVault, ObservedPlan, PlanRule, Selection};
-use crate::plan::gateway_endpoints::{GatewayChange, GatewayEndpoint, NetworkInventory, Route, RouteTable, Vpc};
+use crate::plan::gateway_endpoints::{GatewayChange, GatewayEndpoint, GatewayEndpointsInventory, Route, RouteTable, Vpc};
 use crate::plan::snapshots::{SnapshotChange, SnapshotInventory};
 use crate::plan::ssm_access::{
     IngressRule, Instance, InstanceProfile, PortRange, RuleCall, SecurityGroup, Source, SsmChange, SsmInventory,
@@ -179,7 +179,7 @@ fn requeue_after(action: &Action) -> Option<Duration> {
 #[derive(Clone, Debug, PartialEq, Eq)]
 enum CloudCall {
     Connect,
-    ObserveNetwork,
+    ObserveGatewayEndpoints,
     CreateEndpoint {
         vpc_id: String,
         service: GatewayService,
@@ -486,13 +486,13 @@ fn backup_drift() -> BackupInventory {
 
 #[async_trait]
 impl Cloud for FakeCloud {
-    async fn observe_network(&self, _desired: &GatewayEndpointsDesired) -> Result<NetworkInventory, CloudError> {
-        self.record(CloudCall::ObserveNetwork);
+    async fn observe_gateway_endpoints(&self, _desired: &GatewayEndpointsDesired) -> Result<GatewayEndpointsInventory, CloudError> {
+        self.record(CloudCall::ObserveGatewayEndpoints);
         if let Some(error) = &self.fail_observe {
             return Err(error.clone());
         }
         let account = lock(&self.account);
-        Ok(NetworkInventory {
+        Ok(GatewayEndpointsInventory {
             vpcs: account.vpcs.clone(),
             route_tables: account.route_tables.clone(),
             endpoints: account.endpoints.clone(),
@@ -1012,7 +1012,7 @@ async fn enforce_with_drift_creates_the_endpoint_reports_it_in_status_and_requeu
         harness.cloud.calls(),
         [
             CloudCall::Connect,
-            CloudCall::ObserveNetwork,
+            CloudCall::ObserveGatewayEndpoints,
             CloudCall::CreateEndpoint {
                 vpc_id: VPC.to_string(),
                 service: GatewayService::S3,
@@ -1259,7 +1259,7 @@ async fn a_throttled_observation_reports_the_failure_changes_nothing_and_returns
         .expect_err("so that backoff applies");
 
     assert!(matches!(&error, ReconcileError::Aws(e) if e.kind == ErrorKind::Throttled), "{error:?}");
-    assert_eq!(harness.cloud.calls(), [CloudCall::Connect, CloudCall::ObserveNetwork], "no create after a failed read");
+    assert_eq!(harness.cloud.calls(), [CloudCall::Connect, CloudCall::ObserveGatewayEndpoints], "no create after a failed read");
     assert!(harness.metrics().contains(r#"frugal_reconciles_total{result="error"} 1"#));
 }
 
@@ -1283,7 +1283,7 @@ async fn audit_mode_reports_drift_and_never_calls_a_mutating_api() {
 
     let calls = harness.cloud.calls();
     assert!(!calls.iter().any(CloudCall::is_mutating), "{calls:?}");
-    assert_eq!(calls, [CloudCall::Connect, CloudCall::ObserveNetwork]);
+    assert_eq!(calls, [CloudCall::Connect, CloudCall::ObserveGatewayEndpoints]);
     assert!(harness.cloud.endpoint_ids().is_empty());
     assert!(requeue_after(&action).is_some(), "Audit keeps watching for drift");
 }

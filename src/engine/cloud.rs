@@ -9,7 +9,7 @@ use async_trait::async_trait;
 use crate::api::AwsTarget;
 use crate::api::validate::{GatewayEndpointsDesired, SnapshotRetentionDesired};
 use crate::plan::backup::{BackupChange, BackupInventory};
-use crate::plan::gateway_endpoints::{GatewayChange, GatewayEndpoint, NetworkInventory};
+use crate::plan::gateway_endpoints::{GatewayChange, GatewayEndpoint, GatewayEndpointsInventory};
 use crate::plan::snapshots::{Protection, SnapshotChange, SnapshotInventory};
 use crate::plan::ssm_access::{SsmChange, SsmInventory};
 
@@ -17,7 +17,7 @@ use crate::plan::ssm_access::{SsmChange, SsmInventory};
 #[async_trait]
 pub trait Cloud: Send + Sync {
     /// Reads VPCs, route tables, gateway endpoints and NAT metrics for the spec's scope.
-    async fn observe_network(&self, desired: &GatewayEndpointsDesired) -> Result<NetworkInventory, CloudError>;
+    async fn observe_gateway_endpoints(&self, desired: &GatewayEndpointsDesired) -> Result<GatewayEndpointsInventory, CloudError>;
     /// Executes one gateway change; returns the id of a created endpoint.
     async fn apply_gateway_change(&self, change: &GatewayChange) -> Result<Option<String>, CloudError>;
     /// Gateway endpoints tagged as created by `policy`.

@@ -146,7 +146,7 @@ pub async fn observe_and_plan_with_peers(cloud: &dyn Cloud, policy: ValidatedPol
     let enforce = !policy.is_audit();
     let gateway_endpoints = match &policy.gateway_endpoints {
         None => None,
-        Some(desired) => Some(match cloud.observe_network(desired).await {
+        Some(desired) => Some(match cloud.observe_gateway_endpoints(desired).await {
             Ok(inventory) => AreaPlan::Planned(gateway_endpoints::plan_with_peers(
                 &policy.name,
                 &policy.aws.region,

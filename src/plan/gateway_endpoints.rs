@@ -17,7 +17,7 @@ const BYTES_PER_GB: f64 = 1_073_741_824.0;
 
 /// What the account holds, as far as gateway endpoints are concerned.
 #[derive(Clone, Debug, Default, PartialEq)]
-pub struct NetworkInventory {
+pub struct GatewayEndpointsInventory {
     pub vpcs: Vec<Vpc>,
     pub route_tables: Vec<RouteTable>,
     pub endpoints: Vec<GatewayEndpoint>,
@@ -182,7 +182,13 @@ impl GatewayPlan {
 }
 
 /// Plans the gateway endpoints of one policy. `enforce` false is Audit mode.
-pub fn plan(policy: &str, region: &str, desired: &GatewayEndpointsDesired, inventory: &NetworkInventory, enforce: bool) -> GatewayPlan {
+pub fn plan(
+    policy: &str,
+    region: &str,
+    desired: &GatewayEndpointsDesired,
+    inventory: &GatewayEndpointsInventory,
+    enforce: bool,
+) -> GatewayPlan {
     plan_with_peers(policy, region, desired, &[], inventory, enforce)
 }
 
@@ -194,7 +200,7 @@ pub fn plan_with_peers(
     region: &str,
     desired: &GatewayEndpointsDesired,
     yield_to: &[(String, VpcScope)],
-    inventory: &NetworkInventory,
+    inventory: &GatewayEndpointsInventory,
     enforce: bool,
 ) -> GatewayPlan {
     let mut route_tables_by_vpc: BTreeMap<&str, Vec<&RouteTable>> = BTreeMap::new();

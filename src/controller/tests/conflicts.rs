@@ -53,7 +53,7 @@ async fn two_policies_over_the_same_vpcs_both_report_conflict_and_only_the_first
         })
         .await
         .expect("a conflict is reported, not an error");
-    assert_eq!(harness.cloud.calls(), [CloudCall::Connect, CloudCall::ObserveNetwork], "team-b changes nothing in the shared VPC");
+    assert_eq!(harness.cloud.calls(), [CloudCall::Connect, CloudCall::ObserveGatewayEndpoints], "team-b changes nothing in the shared VPC");
 
     // team-a acts on the VPC and reports the same conflict.
     harness

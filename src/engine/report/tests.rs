@@ -7,7 +7,7 @@ use crate::api::SnapshotsStatus;
 use crate::api::validate::{GatewayEndpointsDesired, VpcScope, validate};
 use crate::api::{CostPolicySpec, GatewayService, Mode, RouteTableScope};
 use crate::engine::{ChangeResult, ErrorKind};
-use crate::plan::gateway_endpoints::{self, GatewayEndpoint, NetworkInventory, Route, RouteTable, Vpc};
+use crate::plan::gateway_endpoints::{self, GatewayEndpoint, GatewayEndpointsInventory, Route, RouteTable, Vpc};
 use crate::plan::ownership_tags;
 
 fn time(seconds: i64) -> Time {
@@ -20,8 +20,8 @@ fn policy(mode: Mode) -> ValidatedPolicy {
     validate("p", &spec).expect("valid")
 }
 
-fn inventory(vpcs: usize, with_endpoint: bool) -> NetworkInventory {
-    let mut inv = NetworkInventory { nat_bytes_30d: Some(BTreeMap::new()), ..Default::default() };
+fn inventory(vpcs: usize, with_endpoint: bool) -> GatewayEndpointsInventory {
+    let mut inv = GatewayEndpointsInventory { nat_bytes_30d: Some(BTreeMap::new()), ..Default::default() };
     for n in 0..vpcs {
         let vpc = format!("vpc-{n:04}");
         inv.vpcs.push(Vpc { id: vpc.clone(), tags: Default::default() });
@@ -53,7 +53,7 @@ fn desired() -> GatewayEndpointsDesired {
     }
 }
 
-fn applied(mode: Mode, inv: &NetworkInventory, fail: Option<CloudError>) -> AppliedRun {
+fn applied(mode: Mode, inv: &GatewayEndpointsInventory, fail: Option<CloudError>) -> AppliedRun {
     let policy = policy(mode);
     let plan = gateway_endpoints::plan("p", "eu-west-1", &desired(), inv, mode == Mode::Enforce);
     let results = plan

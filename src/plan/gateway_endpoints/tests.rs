@@ -43,8 +43,8 @@ fn endpoint(id: &str, vpc_id: &str, service: GatewayService, rts: &[&str], owner
     }
 }
 
-fn inventory() -> NetworkInventory {
-    NetworkInventory {
+fn inventory() -> GatewayEndpointsInventory {
+    GatewayEndpointsInventory {
         vpcs: vec![vpc("vpc-a", &[("env", "prod")]), vpc("vpc-b", &[("env", "dev")])],
         route_tables: vec![
             private_rt("rtb-a1", "vpc-a"),
@@ -219,7 +219,7 @@ fn cleanup_deletes_only_our_live_endpoints() {
     assert_eq!(plan_cleanup(POLICY, &endpoints), ["vpce-1"]);
 }
 
-fn arb_inventory() -> impl Strategy<Value = NetworkInventory> {
+fn arb_inventory() -> impl Strategy<Value = GatewayEndpointsInventory> {
     let vpcs = prop::collection::btree_set(0u8..6, 0..5);
     (
         vpcs,
@@ -258,7 +258,7 @@ fn arb_inventory() -> impl Strategy<Value = NetworkInventory> {
             for e in &mut endpoints {
                 e.route_table_ids.retain(|rt| route_tables.iter().any(|t: &RouteTable| &t.id == rt && t.vpc_id == e.vpc_id));
             }
-            NetworkInventory { vpcs, route_tables, endpoints, nat_bytes_30d: None }
+            GatewayEndpointsInventory { vpcs, route_tables, endpoints, nat_bytes_30d: None }
         })
 }
 
@@ -268,7 +268,7 @@ fn arb_desired() -> impl Strategy<Value = GatewayEndpointsDesired> {
 }
 
 /// Applies changes the way AWS would, to check convergence.
-fn apply(inv: &mut NetworkInventory, changes: &[GatewayChange]) {
+fn apply(inv: &mut GatewayEndpointsInventory, changes: &[GatewayChange]) {
     for (n, change) in changes.iter().enumerate() {
         match change {
             GatewayChange::CreateEndpoint { vpc_id, service_name, route_table_ids, tags, .. } => inv.endpoints.push(GatewayEndpoint {

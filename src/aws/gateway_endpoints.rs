@@ -1,4 +1,4 @@
-//! VPCs, route tables, gateway endpoints and NAT gateway metrics.
+//! The gatewayEndpoints area in AWS: VPCs, route tables, gateway endpoints and NAT gateway metrics.
 
 use std::collections::{BTreeMap, BTreeSet};
 
@@ -8,7 +8,7 @@ use crate::api::names::{MANAGED_BY_VALUE, TAG_MANAGED_BY, TAG_POLICY};
 use crate::api::validate::{GatewayEndpointsDesired, VpcScope};
 use crate::engine::{CloudError, ErrorKind};
 use crate::plan::Tags;
-use crate::plan::gateway_endpoints::{GatewayChange, GatewayEndpoint, NetworkInventory, Route, RouteTable, Vpc};
+use crate::plan::gateway_endpoints::{GatewayChange, GatewayEndpoint, GatewayEndpointsInventory, Route, RouteTable, Vpc};
 
 use super::AwsCloud;
 use super::error::classify;
@@ -202,12 +202,15 @@ impl AwsCloud {
 
 /// The gateway endpoint half of [`crate::engine::Cloud`] (see `mod.rs`).
 impl AwsCloud {
-    pub(super) async fn observe_network_impl(&self, desired: &GatewayEndpointsDesired) -> Result<NetworkInventory, CloudError> {
+    pub(super) async fn observe_gateway_endpoints_impl(
+        &self,
+        desired: &GatewayEndpointsDesired,
+    ) -> Result<GatewayEndpointsInventory, CloudError> {
         // Reads are named by their server-side filters (the VPC scope, then the VPCs found).
         let vpcs = self.cached(format!("DescribeVpcs {:?}", desired.vpcs), self.describe_vpcs(&desired.vpcs)).await?;
         let vpc_ids: Vec<String> = vpcs.iter().map(|v| v.id.clone()).collect::<BTreeSet<_>>().into_iter().collect();
         if vpc_ids.is_empty() {
-            return Ok(NetworkInventory { vpcs, nat_bytes_30d: Some(BTreeMap::new()), ..Default::default() });
+            return Ok(GatewayEndpointsInventory { vpcs, nat_bytes_30d: Some(BTreeMap::new()), ..Default::default() });
         }
         let route_tables = self.cached(format!("DescribeRouteTables {vpc_ids:?}"), self.describe_route_tables(&vpc_ids)).await?;
         let service_names: Vec<String> = desired.services.iter().map(|s| s.service_name(&self.region)).collect();
@@ -215,7 +218,7 @@ impl AwsCloud {
             .cached(format!("DescribeVpcEndpoints {vpc_ids:?} {service_names:?}"), self.gateway_endpoints_in(&vpc_ids, &service_names))
             .await?;
         let nat_bytes_30d = self.nat_bytes_30d(&vpc_ids).await;
-        Ok(NetworkInventory { vpcs, route_tables, endpoints, nat_bytes_30d })
+        Ok(GatewayEndpointsInventory { vpcs, route_tables, endpoints, nat_bytes_30d })
     }
 
     pub(super) async fn apply_gateway_change_impl(&self, change: &GatewayChange) -> Result<Option<String>, CloudError> {
