@@ -3,6 +3,10 @@
 
 /// True when `text` matches `pattern` whole.
 pub fn matches(pattern: &str, text: &str) -> bool {
+    // Most Backup resource ARNs and allowlist entries are literal: no regex to build.
+    if !pattern.contains(['*', '?']) {
+        return pattern == text;
+    }
     let mut expression = String::with_capacity(pattern.len() + 8);
     expression.push_str("^(?s:");
     for part in pattern.split_inclusive(['*', '?']) {

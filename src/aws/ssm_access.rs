@@ -134,9 +134,9 @@ impl AwsCloud {
         Ok(ranges
             .iter()
             .map(|range| {
+                // ingress_rules read only this group's rules.
                 rules
                     .iter()
-                    .filter(|(g, _)| g == group_id)
                     .map(|(_, r)| r)
                     .find(|r| {
                         r.protocol.eq_ignore_ascii_case(protocol)
