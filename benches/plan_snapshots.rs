@@ -7,11 +7,11 @@ use std::collections::BTreeMap;
 use std::time::{Duration, Instant};
 
 use frugal_operator::api::validate::SnapshotRetentionDesired;
-use frugal_operator::plan::snapshots::{Snapshot, SnapshotInventory, plan};
+use frugal_operator::plan::snapshot_retention::{Snapshot, SnapshotRetentionInventory, plan};
 
 const NOW: i64 = 1_800_000_000;
 
-fn inventory(count: usize) -> SnapshotInventory {
+fn inventory(count: usize) -> SnapshotRetentionInventory {
     let volumes = count / 10;
     let snapshots: Vec<Snapshot> = (0..count)
         .map(|i| {
@@ -31,7 +31,7 @@ fn inventory(count: usize) -> SnapshotInventory {
         })
         .collect();
     let ami_snapshots = (0..count).step_by(211).map(|i| format!("snap-{i:017x}")).collect();
-    SnapshotInventory { snapshots: snapshots.into(), ami_snapshots, ..Default::default() }
+    SnapshotRetentionInventory { snapshots: snapshots.into(), ami_snapshots, ..Default::default() }
 }
 
 fn peak_rss_mib() -> f64 {

@@ -54,7 +54,10 @@ async fn main() {
                 plan.evaluated as usize,
                 results
                     .iter()
-                    .filter(|r| r.outcome.is_ok() && matches!(r.change, frugal_operator::plan::snapshots::SnapshotChange::Delete { .. }))
+                    .filter(|r| {
+                        r.outcome.is_ok()
+                            && matches!(r.change, frugal_operator::plan::snapshot_retention::SnapshotRetentionChange::Delete { .. })
+                    })
                     .count(),
             ),
             _ => (0, 0),

@@ -7,7 +7,7 @@ use frugal_operator::api::conditions::{self, reason};
 use frugal_operator::api::validate::validate;
 use frugal_operator::api::{CostPolicy, EndpointOwnership};
 use frugal_operator::engine::{self, AreaPlan, CloudConnector, report};
-use frugal_operator::plan::gateway_endpoints::GatewayChange;
+use frugal_operator::plan::gateway_endpoints::GatewayEndpointsChange;
 use k8s_openapi::apimachinery::pkg::apis::meta::v1::Time;
 
 const ENFORCE: &str = r#"
@@ -148,7 +148,7 @@ async fn a_retried_create_with_the_same_token_makes_no_duplicate() {
     let cloud = account.connector().connect(&validated.aws).await.expect("connect");
     let planned = engine::observe_and_plan(cloud.as_ref(), validated.clone(), k8s_openapi::jiff::Timestamp::now().as_second()).await;
     let Some(AreaPlan::Planned(plan)) = &planned.gateway_endpoints else { panic!("planned") };
-    let create = plan.actions.iter().find(|c| matches!(c, GatewayChange::CreateEndpoint { .. })).expect("a create").clone();
+    let create = plan.actions.iter().find(|c| matches!(c, GatewayEndpointsChange::CreateEndpoint { .. })).expect("a create").clone();
 
     // The operator dies after AWS created the endpoint and before anything was recorded;
     // the retry sends the same request again.

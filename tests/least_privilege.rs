@@ -14,7 +14,7 @@ use common::{REGION, TestAccount, policy_for};
 use frugal_operator::api::CostPolicy;
 use frugal_operator::api::validate::validate;
 use frugal_operator::engine::{self, AppliedRun, CloudConnector};
-use frugal_operator::plan::ssm_access::SsmChange;
+use frugal_operator::plan::ssm_access::SsmAccessChange;
 use k8s_openapi::jiff::Timestamp;
 
 const DAY: i64 = 86_400;
@@ -367,7 +367,7 @@ async fn ssm_access_invokes_exactly_what_the_policy_grants() {
     // read to check it is the planned profile's.
     let validated = validate("ssm", &p.spec).expect("valid policy");
     let cloud = account.connector().connect(&validated.aws).await.expect("connect");
-    let attach = SsmChange::AttachInstanceProfile { instance_id: bare, profile_name: "frugal-ssm".to_string() };
+    let attach = SsmAccessChange::AttachInstanceProfile { instance_id: bare, profile_name: "frugal-ssm".to_string() };
     cloud.apply_ssm_change("ssm", &attach).await.expect("associated as planned already: done");
     take_invoked(&account, &mut invoked).await;
     // Converged: the profile now exists and its role's policies are read.

@@ -8,7 +8,7 @@ use crate::api::names::{MANAGED_BY_VALUE, TAG_MANAGED_BY, TAG_POLICY};
 use crate::api::validate::{GatewayEndpointsDesired, VpcScope};
 use crate::engine::{CloudError, ErrorKind};
 use crate::plan::Tags;
-use crate::plan::gateway_endpoints::{GatewayChange, GatewayEndpoint, GatewayEndpointsInventory, Route, RouteTable, Vpc};
+use crate::plan::gateway_endpoints::{GatewayEndpoint, GatewayEndpointsChange, GatewayEndpointsInventory, Route, RouteTable, Vpc};
 
 use super::AwsCloud;
 use super::error::classify;
@@ -221,10 +221,10 @@ impl AwsCloud {
         Ok(GatewayEndpointsInventory { vpcs, route_tables, endpoints, nat_bytes_30d })
     }
 
-    pub(super) async fn apply_gateway_change_impl(&self, change: &GatewayChange) -> Result<Option<String>, CloudError> {
+    pub(super) async fn apply_gateway_change_impl(&self, change: &GatewayEndpointsChange) -> Result<Option<String>, CloudError> {
         self.pace(PaceClass::VpcEndpointMutation).await;
         match change {
-            GatewayChange::CreateEndpoint { vpc_id, service_name, route_table_ids, client_token, tags, .. } => {
+            GatewayEndpointsChange::CreateEndpoint { vpc_id, service_name, route_table_ids, client_token, tags, .. } => {
                 let tags = TagSpecification::builder()
                     .resource_type(ResourceType::VpcEndpoint)
                     .set_tags(Some(tags.iter().map(|(k, v)| Tag::builder().key(k).value(v).build()).collect()))
@@ -250,7 +250,7 @@ impl AwsCloud {
                     None => Err(CloudError::new("CreateVpcEndpoint", ErrorKind::ServerError, "the answer named no endpoint")),
                 }
             }
-            GatewayChange::AddRouteTables { endpoint_id, route_table_ids, .. } => {
+            GatewayEndpointsChange::AddRouteTables { endpoint_id, route_table_ids, .. } => {
                 let answer = self
                     .ec2
                     .modify_vpc_endpoint()

@@ -8,7 +8,7 @@ mod observation;
 mod pacing;
 mod paging;
 mod request_metrics;
-mod snapshots;
+mod snapshot_retention;
 mod ssm_access;
 
 use std::collections::HashMap;
@@ -25,9 +25,9 @@ use crate::api::validate::{GatewayEndpointsDesired, SnapshotRetentionDesired};
 use crate::engine::{Cloud, CloudConnector, CloudError, ErrorKind};
 use crate::metrics::Metrics;
 use crate::plan::backup::{BackupChange, BackupInventory};
-use crate::plan::gateway_endpoints::{GatewayChange, GatewayEndpoint, GatewayEndpointsInventory};
-use crate::plan::snapshots::{SnapshotChange, SnapshotInventory};
-use crate::plan::ssm_access::{SsmChange, SsmInventory};
+use crate::plan::gateway_endpoints::{GatewayEndpoint, GatewayEndpointsChange, GatewayEndpointsInventory};
+use crate::plan::snapshot_retention::{SnapshotRetentionChange, SnapshotRetentionInventory};
+use crate::plan::ssm_access::{SsmAccessChange, SsmAccessInventory};
 
 pub use pacing::{PaceClass, PacingConfig, TokenBucket};
 
@@ -275,7 +275,7 @@ impl Cloud for AwsCloud {
         self.observe_gateway_endpoints_impl(desired).await
     }
 
-    async fn apply_gateway_change(&self, change: &GatewayChange) -> Result<Option<String>, CloudError> {
+    async fn apply_gateway_change(&self, change: &GatewayEndpointsChange) -> Result<Option<String>, CloudError> {
         self.mutating(self.apply_gateway_change_impl(change)).await
     }
 
@@ -287,19 +287,19 @@ impl Cloud for AwsCloud {
         self.mutating(self.delete_gateway_endpoints_impl(ids)).await
     }
 
-    async fn observe_snapshots(&self, desired: &SnapshotRetentionDesired) -> Result<SnapshotInventory, CloudError> {
+    async fn observe_snapshots(&self, desired: &SnapshotRetentionDesired) -> Result<SnapshotRetentionInventory, CloudError> {
         self.observe_snapshots_impl(desired).await
     }
 
-    async fn apply_snapshot_change(&self, change: &SnapshotChange) -> Result<(), CloudError> {
+    async fn apply_snapshot_change(&self, change: &SnapshotRetentionChange) -> Result<(), CloudError> {
         self.mutating(self.apply_snapshot_change_impl(change)).await
     }
 
-    async fn observe_ssm_access(&self, desired: &crate::api::validate::SsmAccessDesired) -> Result<SsmInventory, CloudError> {
+    async fn observe_ssm_access(&self, desired: &crate::api::validate::SsmAccessDesired) -> Result<SsmAccessInventory, CloudError> {
         self.observe_ssm_access_impl(desired).await
     }
 
-    async fn apply_ssm_change(&self, policy: &str, change: &SsmChange) -> Result<Option<String>, CloudError> {
+    async fn apply_ssm_change(&self, policy: &str, change: &SsmAccessChange) -> Result<Option<String>, CloudError> {
         self.mutating(self.apply_ssm_change_impl(policy, change)).await
     }
 

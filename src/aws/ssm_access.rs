@@ -12,8 +12,8 @@ use crate::api::validate::SsmAccessDesired;
 use crate::engine::{CloudError, ErrorKind};
 use crate::plan::ssm_access::agent_policy::{documents_allow_agent, parse_document, trusts_service};
 use crate::plan::ssm_access::{
-    IngressRule, Instance, InstanceProfile, KeyPair, PortRange, RoleFacts, RuleCall, SecurityGroup, Source, SsmChange, SsmInventory,
-    profile_name_from_arn, role_path_name,
+    IngressRule, Instance, InstanceProfile, KeyPair, PortRange, RoleFacts, RuleCall, SecurityGroup, Source, SsmAccessChange,
+    SsmAccessInventory, profile_name_from_arn, role_path_name,
 };
 use crate::plan::{Tags, is_owned_by, ownership_tags};
 
@@ -31,7 +31,7 @@ const EC2_TRUST_POLICY: &str =
     r#"{"Version":"2012-10-17","Statement":[{"Effect":"Allow","Principal":{"Service":"ec2.amazonaws.com"},"Action":"sts:AssumeRole"}]}"#;
 
 impl AwsCloud {
-    pub(super) async fn observe_ssm_access_impl(&self, desired: &SsmAccessDesired) -> Result<SsmInventory, CloudError> {
+    pub(super) async fn observe_ssm_access_impl(&self, desired: &SsmAccessDesired) -> Result<SsmAccessInventory, CloudError> {
         let security_groups = self.cached("DescribeSecurityGroups".to_string(), self.security_groups()).await?;
         let instances = self.cached("DescribeInstances".to_string(), self.instances()).await?;
         let mut names: BTreeSet<String> =
@@ -63,7 +63,7 @@ impl AwsCloud {
         };
         let key_pairs = self.cached("DescribeKeyPairs".to_string(), self.key_pairs()).await?;
         let launch_template_key_names = self.launch_templates().await?.key_names;
-        Ok(SsmInventory {
+        Ok(SsmAccessInventory {
             security_groups,
             instances,
             profiles,
@@ -335,9 +335,9 @@ impl AwsCloud {
             .collect())
     }
 
-    pub(super) async fn apply_ssm_change_impl(&self, policy: &str, change: &SsmChange) -> Result<Option<String>, CloudError> {
+    pub(super) async fn apply_ssm_change_impl(&self, policy: &str, change: &SsmAccessChange) -> Result<Option<String>, CloudError> {
         match change {
-            SsmChange::RevokeIngress { .. } | SsmChange::SplitIngress { .. } => {
+            SsmAccessChange::RevokeIngress { .. } | SsmAccessChange::SplitIngress { .. } => {
                 let mut created = Vec::new();
                 // In order; `?` stops before the revoke when the authorization failed.
                 for call in change.rule_calls() {
@@ -356,11 +356,11 @@ impl AwsCloud {
                 tracing::info!(change = %change.describe(), "security group rule changed");
                 Ok(if created.is_empty() { None } else { Some(created.join(",")) })
             }
-            SsmChange::CreateInstanceProfile { name } => {
+            SsmAccessChange::CreateInstanceProfile { name } => {
                 self.create_instance_profile(policy, name).await?;
                 Ok(Some(name.clone()))
             }
-            SsmChange::AttachInstanceProfile { instance_id, profile_name } => {
+            SsmAccessChange::AttachInstanceProfile { instance_id, profile_name } => {
                 self.pace(PaceClass::AssociateIamInstanceProfile).await;
                 let associated = self
                     .ec2
@@ -374,7 +374,7 @@ impl AwsCloud {
                 // IncorrectState: the instance has an association; done only when it is ours.
                 done_if_verified(associated, "IncorrectState", self.association_of(instance_id, profile_name)).await
             }
-            SsmChange::SetDefaultHostManagementRole { role, .. } => {
+            SsmAccessChange::SetDefaultHostManagementRole { role, .. } => {
                 self.pace(PaceClass::Mutating).await;
                 self.ssm
                     .update_service_setting()
@@ -385,7 +385,7 @@ impl AwsCloud {
                     .map_err(|e| classify("UpdateServiceSetting", e))?;
                 Ok(None)
             }
-            SsmChange::DeleteKeyPair { key_pair_id, .. } => {
+            SsmAccessChange::DeleteKeyPair { key_pair_id, .. } => {
                 self.pace(PaceClass::Mutating).await;
                 let deleted = self.ec2.delete_key_pair().key_pair_id(key_pair_id).send().await;
                 done_if_gone(deleted.map_err(|e| classify("DeleteKeyPair", e)))?;

@@ -8,8 +8,8 @@ use k8s_openapi::apimachinery::pkg::apis::meta::v1::Condition;
 
 use crate::api::{AreaName, CostPolicyStatus, conditions};
 use crate::engine::{AppliedRun, AreaPlan, ChangeResult, ErrorKind, PlannedRun};
-use crate::plan::gateway_endpoints::{GatewayPlan, Ownership};
-use crate::plan::snapshots::{Protection, SnapshotChange, SnapshotPlan, Verdict};
+use crate::plan::gateway_endpoints::{GatewayEndpointsPlan, Ownership};
+use crate::plan::snapshot_retention::{Protection, SnapshotRetentionChange, SnapshotRetentionPlan, Verdict};
 
 mod backup;
 mod ssm_access;
@@ -51,8 +51,12 @@ pub fn plan_table(planned: &PlannedRun) -> String {
             AreaPlan::Planned(plan) => {
                 snapshot_table(&mut out, plan);
                 destroy += plan.deletions().count();
-                change +=
-                    plan.drift.iter().filter(|c| !matches!(c, SnapshotChange::Delete { .. })).map(SnapshotChange::snapshots).sum::<usize>();
+                change += plan
+                    .drift
+                    .iter()
+                    .filter(|c| !matches!(c, SnapshotRetentionChange::Delete { .. }))
+                    .map(SnapshotRetentionChange::snapshots)
+                    .sum::<usize>();
                 if plan.expired_gib > 0 {
                     waste.push(format!(
                         "Expired snapshots: {} GiB, up to ${:.2}/month (upper bound by volume size)",
@@ -127,7 +131,7 @@ fn observation_failed(out: &mut String, area: AreaName, error: &crate::engine::C
     let _ = writeln!(out, "  nothing will be changed in this area");
 }
 
-fn gateway_table(out: &mut String, plan: &GatewayPlan) {
+fn gateway_table(out: &mut String, plan: &GatewayEndpointsPlan) {
     let _ = writeln!(out, "gatewayEndpoints: {} VPCs in scope", plan.vpcs.len());
     for vpc in &plan.vpcs {
         let cost = vpc.nat_monthly_usd.map(|usd| format!(" (NAT data processing ${usd:.2}/month)")).unwrap_or_default();
@@ -159,7 +163,7 @@ fn gateway_table(out: &mut String, plan: &GatewayPlan) {
     }
 }
 
-fn snapshot_table(out: &mut String, plan: &SnapshotPlan) {
+fn snapshot_table(out: &mut String, plan: &SnapshotRetentionPlan) {
     let _ = writeln!(out, "snapshotRetention: {} snapshots in scope, {} within retention", plan.evaluated, plan.retained);
     let list = |out: &mut String, mark: &str, title: &str, ids: Vec<&str>| {
         if ids.is_empty() {
@@ -177,8 +181,8 @@ fn snapshot_table(out: &mut String, plan: &SnapshotPlan) {
         |wanted: fn(&Verdict) -> bool| plan.verdicts.iter().filter(|(_, v)| wanted(v)).map(|(id, _)| id.as_str()).collect::<Vec<_>>();
     for change in &plan.drift {
         match change {
-            SnapshotChange::Delete { .. } => {}
-            SnapshotChange::TagExpiring { snapshot_ids, expires_at } => {
+            SnapshotRetentionChange::Delete { .. } => {}
+            SnapshotRetentionChange::TagExpiring { snapshot_ids, expires_at } => {
                 list(
                     out,
                     "~",
@@ -186,12 +190,12 @@ fn snapshot_table(out: &mut String, plan: &SnapshotPlan) {
                     snapshot_ids.iter().map(String::as_str).collect(),
                 );
             }
-            SnapshotChange::RemoveExpiringTag { snapshot_ids } => {
+            SnapshotRetentionChange::RemoveExpiringTag { snapshot_ids } => {
                 list(out, "~", "no longer expired: remove the expiry tag", snapshot_ids.iter().map(String::as_str).collect());
             }
         }
     }
-    let deletions: Vec<String> = plan.deletions().map(SnapshotChange::describe).collect();
+    let deletions: Vec<String> = plan.deletions().map(SnapshotRetentionChange::describe).collect();
     list(out, "-", "delete (expired, grace period over)", deletions.iter().map(String::as_str).collect());
     list(out, "!", "due but over maxDeletionsPerRun: deleted by a later run", with(|v| *v == Verdict::Pending));
     // A set, not a scan per verdict: a first run over 100k snapshots tags most of them.
@@ -199,7 +203,7 @@ fn snapshot_table(out: &mut String, plan: &SnapshotPlan) {
         .drift
         .iter()
         .filter_map(|c| match c {
-            SnapshotChange::TagExpiring { snapshot_ids, .. } => Some(snapshot_ids.iter().map(String::as_str)),
+            SnapshotRetentionChange::TagExpiring { snapshot_ids, .. } => Some(snapshot_ids.iter().map(String::as_str)),
             _ => None,
         })
         .flatten()
@@ -309,8 +313,8 @@ enum AreaJson<T> {
 
 #[derive(serde::Serialize)]
 struct SnapshotsJson<'a> {
-    drift: &'a [SnapshotChange],
-    results: Vec<ResultJson<'a, SnapshotChange>>,
+    drift: &'a [SnapshotRetentionChange],
+    results: Vec<ResultJson<'a, SnapshotRetentionChange>>,
     verdicts: Vec<VerdictJson<'a>>,
 }
 

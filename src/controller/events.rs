@@ -8,8 +8,8 @@ use crate::api::conditions::{self, reason};
 use crate::engine::report;
 use crate::engine::{AppliedRun, AreaPlan};
 use crate::engine::{AreaOutcome, ErrorKind};
-use crate::plan::gateway_endpoints::GatewayChange;
-use crate::plan::snapshots::{SNAPSHOT_USD_PER_GB_MONTH, SnapshotChange, SnapshotPlan};
+use crate::plan::gateway_endpoints::GatewayEndpointsChange;
+use crate::plan::snapshot_retention::{SNAPSHOT_USD_PER_GB_MONTH, SnapshotRetentionChange, SnapshotRetentionPlan};
 
 use super::Context;
 
@@ -58,8 +58,8 @@ pub fn for_run(applied: &AppliedRun) -> Vec<Event> {
         let mut kinds: Vec<(EventType, &str, &str, Vec<String>)> = Vec::new();
         for result in &area.results {
             let (reason, action) = match &result.change {
-                GatewayChange::CreateEndpoint { .. } => ("EndpointCreated", "CreateVpcEndpoint"),
-                GatewayChange::AddRouteTables { .. } => ("RouteTablesAssociated", "ModifyVpcEndpoint"),
+                GatewayEndpointsChange::CreateEndpoint { .. } => ("EndpointCreated", "CreateVpcEndpoint"),
+                GatewayEndpointsChange::AddRouteTables { .. } => ("RouteTablesAssociated", "ModifyVpcEndpoint"),
             };
             let (type_, reason, line) = match &result.outcome {
                 Ok(Some(id)) => (EventType::Normal, reason, format!("{}: {id}", result.change.describe())),
@@ -92,7 +92,7 @@ pub fn for_run(applied: &AppliedRun) -> Vec<Event> {
 }
 
 /// One Event per kind of snapshot change in a run, not one per snapshot.
-fn snapshot_events(area: &AreaOutcome<SnapshotPlan, SnapshotChange>, events: &mut Vec<Event>) {
+fn snapshot_events(area: &AreaOutcome<SnapshotRetentionPlan, SnapshotRetentionChange>, events: &mut Vec<Event>) {
     if let AreaPlan::ObservationFailed(error) = &area.plan {
         events.push(warning("ObservationFailed", "Observe", format!("snapshotRetention: {error}; no snapshot was deleted")));
         return;
@@ -103,11 +103,13 @@ fn snapshot_events(area: &AreaOutcome<SnapshotPlan, SnapshotChange>, events: &mu
     let mut failed = Vec::new();
     for result in &area.results {
         match (&result.change, &result.outcome) {
-            (SnapshotChange::TagExpiring { .. }, Ok(_)) => events.push(normal("SnapshotsExpiring", "CreateTags", result.change.describe())),
-            (SnapshotChange::RemoveExpiringTag { .. }, Ok(_)) => {
+            (SnapshotRetentionChange::TagExpiring { .. }, Ok(_)) => {
+                events.push(normal("SnapshotsExpiring", "CreateTags", result.change.describe()))
+            }
+            (SnapshotRetentionChange::RemoveExpiringTag { .. }, Ok(_)) => {
                 events.push(normal("SnapshotsRetained", "DeleteTags", result.change.describe()))
             }
-            (SnapshotChange::Delete { snapshot_id, volume_size_gib, .. }, Ok(_)) => {
+            (SnapshotRetentionChange::Delete { snapshot_id, volume_size_gib, .. }, Ok(_)) => {
                 deleted.push(snapshot_id.as_str());
                 deleted_gib += u64::from(*volume_size_gib);
             }

@@ -17,9 +17,9 @@ use crate::engine::{self, CloudError, report};
 use crate::metrics::{ActionLabels, AreaLabels, ErrorLabels, ReconcileLabels};
 use crate::plan::backup::BackupChange;
 use crate::plan::conflicts;
-use crate::plan::gateway_endpoints::GatewayChange;
-use crate::plan::snapshots::SnapshotChange;
-use crate::plan::ssm_access::SsmChange;
+use crate::plan::gateway_endpoints::GatewayEndpointsChange;
+use crate::plan::snapshot_retention::SnapshotRetentionChange;
+use crate::plan::ssm_access::SsmAccessChange;
 
 use super::backoff::jitter;
 use super::{Context, events, status};
@@ -255,27 +255,27 @@ fn record_metrics(ctx: &Context, policy: &ValidatedPolicy, applied: &engine::App
     };
     for result in applied.gateway_endpoints.iter().flat_map(|a| &a.results) {
         let action = match &result.change {
-            GatewayChange::CreateEndpoint { .. } => "create_endpoint",
-            GatewayChange::AddRouteTables { .. } => "add_route_tables",
+            GatewayEndpointsChange::CreateEndpoint { .. } => "create_endpoint",
+            GatewayEndpointsChange::AddRouteTables { .. } => "add_route_tables",
         };
         count(AreaName::GatewayEndpoints.key(), action, result.outcome.is_ok());
     }
     for result in applied.snapshots.iter().flat_map(|a| &a.results) {
         let action = match &result.change {
-            SnapshotChange::TagExpiring { .. } => "tag_expiring",
-            SnapshotChange::RemoveExpiringTag { .. } => "remove_expiring_tag",
-            SnapshotChange::Delete { .. } => "delete_snapshot",
+            SnapshotRetentionChange::TagExpiring { .. } => "tag_expiring",
+            SnapshotRetentionChange::RemoveExpiringTag { .. } => "remove_expiring_tag",
+            SnapshotRetentionChange::Delete { .. } => "delete_snapshot",
         };
         count(AreaName::SnapshotRetention.key(), action, result.outcome.is_ok());
     }
     for result in applied.ssm_access.iter().flat_map(|a| &a.results) {
         let action = match &result.change {
-            SsmChange::RevokeIngress { .. } => "revoke_ingress",
-            SsmChange::SplitIngress { .. } => "split_ingress",
-            SsmChange::CreateInstanceProfile { .. } => "create_instance_profile",
-            SsmChange::AttachInstanceProfile { .. } => "attach_instance_profile",
-            SsmChange::SetDefaultHostManagementRole { .. } => "set_default_host_management",
-            SsmChange::DeleteKeyPair { .. } => "delete_key_pair",
+            SsmAccessChange::RevokeIngress { .. } => "revoke_ingress",
+            SsmAccessChange::SplitIngress { .. } => "split_ingress",
+            SsmAccessChange::CreateInstanceProfile { .. } => "create_instance_profile",
+            SsmAccessChange::AttachInstanceProfile { .. } => "attach_instance_profile",
+            SsmAccessChange::SetDefaultHostManagementRole { .. } => "set_default_host_management",
+            SsmAccessChange::DeleteKeyPair { .. } => "delete_key_pair",
         };
         count(AreaName::SsmAccess.key(), action, result.outcome.is_ok());
     }

@@ -25,10 +25,10 @@ use crate::api::{AwsTarget, BackupSpec, CostPolicy, CostPolicySpec, DeletionPoli
 use crate::engine::{Cloud, CloudConnector, CloudError, ErrorKind};
 use crate::metrics::Metrics;
 use crate::plan::backup::{BackupChange, BackupInventory, BackupVault, ObservedPlan, PlanRule, Selection};
-use crate::plan::gateway_endpoints::{GatewayChange, GatewayEndpoint, GatewayEndpointsInventory, Route, RouteTable, Vpc};
-use crate::plan::snapshots::{SnapshotChange, SnapshotInventory};
+use crate::plan::gateway_endpoints::{GatewayEndpoint, GatewayEndpointsChange, GatewayEndpointsInventory, Route, RouteTable, Vpc};
+use crate::plan::snapshot_retention::{SnapshotRetentionChange, SnapshotRetentionInventory};
 use crate::plan::ssm_access::{
-    IngressRule, Instance, InstanceProfile, PortRange, RuleCall, SecurityGroup, Source, SsmChange, SsmInventory,
+    IngressRule, Instance, InstanceProfile, PortRange, RuleCall, SecurityGroup, Source, SsmAccessChange, SsmAccessInventory,
 };
 use crate::plan::{Tags, ownership_tags};
 
@@ -196,7 +196,7 @@ enum CloudCall {
         ids: Vec<String>,
     },
     ObserveSnapshots,
-    SnapshotChange(String),
+    SnapshotRetentionChange(String),
     ObserveSsm,
     /// One AuthorizeSecurityGroupIngress (the remainder of a split).
     AuthorizeIngress {
@@ -209,7 +209,7 @@ enum CloudCall {
         rule_id: String,
     },
     /// Any other ssmAccess change, as `describe()` says it.
-    SsmChange(String),
+    SsmAccessChange(String),
     ObserveBackup,
     /// One AWS Backup call and what it names (vault or plan name, plan, selection or selection name).
     Backup {
@@ -225,10 +225,10 @@ impl CloudCall {
             CloudCall::CreateEndpoint { .. }
                 | CloudCall::AddRouteTables { .. }
                 | CloudCall::DeleteEndpoints { .. }
-                | CloudCall::SnapshotChange(_)
+                | CloudCall::SnapshotRetentionChange(_)
                 | CloudCall::AuthorizeIngress { .. }
                 | CloudCall::RevokeIngress { .. }
-                | CloudCall::SsmChange(_)
+                | CloudCall::SsmAccessChange(_)
                 | CloudCall::Backup { .. }
         )
     }
@@ -240,9 +240,9 @@ struct Account {
     route_tables: Vec<RouteTable>,
     endpoints: Vec<GatewayEndpoint>,
     created: u32,
-    ssm: SsmInventory,
+    ssm: SsmAccessInventory,
     backup: BackupInventory,
-    snapshots: SnapshotInventory,
+    snapshots: SnapshotRetentionInventory,
 }
 
 #[derive(Default)]
@@ -320,7 +320,7 @@ impl FakeCloud {
         lock(&self.calls).push(call);
     }
 
-    fn with_ssm(self, ssm: SsmInventory) -> Self {
+    fn with_ssm(self, ssm: SsmAccessInventory) -> Self {
         lock(&self.account).ssm = ssm;
         self
     }
@@ -330,7 +330,7 @@ impl FakeCloud {
         self
     }
 
-    fn ssm(&self) -> SsmInventory {
+    fn ssm(&self) -> SsmAccessInventory {
         lock(&self.account).ssm.clone()
     }
 
@@ -370,8 +370,8 @@ fn world_v4() -> Source {
 
 /// sg-0ssh lets the world reach tcp/22 (next to rules that must stay), sg-1wide lets ::/0
 /// reach tcp 0-65535; i-bare (in sg-0ssh) has no instance profile; `frugal-ssm` exists.
-fn ssm_drift() -> SsmInventory {
-    SsmInventory {
+fn ssm_drift() -> SsmAccessInventory {
+    SsmAccessInventory {
         security_groups: vec![
             SecurityGroup {
                 id: "sg-0ssh".to_string(),
@@ -406,12 +406,12 @@ fn ssm_drift() -> SsmInventory {
                 tags: Default::default(),
             },
         )]),
-        ..SsmInventory::default()
+        ..SsmAccessInventory::default()
     }
 }
 
 /// (rule id, ports, source, description) of a group's ingress rules in the fake account.
-fn rules_of(inventory: &SsmInventory, group_id: &str) -> Vec<(String, String, String, Option<String>)> {
+fn rules_of(inventory: &SsmAccessInventory, group_id: &str) -> Vec<(String, String, String, Option<String>)> {
     let group = inventory.security_groups.iter().find(|g| g.id == group_id).unwrap_or_else(|| panic!("no group {group_id}"));
     group
         .ingress
@@ -500,9 +500,9 @@ impl Cloud for FakeCloud {
         })
     }
 
-    async fn apply_gateway_change(&self, change: &GatewayChange) -> Result<Option<String>, CloudError> {
+    async fn apply_gateway_change(&self, change: &GatewayEndpointsChange) -> Result<Option<String>, CloudError> {
         match change {
-            GatewayChange::CreateEndpoint { vpc_id, service, service_name, route_table_ids, tags, .. } => {
+            GatewayEndpointsChange::CreateEndpoint { vpc_id, service, service_name, route_table_ids, tags, .. } => {
                 self.record(CloudCall::CreateEndpoint {
                     vpc_id: vpc_id.clone(),
                     service: *service,
@@ -521,7 +521,7 @@ impl Cloud for FakeCloud {
                 });
                 Ok(Some(id))
             }
-            GatewayChange::AddRouteTables { endpoint_id, route_table_ids, .. } => {
+            GatewayEndpointsChange::AddRouteTables { endpoint_id, route_table_ids, .. } => {
                 self.record(CloudCall::AddRouteTables { endpoint_id: endpoint_id.clone(), route_table_ids: route_table_ids.clone() });
                 let mut account = lock(&self.account);
                 let endpoint = account.endpoints.iter_mut().find(|e| &e.id == endpoint_id);
@@ -550,7 +550,7 @@ impl Cloud for FakeCloud {
     }
 
     /// The account's snapshots: none unless a test seeds them.
-    async fn observe_snapshots(&self, _desired: &SnapshotRetentionDesired) -> Result<SnapshotInventory, CloudError> {
+    async fn observe_snapshots(&self, _desired: &SnapshotRetentionDesired) -> Result<SnapshotRetentionInventory, CloudError> {
         self.record(CloudCall::ObserveSnapshots);
         if let Some(error) = &self.fail_observe_snapshots {
             return Err(error.clone());
@@ -558,22 +558,22 @@ impl Cloud for FakeCloud {
         Ok(lock(&self.account).snapshots.clone())
     }
 
-    async fn apply_snapshot_change(&self, change: &SnapshotChange) -> Result<(), CloudError> {
-        self.record(CloudCall::SnapshotChange(change.describe()));
+    async fn apply_snapshot_change(&self, change: &SnapshotRetentionChange) -> Result<(), CloudError> {
+        self.record(CloudCall::SnapshotRetentionChange(change.describe()));
         let mut account = lock(&self.account);
         let snapshots = std::sync::Arc::make_mut(&mut account.snapshots.snapshots);
         match change {
-            SnapshotChange::TagExpiring { snapshot_ids, expires_at } => {
+            SnapshotRetentionChange::TagExpiring { snapshot_ids, expires_at } => {
                 for s in snapshots.iter_mut().filter(|s| snapshot_ids.contains(&s.id)) {
                     s.tags.insert(TAG_EXPIRES_AT.to_string(), expires_at.clone());
                 }
             }
-            SnapshotChange::RemoveExpiringTag { snapshot_ids } => {
+            SnapshotRetentionChange::RemoveExpiringTag { snapshot_ids } => {
                 for s in snapshots.iter_mut().filter(|s| snapshot_ids.contains(&s.id)) {
                     s.tags.remove(TAG_EXPIRES_AT);
                 }
             }
-            SnapshotChange::Delete { snapshot_id, .. } => snapshots.retain(|s| &s.id != snapshot_id),
+            SnapshotRetentionChange::Delete { snapshot_id, .. } => snapshots.retain(|s| &s.id != snapshot_id),
         }
         Ok(())
     }
@@ -672,7 +672,7 @@ impl Cloud for FakeCloud {
     }
 
     /// The account's ssmAccess inventory: empty unless a test seeds it.
-    async fn observe_ssm_access(&self, _desired: &SsmAccessDesired) -> Result<SsmInventory, CloudError> {
+    async fn observe_ssm_access(&self, _desired: &SsmAccessDesired) -> Result<SsmAccessInventory, CloudError> {
         self.record(CloudCall::ObserveSsm);
         if let Some(error) = &self.fail_observe_ssm {
             return Err(error.clone());
@@ -682,28 +682,28 @@ impl Cloud for FakeCloud {
 
     /// Security group changes make their EC2 calls in `rule_calls()` order, as the real
     /// adapter does, and stop at the first failure.
-    async fn apply_ssm_change(&self, policy: &str, change: &SsmChange) -> Result<Option<String>, CloudError> {
+    async fn apply_ssm_change(&self, policy: &str, change: &SsmAccessChange) -> Result<Option<String>, CloudError> {
         if !change.is_security_group_change() {
-            self.record(CloudCall::SsmChange(change.describe()));
+            self.record(CloudCall::SsmAccessChange(change.describe()));
             let mut account = lock(&self.account);
             let ssm = &mut account.ssm;
             match change {
-                SsmChange::AttachInstanceProfile { instance_id, profile_name } => {
+                SsmAccessChange::AttachInstanceProfile { instance_id, profile_name } => {
                     let instance = ssm.instances.iter_mut().find(|i| &i.id == instance_id);
                     let instance = instance.ok_or_else(|| {
                         CloudError::new("AssociateIamInstanceProfile", ErrorKind::NotFound, format!("{instance_id} not found"))
                     })?;
                     instance.profile_arn = Some(format!("arn:aws:iam::{ACCOUNT}:instance-profile/{profile_name}"));
                 }
-                SsmChange::CreateInstanceProfile { name } => {
+                SsmAccessChange::CreateInstanceProfile { name } => {
                     let arn = format!("arn:aws:iam::{ACCOUNT}:instance-profile/{name}");
                     let tags = crate::plan::ownership_tags(policy);
                     ssm.profiles.insert(name.clone(), InstanceProfile { name: name.clone(), arn, grants_ssm: true, tags: tags.clone() });
                     ssm.configured_role = Some(tags);
                 }
-                SsmChange::SetDefaultHostManagementRole { role, .. } => ssm.default_host_management_role = Some(role.clone()),
-                SsmChange::DeleteKeyPair { key_pair_id, .. } => ssm.key_pairs.retain(|k| &k.id != key_pair_id),
-                SsmChange::RevokeIngress { .. } | SsmChange::SplitIngress { .. } => {}
+                SsmAccessChange::SetDefaultHostManagementRole { role, .. } => ssm.default_host_management_role = Some(role.clone()),
+                SsmAccessChange::DeleteKeyPair { key_pair_id, .. } => ssm.key_pairs.retain(|k| &k.id != key_pair_id),
+                SsmAccessChange::RevokeIngress { .. } | SsmAccessChange::SplitIngress { .. } => {}
             }
             return Ok(None);
         }
@@ -1405,7 +1405,7 @@ async fn ssm_enforce_revokes_world_ssh_splits_the_wide_range_attaches_the_profil
                 ranges: vec![PortRange { from: 0, to: 21 }, PortRange { from: 23, to: 65535 }]
             },
             CloudCall::RevokeIngress { group_id: "sg-1wide".to_string(), rule_id: "sgr-wide6".to_string() },
-            CloudCall::SsmChange(format!("attach instance profile {SSM_PROFILE} to i-bare")),
+            CloudCall::SsmAccessChange(format!("attach instance profile {SSM_PROFILE} to i-bare")),
         ]
     );
     let account = harness.cloud.ssm();
@@ -1805,4 +1805,4 @@ async fn deleting_a_backup_policy_with_retain_leaves_vault_plan_and_selection_al
 
 mod conflicts;
 mod kube_faults;
-mod snapshots;
+mod snapshot_retention;

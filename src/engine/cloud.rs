@@ -9,9 +9,9 @@ use async_trait::async_trait;
 use crate::api::AwsTarget;
 use crate::api::validate::{GatewayEndpointsDesired, SnapshotRetentionDesired};
 use crate::plan::backup::{BackupChange, BackupInventory};
-use crate::plan::gateway_endpoints::{GatewayChange, GatewayEndpoint, GatewayEndpointsInventory};
-use crate::plan::snapshots::{Protection, SnapshotChange, SnapshotInventory};
-use crate::plan::ssm_access::{SsmChange, SsmInventory};
+use crate::plan::gateway_endpoints::{GatewayEndpoint, GatewayEndpointsChange, GatewayEndpointsInventory};
+use crate::plan::snapshot_retention::{Protection, SnapshotRetentionChange, SnapshotRetentionInventory};
+use crate::plan::ssm_access::{SsmAccessChange, SsmAccessInventory};
 
 /// One account and region, reached with the policy's credentials.
 #[async_trait]
@@ -19,16 +19,16 @@ pub trait Cloud: Send + Sync {
     /// Reads VPCs, route tables, gateway endpoints and NAT metrics for the spec's scope.
     async fn observe_gateway_endpoints(&self, desired: &GatewayEndpointsDesired) -> Result<GatewayEndpointsInventory, CloudError>;
     /// Executes one gateway change; returns the id of a created endpoint.
-    async fn apply_gateway_change(&self, change: &GatewayChange) -> Result<Option<String>, CloudError>;
+    async fn apply_gateway_change(&self, change: &GatewayEndpointsChange) -> Result<Option<String>, CloudError>;
     /// Gateway endpoints tagged as created by `policy`.
     async fn owned_gateway_endpoints(&self, policy: &str) -> Result<Vec<GatewayEndpoint>, CloudError>;
     /// Deletes gateway endpoints (and with them their routes).
     async fn delete_gateway_endpoints(&self, ids: &[String]) -> Result<(), CloudError>;
     /// Reads the account's snapshots in scope and every source that protects a snapshot.
     /// Any failed or partial read is an error: retention never plans on partial data.
-    async fn observe_snapshots(&self, desired: &SnapshotRetentionDesired) -> Result<SnapshotInventory, CloudError>;
+    async fn observe_snapshots(&self, desired: &SnapshotRetentionDesired) -> Result<SnapshotRetentionInventory, CloudError>;
     /// Executes one snapshot change.
-    async fn apply_snapshot_change(&self, change: &SnapshotChange) -> Result<(), CloudError>;
+    async fn apply_snapshot_change(&self, change: &SnapshotRetentionChange) -> Result<(), CloudError>;
     /// Reads the backup vault and the plan of the spec's names (with rules, tags and
     /// selections) and the region's EC2 instances and EBS volumes. Any failed read is an error.
     /// `policy` names the policy whose tags find its plan again after a rename.
@@ -39,9 +39,9 @@ pub trait Cloud: Send + Sync {
     /// Reads security groups and rules, instances, their profiles, SSM's view of them, the DHMC
     /// setting, key pairs and the key names of every launch template version. Any failed read
     /// is an error: the area is abandoned, never planned on partial data.
-    async fn observe_ssm_access(&self, desired: &crate::api::validate::SsmAccessDesired) -> Result<SsmInventory, CloudError>;
+    async fn observe_ssm_access(&self, desired: &crate::api::validate::SsmAccessDesired) -> Result<SsmAccessInventory, CloudError>;
     /// Executes one ssmAccess change for `policy` (whose tags go on what it creates).
-    async fn apply_ssm_change(&self, policy: &str, change: &SsmChange) -> Result<Option<String>, CloudError>;
+    async fn apply_ssm_change(&self, policy: &str, change: &SsmAccessChange) -> Result<Option<String>, CloudError>;
 }
 
 /// Opens a [`Cloud`] for a policy's account and region.

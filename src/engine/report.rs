@@ -9,13 +9,13 @@ use crate::api::validate::{InvalidSpec, ValidatedPolicy};
 use crate::api::{
     AreaCost, AreaName, CostPolicyStatus, CostStatus, EndpointOwnership, EndpointStatus, GatewayEndpointsStatus, VpcEndpointsStatus, usd,
 };
-use crate::plan::gateway_endpoints::{GatewayChange, GatewayPlan, Ownership};
+use crate::plan::gateway_endpoints::{GatewayEndpointsChange, GatewayEndpointsPlan, Ownership};
 
 use super::cloud::CloudError;
 use super::run::{AppliedRun, AreaOutcome, AreaPlan};
 
 mod backup;
-mod snapshots;
+mod snapshot_retention;
 mod ssm_access;
 
 /// At most this many VPCs are listed in status; the rest are counted.
@@ -59,18 +59,19 @@ pub fn status(applied: &AppliedRun, previous: Option<&CostPolicyStatus>, generat
     if let Some(outcome) = &applied.snapshots {
         match &outcome.plan {
             AreaPlan::Planned(plan) => {
-                let (area_status, cost) = snapshots::details(plan, outcome, previous.and_then(|p| p.snapshot_retention.as_ref()));
-                updates.push(snapshots::condition(outcome, Some(&area_status), audit));
+                let (area_status, cost) = snapshot_retention::details(plan, outcome, previous.and_then(|p| p.snapshot_retention.as_ref()));
+                updates.push(snapshot_retention::condition(outcome, Some(&area_status), audit));
                 findings += area_status.findings;
                 snapshot_status = Some(area_status);
                 areas.push(cost);
             }
             AreaPlan::ObservationFailed(_) => {
-                updates.push(snapshots::condition(outcome, None, audit));
+                updates.push(snapshot_retention::condition(outcome, None, audit));
                 let kept = previous.and_then(|p| p.snapshot_retention.clone());
                 findings += kept.as_ref().map(|s| s.findings).unwrap_or(0);
                 snapshot_status = kept;
-                if let Some(cost) = previous.and_then(|p| p.cost.as_ref()).and_then(|c| c.areas.iter().find(|a| a.area == snapshots::AREA))
+                if let Some(cost) =
+                    previous.and_then(|p| p.cost.as_ref()).and_then(|c| c.areas.iter().find(|a| a.area == snapshot_retention::AREA))
                 {
                     areas.push(cost.clone());
                 }
@@ -304,7 +305,7 @@ fn ready_condition(areas: &[&ConditionUpdate], audit: bool, findings: u32) -> Co
     ConditionUpdate::new(conditions::READY, true, reason::IN_SYNC, "the account matches the policy")
 }
 
-fn gateway_condition(outcome: &AreaOutcome<GatewayPlan, GatewayChange>, audit: bool) -> ConditionUpdate {
+fn gateway_condition(outcome: &AreaOutcome<GatewayEndpointsPlan, GatewayEndpointsChange>, audit: bool) -> ConditionUpdate {
     let type_ = conditions::GATEWAY_ENDPOINTS_IN_SYNC;
     let plan = match &outcome.plan {
         AreaPlan::ObservationFailed(error) => {
@@ -338,7 +339,10 @@ fn gateway_condition(outcome: &AreaOutcome<GatewayPlan, GatewayChange>, audit: b
 }
 
 /// The area's status block, its open findings and its cost, after the act step.
-fn gateway_details(plan: &GatewayPlan, outcome: &AreaOutcome<GatewayPlan, GatewayChange>) -> (GatewayEndpointsStatus, u32, AreaCost) {
+fn gateway_details(
+    plan: &GatewayEndpointsPlan,
+    outcome: &AreaOutcome<GatewayEndpointsPlan, GatewayEndpointsChange>,
+) -> (GatewayEndpointsStatus, u32, AreaCost) {
     let mut vpcs: Vec<VpcEndpointsStatus> = plan
         .vpcs
         .iter()
@@ -368,11 +372,11 @@ fn gateway_details(plan: &GatewayPlan, outcome: &AreaOutcome<GatewayPlan, Gatewa
     for result in &outcome.results {
         let Ok(new_id) = &result.outcome else { continue };
         let (vpc_id, service, tables) = match &result.change {
-            GatewayChange::CreateEndpoint { vpc_id, service, route_table_ids, .. } => {
+            GatewayEndpointsChange::CreateEndpoint { vpc_id, service, route_table_ids, .. } => {
                 created += 1;
                 (vpc_id, *service, route_table_ids)
             }
-            GatewayChange::AddRouteTables { vpc_id, service, route_table_ids, .. } => (vpc_id, *service, route_table_ids),
+            GatewayEndpointsChange::AddRouteTables { vpc_id, service, route_table_ids, .. } => (vpc_id, *service, route_table_ids),
         };
         associated += tables.len() as u32;
         changed_vpcs.insert(vpc_id.clone());

@@ -7,9 +7,9 @@ use futures::StreamExt;
 use crate::api::validate::ValidatedPolicy;
 use crate::plan::backup::{self as backup_plan, BackupChange, BackupPlan};
 use crate::plan::conflicts::{Conflict, Peers};
-use crate::plan::gateway_endpoints::{self, GatewayChange, GatewayPlan};
-use crate::plan::snapshots::{self, SnapshotChange, SnapshotPlan};
-use crate::plan::ssm_access::{self, SsmChange, SsmPlan};
+use crate::plan::gateway_endpoints::{self, GatewayEndpointsChange, GatewayEndpointsPlan};
+use crate::plan::snapshot_retention::{self, SnapshotRetentionChange, SnapshotRetentionPlan};
+use crate::plan::ssm_access::{self, SsmAccessChange, SsmAccessPlan};
 
 use super::cloud::{Cloud, CloudError, ErrorKind};
 
@@ -29,9 +29,9 @@ pub struct PlannedRun {
     pub policy: ValidatedPolicy,
     /// When the run observed the account, Unix seconds.
     pub now: i64,
-    pub gateway_endpoints: Option<AreaPlan<GatewayPlan>>,
-    pub snapshots: Option<AreaPlan<SnapshotPlan>>,
-    pub ssm_access: Option<AreaPlan<SsmPlan>>,
+    pub gateway_endpoints: Option<AreaPlan<GatewayEndpointsPlan>>,
+    pub snapshots: Option<AreaPlan<SnapshotRetentionPlan>>,
+    pub ssm_access: Option<AreaPlan<SsmAccessPlan>>,
     pub backup: Option<AreaPlan<BackupPlan>>,
     /// Policies governing the same snapshots or VPCs as this one.
     pub conflicts: Vec<Conflict>,
@@ -59,13 +59,13 @@ pub trait Change {
     fn is_failure(&self, error: &CloudError) -> bool;
 }
 
-impl Change for GatewayChange {
+impl Change for GatewayEndpointsChange {
     fn is_failure(&self, _error: &CloudError) -> bool {
         true
     }
 }
 
-impl Change for SnapshotChange {
+impl Change for SnapshotRetentionChange {
     /// A refused delete (in use, made by AWS Backup, locked) is a protection, a vanished
     /// snapshot is already gone, and throttling waits for the next run: none is a failure.
     fn is_failure(&self, error: &CloudError) -> bool {
@@ -73,10 +73,11 @@ impl Change for SnapshotChange {
     }
 }
 
-impl Change for SsmChange {
+impl Change for SsmAccessChange {
     /// A rule or key pair that is already gone is what the change wanted.
     fn is_failure(&self, error: &CloudError) -> bool {
-        let gone = error.kind == ErrorKind::NotFound && matches!(self, SsmChange::RevokeIngress { .. } | SsmChange::DeleteKeyPair { .. });
+        let gone = error.kind == ErrorKind::NotFound
+            && matches!(self, SsmAccessChange::RevokeIngress { .. } | SsmAccessChange::DeleteKeyPair { .. });
         !gone
     }
 }
@@ -111,9 +112,9 @@ impl<P, C: Change> AreaOutcome<P, C> {
 pub struct AppliedRun {
     pub policy: ValidatedPolicy,
     pub now: i64,
-    pub gateway_endpoints: Option<AreaOutcome<GatewayPlan, GatewayChange>>,
-    pub snapshots: Option<AreaOutcome<SnapshotPlan, SnapshotChange>>,
-    pub ssm_access: Option<AreaOutcome<SsmPlan, SsmChange>>,
+    pub gateway_endpoints: Option<AreaOutcome<GatewayEndpointsPlan, GatewayEndpointsChange>>,
+    pub snapshots: Option<AreaOutcome<SnapshotRetentionPlan, SnapshotRetentionChange>>,
+    pub ssm_access: Option<AreaOutcome<SsmAccessPlan, SsmAccessChange>>,
     pub backup: Option<AreaOutcome<BackupPlan, BackupChange>>,
     /// Policies governing the same snapshots or VPCs as this one.
     pub conflicts: Vec<Conflict>,
@@ -161,7 +162,9 @@ pub async fn observe_and_plan_with_peers(cloud: &dyn Cloud, policy: ValidatedPol
     let snapshots = match &policy.snapshot_retention {
         None => None,
         Some(desired) => Some(match cloud.observe_snapshots(desired).await {
-            Ok(inventory) => AreaPlan::Planned(snapshots::plan_with_peers(desired, &peers.snapshot_retention, &inventory, now, enforce)),
+            Ok(inventory) => {
+                AreaPlan::Planned(snapshot_retention::plan_with_peers(desired, &peers.snapshot_retention, &inventory, now, enforce))
+            }
             Err(error) => AreaPlan::ObservationFailed(error),
         }),
     };
@@ -194,7 +197,7 @@ impl PlannedRun {
         self.count_per_area(|s| s.drift.len(), |b| b.drift.len())
     }
 
-    fn count_per_area(&self, snapshots: impl Fn(&SnapshotPlan) -> usize, backup: impl Fn(&BackupPlan) -> usize) -> usize {
+    fn count_per_area(&self, snapshots: impl Fn(&SnapshotRetentionPlan) -> usize, backup: impl Fn(&BackupPlan) -> usize) -> usize {
         let gateway = match &self.gateway_endpoints {
             Some(AreaPlan::Planned(p)) => p.drift.len(),
             _ => 0,
@@ -278,10 +281,14 @@ const CONCURRENT_SNAPSHOT_DELETES: usize = 8;
 /// a time. An untagged snapshot is never deleted (safety rule 3), so a failed tag call stops
 /// every deletion (grace 0s tags and deletes in one run); a deletion still throttled after
 /// the SDK's retries stops the ones not yet started, which wait for the next run.
-async fn act_on_snapshots(cloud: &dyn Cloud, policy: &str, actions: &[SnapshotChange]) -> Vec<ChangeResult<SnapshotChange>> {
+async fn act_on_snapshots(
+    cloud: &dyn Cloud,
+    policy: &str,
+    actions: &[SnapshotRetentionChange],
+) -> Vec<ChangeResult<SnapshotRetentionChange>> {
     let mut results = Vec::new();
-    let (deletes, tags): (Vec<&SnapshotChange>, Vec<&SnapshotChange>) =
-        actions.iter().partition(|c| matches!(c, SnapshotChange::Delete { .. }));
+    let (deletes, tags): (Vec<&SnapshotRetentionChange>, Vec<&SnapshotRetentionChange>) =
+        actions.iter().partition(|c| matches!(c, SnapshotRetentionChange::Delete { .. }));
     for change in tags {
         let outcome = cloud.apply_snapshot_change(change).await.map(|()| None);
         let failed = outcome.is_err();
@@ -297,7 +304,7 @@ async fn act_on_snapshots(cloud: &dyn Cloud, policy: &str, actions: &[SnapshotCh
     // Owned changes, and futures made by an iterator: a stream closure over borrowed items
     // would not be Send for every lifetime the controller's executor asks for.
     let deletions = deletes.into_iter().cloned().map(|change| delete_snapshot(cloud, policy, &throttled, change));
-    let deleted: Vec<ChangeResult<SnapshotChange>> =
+    let deleted: Vec<ChangeResult<SnapshotRetentionChange>> =
         futures::stream::iter(deletions).buffered(CONCURRENT_SNAPSHOT_DELETES).filter_map(std::future::ready).collect().await;
     results.extend(deleted);
     results
@@ -308,8 +315,8 @@ async fn delete_snapshot(
     cloud: &dyn Cloud,
     policy: &str,
     throttled: &AtomicBool,
-    change: SnapshotChange,
-) -> Option<ChangeResult<SnapshotChange>> {
+    change: SnapshotRetentionChange,
+) -> Option<ChangeResult<SnapshotRetentionChange>> {
     if throttled.load(Ordering::SeqCst) {
         return None;
     }

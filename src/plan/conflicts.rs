@@ -1,6 +1,6 @@
 //! Conflicting policies: two policies that govern the same snapshots or VPCs of one account.
 //! The stricter safety wins: a snapshot is expired only if every policy whose scope holds it
-//! expires it (see `snapshots::plan_with_peers`), and a VPC in several gatewayEndpoints scopes
+//! expires it (see `snapshot_retention::plan_with_peers`), and a VPC in several gatewayEndpoints scopes
 //! is acted on by one policy only, the one with the smallest name (see
 //! `gateway_endpoints::plan_with_peers`). Scopes overlap unless they are provably disjoint.
 

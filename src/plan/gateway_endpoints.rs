@@ -78,7 +78,7 @@ impl GatewayEndpoint {
 /// A change to AWS that brings one VPC closer to the spec.
 #[derive(Clone, Debug, PartialEq, Eq, serde::Serialize)]
 #[serde(tag = "action", rename_all = "camelCase", rename_all_fields = "camelCase")]
-pub enum GatewayChange {
+pub enum GatewayEndpointsChange {
     /// Create the service's gateway endpoint, associated with these route tables.
     CreateEndpoint {
         vpc_id: String,
@@ -94,20 +94,20 @@ pub enum GatewayChange {
     AddRouteTables { endpoint_id: String, vpc_id: String, service: GatewayService, route_table_ids: Vec<String> },
 }
 
-impl GatewayChange {
+impl GatewayEndpointsChange {
     pub fn vpc_id(&self) -> &str {
         match self {
-            GatewayChange::CreateEndpoint { vpc_id, .. } | GatewayChange::AddRouteTables { vpc_id, .. } => vpc_id,
+            GatewayEndpointsChange::CreateEndpoint { vpc_id, .. } | GatewayEndpointsChange::AddRouteTables { vpc_id, .. } => vpc_id,
         }
     }
 
     /// One line for CLI output and Events.
     pub fn describe(&self) -> String {
         match self {
-            GatewayChange::CreateEndpoint { vpc_id, service, route_table_ids, .. } => {
+            GatewayEndpointsChange::CreateEndpoint { vpc_id, service, route_table_ids, .. } => {
                 format!("create {service} gateway endpoint in {vpc_id} with route tables {}", route_table_ids.join(", "))
             }
-            GatewayChange::AddRouteTables { endpoint_id, vpc_id, service, route_table_ids } => {
+            GatewayEndpointsChange::AddRouteTables { endpoint_id, vpc_id, service, route_table_ids } => {
                 format!("add route tables {} to {service} endpoint {endpoint_id} in {vpc_id}", route_table_ids.join(", "))
             }
         }
@@ -116,11 +116,11 @@ impl GatewayChange {
 
 /// The plan for one policy's gatewayEndpoints section.
 #[derive(Clone, Debug, PartialEq)]
-pub struct GatewayPlan {
+pub struct GatewayEndpointsPlan {
     /// Every change that would bring the account in line with the spec.
-    pub drift: Vec<GatewayChange>,
+    pub drift: Vec<GatewayEndpointsChange>,
     /// The changes to execute: the drift in Enforce mode, nothing in Audit mode.
-    pub actions: Vec<GatewayChange>,
+    pub actions: Vec<GatewayEndpointsChange>,
     pub vpcs: Vec<VpcReport>,
     /// VPCs in scope left to a conflicting policy with a smaller name: (VPC id, that policy).
     pub yielded: Vec<(String, String)>,
@@ -154,9 +154,9 @@ pub struct ServiceReport {
     pub route_tables_missing: Vec<String>,
 }
 
-impl GatewayPlan {
+impl GatewayEndpointsPlan {
     pub fn missing_endpoints(&self) -> usize {
-        self.drift.iter().filter(|c| matches!(c, GatewayChange::CreateEndpoint { .. })).count()
+        self.drift.iter().filter(|c| matches!(c, GatewayEndpointsChange::CreateEndpoint { .. })).count()
     }
 
     /// Route tables in scope not associated with their service's endpoint (also where the
@@ -176,7 +176,7 @@ impl GatewayPlan {
 
     /// Monthly NAT charge of the VPCs that still have drift: the waste found.
     pub fn monthly_waste_usd(&self) -> f64 {
-        let drifted: BTreeSet<&str> = self.drift.iter().map(GatewayChange::vpc_id).collect();
+        let drifted: BTreeSet<&str> = self.drift.iter().map(GatewayEndpointsChange::vpc_id).collect();
         self.vpcs.iter().filter(|v| drifted.contains(v.vpc_id.as_str())).filter_map(|v| v.nat_monthly_usd).sum()
     }
 }
@@ -188,7 +188,7 @@ pub fn plan(
     desired: &GatewayEndpointsDesired,
     inventory: &GatewayEndpointsInventory,
     enforce: bool,
-) -> GatewayPlan {
+) -> GatewayEndpointsPlan {
     plan_with_peers(policy, region, desired, &[], inventory, enforce)
 }
 
@@ -202,7 +202,7 @@ pub fn plan_with_peers(
     yield_to: &[(String, VpcScope)],
     inventory: &GatewayEndpointsInventory,
     enforce: bool,
-) -> GatewayPlan {
+) -> GatewayEndpointsPlan {
     let mut route_tables_by_vpc: BTreeMap<&str, Vec<&RouteTable>> = BTreeMap::new();
     for rt in &inventory.route_tables {
         route_tables_by_vpc.entry(rt.vpc_id.as_str()).or_default().push(rt);
@@ -233,7 +233,7 @@ pub fn plan_with_peers(
             let report = match choose_endpoint(&existing, policy) {
                 Some(endpoint) => {
                     if !missing.is_empty() {
-                        drift.push(GatewayChange::AddRouteTables {
+                        drift.push(GatewayEndpointsChange::AddRouteTables {
                             endpoint_id: endpoint.id.clone(),
                             vpc_id: vpc.id.clone(),
                             service,
@@ -264,7 +264,7 @@ pub fn plan_with_peers(
         vpcs.push(VpcReport { vpc_id: vpc.id.clone(), services, nat_monthly_usd });
     }
     let actions = if enforce { drift.clone() } else { Vec::new() };
-    GatewayPlan { drift, actions, vpcs, yielded }
+    GatewayEndpointsPlan { drift, actions, vpcs, yielded }
 }
 
 /// With several live endpoints for one service (made by hand), ours is preferred, then the
@@ -280,14 +280,14 @@ fn create_endpoint(
     service_name: String,
     route_tables: &[String],
     gone: &[&str],
-) -> GatewayChange {
+) -> GatewayEndpointsChange {
     // The token covers everything the request carries, plus the endpoints of ours that were
     // deleted since: AWS would answer a reused token with the deleted endpoint.
     let mut parts = vec!["gateway-endpoint", policy, vpc_id, service.as_str()];
     parts.extend(route_tables.iter().map(String::as_str));
     parts.push("|");
     parts.extend(gone);
-    GatewayChange::CreateEndpoint {
+    GatewayEndpointsChange::CreateEndpoint {
         vpc_id: vpc_id.to_string(),
         service,
         service_name,

@@ -5,7 +5,7 @@
 pub mod backup;
 pub mod conflicts;
 pub mod gateway_endpoints;
-pub mod snapshots;
+pub mod snapshot_retention;
 pub mod ssm_access;
 pub mod token;
 

@@ -152,7 +152,7 @@ pub struct KeyPair {
 
 /// Everything this area needs to decide. Built only when every source was read in full.
 #[derive(Clone, Debug, Default, PartialEq)]
-pub struct SsmInventory {
+pub struct SsmAccessInventory {
     /// Every security group of the region (the planner applies the scope).
     pub security_groups: Vec<SecurityGroup>,
     /// Every instance of the region.
@@ -176,7 +176,7 @@ pub struct SsmInventory {
 /// A change to AWS.
 #[derive(Clone, Debug, PartialEq, Eq, serde::Serialize)]
 #[serde(tag = "action", rename_all = "camelCase", rename_all_fields = "camelCase")]
-pub enum SsmChange {
+pub enum SsmAccessChange {
     /// Revoke exactly one ingress rule, by id (tcp 22 from the world, or all traffic from the
     /// world with revokeAllTrafficFromWorld).
     RevokeIngress { group_id: String, rule: IngressRule },
@@ -200,13 +200,13 @@ pub enum RuleCall<'a> {
     Revoke { group_id: &'a str, rule_id: &'a str },
 }
 
-impl SsmChange {
+impl SsmAccessChange {
     /// The EC2 calls of a security group change, in the order they must be made: a split
     /// authorizes before it revokes, and revokes only after the authorization succeeded.
     pub fn rule_calls(&self) -> Vec<RuleCall<'_>> {
         match self {
-            SsmChange::RevokeIngress { group_id, rule } => vec![RuleCall::Revoke { group_id, rule_id: &rule.rule_id }],
-            SsmChange::SplitIngress { group_id, rule, authorize, description, .. } => {
+            SsmAccessChange::RevokeIngress { group_id, rule } => vec![RuleCall::Revoke { group_id, rule_id: &rule.rule_id }],
+            SsmAccessChange::SplitIngress { group_id, rule, authorize, description, .. } => {
                 let mut calls = Vec::new();
                 if !authorize.is_empty() {
                     calls.push(RuleCall::Authorize {
@@ -227,27 +227,29 @@ impl SsmChange {
     /// The permission before and after, for `frugal plan` and Events.
     pub fn describe(&self) -> String {
         match self {
-            SsmChange::RevokeIngress { group_id, rule } => {
+            SsmAccessChange::RevokeIngress { group_id, rule } => {
                 format!("{group_id} ingress {} from {}  →  (revoked) [{}]", rule.permission(), rule.source, rule.rule_id)
             }
-            SsmChange::SplitIngress { group_id, rule, remainder, .. } => {
+            SsmAccessChange::SplitIngress { group_id, rule, remainder, .. } => {
                 let after: Vec<String> = remainder.iter().map(|r| format!("{} {r}", rule.protocol)).collect();
                 let after = if after.is_empty() { "(revoked)".to_string() } else { after.join(", ") };
                 format!("{group_id} ingress {} from {}  →  {after} from {} [{}]", rule.permission(), rule.source, rule.source, rule.rule_id)
             }
-            SsmChange::CreateInstanceProfile { name } => format!("create role and instance profile {name} (AmazonSSMManagedInstanceCore)"),
-            SsmChange::AttachInstanceProfile { instance_id, profile_name } => {
+            SsmAccessChange::CreateInstanceProfile { name } => {
+                format!("create role and instance profile {name} (AmazonSSMManagedInstanceCore)")
+            }
+            SsmAccessChange::AttachInstanceProfile { instance_id, profile_name } => {
                 format!("attach instance profile {profile_name} to {instance_id}")
             }
-            SsmChange::SetDefaultHostManagementRole { role, previous } => {
+            SsmAccessChange::SetDefaultHostManagementRole { role, previous } => {
                 format!("set SSM default host management role {} → {role}", previous.as_deref().unwrap_or("(none)"))
             }
-            SsmChange::DeleteKeyPair { key_pair_id, key_name } => format!("delete unused key pair {key_name} ({key_pair_id})"),
+            SsmAccessChange::DeleteKeyPair { key_pair_id, key_name } => format!("delete unused key pair {key_name} ({key_pair_id})"),
         }
     }
 
     pub fn is_security_group_change(&self) -> bool {
-        matches!(self, SsmChange::RevokeIngress { .. } | SsmChange::SplitIngress { .. })
+        matches!(self, SsmAccessChange::RevokeIngress { .. } | SsmAccessChange::SplitIngress { .. })
     }
 }
 
@@ -331,10 +333,10 @@ impl KeyPairReport {
 
 /// The plan for one policy's ssmAccess section.
 #[derive(Clone, Debug, PartialEq)]
-pub struct SsmPlan {
-    pub drift: Vec<SsmChange>,
+pub struct SsmAccessPlan {
+    pub drift: Vec<SsmAccessChange>,
     /// The changes to execute: the drift in Enforce mode, nothing in Audit mode.
-    pub actions: Vec<SsmChange>,
+    pub actions: Vec<SsmAccessChange>,
     pub groups_in_scope: u32,
     /// Risky permissions of the groups in scope (sorted by group, rule).
     pub permissions: Vec<PermissionFinding>,
@@ -355,7 +357,7 @@ pub struct SsmPlan {
     pub key_pairs: Vec<KeyPairReport>,
 }
 
-impl SsmPlan {
+impl SsmAccessPlan {
     pub fn count(&self, kind: FindingKind) -> u32 {
         self.permissions.iter().filter(|p| p.kind == kind).count() as u32
     }
@@ -413,7 +415,7 @@ pub fn profile_name_from_arn(arn: &str) -> &str {
 
 /// Plans the ssmAccess area; `enforce` false is Audit mode.
 /// `policy` names the policy whose tags mark the role and profile it may finish creating.
-pub fn plan(policy: &str, desired: &SsmAccessDesired, inventory: &SsmInventory, enforce: bool) -> SsmPlan {
+pub fn plan(policy: &str, desired: &SsmAccessDesired, inventory: &SsmAccessInventory, enforce: bool) -> SsmAccessPlan {
     let mut groups: Vec<&SecurityGroup> =
         inventory.security_groups.iter().filter(|g| desired.security_groups.includes(&g.id, &g.tags)).collect();
     groups.sort_by(|a, b| a.id.cmp(&b.id));
@@ -463,7 +465,8 @@ pub fn plan(policy: &str, desired: &SsmAccessDesired, inventory: &SsmInventory, 
         };
         let attach = profile_name.is_none() && can_attach;
         if attach && let Some(p) = profile {
-            instance_changes.push(SsmChange::AttachInstanceProfile { instance_id: instance.id.clone(), profile_name: p.name.clone() });
+            instance_changes
+                .push(SsmAccessChange::AttachInstanceProfile { instance_id: instance.id.clone(), profile_name: p.name.clone() });
         }
         let configured_profile = attach || (profile.is_some_and(|p| profile_name == Some(p.name.as_str())));
         instances.push(InstanceReport {
@@ -475,7 +478,7 @@ pub fn plan(policy: &str, desired: &SsmAccessDesired, inventory: &SsmInventory, 
         });
     }
     if will_create && let Some(p) = profile {
-        drift.push(SsmChange::CreateInstanceProfile { name: p.name.clone() });
+        drift.push(SsmAccessChange::CreateInstanceProfile { name: p.name.clone() });
     }
     drift.extend(instance_changes);
 
@@ -484,7 +487,7 @@ pub fn plan(policy: &str, desired: &SsmAccessDesired, inventory: &SsmInventory, 
     if let Some(role) = &desired.default_host_management_role
         && role_path_name(role) != current_dhmc
     {
-        drift.push(SsmChange::SetDefaultHostManagementRole { role: role.clone(), previous: current_dhmc.clone() });
+        drift.push(SsmAccessChange::SetDefaultHostManagementRole { role: role.clone(), previous: current_dhmc.clone() });
     }
     let default_host_management_problem = desired.default_host_management_role.as_deref().and_then(|role| {
         let facts = inventory.dhmc_role_facts.unwrap_or_default();
@@ -518,12 +521,12 @@ pub fn plan(policy: &str, desired: &SsmAccessDesired, inventory: &SsmInventory, 
             key_pairs
                 .iter()
                 .filter(|k| k.is_unused())
-                .map(|k| SsmChange::DeleteKeyPair { key_pair_id: k.key_pair_id.clone(), key_name: k.key_name.clone() }),
+                .map(|k| SsmAccessChange::DeleteKeyPair { key_pair_id: k.key_pair_id.clone(), key_name: k.key_name.clone() }),
         );
     }
 
     let actions = if enforce { drift.clone() } else { Vec::new() };
-    SsmPlan {
+    SsmAccessPlan {
         drift,
         actions,
         groups_in_scope: groups.len() as u32,
@@ -542,7 +545,7 @@ pub fn plan(policy: &str, desired: &SsmAccessDesired, inventory: &SsmInventory, 
 }
 
 /// Findings and changes of one group. Only rules whose source is the world are changed.
-fn plan_group(desired: &SsmAccessDesired, group: &SecurityGroup, drift: &mut Vec<SsmChange>, findings: &mut Vec<PermissionFinding>) {
+fn plan_group(desired: &SsmAccessDesired, group: &SecurityGroup, drift: &mut Vec<SsmAccessChange>, findings: &mut Vec<PermissionFinding>) {
     let mut rules: Vec<&IngressRule> = group.ingress.iter().collect();
     rules.sort_by(|a, b| a.rule_id.cmp(&b.rule_id));
     // Exact tcp ranges present (or authorized earlier in this plan) per source: AWS refuses
@@ -565,7 +568,7 @@ fn plan_group(desired: &SsmAccessDesired, group: &SecurityGroup, drift: &mut Vec
         }
         if rule.is_all_traffic() {
             if desired.revoke_all_traffic_from_world {
-                drift.push(SsmChange::RevokeIngress { group_id: group.id.clone(), rule: rule.clone() });
+                drift.push(SsmAccessChange::RevokeIngress { group_id: group.id.clone(), rule: rule.clone() });
                 findings.push(finding(FindingKind::AllTrafficFromWorld, Fix::Revoke));
             } else {
                 findings.push(finding(FindingKind::AllTrafficFromWorld, Fix::Report));
@@ -578,12 +581,12 @@ fn plan_group(desired: &SsmAccessDesired, group: &SecurityGroup, drift: &mut Vec
         }
         let parts = remainder(rule.from_port, rule.to_port);
         if parts.is_empty() {
-            drift.push(SsmChange::RevokeIngress { group_id: group.id.clone(), rule: rule.clone() });
+            drift.push(SsmAccessChange::RevokeIngress { group_id: group.id.clone(), rule: rule.clone() });
             findings.push(finding(FindingKind::WorldSsh, Fix::Revoke));
             continue;
         }
         let authorize: Vec<PortRange> = parts.iter().copied().filter(|p| present.insert((&rule.source, *p))).collect();
-        drift.push(SsmChange::SplitIngress {
+        drift.push(SsmAccessChange::SplitIngress {
             group_id: group.id.clone(),
             rule: rule.clone(),
             remainder: parts,

@@ -6,11 +6,11 @@ use std::fmt::Write;
 use serde_json::json;
 
 use crate::engine::{AreaOutcome, AreaPlan};
-use crate::plan::ssm_access::{FindingKind, Fix, InstanceState, SsmChange, SsmPlan};
+use crate::plan::ssm_access::{FindingKind, Fix, InstanceState, SsmAccessChange, SsmAccessPlan};
 
 const MAX_LISTED: usize = 20;
 
-pub(super) fn ssm_table(out: &mut String, plan: &SsmPlan) {
+pub(super) fn ssm_table(out: &mut String, plan: &SsmAccessPlan) {
     let _ = writeln!(
         out,
         "ssmAccess: {} in scope, {}",
@@ -21,9 +21,9 @@ pub(super) fn ssm_table(out: &mut String, plan: &SsmPlan) {
     let _ = writeln!(out, "  {} in scope, {managed} managed by SSM", counted(plan.instances.len(), "instance"));
     for change in &plan.drift {
         let mark = match change {
-            SsmChange::RevokeIngress { .. } | SsmChange::DeleteKeyPair { .. } => "-",
-            SsmChange::SplitIngress { .. } | SsmChange::SetDefaultHostManagementRole { .. } => "~",
-            SsmChange::CreateInstanceProfile { .. } | SsmChange::AttachInstanceProfile { .. } => "+",
+            SsmAccessChange::RevokeIngress { .. } | SsmAccessChange::DeleteKeyPair { .. } => "-",
+            SsmAccessChange::SplitIngress { .. } | SsmAccessChange::SetDefaultHostManagementRole { .. } => "~",
+            SsmAccessChange::CreateInstanceProfile { .. } | SsmAccessChange::AttachInstanceProfile { .. } => "+",
         };
         let _ = writeln!(out, "  {mark} {}", change.describe());
     }
@@ -87,19 +87,19 @@ fn why_not_managed(state: InstanceState) -> &'static str {
 }
 
 /// (create, change, destroy) counts of the plan.
-pub(super) fn counts(plan: &SsmPlan) -> (usize, usize, usize) {
+pub(super) fn counts(plan: &SsmAccessPlan) -> (usize, usize, usize) {
     let (mut create, mut change, mut destroy) = (0, 0, 0);
     for c in &plan.drift {
         match c {
-            SsmChange::CreateInstanceProfile { .. } | SsmChange::AttachInstanceProfile { .. } => create += 1,
-            SsmChange::SplitIngress { .. } | SsmChange::SetDefaultHostManagementRole { .. } => change += 1,
-            SsmChange::RevokeIngress { .. } | SsmChange::DeleteKeyPair { .. } => destroy += 1,
+            SsmAccessChange::CreateInstanceProfile { .. } | SsmAccessChange::AttachInstanceProfile { .. } => create += 1,
+            SsmAccessChange::SplitIngress { .. } | SsmAccessChange::SetDefaultHostManagementRole { .. } => change += 1,
+            SsmAccessChange::RevokeIngress { .. } | SsmAccessChange::DeleteKeyPair { .. } => destroy += 1,
         }
     }
     (create, change, destroy)
 }
 
-pub(super) fn ssm_json(area: &AreaOutcome<SsmPlan, SsmChange>) -> serde_json::Value {
+pub(super) fn ssm_json(area: &AreaOutcome<SsmAccessPlan, SsmAccessChange>) -> serde_json::Value {
     match &area.plan {
         AreaPlan::ObservationFailed(error) => json!({ "error": error.to_string() }),
         AreaPlan::Planned(plan) => json!({
@@ -119,7 +119,7 @@ mod tests {
     use super::*;
     use crate::api::KeyPairPolicy;
     use crate::api::validate::{SecurityGroupScope, SsmAccessDesired};
-    use crate::plan::ssm_access::{IngressRule, Instance, SecurityGroup, Source, SsmInventory, plan};
+    use crate::plan::ssm_access::{IngressRule, Instance, SecurityGroup, Source, SsmAccessInventory, plan};
 
     #[test]
     fn the_table_shows_each_permission_before_and_after() {
@@ -140,7 +140,7 @@ mod tests {
             source: Source::Ipv4("0.0.0.0/0".into()),
             description: None,
         };
-        let inventory = SsmInventory {
+        let inventory = SsmAccessInventory {
             security_groups: vec![SecurityGroup {
                 id: "sg-1".into(),
                 ingress: vec![rule("sgr-1", "tcp", 0, 65535), rule("sgr-2", "-1", -1, -1)],

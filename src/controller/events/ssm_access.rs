@@ -3,23 +3,23 @@
 use kube::runtime::events::{Event, EventType};
 
 use crate::engine::{AreaOutcome, AreaPlan, Change};
-use crate::plan::ssm_access::{SsmChange, SsmPlan};
+use crate::plan::ssm_access::{SsmAccessChange, SsmAccessPlan};
 
 use super::{truncate, warning};
 
 /// (reason, action) of a successful change.
-fn kind(change: &SsmChange) -> (&'static str, &'static str) {
+fn kind(change: &SsmAccessChange) -> (&'static str, &'static str) {
     match change {
-        SsmChange::RevokeIngress { .. } => ("WorldSshRevoked", "RevokeSecurityGroupIngress"),
-        SsmChange::SplitIngress { .. } => ("WorldSshSplit", "AuthorizeSecurityGroupIngress"),
-        SsmChange::CreateInstanceProfile { .. } => ("InstanceProfileCreated", "CreateInstanceProfile"),
-        SsmChange::AttachInstanceProfile { .. } => ("InstanceProfileAttached", "AssociateIamInstanceProfile"),
-        SsmChange::SetDefaultHostManagementRole { .. } => ("DefaultHostManagementSet", "UpdateServiceSetting"),
-        SsmChange::DeleteKeyPair { .. } => ("KeyPairsDeleted", "DeleteKeyPair"),
+        SsmAccessChange::RevokeIngress { .. } => ("WorldSshRevoked", "RevokeSecurityGroupIngress"),
+        SsmAccessChange::SplitIngress { .. } => ("WorldSshSplit", "AuthorizeSecurityGroupIngress"),
+        SsmAccessChange::CreateInstanceProfile { .. } => ("InstanceProfileCreated", "CreateInstanceProfile"),
+        SsmAccessChange::AttachInstanceProfile { .. } => ("InstanceProfileAttached", "AssociateIamInstanceProfile"),
+        SsmAccessChange::SetDefaultHostManagementRole { .. } => ("DefaultHostManagementSet", "UpdateServiceSetting"),
+        SsmAccessChange::DeleteKeyPair { .. } => ("KeyPairsDeleted", "DeleteKeyPair"),
     }
 }
 
-pub fn ssm_events(area: &AreaOutcome<SsmPlan, SsmChange>, events: &mut Vec<Event>) {
+pub fn ssm_events(area: &AreaOutcome<SsmAccessPlan, SsmAccessChange>, events: &mut Vec<Event>) {
     if let AreaPlan::ObservationFailed(error) = &area.plan {
         events.push(warning("ObservationFailed", "Observe", format!("ssmAccess: {error}; nothing was changed")));
         return;

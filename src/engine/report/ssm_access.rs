@@ -3,28 +3,32 @@
 use crate::api::conditions::{self, ConditionUpdate, reason};
 use crate::api::{AreaCost, AreaName, KeyPairCounts, SsmInstanceCounts, SsmInstanceStatus, SsmPermissionStatus, SsmStatus, usd};
 use crate::engine::{AreaOutcome, AreaPlan, Change};
-use crate::plan::ssm_access::{FindingKind, Fix, InstanceState, SsmChange, SsmPlan};
+use crate::plan::ssm_access::{FindingKind, Fix, InstanceState, SsmAccessChange, SsmAccessPlan};
 
 pub const AREA: &str = AreaName::SsmAccess.key();
 const BASIS: &str = "no direct cost: a security practice (security group rules, instance profiles and key pairs are free)";
 const MAX_LISTED: usize = 20;
 
 /// What happened to the change that fixes rule `rule_id`: None when not attempted.
-fn rule_outcome(outcome: &AreaOutcome<SsmPlan, SsmChange>, rule_id: &str) -> Option<bool> {
+fn rule_outcome(outcome: &AreaOutcome<SsmAccessPlan, SsmAccessChange>, rule_id: &str) -> Option<bool> {
     outcome.results.iter().find_map(|r| match &r.change {
-        SsmChange::RevokeIngress { rule, .. } | SsmChange::SplitIngress { rule, .. } if rule.rule_id == rule_id => {
+        SsmAccessChange::RevokeIngress { rule, .. } | SsmAccessChange::SplitIngress { rule, .. } if rule.rule_id == rule_id => {
             Some(r.outcome.as_ref().err().is_none_or(|e| !r.change.is_failure(e)))
         }
         _ => None,
     })
 }
 
-fn succeeded(outcome: &AreaOutcome<SsmPlan, SsmChange>, wanted: impl Fn(&SsmChange) -> bool) -> u32 {
+fn succeeded(outcome: &AreaOutcome<SsmAccessPlan, SsmAccessChange>, wanted: impl Fn(&SsmAccessChange) -> bool) -> u32 {
     outcome.results.iter().filter(|r| wanted(&r.change) && r.outcome.as_ref().err().is_none_or(|e| !r.change.is_failure(e))).count() as u32
 }
 
 /// The area's status block and cost, from the run and the previous status (for totals).
-pub fn details(plan: &SsmPlan, outcome: &AreaOutcome<SsmPlan, SsmChange>, previous: Option<&SsmStatus>) -> (SsmStatus, AreaCost) {
+pub fn details(
+    plan: &SsmAccessPlan,
+    outcome: &AreaOutcome<SsmAccessPlan, SsmAccessChange>,
+    previous: Option<&SsmStatus>,
+) -> (SsmStatus, AreaCost) {
     let mut permissions = Vec::new();
     let (mut ssh_revoked, mut ssh_split, mut all_revoked, mut open_permissions) = (0, 0, 0, 0);
     for finding in &plan.permissions {
@@ -56,7 +60,7 @@ pub fn details(plan: &SsmPlan, outcome: &AreaOutcome<SsmPlan, SsmChange>, previo
         .iter()
         .filter(|r| r.outcome.is_ok())
         .filter_map(|r| match &r.change {
-            SsmChange::AttachInstanceProfile { instance_id, .. } => Some(instance_id.as_str()),
+            SsmAccessChange::AttachInstanceProfile { instance_id, .. } => Some(instance_id.as_str()),
             _ => None,
         })
         .collect();
@@ -109,7 +113,7 @@ pub fn details(plan: &SsmPlan, outcome: &AreaOutcome<SsmPlan, SsmChange>, previo
         .iter()
         .filter(|r| r.outcome.as_ref().err().is_none_or(|e| !r.change.is_failure(e)))
         .filter_map(|r| match &r.change {
-            SsmChange::DeleteKeyPair { key_name, .. } => Some(key_name.as_str()),
+            SsmAccessChange::DeleteKeyPair { key_name, .. } => Some(key_name.as_str()),
             _ => None,
         })
         .collect();
@@ -117,7 +121,7 @@ pub fn details(plan: &SsmPlan, outcome: &AreaOutcome<SsmPlan, SsmChange>, previo
         plan.unused_key_pairs().filter(|k| !deleted.contains(&k.key_name.as_str())).map(|k| k.key_name.clone()).collect();
     let failed_other = outcome
         .failed_changes()
-        .filter(|(c, _)| matches!(c, SsmChange::CreateInstanceProfile { .. } | SsmChange::SetDefaultHostManagementRole { .. }))
+        .filter(|(c, _)| matches!(c, SsmAccessChange::CreateInstanceProfile { .. } | SsmAccessChange::SetDefaultHostManagementRole { .. }))
         .count() as u32;
     let findings = open_permissions
         + unmanaged.len() as u32
@@ -131,9 +135,9 @@ pub fn details(plan: &SsmPlan, outcome: &AreaOutcome<SsmPlan, SsmChange>, previo
     permissions.truncate(MAX_LISTED);
     let instances_not_listed = unmanaged.len().saturating_sub(MAX_LISTED) as u32;
     unmanaged.truncate(MAX_LISTED);
-    let dhmc_set = succeeded(outcome, |c| matches!(c, SsmChange::SetDefaultHostManagementRole { .. })) > 0;
+    let dhmc_set = succeeded(outcome, |c| matches!(c, SsmAccessChange::SetDefaultHostManagementRole { .. })) > 0;
     let default_host_management_role = match plan.drift.iter().find_map(|c| match c {
-        SsmChange::SetDefaultHostManagementRole { role, .. } if dhmc_set => Some(role.clone()),
+        SsmAccessChange::SetDefaultHostManagementRole { role, .. } if dhmc_set => Some(role.clone()),
         _ => None,
     }) {
         Some(role) => Some(role),
@@ -178,7 +182,7 @@ pub fn details(plan: &SsmPlan, outcome: &AreaOutcome<SsmPlan, SsmChange>, previo
 }
 
 /// The area's condition; `status` is what `details` computed for a planned area.
-pub fn condition(outcome: &AreaOutcome<SsmPlan, SsmChange>, status: Option<&SsmStatus>, audit: bool) -> ConditionUpdate {
+pub fn condition(outcome: &AreaOutcome<SsmAccessPlan, SsmAccessChange>, status: Option<&SsmStatus>, audit: bool) -> ConditionUpdate {
     let type_ = conditions::SSM_ACCESS_IN_SYNC;
     let (plan, status) = match (&outcome.plan, status) {
         (AreaPlan::Planned(plan), Some(status)) => (plan, status),

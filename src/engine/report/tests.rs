@@ -197,8 +197,8 @@ mod snapshot_area {
 
     use super::*;
     use crate::api::validate::SnapshotRetentionDesired;
-    use crate::plan::snapshots::Protection;
-    use crate::plan::snapshots::{self, Snapshot, SnapshotChange, SnapshotInventory};
+    use crate::plan::snapshot_retention::Protection;
+    use crate::plan::snapshot_retention::{self, Snapshot, SnapshotRetentionChange, SnapshotRetentionInventory};
 
     const NOW: i64 = 1_800_000_000;
 
@@ -213,7 +213,7 @@ mod snapshot_area {
         }
     }
 
-    fn old(n: usize) -> SnapshotInventory {
+    fn old(n: usize) -> SnapshotRetentionInventory {
         let snapshots = (0..n)
             .map(|i| Snapshot {
                 id: format!("snap-{i}"),
@@ -225,16 +225,21 @@ mod snapshot_area {
                 tags: Default::default(),
             })
             .collect::<Vec<_>>();
-        SnapshotInventory { snapshots: snapshots.into(), ..Default::default() }
+        SnapshotRetentionInventory { snapshots: snapshots.into(), ..Default::default() }
     }
 
-    fn run(mode: Mode, grace: u64, n: usize, outcome: impl Fn(&SnapshotChange) -> Result<Option<String>, CloudError>) -> AppliedRun {
+    fn run(
+        mode: Mode,
+        grace: u64,
+        n: usize,
+        outcome: impl Fn(&SnapshotRetentionChange) -> Result<Option<String>, CloudError>,
+    ) -> AppliedRun {
         let mut spec: CostPolicySpec =
             serde_yaml::from_str("aws: {region: eu-west-1}\nsnapshotRetention: {maxAgeDays: 30, maxDeletionsPerRun: 2}\n")
                 .expect("fixture");
         spec.mode = mode;
         let policy = validate("p", &spec).expect("valid");
-        let plan = snapshots::plan(&desired(grace), &old(n), NOW, mode == Mode::Enforce);
+        let plan = snapshot_retention::plan(&desired(grace), &old(n), NOW, mode == Mode::Enforce);
         let results = plan.actions.iter().map(|c| ChangeResult { change: c.clone(), outcome: outcome(c) }).collect();
         AppliedRun {
             policy,
@@ -255,7 +260,7 @@ mod snapshot_area {
         inventory.snapshots = vec![snapshot].into();
         let mut excluding = desired(0);
         excluding.exclude.insert("keep".to_string(), "true".to_string());
-        let plan = snapshots::plan(&excluding, &inventory, NOW, true);
+        let plan = snapshot_retention::plan(&excluding, &inventory, NOW, true);
         let mut applied = run(Mode::Enforce, 0, 0, |_| Ok(None));
         applied.snapshots = Some(AreaOutcome { plan: AreaPlan::Planned(plan), results: Vec::new() });
         let s = status(&applied, None, Some(1), &time(0));
@@ -291,8 +296,8 @@ mod snapshot_area {
 
     #[test]
     fn a_delete_aws_refuses_counts_as_protected_not_failed() {
-        let refuse = |c: &SnapshotChange| match c {
-            SnapshotChange::Delete { snapshot_id, .. } if snapshot_id == "snap-1" => Err(CloudError::new(
+        let refuse = |c: &SnapshotRetentionChange| match c {
+            SnapshotRetentionChange::Delete { snapshot_id, .. } if snapshot_id == "snap-1" => Err(CloudError::new(
                 "DeleteSnapshot",
                 ErrorKind::Protected(Protection::UsedByAmi),
                 "InvalidSnapshot.InUse: in use by ami-1",
@@ -308,11 +313,11 @@ mod snapshot_area {
 
     #[test]
     fn a_refused_delete_is_counted_under_its_own_reason_and_is_not_waste() {
-        let refuse = |c: &SnapshotChange| match c {
-            SnapshotChange::Delete { snapshot_id, .. } if snapshot_id == "snap-0" => {
+        let refuse = |c: &SnapshotRetentionChange| match c {
+            SnapshotRetentionChange::Delete { snapshot_id, .. } if snapshot_id == "snap-0" => {
                 Err(CloudError::new("DeleteSnapshot", ErrorKind::Protected(Protection::Locked), "SnapshotLocked: snap-0 is locked"))
             }
-            SnapshotChange::Delete { snapshot_id, .. } if snapshot_id == "snap-1" => Err(CloudError::new(
+            SnapshotRetentionChange::Delete { snapshot_id, .. } if snapshot_id == "snap-1" => Err(CloudError::new(
                 "DeleteSnapshot",
                 ErrorKind::Protected(Protection::ManagedByBackup),
                 "InvalidParameterValue: This snapshot is managed by the AWS Backup service and cannot be deleted via EC2 APIs.",

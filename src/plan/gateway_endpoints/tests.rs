@@ -60,7 +60,7 @@ fn inventory() -> GatewayEndpointsInventory {
 #[test]
 fn missing_endpoint_is_created_with_the_private_route_tables() {
     let plan = plan(POLICY, REGION, &desired(&[GatewayService::S3], RouteTableScope::Private), &inventory(), true);
-    let GatewayChange::CreateEndpoint { vpc_id, route_table_ids, service_name, tags, .. } = &plan.actions[0] else {
+    let GatewayEndpointsChange::CreateEndpoint { vpc_id, route_table_ids, service_name, tags, .. } = &plan.actions[0] else {
         panic!("expected a create, got {:?}", plan.actions);
     };
     assert_eq!(vpc_id, "vpc-a");
@@ -87,7 +87,7 @@ fn vpcs_shared_with_a_conflicting_policy_of_smaller_name_are_left_to_it() {
 #[test]
 fn all_scope_includes_public_route_tables() {
     let plan = plan(POLICY, REGION, &desired(&[GatewayService::S3], RouteTableScope::All), &inventory(), true);
-    let GatewayChange::CreateEndpoint { route_table_ids, .. } = &plan.actions[0] else { panic!() };
+    let GatewayEndpointsChange::CreateEndpoint { route_table_ids, .. } = &plan.actions[0] else { panic!() };
     assert_eq!(route_table_ids, &["rtb-a1", "rtb-a2", "rtb-a3"]);
 }
 
@@ -115,7 +115,7 @@ fn existing_endpoint_of_someone_else_is_adopted_and_extended_not_duplicated() {
     let for_a: Vec<_> = plan.actions.iter().filter(|c| c.vpc_id() == "vpc-a").collect();
     assert_eq!(
         for_a,
-        [&GatewayChange::AddRouteTables {
+        [&GatewayEndpointsChange::AddRouteTables {
             endpoint_id: "vpce-hand".into(),
             vpc_id: "vpc-a".into(),
             service: GatewayService::S3,
@@ -152,8 +152,8 @@ fn a_deleted_endpoint_does_not_count_and_changes_the_token() {
     gone.state = "deleted".into();
     inv.endpoints.push(gone);
     let again = plan(POLICY, REGION, &desired(&[GatewayService::S3], RouteTableScope::Private), &inv, true);
-    let token = |p: &GatewayPlan| match &p.actions[0] {
-        GatewayChange::CreateEndpoint { client_token, .. } => client_token.clone(),
+    let token = |p: &GatewayEndpointsPlan| match &p.actions[0] {
+        GatewayEndpointsChange::CreateEndpoint { client_token, .. } => client_token.clone(),
         other => panic!("expected create, got {other:?}"),
     };
     assert_ne!(token(&base), token(&again));
@@ -169,7 +169,7 @@ fn client_token_is_stable_across_runs_and_distinct_per_service_and_vpc() {
         .actions
         .iter()
         .filter_map(|c| match c {
-            GatewayChange::CreateEndpoint { client_token, .. } => Some(client_token.clone()),
+            GatewayEndpointsChange::CreateEndpoint { client_token, .. } => Some(client_token.clone()),
             _ => None,
         })
         .collect();
@@ -268,18 +268,20 @@ fn arb_desired() -> impl Strategy<Value = GatewayEndpointsDesired> {
 }
 
 /// Applies changes the way AWS would, to check convergence.
-fn apply(inv: &mut GatewayEndpointsInventory, changes: &[GatewayChange]) {
+fn apply(inv: &mut GatewayEndpointsInventory, changes: &[GatewayEndpointsChange]) {
     for (n, change) in changes.iter().enumerate() {
         match change {
-            GatewayChange::CreateEndpoint { vpc_id, service_name, route_table_ids, tags, .. } => inv.endpoints.push(GatewayEndpoint {
-                id: format!("vpce-new-{n}"),
-                vpc_id: vpc_id.clone(),
-                service_name: service_name.clone(),
-                state: "available".into(),
-                route_table_ids: route_table_ids.iter().cloned().collect(),
-                tags: tags.clone(),
-            }),
-            GatewayChange::AddRouteTables { endpoint_id, route_table_ids, .. } => {
+            GatewayEndpointsChange::CreateEndpoint { vpc_id, service_name, route_table_ids, tags, .. } => {
+                inv.endpoints.push(GatewayEndpoint {
+                    id: format!("vpce-new-{n}"),
+                    vpc_id: vpc_id.clone(),
+                    service_name: service_name.clone(),
+                    state: "available".into(),
+                    route_table_ids: route_table_ids.iter().cloned().collect(),
+                    tags: tags.clone(),
+                })
+            }
+            GatewayEndpointsChange::AddRouteTables { endpoint_id, route_table_ids, .. } => {
                 let e = inv.endpoints.iter_mut().find(|e| &e.id == endpoint_id).expect("endpoint exists");
                 e.route_table_ids.extend(route_table_ids.iter().cloned());
             }
@@ -298,9 +300,9 @@ proptest! {
     fn never_a_second_endpoint_per_service_per_vpc(inv in arb_inventory(), d in arb_desired()) {
         let plan = plan(POLICY, REGION, &d, &inv, true);
         for change in &plan.actions {
-            if let GatewayChange::CreateEndpoint { vpc_id, service_name, .. } = change {
+            if let GatewayEndpointsChange::CreateEndpoint { vpc_id, service_name, .. } = change {
                 prop_assert!(!inv.endpoints.iter().any(|e| &e.vpc_id == vpc_id && &e.service_name == service_name && e.is_live()));
-                let creates = plan.actions.iter().filter(|c| matches!(c, GatewayChange::CreateEndpoint { vpc_id: v, service_name: s, .. } if v == vpc_id && s == service_name)).count();
+                let creates = plan.actions.iter().filter(|c| matches!(c, GatewayEndpointsChange::CreateEndpoint { vpc_id: v, service_name: s, .. } if v == vpc_id && s == service_name)).count();
                 prop_assert_eq!(creates, 1);
             }
         }
@@ -310,7 +312,7 @@ proptest! {
     fn existing_associations_are_only_ever_added_to(inv in arb_inventory(), d in arb_desired()) {
         let plan = plan(POLICY, REGION, &d, &inv, true);
         for change in &plan.actions {
-            if let GatewayChange::AddRouteTables { endpoint_id, route_table_ids, vpc_id, .. } = change {
+            if let GatewayEndpointsChange::AddRouteTables { endpoint_id, route_table_ids, vpc_id, .. } = change {
                 let e = inv.endpoints.iter().find(|e| &e.id == endpoint_id).expect("adds go to existing endpoints");
                 prop_assert!(e.is_live());
                 prop_assert_eq!(&e.vpc_id, vpc_id);

@@ -29,8 +29,8 @@ fn group(id: &str, ingress: Vec<IngressRule>) -> SecurityGroup {
     SecurityGroup { id: id.into(), name: id.into(), tags: Tags::new(), ingress }
 }
 
-fn inv(groups: Vec<SecurityGroup>) -> SsmInventory {
-    SsmInventory { security_groups: groups, ..Default::default() }
+fn inv(groups: Vec<SecurityGroup>) -> SsmAccessInventory {
+    SsmAccessInventory { security_groups: groups, ..Default::default() }
 }
 
 #[test]
@@ -111,9 +111,9 @@ fn ipv6_world_is_handled_like_ipv4() {
     );
     let plan = plan("p", &desired(), &inv(vec![g]), true);
     assert_eq!(plan.actions.len(), 2);
-    assert!(matches!(&plan.actions[1], SsmChange::RevokeIngress { rule, .. } if rule.rule_id == "sgr-6b"));
+    assert!(matches!(&plan.actions[1], SsmAccessChange::RevokeIngress { rule, .. } if rule.rule_id == "sgr-6b"));
     assert!(
-        matches!(&plan.actions[0], SsmChange::SplitIngress { remainder, .. } if remainder == &[PortRange { from: 20, to: 21 }, PortRange { from: 23, to: 30 }])
+        matches!(&plan.actions[0], SsmAccessChange::SplitIngress { remainder, .. } if remainder == &[PortRange { from: 20, to: 21 }, PortRange { from: 23, to: 30 }])
     );
 }
 
@@ -208,14 +208,14 @@ fn groups_out_of_scope_are_ignored_and_instances_follow_their_groups() {
     assert_eq!(plan.instances.iter().map(|i| i.instance_id.as_str()).collect::<Vec<_>>(), ["i-prod"]);
 }
 
-fn instances_inventory() -> SsmInventory {
+fn instances_inventory() -> SsmAccessInventory {
     let profile = |name: &str, grants_ssm| InstanceProfile {
         name: name.into(),
         arn: format!("arn:aws:iam::1:instance-profile/{name}"),
         grants_ssm,
         tags: Tags::new(),
     };
-    SsmInventory {
+    SsmAccessInventory {
         instances: vec![
             Instance { id: "i-bare".into(), state: "running".into(), key_name: Some("used".into()), ..Default::default() },
             Instance { id: "i-stopped".into(), state: "stopped".into(), ..Default::default() },
@@ -264,9 +264,9 @@ fn instances_are_classified_and_only_those_without_a_profile_get_one() {
     assert_eq!(
         plan.actions,
         [
-            SsmChange::CreateInstanceProfile { name: "frugal-ssm".into() },
-            SsmChange::AttachInstanceProfile { instance_id: "i-bare".into(), profile_name: "frugal-ssm".into() },
-            SsmChange::AttachInstanceProfile { instance_id: "i-stopped".into(), profile_name: "frugal-ssm".into() },
+            SsmAccessChange::CreateInstanceProfile { name: "frugal-ssm".into() },
+            SsmAccessChange::AttachInstanceProfile { instance_id: "i-bare".into(), profile_name: "frugal-ssm".into() },
+            SsmAccessChange::AttachInstanceProfile { instance_id: "i-stopped".into(), profile_name: "frugal-ssm".into() },
         ]
     );
 }
@@ -286,7 +286,7 @@ fn an_existing_profile_is_attached_without_being_created() {
     d.instance_profile = Some(InstanceProfileDesired { name: "good".into(), attach_when_missing: true, create: true });
     let plan = plan("p", &d, &instances_inventory(), true);
     assert_eq!(plan.drift.len(), 2);
-    assert!(plan.drift.iter().all(|c| matches!(c, SsmChange::AttachInstanceProfile { .. })));
+    assert!(plan.drift.iter().all(|c| matches!(c, SsmAccessChange::AttachInstanceProfile { .. })));
     assert!(plan.instances.iter().find(|i| i.instance_id == "i-good").is_some_and(|i| i.configured_profile));
 }
 
@@ -298,17 +298,17 @@ fn only_key_pairs_used_by_nothing_are_deleted() {
     assert_eq!(report.unused_key_pairs().map(|k| k.key_name.as_str()).collect::<Vec<_>>(), ["stray"]);
     d.key_pairs = KeyPairPolicy::DeleteUnused;
     let delete = plan("p", &d, &instances_inventory(), true);
-    assert_eq!(delete.actions, [SsmChange::DeleteKeyPair { key_pair_id: "key-3".into(), key_name: "stray".into() }]);
+    assert_eq!(delete.actions, [SsmAccessChange::DeleteKeyPair { key_pair_id: "key-3".into(), key_name: "stray".into() }]);
 }
 
 #[test]
 fn default_host_management_is_set_only_when_it_differs() {
     let mut d = desired();
     d.default_host_management_role = Some("service-role/Dhmc".into());
-    let mut inventory = SsmInventory { default_host_management_role: Some("$None".into()), ..Default::default() };
+    let mut inventory = SsmAccessInventory { default_host_management_role: Some("$None".into()), ..Default::default() };
     assert_eq!(
         plan("p", &d, &inventory, true).actions,
-        [SsmChange::SetDefaultHostManagementRole { role: "service-role/Dhmc".into(), previous: None }]
+        [SsmAccessChange::SetDefaultHostManagementRole { role: "service-role/Dhmc".into(), previous: None }]
     );
     inventory.default_host_management_role = Some("arn:aws:iam::123456789012:role/service-role/Dhmc".into());
     assert!(plan("p", &d, &inventory, true).actions.is_empty());
@@ -318,7 +318,7 @@ fn default_host_management_is_set_only_when_it_differs() {
 fn a_dhmc_role_that_cannot_work_is_a_finding_naming_why() {
     let mut d = desired();
     let problem = |d: &SsmAccessDesired, facts: Option<RoleFacts>| {
-        let inventory = SsmInventory { dhmc_role_facts: facts, ..Default::default() };
+        let inventory = SsmAccessInventory { dhmc_role_facts: facts, ..Default::default() };
         plan("p", d, &inventory, true).default_host_management_problem
     };
     assert_eq!(problem(&d, None), None, "nothing to say when DHMC is not enabled");
@@ -391,7 +391,7 @@ fn arb_groups() -> impl Strategy<Value = Vec<SecurityGroup>> {
 
 /// Executes the plan's EC2 calls one by one against an in-memory copy of the groups,
 /// checking after every call that no tcp port other than 22 lost access from any source.
-fn simulate(groups: &[SecurityGroup], actions: &[SsmChange]) -> Result<Vec<SecurityGroup>, TestCaseError> {
+fn simulate(groups: &[SecurityGroup], actions: &[SsmAccessChange]) -> Result<Vec<SecurityGroup>, TestCaseError> {
     let mut state: Vec<SecurityGroup> = groups.to_vec();
     let before: Vec<BTreeMap<Source, Vec<bool>>> = state.iter().map(tcp_coverage).collect();
     let mut next_id = 0;
@@ -473,7 +473,7 @@ proptest! {
         let revoked: BTreeSet<(&str, &str)> = plan
             .actions
             .iter()
-            .flat_map(SsmChange::rule_calls)
+            .flat_map(SsmAccessChange::rule_calls)
             .filter_map(|c| match c { RuleCall::Revoke { group_id, rule_id } => Some((group_id, rule_id)), RuleCall::Authorize { .. } => None })
             .collect();
         // Exactly the offending set: nothing outside it, and every one of it in one run.
@@ -528,21 +528,21 @@ proptest! {
     fn a_used_key_pair_is_never_deleted(names in prop::collection::vec("[a-c]", 0..6), instance_keys in prop::collection::vec("[a-c]", 0..3), lt_keys in prop::collection::vec("[a-c]", 0..3)) {
         let mut d = desired();
         d.key_pairs = KeyPairPolicy::DeleteUnused;
-        let inventory = SsmInventory {
+        let inventory = SsmAccessInventory {
             instances: instance_keys.iter().enumerate().map(|(n, k)| Instance { id: format!("i-{n}"), state: "stopped".into(), key_name: Some(k.clone()), ..Default::default() }).collect(),
             key_pairs: names.iter().enumerate().map(|(n, k)| KeyPair { id: format!("key-{n}"), name: k.clone() }).collect(),
             launch_template_key_names: lt_keys.iter().cloned().collect(),
             ..Default::default()
         };
         for change in plan("p", &d, &inventory, true).actions {
-            if let SsmChange::DeleteKeyPair { key_name, .. } = change {
+            if let SsmAccessChange::DeleteKeyPair { key_name, .. } = change {
                 prop_assert!(!instance_keys.contains(&key_name) && !lt_keys.contains(&key_name));
             }
         }
     }
 }
 
-fn plan_again(d: &SsmAccessDesired, groups: Vec<SecurityGroup>) -> Vec<SsmChange> {
+fn plan_again(d: &SsmAccessDesired, groups: Vec<SecurityGroup>) -> Vec<SsmAccessChange> {
     plan("p", d, &inv(groups), true).actions
 }
 
@@ -563,10 +563,10 @@ fn a_same_named_role_this_policy_does_not_own_is_never_used_to_create_the_profil
     assert!(plan_of(&d, &inventory).is_empty());
     // Our own role (a crash after CreateRole): creation is finished.
     inventory.configured_role = Some(crate::plan::ownership_tags("p"));
-    assert_eq!(plan_of(&d, &inventory)[0], SsmChange::CreateInstanceProfile { name: "frugal-ssm".into() });
+    assert_eq!(plan_of(&d, &inventory)[0], SsmAccessChange::CreateInstanceProfile { name: "frugal-ssm".into() });
 }
 
-fn plan_of(d: &SsmAccessDesired, inventory: &SsmInventory) -> Vec<SsmChange> {
+fn plan_of(d: &SsmAccessDesired, inventory: &SsmAccessInventory) -> Vec<SsmAccessChange> {
     plan("p", d, inventory, true).actions
 }
 

@@ -3,7 +3,7 @@
 use crate::api::conditions::{self, ConditionUpdate, reason};
 use crate::api::{AreaCost, AreaName, SkippedSnapshots, SnapshotsStatus, usd};
 use crate::engine::{AreaOutcome, AreaPlan, CloudError, ErrorKind};
-use crate::plan::snapshots::{Protection, SNAPSHOT_USD_PER_GB_MONTH, SnapshotChange, SnapshotPlan};
+use crate::plan::snapshot_retention::{Protection, SNAPSHOT_USD_PER_GB_MONTH, SnapshotRetentionChange, SnapshotRetentionPlan};
 
 pub const AREA: &str = AreaName::SnapshotRetention.key();
 const BASIS: &str = "upper bound: volume size × $0.05/GB-month; snapshots are incremental, so the storage really billed is smaller";
@@ -22,10 +22,10 @@ struct Tally {
     failed: u32,
 }
 
-fn tally(outcome: &AreaOutcome<SnapshotPlan, SnapshotChange>) -> Tally {
+fn tally(outcome: &AreaOutcome<SnapshotRetentionPlan, SnapshotRetentionChange>) -> Tally {
     let mut tally = Tally::default();
     for result in &outcome.results {
-        let SnapshotChange::Delete { snapshot_id, volume_size_gib, .. } = &result.change else { continue };
+        let SnapshotRetentionChange::Delete { snapshot_id, volume_size_gib, .. } = &result.change else { continue };
         match &result.outcome {
             Ok(_) => tally.deleted.push((snapshot_id.clone(), *volume_size_gib)),
             Err(CloudError { kind: ErrorKind::Protected(protection), .. }) => {
@@ -46,7 +46,11 @@ fn tally(outcome: &AreaOutcome<SnapshotPlan, SnapshotChange>) -> Tally {
 }
 
 /// The area's condition; `status` is what `details` computed for a planned area.
-pub fn condition(outcome: &AreaOutcome<SnapshotPlan, SnapshotChange>, status: Option<&SnapshotsStatus>, audit: bool) -> ConditionUpdate {
+pub fn condition(
+    outcome: &AreaOutcome<SnapshotRetentionPlan, SnapshotRetentionChange>,
+    status: Option<&SnapshotsStatus>,
+    audit: bool,
+) -> ConditionUpdate {
     let type_ = conditions::SNAPSHOTS_IN_SYNC;
     let (plan, status) = match (&outcome.plan, status) {
         (AreaPlan::Planned(plan), Some(status)) => (plan, status),
@@ -97,8 +101,8 @@ pub fn condition(outcome: &AreaOutcome<SnapshotPlan, SnapshotChange>, status: Op
 
 /// The area's status block and cost, from the run and the previous status (for totals).
 pub fn details(
-    plan: &SnapshotPlan,
-    outcome: &AreaOutcome<SnapshotPlan, SnapshotChange>,
+    plan: &SnapshotRetentionPlan,
+    outcome: &AreaOutcome<SnapshotRetentionPlan, SnapshotRetentionChange>,
     previous: Option<&SnapshotsStatus>,
 ) -> (SnapshotsStatus, AreaCost) {
     let tally = tally(outcome);
@@ -113,7 +117,7 @@ pub fn details(
         excluded: count(Protection::Excluded),
         retained_by_other_policy: count(Protection::RetainedByOtherPolicy),
     };
-    let attempted_deletes = outcome.results.iter().filter(|r| matches!(r.change, SnapshotChange::Delete { .. })).count() as u32;
+    let attempted_deletes = outcome.results.iter().filter(|r| matches!(r.change, SnapshotRetentionChange::Delete { .. })).count() as u32;
     let not_attempted = (plan.deletions().count() as u32).saturating_sub(attempted_deletes);
     let pending = plan.pending + tally.deferred + not_attempted;
     let deleted_gib: u64 = tally.deleted.iter().map(|(_, gib)| u64::from(*gib)).sum();

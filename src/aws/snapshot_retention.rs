@@ -7,7 +7,7 @@ use aws_sdk_ec2::types::{Filter, LockState, Tag};
 use crate::api::names::TAG_EXPIRES_AT;
 use crate::api::validate::SnapshotRetentionDesired;
 use crate::engine::{CloudError, ErrorKind};
-use crate::plan::snapshots::{Protection, Snapshot, SnapshotChange, SnapshotInventory};
+use crate::plan::snapshot_retention::{Protection, Snapshot, SnapshotRetentionChange, SnapshotRetentionInventory};
 
 use super::AwsCloud;
 use super::error::{classify, done_if_gone};
@@ -25,7 +25,10 @@ pub(super) struct LaunchTemplateRefs {
 const TAG_BATCH: usize = 500;
 
 impl AwsCloud {
-    pub(super) async fn observe_snapshots_impl(&self, desired: &SnapshotRetentionDesired) -> Result<SnapshotInventory, CloudError> {
+    pub(super) async fn observe_snapshots_impl(
+        &self,
+        desired: &SnapshotRetentionDesired,
+    ) -> Result<SnapshotRetentionInventory, CloudError> {
         // The tag selector is filtered server-side, so it is part of the read's name: the
         // cache then holds only snapshots in some policy's scope.
         let read = format!("DescribeSnapshots {:?}", desired.selector);
@@ -33,7 +36,7 @@ impl AwsCloud {
         let ami_snapshots = self.cached("DescribeImages".to_string(), self.ami_snapshots()).await?;
         let launch_template_snapshots = self.launch_templates().await?.snapshot_ids;
         let locked_snapshots = self.cached("DescribeLockedSnapshots".to_string(), self.locked_snapshots()).await?;
-        Ok(SnapshotInventory { snapshots, ami_snapshots, launch_template_snapshots, locked_snapshots })
+        Ok(SnapshotRetentionInventory { snapshots, ami_snapshots, launch_template_snapshots, locked_snapshots })
     }
 
     /// The account's own snapshots in scope, page by page (1000 a page), converted as they
@@ -139,9 +142,9 @@ impl AwsCloud {
         Ok(ids)
     }
 
-    pub(super) async fn apply_snapshot_change_impl(&self, change: &SnapshotChange) -> Result<(), CloudError> {
+    pub(super) async fn apply_snapshot_change_impl(&self, change: &SnapshotRetentionChange) -> Result<(), CloudError> {
         match change {
-            SnapshotChange::TagExpiring { snapshot_ids, expires_at } => {
+            SnapshotRetentionChange::TagExpiring { snapshot_ids, expires_at } => {
                 for batch in snapshot_ids.chunks(TAG_BATCH) {
                     self.pace(PaceClass::CreateTags).await;
                     self.ec2
@@ -155,7 +158,7 @@ impl AwsCloud {
                 tracing::info!(count = snapshot_ids.len(), %expires_at, "tagged expired snapshots");
                 Ok(())
             }
-            SnapshotChange::RemoveExpiringTag { snapshot_ids } => {
+            SnapshotRetentionChange::RemoveExpiringTag { snapshot_ids } => {
                 for batch in snapshot_ids.chunks(TAG_BATCH) {
                     self.pace(PaceClass::Mutating).await;
                     self.ec2
@@ -169,7 +172,7 @@ impl AwsCloud {
                 tracing::info!(count = snapshot_ids.len(), "removed expiry tags");
                 Ok(())
             }
-            SnapshotChange::Delete { snapshot_id, .. } => {
+            SnapshotRetentionChange::Delete { snapshot_id, .. } => {
                 self.pace(PaceClass::DeleteSnapshot).await;
                 let deleted = self.ec2.delete_snapshot().snapshot_id(snapshot_id).send().await;
                 // NotFound: gone after our delete was sent (its answer lost, the retry finds

@@ -35,7 +35,7 @@ pub struct Snapshot {
 
 /// Everything retention needs to decide. Built only when every source was read in full.
 #[derive(Clone, Debug, Default, PartialEq)]
-pub struct SnapshotInventory {
+pub struct SnapshotRetentionInventory {
     /// Snapshots owned by the account that match the selector: shared, not copied, with the
     /// observation cache and the other policies of the account (100,000 of them are tens of MiB).
     pub snapshots: Arc<Vec<Snapshot>>,
@@ -91,7 +91,7 @@ impl Protection {
 /// A change to AWS.
 #[derive(Clone, Debug, PartialEq, Eq, serde::Serialize)]
 #[serde(tag = "action", rename_all = "camelCase", rename_all_fields = "camelCase")]
-pub enum SnapshotChange {
+pub enum SnapshotRetentionChange {
     /// Tag expired snapshots with the time after which they may be deleted.
     TagExpiring { snapshot_ids: Vec<String>, expires_at: String },
     /// Remove the expiry tag from snapshots that are no longer expired.
@@ -100,22 +100,26 @@ pub enum SnapshotChange {
     Delete { snapshot_id: String, volume_size_gib: u32, age_days: i64 },
 }
 
-impl SnapshotChange {
+impl SnapshotRetentionChange {
     /// How many snapshots the change touches: the unit `frugal plan` and `apply` count in.
     pub fn snapshots(&self) -> usize {
         match self {
-            SnapshotChange::TagExpiring { snapshot_ids, .. } | SnapshotChange::RemoveExpiringTag { snapshot_ids } => snapshot_ids.len(),
-            SnapshotChange::Delete { .. } => 1,
+            SnapshotRetentionChange::TagExpiring { snapshot_ids, .. } | SnapshotRetentionChange::RemoveExpiringTag { snapshot_ids } => {
+                snapshot_ids.len()
+            }
+            SnapshotRetentionChange::Delete { .. } => 1,
         }
     }
 
     pub fn describe(&self) -> String {
         match self {
-            SnapshotChange::TagExpiring { snapshot_ids, expires_at } => {
+            SnapshotRetentionChange::TagExpiring { snapshot_ids, expires_at } => {
                 format!("tag {} snapshots {TAG_EXPIRES_AT}={expires_at}", snapshot_ids.len())
             }
-            SnapshotChange::RemoveExpiringTag { snapshot_ids } => format!("remove {TAG_EXPIRES_AT} from {} snapshots", snapshot_ids.len()),
-            SnapshotChange::Delete { snapshot_id, volume_size_gib, age_days } => {
+            SnapshotRetentionChange::RemoveExpiringTag { snapshot_ids } => {
+                format!("remove {TAG_EXPIRES_AT} from {} snapshots", snapshot_ids.len())
+            }
+            SnapshotRetentionChange::Delete { snapshot_id, volume_size_gib, age_days } => {
                 format!("delete {snapshot_id} ({volume_size_gib} GiB, {age_days} days old)")
             }
         }
@@ -140,10 +144,10 @@ pub enum Verdict {
 
 /// The plan for one policy's snapshotRetention section.
 #[derive(Clone, Debug, PartialEq)]
-pub struct SnapshotPlan {
-    pub drift: Vec<SnapshotChange>,
+pub struct SnapshotRetentionPlan {
+    pub drift: Vec<SnapshotRetentionChange>,
     /// The changes to execute: the drift in Enforce mode, nothing in Audit mode.
-    pub actions: Vec<SnapshotChange>,
+    pub actions: Vec<SnapshotRetentionChange>,
     pub evaluated: u32,
     pub retained: u32,
     pub protected: BTreeMap<Protection, u32>,
@@ -159,9 +163,9 @@ pub struct SnapshotPlan {
     pub verdicts: Vec<(String, Verdict)>,
 }
 
-impl SnapshotPlan {
-    pub fn deletions(&self) -> impl Iterator<Item = &SnapshotChange> {
-        self.drift.iter().filter(|c| matches!(c, SnapshotChange::Delete { .. }))
+impl SnapshotRetentionPlan {
+    pub fn deletions(&self) -> impl Iterator<Item = &SnapshotRetentionChange> {
+        self.drift.iter().filter(|c| matches!(c, SnapshotRetentionChange::Delete { .. }))
     }
 
     /// Findings: expired snapshots not yet deleted (expiring, due or pending).
@@ -175,7 +179,7 @@ impl SnapshotPlan {
 }
 
 /// Protection of a snapshot, if any, in a fixed order (the reason counted in status).
-pub fn protection(snapshot: &Snapshot, inventory: &SnapshotInventory, exclude: &BTreeMap<String, String>) -> Option<Protection> {
+pub fn protection(snapshot: &Snapshot, inventory: &SnapshotRetentionInventory, exclude: &BTreeMap<String, String>) -> Option<Protection> {
     if snapshot.state != "completed" {
         return Some(Protection::NotCompleted);
     }
@@ -267,7 +271,7 @@ fn selects(desired: &SnapshotRetentionDesired, snapshot: &Snapshot) -> bool {
 }
 
 /// Plans snapshot retention. `now` is Unix seconds; `enforce` false is Audit mode.
-pub fn plan(desired: &SnapshotRetentionDesired, inventory: &SnapshotInventory, now: i64, enforce: bool) -> SnapshotPlan {
+pub fn plan(desired: &SnapshotRetentionDesired, inventory: &SnapshotRetentionInventory, now: i64, enforce: bool) -> SnapshotRetentionPlan {
     plan_with_peers(desired, &[], inventory, now, enforce)
 }
 
@@ -280,10 +284,10 @@ pub fn plan(desired: &SnapshotRetentionDesired, inventory: &SnapshotInventory, n
 pub fn plan_with_peers(
     desired: &SnapshotRetentionDesired,
     peers: &[SnapshotRetentionDesired],
-    inventory: &SnapshotInventory,
+    inventory: &SnapshotRetentionInventory,
     now: i64,
     enforce: bool,
-) -> SnapshotPlan {
+) -> SnapshotRetentionPlan {
     let own = Retention::new(desired, &inventory.snapshots);
     let peers: Vec<Retention> = peers.iter().map(|peer| Retention::new(peer, &inventory.snapshots)).collect();
     let retained_by_peer = |snapshot: &Snapshot| {
@@ -362,14 +366,14 @@ pub fn plan_with_peers(
     let mut drift = Vec::new();
     if !to_untag.is_empty() {
         to_untag.sort();
-        drift.push(SnapshotChange::RemoveExpiringTag { snapshot_ids: to_untag });
+        drift.push(SnapshotRetentionChange::RemoveExpiringTag { snapshot_ids: to_untag });
     }
     if !to_tag.is_empty() {
         to_tag.sort();
-        drift.push(SnapshotChange::TagExpiring { snapshot_ids: to_tag, expires_at: expires_at_new });
+        drift.push(SnapshotRetentionChange::TagExpiring { snapshot_ids: to_tag, expires_at: expires_at_new });
     }
     for snapshot in due.iter().take(cap) {
-        drift.push(SnapshotChange::Delete {
+        drift.push(SnapshotRetentionChange::Delete {
             snapshot_id: snapshot.id.clone(),
             volume_size_gib: snapshot.volume_size_gib,
             age_days: (now - snapshot.start_time) / SECONDS_PER_DAY,
@@ -377,7 +381,7 @@ pub fn plan_with_peers(
     }
     let actions = if enforce { drift.clone() } else { Vec::new() };
     let retained = verdicts.iter().filter(|(_, v)| *v == Verdict::Retained).count() as u32;
-    SnapshotPlan {
+    SnapshotRetentionPlan {
         drift,
         actions,
         evaluated: own.in_scope.len() as u32,

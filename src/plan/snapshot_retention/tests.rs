@@ -36,15 +36,15 @@ fn with_tag(mut s: Snapshot, k: &str, v: &str) -> Snapshot {
     s
 }
 
-fn inv(snapshots: Vec<Snapshot>) -> SnapshotInventory {
-    SnapshotInventory { snapshots: snapshots.into(), ..Default::default() }
+fn inv(snapshots: Vec<Snapshot>) -> SnapshotRetentionInventory {
+    SnapshotRetentionInventory { snapshots: snapshots.into(), ..Default::default() }
 }
 
-fn deleted(plan: &SnapshotPlan) -> Vec<String> {
+fn deleted(plan: &SnapshotRetentionPlan) -> Vec<String> {
     plan.actions
         .iter()
         .filter_map(|c| match c {
-            SnapshotChange::Delete { snapshot_id, .. } => Some(snapshot_id.clone()),
+            SnapshotRetentionChange::Delete { snapshot_id, .. } => Some(snapshot_id.clone()),
             _ => None,
         })
         .collect()
@@ -53,7 +53,10 @@ fn deleted(plan: &SnapshotPlan) -> Vec<String> {
 #[test]
 fn an_old_snapshot_is_tagged_first_and_not_deleted() {
     let plan = plan(&desired(), &inv(vec![snap("snap-old", "vol-1", 40), snap("snap-new", "vol-1", 3)]), NOW, true);
-    assert_eq!(plan.actions, [SnapshotChange::TagExpiring { snapshot_ids: vec!["snap-old".into()], expires_at: rfc3339(NOW + DAY) }]);
+    assert_eq!(
+        plan.actions,
+        [SnapshotRetentionChange::TagExpiring { snapshot_ids: vec!["snap-old".into()], expires_at: rfc3339(NOW + DAY) }]
+    );
     assert_eq!((plan.expiring, plan.retained, plan.evaluated), (1, 1, 2));
     assert_eq!(plan.earliest_deletion, Some(rfc3339(NOW + DAY)));
 }
@@ -74,7 +77,7 @@ fn a_snapshot_that_stops_being_expired_loses_its_tag() {
     d.max_age_days = Some(365);
     let tagged = with_tag(snap("snap-1", "vol-1", 40), TAG_EXPIRES_AT, &rfc3339(NOW - 60));
     let plan = plan(&d, &inv(vec![tagged]), NOW, true);
-    assert_eq!(plan.actions, [SnapshotChange::RemoveExpiringTag { snapshot_ids: vec!["snap-1".into()] }]);
+    assert_eq!(plan.actions, [SnapshotRetentionChange::RemoveExpiringTag { snapshot_ids: vec!["snap-1".into()] }]);
 }
 
 #[test]
@@ -84,7 +87,7 @@ fn a_tagged_snapshot_that_became_protected_loses_its_tag_and_survives() {
     d.exclude = BTreeMap::from([("keep".into(), "yes".into())]);
     let plan = plan(&d, &inv(vec![tagged]), NOW, true);
     assert!(deleted(&plan).is_empty());
-    assert_eq!(plan.actions, [SnapshotChange::RemoveExpiringTag { snapshot_ids: vec!["snap-1".into()] }]);
+    assert_eq!(plan.actions, [SnapshotRetentionChange::RemoveExpiringTag { snapshot_ids: vec!["snap-1".into()] }]);
     assert_eq!(plan.protected.get(&Protection::Excluded), Some(&1));
 }
 
@@ -96,7 +99,7 @@ fn zero_grace_deletes_in_the_same_run() {
     assert_eq!(deleted(&plan), ["snap-old"]);
     assert_eq!(
         plan.actions[0],
-        SnapshotChange::TagExpiring { snapshot_ids: vec!["snap-old".into()], expires_at: rfc3339(NOW) },
+        SnapshotRetentionChange::TagExpiring { snapshot_ids: vec!["snap-old".into()], expires_at: rfc3339(NOW) },
         "tagged first"
     );
 }
@@ -105,7 +108,7 @@ fn zero_grace_deletes_in_the_same_run() {
 fn an_unreadable_expiry_tag_restarts_the_grace_period() {
     let plan = plan(&desired(), &inv(vec![with_tag(snap("snap-1", "vol-1", 40), TAG_EXPIRES_AT, "soon")]), NOW, true);
     assert!(deleted(&plan).is_empty());
-    assert!(matches!(&plan.actions[0], SnapshotChange::TagExpiring { .. }));
+    assert!(matches!(&plan.actions[0], SnapshotRetentionChange::TagExpiring { .. }));
 }
 
 #[test]
@@ -117,7 +120,7 @@ fn every_protection_keeps_an_expired_snapshot() {
     pending.state = "pending".into();
     let mut backup_by_description = snap("snap-backup2", "vol-5", 40);
     backup_by_description.description = "This snapshot is created by the AWS Backup service.".into();
-    let inventory = SnapshotInventory {
+    let inventory = SnapshotRetentionInventory {
         snapshots: vec![
             pending,
             snap("snap-locked", "vol-2", 40),
@@ -250,9 +253,9 @@ fn arb_snapshot() -> impl Strategy<Value = Snapshot> {
     })
 }
 
-fn arb_inventory() -> impl Strategy<Value = SnapshotInventory> {
+fn arb_inventory() -> impl Strategy<Value = SnapshotRetentionInventory> {
     (prop::collection::vec(arb_snapshot(), 0..40), prop::collection::vec(0u8..4, 0..40)).prop_map(|(mut snapshots, marks)| {
-        let mut inventory = SnapshotInventory::default();
+        let mut inventory = SnapshotRetentionInventory::default();
         for (n, s) in snapshots.iter_mut().enumerate() {
             s.id = format!("snap-{n:03}");
             match marks.get(n) {
@@ -335,9 +338,9 @@ proptest! {
         let mut tagged: BTreeSet<String> = inventory.snapshots.iter().filter(|s| s.tags.contains_key(TAG_EXPIRES_AT)).map(|s| s.id.clone()).collect();
         for change in &plan.actions {
             match change {
-                SnapshotChange::TagExpiring { snapshot_ids, .. } => tagged.extend(snapshot_ids.iter().cloned()),
-                SnapshotChange::RemoveExpiringTag { snapshot_ids } => for id in snapshot_ids { tagged.remove(id); },
-                SnapshotChange::Delete { snapshot_id, .. } => prop_assert!(tagged.contains(snapshot_id), "{} deleted untagged", snapshot_id),
+                SnapshotRetentionChange::TagExpiring { snapshot_ids, .. } => tagged.extend(snapshot_ids.iter().cloned()),
+                SnapshotRetentionChange::RemoveExpiringTag { snapshot_ids } => for id in snapshot_ids { tagged.remove(id); },
+                SnapshotRetentionChange::Delete { snapshot_id, .. } => prop_assert!(tagged.contains(snapshot_id), "{} deleted untagged", snapshot_id),
             }
         }
     }
@@ -379,7 +382,7 @@ fn a_snapshot_a_conflicting_policy_keeps_is_retained_by_the_other_policy() {
     assert!(plan.verdicts.contains(&("snap-60d".to_string(), Verdict::Protected(Protection::RetainedByOtherPolicy))));
     assert_eq!(plan.protected.get(&Protection::RetainedByOtherPolicy), Some(&1));
     assert!(
-        plan.actions.contains(&SnapshotChange::RemoveExpiringTag { snapshot_ids: vec!["snap-60d".into()] }),
+        plan.actions.contains(&SnapshotRetentionChange::RemoveExpiringTag { snapshot_ids: vec!["snap-60d".into()] }),
         "its expiry tag goes: {:?}",
         plan.actions
     );

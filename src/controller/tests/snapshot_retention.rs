@@ -2,7 +2,7 @@
 //! it in status, Events and metrics; Audit and a failed read change nothing.
 
 use crate::api::SnapshotRetentionSpec;
-use crate::plan::snapshots::Snapshot;
+use crate::plan::snapshot_retention::Snapshot;
 
 use super::*;
 
@@ -71,7 +71,7 @@ async fn enforce_tags_the_expired_snapshot_and_a_run_after_the_grace_period_dele
         .expect("first reconcile succeeds");
     let calls = harness.cloud.calls();
     assert_eq!(calls.len(), 3, "{calls:?}");
-    assert!(matches!(&calls[2], CloudCall::SnapshotChange(c) if c.starts_with("tag 1 snapshots")), "{calls:?}");
+    assert!(matches!(&calls[2], CloudCall::SnapshotRetentionChange(c) if c.starts_with("tag 1 snapshots")), "{calls:?}");
     assert_eq!(snapshot_ids(&harness.cloud), ["snap-old", "snap-ami", "snap-young"], "nothing is deleted within the grace period");
 
     // A day later: the grace period of the tagged snapshot has run out.
