@@ -1,0 +1,228 @@
+//! What every policy goes through whatever its areas: the cleanup finalizer first, an invalid
+//! spec or a disallowed role stalled before any AWS call (and reported once per generation),
+//! deletion with Retain, and the backoff of a failed cleanup.
+
+use super::*;
+
+#[tokio::test]
+async fn a_new_policy_first_gets_the_cleanup_finalizer_and_aws_is_not_touched() {
+    let mut harness = Harness::new(FakeCloud::with_drift());
+
+    let action = harness
+        .reconcile(CostPolicy::test().enforce(), |mut api| async move {
+            let patch = api.expect_add_finalizer().await;
+            assert!(patch.to_string().contains(FINALIZER), "{patch}");
+            api
+        })
+        .await
+        .expect("reconcile succeeds");
+
+    assert_eq!(action, Action::await_change(), "the patch itself triggers the next reconcile");
+    assert_eq!(harness.cloud.calls(), [], "no AWS call before the finalizer is in place");
+}
+
+#[tokio::test]
+async fn an_invalid_resync_interval_stalls_the_policy_without_any_aws_call() {
+    let mut harness = Harness::new(FakeCloud::with_drift());
+    let policy = CostPolicy::test().with_finalizer().enforce().with_spec(|spec| spec.resync_interval = "10s".to_string());
+
+    let action = harness
+        .reconcile(policy, |mut api| async move {
+            let status = api.expect_status_patch().await;
+            assert_condition(&status, "Stalled", "True", "InvalidSpec");
+            assert_condition(&status, "Ready", "False", "InvalidSpec");
+            assert_condition(&status, "Reconciling", "False", "InvalidSpec");
+            let message = condition(&status, "Stalled")["message"].as_str().unwrap_or_default().to_string();
+            assert!(message.contains("spec.resyncInterval"), "the message names the field: {message}");
+            let event = api.expect_event("Warning", "InvalidSpec").await;
+            assert!(note(&event).contains("spec.resyncInterval"), "{event:#}");
+            api
+        })
+        .await
+        .expect("an invalid spec is not a reconcile error");
+
+    assert_eq!(action, Action::await_change(), "invalid objects wait for a change of the spec");
+    assert_eq!(harness.cloud.calls(), [], "not even connect");
+    let metrics = harness.metrics();
+    assert!(metrics.contains(r#"frugal_reconciles_total{result="invalid_spec"} 1"#), "{metrics}");
+}
+
+#[tokio::test]
+async fn an_invalid_spec_reconcile_is_counted_once() {
+    let mut harness = Harness::new(FakeCloud::with_drift());
+    let policy = CostPolicy::test().with_finalizer().with_spec(|spec| spec.resync_interval = "10s".to_string());
+
+    harness
+        .reconcile(policy, |mut api| async move {
+            api.expect_status_patch().await;
+            api.expect_event("Warning", "InvalidSpec").await;
+            api
+        })
+        .await
+        .expect("an invalid spec is not a reconcile error");
+
+    let metrics = harness.metrics();
+    let results: Vec<&str> = metrics.lines().filter(|l| l.starts_with("frugal_reconciles_total{")).collect();
+    assert_eq!(results, [r#"frugal_reconciles_total{result="invalid_spec"} 1"#], "one reconcile, one result");
+}
+
+#[tokio::test]
+async fn an_invalid_region_names_the_field_in_status_and_event() {
+    let mut harness = Harness::new(FakeCloud::with_drift());
+    let policy = CostPolicy::test().with_finalizer().enforce().with_spec(|spec| spec.aws.region = "Europe".to_string());
+
+    let action = harness
+        .reconcile(policy, |mut api| async move {
+            let status = api.expect_status_patch().await;
+            assert_condition(&status, "Stalled", "True", "InvalidSpec");
+            assert!(condition(&status, "Stalled")["message"].as_str().is_some_and(|m| m.contains("spec.aws.region")), "{status:#}");
+            api.expect_event("Warning", "InvalidSpec").await;
+            api
+        })
+        .await
+        .expect("an invalid spec is not a reconcile error");
+
+    assert_eq!(action, Action::await_change());
+    assert_eq!(harness.cloud.calls(), []);
+}
+
+#[tokio::test]
+async fn a_role_outside_the_allowed_patterns_is_stalled_without_any_aws_call() {
+    let mut harness = Harness::with_allowed_roles(FakeCloud::with_drift(), &["arn:aws:iam::*:role/frugal-*"]);
+    let policy = CostPolicy::test()
+        .with_finalizer()
+        .enforce()
+        .with_spec(|spec| spec.aws.role_arn = Some("arn:aws:iam::999999999999:role/admin".to_string()));
+
+    let action = harness
+        .reconcile(policy, |mut api| async move {
+            let status = api.expect_status_patch().await;
+            assert_condition(&status, "Stalled", "True", "RoleNotAllowed");
+            assert_condition(&status, "Ready", "False", "RoleNotAllowed");
+            assert!(condition(&status, "Stalled")["message"].as_str().is_some_and(|m| m.contains("role/admin")), "{status:#}");
+            api.expect_event("Warning", "RoleNotAllowed").await;
+            api
+        })
+        .await
+        .expect("a disallowed role is not a reconcile error");
+
+    assert_eq!(action, Action::await_change());
+    assert_eq!(harness.cloud.calls(), [], "not even credentials are fetched");
+}
+
+#[tokio::test]
+async fn an_invalid_spec_already_reported_at_this_generation_publishes_no_new_event() {
+    let mut harness = Harness::new(FakeCloud::with_drift());
+    let invalid = CostPolicy::test().with_finalizer().enforce().with_spec(|spec| spec.resync_interval = "10s".to_string());
+    let reported = Arc::new(Mutex::new(None));
+    let slot = reported.clone();
+    harness
+        .reconcile(invalid.clone(), |mut api| async move {
+            *lock(&slot) = Some(api.expect_status_patch().await);
+            api.expect_event("Warning", "InvalidSpec").await;
+            api
+        })
+        .await
+        .expect("first reconcile");
+    let previous = lock(&reported).take().expect("status was applied");
+    let mut again = invalid;
+    again.status = Some(serde_json::from_value(previous.clone()).expect("a CostPolicyStatus"));
+
+    let action = harness
+        .reconcile(again, move |mut api| async move {
+            let status = api.expect_status_patch().await;
+            assert_condition(&status, "Stalled", "True", "InvalidSpec");
+            assert_eq!(
+                condition(&status, "Stalled")["lastTransitionTime"],
+                condition(&previous, "Stalled")["lastTransitionTime"],
+                "nothing changed, so the transition time stays"
+            );
+            api
+        })
+        .await
+        .expect("second reconcile");
+
+    assert_eq!(action, Action::await_change());
+    assert_eq!(harness.cloud.calls(), []);
+    assert!(harness.metrics().contains(r#"frugal_reconciles_total{result="invalid_spec"} 2"#));
+}
+
+#[tokio::test]
+async fn deleting_with_retain_leaves_aws_alone_and_releases_the_finalizer() {
+    let cloud = FakeCloud::with_drift().with_endpoints(&["vpce-ours"], ownership_tags(NAME));
+    let mut harness = Harness::new(cloud);
+    let policy = CostPolicy::test().with_finalizer().enforce().deletion_policy(DeletionPolicy::Retain).deleting();
+
+    let action = harness
+        .reconcile(policy, |mut api| async move {
+            api.expect_event("Normal", "Retained").await;
+            api.expect_remove_finalizer().await;
+            api
+        })
+        .await
+        .expect("cleanup succeeds");
+
+    assert_eq!(action, Action::await_change());
+    assert_eq!(harness.cloud.calls(), [], "Retain needs no AWS call");
+    assert_eq!(harness.cloud.endpoint_ids(), ["vpce-ours"]);
+}
+
+#[tokio::test]
+async fn a_failed_delete_keeps_the_finalizer_and_backs_off_longer_each_time() {
+    let mut cloud = FakeCloud::with_drift().with_endpoints(&["vpce-ours"], ownership_tags(NAME));
+    cloud.fail_delete = Some(CloudError::new("DeleteVpcEndpoints", ErrorKind::AccessDenied, "not authorized"));
+    let mut harness = Harness::new(cloud);
+    let policy = CostPolicy::test().with_finalizer().enforce().deletion_policy(DeletionPolicy::Delete).deleting();
+
+    let error = harness
+        .reconcile(policy.clone(), |mut api| async move {
+            let event = api.expect_event("Warning", "CleanupFailed").await;
+            assert!(note(&event).contains("DeleteVpcEndpoints"), "{event:#}");
+            // No finalizer patch follows: the harness fails on any further request.
+            api
+        })
+        .await
+        .expect_err("a failed cleanup is a reconcile error");
+
+    assert!(matches!(&error, ReconcileError::Aws(e) if e.operation == "DeleteVpcEndpoints"), "{error:?}");
+    assert_eq!(harness.cloud.endpoint_ids(), ["vpce-ours"]);
+    let policy = Arc::new(policy);
+    let delays: Vec<Duration> =
+        (0..3).map(|_| requeue_after(&error_policy(policy.clone(), &error, harness.ctx.clone())).expect("errors are retried")).collect();
+    assert!(delays[0] >= Duration::from_secs(4) && delays[0] <= Duration::from_secs(6), "{delays:?}");
+    assert!(delays[0] < delays[1] && delays[1] < delays[2], "the delay grows: {delays:?}");
+    assert!(harness.metrics().contains(r#"frugal_reconciles_total{result="error"} 1"#));
+}
+
+#[tokio::test]
+async fn a_spec_invalid_in_another_field_at_the_next_generation_gets_an_event_naming_that_field() {
+    let mut harness = Harness::new(FakeCloud::with_drift());
+    let first = CostPolicy::test().with_finalizer().with_spec(|spec| spec.resync_interval = "10s".to_string());
+    harness
+        .reconcile(first.clone(), |mut api| async move {
+            api.expect_status_patch().await;
+            let event = api.expect_event("Warning", "InvalidSpec").await;
+            assert!(note(&event).contains("spec.resyncInterval"), "{event:#}");
+            api
+        })
+        .await
+        .expect("first reconcile");
+
+    let mut second = first.with_spec(|spec| {
+        spec.resync_interval = "10m".to_string();
+        spec.aws.region = "Europe".to_string();
+    });
+    second.metadata.generation = Some(GENERATION + 1);
+    harness
+        .reconcile(second, |mut api| async move {
+            let status = api.expect_status_patch().await;
+            assert_condition(&status, "Stalled", "True", "InvalidSpec");
+            let event = api.expect_event("Warning", "InvalidSpec").await;
+            assert!(note(&event).contains("spec.aws.region") && !note(&event).contains("spec.resyncInterval"), "{event:#}");
+            api
+        })
+        .await
+        .expect("second reconcile");
+
+    assert_eq!(harness.cloud.calls(), []);
+}
