@@ -59,3 +59,4 @@ mod kube_faults;
 mod lifecycle;
 mod snapshot_retention;
 mod ssm_access;
+mod whole_status;

@@ -21,7 +21,7 @@ fn snapshot(id: &str, gib: u32, age_days: i64) -> Snapshot {
 }
 
 /// An expired 100 GiB snapshot, an expired one behind an AMI, and a young one.
-fn account() -> FakeCloud {
+pub(super) fn account() -> FakeCloud {
     let cloud = FakeCloud::default();
     {
         let mut account = lock(&cloud.account);
@@ -33,7 +33,7 @@ fn account() -> FakeCloud {
 }
 
 /// snapshotRetention alone: older than 30 days, the default 24h grace period, cap 10.
-fn retention_policy() -> CostPolicy {
+pub(super) fn retention_policy() -> CostPolicy {
     let section: SnapshotRetentionSpec = serde_yaml::from_str("{maxAgeDays: 30, maxDeletionsPerRun: 10}").expect("fixture parses");
     CostPolicy::test().with_finalizer().with_spec(|spec| {
         spec.gateway_endpoints = None;
