@@ -6,12 +6,15 @@ use kube::CustomResource;
 use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
 
-use super::services::GatewayService;
 use super::status::CostPolicyStatus;
 
 mod backup;
+mod gateway_endpoints;
+mod snapshot_retention;
 mod ssm_access;
 pub use backup::*;
+pub use gateway_endpoints::*;
+pub use snapshot_retention::*;
 pub use ssm_access::*;
 
 /// Desired cost and security practices for one AWS account and region.
@@ -85,51 +88,6 @@ pub struct CostPolicySpec {
     pub backup: Option<BackupSpec>,
 }
 
-/// Which EBS snapshots expire, and how carefully they are deleted.
-#[derive(Deserialize, Serialize, Clone, Debug, PartialEq, JsonSchema)]
-#[serde(rename_all = "camelCase")]
-#[schemars(extend("x-kubernetes-validations" = [
-    {"rule": "has(self.maxAgeDays) || has(self.keepLatestPerVolume)", "message": "set snapshotRetention.maxAgeDays, snapshotRetention.keepLatestPerVolume or both"}
-]))]
-pub struct SnapshotRetentionSpec {
-    /// A snapshot older than this many days (by its start time) is expired. With
-    /// keepLatestPerVolume also set, a snapshot expires only when both rules say so.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    #[schemars(range(min = 1, max = 36500))]
-    pub max_age_days: Option<u32>,
-
-    /// The newest N completed snapshots of every volume (also of volumes that no longer
-    /// exist) never expire.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    #[schemars(range(min = 0, max = 1000))]
-    pub keep_latest_per_volume: Option<u32>,
-
-    /// Snapshots in scope by tag; empty or absent: every snapshot the account owns.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub selector: Option<TagSelector>,
-
-    /// Snapshots carrying all of these tags are never deleted.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub exclude: Option<TagSelector>,
-
-    /// At most this many snapshots are deleted in one run (the blast-radius cap); the rest
-    /// wait for the next run. Required in Enforce mode.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    #[schemars(range(min = 1, max = 10000))]
-    pub max_deletions_per_run: Option<u32>,
-
-    /// An expired snapshot is first tagged frugal.dev/expires-at and deleted on a later run
-    /// once this much time has passed and it is still expired (Go duration; 0s deletes in the
-    /// same run).
-    #[serde(default = "default_grace_period")]
-    #[schemars(regex(pattern = r"^([0-9]+(\.[0-9]+)?(ms|s|m|h))+$"))]
-    pub grace_period: String,
-}
-
-fn default_grace_period() -> String {
-    "24h".to_string()
-}
-
 fn default_resync_interval() -> String {
     "10m".to_string()
 }
@@ -175,48 +133,6 @@ pub struct AwsTarget {
     #[serde(default, skip_serializing_if = "Option::is_none")]
     #[schemars(length(min = 2, max = 1224))]
     pub external_id: Option<String>,
-}
-
-/// Which VPCs get which gateway endpoints, and in which route tables.
-#[derive(Deserialize, Serialize, Clone, Debug, PartialEq, JsonSchema)]
-#[serde(rename_all = "camelCase")]
-#[schemars(extend("x-kubernetes-validations" = [
-    {"rule": "!(has(self.vpcIds) && has(self.vpcSelector))", "message": "set gatewayEndpoints.vpcIds or gatewayEndpoints.vpcSelector, not both"}
-]))]
-pub struct GatewayEndpointsSpec {
-    /// Services that get a gateway endpoint in every VPC in scope.
-    #[schemars(length(min = 1, max = 2), extend("x-kubernetes-list-type" = "set"))]
-    pub services: Vec<GatewayService>,
-
-    /// VPCs in scope by tag: a VPC matches when it carries every tag given. Empty or absent (and no
-    /// vpcIds): every VPC of the region.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub vpc_selector: Option<TagSelector>,
-
-    /// VPCs in scope by id, instead of vpcSelector.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    #[schemars(length(min = 1, max = 200), extend("x-kubernetes-list-type" = "set"))]
-    pub vpc_ids: Option<Vec<VpcId>>,
-
-    /// Route tables that must be associated with the endpoints: Private = route tables whose
-    /// default route (0.0.0.0/0) goes to a NAT gateway; All = every route table of the VPC.
-    #[serde(default)]
-    pub route_tables: RouteTableScope,
-}
-
-/// A VPC id such as vpc-0abc1234def567890.
-#[derive(Deserialize, Serialize, Clone, Debug, PartialEq, Eq, PartialOrd, Ord, JsonSchema)]
-#[serde(transparent)]
-pub struct VpcId(#[schemars(regex(pattern = r"^vpc-[0-9a-f]{8,17}$"))] pub String);
-
-/// Which route tables of a VPC the endpoints must be associated with.
-#[derive(Deserialize, Serialize, Clone, Copy, Debug, Default, PartialEq, Eq, JsonSchema)]
-pub enum RouteTableScope {
-    /// Route tables whose default route goes to a NAT gateway: where S3/DynamoDB traffic costs money.
-    #[default]
-    Private,
-    /// Every route table of the VPC.
-    All,
 }
 
 /// Selects AWS objects by tags: an object matches when it carries every tag given.

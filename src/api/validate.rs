@@ -2,25 +2,24 @@
 //! planning and acting steps accept, so invalid input cannot reach AWS. Every rule that
 //! the CRD schema or CEL enforces is checked here too, for clusters that ignore CEL.
 
-use std::collections::{BTreeMap, BTreeSet};
+use std::collections::BTreeMap;
 use std::time::Duration;
 
-use super::policy::{AwsTarget, CostPolicySpec, DeletionPolicy, Mode, RouteTableScope, SnapshotRetentionSpec};
-use super::services::GatewayService;
+use super::policy::{AwsTarget, CostPolicySpec, DeletionPolicy, Mode};
 
 const MIN_RESYNC: Duration = Duration::from_secs(30);
 const MAX_RESYNC: Duration = Duration::from_secs(24 * 3600);
 const MAX_TAG_KEY_LEN: usize = 128;
 const MAX_TAG_VALUE_LEN: usize = 256;
-const MAX_GRACE_PERIOD: Duration = Duration::from_secs(365 * 86_400);
-const MAX_DELETIONS_PER_RUN: u32 = 10_000;
-/// As the CRD schema's maxItems.
-const MAX_VPC_IDS: usize = 200;
 
 mod backup;
 pub mod cron;
+mod gateway_endpoints;
+mod snapshot_retention;
 mod ssm_access;
 pub use backup::{BackupDesired, BackupRuleDesired, DEFAULT_SELECTION_NAME, SelectionDesired};
+pub use gateway_endpoints::{GatewayEndpointsDesired, VpcScope};
+pub use snapshot_retention::SnapshotRetentionDesired;
 pub use ssm_access::{Cidr, DEFAULT_DHMC_ROLE, InstanceProfileDesired, SecurityGroupScope, SsmAccessDesired};
 
 /// One reason a spec is invalid, naming the field.
@@ -69,51 +68,10 @@ pub struct ValidatedPolicy {
     pub backup: Option<BackupDesired>,
 }
 
-/// The validated snapshotRetention section.
-#[derive(Clone, Debug, PartialEq)]
-pub struct SnapshotRetentionDesired {
-    pub max_age_days: Option<u32>,
-    pub keep_latest_per_volume: Option<u32>,
-    /// Tags a snapshot must carry to be in scope; empty: all the account owns.
-    pub selector: BTreeMap<String, String>,
-    /// Tags that exclude a snapshot; empty: nothing is excluded.
-    pub exclude: BTreeMap<String, String>,
-    /// The cap; in Audit mode without a cap nothing is deleted anyway.
-    pub max_deletions_per_run: u32,
-    pub grace_period: Duration,
-}
-
 impl ValidatedPolicy {
     /// True when no mutating AWS call may be made.
     pub fn is_audit(&self) -> bool {
         self.mode == Mode::Audit
-    }
-}
-
-/// The validated gatewayEndpoints section.
-#[derive(Clone, Debug, PartialEq)]
-pub struct GatewayEndpointsDesired {
-    /// Unique, sorted.
-    pub services: Vec<GatewayService>,
-    pub vpcs: VpcScope,
-    pub route_tables: RouteTableScope,
-}
-
-/// Which VPCs are in scope.
-#[derive(Clone, Debug, PartialEq)]
-pub enum VpcScope {
-    /// Exactly these VPCs (those that exist).
-    Ids(BTreeSet<String>),
-    /// VPCs carrying all these tags; empty: every VPC of the region.
-    Tags(BTreeMap<String, String>),
-}
-
-impl VpcScope {
-    pub fn includes(&self, vpc_id: &str, tags: &BTreeMap<String, String>) -> bool {
-        match self {
-            VpcScope::Ids(ids) => ids.contains(vpc_id),
-            VpcScope::Tags(want) => super::carries_all(tags, want),
-        }
     }
 }
 
@@ -141,51 +99,9 @@ pub fn validate(name: &str, spec: &CostPolicySpec) -> Result<ValidatedPolicy, In
             MIN_RESYNC
         }
     };
-    let gateway_endpoints = spec.gateway_endpoints.as_ref().map(|ge| {
-        let mut services: Vec<GatewayService> = ge.services.clone();
-        if services.is_empty() {
-            errors.push("spec.gatewayEndpoints.services", "must name at least one service (s3, dynamodb)");
-        }
-        let unique: BTreeSet<GatewayService> = services.iter().copied().collect();
-        if unique.len() != services.len() {
-            errors.push("spec.gatewayEndpoints.services", "must not name a service twice");
-        }
-        services = unique.into_iter().collect();
-        let vpcs = match (&ge.vpc_ids, &ge.vpc_selector) {
-            (Some(_), Some(_)) => {
-                errors.push("spec.gatewayEndpoints.vpcIds", "set gatewayEndpoints.vpcIds or gatewayEndpoints.vpcSelector, not both");
-                VpcScope::Ids(BTreeSet::new())
-            }
-            (Some(ids), None) => {
-                if ids.is_empty() {
-                    errors.push("spec.gatewayEndpoints.vpcIds", "must not be empty when set; omit it to select by tags");
-                }
-                if ids.len() > MAX_VPC_IDS {
-                    errors.push("spec.gatewayEndpoints.vpcIds", format!("{} ids; at most {MAX_VPC_IDS} (use vpcSelector)", ids.len()));
-                }
-                let mut seen = BTreeSet::new();
-                for (i, id) in ids.iter().enumerate() {
-                    if !is_vpc_id(&id.0) {
-                        errors.push(
-                            format!("spec.gatewayEndpoints.vpcIds[{i}]"),
-                            format!("{:?} is not a VPC id (vpc- and 8 or 17 hex digits)", id.0),
-                        );
-                    }
-                    if !seen.insert(id.0.clone()) {
-                        errors.push(format!("spec.gatewayEndpoints.vpcIds[{i}]"), format!("{:?} is listed twice", id.0));
-                    }
-                }
-                VpcScope::Ids(seen)
-            }
-            (None, selector) => {
-                let tags = selector.as_ref().map(|s| s.tags.clone()).unwrap_or_default();
-                check_tags("spec.gatewayEndpoints.vpcSelector.tags", &tags, &mut errors);
-                VpcScope::Tags(tags)
-            }
-        };
-        GatewayEndpointsDesired { services, vpcs, route_tables: ge.route_tables }
-    });
-    let snapshot_retention = spec.snapshot_retention.as_ref().map(|sr| check_snapshot_retention(sr, spec.mode, &mut errors));
+    let gateway_endpoints = spec.gateway_endpoints.as_ref().map(|ge| gateway_endpoints::check_gateway_endpoints(ge, &mut errors));
+    let snapshot_retention =
+        spec.snapshot_retention.as_ref().map(|sr| snapshot_retention::check_snapshot_retention(sr, spec.mode, &mut errors));
     let ssm_access = spec.ssm_access.as_ref().map(|ssm| ssm_access::check_ssm_access(ssm, &mut errors));
     let backup = spec.backup.as_ref().map(|b| backup::check_backup(b, &mut errors));
     if spec.gateway_endpoints.is_none() && spec.snapshot_retention.is_none() && spec.ssm_access.is_none() && spec.backup.is_none() {
@@ -205,58 +121,6 @@ pub fn validate(name: &str, spec: &CostPolicySpec) -> Result<ValidatedPolicy, In
         ssm_access,
         backup,
     })
-}
-
-fn check_snapshot_retention(sr: &SnapshotRetentionSpec, mode: Mode, errors: &mut Errors) -> SnapshotRetentionDesired {
-    const FIELD: &str = "spec.snapshotRetention";
-    if sr.max_age_days.is_none() && sr.keep_latest_per_volume.is_none() {
-        errors.push(FIELD, "set snapshotRetention.maxAgeDays, snapshotRetention.keepLatestPerVolume or both");
-    }
-    if let Some(days) = sr.max_age_days
-        && !(1..=36_500).contains(&days)
-    {
-        errors.push(format!("{FIELD}.maxAgeDays"), format!("{days} is outside 1..36500"));
-    }
-    if let Some(keep) = sr.keep_latest_per_volume
-        && keep > 1000
-    {
-        errors.push(format!("{FIELD}.keepLatestPerVolume"), format!("{keep} is above the maximum of 1000"));
-    }
-    let max_deletions_per_run = match (sr.max_deletions_per_run, mode) {
-        (Some(cap), _) if cap == 0 || cap > MAX_DELETIONS_PER_RUN => {
-            errors.push(format!("{FIELD}.maxDeletionsPerRun"), format!("{cap} is outside 1..{MAX_DELETIONS_PER_RUN}"));
-            0
-        }
-        (Some(cap), _) => cap,
-        (None, Mode::Enforce) => {
-            errors.push(format!("{FIELD}.maxDeletionsPerRun"), "is required in Enforce mode (the most snapshots one run may delete)");
-            0
-        }
-        (None, Mode::Audit) => MAX_DELETIONS_PER_RUN,
-    };
-    let grace_period = match parse_duration(&sr.grace_period) {
-        Ok(d) if d > MAX_GRACE_PERIOD => {
-            errors.push(format!("{FIELD}.gracePeriod"), format!("{:?} is longer than the maximum of 8760h (365 days)", sr.grace_period));
-            d
-        }
-        Ok(d) => d,
-        Err(message) => {
-            errors.push(format!("{FIELD}.gracePeriod"), message);
-            Duration::ZERO
-        }
-    };
-    let selector = sr.selector.as_ref().map(|s| s.tags.clone()).unwrap_or_default();
-    check_tags(&format!("{FIELD}.selector.tags"), &selector, errors);
-    let exclude = sr.exclude.as_ref().map(|s| s.tags.clone()).unwrap_or_default();
-    check_tags(&format!("{FIELD}.exclude.tags"), &exclude, errors);
-    SnapshotRetentionDesired {
-        max_age_days: sr.max_age_days,
-        keep_latest_per_volume: sr.keep_latest_per_volume,
-        selector,
-        exclude,
-        max_deletions_per_run,
-        grace_period,
-    }
 }
 
 #[derive(Default)]
@@ -334,11 +198,6 @@ fn is_role_arn(arn: &str) -> bool {
         && role_name.chars().all(|c| c.is_ascii_alphanumeric() || "+=,.@/-_".contains(c))
 }
 
-fn is_vpc_id(id: &str) -> bool {
-    id.strip_prefix("vpc-")
-        .is_some_and(|hex| (hex.len() == 8 || hex.len() == 17) && hex.chars().all(|c| c.is_ascii_digit() || ('a'..='f').contains(&c)))
-}
-
 /// Parses a Go-style duration ("90s", "10m", "1h30m", "0s").
 pub fn parse_duration(text: &str) -> Result<Duration, String> {
     let invalid = || format!("{text:?} is not a duration such as 30s, 10m or 1h30m");
@@ -374,13 +233,15 @@ pub fn parse_duration(text: &str) -> Result<Duration, String> {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::api::{GatewayEndpointsSpec, TagSelector, VpcId};
+    use crate::api::RouteTableScope;
 
-    fn spec() -> CostPolicySpec {
+    // The smallest valid spec and the fields an invalid one names; the area modules' tests
+    // use them too.
+    pub(super) fn spec() -> CostPolicySpec {
         serde_yaml::from_str("aws: {region: eu-west-1}\ngatewayEndpoints: {services: [s3, dynamodb]}\n").expect("fixture parses")
     }
 
-    fn fields(result: Result<ValidatedPolicy, InvalidSpec>) -> Vec<String> {
+    pub(super) fn fields(result: Result<ValidatedPolicy, InvalidSpec>) -> Vec<String> {
         result.expect_err("must be invalid").0.into_iter().map(|e| e.field).collect()
     }
 
@@ -436,75 +297,6 @@ mod tests {
             let mut s = spec();
             s.resync_interval = text.into();
             assert_eq!(validate("p", &s).is_ok(), ok, "{text}");
-        }
-    }
-
-    #[test]
-    fn vpc_ids_and_selector_conflict() {
-        let mut s = spec();
-        s.gateway_endpoints = Some(GatewayEndpointsSpec {
-            services: vec![GatewayService::S3],
-            vpc_selector: Some(TagSelector::default()),
-            vpc_ids: Some(vec![VpcId("vpc-12345678".into())]),
-            route_tables: RouteTableScope::All,
-        });
-        assert_eq!(fields(validate("p", &s)), ["spec.gatewayEndpoints.vpcIds"]);
-    }
-
-    #[test]
-    fn malformed_and_duplicate_vpc_ids_name_their_index() {
-        let mut s = spec();
-        let ge = s.gateway_endpoints.as_mut().expect("section");
-        ge.vpc_ids = Some(vec![VpcId("vpc-12345678".into()), VpcId("subnet-1".into()), VpcId("vpc-12345678".into())]);
-        assert_eq!(fields(validate("p", &s)), ["spec.gatewayEndpoints.vpcIds[1]", "spec.gatewayEndpoints.vpcIds[2]"]);
-    }
-
-    #[test]
-    fn duplicate_or_empty_services_are_rejected() {
-        let mut s = spec();
-        s.gateway_endpoints.as_mut().expect("section").services = vec![GatewayService::S3, GatewayService::S3];
-        assert_eq!(fields(validate("p", &s)), ["spec.gatewayEndpoints.services"]);
-        s.gateway_endpoints.as_mut().expect("section").services = vec![];
-        assert_eq!(fields(validate("p", &s)), ["spec.gatewayEndpoints.services"]);
-    }
-
-    fn snapshot_spec(extra: &str) -> CostPolicySpec {
-        serde_yaml::from_str(&format!("aws: {{region: eu-west-1}}\nsnapshotRetention: {{{extra}}}\n")).expect("fixture parses")
-    }
-
-    #[test]
-    fn snapshot_retention_defaults_to_a_day_of_grace() {
-        let policy = validate("p", &snapshot_spec("maxAgeDays: 30")).expect("valid");
-        let sr = policy.snapshot_retention.expect("section");
-        assert_eq!(sr.grace_period, Duration::from_secs(86_400));
-        assert_eq!(sr.max_age_days, Some(30));
-    }
-
-    #[test]
-    fn snapshot_retention_needs_a_rule() {
-        assert_eq!(fields(validate("p", &snapshot_spec("maxDeletionsPerRun: 5"))), ["spec.snapshotRetention"]);
-    }
-
-    #[test]
-    fn enforce_mode_requires_a_deletion_cap() {
-        let mut s = snapshot_spec("maxAgeDays: 30");
-        s.mode = Mode::Enforce;
-        assert_eq!(fields(validate("p", &s)), ["spec.snapshotRetention.maxDeletionsPerRun"]);
-        let mut s = snapshot_spec("maxAgeDays: 30, maxDeletionsPerRun: 0");
-        s.mode = Mode::Enforce;
-        assert_eq!(fields(validate("p", &s)), ["spec.snapshotRetention.maxDeletionsPerRun"]);
-    }
-
-    #[test]
-    fn absurd_snapshot_numbers_name_their_field() {
-        for (extra, field) in [
-            ("maxAgeDays: 0", "spec.snapshotRetention.maxAgeDays"),
-            ("keepLatestPerVolume: 5000", "spec.snapshotRetention.keepLatestPerVolume"),
-            ("maxAgeDays: 3, gracePeriod: forever", "spec.snapshotRetention.gracePeriod"),
-            ("maxAgeDays: 3, gracePeriod: 9000h", "spec.snapshotRetention.gracePeriod"),
-            ("maxAgeDays: 3, maxDeletionsPerRun: 20000", "spec.snapshotRetention.maxDeletionsPerRun"),
-        ] {
-            assert_eq!(fields(validate("p", &snapshot_spec(extra))), [field], "{extra}");
         }
     }
 
