@@ -49,7 +49,7 @@ async fn main() {
         }
         let mutating: usize =
             calls.iter().filter(|(op, _)| !["Describe", "List", "Get"].iter().any(|p| op.starts_with(p))).map(|(_, n)| n).sum();
-        let (evaluated, deleted) = match &applied.snapshots {
+        let (evaluated, deleted) = match &applied.areas.snapshot_retention {
             Some(engine::AreaOutcome { plan: engine::AreaPlan::Planned(plan), results }) => (
                 plan.evaluated as usize,
                 results

@@ -96,10 +96,10 @@ fn failed_reads_acted_on_nothing(applied: &AppliedRun) -> usize {
             }
         };
     }
-    check!(applied.gateway_endpoints, "gatewayEndpoints");
-    check!(applied.snapshots, "snapshotRetention");
-    check!(applied.ssm_access, "ssmAccess");
-    check!(applied.backup, "backup");
+    check!(applied.areas.gateway_endpoints, "gatewayEndpoints");
+    check!(applied.areas.snapshot_retention, "snapshotRetention");
+    check!(applied.areas.ssm_access, "ssmAccess");
+    check!(applied.areas.backup, "backup");
     failed
 }
 

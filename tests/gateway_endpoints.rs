@@ -6,7 +6,8 @@ use common::{TestAccount, policy_for};
 use frugal_operator::api::conditions::{self, reason};
 use frugal_operator::api::validate::validate;
 use frugal_operator::api::{CostPolicy, EndpointOwnership};
-use frugal_operator::engine::{self, AreaPlan, CloudConnector, report};
+use frugal_operator::engine::areas::GatewayEndpoints;
+use frugal_operator::engine::{self, AreaCloud, AreaPlan, CloudConnector, report};
 use frugal_operator::plan::gateway_endpoints::GatewayEndpointsChange;
 use k8s_openapi::apimachinery::pkg::apis::meta::v1::Time;
 
@@ -147,13 +148,13 @@ async fn a_retried_create_with_the_same_token_makes_no_duplicate() {
     let validated = validate("prod", &policy.spec).expect("valid");
     let cloud = account.connector().connect(&validated.aws).await.expect("connect");
     let planned = engine::observe_and_plan(cloud.as_ref(), validated.clone(), k8s_openapi::jiff::Timestamp::now().as_second()).await;
-    let Some(AreaPlan::Planned(plan)) = &planned.gateway_endpoints else { panic!("planned") };
+    let Some(AreaPlan::Planned(plan)) = &planned.areas.gateway_endpoints else { panic!("planned") };
     let create = plan.actions.iter().find(|c| matches!(c, GatewayEndpointsChange::CreateEndpoint { .. })).expect("a create").clone();
 
     // The operator dies after AWS created the endpoint and before anything was recorded;
     // the retry sends the same request again.
-    let first = cloud.apply_gateway_change(&create).await.expect("create");
-    let retry = cloud.apply_gateway_change(&create).await.expect("retry");
+    let first = AreaCloud::<GatewayEndpoints>::apply(&*cloud, "p", &create).await.expect("create");
+    let retry = AreaCloud::<GatewayEndpoints>::apply(&*cloud, "p", &create).await.expect("retry");
     assert_eq!(first, retry);
 
     // A fresh run after the crash sees the endpoint and does not create another.

@@ -13,7 +13,8 @@ use aws_sdk_ec2::types::{IpPermission, IpRange, Ipv6Range, RequestLaunchTemplate
 use common::{REGION, TestAccount, policy_for};
 use frugal_operator::api::CostPolicy;
 use frugal_operator::api::validate::validate;
-use frugal_operator::engine::{self, AppliedRun, CloudConnector};
+use frugal_operator::engine::areas::SsmAccess;
+use frugal_operator::engine::{self, AppliedRun, AreaCloud, CloudConnector};
 use frugal_operator::plan::ssm_access::SsmAccessChange;
 use k8s_openapi::jiff::Timestamp;
 
@@ -368,7 +369,7 @@ async fn ssm_access_invokes_exactly_what_the_policy_grants() {
     let validated = validate("ssm", &p.spec).expect("valid policy");
     let cloud = account.connector().connect(&validated.aws).await.expect("connect");
     let attach = SsmAccessChange::AttachInstanceProfile { instance_id: bare, profile_name: "frugal-ssm".to_string() };
-    cloud.apply_ssm_change("ssm", &attach).await.expect("associated as planned already: done");
+    AreaCloud::<SsmAccess>::apply(&*cloud, "ssm", &attach).await.expect("associated as planned already: done");
     take_invoked(&account, &mut invoked).await;
     // Converged: the profile now exists and its role's policies are read.
     enforce(&account, &p, Timestamp::now().as_second()).await;

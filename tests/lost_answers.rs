@@ -71,10 +71,10 @@ fn outcomes(applied: &AppliedRun) -> Vec<(String, Result<Option<String>, CloudEr
             }
         };
     }
-    collect!(applied.gateway_endpoints);
-    collect!(applied.snapshots);
-    collect!(applied.ssm_access);
-    collect!(applied.backup);
+    collect!(applied.areas.gateway_endpoints);
+    collect!(applied.areas.snapshot_retention);
+    collect!(applied.areas.ssm_access);
+    collect!(applied.areas.backup);
     all
 }
 

@@ -8,7 +8,8 @@ use common::{TestAccount, policy_for};
 use frugal_operator::api::CostPolicy;
 use frugal_operator::api::conditions::{self, reason};
 use frugal_operator::api::validate::validate;
-use frugal_operator::engine::{self, AppliedRun, AreaPlan, CloudConnector, report};
+use frugal_operator::engine::areas::SsmAccess;
+use frugal_operator::engine::{self, AppliedRun, AreaCloud, AreaPlan, CloudConnector, report};
 use k8s_openapi::apimachinery::pkg::apis::meta::v1::Time;
 use k8s_openapi::jiff::Timestamp;
 
@@ -282,7 +283,7 @@ async fn a_messy_account_converges_in_one_apply_and_the_second_apply_changes_not
     account.clear_requests().await;
     let second = run(&account, &p).await;
     assert!(second.succeeded(), "{:?}", second.first_error());
-    let Some(AreaPlan::Planned(plan)) = &second.ssm_access.as_ref().map(|a| a.plan.clone()) else { panic!("planned") };
+    let Some(AreaPlan::Planned(plan)) = &second.areas.ssm_access.as_ref().map(|a| a.plan.clone()) else { panic!("planned") };
     assert!(plan.drift.is_empty(), "second plan: {:?}", plan.drift);
     assert_eq!(account.mutating_requests().await.len(), 0, "{:?}", account.mutating_requests().await);
 }
@@ -388,7 +389,7 @@ async fn inline_and_customer_managed_policies_with_the_agent_actions_grant_ssm()
     let validated = validate("ssm", &p.spec).expect("valid policy");
     let desired = validated.ssm_access.clone().expect("ssmAccess");
     let cloud = account.connector().connect(&validated.aws).await.expect("connect");
-    let inventory = cloud.observe_ssm_access(&desired).await.expect("observe");
+    let inventory = AreaCloud::<SsmAccess>::observe(&*cloud, &validated, &desired).await.expect("observe");
     let grants: Vec<(&str, bool)> = inventory.profiles.values().map(|p| (p.name.as_str(), p.grants_ssm)).collect();
     assert_eq!(grants, [("custom-ssm", true), ("half-ssm", false), ("inline-ssm", true)]);
 }

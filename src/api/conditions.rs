@@ -12,8 +12,6 @@ pub const GATEWAY_ENDPOINTS_IN_SYNC: &str = AreaName::GatewayEndpoints.condition
 pub const SNAPSHOTS_IN_SYNC: &str = AreaName::SnapshotRetention.condition_type();
 pub const SSM_ACCESS_IN_SYNC: &str = AreaName::SsmAccess.condition_type();
 pub const BACKUP_IN_SYNC: &str = AreaName::Backup.condition_type();
-/// One condition per area of the spec, in the order of the spec's sections.
-pub const AREAS: [&str; 4] = [GATEWAY_ENDPOINTS_IN_SYNC, SNAPSHOTS_IN_SYNC, SSM_ACCESS_IN_SYNC, BACKUP_IN_SYNC];
 
 /// Reasons, shared by all condition types.
 pub mod reason {

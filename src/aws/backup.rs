@@ -6,6 +6,9 @@ use std::collections::HashMap;
 use aws_sdk_backup::types::{BackupPlanInput, BackupRuleInput, BackupSelection, Condition, ConditionType, Lifecycle};
 
 use crate::api::validate::BackupDesired;
+use crate::api::validate::ValidatedPolicy;
+use crate::engine::AreaCloud;
+use crate::engine::areas::Backup;
 use crate::engine::{CloudError, ErrorKind};
 use crate::plan::backup::{
     BackupChange, BackupInventory, BackupVault, ObservedPlan, PlanRule, Resource, ResourceKind, Selection, created_plan,
@@ -21,6 +24,18 @@ fn to_u32(v: Option<i64>) -> Option<u32> {
 
 fn invalid(operation: &str, error: impl std::fmt::Display) -> CloudError {
     CloudError::new(operation, ErrorKind::InvalidRequest, error.to_string())
+}
+
+#[async_trait::async_trait]
+impl AreaCloud<Backup> for AwsCloud {
+    /// `policy` names the policy whose tags find its plan again after a rename.
+    async fn observe(&self, policy: &ValidatedPolicy, desired: &BackupDesired) -> Result<BackupInventory, CloudError> {
+        self.observe_backup_impl(&policy.name, desired).await
+    }
+
+    async fn apply(&self, _policy: &str, change: &BackupChange) -> Result<Option<String>, CloudError> {
+        self.mutating(self.apply_backup_change_impl(change)).await
+    }
 }
 
 impl AwsCloud {

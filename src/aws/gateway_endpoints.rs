@@ -5,7 +5,10 @@ use std::collections::{BTreeMap, BTreeSet};
 use aws_sdk_ec2::types::{Filter, ResourceType, Tag, TagSpecification, VpcEndpointType};
 
 use crate::api::names::{MANAGED_BY_VALUE, TAG_MANAGED_BY, TAG_POLICY};
+use crate::api::validate::ValidatedPolicy;
 use crate::api::validate::{GatewayEndpointsDesired, VpcScope};
+use crate::engine::areas::GatewayEndpoints;
+use crate::engine::{AreaCloud, GatewayEndpointsCleanup};
 use crate::engine::{CloudError, ErrorKind};
 use crate::plan::Tags;
 use crate::plan::gateway_endpoints::{GatewayEndpoint, GatewayEndpointsChange, GatewayEndpointsInventory, Route, RouteTable, Vpc};
@@ -38,6 +41,28 @@ fn endpoint_of(e: &aws_sdk_ec2::types::VpcEndpoint) -> Option<GatewayEndpoint> {
         route_table_ids: e.route_table_ids().iter().cloned().collect(),
         tags: tags_of(Some(e.tags())),
     })
+}
+
+#[async_trait::async_trait]
+impl AreaCloud<GatewayEndpoints> for AwsCloud {
+    async fn observe(&self, _policy: &ValidatedPolicy, desired: &GatewayEndpointsDesired) -> Result<GatewayEndpointsInventory, CloudError> {
+        self.observe_gateway_endpoints_impl(desired).await
+    }
+
+    async fn apply(&self, _policy: &str, change: &GatewayEndpointsChange) -> Result<Option<String>, CloudError> {
+        self.mutating(self.apply_gateway_change_impl(change)).await
+    }
+}
+
+#[async_trait::async_trait]
+impl GatewayEndpointsCleanup for AwsCloud {
+    async fn owned_gateway_endpoints(&self, policy: &str) -> Result<Vec<GatewayEndpoint>, CloudError> {
+        self.owned_gateway_endpoints_impl(policy).await
+    }
+
+    async fn delete_gateway_endpoints(&self, ids: &[String]) -> Result<(), CloudError> {
+        self.mutating(self.delete_gateway_endpoints_impl(ids)).await
+    }
 }
 
 impl AwsCloud {

@@ -21,13 +21,8 @@ use aws_credential_types::provider::SharedCredentialsProvider;
 use tokio::sync::Mutex;
 
 use crate::api::AwsTarget;
-use crate::api::validate::{GatewayEndpointsDesired, SnapshotRetentionDesired};
 use crate::engine::{Cloud, CloudConnector, CloudError, ErrorKind};
 use crate::metrics::Metrics;
-use crate::plan::backup::{BackupChange, BackupInventory};
-use crate::plan::gateway_endpoints::{GatewayEndpoint, GatewayEndpointsChange, GatewayEndpointsInventory};
-use crate::plan::snapshot_retention::{SnapshotRetentionChange, SnapshotRetentionInventory};
-use crate::plan::ssm_access::{SsmAccessChange, SsmAccessInventory};
 
 pub use pacing::{PaceClass, PacingConfig, TokenBucket};
 
@@ -266,48 +261,5 @@ impl AwsCloud {
         let result = change.await;
         self.observations.invalidate(&self.account);
         result
-    }
-}
-
-#[async_trait]
-impl Cloud for AwsCloud {
-    async fn observe_gateway_endpoints(&self, desired: &GatewayEndpointsDesired) -> Result<GatewayEndpointsInventory, CloudError> {
-        self.observe_gateway_endpoints_impl(desired).await
-    }
-
-    async fn apply_gateway_change(&self, change: &GatewayEndpointsChange) -> Result<Option<String>, CloudError> {
-        self.mutating(self.apply_gateway_change_impl(change)).await
-    }
-
-    async fn owned_gateway_endpoints(&self, policy: &str) -> Result<Vec<GatewayEndpoint>, CloudError> {
-        self.owned_gateway_endpoints_impl(policy).await
-    }
-
-    async fn delete_gateway_endpoints(&self, ids: &[String]) -> Result<(), CloudError> {
-        self.mutating(self.delete_gateway_endpoints_impl(ids)).await
-    }
-
-    async fn observe_snapshots(&self, desired: &SnapshotRetentionDesired) -> Result<SnapshotRetentionInventory, CloudError> {
-        self.observe_snapshots_impl(desired).await
-    }
-
-    async fn apply_snapshot_change(&self, change: &SnapshotRetentionChange) -> Result<(), CloudError> {
-        self.mutating(self.apply_snapshot_change_impl(change)).await
-    }
-
-    async fn observe_ssm_access(&self, desired: &crate::api::validate::SsmAccessDesired) -> Result<SsmAccessInventory, CloudError> {
-        self.observe_ssm_access_impl(desired).await
-    }
-
-    async fn apply_ssm_change(&self, policy: &str, change: &SsmAccessChange) -> Result<Option<String>, CloudError> {
-        self.mutating(self.apply_ssm_change_impl(policy, change)).await
-    }
-
-    async fn observe_backup(&self, policy: &str, desired: &crate::api::validate::BackupDesired) -> Result<BackupInventory, CloudError> {
-        self.observe_backup_impl(policy, desired).await
-    }
-
-    async fn apply_backup_change(&self, change: &BackupChange) -> Result<Option<String>, CloudError> {
-        self.mutating(self.apply_backup_change_impl(change)).await
     }
 }

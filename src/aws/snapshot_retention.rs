@@ -6,6 +6,9 @@ use aws_sdk_ec2::types::{Filter, LockState, Tag};
 
 use crate::api::names::TAG_EXPIRES_AT;
 use crate::api::validate::SnapshotRetentionDesired;
+use crate::api::validate::ValidatedPolicy;
+use crate::engine::AreaCloud;
+use crate::engine::areas::SnapshotRetention;
 use crate::engine::{CloudError, ErrorKind};
 use crate::plan::snapshot_retention::{Protection, Snapshot, SnapshotRetentionChange, SnapshotRetentionInventory};
 
@@ -23,6 +26,21 @@ pub(super) struct LaunchTemplateRefs {
 }
 /// Resource ids per CreateTags / DeleteTags call.
 const TAG_BATCH: usize = 500;
+
+#[async_trait::async_trait]
+impl AreaCloud<SnapshotRetention> for AwsCloud {
+    async fn observe(
+        &self,
+        _policy: &ValidatedPolicy,
+        desired: &SnapshotRetentionDesired,
+    ) -> Result<SnapshotRetentionInventory, CloudError> {
+        self.observe_snapshots_impl(desired).await
+    }
+
+    async fn apply(&self, _policy: &str, change: &SnapshotRetentionChange) -> Result<Option<String>, CloudError> {
+        self.mutating(self.apply_snapshot_change_impl(change)).await.map(|()| None)
+    }
+}
 
 impl AwsCloud {
     pub(super) async fn observe_snapshots_impl(

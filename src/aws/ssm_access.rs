@@ -9,6 +9,9 @@ use aws_sdk_ec2::types::{
 
 use crate::api::names::{MANAGED_BY_VALUE, TAG_MANAGED_BY, TAG_POLICY};
 use crate::api::validate::SsmAccessDesired;
+use crate::api::validate::ValidatedPolicy;
+use crate::engine::AreaCloud;
+use crate::engine::areas::SsmAccess;
 use crate::engine::{CloudError, ErrorKind};
 use crate::plan::ssm_access::agent_policy::{documents_allow_agent, parse_document, trusts_service};
 use crate::plan::ssm_access::{
@@ -29,6 +32,17 @@ pub const SSM_CORE_POLICY: &str = "AmazonSSMManagedInstanceCore";
 const SSM_POLICIES: [&str; 3] = [SSM_CORE_POLICY, "AmazonSSMManagedEC2InstanceDefaultPolicy", "AmazonEC2RoleforSSM"];
 const EC2_TRUST_POLICY: &str =
     r#"{"Version":"2012-10-17","Statement":[{"Effect":"Allow","Principal":{"Service":"ec2.amazonaws.com"},"Action":"sts:AssumeRole"}]}"#;
+
+#[async_trait::async_trait]
+impl AreaCloud<SsmAccess> for AwsCloud {
+    async fn observe(&self, _policy: &ValidatedPolicy, desired: &SsmAccessDesired) -> Result<SsmAccessInventory, CloudError> {
+        self.observe_ssm_access_impl(desired).await
+    }
+
+    async fn apply(&self, policy: &str, change: &SsmAccessChange) -> Result<Option<String>, CloudError> {
+        self.mutating(self.apply_ssm_change_impl(policy, change)).await
+    }
+}
 
 impl AwsCloud {
     pub(super) async fn observe_ssm_access_impl(&self, desired: &SsmAccessDesired) -> Result<SsmAccessInventory, CloudError> {

@@ -1,5 +1,5 @@
 //! `frugal iam-policy`: the IAM policy the enabled areas need, least privilege. The
-//! statements live in one table, [`statements::AREAS`]; this module decides the areas and
+//! statements live in one table, [`statements::of`]; this module decides the areas and
 //! the [`Scope`] of each (from `-f` policy files, or everything) and prints the document.
 //! The JSON goes to stdout (ready for `aws iam create-policy`), notes on placeholders and
 //! on what is not part of the document go to stderr as `#` comments.
@@ -35,7 +35,7 @@ pub fn render(areas: &[AreaName], files: &[PathBuf]) -> Result<Rendered, String>
     let mut notes = Vec::new();
     let scopes: BTreeMap<AreaName, Scope> = if files.is_empty() {
         let areas: BTreeSet<AreaName> =
-            if areas.is_empty() { statements::AREAS.iter().map(|(a, _)| *a).collect() } else { areas.iter().copied().collect() };
+            if areas.is_empty() { AreaName::ALL.into_iter().collect() } else { areas.iter().copied().collect() };
         notes.push(format!(
             "iam:PassRole names placeholder roles ({PLACEHOLDER_SSM_PROFILE_ROLE}, {PLACEHOLDER_BACKUP_ROLE}) and the default \
              Default Host Management role: replace them, or run `frugal iam-policy -f policy.yaml` to take the roles from your policies"
@@ -115,15 +115,7 @@ fn load(files: &[PathBuf]) -> Result<Vec<ValidatedPolicy>, String> {
 }
 
 fn enabled_areas(policy: &ValidatedPolicy) -> Vec<AreaName> {
-    [
-        (policy.gateway_endpoints.is_some(), AreaName::GatewayEndpoints),
-        (policy.snapshot_retention.is_some(), AreaName::SnapshotRetention),
-        (policy.ssm_access.is_some(), AreaName::SsmAccess),
-        (policy.backup.is_some(), AreaName::Backup),
-    ]
-    .into_iter()
-    .filter_map(|(on, area)| on.then_some(area))
-    .collect()
+    crate::engine::areas::enabled(policy)
 }
 
 /// The one value all policies agree on, else `*`.

@@ -2,20 +2,18 @@
 
 use std::fmt::Write;
 
+use k8s_openapi::apimachinery::pkg::apis::meta::v1::Condition;
+use serde::ser::SerializeMap;
 use serde_json::json;
 
-use k8s_openapi::apimachinery::pkg::apis::meta::v1::Condition;
-
 use crate::api::{AreaName, CostPolicyStatus, conditions};
-use crate::engine::{AppliedRun, AreaPlan, ChangeResult, ErrorKind, PlannedRun};
-use crate::plan::gateway_endpoints::{GatewayEndpointsPlan, Ownership};
-use crate::plan::snapshot_retention::{Protection, SnapshotRetentionChange, SnapshotRetentionPlan, Verdict};
+use crate::engine::areas::{Applied, Areas, Planned, Visit};
+use crate::engine::{AppliedRun, Area, AreaOutcome, AreaPlan, ChangeResult, ErrorKind, PlanCounts, PlannedRun};
 
 mod backup;
+mod gateway_endpoints;
+mod snapshot_retention;
 mod ssm_access;
-
-/// At most this many snapshots are listed per verdict; the rest are counted.
-const MAX_LISTED_SNAPSHOTS: usize = 20;
 
 pub fn plan_table(planned: &PlannedRun) -> String {
     let policy = &planned.policy;
@@ -25,74 +23,9 @@ pub fn plan_table(planned: &PlannedRun) -> String {
         let _ =
             writeln!(out, "Conflict: {} governs what CostPolicy {} also governs; the stricter safety wins", conflict.area, conflict.other);
     }
-    let (mut create, mut change, mut destroy) = (0, 0, 0);
-    let mut waste = Vec::new();
-    if let Some(area) = &planned.gateway_endpoints {
-        let _ = writeln!(out);
-        match area {
-            AreaPlan::ObservationFailed(error) => observation_failed(&mut out, AreaName::GatewayEndpoints, error),
-            AreaPlan::Planned(plan) => {
-                gateway_table(&mut out, plan);
-                create += plan.missing_endpoints();
-                change += plan.drift.len() - plan.missing_endpoints();
-                if plan.vpcs.iter().any(|v| v.nat_monthly_usd.is_some()) && !plan.drift.is_empty() {
-                    waste.push(format!(
-                        "NAT data processing in the VPCs with drift: ${:.2}/month (upper bound of the savings)",
-                        plan.monthly_waste_usd()
-                    ));
-                }
-            }
-        }
-    }
-    if let Some(area) = &planned.snapshots {
-        let _ = writeln!(out);
-        match area {
-            AreaPlan::ObservationFailed(error) => observation_failed(&mut out, AreaName::SnapshotRetention, error),
-            AreaPlan::Planned(plan) => {
-                snapshot_table(&mut out, plan);
-                destroy += plan.deletions().count();
-                change += plan
-                    .drift
-                    .iter()
-                    .filter(|c| !matches!(c, SnapshotRetentionChange::Delete { .. }))
-                    .map(SnapshotRetentionChange::snapshots)
-                    .sum::<usize>();
-                if plan.expired_gib > 0 {
-                    waste.push(format!(
-                        "Expired snapshots: {} GiB, up to ${:.2}/month (upper bound by volume size)",
-                        plan.expired_gib,
-                        plan.monthly_waste_usd()
-                    ));
-                }
-            }
-        }
-    }
-    if let Some(area) = &planned.ssm_access {
-        let _ = writeln!(out);
-        match area {
-            AreaPlan::ObservationFailed(error) => observation_failed(&mut out, AreaName::SsmAccess, error),
-            AreaPlan::Planned(plan) => {
-                ssm_access::ssm_table(&mut out, plan);
-                let (c, u, d) = ssm_access::counts(plan);
-                create += c;
-                change += u;
-                destroy += d;
-            }
-        }
-    }
-    if let Some(area) = &planned.backup {
-        let _ = writeln!(out);
-        match area {
-            AreaPlan::ObservationFailed(error) => observation_failed(&mut out, AreaName::Backup, error),
-            AreaPlan::Planned(plan) => {
-                backup::backup_table(&mut out, plan);
-                let (c, u, d) = backup::counts(plan);
-                create += c;
-                change += u;
-                destroy += d;
-            }
-        }
-    }
+    let mut sections = Sections { out, counts: PlanCounts::default(), waste: Vec::new() };
+    planned.areas.each(&mut sections);
+    let Sections { mut out, counts: PlanCounts { create, change, destroy, .. }, waste } = sections;
     let _ = writeln!(out);
     for line in waste {
         let _ = writeln!(out, "{line}.");
@@ -118,12 +51,35 @@ pub fn status_summary(status: &CostPolicyStatus) -> String {
     if let Some(ready) = conditions::find(&status.conditions, conditions::READY) {
         line("", ready);
     }
-    for area in conditions::AREAS {
-        if let Some(condition) = conditions::find(&status.conditions, area).filter(|c| c.status != "True") {
+    for area in AreaName::ALL {
+        if let Some(condition) = conditions::find(&status.conditions, area.condition_type()).filter(|c| c.status != "True") {
             line("  ", condition);
         }
     }
     out
+}
+
+/// `frugal plan`'s section of each area, and the summary's counts.
+struct Sections {
+    out: String,
+    counts: PlanCounts,
+    waste: Vec<String>,
+}
+
+impl Visit<'_, Planned> for Sections {
+    fn visit<A: Area>(&mut self, plan: &AreaPlan<A>) {
+        let _ = writeln!(self.out);
+        match plan {
+            AreaPlan::ObservationFailed(error) => observation_failed(&mut self.out, A::NAME, error),
+            AreaPlan::Planned(plan) => {
+                let counts = A::plan_section(&mut self.out, plan);
+                self.counts.create += counts.create;
+                self.counts.change += counts.change;
+                self.counts.destroy += counts.destroy;
+                self.waste.extend(counts.waste);
+            }
+        }
+    }
 }
 
 fn observation_failed(out: &mut String, area: AreaName, error: &crate::engine::CloudError) {
@@ -131,124 +87,19 @@ fn observation_failed(out: &mut String, area: AreaName, error: &crate::engine::C
     let _ = writeln!(out, "  nothing will be changed in this area");
 }
 
-fn gateway_table(out: &mut String, plan: &GatewayEndpointsPlan) {
-    let _ = writeln!(out, "gatewayEndpoints: {} VPCs in scope", plan.vpcs.len());
-    for vpc in &plan.vpcs {
-        let cost = vpc.nat_monthly_usd.map(|usd| format!(" (NAT data processing ${usd:.2}/month)")).unwrap_or_default();
-        let _ = writeln!(out, "  {}{cost}", vpc.vpc_id);
-        for service in &vpc.services {
-            let owner = match service.ownership {
-                Ownership::Managed => "managed",
-                Ownership::Adopted => "adopted",
-                Ownership::Missing => "missing",
-            };
-            match (&service.endpoint_id, service.route_tables_missing.is_empty()) {
-                (Some(id), true) => {
-                    let _ = writeln!(out, "    = {:<9} {id} ({owner}): in sync", service.service.as_str());
-                }
-                (Some(id), false) => {
-                    let _ = writeln!(out, "    ~ {:<9} {id} ({owner}): add route tables", service.service.as_str());
-                    for rt in &service.route_tables_missing {
-                        let _ = writeln!(out, "        + {rt}");
-                    }
-                }
-                (None, _) => {
-                    let _ = writeln!(out, "    + {:<9} create gateway endpoint", service.service.as_str());
-                    for rt in &service.route_tables_missing {
-                        let _ = writeln!(out, "        + {rt}");
-                    }
-                }
-            }
-        }
-    }
-}
-
-fn snapshot_table(out: &mut String, plan: &SnapshotRetentionPlan) {
-    let _ = writeln!(out, "snapshotRetention: {} snapshots in scope, {} within retention", plan.evaluated, plan.retained);
-    let list = |out: &mut String, mark: &str, title: &str, ids: Vec<&str>| {
-        if ids.is_empty() {
-            return;
-        }
-        let _ = writeln!(out, "  {mark} {title} ({}):", ids.len());
-        for id in ids.iter().take(MAX_LISTED_SNAPSHOTS) {
-            let _ = writeln!(out, "      {id}");
-        }
-        if ids.len() > MAX_LISTED_SNAPSHOTS {
-            let _ = writeln!(out, "      ... and {} more", ids.len() - MAX_LISTED_SNAPSHOTS);
-        }
-    };
-    let with =
-        |wanted: fn(&Verdict) -> bool| plan.verdicts.iter().filter(|(_, v)| wanted(v)).map(|(id, _)| id.as_str()).collect::<Vec<_>>();
-    for change in &plan.drift {
-        match change {
-            SnapshotRetentionChange::Delete { .. } => {}
-            SnapshotRetentionChange::TagExpiring { snapshot_ids, expires_at } => {
-                list(
-                    out,
-                    "~",
-                    &format!("tag as expiring, deleted after {expires_at} if still expired"),
-                    snapshot_ids.iter().map(String::as_str).collect(),
-                );
-            }
-            SnapshotRetentionChange::RemoveExpiringTag { snapshot_ids } => {
-                list(out, "~", "no longer expired: remove the expiry tag", snapshot_ids.iter().map(String::as_str).collect());
-            }
-        }
-    }
-    let deletions: Vec<String> = plan.deletions().map(SnapshotRetentionChange::describe).collect();
-    list(out, "-", "delete (expired, grace period over)", deletions.iter().map(String::as_str).collect());
-    list(out, "!", "due but over maxDeletionsPerRun: deleted by a later run", with(|v| *v == Verdict::Pending));
-    // A set, not a scan per verdict: a first run over 100k snapshots tags most of them.
-    let tagged_now: std::collections::HashSet<&str> = plan
-        .drift
-        .iter()
-        .filter_map(|c| match c {
-            SnapshotRetentionChange::TagExpiring { snapshot_ids, .. } => Some(snapshot_ids.iter().map(String::as_str)),
-            _ => None,
-        })
-        .flatten()
-        .collect();
-    let waiting: Vec<&str> = plan
-        .verdicts
-        .iter()
-        .filter(|(id, v)| matches!(v, Verdict::Expiring { .. }) && !tagged_now.contains(id.as_str()))
-        .map(|(id, _)| id.as_str())
-        .collect();
-    if let Some(first) = &plan.earliest_deletion {
-        list(out, "=", &format!("expiring, waiting for the grace period (first due {first})"), waiting);
-    }
-    for protection in Protection::ALL {
-        let ids: Vec<&str> =
-            plan.verdicts.iter().filter(|(_, v)| *v == Verdict::Protected(protection)).map(|(id, _)| id.as_str()).collect();
-        list(out, "=", &format!("expired but kept: {}", protection.describe()), ids);
-    }
-}
-
 pub fn apply_table(applied: &AppliedRun) -> String {
     let mut out = String::new();
     // Each line with the number of objects it changes, the unit the plan's counts are in
     // (one CreateTags call tags many snapshots).
-    let mut lines = Vec::new();
-    if let Some(area) = &applied.gateway_endpoints {
-        for result in &area.results {
-            lines.push((result.change.describe(), result.outcome.clone(), 1));
+    struct Lines(Vec<(String, Result<Option<String>, crate::engine::CloudError>, usize)>);
+    impl Visit<'_, Applied> for Lines {
+        fn visit<A: Area>(&mut self, outcome: &AreaOutcome<A>) {
+            self.0.extend(outcome.results.iter().map(|r| (A::describe(&r.change), r.outcome.clone(), A::objects(&r.change))));
         }
     }
-    if let Some(area) = &applied.snapshots {
-        for result in &area.results {
-            lines.push((result.change.describe(), result.outcome.clone(), result.change.snapshots()));
-        }
-    }
-    if let Some(area) = &applied.ssm_access {
-        for result in &area.results {
-            lines.push((result.change.describe(), result.outcome.clone(), 1));
-        }
-    }
-    if let Some(area) = &applied.backup {
-        for result in &area.results {
-            lines.push((result.change.describe(), result.outcome.clone(), 1));
-        }
-    }
+    let mut lines = Lines(Vec::new());
+    applied.areas.each(&mut lines);
+    let lines = lines.0;
     if lines.is_empty() {
         if applied.policy.is_audit() {
             let _ = writeln!(out, "Audit mode: nothing was changed.");
@@ -278,20 +129,19 @@ pub fn apply_table(applied: &AppliedRun) -> String {
     out
 }
 
-/// One policy's `-o json` report. The snapshot area borrows the run's plan instead of
-/// copying it into a `serde_json::Value` tree: on an account with 10,000 snapshots that tree
-/// was the largest allocation of the whole run (about 20 MiB for 8,500 deletions).
+/// One policy's `-o json` report: each area's value under its key. An area's value
+/// borrows the run's plan instead of copying it into a `serde_json::Value` tree: on an
+/// account with 10,000 snapshots that tree was the largest allocation of the whole run
+/// (about 20 MiB for 8,500 deletions).
 #[derive(serde::Serialize)]
 #[serde(rename_all = "camelCase")]
 pub struct JsonReport<'a> {
     aws_requests: serde_json::Value,
-    backup: Option<serde_json::Value>,
-    gateway_endpoints: Option<serde_json::Value>,
+    #[serde(flatten)]
+    areas: AreasJson<'a>,
     mode: String,
     policy: &'a str,
     region: &'a str,
-    snapshot_retention: Option<AreaJson<SnapshotsJson<'a>>>,
-    ssm_access: Option<serde_json::Value>,
     status: &'a CostPolicyStatus,
     /// The run's first failure (an area not read, a change that failed); absent when none.
     #[serde(skip_serializing_if = "Option::is_none")]
@@ -304,30 +154,46 @@ impl JsonReport<'_> {
     }
 }
 
+/// Every enabled area's `-o json` value, keyed by the area's name.
+struct AreasJson<'a>(&'a Areas<Applied>);
+
+impl serde::Serialize for AreasJson<'_> {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        struct Entries<M: SerializeMap>(M, Result<(), M::Error>);
+        impl<M: SerializeMap> Visit<'_, Applied> for Entries<M> {
+            fn visit<A: Area>(&mut self, outcome: &AreaOutcome<A>) {
+                if self.1.is_ok() {
+                    self.1 = self.0.serialize_entry(A::NAME.key(), &A::json(outcome));
+                }
+            }
+        }
+        let mut entries = Entries(serializer.serialize_map(None)?, Ok(()));
+        self.0.each(&mut entries);
+        entries.1?;
+        entries.0.end()
+    }
+}
+
+/// An area that could not be observed, or what it planned and did.
 #[derive(serde::Serialize)]
 #[serde(untagged)]
-enum AreaJson<T> {
+pub enum AreaJson<T> {
     Failed { error: String },
     Planned(T),
 }
 
-#[derive(serde::Serialize)]
-struct SnapshotsJson<'a> {
-    drift: &'a [SnapshotRetentionChange],
-    results: Vec<ResultJson<'a, SnapshotRetentionChange>>,
-    verdicts: Vec<VerdictJson<'a>>,
-}
-
-#[derive(serde::Serialize)]
-#[serde(rename_all = "camelCase")]
-struct VerdictJson<'a> {
-    snapshot_id: &'a str,
-    verdict: &'a Verdict,
+impl<T> AreaJson<T> {
+    pub(super) fn of<'o, A: Area>(outcome: &'o AreaOutcome<A>, planned: impl FnOnce(&'o A::Plan) -> T) -> Self {
+        match &outcome.plan {
+            AreaPlan::ObservationFailed(error) => AreaJson::Failed { error: error.to_string() },
+            AreaPlan::Planned(plan) => AreaJson::Planned(planned(plan)),
+        }
+    }
 }
 
 /// One executed change: what was created, or why it failed.
 #[derive(serde::Serialize)]
-pub(super) struct ResultJson<'a, C> {
+pub struct ResultJson<'a, C> {
     change: &'a C,
     created: Option<&'a str>,
     error: Option<String>,
@@ -346,41 +212,12 @@ pub(super) fn results_json<C>(results: &[ChangeResult<C>]) -> Vec<ResultJson<'_,
 
 pub fn json_report<'a>(applied: &'a AppliedRun, status: &'a CostPolicyStatus, aws_requests: serde_json::Value) -> JsonReport<'a> {
     let policy = &applied.policy;
-    let gateway = applied.gateway_endpoints.as_ref().map(|area| match &area.plan {
-        AreaPlan::ObservationFailed(error) => json!({ "error": error.to_string() }),
-        AreaPlan::Planned(plan) => json!({ "drift": plan.drift, "results": results_json(&area.results) }),
-    });
-    let snapshots = applied.snapshots.as_ref().map(|area| match &area.plan {
-        AreaPlan::ObservationFailed(error) => AreaJson::Failed { error: error.to_string() },
-        AreaPlan::Planned(plan) => AreaJson::Planned(SnapshotsJson {
-            drift: &plan.drift,
-            results: results_json(&area.results),
-            verdicts: plan
-                .verdicts
-                .iter()
-                .filter(|(_, v)| *v != Verdict::Retained)
-                .map(|(id, verdict)| VerdictJson { snapshot_id: id, verdict })
-                .collect(),
-        }),
-    });
-    let backup = applied.backup.as_ref().map(|area| match &area.plan {
-        AreaPlan::ObservationFailed(error) => json!({ "error": error.to_string() }),
-        AreaPlan::Planned(plan) => json!({
-            "drift": plan.drift,
-            "differences": plan.differences,
-            "blocker": plan.blocker.as_ref().map(|b| b.describe()),
-            "results": results_json(&area.results),
-        }),
-    });
     JsonReport {
         aws_requests,
-        backup,
-        gateway_endpoints: gateway,
+        areas: AreasJson(&applied.areas),
         mode: format!("{:?}", policy.mode),
         policy: &policy.name,
         region: &policy.aws.region,
-        snapshot_retention: snapshots,
-        ssm_access: applied.ssm_access.as_ref().map(ssm_access::ssm_json),
         status,
         error: None,
     }

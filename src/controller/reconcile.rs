@@ -12,14 +12,11 @@ use kube::{Api, ResourceExt};
 use crate::api::conditions::{self, reason};
 use crate::api::names::FINALIZER;
 use crate::api::validate::{ValidatedPolicy, validate};
-use crate::api::{AreaName, CostPolicy, DeletionPolicy};
-use crate::engine::{self, CloudError, report};
+use crate::api::{CostPolicy, DeletionPolicy};
+use crate::engine::areas::{Applied, Visit};
+use crate::engine::{self, Area, AreaOutcome, CloudError, report};
 use crate::metrics::{ActionLabels, AreaLabels, ErrorLabels, ReconcileLabels};
-use crate::plan::backup::BackupChange;
 use crate::plan::conflicts;
-use crate::plan::gateway_endpoints::GatewayEndpointsChange;
-use crate::plan::snapshot_retention::SnapshotRetentionChange;
-use crate::plan::ssm_access::SsmAccessChange;
 
 use super::backoff::jitter;
 use super::{Context, events, status};
@@ -223,73 +220,39 @@ fn jitter_up(interval: std::time::Duration) -> std::time::Duration {
 
 fn record_metrics(ctx: &Context, policy: &ValidatedPolicy, applied: &engine::AppliedRun, status: &crate::api::CostPolicyStatus) {
     let labels = |area: &str| AreaLabels { policy: policy.name.clone(), area: area.to_string() };
-    if let Some(ge) = &status.gateway_endpoints {
-        ctx.metrics.findings.get_or_create(&labels(AreaName::GatewayEndpoints.key())).set(i64::from(ge.findings));
-    }
-    if let Some(snapshots) = &status.snapshot_retention {
-        ctx.metrics.findings.get_or_create(&labels(AreaName::SnapshotRetention.key())).set(i64::from(snapshots.findings));
-        ctx.metrics.record_snapshots(&policy.name, snapshots);
-    }
-    if let Some(ssm) = &status.ssm_access {
-        ctx.metrics.findings.get_or_create(&labels(AreaName::SsmAccess.key())).set(i64::from(ssm.findings));
-    }
-    if let Some(backup) = &status.backup {
-        ctx.metrics.findings.get_or_create(&labels(AreaName::Backup.key())).set(i64::from(backup.findings));
-    }
     for cost in status.cost.iter().flat_map(|c| &c.areas) {
         ctx.metrics.monthly_savings_usd.get_or_create(&labels(&cost.area)).set(cost.monthly_savings_usd.parse().unwrap_or(0.0));
         ctx.metrics.monthly_waste_usd.get_or_create(&labels(&cost.area)).set(cost.monthly_waste_usd.parse().unwrap_or(0.0));
         ctx.metrics.monthly_cost_usd.get_or_create(&labels(&cost.area)).set(cost.monthly_cost_usd.parse().unwrap_or(0.0));
     }
-    let count = |area: &str, action: &str, ok: bool| {
-        let outcome = if ok { "success" } else { "failure" };
-        ctx.metrics
-            .actions
-            .get_or_create(&ActionLabels {
-                policy: policy.name.clone(),
-                area: area.to_string(),
-                action: action.to_string(),
+    applied.areas.each(&mut AreaMetrics { ctx, policy: &policy.name, status });
+}
+
+/// Each area's findings, its own gauges and its actions by outcome.
+struct AreaMetrics<'r> {
+    ctx: &'r Context,
+    policy: &'r str,
+    status: &'r crate::api::CostPolicyStatus,
+}
+
+impl Visit<'_, Applied> for AreaMetrics<'_> {
+    fn visit<A: Area>(&mut self, outcome: &AreaOutcome<A>) {
+        let metrics = &self.ctx.metrics;
+        if let Some(block) = A::status_of(self.status) {
+            let labels = AreaLabels { policy: self.policy.to_string(), area: A::NAME.key().to_string() };
+            metrics.findings.get_or_create(&labels).set(i64::from(A::findings(block)));
+            A::record(metrics, self.policy, block);
+        }
+        for result in &outcome.results {
+            let outcome = if result.outcome.is_ok() { "success" } else { "failure" };
+            let labels = ActionLabels {
+                policy: self.policy.to_string(),
+                area: A::NAME.key().to_string(),
+                action: A::action(&result.change).to_string(),
                 outcome: outcome.to_string(),
-            })
-            .inc();
-    };
-    for result in applied.gateway_endpoints.iter().flat_map(|a| &a.results) {
-        let action = match &result.change {
-            GatewayEndpointsChange::CreateEndpoint { .. } => "create_endpoint",
-            GatewayEndpointsChange::AddRouteTables { .. } => "add_route_tables",
-        };
-        count(AreaName::GatewayEndpoints.key(), action, result.outcome.is_ok());
-    }
-    for result in applied.snapshots.iter().flat_map(|a| &a.results) {
-        let action = match &result.change {
-            SnapshotRetentionChange::TagExpiring { .. } => "tag_expiring",
-            SnapshotRetentionChange::RemoveExpiringTag { .. } => "remove_expiring_tag",
-            SnapshotRetentionChange::Delete { .. } => "delete_snapshot",
-        };
-        count(AreaName::SnapshotRetention.key(), action, result.outcome.is_ok());
-    }
-    for result in applied.ssm_access.iter().flat_map(|a| &a.results) {
-        let action = match &result.change {
-            SsmAccessChange::RevokeIngress { .. } => "revoke_ingress",
-            SsmAccessChange::SplitIngress { .. } => "split_ingress",
-            SsmAccessChange::CreateInstanceProfile { .. } => "create_instance_profile",
-            SsmAccessChange::AttachInstanceProfile { .. } => "attach_instance_profile",
-            SsmAccessChange::SetDefaultHostManagementRole { .. } => "set_default_host_management",
-            SsmAccessChange::DeleteKeyPair { .. } => "delete_key_pair",
-        };
-        count(AreaName::SsmAccess.key(), action, result.outcome.is_ok());
-    }
-    for result in applied.backup.iter().flat_map(|a| &a.results) {
-        let action = match &result.change {
-            BackupChange::CreateVault { .. } => "create_vault",
-            BackupChange::CreatePlan { .. } => "create_plan",
-            BackupChange::UpdatePlan { .. } => "update_plan",
-            BackupChange::CreateSelection { .. } => "create_selection",
-            BackupChange::DeleteSelection { .. } => "delete_selection",
-            BackupChange::DeletePlan { .. } => "delete_plan",
-            BackupChange::DeleteVault { .. } => "delete_vault",
-        };
-        count(AreaName::Backup.key(), action, result.outcome.is_ok());
+            };
+            metrics.actions.get_or_create(&labels).inc();
+        }
     }
 }
 

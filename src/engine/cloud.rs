@@ -7,41 +7,34 @@ use std::sync::Arc;
 use async_trait::async_trait;
 
 use crate::api::AwsTarget;
-use crate::api::validate::{GatewayEndpointsDesired, SnapshotRetentionDesired};
-use crate::plan::backup::{BackupChange, BackupInventory};
-use crate::plan::gateway_endpoints::{GatewayEndpoint, GatewayEndpointsChange, GatewayEndpointsInventory};
-use crate::plan::snapshot_retention::{Protection, SnapshotRetentionChange, SnapshotRetentionInventory};
-use crate::plan::ssm_access::{SsmAccessChange, SsmAccessInventory};
+use crate::api::validate::ValidatedPolicy;
+use crate::plan::gateway_endpoints::GatewayEndpoint;
+use crate::plan::snapshot_retention::Protection;
 
-/// One account and region, reached with the policy's credentials.
+use super::area::AreaKind;
+pub use super::areas::Cloud;
+
+/// One area's view of one account and region: what its observe step reads and how one of
+/// its changes is made. `AwsCloud` implements it in `aws/<area>.rs`, the controller tests'
+/// in-memory account in `controller/tests/fake_cloud/<area>.rs`.
 #[async_trait]
-pub trait Cloud: Send + Sync {
-    /// Reads VPCs, route tables, gateway endpoints and NAT metrics for the spec's scope.
-    async fn observe_gateway_endpoints(&self, desired: &GatewayEndpointsDesired) -> Result<GatewayEndpointsInventory, CloudError>;
-    /// Executes one gateway change; returns the id of a created endpoint.
-    async fn apply_gateway_change(&self, change: &GatewayEndpointsChange) -> Result<Option<String>, CloudError>;
+pub trait AreaCloud<A: AreaKind>: Send + Sync {
+    /// Reads what the area's plan needs. Any failed or partial read is an error: the area
+    /// is abandoned for the run, never planned on partial data.
+    async fn observe(&self, policy: &ValidatedPolicy, desired: &A::Desired) -> Result<A::Inventory, CloudError>;
+    /// Executes one change for `policy` (whose tags go on what it creates); returns the id
+    /// of what was created, if anything.
+    async fn apply(&self, policy: &str, change: &A::Change) -> Result<Option<String>, CloudError>;
+}
+
+/// What the gatewayEndpoints area's cleanup needs beyond observe and apply: finding the
+/// endpoints a policy created, whatever its spec says now, and deleting them together.
+#[async_trait]
+pub trait GatewayEndpointsCleanup: Send + Sync {
     /// Gateway endpoints tagged as created by `policy`.
     async fn owned_gateway_endpoints(&self, policy: &str) -> Result<Vec<GatewayEndpoint>, CloudError>;
     /// Deletes gateway endpoints (and with them their routes).
     async fn delete_gateway_endpoints(&self, ids: &[String]) -> Result<(), CloudError>;
-    /// Reads the account's snapshots in scope and every source that protects a snapshot.
-    /// Any failed or partial read is an error: retention never plans on partial data.
-    async fn observe_snapshots(&self, desired: &SnapshotRetentionDesired) -> Result<SnapshotRetentionInventory, CloudError>;
-    /// Executes one snapshot change.
-    async fn apply_snapshot_change(&self, change: &SnapshotRetentionChange) -> Result<(), CloudError>;
-    /// Reads the backup vault and the plan of the spec's names (with rules, tags and
-    /// selections) and the region's EC2 instances and EBS volumes. Any failed read is an error.
-    /// `policy` names the policy whose tags find its plan again after a rename.
-    async fn observe_backup(&self, policy: &str, desired: &crate::api::validate::BackupDesired) -> Result<BackupInventory, CloudError>;
-    /// Executes one backup change; returns the id of what was created (vault ARN, plan id,
-    /// selection id) or the new version id of an updated plan.
-    async fn apply_backup_change(&self, change: &BackupChange) -> Result<Option<String>, CloudError>;
-    /// Reads security groups and rules, instances, their profiles, SSM's view of them, the DHMC
-    /// setting, key pairs and the key names of every launch template version. Any failed read
-    /// is an error: the area is abandoned, never planned on partial data.
-    async fn observe_ssm_access(&self, desired: &crate::api::validate::SsmAccessDesired) -> Result<SsmAccessInventory, CloudError>;
-    /// Executes one ssmAccess change for `policy` (whose tags go on what it creates).
-    async fn apply_ssm_change(&self, policy: &str, change: &SsmAccessChange) -> Result<Option<String>, CloudError>;
 }
 
 /// Opens a [`Cloud`] for a policy's account and region.

@@ -31,13 +31,15 @@ use crate::api::AreaName;
 /// The statements an area needs in a scope.
 pub type AreaStatements = fn(&Scope) -> Vec<Statement>;
 
-/// Every area and the statements it needs.
-pub const AREAS: [(AreaName, AreaStatements); 4] = [
-    (AreaName::GatewayEndpoints, gateway_endpoints),
-    (AreaName::SnapshotRetention, snapshot_retention),
-    (AreaName::SsmAccess, ssm_access),
-    (AreaName::Backup, backup),
-];
+/// The statements an area needs; every area has its own (the match is exhaustive).
+pub fn of(area: AreaName) -> AreaStatements {
+    match area {
+        AreaName::GatewayEndpoints => gateway_endpoints,
+        AreaName::SnapshotRetention => snapshot_retention,
+        AreaName::SsmAccess => ssm_access,
+        AreaName::Backup => backup,
+    }
+}
 
 /// Where the operator acts and what it may do there. [`Scope::everything`] without a policy
 /// file; from a file, only what its policies enable.
@@ -419,7 +421,8 @@ fn merge(condition: &mut Value, extra: Value) {
 pub fn statements(scopes: &BTreeMap<AreaName, Scope>) -> Vec<Statement> {
     let mut granted: BTreeSet<&'static str> = BTreeSet::new();
     let mut all = Vec::new();
-    for (area, build) in AREAS {
+    for area in AreaName::ALL {
+        let build = of(area);
         let Some(scope) = scopes.get(&area) else { continue };
         for mut statement in build(scope) {
             if statement.is_unconditional() {

@@ -2,9 +2,55 @@
 
 use std::fmt::Write;
 
+use serde_json::json;
+
+use crate::engine::areas::Backup;
+use crate::engine::{AreaOutcome, Output, PlanCounts};
 use crate::plan::backup::{BackupChange, BackupPlan, PlanOwnership};
 
-pub(super) fn backup_table(out: &mut String, plan: &BackupPlan) {
+use super::{AreaJson, results_json};
+
+impl Output for Backup {
+    fn plan_section(out: &mut String, plan: &Self::Plan) -> PlanCounts {
+        backup_table(out, plan);
+        let mut counts = PlanCounts::default();
+        for change in &plan.drift {
+            match change {
+                BackupChange::CreateVault { .. } | BackupChange::CreatePlan { .. } | BackupChange::CreateSelection { .. } => {
+                    counts.create += 1
+                }
+                BackupChange::UpdatePlan { .. } => counts.change += 1,
+                BackupChange::DeleteSelection { .. } | BackupChange::DeletePlan { .. } | BackupChange::DeleteVault { .. } => {
+                    counts.destroy += 1
+                }
+            }
+        }
+        counts
+    }
+
+    fn describe(change: &Self::Change) -> String {
+        change.describe()
+    }
+
+    fn objects(_change: &Self::Change) -> usize {
+        1
+    }
+
+    type Json<'a> = AreaJson<serde_json::Value>;
+
+    fn json(outcome: &AreaOutcome<Self>) -> Self::Json<'_> {
+        AreaJson::of(outcome, |plan| {
+            json!({
+                "drift": plan.drift,
+                "differences": plan.differences,
+                "blocker": plan.blocker.as_ref().map(|b| b.describe()),
+                "results": results_json(&outcome.results),
+            })
+        })
+    }
+}
+
+fn backup_table(out: &mut String, plan: &BackupPlan) {
     let ownership = match plan.plan_ownership {
         PlanOwnership::Managed => "managed",
         PlanOwnership::Adopted => "adopted",
@@ -54,17 +100,4 @@ pub(super) fn backup_table(out: &mut String, plan: &BackupPlan) {
         let more = if more > 0 { format!(" and {more} more") } else { String::new() };
         let _ = writeln!(out, "  ! not covered though required: {}{more}", c.uncovered.join(", "));
     }
-}
-
-/// Counts for the summary line: (create, change, destroy).
-pub(super) fn counts(plan: &BackupPlan) -> (usize, usize, usize) {
-    let mut counts = (0, 0, 0);
-    for change in &plan.drift {
-        match change {
-            BackupChange::CreateVault { .. } | BackupChange::CreatePlan { .. } | BackupChange::CreateSelection { .. } => counts.0 += 1,
-            BackupChange::UpdatePlan { .. } => counts.1 += 1,
-            _ => counts.2 += 1,
-        }
-    }
-    counts
 }

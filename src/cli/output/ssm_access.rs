@@ -5,12 +5,52 @@ use std::fmt::Write;
 
 use serde_json::json;
 
-use crate::engine::{AreaOutcome, AreaPlan};
+use crate::engine::areas::SsmAccess;
+use crate::engine::{AreaOutcome, Output, PlanCounts};
 use crate::plan::ssm_access::{FindingKind, Fix, InstanceState, SsmAccessChange, SsmAccessPlan};
+
+use super::{AreaJson, results_json};
 
 const MAX_LISTED: usize = 20;
 
-pub(super) fn ssm_table(out: &mut String, plan: &SsmAccessPlan) {
+impl Output for SsmAccess {
+    fn plan_section(out: &mut String, plan: &Self::Plan) -> PlanCounts {
+        ssm_table(out, plan);
+        let mut counts = PlanCounts::default();
+        for c in &plan.drift {
+            match c {
+                SsmAccessChange::CreateInstanceProfile { .. } | SsmAccessChange::AttachInstanceProfile { .. } => counts.create += 1,
+                SsmAccessChange::SplitIngress { .. } | SsmAccessChange::SetDefaultHostManagementRole { .. } => counts.change += 1,
+                SsmAccessChange::RevokeIngress { .. } | SsmAccessChange::DeleteKeyPair { .. } => counts.destroy += 1,
+            }
+        }
+        counts
+    }
+
+    fn describe(change: &Self::Change) -> String {
+        change.describe()
+    }
+
+    fn objects(_change: &Self::Change) -> usize {
+        1
+    }
+
+    type Json<'a> = AreaJson<serde_json::Value>;
+
+    fn json(outcome: &AreaOutcome<Self>) -> Self::Json<'_> {
+        AreaJson::of(outcome, |plan| {
+            json!({
+                "drift": plan.drift,
+                "permissions": plan.permissions,
+                "instances": plan.instances,
+                "keyPairs": plan.key_pairs,
+                "results": results_json(&outcome.results),
+            })
+        })
+    }
+}
+
+fn ssm_table(out: &mut String, plan: &SsmAccessPlan) {
     let _ = writeln!(
         out,
         "ssmAccess: {} in scope, {}",
@@ -83,32 +123,6 @@ fn why_not_managed(state: InstanceState) -> &'static str {
         InstanceState::NoProfile => "no instance profile, so SSM cannot manage it",
         InstanceState::ProfileWithoutSsmPolicy => "its instance profile's role does not grant SSM management",
         InstanceState::NotReporting => "its profile grants SSM, but SSM does not list it (agent or network path missing)",
-    }
-}
-
-/// (create, change, destroy) counts of the plan.
-pub(super) fn counts(plan: &SsmAccessPlan) -> (usize, usize, usize) {
-    let (mut create, mut change, mut destroy) = (0, 0, 0);
-    for c in &plan.drift {
-        match c {
-            SsmAccessChange::CreateInstanceProfile { .. } | SsmAccessChange::AttachInstanceProfile { .. } => create += 1,
-            SsmAccessChange::SplitIngress { .. } | SsmAccessChange::SetDefaultHostManagementRole { .. } => change += 1,
-            SsmAccessChange::RevokeIngress { .. } | SsmAccessChange::DeleteKeyPair { .. } => destroy += 1,
-        }
-    }
-    (create, change, destroy)
-}
-
-pub(super) fn ssm_json(area: &AreaOutcome<SsmAccessPlan, SsmAccessChange>) -> serde_json::Value {
-    match &area.plan {
-        AreaPlan::ObservationFailed(error) => json!({ "error": error.to_string() }),
-        AreaPlan::Planned(plan) => json!({
-            "drift": plan.drift,
-            "permissions": plan.permissions,
-            "instances": plan.instances,
-            "keyPairs": plan.key_pairs,
-            "results": super::results_json(&area.results),
-        }),
     }
 }
 

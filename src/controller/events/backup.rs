@@ -2,14 +2,26 @@
 
 use kube::runtime::events::Event;
 
-use crate::engine::{AreaOutcome, AreaPlan};
-use crate::plan::backup::{BackupChange, BackupPlan};
+use crate::engine::areas::Backup;
+use crate::engine::{AreaOutcome, Publish};
+use crate::metrics::Metrics;
+use crate::plan::backup::BackupChange;
 
-use super::{normal, warning};
+use super::{normal, observation_failed, warning};
 
-pub(super) fn backup_events(area: &AreaOutcome<BackupPlan, BackupChange>, events: &mut Vec<Event>) {
-    if let AreaPlan::ObservationFailed(error) = &area.plan {
-        events.push(warning("ObservationFailed", "Observe", format!("backup: {error}; nothing was changed")));
+impl Publish for Backup {
+    fn events(outcome: &AreaOutcome<Self>) -> Vec<Event> {
+        let mut events = Vec::new();
+        backup_events(outcome, &mut events);
+        events
+    }
+
+    fn record(_metrics: &Metrics, _policy: &str, _status: &Self::Status) {}
+}
+
+fn backup_events(area: &AreaOutcome<Backup>, events: &mut Vec<Event>) {
+    if let Some(event) = observation_failed(area, "nothing was changed") {
+        events.push(event);
         return;
     }
     // Changes of one kind share an Event: the Recorder folds a second Event of the same

@@ -2,10 +2,12 @@
 
 use kube::runtime::events::{Event, EventType};
 
-use crate::engine::{AreaOutcome, AreaPlan, Change};
-use crate::plan::ssm_access::{SsmAccessChange, SsmAccessPlan};
+use crate::engine::areas::SsmAccess;
+use crate::engine::{AreaOutcome, Publish, Run};
+use crate::metrics::Metrics;
+use crate::plan::ssm_access::SsmAccessChange;
 
-use super::{truncate, warning};
+use super::{by_kind, observation_failed};
 
 /// (reason, action) of a successful change.
 fn kind(change: &SsmAccessChange) -> (&'static str, &'static str) {
@@ -19,30 +21,21 @@ fn kind(change: &SsmAccessChange) -> (&'static str, &'static str) {
     }
 }
 
-pub fn ssm_events(area: &AreaOutcome<SsmAccessPlan, SsmAccessChange>, events: &mut Vec<Event>) {
-    if let AreaPlan::ObservationFailed(error) = &area.plan {
-        events.push(warning("ObservationFailed", "Observe", format!("ssmAccess: {error}; nothing was changed")));
-        return;
-    }
-    let mut kinds: Vec<(EventType, &str, &str, Vec<String>)> = Vec::new();
-    for result in &area.results {
-        let (reason, action) = kind(&result.change);
-        let (type_, reason, line) = match &result.outcome {
-            Err(error) if result.change.is_failure(error) => {
-                (EventType::Warning, "ActionFailed", format!("{}: {error}", result.change.describe()))
-            }
-            _ => (EventType::Normal, reason, result.change.describe()),
-        };
-        match kinds.iter_mut().find(|(t, r, a, _)| *t == type_ && *r == reason && *a == action) {
-            Some((_, _, _, lines)) => lines.push(line),
-            None => kinds.push((type_, reason, action, vec![line])),
+impl Publish for SsmAccess {
+    fn events(outcome: &AreaOutcome<Self>) -> Vec<Event> {
+        if let Some(event) = observation_failed(outcome, "nothing was changed") {
+            return vec![event];
         }
+        by_kind(outcome.results.iter().map(|result| {
+            let (reason, action) = kind(&result.change);
+            match &result.outcome {
+                Err(error) if Self::is_failure(&result.change, error) => {
+                    (EventType::Warning, "ActionFailed", action, format!("{}: {error}", result.change.describe()))
+                }
+                _ => (EventType::Normal, reason, action, result.change.describe()),
+            }
+        }))
     }
-    events.extend(kinds.into_iter().map(|(type_, reason, action, lines)| Event {
-        type_,
-        reason: reason.to_string(),
-        note: Some(truncate(lines.join("; "))),
-        action: action.to_string(),
-        secondary: None,
-    }));
+
+    fn record(_metrics: &Metrics, _policy: &str, _status: &Self::Status) {}
 }

@@ -2,13 +2,43 @@
 
 use crate::api::conditions::{self, ConditionUpdate, reason};
 use crate::api::{AreaCost, AreaName, BackupCoverageStatus, BackupRuleStatus, BackupStatus, DriftCorrection, usd};
-use crate::engine::{AreaOutcome, AreaPlan};
+use k8s_openapi::apimachinery::pkg::apis::meta::v1::Time;
+
+use crate::api::CostPolicyStatus;
+use crate::engine::areas::Backup;
+use crate::engine::{AreaKind, AreaOutcome, AreaPlan, Report};
 use crate::plan::backup::{BackupChange, BackupPlan, Blocker, PlanOwnership, parse_created_plan};
 
 pub const AREA: &str = AreaName::Backup.key();
 
+impl Report for Backup {
+    fn status_of(status: &CostPolicyStatus) -> Option<&Self::Status> {
+        status.backup.as_ref()
+    }
+
+    fn status_slot(status: &mut CostPolicyStatus) -> &mut Option<Self::Status> {
+        &mut status.backup
+    }
+
+    fn findings(status: &Self::Status) -> u32 {
+        status.findings
+    }
+
+    fn details(plan: &Self::Plan, outcome: &AreaOutcome<Self>, previous: Option<&Self::Status>, now: &Time) -> (Self::Status, AreaCost) {
+        details(plan, outcome, previous, &now.0.to_string())
+    }
+
+    fn condition(outcome: &AreaOutcome<Self>, status: Option<&Self::Status>, audit: bool) -> ConditionUpdate {
+        condition(outcome, status, audit)
+    }
+
+    fn conflict_message(others: &[&str], _outcome: &AreaOutcome<Self>) -> String {
+        format!("{} governs the same backup plan as CostPolicy {}", Self::NAME, others.join(", "))
+    }
+}
+
 /// The area's condition; `status` is what `details` computed for a planned area.
-pub fn condition(outcome: &AreaOutcome<BackupPlan, BackupChange>, status: Option<&BackupStatus>, audit: bool) -> ConditionUpdate {
+fn condition(outcome: &AreaOutcome<Backup>, status: Option<&BackupStatus>, audit: bool) -> ConditionUpdate {
     let type_ = conditions::BACKUP_IN_SYNC;
     let plan = match &outcome.plan {
         AreaPlan::ObservationFailed(error) => {
@@ -52,12 +82,7 @@ pub fn condition(outcome: &AreaOutcome<BackupPlan, BackupChange>, status: Option
 }
 
 /// The area's status block and cost, from the run and the previous status.
-pub fn details(
-    plan: &BackupPlan,
-    outcome: &AreaOutcome<BackupPlan, BackupChange>,
-    previous: Option<&BackupStatus>,
-    now: &str,
-) -> (BackupStatus, AreaCost) {
+fn details(plan: &BackupPlan, outcome: &AreaOutcome<Backup>, previous: Option<&BackupStatus>, now: &str) -> (BackupStatus, AreaCost) {
     let mut vault_arn = plan.vault_arn.clone();
     let mut plan_id = plan.plan_id.clone();
     let mut version_id = plan.version_id.clone();

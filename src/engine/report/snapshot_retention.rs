@@ -1,13 +1,46 @@
 //! Status, condition and cost of the snapshotRetention area.
 
 use crate::api::conditions::{self, ConditionUpdate, reason};
-use crate::api::{AreaCost, AreaName, SkippedSnapshots, SnapshotsStatus, usd};
-use crate::engine::{AreaOutcome, AreaPlan, CloudError, ErrorKind};
+use k8s_openapi::apimachinery::pkg::apis::meta::v1::Time;
+
+use crate::api::{AreaCost, AreaName, CostPolicyStatus, SkippedSnapshots, SnapshotsStatus, usd};
+use crate::engine::areas::SnapshotRetention;
+use crate::engine::{AreaKind, AreaOutcome, AreaPlan, CloudError, ErrorKind, Report};
 use crate::plan::snapshot_retention::{Protection, SNAPSHOT_USD_PER_GB_MONTH, SnapshotRetentionChange, SnapshotRetentionPlan};
 
 pub const AREA: &str = AreaName::SnapshotRetention.key();
 const BASIS: &str = "upper bound: volume size × $0.05/GB-month; snapshots are incremental, so the storage really billed is smaller";
 const MAX_LISTED: usize = 20;
+
+impl Report for SnapshotRetention {
+    fn status_of(status: &CostPolicyStatus) -> Option<&Self::Status> {
+        status.snapshot_retention.as_ref()
+    }
+
+    fn status_slot(status: &mut CostPolicyStatus) -> &mut Option<Self::Status> {
+        &mut status.snapshot_retention
+    }
+
+    fn findings(status: &Self::Status) -> u32 {
+        status.findings
+    }
+
+    fn details(plan: &Self::Plan, outcome: &AreaOutcome<Self>, previous: Option<&Self::Status>, _now: &Time) -> (Self::Status, AreaCost) {
+        details(plan, outcome, previous)
+    }
+
+    fn condition(outcome: &AreaOutcome<Self>, status: Option<&Self::Status>, audit: bool) -> ConditionUpdate {
+        condition(outcome, status, audit)
+    }
+
+    fn conflict_message(others: &[&str], _outcome: &AreaOutcome<Self>) -> String {
+        format!(
+            "{} governs the same snapshots as CostPolicy {}: a snapshot is deleted only if every policy governing it expires it",
+            Self::NAME,
+            others.join(", ")
+        )
+    }
+}
 
 /// What the act step did to the deletions.
 #[derive(Default)]
@@ -22,7 +55,7 @@ struct Tally {
     failed: u32,
 }
 
-fn tally(outcome: &AreaOutcome<SnapshotRetentionPlan, SnapshotRetentionChange>) -> Tally {
+fn tally(outcome: &AreaOutcome<SnapshotRetention>) -> Tally {
     let mut tally = Tally::default();
     for result in &outcome.results {
         let SnapshotRetentionChange::Delete { snapshot_id, volume_size_gib, .. } = &result.change else { continue };
@@ -46,11 +79,7 @@ fn tally(outcome: &AreaOutcome<SnapshotRetentionPlan, SnapshotRetentionChange>) 
 }
 
 /// The area's condition; `status` is what `details` computed for a planned area.
-pub fn condition(
-    outcome: &AreaOutcome<SnapshotRetentionPlan, SnapshotRetentionChange>,
-    status: Option<&SnapshotsStatus>,
-    audit: bool,
-) -> ConditionUpdate {
+fn condition(outcome: &AreaOutcome<SnapshotRetention>, status: Option<&SnapshotsStatus>, audit: bool) -> ConditionUpdate {
     let type_ = conditions::SNAPSHOTS_IN_SYNC;
     let (plan, status) = match (&outcome.plan, status) {
         (AreaPlan::Planned(plan), Some(status)) => (plan, status),
@@ -100,9 +129,9 @@ pub fn condition(
 }
 
 /// The area's status block and cost, from the run and the previous status (for totals).
-pub fn details(
+fn details(
     plan: &SnapshotRetentionPlan,
-    outcome: &AreaOutcome<SnapshotRetentionPlan, SnapshotRetentionChange>,
+    outcome: &AreaOutcome<SnapshotRetention>,
     previous: Option<&SnapshotsStatus>,
 ) -> (SnapshotsStatus, AreaCost) {
     let tally = tally(outcome);

@@ -2,33 +2,63 @@
 
 use crate::api::conditions::{self, ConditionUpdate, reason};
 use crate::api::{AreaCost, AreaName, KeyPairCounts, SsmInstanceCounts, SsmInstanceStatus, SsmPermissionStatus, SsmStatus, usd};
-use crate::engine::{AreaOutcome, AreaPlan, Change};
+use k8s_openapi::apimachinery::pkg::apis::meta::v1::Time;
+
+use crate::api::CostPolicyStatus;
+use crate::engine::areas::SsmAccess;
+use crate::engine::{AreaKind, AreaOutcome, AreaPlan, Report, Run};
 use crate::plan::ssm_access::{FindingKind, Fix, InstanceState, SsmAccessChange, SsmAccessPlan};
 
 pub const AREA: &str = AreaName::SsmAccess.key();
 const BASIS: &str = "no direct cost: a security practice (security group rules, instance profiles and key pairs are free)";
 const MAX_LISTED: usize = 20;
 
+impl Report for SsmAccess {
+    fn status_of(status: &CostPolicyStatus) -> Option<&Self::Status> {
+        status.ssm_access.as_ref()
+    }
+
+    fn status_slot(status: &mut CostPolicyStatus) -> &mut Option<Self::Status> {
+        &mut status.ssm_access
+    }
+
+    fn findings(status: &Self::Status) -> u32 {
+        status.findings
+    }
+
+    fn details(plan: &Self::Plan, outcome: &AreaOutcome<Self>, previous: Option<&Self::Status>, _now: &Time) -> (Self::Status, AreaCost) {
+        details(plan, outcome, previous)
+    }
+
+    fn condition(outcome: &AreaOutcome<Self>, status: Option<&Self::Status>, audit: bool) -> ConditionUpdate {
+        condition(outcome, status, audit)
+    }
+
+    fn conflict_message(others: &[&str], _outcome: &AreaOutcome<Self>) -> String {
+        format!("{} governs the same security groups and instances as CostPolicy {}", Self::NAME, others.join(", "))
+    }
+}
+
 /// What happened to the change that fixes rule `rule_id`: None when not attempted.
-fn rule_outcome(outcome: &AreaOutcome<SsmAccessPlan, SsmAccessChange>, rule_id: &str) -> Option<bool> {
+fn rule_outcome(outcome: &AreaOutcome<SsmAccess>, rule_id: &str) -> Option<bool> {
     outcome.results.iter().find_map(|r| match &r.change {
         SsmAccessChange::RevokeIngress { rule, .. } | SsmAccessChange::SplitIngress { rule, .. } if rule.rule_id == rule_id => {
-            Some(r.outcome.as_ref().err().is_none_or(|e| !r.change.is_failure(e)))
+            Some(r.outcome.as_ref().err().is_none_or(|e| !SsmAccess::is_failure(&r.change, e)))
         }
         _ => None,
     })
 }
 
-fn succeeded(outcome: &AreaOutcome<SsmAccessPlan, SsmAccessChange>, wanted: impl Fn(&SsmAccessChange) -> bool) -> u32 {
-    outcome.results.iter().filter(|r| wanted(&r.change) && r.outcome.as_ref().err().is_none_or(|e| !r.change.is_failure(e))).count() as u32
+fn succeeded(outcome: &AreaOutcome<SsmAccess>, wanted: impl Fn(&SsmAccessChange) -> bool) -> u32 {
+    outcome
+        .results
+        .iter()
+        .filter(|r| wanted(&r.change) && r.outcome.as_ref().err().is_none_or(|e| !SsmAccess::is_failure(&r.change, e)))
+        .count() as u32
 }
 
 /// The area's status block and cost, from the run and the previous status (for totals).
-pub fn details(
-    plan: &SsmAccessPlan,
-    outcome: &AreaOutcome<SsmAccessPlan, SsmAccessChange>,
-    previous: Option<&SsmStatus>,
-) -> (SsmStatus, AreaCost) {
+fn details(plan: &SsmAccessPlan, outcome: &AreaOutcome<SsmAccess>, previous: Option<&SsmStatus>) -> (SsmStatus, AreaCost) {
     let mut permissions = Vec::new();
     let (mut ssh_revoked, mut ssh_split, mut all_revoked, mut open_permissions) = (0, 0, 0, 0);
     for finding in &plan.permissions {
@@ -111,7 +141,7 @@ pub fn details(
     let deleted: Vec<&str> = outcome
         .results
         .iter()
-        .filter(|r| r.outcome.as_ref().err().is_none_or(|e| !r.change.is_failure(e)))
+        .filter(|r| r.outcome.as_ref().err().is_none_or(|e| !SsmAccess::is_failure(&r.change, e)))
         .filter_map(|r| match &r.change {
             SsmAccessChange::DeleteKeyPair { key_name, .. } => Some(key_name.as_str()),
             _ => None,
@@ -182,7 +212,7 @@ pub fn details(
 }
 
 /// The area's condition; `status` is what `details` computed for a planned area.
-pub fn condition(outcome: &AreaOutcome<SsmAccessPlan, SsmAccessChange>, status: Option<&SsmStatus>, audit: bool) -> ConditionUpdate {
+fn condition(outcome: &AreaOutcome<SsmAccess>, status: Option<&SsmStatus>, audit: bool) -> ConditionUpdate {
     let type_ = conditions::SSM_ACCESS_IN_SYNC;
     let (plan, status) = match (&outcome.plan, status) {
         (AreaPlan::Planned(plan), Some(status)) => (plan, status),

@@ -3,9 +3,10 @@ use std::collections::{BTreeMap, BTreeSet};
 use k8s_openapi::jiff::Timestamp;
 
 use super::*;
-use crate::api::SnapshotsStatus;
 use crate::api::validate::{GatewayEndpointsDesired, VpcScope, validate};
 use crate::api::{CostPolicySpec, GatewayService, Mode, RouteTableScope};
+use crate::api::{EndpointOwnership, SnapshotsStatus};
+use crate::engine::areas::Areas;
 use crate::engine::{ChangeResult, ErrorKind};
 use crate::plan::gateway_endpoints::{self, GatewayEndpoint, GatewayEndpointsInventory, Route, RouteTable, Vpc};
 use crate::plan::ownership_tags;
@@ -71,10 +72,12 @@ fn applied(mode: Mode, inv: &GatewayEndpointsInventory, fail: Option<CloudError>
     AppliedRun {
         policy,
         now: 1_800_000_000,
-        gateway_endpoints: Some(AreaOutcome { plan: AreaPlan::Planned(plan), results }),
-        snapshots: None,
-        ssm_access: None,
-        backup: None,
+        areas: Areas {
+            gateway_endpoints: Some(AreaOutcome { plan: AreaPlan::Planned(plan), results }),
+            snapshot_retention: None,
+            ssm_access: None,
+            backup: None,
+        },
         conflicts: Vec::new(),
     }
 }
@@ -129,14 +132,16 @@ fn observation_failure_keeps_the_last_known_details_and_says_which_read_failed()
     let failed = AppliedRun {
         policy: policy(Mode::Audit),
         now: 1_800_000_000,
-        snapshots: None,
-        ssm_access: None,
-        backup: None,
+        areas: Areas {
+            gateway_endpoints: Some(AreaOutcome {
+                plan: AreaPlan::ObservationFailed(CloudError::new("DescribeRouteTables", ErrorKind::Throttled, "RequestLimitExceeded")),
+                results: vec![],
+            }),
+            snapshot_retention: None,
+            ssm_access: None,
+            backup: None,
+        },
         conflicts: Vec::new(),
-        gateway_endpoints: Some(AreaOutcome {
-            plan: AreaPlan::ObservationFailed(CloudError::new("DescribeRouteTables", ErrorKind::Throttled, "RequestLimitExceeded")),
-            results: vec![],
-        }),
     };
     let status = status(&failed, Some(&good), Some(1), &time(60));
     let c = conditions::find(&status.conditions, conditions::GATEWAY_ENDPOINTS_IN_SYNC).expect("area");
@@ -244,10 +249,12 @@ mod snapshot_area {
         AppliedRun {
             policy,
             now: NOW,
-            gateway_endpoints: None,
-            snapshots: Some(AreaOutcome { plan: AreaPlan::Planned(plan), results }),
-            ssm_access: None,
-            backup: None,
+            areas: Areas {
+                gateway_endpoints: None,
+                snapshot_retention: Some(AreaOutcome { plan: AreaPlan::Planned(plan), results }),
+                ssm_access: None,
+                backup: None,
+            },
             conflicts: Vec::new(),
         }
     }
@@ -262,7 +269,7 @@ mod snapshot_area {
         excluding.exclude.insert("keep".to_string(), "true".to_string());
         let plan = snapshot_retention::plan(&excluding, &inventory, NOW, true);
         let mut applied = run(Mode::Enforce, 0, 0, |_| Ok(None));
-        applied.snapshots = Some(AreaOutcome { plan: AreaPlan::Planned(plan), results: Vec::new() });
+        applied.areas.snapshot_retention = Some(AreaOutcome { plan: AreaPlan::Planned(plan), results: Vec::new() });
         let s = status(&applied, None, Some(1), &time(0));
         let in_sync = s.conditions.iter().find(|c| c.type_ == conditions::SNAPSHOTS_IN_SYNC).expect("condition");
         assert_eq!(in_sync.message, "1 snapshots evaluated, none to delete; 1 expired but kept");

@@ -1,0 +1,219 @@
+//! The list of areas: the one place that names them all. Adding an area adds its marker
+//! and [`AreaKind`] here, a field to [`Areas`] and a line to each function below; the
+//! compiler points at every line (struct literals and destructuring without `..`), and at
+//! every layer's trait the new marker does not implement yet.
+
+use std::fmt::Debug;
+
+use crate::api::validate::{BackupDesired, GatewayEndpointsDesired, SnapshotRetentionDesired, SsmAccessDesired, ValidatedPolicy};
+use crate::api::{AreaName, BackupStatus, GatewayEndpointsStatus, SnapshotsStatus, SsmStatus};
+use crate::plan::backup::{BackupChange, BackupInventory, BackupPlan};
+use crate::plan::conflicts::Peers;
+use crate::plan::gateway_endpoints::{GatewayEndpointsChange, GatewayEndpointsInventory, GatewayEndpointsPlan};
+use crate::plan::snapshot_retention::{SnapshotRetentionChange, SnapshotRetentionInventory, SnapshotRetentionPlan};
+use crate::plan::ssm_access::{SsmAccessChange, SsmAccessInventory, SsmAccessPlan};
+
+use super::area::{Area, AreaKind, AreaOutcome, AreaPlan, Run};
+use super::cloud::{AreaCloud, CloudError, GatewayEndpointsCleanup};
+use super::run;
+
+/// S3 and DynamoDB gateway endpoints in every VPC in scope.
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub struct GatewayEndpoints;
+
+/// EBS snapshots deleted after their retention, with a grace period.
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub struct SnapshotRetention;
+
+/// Instances reached through SSM, no SSH open to the world.
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub struct SsmAccess;
+
+/// An AWS Backup vault, plan and selection as the spec says.
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub struct Backup;
+
+impl AreaKind for GatewayEndpoints {
+    const NAME: AreaName = AreaName::GatewayEndpoints;
+    type Desired = GatewayEndpointsDesired;
+    type Inventory = GatewayEndpointsInventory;
+    type Plan = GatewayEndpointsPlan;
+    type Change = GatewayEndpointsChange;
+    type Status = GatewayEndpointsStatus;
+}
+
+impl AreaKind for SnapshotRetention {
+    const NAME: AreaName = AreaName::SnapshotRetention;
+    type Desired = SnapshotRetentionDesired;
+    type Inventory = SnapshotRetentionInventory;
+    type Plan = SnapshotRetentionPlan;
+    type Change = SnapshotRetentionChange;
+    type Status = SnapshotsStatus;
+}
+
+impl AreaKind for SsmAccess {
+    const NAME: AreaName = AreaName::SsmAccess;
+    type Desired = SsmAccessDesired;
+    type Inventory = SsmAccessInventory;
+    type Plan = SsmAccessPlan;
+    type Change = SsmAccessChange;
+    type Status = SsmStatus;
+}
+
+impl AreaKind for Backup {
+    const NAME: AreaName = AreaName::Backup;
+    type Desired = BackupDesired;
+    type Inventory = BackupInventory;
+    type Plan = BackupPlan;
+    type Change = BackupChange;
+    type Status = BackupStatus;
+}
+
+/// One account and region, reached with the policy's credentials: every area's
+/// [`AreaCloud`], and what gateway endpoint cleanup needs.
+pub trait Cloud:
+    AreaCloud<GatewayEndpoints> + AreaCloud<SnapshotRetention> + AreaCloud<SsmAccess> + AreaCloud<Backup> + GatewayEndpointsCleanup
+{
+}
+
+impl<T> Cloud for T where
+    T: AreaCloud<GatewayEndpoints> + AreaCloud<SnapshotRetention> + AreaCloud<SsmAccess> + AreaCloud<Backup> + GatewayEndpointsCleanup
+{
+}
+
+/// What [`Areas`] holds for each area: a plan before the act step, an outcome after it.
+pub trait Family: Clone + Debug + PartialEq {
+    type Of<A: Area>: Clone + Debug + PartialEq + Send + Sync;
+}
+
+/// Areas before the act step.
+#[derive(Clone, Debug, PartialEq)]
+pub struct Planned;
+
+impl Family for Planned {
+    type Of<A: Area> = AreaPlan<A>;
+}
+
+/// Areas after the act step.
+#[derive(Clone, Debug, PartialEq)]
+pub struct Applied;
+
+impl Family for Applied {
+    type Of<A: Area> = AreaOutcome<A>;
+}
+
+/// One value per area; None where the policy does not enable the area.
+#[derive(Clone, Debug, PartialEq)]
+pub struct Areas<F: Family> {
+    pub gateway_endpoints: Option<F::Of<GatewayEndpoints>>,
+    pub snapshot_retention: Option<F::Of<SnapshotRetention>>,
+    pub ssm_access: Option<F::Of<SsmAccess>>,
+    pub backup: Option<F::Of<Backup>>,
+}
+
+/// Code that runs once per enabled area, generic over the area.
+/// `'r` lets a visitor keep what it is shown.
+pub trait Visit<'r, F: Family> {
+    fn visit<A: Area>(&mut self, area: &'r F::Of<A>);
+}
+
+impl<F: Family> Areas<F> {
+    /// Visits every enabled area, in the order of the spec's sections.
+    pub fn each<'r>(&'r self, visitor: &mut impl Visit<'r, F>) {
+        let Areas { gateway_endpoints, snapshot_retention, ssm_access, backup } = self;
+        if let Some(area) = gateway_endpoints {
+            visitor.visit::<GatewayEndpoints>(area);
+        }
+        if let Some(area) = snapshot_retention {
+            visitor.visit::<SnapshotRetention>(area);
+        }
+        if let Some(area) = ssm_access {
+            visitor.visit::<SsmAccess>(area);
+        }
+        if let Some(area) = backup {
+            visitor.visit::<Backup>(area);
+        }
+    }
+}
+
+impl Areas<Planned> {
+    /// Observes and plans every area the policy enables.
+    pub(super) async fn observe_and_plan(cloud: &dyn Cloud, policy: &ValidatedPolicy, peers: &Peers, now: i64) -> Self {
+        Areas {
+            gateway_endpoints: run::observe_and_plan_area::<GatewayEndpoints>(cloud, policy, peers, now).await,
+            snapshot_retention: run::observe_and_plan_area::<SnapshotRetention>(cloud, policy, peers, now).await,
+            ssm_access: run::observe_and_plan_area::<SsmAccess>(cloud, policy, peers, now).await,
+            backup: run::observe_and_plan_area::<Backup>(cloud, policy, peers, now).await,
+        }
+    }
+
+    /// Executes every area's actions, one area after the other.
+    pub(super) async fn act(self, cloud: &dyn Cloud, policy: &str) -> Areas<Applied> {
+        let Areas { gateway_endpoints, snapshot_retention, ssm_access, backup } = self;
+        Areas {
+            gateway_endpoints: run::act_area::<GatewayEndpoints>(cloud, policy, gateway_endpoints).await,
+            snapshot_retention: run::act_area::<SnapshotRetention>(cloud, policy, snapshot_retention).await,
+            ssm_access: run::act_area::<SsmAccess>(cloud, policy, ssm_access).await,
+            backup: run::act_area::<Backup>(cloud, policy, backup).await,
+        }
+    }
+
+    /// The same areas with no change made (`frugal plan`).
+    pub(super) fn without_acting(self) -> Areas<Applied> {
+        let Areas { gateway_endpoints, snapshot_retention, ssm_access, backup } = self;
+        Areas {
+            gateway_endpoints: gateway_endpoints.map(run::unchanged),
+            snapshot_retention: snapshot_retention.map(run::unchanged),
+            ssm_access: ssm_access.map(run::unchanged),
+            backup: backup.map(run::unchanged),
+        }
+    }
+}
+
+/// Whether the policy enables each area.
+#[derive(Clone, Debug, PartialEq)]
+pub struct Enabled;
+
+impl Family for Enabled {
+    type Of<A: Area> = ();
+}
+
+/// The areas a policy enables, in the order of the spec's sections.
+pub fn enabled(policy: &ValidatedPolicy) -> Vec<AreaName> {
+    struct Names(Vec<AreaName>);
+    impl Visit<'_, Enabled> for Names {
+        fn visit<A: Area>(&mut self, _: &()) {
+            self.0.push(A::NAME);
+        }
+    }
+    let enabled = Areas::<Enabled> {
+        gateway_endpoints: GatewayEndpoints::desired(policy).map(|_| ()),
+        snapshot_retention: SnapshotRetention::desired(policy).map(|_| ()),
+        ssm_access: SsmAccess::desired(policy).map(|_| ()),
+        backup: Backup::desired(policy).map(|_| ()),
+    };
+    let mut names = Names(Vec::new());
+    enabled.each(&mut names);
+    names.0
+}
+
+/// What each area deleted when its policy went away (deletionPolicy Delete).
+#[derive(Clone, Debug, PartialEq)]
+pub struct Deleted;
+
+impl Family for Deleted {
+    type Of<A: Area> = Vec<String>;
+}
+
+impl Areas<Deleted> {
+    /// Removes what the policy created in every area, gateway endpoints first; the first
+    /// failure stops the cleanup (the finalizer stays and it is retried).
+    pub(super) async fn cleanup(cloud: &dyn Cloud, policy: &ValidatedPolicy) -> Result<Self, CloudError> {
+        Ok(Areas {
+            gateway_endpoints: Some(<GatewayEndpoints as Run>::cleanup(cloud, policy).await?),
+            snapshot_retention: Some(<SnapshotRetention as Run>::cleanup(cloud, policy).await?),
+            ssm_access: Some(<SsmAccess as Run>::cleanup(cloud, policy).await?),
+            backup: Some(<Backup as Run>::cleanup(cloud, policy).await?),
+        })
+    }
+}
