@@ -154,7 +154,7 @@ impl Metrics {
     }
 
     /// Publishes a policy's snapshot figures.
-    pub fn record_snapshots(&self, policy: &str, status: &crate::api::SnapshotsStatus) {
+    pub fn record_snapshots(&self, policy: &str, status: &crate::api::SnapshotRetentionStatus) {
         let set = |state: &str, reason: &str, value: u64| {
             let labels = SnapshotLabels { policy: policy.to_string(), state: state.to_string(), reason: reason.to_string() };
             self.snapshots.get_or_create(&labels).set(i64::try_from(value).unwrap_or(i64::MAX));

@@ -40,11 +40,11 @@ pub struct CostPolicyStatus {
 
     /// EBS snapshot retention details (the key is the spec's, as for every area).
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub snapshot_retention: Option<SnapshotsStatus>,
+    pub snapshot_retention: Option<SnapshotRetentionStatus>,
 
     /// SSM-only access details.
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub ssm_access: Option<SsmStatus>,
+    pub ssm_access: Option<SsmAccessStatus>,
 
     /// AWS Backup vault, plan and selection details.
     #[serde(default, skip_serializing_if = "Option::is_none")]

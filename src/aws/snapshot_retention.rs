@@ -226,7 +226,7 @@ fn convert_snapshot(s: &aws_sdk_ec2::types::Snapshot) -> Result<Snapshot, CloudE
 /// are protections the plan could not see, not failures.
 fn refusal(mut error: CloudError) -> CloudError {
     if let Some(protection) = refusal_protection(&error.message) {
-        error.kind = ErrorKind::Protected(protection);
+        error.kind = ErrorKind::Protected(protection.describe());
     }
     error
 }
@@ -253,13 +253,13 @@ mod tests {
         let e = |m: &str| refusal(CloudError::new("DeleteSnapshot", ErrorKind::InvalidRequest, m)).kind;
         assert_eq!(
             e("InvalidSnapshot.InUse: The snapshot snap-1 is currently in use by ami-1"),
-            ErrorKind::Protected(Protection::UsedByAmi)
+            ErrorKind::Protected(Protection::UsedByAmi.describe())
         );
         assert_eq!(
             e("InvalidParameterValue: This snapshot is managed by the AWS Backup service and cannot be deleted via EC2 APIs."),
-            ErrorKind::Protected(Protection::ManagedByBackup)
+            ErrorKind::Protected(Protection::ManagedByBackup.describe())
         );
-        assert_eq!(e("SnapshotLocked: snap-1 is locked"), ErrorKind::Protected(Protection::Locked));
+        assert_eq!(e("SnapshotLocked: snap-1 is locked"), ErrorKind::Protected(Protection::Locked.describe()));
         assert_eq!(e("InvalidParameterValue: something else"), ErrorKind::InvalidRequest);
     }
 

@@ -6,7 +6,7 @@
 use std::fmt::Debug;
 
 use crate::api::validate::{BackupDesired, GatewayEndpointsDesired, SnapshotRetentionDesired, SsmAccessDesired, ValidatedPolicy};
-use crate::api::{AreaName, BackupStatus, GatewayEndpointsStatus, SnapshotsStatus, SsmStatus};
+use crate::api::{AreaName, BackupStatus, GatewayEndpointsStatus, SnapshotRetentionStatus, SsmAccessStatus};
 use crate::plan::backup::{BackupChange, BackupInventory, BackupPlan};
 use crate::plan::conflicts::Peers;
 use crate::plan::gateway_endpoints::{GatewayEndpointsChange, GatewayEndpointsInventory, GatewayEndpointsPlan};
@@ -48,7 +48,7 @@ impl AreaKind for SnapshotRetention {
     type Inventory = SnapshotRetentionInventory;
     type Plan = SnapshotRetentionPlan;
     type Change = SnapshotRetentionChange;
-    type Status = SnapshotsStatus;
+    type Status = SnapshotRetentionStatus;
 }
 
 impl AreaKind for SsmAccess {
@@ -57,7 +57,7 @@ impl AreaKind for SsmAccess {
     type Inventory = SsmAccessInventory;
     type Plan = SsmAccessPlan;
     type Change = SsmAccessChange;
-    type Status = SsmStatus;
+    type Status = SsmAccessStatus;
 }
 
 impl AreaKind for Backup {

@@ -9,7 +9,6 @@ use async_trait::async_trait;
 use crate::api::AwsTarget;
 use crate::api::validate::ValidatedPolicy;
 use crate::plan::gateway_endpoints::GatewayEndpoint;
-use crate::plan::snapshot_retention::Protection;
 
 use super::area::AreaKind;
 pub use super::areas::Cloud;
@@ -71,8 +70,9 @@ pub enum ErrorKind {
     Credentials,
     /// AWS refused because the resource is in use or managed by another service (e.g. a
     /// snapshot behind an AMI or made by AWS Backup): a protection, not a failure. The AWS
-    /// adapter names which one, so nothing downstream reads AWS's message text.
-    Protected(Protection),
+    /// adapter says which one in the area's own words (`backs an AMI`), so nothing
+    /// downstream reads AWS's message text and no area type reaches this enum.
+    Protected(&'static str),
 }
 
 impl ErrorKind {

@@ -74,6 +74,11 @@ impl Protection {
         Protection::RetainedByOtherPolicy,
     ];
 
+    /// The protection `describe` names, if any.
+    pub fn described_as(text: &str) -> Option<Protection> {
+        Protection::ALL.into_iter().find(|p| p.describe() == text)
+    }
+
     pub fn describe(self) -> &'static str {
         match self {
             Protection::NotCompleted => "not completed",

@@ -6,7 +6,7 @@ use serde::{Deserialize, Serialize};
 /// What snapshot retention found and did.
 #[derive(Deserialize, Serialize, Clone, Debug, Default, PartialEq, JsonSchema)]
 #[serde(rename_all = "camelCase")]
-pub struct SnapshotsStatus {
+pub struct SnapshotRetentionStatus {
     /// Expired snapshots not deleted yet (expiring, due, pending or failed).
     pub findings: u32,
     /// Snapshots in scope (owned by the account, matching the selector).

@@ -6,7 +6,7 @@ use serde::{Deserialize, Serialize};
 /// SSH exposure, SSM manageability of instances, and key pairs.
 #[derive(Deserialize, Serialize, Clone, Debug, Default, PartialEq, JsonSchema)]
 #[serde(rename_all = "camelCase")]
-pub struct SsmStatus {
+pub struct SsmAccessStatus {
     /// Open findings after the last run: risky permissions left, instances SSM cannot manage,
     /// unused key pairs, and failed changes.
     pub findings: u32,

@@ -3,7 +3,7 @@
 use crate::api::conditions::{self, ConditionUpdate, reason};
 use k8s_openapi::apimachinery::pkg::apis::meta::v1::Time;
 
-use crate::api::{AreaCost, AreaName, CostPolicyStatus, SkippedSnapshots, SnapshotsStatus, usd};
+use crate::api::{AreaCost, AreaName, CostPolicyStatus, SkippedSnapshots, SnapshotRetentionStatus, usd};
 use crate::engine::areas::SnapshotRetention;
 use crate::engine::{AreaKind, AreaOutcome, AreaPlan, CloudError, ErrorKind, Report};
 use crate::plan::snapshot_retention::{Protection, SNAPSHOT_USD_PER_GB_MONTH, SnapshotRetentionChange, SnapshotRetentionPlan};
@@ -61,11 +61,12 @@ fn tally(outcome: &AreaOutcome<SnapshotRetention>) -> Tally {
         let SnapshotRetentionChange::Delete { snapshot_id, volume_size_gib, .. } = &result.change else { continue };
         match &result.outcome {
             Ok(_) => tally.deleted.push((snapshot_id.clone(), *volume_size_gib)),
-            Err(CloudError { kind: ErrorKind::Protected(protection), .. }) => {
+            Err(CloudError { kind: ErrorKind::Protected(what), .. }) => {
                 tally.refused_gib += u64::from(*volume_size_gib);
-                match protection {
-                    Protection::ManagedByBackup => tally.refused_by_backup += 1,
-                    Protection::Locked => tally.refused_locked += 1,
+                match Protection::described_as(what) {
+                    Some(Protection::ManagedByBackup) => tally.refused_by_backup += 1,
+                    Some(Protection::Locked) => tally.refused_locked += 1,
+                    // In use by an AMI, or a refusal the adapter named otherwise: still in use.
                     _ => tally.refused_in_use += 1,
                 }
             }
@@ -79,7 +80,7 @@ fn tally(outcome: &AreaOutcome<SnapshotRetention>) -> Tally {
 }
 
 /// The area's condition; `status` is what `details` computed for a planned area.
-fn condition(outcome: &AreaOutcome<SnapshotRetention>, status: Option<&SnapshotsStatus>, audit: bool) -> ConditionUpdate {
+fn condition(outcome: &AreaOutcome<SnapshotRetention>, status: Option<&SnapshotRetentionStatus>, audit: bool) -> ConditionUpdate {
     let type_ = conditions::SNAPSHOTS_IN_SYNC;
     let (plan, status) = match (&outcome.plan, status) {
         (AreaPlan::Planned(plan), Some(status)) => (plan, status),
@@ -132,8 +133,8 @@ fn condition(outcome: &AreaOutcome<SnapshotRetention>, status: Option<&Snapshots
 fn details(
     plan: &SnapshotRetentionPlan,
     outcome: &AreaOutcome<SnapshotRetention>,
-    previous: Option<&SnapshotsStatus>,
-) -> (SnapshotsStatus, AreaCost) {
+    previous: Option<&SnapshotRetentionStatus>,
+) -> (SnapshotRetentionStatus, AreaCost) {
     let tally = tally(outcome);
     let count = |p: Protection| plan.protected.get(&p).copied().unwrap_or(0);
     let skipped = SkippedSnapshots {
@@ -153,7 +154,7 @@ fn details(
     let deleted_total = previous.map(|p| p.deleted_total).unwrap_or(0).saturating_add(tally.deleted.len() as u64);
     let deleted_gib_total = previous.map(|p| p.deleted_gib_total).unwrap_or(0).saturating_add(deleted_gib);
     let remaining_gib = plan.expired_gib.saturating_sub(deleted_gib).saturating_sub(tally.refused_gib);
-    let status = SnapshotsStatus {
+    let status = SnapshotRetentionStatus {
         findings: plan.expiring + pending + tally.failed,
         evaluated: plan.evaluated,
         retained: plan.retained,

@@ -1,7 +1,7 @@
 //! Status, condition and cost of the ssmAccess area.
 
 use crate::api::conditions::{self, ConditionUpdate, reason};
-use crate::api::{AreaCost, AreaName, KeyPairCounts, SsmInstanceCounts, SsmInstanceStatus, SsmPermissionStatus, SsmStatus, usd};
+use crate::api::{AreaCost, AreaName, KeyPairCounts, SsmAccessStatus, SsmInstanceCounts, SsmInstanceStatus, SsmPermissionStatus, usd};
 use k8s_openapi::apimachinery::pkg::apis::meta::v1::Time;
 
 use crate::api::CostPolicyStatus;
@@ -58,7 +58,7 @@ fn succeeded(outcome: &AreaOutcome<SsmAccess>, wanted: impl Fn(&SsmAccessChange)
 }
 
 /// The area's status block and cost, from the run and the previous status (for totals).
-fn details(plan: &SsmAccessPlan, outcome: &AreaOutcome<SsmAccess>, previous: Option<&SsmStatus>) -> (SsmStatus, AreaCost) {
+fn details(plan: &SsmAccessPlan, outcome: &AreaOutcome<SsmAccess>, previous: Option<&SsmAccessStatus>) -> (SsmAccessStatus, AreaCost) {
     let mut permissions = Vec::new();
     let (mut ssh_revoked, mut ssh_split, mut all_revoked, mut open_permissions) = (0, 0, 0, 0);
     for finding in &plan.permissions {
@@ -173,7 +173,7 @@ fn details(plan: &SsmAccessPlan, outcome: &AreaOutcome<SsmAccess>, previous: Opt
         Some(role) => Some(role),
         None => plan.default_host_management_role.clone(),
     };
-    let status = SsmStatus {
+    let status = SsmAccessStatus {
         findings,
         security_groups_in_scope: plan.groups_in_scope,
         world_ssh_found: plan.count(FindingKind::WorldSsh),
@@ -212,7 +212,7 @@ fn details(plan: &SsmAccessPlan, outcome: &AreaOutcome<SsmAccess>, previous: Opt
 }
 
 /// The area's condition; `status` is what `details` computed for a planned area.
-fn condition(outcome: &AreaOutcome<SsmAccess>, status: Option<&SsmStatus>, audit: bool) -> ConditionUpdate {
+fn condition(outcome: &AreaOutcome<SsmAccess>, status: Option<&SsmAccessStatus>, audit: bool) -> ConditionUpdate {
     let type_ = conditions::SSM_ACCESS_IN_SYNC;
     let (plan, status) = match (&outcome.plan, status) {
         (AreaPlan::Planned(plan), Some(status)) => (plan, status),

@@ -5,7 +5,7 @@ use k8s_openapi::jiff::Timestamp;
 use super::*;
 use crate::api::validate::{GatewayEndpointsDesired, VpcScope, validate};
 use crate::api::{CostPolicySpec, GatewayService, Mode, RouteTableScope};
-use crate::api::{EndpointOwnership, SnapshotsStatus};
+use crate::api::{EndpointOwnership, SnapshotRetentionStatus};
 use crate::engine::areas::Areas;
 use crate::engine::{ChangeResult, ErrorKind};
 use crate::plan::gateway_endpoints::{self, GatewayEndpoint, GatewayEndpointsInventory, Route, RouteTable, Vpc};
@@ -288,7 +288,7 @@ mod snapshot_area {
     #[test]
     fn deletions_accumulate_totals_and_savings_and_the_cap_leaves_the_rest_pending() {
         let previous = CostPolicyStatus {
-            snapshot_retention: Some(SnapshotsStatus { deleted_total: 10, deleted_gib_total: 1000, ..Default::default() }),
+            snapshot_retention: Some(SnapshotRetentionStatus { deleted_total: 10, deleted_gib_total: 1000, ..Default::default() }),
             ..Default::default()
         };
         let s = status(&run(Mode::Enforce, 0, 3, |_| Ok(None)), Some(&previous), Some(1), &time(0));
@@ -306,7 +306,7 @@ mod snapshot_area {
         let refuse = |c: &SnapshotRetentionChange| match c {
             SnapshotRetentionChange::Delete { snapshot_id, .. } if snapshot_id == "snap-1" => Err(CloudError::new(
                 "DeleteSnapshot",
-                ErrorKind::Protected(Protection::UsedByAmi),
+                ErrorKind::Protected(Protection::UsedByAmi.describe()),
                 "InvalidSnapshot.InUse: in use by ami-1",
             )),
             _ => Ok(None),
@@ -321,12 +321,14 @@ mod snapshot_area {
     #[test]
     fn a_refused_delete_is_counted_under_its_own_reason_and_is_not_waste() {
         let refuse = |c: &SnapshotRetentionChange| match c {
-            SnapshotRetentionChange::Delete { snapshot_id, .. } if snapshot_id == "snap-0" => {
-                Err(CloudError::new("DeleteSnapshot", ErrorKind::Protected(Protection::Locked), "SnapshotLocked: snap-0 is locked"))
-            }
+            SnapshotRetentionChange::Delete { snapshot_id, .. } if snapshot_id == "snap-0" => Err(CloudError::new(
+                "DeleteSnapshot",
+                ErrorKind::Protected(Protection::Locked.describe()),
+                "SnapshotLocked: snap-0 is locked",
+            )),
             SnapshotRetentionChange::Delete { snapshot_id, .. } if snapshot_id == "snap-1" => Err(CloudError::new(
                 "DeleteSnapshot",
-                ErrorKind::Protected(Protection::ManagedByBackup),
+                ErrorKind::Protected(Protection::ManagedByBackup.describe()),
                 "InvalidParameterValue: This snapshot is managed by the AWS Backup service and cannot be deleted via EC2 APIs.",
             )),
             _ => Ok(None),
