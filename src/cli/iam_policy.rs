@@ -233,6 +233,20 @@ mod tests {
         assert!(!all.contains("sts:GetCallerIdentity"));
     }
 
+    /// An IAM statement says whose it is: its Sid starts with the area's key.
+    #[test]
+    fn every_statement_of_an_area_is_named_after_the_area() {
+        for area in AreaName::ALL {
+            let rendered = render(&[area], &[]).expect("renders");
+            let key = area.key();
+            let prefix = format!("{}{}", key[..1].to_ascii_uppercase(), &key[1..]);
+            for statement in rendered.document["Statement"].as_array().expect("statements") {
+                let sid = statement["Sid"].as_str().expect("Sid");
+                assert!(sid.starts_with(&prefix) || sid == "CleanupFindOwnEndpoints", "{area}: {sid}");
+            }
+        }
+    }
+
     #[test]
     fn an_area_alone_grants_only_its_own_actions() {
         let rendered = render(&[AreaName::SnapshotRetention], &[]).expect("renders");

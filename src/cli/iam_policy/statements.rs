@@ -238,7 +238,7 @@ fn gateway_endpoints(s: &Scope) -> Vec<Statement> {
 
 fn snapshot_retention(s: &Scope) -> Vec<Statement> {
     let mut statements = vec![allow(
-        "SnapshotsRead",
+        "SnapshotRetentionRead",
         &[
             "ec2:DescribeSnapshots",
             "ec2:DescribeImages",
@@ -254,10 +254,10 @@ fn snapshot_retention(s: &Scope) -> Vec<Statement> {
     // Snapshot ARNs have no account.
     let snapshots = s.arn("ec2", false, "snapshot/*");
     statements.extend([
-        allow("SnapshotsMarkExpiring", &["ec2:CreateTags", "ec2:DeleteTags"], [snapshots.clone()])
+        allow("SnapshotRetentionMarkExpiring", &["ec2:CreateTags", "ec2:DeleteTags"], [snapshots.clone()])
             .when(json!({ "ForAllValues:StringEquals": { "aws:TagKeys": [TAG_EXPIRES_AT] } })),
         // The planner always tags before it deletes.
-        allow("SnapshotsDeleteExpired", &["ec2:DeleteSnapshot"], [snapshots])
+        allow("SnapshotRetentionDeleteExpired", &["ec2:DeleteSnapshot"], [snapshots])
             .when(json!({ "Null": { format!("aws:ResourceTag/{TAG_EXPIRES_AT}"): "false" } })),
     ]);
     statements
