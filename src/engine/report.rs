@@ -11,6 +11,7 @@ use super::areas::{Applied, Visit};
 use super::cloud::CloudError;
 use super::run::AppliedRun;
 
+mod access_keys;
 mod backup;
 mod gateway_endpoints;
 mod snapshot_retention;
