@@ -136,23 +136,10 @@ fn details(plan: &AccessKeysPlan, outcome: &AreaOutcome<AccessKeys>, previous: O
 
 fn condition(outcome: &AreaOutcome<AccessKeys>, status: Option<&AccessKeysStatus>, audit: bool) -> ConditionUpdate {
     let type_ = conditions::ACCESS_KEYS_IN_SYNC;
-    let (plan, status) = match (&outcome.plan, status) {
-        (AreaPlan::Planned(plan), Some(status)) => (plan, status),
-        (AreaPlan::ObservationFailed(error), _) => {
-            return ConditionUpdate::new(type_, false, reason::OBSERVATION_FAILED, format!("{error}; nothing was changed in this area"));
-        }
-        (AreaPlan::Planned(_), None) => return ConditionUpdate::new(type_, false, reason::OBSERVATION_FAILED, "no observation"),
+    let (plan, status) = match super::observed_without_failures(type_, outcome, status) {
+        Ok(judged) => judged,
+        Err(condition) => return condition,
     };
-    let failures: Vec<String> = outcome.failed_changes().map(|(change, error)| format!("{}: {error}", change.describe())).collect();
-    if !failures.is_empty() {
-        let shown: Vec<&str> = failures.iter().take(5).map(String::as_str).collect();
-        return ConditionUpdate::new(
-            type_,
-            false,
-            reason::ACTION_FAILED,
-            format!("{} of {} changes failed: {}", failures.len(), outcome.results.len(), shown.join("; ")),
-        );
-    }
     let own = if status.own_keys_excluded > 0 {
         format!("; {} keys of the operator's own user never deactivated", status.own_keys_excluded)
     } else {
