@@ -78,3 +78,48 @@ fn keys_table(out: &mut String, plan: &AccessKeysPlan) {
         let _ = writeln!(out, "  = {} deactivations wait for a later run (maxDeactivationsPerRun)", plan.deactivations_deferred);
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::plan::access_keys::{KeyReport, LastUse};
+
+    #[test]
+    fn the_section_shows_each_change_and_the_keys_left_as_findings() {
+        let key = |id: &str, state, last_used| KeyReport {
+            user_name: "ci".into(),
+            access_key_id: id.into(),
+            age_days: 400,
+            last_used,
+            unused_days: 120,
+            over_age: true,
+            unused: true,
+            state,
+            action: None,
+        };
+        let plan = AccessKeysPlan {
+            drift: vec![AccessKeysChange::MarkUser {
+                user_name: "ci".into(),
+                access_key_id: "AKIA1".into(),
+                tag_key: "frugal.dev/deactivate-AKIA1".into(),
+                deactivate_after: "2027-01-01T00:00:00Z".into(),
+            }],
+            actions: Vec::new(),
+            users_in_scope: 2,
+            active_keys: 3,
+            users_with_two_active_keys: 1,
+            own_keys_excluded: 1,
+            deactivations_deferred: 0,
+            managed_by: None,
+            keys: vec![key("AKIAOWN", KeyState::Excluded, None), key("AKIA2", KeyState::Reported, Some(LastUse::default()))],
+        };
+        let mut out = String::new();
+        let counts = AccessKeys::plan_section(&mut out, &plan);
+        assert_eq!((counts.create, counts.change, counts.destroy), (0, 1, 0), "a mark is a change; nothing is destroyed");
+        assert!(out.starts_with("accessKeys: 2 users in scope, 3 active keys\n"), "{out}");
+        assert!(out.contains("  + mark user ci: key AKIA1 unused, deactivated after 2027-01-01T00:00:00Z unless used\n"), "{out}");
+        assert!(out.contains("  ! ci key AKIAOWN: 400 days old, never used, the operator's own key: never deactivated\n"), "{out}");
+        assert!(out.contains("  ! ci key AKIA2: 400 days old, unused for 120 days\n"), "{out}");
+        assert!(out.contains("  ! users with two active keys: 1\n"), "{out}");
+    }
+}

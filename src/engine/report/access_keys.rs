@@ -170,3 +170,70 @@ fn condition(outcome: &AreaOutcome<AccessKeys>, status: Option<&AccessKeysStatus
         ConditionUpdate::new(type_, true, reason::RECONCILED, format!("keys deactivated: {}; {summary}", status.deactivated_last_run))
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use std::collections::{BTreeMap, BTreeSet};
+    use std::time::Duration;
+
+    use super::*;
+    use crate::api::validate::AccessKeysDesired;
+    use crate::engine::{ChangeResult, CloudError, ErrorKind};
+    use crate::plan::Tags;
+    use crate::plan::access_keys::{AccessKey, AccessKeysInventory, IamUser, plan};
+
+    const NOW: i64 = 1_800_000_000;
+
+    fn planned() -> AccessKeysPlan {
+        let desired = AccessKeysDesired {
+            max_key_age_days: 90,
+            max_unused_days: 90,
+            deactivate_unused: true,
+            grace_period: Duration::ZERO,
+            max_deactivations_per_run: 10,
+            exclude_user_tags: BTreeMap::new(),
+            exclude_user_names: BTreeSet::new(),
+        };
+        let user = |name: &str, id: &str| IamUser {
+            name: name.into(),
+            tags: Tags::new(),
+            keys: vec![AccessKey { id: id.into(), active: true, created: NOW - 200 * 86_400, last_used: None }],
+        };
+        let inventory = AccessKeysInventory { users: vec![user("a", "AKIAA"), user("b", "AKIAB")], caller_arn: String::new() };
+        plan(&desired, &inventory, NOW, true, None)
+    }
+
+    #[test]
+    fn deactivations_add_to_the_running_total_and_a_failed_one_stays_a_finding() {
+        let plan = planned();
+        let results = vec![
+            ChangeResult { change: plan.actions[0].clone(), outcome: Ok(None) },
+            ChangeResult {
+                change: plan.actions[1].clone(),
+                outcome: Err(CloudError::new("UpdateAccessKey", ErrorKind::AccessDenied, "not authorized")),
+            },
+        ];
+        let outcome = AreaOutcome::<AccessKeys> { plan: AreaPlan::Planned(plan.clone()), results };
+        let previous = AccessKeysStatus { deactivated_total: 5, ..Default::default() };
+        let status = details(&plan, &outcome, Some(&previous));
+        assert_eq!((status.deactivated_last_run, status.deactivated_total, status.active_keys), (1, 6, 1));
+        let states: Vec<(&str, &str)> = status.keys.iter().map(|k| (k.access_key_id.as_str(), k.state.as_str())).collect();
+        assert_eq!(states, [("AKIAA", "Deactivated"), ("AKIAB", "Failed")]);
+        assert_eq!(status.findings, 1, "the key that is still active");
+        let condition = condition(&outcome, Some(&status), false);
+        assert_eq!((condition.status, condition.reason), (false, reason::ACTION_FAILED));
+        assert!(condition.message.contains("AKIAB"), "{}", condition.message);
+    }
+
+    #[test]
+    fn audit_reports_drift_and_lists_never_used_keys_without_a_last_use() {
+        let mut plan = planned();
+        plan.actions.clear();
+        let outcome = AreaOutcome::<AccessKeys> { plan: AreaPlan::Planned(plan.clone()), results: Vec::new() };
+        let status = details(&plan, &outcome, None);
+        assert_eq!((status.keys_never_used, status.keys_unused, status.findings, status.deactivated_total), (2, 2, 2, 0));
+        assert!(status.keys.iter().all(|k| k.last_used_date.is_none() && k.state == "Reported"));
+        let condition = condition(&outcome, Some(&status), true);
+        assert_eq!((condition.status, condition.reason), (false, reason::DRIFT_FOUND));
+    }
+}
