@@ -134,3 +134,45 @@ async fn access_keys_audit_reports_the_unused_keys_and_never_calls_a_mutating_ap
     assert!(!calls.iter().any(CloudCall::is_mutating), "{calls:?}");
     assert_eq!(harness.cloud.access_keys(), keys_drift(created), "the account is untouched");
 }
+
+#[tokio::test]
+async fn of_two_policies_of_one_account_only_the_first_by_name_deactivates_keys_whatever_the_region() {
+    use kube::runtime::{reflector, watcher};
+    let mut harness = Harness::new(FakeCloud::default().with_access_keys(keys_drift(now() - 400 * DAY)));
+    let second = keys_only(CostPolicy::test().with_finalizer().enforce());
+    // The first by name acts on the account from another region: IAM is global.
+    let first = second.clone().with_spec(|spec| spec.aws.region = "us-east-1".to_string());
+    let mut second = second;
+    second.metadata.name = Some("team-b".to_string());
+    second.metadata.uid = Some("5d0c1f0e-2b6a-4f53-8e8e-6f7b9a1c2d33".to_string());
+    let (reader, mut writer) = reflector::store();
+    writer.apply_watcher_event(&watcher::Event::Apply(first.clone()));
+    writer.apply_watcher_event(&watcher::Event::Apply(second.clone()));
+    harness.ctx = Arc::new(
+        Context::new(harness.ctx.client.clone(), Arc::new(FakeConnector { cloud: harness.cloud.clone() }), Metrics::new())
+            .with_policies(reader),
+    );
+    let first_name = first.metadata.name.clone().expect("name");
+    let expected = first_name.clone();
+
+    harness
+        .reconcile(second, |mut api| async move {
+            let request = api.next("the status of team-b").await;
+            let status = request.body[1]["value"].clone();
+            assert_condition(&status, "AccessKeysInSync", "False", "Conflict");
+            let message = condition(&status, "AccessKeysInSync")["message"].as_str().unwrap_or_default().to_string();
+            assert!(message.contains(&format!("only {expected} (the smallest name) acts")), "{message}");
+            let object = api.object.clone();
+            request.answer(&object);
+            let request = api.next("the Conflict Event").await;
+            assert_eq!(request.body["reason"], "Conflict");
+            let event = request.body.clone();
+            request.answer(&event);
+            api
+        })
+        .await
+        .expect("a conflict is reported, not an error");
+    let calls = harness.cloud.calls();
+    assert!(!calls.iter().any(CloudCall::is_mutating), "team-b marks nobody: {calls:?}");
+    assert!(harness.cloud.access_keys().users.iter().all(|u| u.tags.is_empty()));
+}
