@@ -50,6 +50,7 @@ fn exceptions(area: &str) -> &'static [&'static str] {
             "kms:Decrypt",
             "kms:RetireGrant",
         ],
+        "accessKeys" => &[],
         other => panic!("unknown area {other}"),
     }
 }
@@ -437,4 +438,28 @@ async fn backup_invokes_exactly_what_the_policy_grants() {
         resources_of(&document, "backup:DescribeBackupVault"),
         [format!("arn:aws:backup:{REGION}:{}:backup-vault:prod-vault", account.id)]
     );
+}
+
+#[tokio::test]
+async fn access_keys_invoke_exactly_what_the_policy_grants() {
+    let account = TestAccount::new().await;
+    let iam = aws_sdk_iam::Client::new(&account.config);
+    iam.create_user().user_name("ci").send().await.expect("CreateUser");
+    iam.create_access_key().user_name("ci").send().await.expect("CreateAccessKey");
+    let p = policy(&account, "keys", "Enforce", "  accessKeys: {deactivateUnused: true, gracePeriod: 168h}\n");
+    let later = Timestamp::now().as_second() + 100 * DAY;
+
+    let mut invoked = BTreeSet::new();
+    audit(&account, &p, &mut invoked).await;
+    // The first run marks the user (TagUser), the one after the grace period deactivates the
+    // key (UpdateAccessKey) and removes the mark (UntagUser).
+    enforce(&account, &p, later).await;
+    enforce(&account, &p, later + 8 * DAY).await;
+    let operations: Vec<String> = account.mutating_requests().await.into_iter().map(|r| r.operation).collect();
+    assert_eq!(operations, ["TagUser", "UpdateAccessKey", "UntagUser"]);
+    take_invoked(&account, &mut invoked).await;
+    assert_eq!(cleanup(&account, &p).await, Vec::<String>::new(), "nothing of accessKeys is removed");
+    take_invoked(&account, &mut invoked).await;
+
+    check("accessKeys", &invoked, &p);
 }

@@ -10,11 +10,13 @@ pub enum AreaName {
     SnapshotRetention,
     SsmAccess,
     Backup,
+    AccessKeys,
 }
 
 impl AreaName {
     /// Every area, in the order of the spec's sections.
-    pub const ALL: [AreaName; 4] = [AreaName::GatewayEndpoints, AreaName::SnapshotRetention, AreaName::SsmAccess, AreaName::Backup];
+    pub const ALL: [AreaName; 5] =
+        [AreaName::GatewayEndpoints, AreaName::SnapshotRetention, AreaName::SsmAccess, AreaName::Backup, AreaName::AccessKeys];
 
     /// The spec's key (and the status's): `snapshotRetention`.
     pub const fn key(self) -> &'static str {
@@ -23,6 +25,7 @@ impl AreaName {
             AreaName::SnapshotRetention => "snapshotRetention",
             AreaName::SsmAccess => "ssmAccess",
             AreaName::Backup => "backup",
+            AreaName::AccessKeys => "accessKeys",
         }
     }
 
@@ -34,6 +37,7 @@ impl AreaName {
             AreaName::SnapshotRetention => "SnapshotsInSync",
             AreaName::SsmAccess => "SsmAccessInSync",
             AreaName::Backup => "BackupInSync",
+            AreaName::AccessKeys => "AccessKeysInSync",
         }
     }
 

@@ -12,6 +12,7 @@ pub const GATEWAY_ENDPOINTS_IN_SYNC: &str = AreaName::GatewayEndpoints.condition
 pub const SNAPSHOTS_IN_SYNC: &str = AreaName::SnapshotRetention.condition_type();
 pub const SSM_ACCESS_IN_SYNC: &str = AreaName::SsmAccess.condition_type();
 pub const BACKUP_IN_SYNC: &str = AreaName::Backup.condition_type();
+pub const ACCESS_KEYS_IN_SYNC: &str = AreaName::AccessKeys.condition_type();
 
 /// Reasons, shared by all condition types.
 pub mod reason {

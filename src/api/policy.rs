@@ -8,10 +8,12 @@ use serde::{Deserialize, Serialize};
 
 use super::status::CostPolicyStatus;
 
+mod access_keys;
 mod backup;
 mod gateway_endpoints;
 mod snapshot_retention;
 mod ssm_access;
+pub use access_keys::*;
 pub use backup::*;
 pub use gateway_endpoints::*;
 pub use snapshot_retention::*;
@@ -43,7 +45,7 @@ pub use ssm_access::*;
 )]
 #[serde(rename_all = "camelCase")]
 #[schemars(extend("x-kubernetes-validations" = [
-    {"rule": "has(self.gatewayEndpoints) || has(self.snapshotRetention) || has(self.ssmAccess) || has(self.backup)", "message": "at least one area must be configured: spec.gatewayEndpoints, spec.snapshotRetention, spec.ssmAccess or spec.backup"},
+    {"rule": "has(self.gatewayEndpoints) || has(self.snapshotRetention) || has(self.ssmAccess) || has(self.backup) || has(self.accessKeys)", "message": "at least one area must be configured: spec.gatewayEndpoints, spec.snapshotRetention, spec.ssmAccess, spec.backup or spec.accessKeys"},
     {"rule": "self.mode != 'Enforce' || !has(self.snapshotRetention) || has(self.snapshotRetention.maxDeletionsPerRun)", "message": "spec.snapshotRetention.maxDeletionsPerRun is required in Enforce mode"}
 ]))]
 pub struct CostPolicySpec {
@@ -86,6 +88,12 @@ pub struct CostPolicySpec {
     /// plan rules and selection are kept as declared; hand edits are reverted.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub backup: Option<BackupSpec>,
+
+    /// IAM users' long-lived access keys: old, unused and never-used keys are reported; with
+    /// deactivateUnused, unused keys are deactivated after a grace period (never deleted, never
+    /// the operator's own). IAM is global: one policy per account acts.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub access_keys: Option<AccessKeysSpec>,
 }
 
 fn default_resync_interval() -> String {

@@ -4,10 +4,12 @@ use k8s_openapi::apimachinery::pkg::apis::meta::v1::Condition;
 use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
 
+mod access_keys;
 mod backup;
 mod gateway_endpoints;
 mod snapshot_retention;
 mod ssm_access;
+pub use access_keys::*;
 pub use backup::*;
 pub use gateway_endpoints::*;
 pub use snapshot_retention::*;
@@ -49,6 +51,10 @@ pub struct CostPolicyStatus {
     /// AWS Backup vault, plan and selection details.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub backup: Option<BackupStatus>,
+
+    /// IAM user access key details.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub access_keys: Option<AccessKeysStatus>,
 
     /// Estimated monthly cost of findings and savings of actions, in USD.
     #[serde(default, skip_serializing_if = "Option::is_none")]

@@ -12,11 +12,13 @@ const MAX_RESYNC: Duration = Duration::from_secs(24 * 3600);
 const MAX_TAG_KEY_LEN: usize = 128;
 const MAX_TAG_VALUE_LEN: usize = 256;
 
+mod access_keys;
 mod backup;
 pub mod cron;
 mod gateway_endpoints;
 mod snapshot_retention;
 mod ssm_access;
+pub use access_keys::AccessKeysDesired;
 pub use backup::{BackupDesired, BackupRuleDesired, DEFAULT_SELECTION_NAME, SelectionDesired};
 pub use gateway_endpoints::{GatewayEndpointsDesired, VpcScope};
 pub use snapshot_retention::SnapshotRetentionDesired;
@@ -66,6 +68,7 @@ pub struct ValidatedPolicy {
     pub snapshot_retention: Option<SnapshotRetentionDesired>,
     pub ssm_access: Option<SsmAccessDesired>,
     pub backup: Option<BackupDesired>,
+    pub access_keys: Option<AccessKeysDesired>,
 }
 
 impl ValidatedPolicy {
@@ -104,10 +107,16 @@ pub fn validate(name: &str, spec: &CostPolicySpec) -> Result<ValidatedPolicy, In
         spec.snapshot_retention.as_ref().map(|sr| snapshot_retention::check_snapshot_retention(sr, spec.mode, &mut errors));
     let ssm_access = spec.ssm_access.as_ref().map(|ssm| ssm_access::check_ssm_access(ssm, &mut errors));
     let backup = spec.backup.as_ref().map(|b| backup::check_backup(b, &mut errors));
-    if spec.gateway_endpoints.is_none() && spec.snapshot_retention.is_none() && spec.ssm_access.is_none() && spec.backup.is_none() {
+    let access_keys = spec.access_keys.as_ref().map(|ak| access_keys::check_access_keys(ak, &mut errors));
+    if spec.gateway_endpoints.is_none()
+        && spec.snapshot_retention.is_none()
+        && spec.ssm_access.is_none()
+        && spec.backup.is_none()
+        && spec.access_keys.is_none()
+    {
         errors.push(
             "spec",
-            "at least one area must be configured: spec.gatewayEndpoints, spec.snapshotRetention, spec.ssmAccess or spec.backup",
+            "at least one area must be configured: spec.gatewayEndpoints, spec.snapshotRetention, spec.ssmAccess, spec.backup or spec.accessKeys",
         );
     }
     errors.into_result(ValidatedPolicy {
@@ -120,6 +129,7 @@ pub fn validate(name: &str, spec: &CostPolicySpec) -> Result<ValidatedPolicy, In
         snapshot_retention,
         ssm_access,
         backup,
+        access_keys,
     })
 }
 
@@ -152,6 +162,24 @@ fn check_aws(aws: &AwsTarget, errors: &mut Errors) {
         let valid_chars = external_id.chars().all(|c| c.is_ascii_alphanumeric() || "+=,.@:/-_".contains(c));
         if !(2..=1224).contains(&external_id.len()) || !valid_chars {
             errors.push("spec.aws.externalId", "must be 2 to 1224 characters of letters, digits and +=,.@:/-_");
+        }
+    }
+}
+
+/// The longest grace period: a year.
+const MAX_GRACE_PERIOD: Duration = Duration::from_secs(365 * 86_400);
+
+/// A grace period (Go duration, 0s to 8760h).
+fn check_grace_period(field: &str, text: &str, errors: &mut Errors) -> Duration {
+    match parse_duration(text) {
+        Ok(d) if d > MAX_GRACE_PERIOD => {
+            errors.push(field, format!("{text:?} is longer than the maximum of 8760h (365 days)"));
+            d
+        }
+        Ok(d) => d,
+        Err(message) => {
+            errors.push(field, message);
+            Duration::ZERO
         }
     }
 }

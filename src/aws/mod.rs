@@ -1,6 +1,7 @@
 //! The AWS adapter: the only place with `aws_sdk_*` types. It reads the account into the
 //! planner's domain structs, executes changes, classifies errors and paces requests.
 
+mod access_keys;
 mod backup;
 mod error;
 mod gateway_endpoints;
@@ -194,6 +195,8 @@ pub struct AwsCloud {
     ssm: aws_sdk_ssm::Client,
     /// IAM is global: with an endpoint override it goes to the same emulator.
     iam: aws_sdk_iam::Client,
+    /// Who the credentials are (accessKeys never deactivates the caller's own keys).
+    sts: aws_sdk_sts::Client,
     region: String,
     account: String,
     pacer: Arc<Pacer>,
@@ -222,10 +225,13 @@ impl AwsCloud {
         let iam = aws_sdk_iam::Client::from_conf(
             aws_sdk_iam::config::Builder::from(config).interceptor(RequestMetrics::new(metrics.clone())).build(),
         );
+        let sts = aws_sdk_sts::Client::from_conf(
+            aws_sdk_sts::config::Builder::from(config).interceptor(RequestMetrics::new(metrics.clone())).build(),
+        );
         let backup = aws_sdk_backup::Client::from_conf(
             aws_sdk_backup::config::Builder::from(config).interceptor(RequestMetrics::new(metrics)).build(),
         );
-        Self { ec2, cloudwatch, backup, ssm, iam, region, account, pacer, observations }
+        Self { ec2, cloudwatch, backup, ssm, iam, sts, region, account, pacer, observations }
     }
 
     /// The pages of a describe call, each paced as a describe when it is requested.

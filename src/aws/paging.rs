@@ -52,6 +52,9 @@ pages!(
     is_truncated:
     aws_sdk_iam::operation::list_attached_role_policies::ListAttachedRolePoliciesOutput,
     aws_sdk_iam::operation::list_role_policies::ListRolePoliciesOutput,
+    aws_sdk_iam::operation::list_users::ListUsersOutput,
+    aws_sdk_iam::operation::list_user_tags::ListUserTagsOutput,
+    aws_sdk_iam::operation::list_access_keys::ListAccessKeysOutput,
 );
 
 /// The pages of one read, each paced by `bucket` before it is requested.

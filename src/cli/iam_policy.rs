@@ -169,6 +169,7 @@ fn scope_of(policies: &[&ValidatedPolicy]) -> Scope {
         backup_kms_keys: backups.iter().filter(|b| b.vault_create).filter_map(|b| b.kms_key_arn.clone()).collect(),
         backup_adopt: backups.iter().any(|b| b.adopt),
         backup_selection_roles: backups.iter().map(|b| b.selection.iam_role_arn.clone()).collect(),
+        access_keys_deactivate: enforcing.iter().filter_map(|p| p.access_keys.as_ref()).any(|a| a.deactivate_unused),
     }
 }
 

@@ -10,6 +10,7 @@ use crate::api::{AreaName, CostPolicyStatus, conditions};
 use crate::engine::areas::{Applied, Areas, Planned, Visit};
 use crate::engine::{AppliedRun, Area, AreaOutcome, AreaPlan, ChangeResult, ErrorKind, PlanCounts, PlannedRun};
 
+mod access_keys;
 mod backup;
 mod gateway_endpoints;
 mod snapshot_retention;

@@ -11,6 +11,7 @@ use crate::engine::{AppliedRun, Area, AreaOutcome, AreaPlan};
 
 use super::Context;
 
+mod access_keys;
 mod backup;
 mod gateway_endpoints;
 mod snapshot_retention;
@@ -62,6 +63,24 @@ pub fn for_run(applied: &AppliedRun) -> Vec<Event> {
 fn observation_failed<A: Area>(outcome: &AreaOutcome<A>, consequence: &str) -> Option<Event> {
     let AreaPlan::ObservationFailed(error) = &outcome.plan else { return None };
     Some(warning("ObservationFailed", "Observe", format!("{}: {error}; {consequence}", A::NAME)))
+}
+
+/// The Events of an area whose changes are independent: one per kind of successful change
+/// (`kind` gives its reason and AWS action), a Warning per failed one, or the observation
+/// failure.
+fn per_change<A: Area>(outcome: &AreaOutcome<A>, kind: impl Fn(&A::Change) -> (&'static str, &'static str)) -> Vec<Event> {
+    if let Some(event) = observation_failed(outcome, "nothing was changed") {
+        return vec![event];
+    }
+    by_kind(outcome.results.iter().map(|result| {
+        let (reason, action) = kind(&result.change);
+        match &result.outcome {
+            Err(error) if A::is_failure(&result.change, error) => {
+                (EventType::Warning, "ActionFailed", action, format!("{}: {error}", A::describe(&result.change)))
+            }
+            _ => (EventType::Normal, reason, action, A::describe(&result.change)),
+        }
+    }))
 }
 
 /// One Event per (type, reason, action) of `lines`, its note listing them in order.

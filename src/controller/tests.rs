@@ -52,6 +52,7 @@ use api_server::*;
 use fake_cloud::*;
 use fixtures::*;
 
+mod access_keys;
 mod backup;
 mod conflicts;
 mod gateway_endpoints;

@@ -5,8 +5,11 @@
 
 use std::fmt::Debug;
 
-use crate::api::validate::{BackupDesired, GatewayEndpointsDesired, SnapshotRetentionDesired, SsmAccessDesired, ValidatedPolicy};
-use crate::api::{AreaName, BackupStatus, GatewayEndpointsStatus, SnapshotRetentionStatus, SsmAccessStatus};
+use crate::api::validate::{
+    AccessKeysDesired, BackupDesired, GatewayEndpointsDesired, SnapshotRetentionDesired, SsmAccessDesired, ValidatedPolicy,
+};
+use crate::api::{AccessKeysStatus, AreaName, BackupStatus, GatewayEndpointsStatus, SnapshotRetentionStatus, SsmAccessStatus};
+use crate::plan::access_keys::{AccessKeysChange, AccessKeysInventory, AccessKeysPlan};
 use crate::plan::backup::{BackupChange, BackupInventory, BackupPlan};
 use crate::plan::conflicts::Peers;
 use crate::plan::gateway_endpoints::{GatewayEndpointsChange, GatewayEndpointsInventory, GatewayEndpointsPlan};
@@ -32,6 +35,10 @@ pub struct SsmAccess;
 /// An AWS Backup vault, plan and selection as the spec says.
 #[derive(Clone, Copy, Debug, PartialEq)]
 pub struct Backup;
+
+/// Long-lived IAM user access keys: reported, and unused ones deactivated after a grace period.
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub struct AccessKeys;
 
 impl AreaKind for GatewayEndpoints {
     const NAME: AreaName = AreaName::GatewayEndpoints;
@@ -69,15 +76,34 @@ impl AreaKind for Backup {
     type Status = BackupStatus;
 }
 
+impl AreaKind for AccessKeys {
+    const NAME: AreaName = AreaName::AccessKeys;
+    type Desired = AccessKeysDesired;
+    type Inventory = AccessKeysInventory;
+    type Plan = AccessKeysPlan;
+    type Change = AccessKeysChange;
+    type Status = AccessKeysStatus;
+}
+
 /// One account and region, reached with the policy's credentials: every area's
 /// [`AreaCloud`], and what gateway endpoint cleanup needs.
 pub trait Cloud:
-    AreaCloud<GatewayEndpoints> + AreaCloud<SnapshotRetention> + AreaCloud<SsmAccess> + AreaCloud<Backup> + GatewayEndpointsCleanup
+    AreaCloud<GatewayEndpoints>
+    + AreaCloud<SnapshotRetention>
+    + AreaCloud<SsmAccess>
+    + AreaCloud<Backup>
+    + AreaCloud<AccessKeys>
+    + GatewayEndpointsCleanup
 {
 }
 
 impl<T> Cloud for T where
-    T: AreaCloud<GatewayEndpoints> + AreaCloud<SnapshotRetention> + AreaCloud<SsmAccess> + AreaCloud<Backup> + GatewayEndpointsCleanup
+    T: AreaCloud<GatewayEndpoints>
+        + AreaCloud<SnapshotRetention>
+        + AreaCloud<SsmAccess>
+        + AreaCloud<Backup>
+        + AreaCloud<AccessKeys>
+        + GatewayEndpointsCleanup
 {
 }
 
@@ -109,6 +135,7 @@ pub struct Areas<F: Family> {
     pub snapshot_retention: Option<F::Of<SnapshotRetention>>,
     pub ssm_access: Option<F::Of<SsmAccess>>,
     pub backup: Option<F::Of<Backup>>,
+    pub access_keys: Option<F::Of<AccessKeys>>,
 }
 
 /// Code that runs once per enabled area, generic over the area.
@@ -120,7 +147,7 @@ pub trait Visit<'r, F: Family> {
 impl<F: Family> Areas<F> {
     /// Visits every enabled area, in the order of the spec's sections.
     pub fn each<'r>(&'r self, visitor: &mut impl Visit<'r, F>) {
-        let Areas { gateway_endpoints, snapshot_retention, ssm_access, backup } = self;
+        let Areas { gateway_endpoints, snapshot_retention, ssm_access, backup, access_keys } = self;
         if let Some(area) = gateway_endpoints {
             visitor.visit::<GatewayEndpoints>(area);
         }
@@ -133,6 +160,9 @@ impl<F: Family> Areas<F> {
         if let Some(area) = backup {
             visitor.visit::<Backup>(area);
         }
+        if let Some(area) = access_keys {
+            visitor.visit::<AccessKeys>(area);
+        }
     }
 }
 
@@ -144,28 +174,31 @@ impl Areas<Planned> {
             snapshot_retention: run::observe_and_plan_area::<SnapshotRetention>(cloud, policy, peers, now).await,
             ssm_access: run::observe_and_plan_area::<SsmAccess>(cloud, policy, peers, now).await,
             backup: run::observe_and_plan_area::<Backup>(cloud, policy, peers, now).await,
+            access_keys: run::observe_and_plan_area::<AccessKeys>(cloud, policy, peers, now).await,
         }
     }
 
     /// Executes every area's actions, one area after the other.
     pub(super) async fn act(self, cloud: &dyn Cloud, policy: &str) -> Areas<Applied> {
-        let Areas { gateway_endpoints, snapshot_retention, ssm_access, backup } = self;
+        let Areas { gateway_endpoints, snapshot_retention, ssm_access, backup, access_keys } = self;
         Areas {
             gateway_endpoints: run::act_area::<GatewayEndpoints>(cloud, policy, gateway_endpoints).await,
             snapshot_retention: run::act_area::<SnapshotRetention>(cloud, policy, snapshot_retention).await,
             ssm_access: run::act_area::<SsmAccess>(cloud, policy, ssm_access).await,
             backup: run::act_area::<Backup>(cloud, policy, backup).await,
+            access_keys: run::act_area::<AccessKeys>(cloud, policy, access_keys).await,
         }
     }
 
     /// The same areas with no change made (`frugal plan`).
     pub(super) fn without_acting(self) -> Areas<Applied> {
-        let Areas { gateway_endpoints, snapshot_retention, ssm_access, backup } = self;
+        let Areas { gateway_endpoints, snapshot_retention, ssm_access, backup, access_keys } = self;
         Areas {
             gateway_endpoints: gateway_endpoints.map(run::unchanged),
             snapshot_retention: snapshot_retention.map(run::unchanged),
             ssm_access: ssm_access.map(run::unchanged),
             backup: backup.map(run::unchanged),
+            access_keys: access_keys.map(run::unchanged),
         }
     }
 }
@@ -191,6 +224,7 @@ pub fn enabled(policy: &ValidatedPolicy) -> Vec<AreaName> {
         snapshot_retention: SnapshotRetention::desired(policy).map(|_| ()),
         ssm_access: SsmAccess::desired(policy).map(|_| ()),
         backup: Backup::desired(policy).map(|_| ()),
+        access_keys: AccessKeys::desired(policy).map(|_| ()),
     };
     let mut names = Names(Vec::new());
     enabled.each(&mut names);
@@ -214,6 +248,7 @@ impl Areas<Deleted> {
             snapshot_retention: Some(<SnapshotRetention as Run>::cleanup(cloud, policy).await?),
             ssm_access: Some(<SsmAccess as Run>::cleanup(cloud, policy).await?),
             backup: Some(<Backup as Run>::cleanup(cloud, policy).await?),
+            access_keys: Some(<AccessKeys as Run>::cleanup(cloud, policy).await?),
         })
     }
 }

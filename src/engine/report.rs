@@ -11,6 +11,7 @@ use super::areas::{Applied, Visit};
 use super::cloud::CloudError;
 use super::run::AppliedRun;
 
+mod access_keys;
 mod backup;
 mod gateway_endpoints;
 mod snapshot_retention;
@@ -177,6 +178,38 @@ fn blocked_status(
 
 /// A human must resolve a conflict: the area's condition says `Conflict` and names the other
 /// policies, unless the area failed (that reason wins; the conflict is added to its message).
+/// The plan and status block to judge an area by, or its condition when it was not observed
+/// or changes failed (the first five named): what every area's condition says first.
+fn observed_without_failures<'a, A: Area>(
+    type_: &'static str,
+    outcome: &'a AreaOutcome<A>,
+    status: Option<&'a A::Status>,
+) -> Result<(&'a A::Plan, &'a A::Status), ConditionUpdate> {
+    let (plan, status) = match (&outcome.plan, status) {
+        (AreaPlan::Planned(plan), Some(status)) => (plan, status),
+        (AreaPlan::ObservationFailed(error), _) => {
+            return Err(ConditionUpdate::new(
+                type_,
+                false,
+                reason::OBSERVATION_FAILED,
+                format!("{error}; nothing was changed in this area"),
+            ));
+        }
+        (AreaPlan::Planned(_), None) => return Err(ConditionUpdate::new(type_, false, reason::OBSERVATION_FAILED, "no observation")),
+    };
+    let failures: Vec<String> = outcome.failed_changes().map(|(change, error)| format!("{}: {error}", A::describe(change))).collect();
+    if !failures.is_empty() {
+        let shown: Vec<&str> = failures.iter().take(5).map(String::as_str).collect();
+        return Err(ConditionUpdate::new(
+            type_,
+            false,
+            reason::ACTION_FAILED,
+            format!("{} of {} changes failed: {}", failures.len(), outcome.results.len(), shown.join("; ")),
+        ));
+    }
+    Ok((plan, status))
+}
+
 fn report_conflict(update: &mut ConditionUpdate, message: String) {
     if update.reason == reason::OBSERVATION_FAILED || update.reason == reason::ACTION_FAILED {
         update.message = format!("{}; {message}", update.message);

@@ -8,6 +8,7 @@ use super::area::{Area, AreaOutcome, AreaPlan};
 use super::areas::{Applied, Areas, Deleted, Planned, Visit};
 use super::cloud::{Cloud, CloudError};
 
+mod access_keys;
 mod backup;
 mod gateway_endpoints;
 mod snapshot_retention;

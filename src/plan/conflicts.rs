@@ -2,7 +2,7 @@
 //! The stricter safety wins: a snapshot is expired only if every policy whose scope holds it
 //! expires it (see `snapshot_retention::plan_with_peers`), and a VPC in several gatewayEndpoints scopes
 //! is acted on by one policy only, the one with the smallest name (see
-//! `gateway_endpoints::plan_with_peers`). Scopes overlap unless they are provably disjoint.
+//! `gateway_endpoints::plan_with_peers`); so are an account's access keys, whatever the region. Scopes overlap unless they are provably disjoint.
 
 use std::collections::BTreeMap;
 
@@ -25,6 +25,9 @@ pub struct Peers {
     pub snapshot_retention: Vec<SnapshotRetentionDesired>,
     /// The VPC scopes of conflicting policies with a smaller name: their VPCs are theirs to act on.
     pub gateway_yield_to: Vec<(String, VpcScope)>,
+    /// The policy with the smallest name of those managing access keys of the same account
+    /// (IAM is global), when it is not this one: only it acts.
+    pub access_keys_managed_by: Option<String>,
 }
 
 impl Peers {
@@ -61,9 +64,18 @@ fn vpc_scopes_overlap(a: &VpcScope, b: &VpcScope) -> bool {
 /// The conflicts of `policy` with `others` (other valid, live policies; `policy` itself is skipped).
 pub fn peers<'a>(policy: &ValidatedPolicy, others: impl IntoIterator<Item = &'a ValidatedPolicy>) -> Peers {
     let mut peers = Peers::default();
-    let mut others: Vec<&ValidatedPolicy> = others.into_iter().filter(|o| o.name != policy.name && same_target(policy, o)).collect();
+    let mut others: Vec<&ValidatedPolicy> = others.into_iter().filter(|o| o.name != policy.name && account(policy) == account(o)).collect();
     others.sort_by(|a, b| a.name.cmp(&b.name));
-    for other in others {
+    for other in &others {
+        // IAM is global: every region of the account shares its users and keys.
+        if policy.access_keys.is_some() && other.access_keys.is_some() {
+            peers.conflicts.push(Conflict { area: AreaName::AccessKeys, other: other.name.clone() });
+            if other.name < policy.name && peers.access_keys_managed_by.is_none() {
+                peers.access_keys_managed_by = Some(other.name.clone());
+            }
+        }
+    }
+    for other in others.into_iter().filter(|o| same_target(policy, o)) {
         if let (Some(mine), Some(theirs)) = (&policy.snapshot_retention, &other.snapshot_retention)
             && !tags_disjoint(&mine.selector, &theirs.selector)
         {
@@ -126,6 +138,18 @@ mod tests {
         let same_account_other_role = snapshots("e", "{region: eu-west-1, roleArn: 'arn:aws:iam::111122223333:role/other'}", "{}");
         let found = peers(&a, &[other_account, other_region, own_credentials, same_account_other_role, a.clone()]);
         assert_eq!(found.others(AreaName::SnapshotRetention), ["e"], "only the same account and region, never itself");
+    }
+
+    #[test]
+    fn access_keys_are_managed_by_the_smallest_name_of_the_account_whatever_the_region() {
+        let keys = |name: &str, region: &str| policy(name, &format!("aws: {{region: {region}}}\naccessKeys: {{}}\n"));
+        let (a, b, c) = (keys("a", "eu-west-1"), keys("b", "us-east-1"), keys("c", "eu-west-1"));
+        let other_account = policy("0", "aws: {region: eu-west-1, roleArn: 'arn:aws:iam::444455556666:role/frugal'}\naccessKeys: {}\n");
+        let of_a = peers(&a, [&b, &c, &other_account]);
+        assert_eq!((of_a.others(AreaName::AccessKeys), of_a.access_keys_managed_by.as_deref()), (vec!["b", "c"], None));
+        let of_c = peers(&c, [&a, &b, &other_account]);
+        assert_eq!((of_c.others(AreaName::AccessKeys), of_c.access_keys_managed_by.as_deref()), (vec!["a", "b"], Some("a")));
+        assert_eq!(peers(&a, [&endpoints("0", "vpcIds: [vpc-00000001]")]).conflicts, [], "only policies that manage access keys");
     }
 
     #[test]

@@ -2,6 +2,7 @@
 //! Every safety rule of DESIGN.md lives here. Nothing in this module performs I/O or
 //! knows about Kubernetes, the AWS SDK or an async runtime.
 
+pub mod access_keys;
 pub mod backup;
 pub mod conflicts;
 pub mod gateway_endpoints;

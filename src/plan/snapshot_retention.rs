@@ -238,7 +238,8 @@ pub fn rfc3339(seconds: i64) -> String {
     jiff::Timestamp::from_second(seconds).map(|t| t.to_string()).unwrap_or_else(|_| "invalid".to_string())
 }
 
-fn parse_rfc3339(text: &str) -> Option<i64> {
+/// Parses RFC 3339 into Unix seconds.
+pub fn parse_rfc3339(text: &str) -> Option<i64> {
     text.parse::<jiff::Timestamp>().ok().map(|t| t.as_second())
 }
 

@@ -3,10 +3,9 @@
 use std::collections::BTreeMap;
 use std::time::Duration;
 
-use super::{Errors, check_tags, parse_duration};
+use super::{Errors, check_grace_period, check_tags};
 use crate::api::{Mode, SnapshotRetentionSpec};
 
-const MAX_GRACE_PERIOD: Duration = Duration::from_secs(365 * 86_400);
 const MAX_DELETIONS_PER_RUN: u32 = 10_000;
 
 /// The validated snapshotRetention section.
@@ -50,17 +49,7 @@ pub(super) fn check_snapshot_retention(sr: &SnapshotRetentionSpec, mode: Mode, e
         }
         (None, Mode::Audit) => MAX_DELETIONS_PER_RUN,
     };
-    let grace_period = match parse_duration(&sr.grace_period) {
-        Ok(d) if d > MAX_GRACE_PERIOD => {
-            errors.push(format!("{FIELD}.gracePeriod"), format!("{:?} is longer than the maximum of 8760h (365 days)", sr.grace_period));
-            d
-        }
-        Ok(d) => d,
-        Err(message) => {
-            errors.push(format!("{FIELD}.gracePeriod"), message);
-            Duration::ZERO
-        }
-    };
+    let grace_period = check_grace_period(&format!("{FIELD}.gracePeriod"), &sr.grace_period, errors);
     let selector = sr.selector.as_ref().map(|s| s.tags.clone()).unwrap_or_default();
     check_tags(&format!("{FIELD}.selector.tags"), &selector, errors);
     let exclude = sr.exclude.as_ref().map(|s| s.tags.clone()).unwrap_or_default();

@@ -172,7 +172,7 @@ pub(super) fn check_ssm_access(spec: &SsmAccessSpec, errors: &mut Errors) -> Ssm
     }
 }
 
-fn is_iam_name(name: &str, max: usize) -> bool {
+pub(super) fn is_iam_name(name: &str, max: usize) -> bool {
     !name.is_empty() && name.len() <= max && name.chars().all(|c| c.is_ascii_alphanumeric() || "+=,.@_-".contains(c))
 }
 

@@ -27,6 +27,7 @@ use serde_json::{Map, Value, json};
 use crate::api::names::{MANAGED_BY_VALUE, TAG_EXPIRES_AT, TAG_MANAGED_BY, TAG_POLICY};
 
 use crate::api::AreaName;
+use crate::plan::access_keys::MARK_PREFIX;
 
 /// The statements an area needs in a scope.
 pub type AreaStatements = fn(&Scope) -> Vec<Statement>;
@@ -38,6 +39,7 @@ pub fn of(area: AreaName) -> AreaStatements {
         AreaName::SnapshotRetention => snapshot_retention,
         AreaName::SsmAccess => ssm_access,
         AreaName::Backup => backup,
+        AreaName::AccessKeys => access_keys,
     }
 }
 
@@ -77,6 +79,8 @@ pub struct Scope {
     pub backup_adopt: bool,
     /// Role ARNs of backup selections.
     pub backup_selection_roles: BTreeSet<String>,
+    /// accessKeys marks users and deactivates their unused keys.
+    pub access_keys_deactivate: bool,
 }
 
 fn set(items: &[&str]) -> BTreeSet<String> {
@@ -105,6 +109,7 @@ impl Scope {
             backup_kms_keys: BTreeSet::new(),
             backup_adopt: true,
             backup_selection_roles: BTreeSet::from([format!("arn:aws:iam::*:role/{PLACEHOLDER_BACKUP_ROLE}")]),
+            access_keys_deactivate: true,
         }
     }
 
@@ -400,6 +405,28 @@ fn backup(s: &Scope) -> Vec<Statement> {
         own.push(plans);
         statements.push(allow("BackupDeleteOwn", &["backup:DeleteBackupPlan", "backup:DeleteBackupVault"], own).when(s.own_resources()));
     }
+    statements
+}
+
+fn access_keys(s: &Scope) -> Vec<Statement> {
+    let users = s.iam("user/*");
+    let mut statements = vec![allow(
+        "AccessKeysRead",
+        &["iam:ListUsers", "iam:ListAccessKeys", "iam:GetAccessKeyLastUsed", "iam:ListUserTags"],
+        [users.clone()],
+    )];
+    if !s.enforce || !s.access_keys_deactivate {
+        return statements;
+    }
+    statements.extend([
+        // Only the operator's marks: frugal.dev/deactivate-<AccessKeyId>.
+        allow("AccessKeysMarkUsers", &["iam:TagUser", "iam:UntagUser"], [users.clone()])
+            .when(json!({ "ForAllValues:StringLike": { "aws:TagKeys": [format!("{MARK_PREFIX}*")] } })),
+        // Users and keys belong to others: no tag condition. The planner deactivates only keys
+        // unused for maxUnusedDays after their grace period, never the operator's own, and
+        // never deletes one (DESIGN.md rule 8).
+        allow("AccessKeysDeactivateUnused", &["iam:UpdateAccessKey"], [users]),
+    ]);
     statements
 }
 

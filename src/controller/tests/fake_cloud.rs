@@ -11,6 +11,7 @@ use async_trait::async_trait;
 
 use super::fixtures::{PRIVATE_TABLE, PUBLIC_TABLE, REGION, VPC};
 
+mod access_keys;
 mod backup;
 mod gateway_endpoints;
 mod snapshot_retention;
@@ -19,6 +20,7 @@ mod ssm_access;
 use crate::api::{AwsTarget, GatewayService};
 use crate::engine::{Cloud, CloudConnector, CloudError};
 use crate::plan::Tags;
+use crate::plan::access_keys::AccessKeysInventory;
 use crate::plan::backup::BackupInventory;
 use crate::plan::gateway_endpoints::{GatewayEndpoint, Route, RouteTable, Vpc};
 use crate::plan::snapshot_retention::SnapshotRetentionInventory;
@@ -65,6 +67,9 @@ pub(super) enum CloudCall {
         operation: &'static str,
         target: String,
     },
+    ObserveAccessKeys,
+    /// An accessKeys change, as `describe()` says it.
+    AccessKeysChange(String),
 }
 
 impl CloudCall {
@@ -79,6 +84,7 @@ impl CloudCall {
                 | CloudCall::RevokeIngress { .. }
                 | CloudCall::SsmAccessChange(_)
                 | CloudCall::Backup { .. }
+                | CloudCall::AccessKeysChange(_)
         )
     }
 }
@@ -91,6 +97,7 @@ pub(super) struct Account {
     created: u32,
     ssm: SsmAccessInventory,
     backup: BackupInventory,
+    pub(super) access_keys: AccessKeysInventory,
     pub(super) snapshots: SnapshotRetentionInventory,
 }
 
@@ -177,6 +184,15 @@ impl FakeCloud {
     pub(super) fn with_backup(self, backup: BackupInventory) -> Self {
         lock(&self.account).backup = backup;
         self
+    }
+
+    pub(super) fn with_access_keys(self, access_keys: AccessKeysInventory) -> Self {
+        lock(&self.account).access_keys = access_keys;
+        self
+    }
+
+    pub(super) fn access_keys(&self) -> AccessKeysInventory {
+        lock(&self.account).access_keys.clone()
     }
 
     pub(super) fn ssm(&self) -> SsmAccessInventory {

@@ -6,7 +6,7 @@ use k8s_openapi::apimachinery::pkg::apis::meta::v1::Time;
 
 use crate::api::CostPolicyStatus;
 use crate::engine::areas::SsmAccess;
-use crate::engine::{AreaKind, AreaOutcome, AreaPlan, Report, Run};
+use crate::engine::{AreaKind, AreaOutcome, Report, Run};
 use crate::plan::ssm_access::{FindingKind, Fix, InstanceState, SsmAccessChange, SsmAccessPlan};
 
 pub const AREA: &str = AreaName::SsmAccess.key();
@@ -214,23 +214,10 @@ fn details(plan: &SsmAccessPlan, outcome: &AreaOutcome<SsmAccess>, previous: Opt
 /// The area's condition; `status` is what `details` computed for a planned area.
 fn condition(outcome: &AreaOutcome<SsmAccess>, status: Option<&SsmAccessStatus>, audit: bool) -> ConditionUpdate {
     let type_ = conditions::SSM_ACCESS_IN_SYNC;
-    let (plan, status) = match (&outcome.plan, status) {
-        (AreaPlan::Planned(plan), Some(status)) => (plan, status),
-        (AreaPlan::ObservationFailed(error), _) => {
-            return ConditionUpdate::new(type_, false, reason::OBSERVATION_FAILED, format!("{error}; nothing was changed in this area"));
-        }
-        (AreaPlan::Planned(_), None) => return ConditionUpdate::new(type_, false, reason::OBSERVATION_FAILED, "no observation"),
+    let (plan, status) = match super::observed_without_failures(type_, outcome, status) {
+        Ok(judged) => judged,
+        Err(condition) => return condition,
     };
-    let failures: Vec<String> = outcome.failed_changes().map(|(change, error)| format!("{}: {error}", change.describe())).collect();
-    if !failures.is_empty() {
-        let shown: Vec<&str> = failures.iter().take(5).map(String::as_str).collect();
-        return ConditionUpdate::new(
-            type_,
-            false,
-            reason::ACTION_FAILED,
-            format!("{} of {} changes failed: {}", failures.len(), outcome.results.len(), shown.join("; ")),
-        );
-    }
     let conflict: String = [&status.instance_profile_conflict, &status.default_host_management_problem]
         .into_iter()
         .flatten()

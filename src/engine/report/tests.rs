@@ -77,6 +77,7 @@ fn applied(mode: Mode, inv: &GatewayEndpointsInventory, fail: Option<CloudError>
             snapshot_retention: None,
             ssm_access: None,
             backup: None,
+            access_keys: None,
         },
         conflicts: Vec::new(),
     }
@@ -140,6 +141,7 @@ fn observation_failure_keeps_the_last_known_details_and_says_which_read_failed()
             snapshot_retention: None,
             ssm_access: None,
             backup: None,
+            access_keys: None,
         },
         conflicts: Vec::new(),
     };
@@ -254,6 +256,7 @@ mod snapshot_area {
                 snapshot_retention: Some(AreaOutcome { plan: AreaPlan::Planned(plan), results }),
                 ssm_access: None,
                 backup: None,
+                access_keys: None,
             },
             conflicts: Vec::new(),
         }

@@ -1,0 +1,58 @@
+//! The engine's part of the accessKeys area.
+
+use async_trait::async_trait;
+
+use crate::api::validate::ValidatedPolicy;
+use crate::engine::area::{ChangeResult, Run, each_in_order};
+use crate::engine::areas::AccessKeys;
+use crate::engine::cloud::{AreaCloud, Cloud, CloudError, ErrorKind};
+use crate::plan::access_keys::{self, AccessKeysChange};
+use crate::plan::conflicts::Peers;
+
+#[async_trait]
+impl Run for AccessKeys {
+    fn desired(policy: &ValidatedPolicy) -> Option<&Self::Desired> {
+        policy.access_keys.as_ref()
+    }
+
+    async fn observe(cloud: &dyn Cloud, policy: &ValidatedPolicy, desired: &Self::Desired) -> Result<Self::Inventory, CloudError> {
+        AreaCloud::<Self>::observe(cloud, policy, desired).await
+    }
+
+    /// Only the policy with the smallest name of the account acts (IAM is global).
+    fn plan(policy: &ValidatedPolicy, desired: &Self::Desired, peers: &Peers, inventory: &Self::Inventory, now: i64) -> Self::Plan {
+        access_keys::plan(desired, inventory, now, !policy.is_audit(), peers.access_keys_managed_by.as_deref())
+    }
+
+    async fn act(cloud: &dyn Cloud, policy: &str, plan: &Self::Plan) -> Vec<ChangeResult<Self::Change>> {
+        each_in_order::<Self>(policy, &plan.actions, AccessKeysChange::describe, |change| AreaCloud::<Self>::apply(cloud, policy, change))
+            .await
+    }
+
+    /// A mark whose user is gone has nothing left to spare.
+    fn is_failure(change: &Self::Change, error: &CloudError) -> bool {
+        !(error.kind == ErrorKind::NotFound && matches!(change, AccessKeysChange::UnmarkUser { .. }))
+    }
+
+    fn drift_count(plan: &Self::Plan) -> usize {
+        plan.drift.len()
+    }
+
+    fn change_count(plan: &Self::Plan) -> usize {
+        plan.drift.len()
+    }
+
+    /// Nothing is removed: a deactivated key stays deactivated (turning it back on is a
+    /// person's decision), and marks are removed by the runs that set them.
+    async fn cleanup(_cloud: &dyn Cloud, _policy: &ValidatedPolicy) -> Result<Vec<String>, CloudError> {
+        Ok(Vec::new())
+    }
+
+    fn action(change: &Self::Change) -> &'static str {
+        match change {
+            AccessKeysChange::MarkUser { .. } => "mark_user",
+            AccessKeysChange::DeactivateKey { .. } => "deactivate_key",
+            AccessKeysChange::UnmarkUser { .. } => "unmark_user",
+        }
+    }
+}
