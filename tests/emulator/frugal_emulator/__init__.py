@@ -28,6 +28,8 @@ EXTENSIONS = [
     "ebs_snapshots",
     # Only POST /_frugal/backup/recovery-points; outside the recorder like ebs_snapshots.
     "backup_control",
+    # Only POST /_frugal/iam/access-key; outside the recorder like ebs_snapshots.
+    "iam_access_keys",
 ]
 
 _applied: list[ModuleType] = []
