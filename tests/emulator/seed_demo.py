@@ -21,6 +21,15 @@ in prod-app the workloads of the other three areas:
                backup=daily, one launched with key pair deploy-2019
   key pairs    deploy-2019 (in use) and old-laptop (used by nothing)
   IAM          the AWS Backup service role the demo's selection names
+and IAM users with one access key each (dates set with POST /_frugal/iam/access-key):
+  ci-deploy      created 400 days ago, last used 200 days ago (s3)  old and unused: marked, then deactivated
+  laptop-alice   created 30 days ago, never used                     reported (never used)
+  etl-nightly    created 200 days ago, used yesterday (s3)           reported (old), left active
+  app-reporting  created 20 days ago, used yesterday (dynamodb)      fresh: nothing to say
+  break-glass    created 500 days ago, never used                    excluded by name in the demo policy
+
+--fast-forward-grace moves every frugal.dev/expires-at snapshot tag and every
+frugal.dev/deactivate-<AccessKeyId> user tag 24 hours back.
 """
 
 from __future__ import annotations
@@ -57,20 +66,65 @@ def control(endpoint_url: str, path: str, body: object) -> dict:
         return json.loads(response.read())
 
 
-def fast_forward_grace(ec2) -> int:
-    """Rewrites each snapshot's frugal.dev/expires-at tag as if a day had passed since frugal
-    set it: the same time minus 24 hours (a plain CreateTags, as a person could do)."""
+def day_earlier(value: str) -> str:
+    earlier = dt.datetime.fromisoformat(value.replace("Z", "+00:00")) - dt.timedelta(hours=24)
+    return earlier.strftime("%Y-%m-%dT%H:%M:%SZ")
+
+
+def fast_forward_grace(ec2, iam) -> int:
+    """Rewrites each snapshot's frugal.dev/expires-at tag and each user's
+    frugal.dev/deactivate-<AccessKeyId> tag as if a day had passed since frugal set it: the
+    same time minus 24 hours (a plain CreateTags / TagUser, as a person could do)."""
     key = "frugal.dev/expires-at"
     pages = ec2.get_paginator("describe_snapshots").paginate(OwnerIds=["self"], Filters=[{"Name": "tag-key", "Values": [key]}])
     moved = 0
     for page in pages:
         for snapshot in page["Snapshots"]:
             value = next(t["Value"] for t in snapshot.get("Tags", []) if t["Key"] == key)
-            earlier = dt.datetime.fromisoformat(value.replace("Z", "+00:00")) - dt.timedelta(hours=24)
-            ec2.create_tags(Resources=[snapshot["SnapshotId"]], Tags=[{"Key": key, "Value": earlier.strftime("%Y-%m-%dT%H:%M:%SZ")}])
+            ec2.create_tags(Resources=[snapshot["SnapshotId"]], Tags=[{"Key": key, "Value": day_earlier(value)}])
             moved += 1
     print(f"{moved} snapshots: {key} moved 24 hours back")
+    prefix = "frugal.dev/deactivate-"
+    marks = 0
+    for page in iam.get_paginator("list_users").paginate():
+        for user in page["Users"]:
+            name = user["UserName"]
+            tags = [t for t in iam.list_user_tags(UserName=name)["Tags"] if t["Key"].startswith(prefix)]
+            if tags:
+                iam.tag_user(UserName=name, Tags=[{"Key": t["Key"], "Value": day_earlier(t["Value"])} for t in tags])
+                marks += len(tags)
+    print(f"{marks} user marks: {prefix}<AccessKeyId> moved 24 hours back")
     return 0
+
+
+# (user, days since creation, days since last use or None for never, service)
+DEMO_USERS = [
+    ("ci-deploy", 400, 200, "s3"),
+    ("laptop-alice", 30, None, None),
+    ("etl-nightly", 200, 1, "s3"),
+    ("app-reporting", 20, 1, "dynamodb"),
+    ("break-glass", 500, None, None),
+]
+
+
+def seed_users(iam, endpoint_url: str, account: str, region: str) -> list[str]:
+    """IAM users with one access key each, made old / used in the past by the emulator's
+    /_frugal/iam/access-key control endpoint."""
+    now = dt.datetime.now(dt.timezone.utc).replace(microsecond=0)
+
+    def ago(days: int) -> str:
+        return (now - dt.timedelta(days=days)).strftime("%Y-%m-%dT%H:%M:%SZ")
+
+    lines = []
+    for name, created, used, service in DEMO_USERS:
+        iam.create_user(UserName=name)
+        key = iam.create_access_key(UserName=name)["AccessKey"]["AccessKeyId"]
+        last_used = None if used is None else {"date": ago(used), "service": service, "region": region}
+        control(endpoint_url, "/_frugal/iam/access-key",
+                {"accessKeyId": key, "account": account, "createDate": ago(created), "lastUsed": last_used})
+        use = "never used" if used is None else f"last used {used} days ago ({service})"
+        lines.append(f"iam user     {name:<14} key {key} created {created} days ago, {use}")
+    return lines
 
 
 def seed_workloads(ec2, iam, endpoint_url: str, account: str, region: str, vpc: str, subnet: str) -> list[str]:
@@ -130,13 +184,13 @@ def main() -> int:
     parser.add_argument("endpoint_url")
     parser.add_argument("--region", default="eu-west-1")
     parser.add_argument("--fast-forward-grace", action="store_true",
-                        help="move every frugal.dev/expires-at tag 24 hours back instead of seeding")
+                        help="move every frugal.dev/expires-at and frugal.dev/deactivate-* tag 24 hours back instead of seeding")
     args = parser.parse_args()
     region = args.region
     ec2 = boto3.client("ec2", endpoint_url=args.endpoint_url, region_name=region)
-    if args.fast_forward_grace:
-        return fast_forward_grace(ec2)
     iam = boto3.client("iam", endpoint_url=args.endpoint_url, region_name=region)
+    if args.fast_forward_grace:
+        return fast_forward_grace(ec2, iam)
     cw = boto3.client("cloudwatch", endpoint_url=args.endpoint_url, region_name=region)
     account = boto3.client("sts", endpoint_url=args.endpoint_url, region_name=region).get_caller_identity()[
         "Account"
@@ -184,6 +238,7 @@ def main() -> int:
     ec2.create_route(RouteTableId=public, DestinationCidrBlock="0.0.0.0/0", GatewayId=igw)
     summary.append(f"prod-app     {vpc}  private {' '.join(private)}  public {public}  nat {nat}  endpoints: none")
     summary += seed_workloads(ec2, iam, args.endpoint_url, account, region, vpc, app_subnet)
+    summary += seed_users(iam, args.endpoint_url, account, region)
 
     # (b) prod-data
     vpc, _, nat, _ = make_vpc("prod-data", "prod", 20)
