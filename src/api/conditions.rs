@@ -38,6 +38,11 @@ pub mod reason {
     pub const RETRYING: &str = "Retrying";
     /// Expired snapshots are tagged and wait for their grace period, or exceed the cap.
     pub const DELETION_PENDING: &str = "DeletionPending";
+    /// Unused access keys are marked on their users and wait for their grace period.
+    pub const DEACTIVATION_PENDING: &str = "DeactivationPending";
+    /// Reasons of an area that did what it could this run and waits for a grace period:
+    /// not in sync, but not a reason for Ready to be False.
+    pub const PENDING: [&str; 2] = [DELETION_PENDING, DEACTIVATION_PENDING];
     /// The backup vault the spec names does not exist and the spec does not create it.
     pub const VAULT_MISSING: &str = "VaultMissing";
     /// A backup plan of the spec's name exists that this policy did not create and does not adopt.

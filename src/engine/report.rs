@@ -242,7 +242,7 @@ pub fn conflict_messages(applied: &AppliedRun) -> Vec<String> {
 fn ready_condition(areas: &[&ConditionUpdate], audit: bool, findings: u32) -> ConditionUpdate {
     let failing: Vec<&str> = areas
         .iter()
-        .filter(|c| !c.status && c.reason != reason::DRIFT_FOUND && c.reason != reason::DELETION_PENDING)
+        .filter(|c| !c.status && c.reason != reason::DRIFT_FOUND && !reason::PENDING.contains(&c.reason))
         .map(|c| c.type_)
         .collect();
     if !failing.is_empty() {
@@ -264,8 +264,8 @@ fn ready_condition(areas: &[&ConditionUpdate], audit: bool, findings: u32) -> Co
             format!("Audit mode: {findings} findings reported, nothing changed"),
         );
     }
-    if let Some(pending) = areas.iter().find(|c| c.reason == reason::DELETION_PENDING) {
-        return ConditionUpdate::new(conditions::READY, true, reason::DELETION_PENDING, pending.message.clone());
+    if let Some(pending) = areas.iter().find(|c| reason::PENDING.contains(&c.reason)) {
+        return ConditionUpdate::new(conditions::READY, true, pending.reason, pending.message.clone());
     }
     if areas.iter().any(|c| c.reason == reason::RECONCILED) {
         return ConditionUpdate::new(conditions::READY, true, reason::RECONCILED, "every planned change succeeded");

@@ -59,6 +59,7 @@ fn keys_table(out: &mut String, plan: &AccessKeysPlan) {
     for key in reported.iter().take(MAX_LISTED) {
         let used = match &key.last_used {
             None => "never used".to_string(),
+            Some(_) if key.unused_days == 1 => "unused for 1 day".to_string(),
             Some(_) => format!("unused for {} days", key.unused_days),
         };
         let why = match key.state {

@@ -55,7 +55,9 @@ async fn access_keys_enforce_marks_the_unused_key_then_deactivates_it_after_the_
     harness
         .reconcile(policy.clone(), |mut api| async move {
             let status = api.expect_status_patch().await;
-            assert_condition(&status, "AccessKeysInSync", "True", "Reconciled");
+            // Marked, waiting for the grace period: not in sync yet, Ready says what is pending.
+            assert_condition(&status, "AccessKeysInSync", "False", "DeactivationPending");
+            assert_condition(&status, "Ready", "True", "DeactivationPending");
             let keys = &status["accessKeys"];
             assert_eq!((keys["usersInScope"].as_u64(), keys["activeKeys"].as_u64(), keys["marked"].as_u64()), (Some(2), Some(2), Some(1)));
             assert_eq!((keys["ownKeysExcluded"].as_u64(), keys["keysNeverUsed"].as_u64()), (Some(1), Some(2)), "{keys:#}");

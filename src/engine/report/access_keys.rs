@@ -163,6 +163,14 @@ fn condition(outcome: &AreaOutcome<AccessKeys>, status: Option<&AccessKeysStatus
             format!("Audit mode: {summary}; {} changes planned, nothing was changed", plan.drift.len()),
         );
     }
+    if status.marked > 0 {
+        return ConditionUpdate::new(
+            type_,
+            false,
+            reason::DEACTIVATION_PENDING,
+            format!("{} keys marked on their users, deactivated after the grace period if still unused; {summary}", status.marked),
+        );
+    }
     if outcome.results.is_empty() {
         let open = if status.findings > 0 { format!("; {} findings reported", status.findings) } else { String::new() };
         ConditionUpdate::new(type_, true, reason::IN_SYNC, format!("{summary}{open}"))
@@ -223,6 +231,35 @@ mod tests {
         let condition = condition(&outcome, Some(&status), false);
         assert_eq!((condition.status, condition.reason), (false, reason::ACTION_FAILED));
         assert!(condition.message.contains("AKIAB"), "{}", condition.message);
+    }
+
+    /// A marked key waits for its grace period: the area is not in sync, Ready stays True
+    /// and says what is pending (as for snapshots waiting to be deleted).
+    #[test]
+    fn keys_marked_for_a_later_deactivation_are_pending() {
+        let desired = AccessKeysDesired {
+            max_key_age_days: 90,
+            max_unused_days: 90,
+            deactivate_unused: true,
+            grace_period: Duration::from_secs(86_400),
+            max_deactivations_per_run: 10,
+            exclude_user_tags: BTreeMap::new(),
+            exclude_user_names: BTreeSet::new(),
+        };
+        let key = AccessKey { id: "AKIAA".into(), active: true, created: NOW - 200 * 86_400, last_used: None };
+        let inventory = AccessKeysInventory {
+            users: vec![IamUser { name: "a".into(), tags: Tags::new(), keys: vec![key] }],
+            caller_arn: String::new(),
+        };
+        let plan = plan(&desired, &inventory, NOW, true, None);
+        let results = plan.actions.iter().map(|c| ChangeResult { change: c.clone(), outcome: Ok(None) }).collect();
+        let outcome = AreaOutcome::<AccessKeys> { plan: AreaPlan::Planned(plan.clone()), results };
+        let status = details(&plan, &outcome, None);
+        assert_eq!(status.marked, 1);
+        let condition = condition(&outcome, Some(&status), false);
+        assert_eq!((condition.status, condition.reason), (false, reason::DEACTIVATION_PENDING), "{}", condition.message);
+        let ready = super::super::ready_condition(&[&condition], false, status.findings);
+        assert_eq!((ready.status, ready.reason), (true, reason::DEACTIVATION_PENDING), "{}", ready.message);
     }
 
     #[test]
