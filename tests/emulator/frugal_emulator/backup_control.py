@@ -18,18 +18,13 @@ Serves only this path; it sits outside the recorder (which answers 404 for
 
 from __future__ import annotations
 
-import json
 from typing import Any, Callable, Iterable
+
+from .control import read_json, reply
 
 from .backup_plans import BackupError, seed_recovery_point
 
 PATH = "/_frugal/backup/recovery-points"
-
-
-def _reply(start_response: Callable, status: str, payload: Any) -> list[bytes]:
-    data = json.dumps(payload).encode()
-    start_response(status, [("Content-Type", "application/json"), ("Content-Length", str(len(data)))])
-    return [data]
 
 
 class BackupControl:
@@ -40,20 +35,18 @@ class BackupControl:
         if environ.get("PATH_INFO", "").rstrip("/") != PATH:
             return self.app(environ, start_response)
         if environ.get("REQUEST_METHOD") != "POST":
-            return _reply(start_response, "405 METHOD NOT ALLOWED", {"error": "POST only"})
-        length = environ.get("CONTENT_LENGTH")
-        data = environ["wsgi.input"].read(int(length)) if length and length.isdigit() else b""
+            return reply(start_response, "405 METHOD NOT ALLOWED", {"error": "POST only"})
         try:
-            params = json.loads(data or b"{}")
+            params = read_json(environ)
             if not isinstance(params, dict):
                 raise ValueError("expected a JSON object")
             point = seed_recovery_point(params)
         except BackupError as err:
             status = "404 NOT FOUND" if err.status == 404 else "400 BAD REQUEST"
-            return _reply(start_response, status, {"error": err.message, "code": err.code})
+            return reply(start_response, status, {"error": err.message, "code": err.code})
         except (ValueError, TypeError) as err:
-            return _reply(start_response, "400 BAD REQUEST", {"error": str(err)})
-        return _reply(start_response, "200 OK", point)
+            return reply(start_response, "400 BAD REQUEST", {"error": str(err)})
+        return reply(start_response, "200 OK", point)
 
 
 def apply() -> None:

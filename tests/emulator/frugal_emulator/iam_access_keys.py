@@ -22,8 +22,9 @@ this path, outside the recorder like ebs_snapshots.
 from __future__ import annotations
 
 import datetime as dt
-import json
 from typing import Any, Callable, Iterable
+
+from .control import read_json, reply
 
 PATH = "/_frugal/iam/access-key"
 
@@ -123,12 +124,6 @@ def set_access_key(params: Any) -> dict[str, Any]:
     }
 
 
-def _reply(start_response: Callable, status: str, payload: Any) -> list[bytes]:
-    data = json.dumps(payload).encode()
-    start_response(status, [("Content-Type", "application/json"), ("Content-Length", str(len(data)))])
-    return [data]
-
-
 class AccessKeyControl:
     def __init__(self, app: Callable[..., Any]) -> None:
         self.app = app
@@ -137,19 +132,17 @@ class AccessKeyControl:
         if environ.get("PATH_INFO", "").rstrip("/") != PATH:
             return self.app(environ, start_response)
         if environ.get("REQUEST_METHOD") != "POST":
-            return _reply(start_response, "405 METHOD NOT ALLOWED", {"error": "POST only"})
-        length = environ.get("CONTENT_LENGTH")
-        data = environ["wsgi.input"].read(int(length)) if length and length.isdigit() else b""
+            return reply(start_response, "405 METHOD NOT ALLOWED", {"error": "POST only"})
         try:
             try:
-                params = json.loads(data or b"{}")
+                params = read_json(environ)
             except ValueError as err:
                 raise ControlError(400, f"bad JSON: {err}") from None
             answer = set_access_key(params)
         except ControlError as err:
             status = "404 NOT FOUND" if err.status == 404 else "400 BAD REQUEST"
-            return _reply(start_response, status, {"error": err.message})
-        return _reply(start_response, "200 OK", answer)
+            return reply(start_response, status, {"error": err.message})
+        return reply(start_response, "200 OK", answer)
 
 
 def apply() -> None:
