@@ -447,3 +447,26 @@ async fn a_directory_and_standard_input_are_read_like_kubectl_reads_them() {
     assert_eq!(output.status.code(), Some(1));
     assert!(stderr(&output).contains("<stdin>:6:"), "{}", stderr(&output));
 }
+
+#[tokio::test]
+async fn a_policy_with_a_role_into_the_operators_own_account_and_one_without_are_one_account_for_access_keys() {
+    // The CLI's own credentials are the emulator's default account; a role into that account
+    // reaches the same IAM users, so only one of the two policies may act on their keys.
+    let policy = |name: &str, aws: &str| {
+        format!(
+            "apiVersion: frugal.dev/v1alpha1\nkind: CostPolicy\nmetadata: {{name: {name}}}\nspec:\n  mode: Audit\n  aws: {aws}\n  accessKeys: {{deactivateUnused: true}}\n"
+        )
+    };
+    let own = policy("keys-own", &format!("{{region: {REGION}}}"));
+    // 123456789012: the account moto maps unknown static credentials to.
+    let role = policy("keys-role", "{region: us-east-1, roleArn: 'arn:aws:iam::123456789012:role/frugal'}");
+    let plan = frugal(&["plan", "-o", "json"], &format!("{own}---\n{role}"));
+    let reports: serde_json::Value = serde_json::from_slice(&plan.stdout).expect("JSON");
+    let condition =
+        |i: usize| reports[i]["status"]["conditions"].as_array().and_then(|c| c.iter().find(|c| c["type"] == "AccessKeysInSync")).cloned();
+    let (first, second) = (condition(0).expect("keys-own's condition"), condition(1).expect("keys-role's condition"));
+    assert_eq!(first["reason"], "Conflict", "{first:#}");
+    assert_eq!(second["reason"], "Conflict", "{second:#}");
+    let message = second["message"].as_str().unwrap_or_default();
+    assert!(message.contains("only keys-own (the smallest name) acts"), "{message}");
+}

@@ -57,10 +57,10 @@ pub struct CostPolicySpec {
     /// The AWS account and region this policy governs.
     pub aws: AwsTarget,
 
-    /// How often the account is re-read to detect drift (Go duration, e.g. 10m, 1h; at least 30s,
+    /// How often the account is re-read to detect drift (e.g. 10m, 1h; at least 30s,
     /// at most 24h). A random jitter of up to 10% is added.
     #[serde(default = "default_resync_interval")]
-    #[schemars(regex(pattern = r"^([0-9]+(\.[0-9]+)?(ms|s|m|h))+$"))]
+    #[schemars(regex(pattern = r"^([0-9]+(\.[0-9]+)?(ms|s|m|h|d))+$"))]
     pub resync_interval: String,
 
     /// What happens to the AWS objects this policy created when the policy is deleted: Retain

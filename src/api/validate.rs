@@ -169,11 +169,11 @@ fn check_aws(aws: &AwsTarget, errors: &mut Errors) {
 /// The longest grace period: a year.
 const MAX_GRACE_PERIOD: Duration = Duration::from_secs(365 * 86_400);
 
-/// A grace period (Go duration, 0s to 8760h).
+/// A grace period (0s to 8760h, i.e. 365d).
 fn check_grace_period(field: &str, text: &str, errors: &mut Errors) -> Duration {
     match parse_duration(text) {
         Ok(d) if d > MAX_GRACE_PERIOD => {
-            errors.push(field, format!("{text:?} is longer than the maximum of 8760h (365 days)"));
+            errors.push(field, format!("{text:?} is longer than the maximum of 365d (8760h)"));
             d
         }
         Ok(d) => d,
@@ -226,9 +226,10 @@ fn is_role_arn(arn: &str) -> bool {
         && role_name.chars().all(|c| c.is_ascii_alphanumeric() || "+=,.@/-_".contains(c))
 }
 
-/// Parses a Go-style duration ("90s", "10m", "1h30m", "0s").
+/// Parses a Go duration ("90s", "10m", "1h30m", "0s"), plus days ("7d" is 168h): grace
+/// periods are thought of in days.
 pub fn parse_duration(text: &str) -> Result<Duration, String> {
-    let invalid = || format!("{text:?} is not a duration such as 30s, 10m or 1h30m");
+    let invalid = || format!("{text:?} is not a duration such as 30s, 10m, 1h30m or 7d");
     if text.is_empty() {
         return Err(invalid());
     }
@@ -247,6 +248,7 @@ pub fn parse_duration(text: &str) -> Result<Duration, String> {
             "s" => 1.0,
             "m" => 60.0,
             "h" => 3600.0,
+            "d" => 86_400.0,
             _ => return Err(invalid()),
         };
         total += number * seconds_per_unit;
@@ -340,7 +342,7 @@ mod tests {
     fn error_message_lists_every_field() {
         let mut s = spec();
         s.aws.region = "x".into();
-        s.resync_interval = "1d".into();
+        s.resync_interval = "2d".into();
         let message = validate("p", &s).expect_err("invalid").to_string();
         assert!(message.contains("spec.aws.region") && message.contains("spec.resyncInterval"), "{message}");
     }
@@ -350,7 +352,9 @@ mod tests {
         assert_eq!(parse_duration("1h30m"), Ok(Duration::from_secs(5400)));
         assert_eq!(parse_duration("1.5s"), Ok(Duration::from_millis(1500)));
         assert_eq!(parse_duration("0s"), Ok(Duration::ZERO));
-        assert!(parse_duration("1d").is_err());
+        assert_eq!(parse_duration("7d"), Ok(Duration::from_secs(7 * 86_400)));
+        assert_eq!(parse_duration("1d12h"), Ok(Duration::from_secs(36 * 3600)));
+        assert!(parse_duration("1w").is_err());
         assert!(parse_duration("m").is_err());
     }
 }

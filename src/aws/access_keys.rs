@@ -97,10 +97,10 @@ impl AwsCloud {
 
     async fn apply_access_keys_change(&self, change: &AccessKeysChange) -> Result<Option<String>, CloudError> {
         match change {
-            AccessKeysChange::MarkUser { user_name, tag_key, deactivate_after, .. } => {
+            AccessKeysChange::MarkUser { user_name, tag_key, tag_value, .. } => {
                 let tag = Tag::builder()
                     .key(tag_key)
-                    .value(deactivate_after)
+                    .value(tag_value)
                     .build()
                     .map_err(|e| CloudError::new("TagUser", ErrorKind::InvalidRequest, e.to_string()))?;
                 self.pace(PaceClass::Mutating).await;

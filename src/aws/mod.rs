@@ -149,11 +149,9 @@ impl AwsConnector {
         let shared = Shared { pacer: self.pacer.clone(), observations: self.observations.clone(), metrics: self.metrics.clone() };
         Ok(AwsCloud::new(&config, account, target.region.clone(), shared))
     }
-}
 
-#[async_trait]
-impl CloudConnector for AwsConnector {
-    async fn connect(&self, target: &AwsTarget) -> Result<Arc<dyn Cloud>, CloudError> {
+    /// The shared client of a target, opened on first use.
+    async fn cloud(&self, target: &AwsTarget) -> Result<Arc<AwsCloud>, CloudError> {
         let key = (target.region.clone(), target.role_arn.clone(), target.external_id.clone());
         let mut clouds = self.clouds.lock().await;
         if let Some(cloud) = clouds.get(&key) {
@@ -162,6 +160,20 @@ impl CloudConnector for AwsConnector {
         let cloud = Arc::new(self.open(target).await?);
         clouds.insert(key, cloud.clone());
         Ok(cloud)
+    }
+}
+
+#[async_trait]
+impl CloudConnector for AwsConnector {
+    async fn connect(&self, target: &AwsTarget) -> Result<Arc<dyn Cloud>, CloudError> {
+        Ok(self.cloud(target).await?)
+    }
+
+    /// STS says, once per region: the client of the operator's own credentials is kept like
+    /// any policy's.
+    async fn own_account(&self, region: &str) -> Result<String, CloudError> {
+        let own = AwsTarget { region: region.to_string(), role_arn: None, external_id: None };
+        Ok(self.cloud(&own).await?.account.clone())
     }
 }
 

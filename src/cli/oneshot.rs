@@ -14,7 +14,6 @@ use crate::api::validate::{ValidatedPolicy, validate};
 use crate::aws::AwsConnector;
 use crate::engine::{self, CloudConnector, report};
 use crate::metrics::Metrics;
-use crate::plan::conflicts;
 
 use super::failure::{self, Failure, Stage};
 use super::output;
@@ -179,7 +178,8 @@ pub async fn run(args: OneShotArgs, enforce: bool) -> ExitCode {
                 continue;
             }
         };
-        let peers = conflicts::peers(validated, &valid);
+        let others: Vec<&ValidatedPolicy> = valid.iter().collect();
+        let peers = engine::peers(connector.as_ref(), validated, &others).await;
         let planned =
             engine::observe_and_plan_with_peers(cloud.as_ref(), validated.clone(), peers, k8s_openapi::jiff::Timestamp::now().as_second())
                 .await;

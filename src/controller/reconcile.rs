@@ -16,7 +16,6 @@ use crate::api::{CostPolicy, DeletionPolicy};
 use crate::engine::areas::{Applied, Visit};
 use crate::engine::{self, Area, AreaOutcome, CloudError, report};
 use crate::metrics::{ActionLabels, AreaLabels, ErrorLabels, ReconcileLabels};
-use crate::plan::conflicts;
 
 use super::backoff::jitter;
 use super::{Context, events, status};
@@ -179,7 +178,9 @@ async fn apply(policy: &CostPolicy, api: &Api<CostPolicy>, ctx: &Context, invali
         }
     };
 
-    let peers = conflicts::peers(&validated, other_policies(ctx, &name).iter().map(Arc::as_ref));
+    let others = other_policies(ctx, &name);
+    let others: Vec<&ValidatedPolicy> = others.iter().map(Arc::as_ref).collect();
+    let peers = engine::peers(ctx.connector.as_ref(), &validated, &others).await;
     if !peers.conflicts.is_empty() {
         tracing::warn!(policy = %name, conflicts = ?peers.conflicts, "another policy governs the same snapshots or VPCs");
     }

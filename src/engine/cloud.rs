@@ -40,6 +40,9 @@ pub trait GatewayEndpointsCleanup: Send + Sync {
 #[async_trait]
 pub trait CloudConnector: Send + Sync {
     async fn connect(&self, target: &AwsTarget) -> Result<Arc<dyn Cloud>, CloudError>;
+    /// The account of the operator's own credentials (what a policy without aws.roleArn acts
+    /// on): conflicts between policies are decided on accounts, not on how they are reached.
+    async fn own_account(&self, region: &str) -> Result<String, CloudError>;
 }
 
 /// An AWS call that failed, classified so that status and metrics can say what happened.

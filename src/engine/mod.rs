@@ -14,4 +14,4 @@ mod run;
 
 pub use area::{Area, AreaKind, AreaOutcome, AreaPlan, ChangeResult, Output, PlanCounts, Publish, Report, Run};
 pub use cloud::{AreaCloud, Cloud, CloudConnector, CloudError, ErrorKind, GatewayEndpointsCleanup};
-pub use run::{AppliedRun, PlannedRun, act, cleanup, observe_and_plan, observe_and_plan_with_peers};
+pub use run::{AppliedRun, PlannedRun, act, cleanup, observe_and_plan, observe_and_plan_with_peers, peers};

@@ -6,7 +6,8 @@ use crate::plan::conflicts::{Conflict, Peers};
 
 use super::area::{Area, AreaOutcome, AreaPlan};
 use super::areas::{Applied, Areas, Deleted, Planned, Visit};
-use super::cloud::{Cloud, CloudError};
+use super::cloud::{Cloud, CloudConnector, CloudError};
+use crate::plan::conflicts;
 
 mod access_keys;
 mod backup;
@@ -64,6 +65,22 @@ pub async fn observe_and_plan(cloud: &dyn Cloud, policy: ValidatedPolicy, now: i
 pub async fn observe_and_plan_with_peers(cloud: &dyn Cloud, policy: ValidatedPolicy, peers: Peers, now: i64) -> PlannedRun {
     let areas = Areas::observe_and_plan(cloud, &policy, &peers, now).await;
     PlannedRun { policy, now, areas, conflicts: peers.conflicts }
+}
+
+/// The policies `policy` conflicts with among `others`. When some reach AWS through a role
+/// and some with the operator's own credentials, the connector says whose account those
+/// are, so that a role into that same account is the same account (IAM's keys, one account's
+/// snapshots). If it cannot say, the policies are compared by how they reach AWS, and why is
+/// logged.
+pub async fn peers(connector: &dyn CloudConnector, policy: &ValidatedPolicy, others: &[&ValidatedPolicy]) -> Peers {
+    let mut own_account = None;
+    if conflicts::needs_own_account(std::iter::once(policy).chain(others.iter().copied())) {
+        match connector.own_account(&policy.aws.region).await {
+            Ok(account) => own_account = Some(account),
+            Err(error) => tracing::warn!(policy = %policy.name, %error, "the account of the operator's own credentials is unknown"),
+        }
+    }
+    conflicts::peers(policy, others.iter().copied(), own_account.as_deref())
 }
 
 /// One area's plan, or None when the policy does not enable it.

@@ -14,11 +14,37 @@ use super::Tags;
 use super::snapshot_retention::{parse_rfc3339, rfc3339};
 
 /// The prefix of the tag that marks a user's key for deactivation; the key id follows, the
-/// value is the time (RFC 3339) after which the key is deactivated.
+/// value is [`mark_value`]: the time (RFC 3339) after which the key is deactivated and the
+/// policy that marked it (`2026-12-09T10:00:00Z by prod-keys`).
 pub const MARK_PREFIX: &str = "frugal.dev/deactivate-";
-/// IAM tag keys are at most 128 characters.
+/// IAM tag keys are at most 128 characters, values 256.
 const MAX_TAG_KEY: usize = 128;
+const MAX_TAG_VALUE: usize = 256;
+const MARKED_BY: &str = " by ";
 const DAY: i64 = 86_400;
+
+/// A mark's value. It names the policy so that the policy's cleanup removes its own marks
+/// and no other's; a policy name too long for IAM's tag value is cut (here and where marks
+/// are matched, so the match still holds).
+pub fn mark_value(deactivate_after: i64, policy: &str) -> String {
+    let mut value = format!("{}{MARKED_BY}{policy}", rfc3339(deactivate_after));
+    if value.len() > MAX_TAG_VALUE {
+        // Policy names are DNS subdomains (ASCII): any byte is a char boundary.
+        value.truncate(MAX_TAG_VALUE);
+    }
+    value
+}
+
+/// When a mark's key is deactivated: the time that starts its value (None when someone edited
+/// it into something else).
+fn mark_time(value: &str) -> Option<i64> {
+    parse_rfc3339(value.split(' ').next().unwrap_or(value))
+}
+
+/// True when the mark was set by `policy`.
+pub fn is_marked_by(value: &str, policy: &str) -> bool {
+    mark_time(value).is_some_and(|at| value == mark_value(at, policy))
+}
 
 /// The mark's tag key for a key, when it fits IAM's tag key limit.
 pub fn mark_key(access_key_id: &str) -> Option<String> {
@@ -77,8 +103,9 @@ pub fn caller_user(caller_arn: &str) -> Option<&str> {
 #[derive(Clone, Debug, PartialEq, Eq, serde::Serialize)]
 #[serde(tag = "action", rename_all = "camelCase", rename_all_fields = "camelCase")]
 pub enum AccessKeysChange {
-    /// Tag the user with the key's mark: the key is deactivated after `deactivate_after`.
-    MarkUser { user_name: String, access_key_id: String, tag_key: String, deactivate_after: String },
+    /// Tag the user with the key's mark (`tag_value`, see [`mark_value`]): the key is
+    /// deactivated after `deactivate_after`.
+    MarkUser { user_name: String, access_key_id: String, tag_key: String, tag_value: String, deactivate_after: String },
     /// UpdateAccessKey Status=Inactive, then remove the key's mark when there is one.
     DeactivateKey { user_name: String, access_key_id: String, unused_days: u32, mark: Option<String> },
     /// Remove marks of keys that are no longer to be deactivated (used again, already
@@ -188,9 +215,10 @@ fn days_between(from: i64, to: i64) -> u32 {
     u32::try_from((to - from).max(0) / DAY).unwrap_or(u32::MAX)
 }
 
-/// Plans the accessKeys area at `now` (Unix seconds); `enforce` false is Audit mode;
+/// Plans `policy`'s accessKeys area at `now` (Unix seconds); `enforce` false is Audit mode;
 /// `managed_by` names the policy that acts on this account's IAM users instead of this one.
 pub fn plan(
+    policy: &str,
     desired: &AccessKeysDesired,
     inventory: &AccessKeysInventory,
     now: i64,
@@ -235,7 +263,7 @@ pub fn plan(
             let action = match (due, mark) {
                 // Own keys are left alone, marks included.
                 _ if own => None,
-                (true, Some(at)) => match parse_rfc3339(at) {
+                (true, Some(at)) => match mark_time(at) {
                     Some(at) if at <= now => Some(KeyAction::Deactivate),
                     Some(_) => None,
                     // A mark someone edited: set it again, the grace period starts over.
@@ -256,6 +284,7 @@ pub fn plan(
                     user_name: user.name.clone(),
                     access_key_id: key.id.clone(),
                     tag_key: tag_key.clone(),
+                    tag_value: mark_value(now.saturating_add(grace), policy),
                     deactivate_after: rfc3339(now.saturating_add(grace)),
                 }),
                 (Some(KeyAction::Deactivate), _) => deactivations.push(AccessKeysChange::DeactivateKey {
@@ -325,6 +354,22 @@ pub fn plan(
         managed_by: managed_by.map(str::to_string),
         keys,
     }
+}
+
+/// What deletionPolicy Delete removes: the marks `policy` set, which promise a deactivation
+/// that will no longer happen. Keys are left as they are (a deactivated key stays so: turning
+/// it back on is a person's decision), and so are other policies' marks.
+pub fn plan_cleanup(policy: &str, inventory: &AccessKeysInventory) -> Vec<AccessKeysChange> {
+    let mut users: Vec<&IamUser> = inventory.users.iter().collect();
+    users.sort_by(|a, b| a.name.cmp(&b.name));
+    users
+        .into_iter()
+        .filter_map(|user| {
+            let tag_keys: Vec<String> =
+                user.tags.iter().filter(|(k, v)| k.starts_with(MARK_PREFIX) && is_marked_by(v, policy)).map(|(k, _)| k.clone()).collect();
+            (!tag_keys.is_empty()).then(|| AccessKeysChange::UnmarkUser { user_name: user.name.clone(), tag_keys })
+        })
+        .collect()
 }
 
 #[cfg(test)]

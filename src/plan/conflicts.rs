@@ -37,14 +37,22 @@ impl Peers {
     }
 }
 
-/// The account a policy acts on: the account id of aws.roleArn, or `None` for the operator's
-/// own credentials (the same account for every policy without a role).
-fn account(policy: &ValidatedPolicy) -> Option<&str> {
+/// The account id in a policy's aws.roleArn; None when it uses the operator's own credentials.
+fn role_account(policy: &ValidatedPolicy) -> Option<&str> {
     policy.aws.role_arn.as_deref().and_then(|arn| arn.split(':').nth(4))
 }
 
-fn same_target(a: &ValidatedPolicy, b: &ValidatedPolicy) -> bool {
-    a.aws.region == b.aws.region && account(a) == account(b)
+/// True when some of the policies use a role and some the operator's own credentials: only
+/// then does "same account" need the account of those credentials (see [`peers`]).
+pub fn needs_own_account<'a>(policies: impl IntoIterator<Item = &'a ValidatedPolicy>) -> bool {
+    let (mut with_role, mut without) = (false, false);
+    for policy in policies {
+        match role_account(policy) {
+            Some(_) => with_role = true,
+            None => without = true,
+        }
+    }
+    with_role && without
 }
 
 /// Two tag selectors select no object in common only when they want different values of one key.
@@ -61,10 +69,16 @@ fn vpc_scopes_overlap(a: &VpcScope, b: &VpcScope) -> bool {
     }
 }
 
-/// The conflicts of `policy` with `others` (other valid, live policies; `policy` itself is skipped).
-pub fn peers<'a>(policy: &ValidatedPolicy, others: impl IntoIterator<Item = &'a ValidatedPolicy>) -> Peers {
+/// The conflicts of `policy` with `others` (other valid, live policies; `policy` itself is
+/// skipped). `own_account` is the account of the operator's own credentials, which every
+/// policy without aws.roleArn acts on: a role into that same account is the same account.
+/// Unknown (None), policies are compared by how they reach AWS.
+pub fn peers<'a>(policy: &ValidatedPolicy, others: impl IntoIterator<Item = &'a ValidatedPolicy>, own_account: Option<&str>) -> Peers {
+    let account = |p: &'a ValidatedPolicy| role_account(p).or(own_account);
+    let mine = role_account(policy).or(own_account);
+    let same_target = |o: &ValidatedPolicy| o.aws.region == policy.aws.region;
     let mut peers = Peers::default();
-    let mut others: Vec<&ValidatedPolicy> = others.into_iter().filter(|o| o.name != policy.name && account(policy) == account(o)).collect();
+    let mut others: Vec<&ValidatedPolicy> = others.into_iter().filter(|o| o.name != policy.name && account(o) == mine).collect();
     others.sort_by(|a, b| a.name.cmp(&b.name));
     for other in &others {
         // IAM is global: every region of the account shares its users and keys.
@@ -75,7 +89,7 @@ pub fn peers<'a>(policy: &ValidatedPolicy, others: impl IntoIterator<Item = &'a 
             }
         }
     }
-    for other in others.into_iter().filter(|o| same_target(policy, o)) {
+    for other in others.into_iter().filter(|o| same_target(o)) {
         if let (Some(mine), Some(theirs)) = (&policy.snapshot_retention, &other.snapshot_retention)
             && !tags_disjoint(&mine.selector, &theirs.selector)
         {
@@ -123,7 +137,7 @@ mod tests {
         let everything = snapshots("b", HERE, "{}");
         let same_env_more_tags = snapshots("c", HERE, "{env: prod, team: x}");
         let other_env = snapshots("d", HERE, "{env: dev}");
-        let found = peers(&a, &[everything, same_env_more_tags, other_env]);
+        let found = peers(&a, &[everything, same_env_more_tags, other_env], None);
         assert_eq!(found.others(AreaName::SnapshotRetention), ["b", "c"]);
         assert_eq!(found.snapshot_retention.len(), 2);
     }
@@ -136,7 +150,7 @@ mod tests {
         let other_region = snapshots("c", "{region: us-east-1, roleArn: 'arn:aws:iam::111122223333:role/frugal'}", "{}");
         let own_credentials = snapshots("d", HERE, "{}");
         let same_account_other_role = snapshots("e", "{region: eu-west-1, roleArn: 'arn:aws:iam::111122223333:role/other'}", "{}");
-        let found = peers(&a, &[other_account, other_region, own_credentials, same_account_other_role, a.clone()]);
+        let found = peers(&a, &[other_account, other_region, own_credentials, same_account_other_role, a.clone()], None);
         assert_eq!(found.others(AreaName::SnapshotRetention), ["e"], "only the same account and region, never itself");
     }
 
@@ -145,11 +159,26 @@ mod tests {
         let keys = |name: &str, region: &str| policy(name, &format!("aws: {{region: {region}}}\naccessKeys: {{}}\n"));
         let (a, b, c) = (keys("a", "eu-west-1"), keys("b", "us-east-1"), keys("c", "eu-west-1"));
         let other_account = policy("0", "aws: {region: eu-west-1, roleArn: 'arn:aws:iam::444455556666:role/frugal'}\naccessKeys: {}\n");
-        let of_a = peers(&a, [&b, &c, &other_account]);
+        let of_a = peers(&a, [&b, &c, &other_account], None);
         assert_eq!((of_a.others(AreaName::AccessKeys), of_a.access_keys_managed_by.as_deref()), (vec!["b", "c"], None));
-        let of_c = peers(&c, [&a, &b, &other_account]);
+        let of_c = peers(&c, [&a, &b, &other_account], None);
         assert_eq!((of_c.others(AreaName::AccessKeys), of_c.access_keys_managed_by.as_deref()), (vec!["a", "b"], Some("a")));
-        assert_eq!(peers(&a, [&endpoints("0", "vpcIds: [vpc-00000001]")]).conflicts, [], "only policies that manage access keys");
+        assert_eq!(peers(&a, [&endpoints("0", "vpcIds: [vpc-00000001]")], None).conflicts, [], "only policies that manage access keys");
+    }
+
+    #[test]
+    fn a_role_into_the_operators_own_account_is_that_same_account() {
+        let own = policy("a", "aws: {region: eu-west-1}\naccessKeys: {}\n");
+        let role = policy("b", "aws: {region: us-east-1, roleArn: 'arn:aws:iam::111122223333:role/frugal'}\naccessKeys: {}\n");
+        assert!(needs_own_account([&own, &role]) && !needs_own_account([&own, &own]) && !needs_own_account([&role, &role]));
+        let of_role = peers(&role, [&own], Some("111122223333"));
+        assert_eq!((of_role.others(AreaName::AccessKeys), of_role.access_keys_managed_by.as_deref()), (vec!["a"], Some("a")));
+        assert_eq!(peers(&own, [&role], Some("111122223333")).others(AreaName::AccessKeys), ["b"]);
+        assert_eq!(peers(&role, [&own], Some("444455556666")).conflicts, [], "the operator's credentials are another account's");
+
+        let snapshots_own = snapshots("c", HERE, "{}");
+        let snapshots_role = snapshots("d", "{region: eu-west-1, roleArn: 'arn:aws:iam::111122223333:role/frugal'}", "{}");
+        assert_eq!(peers(&snapshots_role, [&snapshots_own], Some("111122223333")).others(AreaName::SnapshotRetention), ["c"]);
     }
 
     #[test]
@@ -158,20 +187,20 @@ mod tests {
         let shared_id = endpoints("a", "vpcIds: [vpc-00000002, vpc-00000003]");
         let other_ids = endpoints("b", "vpcIds: [vpc-00000009]");
         let selector = endpoints("c", "vpcSelector: {tags: {env: prod}}");
-        let found = peers(&ids, &[shared_id, other_ids, selector]);
+        let found = peers(&ids, &[shared_id, other_ids, selector], None);
         assert_eq!(found.others(AreaName::GatewayEndpoints), ["a", "c"], "ids against a selector cannot be proven disjoint");
 
         let prod = endpoints("p", "vpcSelector: {tags: {env: prod}}");
         let dev = endpoints("q", "vpcSelector: {tags: {env: dev}}");
-        assert_eq!(peers(&prod, &[dev]).conflicts, []);
+        assert_eq!(peers(&prod, &[dev], None).conflicts, []);
     }
 
     #[test]
     fn only_the_policy_with_the_larger_name_yields_the_shared_vpcs() {
         let a = endpoints("alpha", "vpcIds: [vpc-00000001]");
         let b = endpoints("beta", "vpcIds: [vpc-00000001]");
-        assert_eq!(peers(&a, std::slice::from_ref(&b)).gateway_yield_to, []);
-        let yielded = peers(&b, &[a]).gateway_yield_to;
+        assert_eq!(peers(&a, std::slice::from_ref(&b), None).gateway_yield_to, []);
+        let yielded = peers(&b, &[a], None).gateway_yield_to;
         assert_eq!(yielded, [("alpha".to_string(), VpcScope::Ids(BTreeSet::from(["vpc-00000001".to_string()])))]);
     }
 }

@@ -28,10 +28,10 @@ pub struct AccessKeysSpec {
     #[serde(default)]
     pub deactivate_unused: bool,
 
-    /// How long a user carries the mark before its key is deactivated (Go duration, e.g. 168h;
-    /// at most 8760h; 0s deactivates in the same run without a mark).
+    /// How long a user carries the mark before its key is deactivated (e.g. 7d or 168h;
+    /// at most 365d; 0s deactivates in the same run without a mark).
     #[serde(default = "default_grace_period")]
-    #[schemars(regex(pattern = r"^([0-9]+(\.[0-9]+)?(ms|s|m|h))+$"))]
+    #[schemars(regex(pattern = r"^([0-9]+(\.[0-9]+)?(ms|s|m|h|d))+$"))]
     pub grace_period: String,
 
     /// At most this many keys are deactivated in one run; the rest wait for the next run.
@@ -64,7 +64,7 @@ fn default_days() -> u32 {
 }
 
 fn default_grace_period() -> String {
-    "168h".to_string()
+    "7d".to_string()
 }
 
 fn default_max_deactivations() -> u32 {

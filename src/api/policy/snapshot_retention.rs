@@ -40,10 +40,10 @@ pub struct SnapshotRetentionSpec {
     pub max_deletions_per_run: Option<u32>,
 
     /// An expired snapshot is first tagged frugal.dev/expires-at and deleted on a later run
-    /// once this much time has passed and it is still expired (Go duration; 0s deletes in the
-    /// same run).
+    /// once this much time has passed and it is still expired (e.g. 24h or 7d; 0s deletes in
+    /// the same run).
     #[serde(default = "default_grace_period")]
-    #[schemars(regex(pattern = r"^([0-9]+(\.[0-9]+)?(ms|s|m|h))+$"))]
+    #[schemars(regex(pattern = r"^([0-9]+(\.[0-9]+)?(ms|s|m|h|d))+$"))]
     pub grace_period: String,
 }
 

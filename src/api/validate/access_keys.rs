@@ -104,7 +104,12 @@ mod tests {
         assert_eq!(fields("maxUnusedDays: 3651"), ["spec.accessKeys.maxUnusedDays"]);
         assert_eq!(fields("maxDeactivationsPerRun: 0"), ["spec.accessKeys.maxDeactivationsPerRun"]);
         assert_eq!(fields("maxDeactivationsPerRun: 1001"), ["spec.accessKeys.maxDeactivationsPerRun"]);
-        assert_eq!(fields("gracePeriod: 7d"), ["spec.accessKeys.gracePeriod"]);
+        assert_eq!(fields("gracePeriod: 7 days"), ["spec.accessKeys.gracePeriod"]);
+        assert_eq!(fields("gracePeriod: 366d"), ["spec.accessKeys.gracePeriod"]);
+        assert_eq!(
+            validate("p", &spec("gracePeriod: 14d")).expect("days are a duration").access_keys.map(|a| a.grace_period),
+            Some(Duration::from_secs(14 * 86_400))
+        );
         assert_eq!(fields("gracePeriod: 9000h"), ["spec.accessKeys.gracePeriod"]);
         assert!(validate("p", &spec("gracePeriod: 0s, maxKeyAgeDays: 3650, maxUnusedDays: 1")).is_ok());
     }

@@ -103,6 +103,7 @@ mod tests {
                 user_name: "ci".into(),
                 access_key_id: "AKIA1".into(),
                 tag_key: "frugal.dev/deactivate-AKIA1".into(),
+                tag_value: "2027-01-01T00:00:00Z by p".into(),
                 deactivate_after: "2027-01-01T00:00:00Z".into(),
             }],
             actions: Vec::new(),

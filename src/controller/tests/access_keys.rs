@@ -178,3 +178,34 @@ async fn of_two_policies_of_one_account_only_the_first_by_name_deactivates_keys_
     assert!(!calls.iter().any(CloudCall::is_mutating), "team-b marks nobody: {calls:?}");
     assert!(harness.cloud.access_keys().users.iter().all(|u| u.tags.is_empty()));
 }
+
+#[tokio::test]
+async fn deleting_with_delete_removes_only_this_policys_marks_and_never_reactivates_a_key() {
+    use crate::plan::access_keys::mark_value;
+    let policy = keys_only(CostPolicy::test().with_finalizer().enforce()).deletion_policy(DeletionPolicy::Delete).deleting();
+    let mut account = keys_drift(now() - 400 * DAY);
+    let ours = format!("{MARK_PREFIX}{UNUSED}");
+    account.users[0].tags.insert(ours.clone(), mark_value(now() + DAY, NAME));
+    account.users[0].tags.insert("team".to_string(), "ci".to_string());
+    let theirs = format!("{MARK_PREFIX}{KEPT}");
+    account.users[2].tags.insert(theirs.clone(), mark_value(now() + DAY, "another-policy"));
+    account.users[2].keys[0].active = false;
+    let mut harness = Harness::new(FakeCloud::default().with_access_keys(account.clone()));
+
+    let expected = format!("mark {ours} of IAM user ci");
+    harness
+        .reconcile(policy, |mut api| async move {
+            let event = api.expect_event("Normal", "Deleted").await;
+            assert!(note(&event).contains(&expected), "{event:#}");
+            api.expect_remove_finalizer().await;
+            api
+        })
+        .await
+        .expect("cleanup succeeds");
+
+    let after = harness.cloud.access_keys();
+    assert_eq!(key_of(&after, "ci").tags, Tags::from([("team".to_string(), "ci".to_string())]), "only our mark is gone");
+    assert!(key_of(&after, "break-glass").tags.contains_key(&theirs), "another policy's mark stays");
+    let keys = |inventory: &AccessKeysInventory| inventory.users.iter().map(|u| u.keys.clone()).collect::<Vec<_>>();
+    assert_eq!(keys(&after), keys(&account), "no key is changed, the inactive one stays inactive");
+}

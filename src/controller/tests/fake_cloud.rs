@@ -229,4 +229,12 @@ impl CloudConnector for FakeConnector {
         self.cloud.record(CloudCall::Connect);
         Ok(self.cloud.clone())
     }
+
+    /// The fake account is the operator's own.
+    async fn own_account(&self, _region: &str) -> Result<String, CloudError> {
+        Ok(OWN_ACCOUNT.to_string())
+    }
 }
+
+/// The account of the operator's own credentials in these tests.
+pub(super) const OWN_ACCOUNT: &str = "123456789012";

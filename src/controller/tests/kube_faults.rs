@@ -253,6 +253,10 @@ impl CloudConnector for BrokenConnector {
         self.connects.fetch_add(1, Ordering::SeqCst);
         Err(CloudError::new("AssumeRole", ErrorKind::AccessDenied, "the role no longer trusts the operator"))
     }
+
+    async fn own_account(&self, _region: &str) -> Result<String, CloudError> {
+        Err(CloudError::new("GetCallerIdentity", ErrorKind::AccessDenied, "no credentials work"))
+    }
 }
 
 #[tokio::test]

@@ -208,7 +208,7 @@ mod tests {
             keys: vec![AccessKey { id: id.into(), active: true, created: NOW - 200 * 86_400, last_used: None }],
         };
         let inventory = AccessKeysInventory { users: vec![user("a", "AKIAA"), user("b", "AKIAB")], caller_arn: String::new() };
-        plan(&desired, &inventory, NOW, true, None)
+        plan("p", &desired, &inventory, NOW, true, None)
     }
 
     #[test]
@@ -251,7 +251,7 @@ mod tests {
             users: vec![IamUser { name: "a".into(), tags: Tags::new(), keys: vec![key] }],
             caller_arn: String::new(),
         };
-        let plan = plan(&desired, &inventory, NOW, true, None);
+        let plan = plan("p", &desired, &inventory, NOW, true, None);
         let results = plan.actions.iter().map(|c| ChangeResult { change: c.clone(), outcome: Ok(None) }).collect();
         let outcome = AreaOutcome::<AccessKeys> { plan: AreaPlan::Planned(plan.clone()), results };
         let status = details(&plan, &outcome, None);

@@ -21,7 +21,7 @@ impl Run for AccessKeys {
 
     /// Only the policy with the smallest name of the account acts (IAM is global).
     fn plan(policy: &ValidatedPolicy, desired: &Self::Desired, peers: &Peers, inventory: &Self::Inventory, now: i64) -> Self::Plan {
-        access_keys::plan(desired, inventory, now, !policy.is_audit(), peers.access_keys_managed_by.as_deref())
+        access_keys::plan(&policy.name, desired, inventory, now, !policy.is_audit(), peers.access_keys_managed_by.as_deref())
     }
 
     async fn act(cloud: &dyn Cloud, policy: &str, plan: &Self::Plan) -> Vec<ChangeResult<Self::Change>> {
@@ -42,10 +42,24 @@ impl Run for AccessKeys {
         plan.drift.len()
     }
 
-    /// Nothing is removed: a deactivated key stays deactivated (turning it back on is a
-    /// person's decision), and marks are removed by the runs that set them.
-    async fn cleanup(_cloud: &dyn Cloud, _policy: &ValidatedPolicy) -> Result<Vec<String>, CloudError> {
-        Ok(Vec::new())
+    /// Removes the marks this policy set (their promised deactivation will not happen); a
+    /// deactivated key stays deactivated. Only when the spec enables the area: a policy
+    /// without it may have no IAM permissions, and its deletion must not wait for them.
+    async fn cleanup(cloud: &dyn Cloud, policy: &ValidatedPolicy) -> Result<Vec<String>, CloudError> {
+        let Some(desired) = &policy.access_keys else { return Ok(Vec::new()) };
+        let inventory = AreaCloud::<Self>::observe(cloud, policy, desired).await?;
+        let mut removed = Vec::new();
+        for change in access_keys::plan_cleanup(&policy.name, &inventory) {
+            match AreaCloud::<Self>::apply(cloud, &policy.name, &change).await {
+                // The user was deleted since we looked: its marks went with it.
+                Err(error) if error.kind == ErrorKind::NotFound => continue,
+                other => other?,
+            };
+            if let AccessKeysChange::UnmarkUser { user_name, tag_keys } = change {
+                removed.extend(tag_keys.into_iter().map(|tag| format!("mark {tag} of IAM user {user_name}")));
+            }
+        }
+        Ok(removed)
     }
 
     fn action(change: &Self::Change) -> &'static str {

@@ -34,8 +34,10 @@ fn user(name: &str, keys: Vec<AccessKey>) -> IamUser {
     IamUser { name: name.into(), tags: Tags::new(), keys }
 }
 
+const POLICY: &str = "keys";
+
 fn marked(mut user: IamUser, key_id: &str, at: i64) -> IamUser {
-    user.tags.insert(format!("{MARK_PREFIX}{key_id}"), rfc3339(at));
+    user.tags.insert(format!("{MARK_PREFIX}{key_id}"), mark_value(at, POLICY));
     user
 }
 
@@ -44,7 +46,7 @@ fn inv(users: Vec<IamUser>) -> AccessKeysInventory {
 }
 
 fn enforce(users: Vec<IamUser>) -> AccessKeysPlan {
-    plan(&desired(), &inv(users), NOW, true, None)
+    plan(POLICY, &desired(), &inv(users), NOW, true, None)
 }
 
 #[test]
@@ -56,6 +58,7 @@ fn an_unused_key_is_first_marked_with_the_time_it_will_be_deactivated() {
             user_name: "ci".into(),
             access_key_id: "AKIAUNUSED0000000001".into(),
             tag_key: "frugal.dev/deactivate-AKIAUNUSED0000000001".into(),
+            tag_value: format!("{} by keys", rfc3339(NOW + 7 * DAY)),
             deactivate_after: rfc3339(NOW + 7 * DAY),
         }]
     );
@@ -140,7 +143,7 @@ fn at_most_the_cap_is_deactivated_riskiest_first_and_the_rest_wait() {
             marked(user(&format!("u{i}"), vec![key(&id, 400, Some(100 + i))]), &id, NOW - 60)
         })
         .collect();
-    let plan = plan(&d, &inv(users), NOW, true, None);
+    let plan = plan(POLICY, &d, &inv(users), NOW, true, None);
     let deactivated: Vec<&str> = plan.actions.iter().map(AccessKeysChange::user_name).collect();
     assert_eq!(deactivated, ["u4", "u3"]);
     assert_eq!(plan.deactivations_deferred, 2);
@@ -151,7 +154,7 @@ fn at_most_the_cap_is_deactivated_riskiest_first_and_the_rest_wait() {
 fn a_zero_grace_period_deactivates_in_the_same_run_without_a_mark() {
     let mut d = desired();
     d.grace_period = Duration::ZERO;
-    let plan = plan(&d, &inv(vec![user("ci", vec![key("AKIAZERO000000000001", 100, None)])]), NOW, true, None);
+    let plan = plan(POLICY, &d, &inv(vec![user("ci", vec![key("AKIAZERO000000000001", 100, None)])]), NOW, true, None);
     assert_eq!(
         plan.actions,
         [AccessKeysChange::DeactivateKey {
@@ -169,7 +172,7 @@ fn findings_count_old_unused_never_used_keys_and_users_with_two_active_keys() {
     d.deactivate_unused = false;
     let two = user("two", vec![key("AKIAFRESH00000000001", 10, Some(0)), key("AKIAOLD0000000000001", 100, Some(1))]);
     let never = user("never", vec![key("AKIANEVER00000000001", 5, None)]);
-    let plan = plan(&d, &inv(vec![two, never]), NOW, true, None);
+    let plan = plan(POLICY, &d, &inv(vec![two, never]), NOW, true, None);
     assert_eq!(plan.actions, [], "without deactivateUnused nothing changes");
     assert_eq!((plan.active_keys, plan.users_with_two_active_keys), (3, 1));
     let ids: Vec<&str> = plan.keys.iter().map(|k| k.access_key_id.as_str()).collect();
@@ -189,11 +192,59 @@ fn a_key_id_too_long_for_a_tag_key_is_reported_and_never_marked() {
 #[test]
 fn audit_and_a_policy_that_is_not_the_manager_plan_no_actions() {
     let users = || vec![user("ci", vec![key("AKIAUNUSED0000000001", 400, None)])];
-    let audit = plan(&desired(), &inv(users()), NOW, false, None);
+    let audit = plan(POLICY, &desired(), &inv(users()), NOW, false, None);
     assert_eq!((audit.drift.len(), audit.actions.len()), (1, 0));
-    let yielding = plan(&desired(), &inv(users()), NOW, true, Some("a-policy"));
+    let yielding = plan(POLICY, &desired(), &inv(users()), NOW, true, Some("a-policy"));
     assert_eq!((yielding.drift.len(), yielding.actions.len()), (1, 0));
     assert_eq!(yielding.managed_by.as_deref(), Some("a-policy"));
+}
+
+#[test]
+fn a_mark_names_its_policy_and_a_name_too_long_for_iam_is_cut_consistently() {
+    let long = "p".repeat(253);
+    let value = mark_value(NOW, &long);
+    assert_eq!(value.len(), 256, "IAM tag values are at most 256 characters");
+    assert!(is_marked_by(&value, &long));
+    assert!(!is_marked_by(&mark_value(NOW, "keys"), "key"), "a policy whose name is a prefix of another's");
+    assert!(!is_marked_by(&rfc3339(NOW), "keys"), "a bare time names no policy");
+    assert!(!is_marked_by("soon by keys", "keys"));
+}
+
+#[test]
+fn a_mark_of_another_policy_or_a_bare_time_is_still_honoured() {
+    let mut other = user("a", vec![key("AKIAOTHER00000000001", 400, None)]);
+    other.tags.insert(format!("{MARK_PREFIX}AKIAOTHER00000000001"), mark_value(NOW - 60, "other-policy"));
+    let mut bare = user("b", vec![key("AKIABARE000000000001", 400, None)]);
+    bare.tags.insert(format!("{MARK_PREFIX}AKIABARE000000000001"), rfc3339(NOW - 60));
+    let plan = enforce(vec![other, bare]);
+    let deactivated: Vec<&str> = plan
+        .actions
+        .iter()
+        .filter_map(|c| match c {
+            AccessKeysChange::DeactivateKey { access_key_id, .. } => Some(access_key_id.as_str()),
+            _ => None,
+        })
+        .collect();
+    assert_eq!(deactivated, ["AKIAOTHER00000000001", "AKIABARE000000000001"], "the owner was told the date: the promise is kept");
+}
+
+#[test]
+fn cleanup_removes_only_the_policys_own_marks() {
+    let mut mixed = marked(
+        user("a", vec![key("AKIAMINE000000000001", 400, None), key("AKIATHEIRS0000000001", 400, None)]),
+        "AKIAMINE000000000001",
+        NOW,
+    );
+    mixed.tags.insert(format!("{MARK_PREFIX}AKIATHEIRS0000000001"), mark_value(NOW, "other"));
+    mixed.tags.insert("team".into(), "data".into());
+    let theirs_only = marked(user("b", vec![key("AKIAB000000000000001", 400, None)]), "AKIAB000000000000001", NOW);
+    let mut theirs_only = theirs_only;
+    theirs_only.tags.insert(format!("{MARK_PREFIX}AKIAB000000000000001"), mark_value(NOW, "other"));
+    let unmarked = user("c", vec![key("AKIAC000000000000001", 400, None)]);
+    assert_eq!(
+        plan_cleanup(POLICY, &inv(vec![unmarked, theirs_only, mixed])),
+        [AccessKeysChange::UnmarkUser { user_name: "a".into(), tag_keys: vec![format!("{MARK_PREFIX}AKIAMINE000000000001")] }]
+    );
 }
 
 fn arb_key() -> impl Strategy<Value = AccessKey> {
@@ -236,7 +287,7 @@ proptest! {
         let mut d = desired();
         d.max_deactivations_per_run = cap;
         d.grace_period = Duration::from_secs(grace_days * DAY as u64);
-        let plan = plan(&d, &inv(users.clone()), NOW, enforce, None);
+        let plan = plan(POLICY, &d, &inv(users.clone()), NOW, enforce, None);
         if !enforce {
             prop_assert!(plan.actions.is_empty());
         }

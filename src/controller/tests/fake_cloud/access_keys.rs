@@ -29,8 +29,8 @@ impl AreaCloud<AccessKeys> for FakeCloud {
         let user = account.access_keys.users.iter_mut().find(|u| u.name == change.user_name());
         let user = user.ok_or_else(|| CloudError::new(operation, ErrorKind::NotFound, format!("user {} not found", change.user_name())))?;
         match change {
-            AccessKeysChange::MarkUser { tag_key, deactivate_after, .. } => {
-                user.tags.insert(tag_key.clone(), deactivate_after.clone());
+            AccessKeysChange::MarkUser { tag_key, tag_value, .. } => {
+                user.tags.insert(tag_key.clone(), tag_value.clone());
             }
             AccessKeysChange::DeactivateKey { access_key_id, mark, .. } => {
                 let key = user.keys.iter_mut().find(|k| &k.id == access_key_id);
