@@ -567,6 +567,86 @@ selection: {{name: e2e, iamRoleArn: 'arn:aws:iam::{}:role/service-role/AWSBackup
     assert!(vault.is_err(), "the empty vault the policy created is removed too: {vault:?}");
 }
 
+#[tokio::test]
+#[ignore = "needs a cluster (FRUGAL_E2E_KUBECONFIG) or FRUGAL_E2E_API_SERVER=1; run with --ignored"]
+async fn access_keys_deactivates_a_key_past_its_mark_marks_the_next_and_delete_removes_the_mark() {
+    use aws_sdk_iam::types::{StatusType, Tag as IamTag};
+    let env = E2e::start("keys").await;
+    let iam = aws_sdk_iam::Client::new(&env.account.config);
+    // Three users whose only key was made 400 days ago and never used.
+    let mut keys = BTreeMap::new();
+    for user in ["stale", "laptop", "break-glass"] {
+        iam.create_user().user_name(user).send().await.expect("CreateUser");
+        let key = iam.create_access_key().user_name(user).send().await.expect("CreateAccessKey");
+        let id = key.access_key().map(|k| k.access_key_id().to_string()).expect("a key id");
+        let created = k8s_openapi::jiff::Timestamp::now() - k8s_openapi::jiff::SignedDuration::from_hours(400 * 24);
+        common::control(
+            "/_frugal/iam/access-key",
+            json!({"accessKeyId": id, "account": env.account.id, "createDate": created.to_string(), "lastUsed": null}),
+        )
+        .await;
+        keys.insert(user, id);
+    }
+    // `stale` was marked by this policy a day ago, with a grace period that has run out.
+    let mark = |user: &str| format!("frugal.dev/deactivate-{}", keys[user]);
+    let past = (k8s_openapi::jiff::Timestamp::now() - k8s_openapi::jiff::SignedDuration::from_hours(1))
+        .round(k8s_openapi::jiff::Unit::Second)
+        .expect("rounded");
+    let tag = IamTag::builder()
+        .key(mark("stale"))
+        .value(format!("{} by {}", past.strftime("%Y-%m-%dT%H:%M:%SZ"), env.name))
+        .build()
+        .expect("tag");
+    iam.tag_user().user_name("stale").tags(tag).send().await.expect("TagUser");
+
+    env.create(env.policy(|p| {
+        p.spec.gateway_endpoints = None;
+        p.spec.deletion_policy = DeletionPolicy::Delete;
+        p.spec.access_keys = Some(
+            serde_yaml::from_str("{maxUnusedDays: 90, deactivateUnused: true, gracePeriod: 7d, exclude: {userNames: [break-glass]}}")
+                .expect("accessKeys section"),
+        );
+    }))
+    .await;
+    let policy = env
+        .wait_until("Ready=True (DeactivationPending) and status.accessKeys with one key deactivated and one marked", |p| {
+            is_current(p)
+                && condition(p, conditions::READY).is_some_and(|c| c.status == "True" && c.reason == reason::DEACTIVATION_PENDING)
+                && p.status.as_ref().and_then(|s| s.access_keys.as_ref()).is_some_and(|k| k.deactivated_total == 1 && k.marked == 1)
+        })
+        .await;
+    let status = policy.status.as_ref().and_then(|s| s.access_keys.as_ref()).expect("status.accessKeys");
+    assert_eq!((status.users_in_scope, status.active_keys), (2, 1), "break-glass is out of scope, stale's key is off: {status:?}");
+    assert!(condition(&policy, conditions::ACCESS_KEYS_IN_SYNC).is_some_and(|c| c.status == "False"), "a key waits for its grace period");
+
+    let state = |user: &'static str| {
+        let iam = iam.clone();
+        async move {
+            let listed = iam.list_access_keys().user_name(user).send().await.expect("ListAccessKeys");
+            listed.access_key_metadata().iter().filter_map(|k| k.status().cloned()).collect::<Vec<_>>()
+        }
+    };
+    let tags = |user: &'static str| {
+        let iam = iam.clone();
+        async move {
+            let listed = iam.list_user_tags().user_name(user).send().await.expect("ListUserTags");
+            listed.tags().iter().map(|t| (t.key().to_string(), t.value().to_string())).collect::<BTreeMap<_, _>>()
+        }
+    };
+    assert_eq!(state("stale").await, [StatusType::Inactive], "deactivated, not deleted");
+    assert_eq!(state("laptop").await, [StatusType::Active], "marked first");
+    assert_eq!(state("break-glass").await, [StatusType::Active], "excluded");
+    assert!(!tags("stale").await.contains_key(&mark("stale")), "the mark of a deactivated key is removed");
+    let laptop_mark = tags("laptop").await.get(&mark("laptop")).cloned().expect("laptop is marked");
+    assert!(laptop_mark.ends_with(&format!(" by {}", env.name)), "the mark names the policy: {laptop_mark}");
+    wait_for_normal_events(&env, &["AccessKeysDeactivated", "AccessKeysMarked"]).await;
+
+    env.delete_and_wait_gone().await;
+    assert!(tags("laptop").await.is_empty(), "deletionPolicy Delete removes the policy's mark");
+    assert_eq!(state("stale").await, [StatusType::Inactive], "a deactivated key stays so");
+    assert_eq!(state("laptop").await, [StatusType::Active]);
+}
+
 fn backup_status(policy: &CostPolicy) -> Option<&BackupStatus> {
     policy.status.as_ref().and_then(|s| s.backup.as_ref())
 }

@@ -36,10 +36,22 @@ pub fn render(areas: &[AreaName], files: &[PathBuf]) -> Result<Rendered, String>
     let scopes: BTreeMap<AreaName, Scope> = if files.is_empty() {
         let areas: BTreeSet<AreaName> =
             if areas.is_empty() { AreaName::ALL.into_iter().collect() } else { areas.iter().copied().collect() };
-        notes.push(format!(
-            "iam:PassRole names placeholder roles ({PLACEHOLDER_SSM_PROFILE_ROLE}, {PLACEHOLDER_BACKUP_ROLE}) and the default \
-             Default Host Management role: replace them, or run `frugal iam-policy -f policy.yaml` to take the roles from your policies"
-        ));
+        // Only the areas that pass roles name placeholders.
+        let mut placeholders = Vec::new();
+        if areas.contains(&AreaName::SsmAccess) {
+            placeholders.push(PLACEHOLDER_SSM_PROFILE_ROLE);
+        }
+        if areas.contains(&AreaName::Backup) {
+            placeholders.push(PLACEHOLDER_BACKUP_ROLE);
+        }
+        if !placeholders.is_empty() {
+            let host_management = if areas.contains(&AreaName::SsmAccess) { " and the default Default Host Management role" } else { "" };
+            notes.push(format!(
+                "iam:PassRole names placeholder roles ({}){host_management}: replace them, or run `frugal iam-policy -f policy.yaml` \
+                 to take the roles from your policies",
+                placeholders.join(", ")
+            ));
+        }
         notes.push("resources name any region and account (*): -f narrows them to the policies' region and account".to_string());
         areas.into_iter().map(|a| (a, Scope::everything())).collect()
     } else {
@@ -254,5 +266,18 @@ mod tests {
         let all = actions(&rendered.document);
         assert!(all.iter().all(|a| a.starts_with("ec2:")), "{all:?}");
         assert!(!all.contains("ec2:CreateVpcEndpoint"));
+    }
+
+    #[test]
+    fn the_pass_role_note_names_only_the_placeholders_of_the_areas_shown() {
+        let note = |areas: &[AreaName]| render(areas, &[]).expect("renders").notes.into_iter().find(|n| n.contains("PassRole"));
+        assert_eq!(note(&[AreaName::AccessKeys]), None, "accessKeys passes no role");
+        let backup = note(&[AreaName::Backup]).expect("backup passes its selection's role");
+        assert!(
+            backup.contains(PLACEHOLDER_BACKUP_ROLE) && !backup.contains(PLACEHOLDER_SSM_PROFILE_ROLE) && !backup.contains("Host"),
+            "{backup}"
+        );
+        let all = note(&[]).expect("every area");
+        assert!(all.contains(PLACEHOLDER_BACKUP_ROLE) && all.contains(PLACEHOLDER_SSM_PROFILE_ROLE) && all.contains("Host"), "{all}");
     }
 }
