@@ -54,6 +54,13 @@ pub struct SnapshotLabels {
     pub reason: String,
 }
 
+#[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
+pub struct RightSizingLabels {
+    pub policy: String,
+    /// Compute Optimizer's finding: overprovisioned, underprovisioned, optimized, not_optimized
+    pub finding: String,
+}
+
 /// Every metric the operator exports.
 pub struct Metrics {
     registry: Registry,
@@ -68,6 +75,7 @@ pub struct Metrics {
     pub actions: Family<ActionLabels, Counter>,
     pub snapshots: Family<SnapshotLabels, Gauge>,
     pub snapshot_gib: Family<SnapshotLabels, Gauge>,
+    pub right_sizing_resources: Family<RightSizingLabels, Gauge>,
     /// 1 while this replica runs the controller (holds the lease, or runs without election).
     pub leader: Gauge,
     /// The aws_requests counters again, readable (a Family cannot be listed): the one-shot
@@ -115,6 +123,12 @@ impl Metrics {
             "GiB of volume size of expired snapshots still there (state=expired) and of those deleted since the policy was created (state=deleted_total)",
             snapshot_gib.clone(),
         );
+        let right_sizing_resources = Family::<RightSizingLabels, Gauge>::default();
+        registry.register(
+            "right_sizing_resources",
+            "Resources in a rightSizing scope by Compute Optimizer's finding after the last run",
+            right_sizing_resources.clone(),
+        );
         let leader = Gauge::default();
         registry.register(
             "leader",
@@ -135,6 +149,7 @@ impl Metrics {
             actions,
             snapshots,
             snapshot_gib,
+            right_sizing_resources,
             aws_request_totals: std::sync::Mutex::default(),
         })
     }
@@ -182,6 +197,19 @@ impl Metrics {
             ("retained_by_other_policy", skipped.retained_by_other_policy),
         ] {
             set("skipped", reason, u64::from(count));
+        }
+    }
+
+    /// Publishes a policy's Compute Optimizer findings.
+    pub fn record_right_sizing(&self, policy: &str, status: &crate::api::RightSizingStatus) {
+        for (finding, count) in [
+            ("overprovisioned", status.overprovisioned),
+            ("underprovisioned", status.underprovisioned),
+            ("optimized", status.optimized),
+            ("not_optimized", status.not_optimized),
+        ] {
+            let labels = RightSizingLabels { policy: policy.to_string(), finding: finding.to_string() };
+            self.right_sizing_resources.get_or_create(&labels).set(i64::from(count));
         }
     }
 

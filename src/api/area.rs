@@ -11,12 +11,19 @@ pub enum AreaName {
     SsmAccess,
     Backup,
     AccessKeys,
+    RightSizing,
 }
 
 impl AreaName {
     /// Every area, in the order of the spec's sections.
-    pub const ALL: [AreaName; 5] =
-        [AreaName::GatewayEndpoints, AreaName::SnapshotRetention, AreaName::SsmAccess, AreaName::Backup, AreaName::AccessKeys];
+    pub const ALL: [AreaName; 6] = [
+        AreaName::GatewayEndpoints,
+        AreaName::SnapshotRetention,
+        AreaName::SsmAccess,
+        AreaName::Backup,
+        AreaName::AccessKeys,
+        AreaName::RightSizing,
+    ];
 
     /// The spec's key (and the status's): `snapshotRetention`.
     pub const fn key(self) -> &'static str {
@@ -26,6 +33,7 @@ impl AreaName {
             AreaName::SsmAccess => "ssmAccess",
             AreaName::Backup => "backup",
             AreaName::AccessKeys => "accessKeys",
+            AreaName::RightSizing => "rightSizing",
         }
     }
 
@@ -38,6 +46,7 @@ impl AreaName {
             AreaName::SsmAccess => "SsmAccessInSync",
             AreaName::Backup => "BackupInSync",
             AreaName::AccessKeys => "AccessKeysInSync",
+            AreaName::RightSizing => "RightSizingInSync",
         }
     }
 

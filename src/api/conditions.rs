@@ -13,6 +13,7 @@ pub const SNAPSHOTS_IN_SYNC: &str = AreaName::SnapshotRetention.condition_type()
 pub const SSM_ACCESS_IN_SYNC: &str = AreaName::SsmAccess.condition_type();
 pub const BACKUP_IN_SYNC: &str = AreaName::Backup.condition_type();
 pub const ACCESS_KEYS_IN_SYNC: &str = AreaName::AccessKeys.condition_type();
+pub const RIGHT_SIZING_IN_SYNC: &str = AreaName::RightSizing.condition_type();
 
 /// Reasons, shared by all condition types.
 pub mod reason {
@@ -40,9 +41,19 @@ pub mod reason {
     pub const DELETION_PENDING: &str = "DeletionPending";
     /// Unused access keys are marked on their users and wait for their grace period.
     pub const DEACTIVATION_PENDING: &str = "DeactivationPending";
-    /// Reasons of an area that did what it could this run and waits for a grace period:
-    /// not in sync, but not a reason for Ready to be False.
-    pub const PENDING: [&str; 2] = [DELETION_PENDING, DEACTIVATION_PENDING];
+    /// Compute Optimizer sets up the account's enrollment (AWS's Pending state).
+    pub const ENROLLMENT_PENDING: &str = "EnrollmentPending";
+    /// Compute Optimizer found resources worth resizing: a person's decision, never the
+    /// operator's.
+    pub const OPPORTUNITIES_FOUND: &str = "OpportunitiesFound";
+    /// The account is enrolled and Compute Optimizer has no recommendation yet (they take up
+    /// to a day after enrolling): nothing is known to be worth doing, which is not "optimized".
+    pub const NO_RECOMMENDATIONS_YET: &str = "NoRecommendationsYet";
+    /// The account is not enrolled in Compute Optimizer and the policy does not enroll it.
+    pub const NOT_ENROLLED: &str = "NotEnrolled";
+    /// Reasons of an area that did what it could this run and waits (for a grace period, for
+    /// AWS, or for a person): not in sync, but not a reason for Ready to be False.
+    pub const PENDING: [&str; 4] = [DELETION_PENDING, DEACTIVATION_PENDING, ENROLLMENT_PENDING, OPPORTUNITIES_FOUND];
     /// The backup vault the spec names does not exist and the spec does not create it.
     pub const VAULT_MISSING: &str = "VaultMissing";
     /// A backup plan of the spec's name exists that this policy did not create and does not adopt.

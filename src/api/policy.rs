@@ -11,11 +11,13 @@ use super::status::CostPolicyStatus;
 mod access_keys;
 mod backup;
 mod gateway_endpoints;
+mod right_sizing;
 mod snapshot_retention;
 mod ssm_access;
 pub use access_keys::*;
 pub use backup::*;
 pub use gateway_endpoints::*;
+pub use right_sizing::*;
 pub use snapshot_retention::*;
 pub use ssm_access::*;
 
@@ -94,6 +96,12 @@ pub struct CostPolicySpec {
     /// the operator's own). IAM is global: one policy per account acts.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub access_keys: Option<AccessKeysSpec>,
+
+    /// Resources sized to what they use, from AWS Compute Optimizer: the account is kept
+    /// enrolled, and its findings (overprovisioned, underprovisioned) are reported in dollars.
+    /// Nothing is ever resized by the operator.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub right_sizing: Option<RightSizingSpec>,
 }
 
 fn default_resync_interval() -> String {

@@ -7,11 +7,13 @@ use serde::{Deserialize, Serialize};
 mod access_keys;
 mod backup;
 mod gateway_endpoints;
+mod right_sizing;
 mod snapshot_retention;
 mod ssm_access;
 pub use access_keys::*;
 pub use backup::*;
 pub use gateway_endpoints::*;
+pub use right_sizing::*;
 pub use snapshot_retention::*;
 pub use ssm_access::*;
 
@@ -55,6 +57,10 @@ pub struct CostPolicyStatus {
     /// IAM user access key details.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub access_keys: Option<AccessKeysStatus>,
+
+    /// Compute Optimizer enrollment and right-sizing findings.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub right_sizing: Option<RightSizingStatus>,
 
     /// Estimated monthly cost of findings and savings of actions, in USD.
     #[serde(default, skip_serializing_if = "Option::is_none")]

@@ -16,11 +16,13 @@ mod access_keys;
 mod backup;
 pub mod cron;
 mod gateway_endpoints;
+mod right_sizing;
 mod snapshot_retention;
 mod ssm_access;
 pub use access_keys::AccessKeysDesired;
 pub use backup::{BackupDesired, BackupRuleDesired, DEFAULT_SELECTION_NAME, SelectionDesired};
 pub use gateway_endpoints::{GatewayEndpointsDesired, VpcScope};
+pub use right_sizing::RightSizingDesired;
 pub use snapshot_retention::SnapshotRetentionDesired;
 pub use ssm_access::{Cidr, DEFAULT_DHMC_ROLE, InstanceProfileDesired, SecurityGroupScope, SsmAccessDesired};
 
@@ -69,6 +71,7 @@ pub struct ValidatedPolicy {
     pub ssm_access: Option<SsmAccessDesired>,
     pub backup: Option<BackupDesired>,
     pub access_keys: Option<AccessKeysDesired>,
+    pub right_sizing: Option<RightSizingDesired>,
 }
 
 impl ValidatedPolicy {
@@ -108,15 +111,17 @@ pub fn validate(name: &str, spec: &CostPolicySpec) -> Result<ValidatedPolicy, In
     let ssm_access = spec.ssm_access.as_ref().map(|ssm| ssm_access::check_ssm_access(ssm, &mut errors));
     let backup = spec.backup.as_ref().map(|b| backup::check_backup(b, &mut errors));
     let access_keys = spec.access_keys.as_ref().map(|ak| access_keys::check_access_keys(ak, &mut errors));
+    let right_sizing = spec.right_sizing.as_ref().map(|rs| right_sizing::check_right_sizing(rs, &mut errors));
     if spec.gateway_endpoints.is_none()
         && spec.snapshot_retention.is_none()
         && spec.ssm_access.is_none()
         && spec.backup.is_none()
         && spec.access_keys.is_none()
+        && spec.right_sizing.is_none()
     {
         errors.push(
             "spec",
-            "at least one area must be configured: spec.gatewayEndpoints, spec.snapshotRetention, spec.ssmAccess, spec.backup or spec.accessKeys",
+            "at least one area must be configured: spec.gatewayEndpoints, spec.snapshotRetention, spec.ssmAccess, spec.backup, spec.accessKeys or spec.rightSizing",
         );
     }
     errors.into_result(ValidatedPolicy {
@@ -130,6 +135,7 @@ pub fn validate(name: &str, spec: &CostPolicySpec) -> Result<ValidatedPolicy, In
         ssm_access,
         backup,
         access_keys,
+        right_sizing,
     })
 }
 

@@ -9,6 +9,7 @@ mod observation;
 mod pacing;
 mod paging;
 mod request_metrics;
+mod right_sizing;
 mod snapshot_retention;
 mod ssm_access;
 
@@ -209,6 +210,9 @@ pub struct AwsCloud {
     iam: aws_sdk_iam::Client,
     /// Who the credentials are (accessKeys never deactivates the caller's own keys).
     sts: aws_sdk_sts::Client,
+    compute_optimizer: aws_sdk_computeoptimizer::Client,
+    /// Auto Scaling groups' tags (Compute Optimizer's answers carry none for groups).
+    autoscaling: aws_sdk_autoscaling::Client,
     region: String,
     account: String,
     pacer: Arc<Pacer>,
@@ -241,9 +245,15 @@ impl AwsCloud {
             aws_sdk_sts::config::Builder::from(config).interceptor(RequestMetrics::new(metrics.clone())).build(),
         );
         let backup = aws_sdk_backup::Client::from_conf(
-            aws_sdk_backup::config::Builder::from(config).interceptor(RequestMetrics::new(metrics)).build(),
+            aws_sdk_backup::config::Builder::from(config).interceptor(RequestMetrics::new(metrics.clone())).build(),
         );
-        Self { ec2, cloudwatch, backup, ssm, iam, sts, region, account, pacer, observations }
+        let compute_optimizer = aws_sdk_computeoptimizer::Client::from_conf(
+            aws_sdk_computeoptimizer::config::Builder::from(config).interceptor(RequestMetrics::new(metrics.clone())).build(),
+        );
+        let autoscaling = aws_sdk_autoscaling::Client::from_conf(
+            aws_sdk_autoscaling::config::Builder::from(config).interceptor(RequestMetrics::new(metrics)).build(),
+        );
+        Self { ec2, cloudwatch, backup, ssm, iam, sts, compute_optimizer, autoscaling, region, account, pacer, observations }
     }
 
     /// The pages of a describe call, each paced as a describe when it is requested.

@@ -15,7 +15,7 @@ use serde_json::{Value, json};
 use crate::api::validate::ValidatedPolicy;
 use crate::api::{DeletionPolicy, KeyPairPolicy, Mode};
 
-use crate::api::AreaName;
+use crate::api::{AreaName, RightSizingResource};
 use statements::{PLACEHOLDER_BACKUP_ROLE, PLACEHOLDER_SSM_PROFILE_ROLE, Scope};
 
 /// The largest managed policy document AWS accepts (characters, whitespace excluded).
@@ -182,6 +182,12 @@ fn scope_of(policies: &[&ValidatedPolicy]) -> Scope {
         backup_adopt: backups.iter().any(|b| b.adopt),
         backup_selection_roles: backups.iter().map(|b| b.selection.iam_role_arn.clone()).collect(),
         access_keys_deactivate: enforcing.iter().filter_map(|p| p.access_keys.as_ref()).any(|a| a.deactivate_unused),
+        right_sizing_resources: policies.iter().filter_map(|p| p.right_sizing.as_ref()).flat_map(|r| r.resources.iter().copied()).collect(),
+        right_sizing_group_tags: policies
+            .iter()
+            .filter_map(|p| p.right_sizing.as_ref())
+            .any(|r| !r.selector.is_empty() && r.resources.contains(&RightSizingResource::AutoScalingGroups)),
+        right_sizing_enroll: enforcing.iter().filter_map(|p| p.right_sizing.as_ref()).any(|r| r.enroll),
     }
 }
 

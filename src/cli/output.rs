@@ -13,6 +13,7 @@ use crate::engine::{AppliedRun, Area, AreaOutcome, AreaPlan, ChangeResult, Error
 mod access_keys;
 mod backup;
 mod gateway_endpoints;
+mod right_sizing;
 mod snapshot_retention;
 mod ssm_access;
 

@@ -14,6 +14,7 @@ use super::Context;
 mod access_keys;
 mod backup;
 mod gateway_endpoints;
+mod right_sizing;
 mod snapshot_retention;
 mod ssm_access;
 

@@ -58,6 +58,7 @@ mod conflicts;
 mod gateway_endpoints;
 mod kube_faults;
 mod lifecycle;
+mod right_sizing;
 mod snapshot_retention;
 mod ssm_access;
 mod whole_status;

@@ -6,13 +6,17 @@
 use std::fmt::Debug;
 
 use crate::api::validate::{
-    AccessKeysDesired, BackupDesired, GatewayEndpointsDesired, SnapshotRetentionDesired, SsmAccessDesired, ValidatedPolicy,
+    AccessKeysDesired, BackupDesired, GatewayEndpointsDesired, RightSizingDesired, SnapshotRetentionDesired, SsmAccessDesired,
+    ValidatedPolicy,
 };
-use crate::api::{AccessKeysStatus, AreaName, BackupStatus, GatewayEndpointsStatus, SnapshotRetentionStatus, SsmAccessStatus};
+use crate::api::{
+    AccessKeysStatus, AreaName, BackupStatus, GatewayEndpointsStatus, RightSizingStatus, SnapshotRetentionStatus, SsmAccessStatus,
+};
 use crate::plan::access_keys::{AccessKeysChange, AccessKeysInventory, AccessKeysPlan};
 use crate::plan::backup::{BackupChange, BackupInventory, BackupPlan};
 use crate::plan::conflicts::Peers;
 use crate::plan::gateway_endpoints::{GatewayEndpointsChange, GatewayEndpointsInventory, GatewayEndpointsPlan};
+use crate::plan::right_sizing::{RightSizingChange, RightSizingInventory, RightSizingPlan};
 use crate::plan::snapshot_retention::{SnapshotRetentionChange, SnapshotRetentionInventory, SnapshotRetentionPlan};
 use crate::plan::ssm_access::{SsmAccessChange, SsmAccessInventory, SsmAccessPlan};
 
@@ -39,6 +43,10 @@ pub struct Backup;
 /// Long-lived IAM user access keys: reported, and unused ones deactivated after a grace period.
 #[derive(Clone, Copy, Debug, PartialEq)]
 pub struct AccessKeys;
+
+/// Compute Optimizer kept enrolled; its right-sizing findings reported in dollars.
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub struct RightSizing;
 
 impl AreaKind for GatewayEndpoints {
     const NAME: AreaName = AreaName::GatewayEndpoints;
@@ -85,6 +93,15 @@ impl AreaKind for AccessKeys {
     type Status = AccessKeysStatus;
 }
 
+impl AreaKind for RightSizing {
+    const NAME: AreaName = AreaName::RightSizing;
+    type Desired = RightSizingDesired;
+    type Inventory = RightSizingInventory;
+    type Plan = RightSizingPlan;
+    type Change = RightSizingChange;
+    type Status = RightSizingStatus;
+}
+
 /// One account and region, reached with the policy's credentials: every area's
 /// [`AreaCloud`], and what gateway endpoint cleanup needs.
 pub trait Cloud:
@@ -93,6 +110,7 @@ pub trait Cloud:
     + AreaCloud<SsmAccess>
     + AreaCloud<Backup>
     + AreaCloud<AccessKeys>
+    + AreaCloud<RightSizing>
     + GatewayEndpointsCleanup
 {
 }
@@ -103,6 +121,7 @@ impl<T> Cloud for T where
         + AreaCloud<SsmAccess>
         + AreaCloud<Backup>
         + AreaCloud<AccessKeys>
+        + AreaCloud<RightSizing>
         + GatewayEndpointsCleanup
 {
 }
@@ -136,6 +155,7 @@ pub struct Areas<F: Family> {
     pub ssm_access: Option<F::Of<SsmAccess>>,
     pub backup: Option<F::Of<Backup>>,
     pub access_keys: Option<F::Of<AccessKeys>>,
+    pub right_sizing: Option<F::Of<RightSizing>>,
 }
 
 /// Code that runs once per enabled area, generic over the area.
@@ -147,7 +167,7 @@ pub trait Visit<'r, F: Family> {
 impl<F: Family> Areas<F> {
     /// Visits every enabled area, in the order of the spec's sections.
     pub fn each<'r>(&'r self, visitor: &mut impl Visit<'r, F>) {
-        let Areas { gateway_endpoints, snapshot_retention, ssm_access, backup, access_keys } = self;
+        let Areas { gateway_endpoints, snapshot_retention, ssm_access, backup, access_keys, right_sizing } = self;
         if let Some(area) = gateway_endpoints {
             visitor.visit::<GatewayEndpoints>(area);
         }
@@ -163,6 +183,9 @@ impl<F: Family> Areas<F> {
         if let Some(area) = access_keys {
             visitor.visit::<AccessKeys>(area);
         }
+        if let Some(area) = right_sizing {
+            visitor.visit::<RightSizing>(area);
+        }
     }
 }
 
@@ -175,30 +198,33 @@ impl Areas<Planned> {
             ssm_access: run::observe_and_plan_area::<SsmAccess>(cloud, policy, peers, now).await,
             backup: run::observe_and_plan_area::<Backup>(cloud, policy, peers, now).await,
             access_keys: run::observe_and_plan_area::<AccessKeys>(cloud, policy, peers, now).await,
+            right_sizing: run::observe_and_plan_area::<RightSizing>(cloud, policy, peers, now).await,
         }
     }
 
     /// Executes every area's actions, one area after the other.
     pub(super) async fn act(self, cloud: &dyn Cloud, policy: &str) -> Areas<Applied> {
-        let Areas { gateway_endpoints, snapshot_retention, ssm_access, backup, access_keys } = self;
+        let Areas { gateway_endpoints, snapshot_retention, ssm_access, backup, access_keys, right_sizing } = self;
         Areas {
             gateway_endpoints: run::act_area::<GatewayEndpoints>(cloud, policy, gateway_endpoints).await,
             snapshot_retention: run::act_area::<SnapshotRetention>(cloud, policy, snapshot_retention).await,
             ssm_access: run::act_area::<SsmAccess>(cloud, policy, ssm_access).await,
             backup: run::act_area::<Backup>(cloud, policy, backup).await,
             access_keys: run::act_area::<AccessKeys>(cloud, policy, access_keys).await,
+            right_sizing: run::act_area::<RightSizing>(cloud, policy, right_sizing).await,
         }
     }
 
     /// The same areas with no change made (`frugal plan`).
     pub(super) fn without_acting(self) -> Areas<Applied> {
-        let Areas { gateway_endpoints, snapshot_retention, ssm_access, backup, access_keys } = self;
+        let Areas { gateway_endpoints, snapshot_retention, ssm_access, backup, access_keys, right_sizing } = self;
         Areas {
             gateway_endpoints: gateway_endpoints.map(run::unchanged),
             snapshot_retention: snapshot_retention.map(run::unchanged),
             ssm_access: ssm_access.map(run::unchanged),
             backup: backup.map(run::unchanged),
             access_keys: access_keys.map(run::unchanged),
+            right_sizing: right_sizing.map(run::unchanged),
         }
     }
 }
@@ -225,6 +251,7 @@ pub fn enabled(policy: &ValidatedPolicy) -> Vec<AreaName> {
         ssm_access: SsmAccess::desired(policy).map(|_| ()),
         backup: Backup::desired(policy).map(|_| ()),
         access_keys: AccessKeys::desired(policy).map(|_| ()),
+        right_sizing: RightSizing::desired(policy).map(|_| ()),
     };
     let mut names = Names(Vec::new());
     enabled.each(&mut names);
@@ -249,6 +276,7 @@ impl Areas<Deleted> {
             ssm_access: Some(<SsmAccess as Run>::cleanup(cloud, policy).await?),
             backup: Some(<Backup as Run>::cleanup(cloud, policy).await?),
             access_keys: Some(<AccessKeys as Run>::cleanup(cloud, policy).await?),
+            right_sizing: Some(<RightSizing as Run>::cleanup(cloud, policy).await?),
         })
     }
 }

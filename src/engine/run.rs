@@ -12,6 +12,7 @@ use crate::plan::conflicts;
 mod access_keys;
 mod backup;
 mod gateway_endpoints;
+mod right_sizing;
 mod snapshot_retention;
 mod ssm_access;
 

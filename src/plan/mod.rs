@@ -6,6 +6,7 @@ pub mod access_keys;
 pub mod backup;
 pub mod conflicts;
 pub mod gateway_endpoints;
+pub mod right_sizing;
 pub mod snapshot_retention;
 pub mod ssm_access;
 pub mod token;

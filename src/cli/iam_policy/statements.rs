@@ -26,7 +26,7 @@ use serde_json::{Map, Value, json};
 
 use crate::api::names::{MANAGED_BY_VALUE, TAG_EXPIRES_AT, TAG_MANAGED_BY, TAG_POLICY};
 
-use crate::api::AreaName;
+use crate::api::{AreaName, RightSizingResource};
 use crate::plan::access_keys::MARK_PREFIX;
 
 /// The statements an area needs in a scope.
@@ -40,6 +40,7 @@ pub fn of(area: AreaName) -> AreaStatements {
         AreaName::SsmAccess => ssm_access,
         AreaName::Backup => backup,
         AreaName::AccessKeys => access_keys,
+        AreaName::RightSizing => right_sizing,
     }
 }
 
@@ -81,6 +82,12 @@ pub struct Scope {
     pub backup_selection_roles: BTreeSet<String>,
     /// accessKeys marks users and deactivates their unused keys.
     pub access_keys_deactivate: bool,
+    /// The kinds of resources rightSizing reads recommendations of.
+    pub right_sizing_resources: BTreeSet<RightSizingResource>,
+    /// rightSizing reads Auto Scaling groups' tags (a selector with AutoScalingGroups).
+    pub right_sizing_group_tags: bool,
+    /// rightSizing enrolls the account (Enforce with enroll).
+    pub right_sizing_enroll: bool,
 }
 
 fn set(items: &[&str]) -> BTreeSet<String> {
@@ -110,6 +117,9 @@ impl Scope {
             backup_adopt: true,
             backup_selection_roles: BTreeSet::from([format!("arn:aws:iam::*:role/{PLACEHOLDER_BACKUP_ROLE}")]),
             access_keys_deactivate: true,
+            right_sizing_resources: RightSizingResource::ALL.into_iter().collect(),
+            right_sizing_group_tags: true,
+            right_sizing_enroll: true,
         }
     }
 
@@ -427,6 +437,39 @@ fn access_keys(s: &Scope) -> Vec<Statement> {
         // never deletes one (DESIGN.md rule 8).
         allow("AccessKeysDeactivateUnused", &["iam:UpdateAccessKey"], [users]),
     ]);
+    statements
+}
+
+/// Compute Optimizer has no resource-level permissions: every action is on `*`. Each Get*
+/// action also needs the describe action of its resources (the Service Authorization
+/// Reference's dependent actions).
+fn right_sizing(s: &Scope) -> Vec<Statement> {
+    let mut read = vec!["compute-optimizer:GetEnrollmentStatus"];
+    for kind in &s.right_sizing_resources {
+        read.extend(match kind {
+            RightSizingResource::Ec2Instances => ["compute-optimizer:GetEC2InstanceRecommendations", "ec2:DescribeInstances"],
+            RightSizingResource::EbsVolumes => ["compute-optimizer:GetEBSVolumeRecommendations", "ec2:DescribeVolumes"],
+            RightSizingResource::AutoScalingGroups => {
+                ["compute-optimizer:GetAutoScalingGroupRecommendations", "autoscaling:DescribeAutoScalingGroups"]
+            }
+        });
+    }
+    if s.right_sizing_group_tags && !read.contains(&"autoscaling:DescribeAutoScalingGroups") {
+        read.push("autoscaling:DescribeAutoScalingGroups");
+    }
+    let mut statements = vec![allow("RightSizingRead", &read, anywhere())];
+    if s.enforce && s.right_sizing_enroll {
+        statements.extend([
+            allow("RightSizingEnroll", &["compute-optimizer:UpdateEnrollmentStatus"], anywhere()),
+            // Enrolling creates Compute Optimizer's service-linked role the first time.
+            allow(
+                "RightSizingServiceLinkedRole",
+                &["iam:CreateServiceLinkedRole"],
+                [s.role_arn("aws-service-role/compute-optimizer.amazonaws.com/AWSServiceRoleForComputeOptimizer")],
+            )
+            .when(json!({ "StringLike": { "iam:AWSServiceName": "compute-optimizer.amazonaws.com" } })),
+        ]);
+    }
     statements
 }
 

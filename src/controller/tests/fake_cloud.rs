@@ -14,6 +14,7 @@ use super::fixtures::{PRIVATE_TABLE, PUBLIC_TABLE, REGION, VPC};
 mod access_keys;
 mod backup;
 mod gateway_endpoints;
+mod right_sizing;
 mod snapshot_retention;
 mod ssm_access;
 
@@ -23,6 +24,7 @@ use crate::plan::Tags;
 use crate::plan::access_keys::AccessKeysInventory;
 use crate::plan::backup::BackupInventory;
 use crate::plan::gateway_endpoints::{GatewayEndpoint, Route, RouteTable, Vpc};
+use crate::plan::right_sizing::RightSizingInventory;
 use crate::plan::snapshot_retention::SnapshotRetentionInventory;
 use crate::plan::ssm_access::{PortRange, SsmAccessInventory};
 
@@ -70,6 +72,9 @@ pub(super) enum CloudCall {
     ObserveAccessKeys,
     /// An accessKeys change, as `describe()` says it.
     AccessKeysChange(String),
+    ObserveRightSizing,
+    /// A rightSizing change, as `describe()` says it.
+    RightSizingChange(String),
 }
 
 impl CloudCall {
@@ -85,6 +90,7 @@ impl CloudCall {
                 | CloudCall::SsmAccessChange(_)
                 | CloudCall::Backup { .. }
                 | CloudCall::AccessKeysChange(_)
+                | CloudCall::RightSizingChange(_)
         )
     }
 }
@@ -98,6 +104,7 @@ pub(super) struct Account {
     ssm: SsmAccessInventory,
     backup: BackupInventory,
     pub(super) access_keys: AccessKeysInventory,
+    pub(super) right_sizing: RightSizingInventory,
     pub(super) snapshots: SnapshotRetentionInventory,
 }
 
@@ -189,6 +196,15 @@ impl FakeCloud {
     pub(super) fn with_access_keys(self, access_keys: AccessKeysInventory) -> Self {
         lock(&self.account).access_keys = access_keys;
         self
+    }
+
+    pub(super) fn with_right_sizing(self, right_sizing: RightSizingInventory) -> Self {
+        lock(&self.account).right_sizing = right_sizing;
+        self
+    }
+
+    pub(super) fn right_sizing(&self) -> RightSizingInventory {
+        lock(&self.account).right_sizing.clone()
     }
 
     pub(super) fn access_keys(&self) -> AccessKeysInventory {

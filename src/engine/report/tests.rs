@@ -78,6 +78,7 @@ fn applied(mode: Mode, inv: &GatewayEndpointsInventory, fail: Option<CloudError>
             ssm_access: None,
             backup: None,
             access_keys: None,
+            right_sizing: None,
         },
         conflicts: Vec::new(),
     }
@@ -142,6 +143,7 @@ fn observation_failure_keeps_the_last_known_details_and_says_which_read_failed()
             ssm_access: None,
             backup: None,
             access_keys: None,
+            right_sizing: None,
         },
         conflicts: Vec::new(),
     };
@@ -257,6 +259,7 @@ mod snapshot_area {
                 ssm_access: None,
                 backup: None,
                 access_keys: None,
+                right_sizing: None,
             },
             conflicts: Vec::new(),
         }
