@@ -17,6 +17,9 @@ from typing import Any, Callable
 # the last one (the recorder) sees the request exactly as the client sent it.
 EXTENSIONS = [
     "ec2_endpoints",
+    # Answers ComputeOptimizerService.* awsJson1_0 requests; inside cloudwatch_cbor (E3),
+    # which turns the CBOR ones (boto3, current Rust SDK) into awsJson1_0 first.
+    "compute_optimizer",
     "cloudwatch_cbor",
     "ssm_instances",
     "ec2_instance_profiles",
@@ -30,6 +33,8 @@ EXTENSIONS = [
     "backup_control",
     # Only POST /_frugal/iam/access-key; outside the recorder like ebs_snapshots.
     "iam_access_keys",
+    # Only /_frugal/compute-optimizer/...; outside the recorder like ebs_snapshots.
+    "compute_optimizer_control",
 ]
 
 _applied: list[ModuleType] = []
