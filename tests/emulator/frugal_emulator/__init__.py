@@ -25,6 +25,8 @@ EXTENSIONS = [
     "ec2_instance_profiles",
     "ec2_rules_keys_templates",
     "backup_plans",
+    # Monkeypatches only (logs log groups, cloudwatch alarms).
+    "cloudwatch_logs_alarms",
     "recorder",
     # Serves only its own /_frugal/ control paths (which the recorder would
     # answer 404), so it sits outside the recorder; AWS requests pass untouched.
@@ -35,6 +37,8 @@ EXTENSIONS = [
     "iam_access_keys",
     # Only /_frugal/compute-optimizer/...; outside the recorder like ebs_snapshots.
     "compute_optimizer_control",
+    # Only POST /_frugal/logs/stored-bytes; outside the recorder like ebs_snapshots.
+    "cloudwatch_logs_control",
 ]
 
 _applied: list[ModuleType] = []
