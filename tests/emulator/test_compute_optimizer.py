@@ -357,6 +357,7 @@ class ComputeOptimizerTest(LauncherTestCase):
             {**good, "lastRefreshTimestamp": "2026-01-01T00:00:00"},
             {**good, "utilizationMetrics": [{"name": "Cpu", "statistic": "Median", "value": 1}]},
             {**good, "surprise": 1},
+            {**good, "lookBackPeriodInDays": 30},
             {"account": account, "region": REGION, "volumeId": volume, "finding": "Overprovisioned"},
             {"account": account, "region": REGION, "volumeId": volume, "finding": "NotOptimized", "recommendedType": "m5.large"},
             {"account": account, "region": REGION, "volumeId": volume, "finding": "NotOptimized", "recommendedVolume": {"volumeType": "gp9"}},

@@ -211,12 +211,16 @@ def _common(analysis: dict[str, Any]) -> dict[str, Any]:
     }
 
 
-def _ec2_preferences() -> dict[str, Any]:
+def _look_back(analysis: dict[str, Any]) -> str:
+    return f"DAYS_{int(analysis['lookBackPeriodInDays'])}"
+
+
+def _ec2_preferences(analysis: dict[str, Any]) -> dict[str, Any]:
     return {
         "cpuVendorArchitectures": ["CURRENT"],
         "enhancedInfrastructureMetrics": "Inactive",
         "inferredWorkloadTypes": "Active",
-        "lookBackPeriod": "DAYS_14",
+        "lookBackPeriod": _look_back(analysis),
         "savingsEstimationMode": {"source": "PublicPricing"},
     }
 
@@ -244,7 +248,7 @@ def instance_recommendation(account: str, region: str, instance_id: str, analysi
         "migrationEffort": analysis["migrationEffort"],
     }]
     rec["recommendationSources"] = [{"recommendationSourceArn": arn, "recommendationSourceType": "Ec2Instance"}]
-    rec["effectiveRecommendationPreferences"] = _ec2_preferences()
+    rec["effectiveRecommendationPreferences"] = _ec2_preferences(analysis)
     rec["inferredWorkloadTypes"] = list(analysis["inferredWorkloadTypes"])
     rec["instanceState"] = instance.state
     rec["tags"] = tags
@@ -280,7 +284,9 @@ def volume_recommendation(account: str, region: str, volume_id: str, analysis: d
         "rank": 1,
         "savingsOpportunity": _savings(analysis),
     }]
-    rec["effectiveRecommendationPreferences"] = {"savingsEstimationMode": {"source": "PublicPricing"}}
+    rec["effectiveRecommendationPreferences"] = {
+        "savingsEstimationMode": {"source": "PublicPricing"}, "lookBackPeriod": _look_back(analysis),
+    }
     rec["tags"] = _tags(volume)
     return rec
 
@@ -318,7 +324,7 @@ def group_recommendation(account: str, region: str, name: str, analysis: dict[st
         "savingsOpportunity": _savings(analysis),
         "migrationEffort": analysis["migrationEffort"],
     }]
-    rec["effectiveRecommendationPreferences"] = _ec2_preferences()
+    rec["effectiveRecommendationPreferences"] = _ec2_preferences(analysis)
     rec["inferredWorkloadTypes"] = list(analysis["inferredWorkloadTypes"])
     return rec
 

@@ -16,7 +16,7 @@
      "findingReasonCodes": [...] (instances; the model's enum; default []),
      "inferredWorkloadTypes": [...] (instances, groups; default []),
      "utilizationMetrics": [{"name", "statistic": Maximum|Average, "value"}] (default []),
-     "lookBackPeriodInDays": number (default 14),
+     "lookBackPeriodInDays": 14 | 32 | 93 (default 14),
      "migrationEffort": VeryLow|Low|Medium|High (instances, groups; default Low),
      "lastRefreshTimestamp": RFC 3339 or epoch seconds (default now)}
     -> 200 {"seeded": [{"account", "region", "resourceArn"}]};
@@ -171,7 +171,10 @@ def validate(item: Any) -> tuple[str, str, str, str, dict[str, Any], str]:
     analysis["savingsOpportunityPercentage"] = _number(item, "savingsOpportunityPercentage", 0, 0, 100)
     analysis["performanceRisk"] = _number(item, "performanceRisk", 1, 0, 4)
     analysis["currentPerformanceRisk"] = _choice(item, "currentPerformanceRisk", co.PERFORMANCE_RISKS, "Low")
-    analysis["lookBackPeriodInDays"] = _number(item, "lookBackPeriodInDays", 14, 1, 93)
+    look_back = item.get("lookBackPeriodInDays", 14)
+    if isinstance(look_back, bool) or look_back not in (14, 32, 93):
+        raise ControlError(400, f"lookBackPeriodInDays: expected 14, 32 or 93 (the LookBackPeriodPreference values), got {look_back!r}")
+    analysis["lookBackPeriodInDays"] = float(look_back)
     metrics = item.get("utilizationMetrics", [])
     if not isinstance(metrics, list):
         raise ControlError(400, "utilizationMetrics: expected a list")
