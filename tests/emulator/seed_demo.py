@@ -28,6 +28,19 @@ and IAM users with one access key each (dates set with POST /_frugal/iam/access-
   app-reporting  created 20 days ago, used yesterday (dynamodb)      fresh: nothing to say
   break-glass    created 500 days ago, never used                    excluded by name in the demo policy
 
+and, for the rightSizing and cloudWatch areas (no new instances or volumes):
+  Compute Optimizer recommendations (POST /_frugal/compute-optimizer/recommendations) for the
+  three instances and their root volumes, the account NOT opted in (the operator opts it in,
+  then they appear): prod-app-1 Overprovisioned t3.small -> t3.micro ($8.32/month),
+  prod-app-2 Underprovisioned -> t3.medium, prod-app-3 Optimized; the first two root volumes
+  gp2 -> gp3 NotOptimized (dollar savings), the third Optimized
+  log groups  /aws/lambda/orders-api  never expire, 120 GB stored
+              /ecs/checkout           never expire, 35 GB
+              /aws/lambda/audit       365 days, 8 GB
+              /app/legacy             never expire, 2 GB (outside /aws/lambda/ and /ecs/)
+  alarms      2 orphan StatusCheckFailed alarms (INSUFFICIENT_DATA) on instance ids that do
+              not exist, one tagged frugal.dev/managed-by=frugal, frugal.dev/policy=demo
+
 --fast-forward-grace moves every frugal.dev/expires-at snapshot tag and every
 frugal.dev/deactivate-<AccessKeyId> user tag 24 hours back.
 """
@@ -179,6 +192,97 @@ def seed_workloads(ec2, iam, endpoint_url: str, account: str, region: str, vpc: 
     ]
 
 
+# eu-west-1 on-demand list prices (USD): t3.micro $0.0114/h, t3.small $0.0228/h;
+# gp2 $0.11 and gp3 $0.088 per GB-month. 730 hours a month.
+HOURS = 730
+GP2, GP3 = 0.11, 0.088
+
+
+def seed_rightsizing(ec2, endpoint_url: str, account: str, region: str) -> list[str]:
+    """Compute Optimizer recommendations for the demo's existing instances (by Name tag) and
+    their root volumes; the account stays not opted in."""
+    instances = {}
+    for page in ec2.get_paginator("describe_instances").paginate():
+        for reservation in page["Reservations"]:
+            for instance in reservation["Instances"]:
+                name = next((t["Value"] for t in instance.get("Tags", []) if t["Key"] == "Name"), "")
+                instances[name] = instance
+    one, two, three = (instances[f"prod-app-{i}"] for i in (1, 2, 3))
+
+    def root_volume(instance: dict) -> dict:
+        volume_id = next(m["Ebs"]["VolumeId"] for m in instance["BlockDeviceMappings"])
+        return ec2.describe_volumes(VolumeIds=[volume_id])["Volumes"][0]
+
+    base = {"account": account, "region": region}
+    small_to_micro = round((0.0228 - 0.0114) * HOURS, 2)
+    items = [
+        {**base, "instanceId": one["InstanceId"], "finding": "Overprovisioned", "recommendedType": "t3.micro",
+         "findingReasonCodes": ["CPUOverprovisioned", "MemoryOverprovisioned"], "estimatedMonthlySavingsUsd": small_to_micro,
+         "savingsOpportunityPercentage": 50.0, "performanceRisk": 1.0, "currentPerformanceRisk": "VeryLow",
+         "utilizationMetrics": [{"name": "Cpu", "statistic": "Maximum", "value": 9.5}]},
+        {**base, "instanceId": two["InstanceId"], "finding": "Underprovisioned", "recommendedType": "t3.medium",
+         "findingReasonCodes": ["CPUUnderprovisioned"], "estimatedMonthlySavingsUsd": 0, "savingsOpportunityPercentage": 0,
+         "performanceRisk": 1.0, "currentPerformanceRisk": "High",
+         "utilizationMetrics": [{"name": "Cpu", "statistic": "Maximum", "value": 98.7}]},
+        {**base, "instanceId": three["InstanceId"], "finding": "Optimized", "currentPerformanceRisk": "Low",
+         "utilizationMetrics": [{"name": "Cpu", "statistic": "Maximum", "value": 55.0}]},
+    ]
+    lines = [
+        f"rightsizing  {one['InstanceId']} Overprovisioned t3.small -> t3.micro ${small_to_micro}/month; "
+        f"{two['InstanceId']} Underprovisioned -> t3.medium; {three['InstanceId']} Optimized",
+    ]
+    volumes = []
+    for instance, optimized in ((one, False), (two, False), (three, True)):
+        volume = root_volume(instance)
+        if optimized or volume["VolumeType"] != "gp2":
+            items.append({**base, "volumeId": volume["VolumeId"], "finding": "Optimized"})
+            volumes.append(f"{volume['VolumeId']} Optimized")
+            continue
+        savings = round(volume["Size"] * (GP2 - GP3), 2)
+        items.append({**base, "volumeId": volume["VolumeId"], "finding": "NotOptimized",
+                      "recommendedVolume": {"volumeType": "gp3", "volumeSize": volume["Size"]},
+                      "estimatedMonthlySavingsUsd": savings, "savingsOpportunityPercentage": 20.0, "performanceRisk": 0.0})
+        volumes.append(f"{volume['VolumeId']} gp2 -> gp3 ${savings}/month")
+    control(endpoint_url, "/_frugal/compute-optimizer/recommendations", items)
+    lines.append(f"rightsizing  volumes {'; '.join(volumes)}; account not opted in to Compute Optimizer")
+    return lines
+
+
+# (log group, retention days or None for never expire, GB stored)
+DEMO_LOG_GROUPS = [
+    ("/aws/lambda/orders-api", None, 120),
+    ("/ecs/checkout", None, 35),
+    ("/aws/lambda/audit", 365, 8),
+    ("/app/legacy", None, 2),
+]
+
+
+def seed_cloudwatch(logs, cw, endpoint_url: str, account: str, region: str) -> list[str]:
+    """Log groups with stored sizes (/_frugal/logs/stored-bytes) and two alarms left behind
+    for instances that no longer exist."""
+    lines = []
+    for name, retention, gb in DEMO_LOG_GROUPS:
+        logs.create_log_group(logGroupName=name)
+        if retention is not None:
+            logs.put_retention_policy(logGroupName=name, retentionInDays=retention)
+        control(endpoint_url, "/_frugal/logs/stored-bytes",
+                {"account": account, "region": region, "logGroupName": name, "storedBytes": gb * GB})
+        kept = "never expire" if retention is None else f"{retention} days"
+        lines.append(f"log group    {name:<24} {kept}, {gb} GB stored")
+    frugal_tags = [{"Key": "frugal.dev/managed-by", "Value": "frugal"}, {"Key": "frugal.dev/policy", "Value": "demo"}]
+    for instance_id, tags in (("i-0a1b2c3d4e5f60718", frugal_tags), ("i-0badc0ffee0ddf00d", [])):
+        name = f"status-check-{instance_id}"
+        cw.put_metric_alarm(
+            AlarmName=name, Namespace="AWS/EC2", MetricName="StatusCheckFailed",
+            Dimensions=[{"Name": "InstanceId", "Value": instance_id}], Statistic="Maximum", Period=60,
+            EvaluationPeriods=2, Threshold=1.0, ComparisonOperator="GreaterThanOrEqualToThreshold",
+            AlarmActions=[f"arn:aws:automate:{region}:ec2:recover"], **({"Tags": tags} if tags else {}),
+        )
+        owner = " (frugal-tagged)" if tags else ""
+        lines.append(f"alarm        {name} on missing instance {instance_id}, INSUFFICIENT_DATA{owner}")
+    return lines
+
+
 def main() -> int:
     parser = argparse.ArgumentParser(description="seed the frugal demo account")
     parser.add_argument("endpoint_url")
@@ -239,6 +343,9 @@ def main() -> int:
     summary.append(f"prod-app     {vpc}  private {' '.join(private)}  public {public}  nat {nat}  endpoints: none")
     summary += seed_workloads(ec2, iam, args.endpoint_url, account, region, vpc, app_subnet)
     summary += seed_users(iam, args.endpoint_url, account, region)
+    summary += seed_rightsizing(ec2, args.endpoint_url, account, region)
+    logs = boto3.client("logs", endpoint_url=args.endpoint_url, region_name=region)
+    summary += seed_cloudwatch(logs, cw, args.endpoint_url, account, region)
 
     # (b) prod-data
     vpc, _, nat, _ = make_vpc("prod-data", "prod", 20)

@@ -17,11 +17,16 @@ from typing import Any, Callable
 # the last one (the recorder) sees the request exactly as the client sent it.
 EXTENSIONS = [
     "ec2_endpoints",
+    # Answers ComputeOptimizerService.* awsJson1_0 requests; inside cloudwatch_cbor (E3),
+    # which turns the CBOR ones (boto3, current Rust SDK) into awsJson1_0 first.
+    "compute_optimizer",
     "cloudwatch_cbor",
     "ssm_instances",
     "ec2_instance_profiles",
     "ec2_rules_keys_templates",
     "backup_plans",
+    # Monkeypatches only (logs log groups, cloudwatch alarms).
+    "cloudwatch_logs_alarms",
     "recorder",
     # Serves only its own /_frugal/ control paths (which the recorder would
     # answer 404), so it sits outside the recorder; AWS requests pass untouched.
@@ -30,6 +35,10 @@ EXTENSIONS = [
     "backup_control",
     # Only POST /_frugal/iam/access-key; outside the recorder like ebs_snapshots.
     "iam_access_keys",
+    # Only /_frugal/compute-optimizer/...; outside the recorder like ebs_snapshots.
+    "compute_optimizer_control",
+    # Only POST /_frugal/logs/stored-bytes; outside the recorder like ebs_snapshots.
+    "cloudwatch_logs_control",
 ]
 
 _applied: list[ModuleType] = []

@@ -27,7 +27,11 @@ from botocore.model import Shape
 from botocore.session import get_session
 
 # Smithy service shape name (the awsJson target prefix) -> botocore service name.
-RPCV2_CBOR_SERVICES = {"GraniteServiceVersion20100801": "cloudwatch"}
+RPCV2_CBOR_SERVICES = {
+    "GraniteServiceVersion20100801": "cloudwatch",
+    # Served by compute_optimizer.py (C1), which sits inside this middleware.
+    "ComputeOptimizerService": "compute-optimizer",
+}
 
 PATH_RE = re.compile(r"^/service/(?P<service>[^/]+)/operation/(?P<operation>[^/]+)/?$")
 
