@@ -503,6 +503,28 @@ impl TestAccount {
         answer.instances().first().and_then(|i| i.instance_id()).expect("instance id").to_string()
     }
 
+    /// An Auto Scaling group of no instances (a launch template of m5.2xlarge) tagged `env`.
+    pub async fn auto_scaling_group(&self, name: &str, env: &str) {
+        use aws_sdk_autoscaling::types::{LaunchTemplateSpecification, Tag as GroupTag};
+        let data =
+            aws_sdk_ec2::types::RequestLaunchTemplateData::builder().image_id("ami-12345678").instance_type("m5.2xlarge".into()).build();
+        let template = self.ec2.create_launch_template().launch_template_name(name).launch_template_data(data).send().await;
+        let template = template.expect("CreateLaunchTemplate");
+        let template_id = template.launch_template().and_then(|t| t.launch_template_id()).expect("template id").to_string();
+        aws_sdk_autoscaling::Client::new(&self.config)
+            .create_auto_scaling_group()
+            .auto_scaling_group_name(name)
+            .launch_template(LaunchTemplateSpecification::builder().launch_template_id(template_id).build())
+            .min_size(0)
+            .max_size(1)
+            .desired_capacity(0)
+            .availability_zones(format!("{REGION}a"))
+            .tags(GroupTag::builder().key("env").value(env).propagate_at_launch(true).build())
+            .send()
+            .await
+            .expect("CreateAutoScalingGroup");
+    }
+
     /// The name of the instance profile associated with an instance.
     pub async fn instance_profile_name(&self, instance_id: &str) -> Option<String> {
         let answer = self.ec2.describe_instances().instance_ids(instance_id).send().await.expect("DescribeInstances");

@@ -80,8 +80,11 @@ def control(endpoint_url: str, path: str, body: object) -> dict:
 
 
 def day_earlier(value: str) -> str:
-    earlier = dt.datetime.fromisoformat(value.replace("Z", "+00:00")) - dt.timedelta(hours=24)
-    return earlier.strftime("%Y-%m-%dT%H:%M:%SZ")
+    """The time that starts `value` 24 hours back; the rest (an access key mark's
+    " by <policy>") is kept."""
+    time, sep, rest = value.partition(" ")
+    earlier = dt.datetime.fromisoformat(time.replace("Z", "+00:00")) - dt.timedelta(hours=24)
+    return earlier.strftime("%Y-%m-%dT%H:%M:%SZ") + sep + rest
 
 
 def fast_forward_grace(ec2, iam) -> int:

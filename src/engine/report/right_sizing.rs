@@ -161,15 +161,15 @@ fn condition(outcome: &AreaOutcome<RightSizing>, status: Option<&RightSizingStat
         );
     }
     if status.opportunities > 0 || status.underprovisioned > 0 {
-        let threshold = if plan.min_monthly_savings_usd > 0.0 {
-            format!(" of at least ${}/month", usd(plan.min_monthly_savings_usd))
+        let each = if plan.min_monthly_savings_usd > 0.0 {
+            format!(" (at least ${}/month each)", usd(plan.min_monthly_savings_usd))
         } else {
             String::new()
         };
         return false_(
             reason::OPPORTUNITIES_FOUND,
             format!(
-                "{} opportunities{threshold} and {} underprovisioned resources for a person to act on; {summary}",
+                "for a person to act on: resizing opportunities {}{each}, underprovisioned {}; {summary}",
                 status.opportunities, status.underprovisioned
             ),
         );
