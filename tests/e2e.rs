@@ -647,6 +647,40 @@ async fn access_keys_deactivates_a_key_past_its_mark_marks_the_next_and_delete_r
     assert_eq!(state("laptop").await, [StatusType::Active]);
 }
 
+#[tokio::test]
+#[ignore = "needs a cluster (FRUGAL_E2E_KUBECONFIG) or FRUGAL_E2E_API_SERVER=1; run with --ignored"]
+async fn right_sizing_enrolls_the_account_then_reports_compute_optimizers_findings_in_dollars() {
+    let env = E2e::start("sizing").await;
+    let instance = env.account.launch_instance(&[], None).await;
+    let seeds = json!([{"account": env.account.id, "region": REGION, "instanceId": instance, "finding": "Overprovisioned",
+                        "recommendedType": "t3.micro", "estimatedMonthlySavingsUsd": 61.32, "performanceRisk": 1.0}]);
+    common::control("/_frugal/compute-optimizer/recommendations", seeds).await;
+    env.create(env.policy(|p| {
+        p.spec.gateway_endpoints = None;
+        p.spec.resync_interval = "30s".to_string();
+        p.spec.right_sizing = Some(serde_yaml::from_str("{minMonthlySavingsUsd: 5}").expect("rightSizing section"));
+    }))
+    .await;
+    // The first run enrolls (the findings are not readable before); a resync later they are.
+    let policy = env
+        .wait_until("Ready=True (OpportunitiesFound) with status.rightSizing's dollars", |p| {
+            is_current(p)
+                && condition(p, conditions::READY).is_some_and(|c| c.status == "True" && c.reason == reason::OPPORTUNITIES_FOUND)
+                && p.status.as_ref().and_then(|s| s.right_sizing.as_ref()).is_some_and(|r| r.opportunities == 1)
+        })
+        .await;
+    let sizing = policy.status.as_ref().and_then(|s| s.right_sizing.as_ref()).expect("status.rightSizing");
+    assert_eq!((sizing.enrollment.as_str(), sizing.estimated_monthly_savings_usd.as_str()), ("Active", "61.32"), "{sizing:?}");
+    assert_eq!((sizing.resources[0].id.as_str(), sizing.resources[0].recommended.as_str()), (instance.as_str(), "t3.micro"));
+    assert!(condition_is(&policy, conditions::RIGHT_SIZING_IN_SYNC, "False", reason::OPPORTUNITIES_FOUND));
+    let cost = policy.status.as_ref().and_then(|s| s.cost.as_ref()).expect("status.cost");
+    assert_eq!(cost.monthly_waste_usd, "61.32", "the opportunity is the area's waste: {cost:?}");
+    wait_for_normal_events(&env, &["ComputeOptimizerEnrolled"]).await;
+    let instances = env.account.ec2.describe_instances().instance_ids(&instance).send().await.expect("DescribeInstances");
+    let kind = instances.reservations().first().and_then(|r| r.instances().first()).and_then(|i| i.instance_type().cloned());
+    assert_eq!(kind.map(|k| k.as_str().to_string()), Some("m1.small".to_string()), "never resized");
+}
+
 fn backup_status(policy: &CostPolicy) -> Option<&BackupStatus> {
     policy.status.as_ref().and_then(|s| s.backup.as_ref())
 }

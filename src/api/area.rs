@@ -87,4 +87,18 @@ mod tests {
             assert_eq!(AreaName::from_key(area.key()), Some(area));
         }
     }
+
+    /// The API server's own rule (CEL) that a spec enables an area names every area, and says
+    /// what validation says: a new area left out would be refused at admission.
+    #[test]
+    fn the_at_least_one_area_rule_names_every_area() {
+        let schema = serde_json::to_value(schemars::schema_for!(CostPolicySpec)).expect("schema");
+        let rules = schema["x-kubernetes-validations"].as_array().expect("CEL rules");
+        let rule = rules.iter().find(|r| r["message"].as_str().is_some_and(|m| m.starts_with("at least one area"))).expect("the rule");
+        let checks: Vec<String> = AreaName::ALL.iter().map(|a| format!("has(self.{})", a.key())).collect();
+        assert_eq!(rule["rule"], checks.join(" || "));
+        let spec: CostPolicySpec = serde_yaml::from_str("aws: {region: eu-west-1}").expect("spec parses");
+        let errors = crate::api::validate::validate("p", &spec).expect_err("no area");
+        assert_eq!(errors.0[0].message, rule["message"].as_str().unwrap_or_default());
+    }
 }

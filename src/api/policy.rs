@@ -47,7 +47,7 @@ pub use ssm_access::*;
 )]
 #[serde(rename_all = "camelCase")]
 #[schemars(extend("x-kubernetes-validations" = [
-    {"rule": "has(self.gatewayEndpoints) || has(self.snapshotRetention) || has(self.ssmAccess) || has(self.backup) || has(self.accessKeys)", "message": "at least one area must be configured: spec.gatewayEndpoints, spec.snapshotRetention, spec.ssmAccess, spec.backup or spec.accessKeys"},
+    {"rule": "has(self.gatewayEndpoints) || has(self.snapshotRetention) || has(self.ssmAccess) || has(self.backup) || has(self.accessKeys) || has(self.rightSizing)", "message": "at least one area must be configured: spec.gatewayEndpoints, spec.snapshotRetention, spec.ssmAccess, spec.backup, spec.accessKeys or spec.rightSizing"},
     {"rule": "self.mode != 'Enforce' || !has(self.snapshotRetention) || has(self.snapshotRetention.maxDeletionsPerRun)", "message": "spec.snapshotRetention.maxDeletionsPerRun is required in Enforce mode"}
 ]))]
 pub struct CostPolicySpec {
