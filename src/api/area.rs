@@ -12,17 +12,19 @@ pub enum AreaName {
     Backup,
     AccessKeys,
     RightSizing,
+    CloudWatch,
 }
 
 impl AreaName {
     /// Every area, in the order of the spec's sections.
-    pub const ALL: [AreaName; 6] = [
+    pub const ALL: [AreaName; 7] = [
         AreaName::GatewayEndpoints,
         AreaName::SnapshotRetention,
         AreaName::SsmAccess,
         AreaName::Backup,
         AreaName::AccessKeys,
         AreaName::RightSizing,
+        AreaName::CloudWatch,
     ];
 
     /// The spec's key (and the status's): `snapshotRetention`.
@@ -34,6 +36,7 @@ impl AreaName {
             AreaName::Backup => "backup",
             AreaName::AccessKeys => "accessKeys",
             AreaName::RightSizing => "rightSizing",
+            AreaName::CloudWatch => "cloudWatch",
         }
     }
 
@@ -47,6 +50,7 @@ impl AreaName {
             AreaName::Backup => "BackupInSync",
             AreaName::AccessKeys => "AccessKeysInSync",
             AreaName::RightSizing => "RightSizingInSync",
+            AreaName::CloudWatch => "CloudWatchInSync",
         }
     }
 

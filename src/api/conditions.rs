@@ -14,6 +14,7 @@ pub const SSM_ACCESS_IN_SYNC: &str = AreaName::SsmAccess.condition_type();
 pub const BACKUP_IN_SYNC: &str = AreaName::Backup.condition_type();
 pub const ACCESS_KEYS_IN_SYNC: &str = AreaName::AccessKeys.condition_type();
 pub const RIGHT_SIZING_IN_SYNC: &str = AreaName::RightSizing.condition_type();
+pub const CLOUD_WATCH_IN_SYNC: &str = AreaName::CloudWatch.condition_type();
 
 /// Reasons, shared by all condition types.
 pub mod reason {

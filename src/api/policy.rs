@@ -10,12 +10,14 @@ use super::status::CostPolicyStatus;
 
 mod access_keys;
 mod backup;
+mod cloud_watch;
 mod gateway_endpoints;
 mod right_sizing;
 mod snapshot_retention;
 mod ssm_access;
 pub use access_keys::*;
 pub use backup::*;
+pub use cloud_watch::*;
 pub use gateway_endpoints::*;
 pub use right_sizing::*;
 pub use snapshot_retention::*;
@@ -47,7 +49,7 @@ pub use ssm_access::*;
 )]
 #[serde(rename_all = "camelCase")]
 #[schemars(extend("x-kubernetes-validations" = [
-    {"rule": "has(self.gatewayEndpoints) || has(self.snapshotRetention) || has(self.ssmAccess) || has(self.backup) || has(self.accessKeys) || has(self.rightSizing)", "message": "at least one area must be configured: spec.gatewayEndpoints, spec.snapshotRetention, spec.ssmAccess, spec.backup, spec.accessKeys or spec.rightSizing"},
+    {"rule": "has(self.gatewayEndpoints) || has(self.snapshotRetention) || has(self.ssmAccess) || has(self.backup) || has(self.accessKeys) || has(self.rightSizing) || has(self.cloudWatch)", "message": "at least one area must be configured: spec.gatewayEndpoints, spec.snapshotRetention, spec.ssmAccess, spec.backup, spec.accessKeys, spec.rightSizing or spec.cloudWatch"},
     {"rule": "self.mode != 'Enforce' || !has(self.snapshotRetention) || has(self.snapshotRetention.maxDeletionsPerRun)", "message": "spec.snapshotRetention.maxDeletionsPerRun is required in Enforce mode"}
 ]))]
 pub struct CostPolicySpec {
@@ -102,6 +104,12 @@ pub struct CostPolicySpec {
     /// Nothing is ever resized by the operator.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub right_sizing: Option<RightSizingSpec>,
+
+    /// CloudWatch kept cheap and useful: log groups that never expire get a retention, running
+    /// instances get a status-check alarm (to the SNS topic people read), and alarms of
+    /// instances that no longer exist are reported (or deleted). No log data is ever deleted.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub cloud_watch: Option<CloudWatchSpec>,
 }
 
 fn default_resync_interval() -> String {

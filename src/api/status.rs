@@ -6,12 +6,14 @@ use serde::{Deserialize, Serialize};
 
 mod access_keys;
 mod backup;
+mod cloud_watch;
 mod gateway_endpoints;
 mod right_sizing;
 mod snapshot_retention;
 mod ssm_access;
 pub use access_keys::*;
 pub use backup::*;
+pub use cloud_watch::*;
 pub use gateway_endpoints::*;
 pub use right_sizing::*;
 pub use snapshot_retention::*;
@@ -61,6 +63,10 @@ pub struct CostPolicyStatus {
     /// Compute Optimizer enrollment and right-sizing findings.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub right_sizing: Option<RightSizingStatus>,
+
+    /// Log retention, instance alarms and orphan alarms.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub cloud_watch: Option<CloudWatchStatus>,
 
     /// Estimated monthly cost of findings and savings of actions, in USD.
     #[serde(default, skip_serializing_if = "Option::is_none")]

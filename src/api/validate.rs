@@ -14,6 +14,7 @@ const MAX_TAG_VALUE_LEN: usize = 256;
 
 mod access_keys;
 mod backup;
+mod cloud_watch;
 pub mod cron;
 mod gateway_endpoints;
 mod right_sizing;
@@ -21,6 +22,7 @@ mod snapshot_retention;
 mod ssm_access;
 pub use access_keys::AccessKeysDesired;
 pub use backup::{BackupDesired, BackupRuleDesired, DEFAULT_SELECTION_NAME, SelectionDesired};
+pub use cloud_watch::{CloudWatchDesired, InstanceAlarmsDesired, LogRetentionDesired, RETENTION_DAYS};
 pub use gateway_endpoints::{GatewayEndpointsDesired, VpcScope};
 pub use right_sizing::RightSizingDesired;
 pub use snapshot_retention::SnapshotRetentionDesired;
@@ -72,6 +74,7 @@ pub struct ValidatedPolicy {
     pub backup: Option<BackupDesired>,
     pub access_keys: Option<AccessKeysDesired>,
     pub right_sizing: Option<RightSizingDesired>,
+    pub cloud_watch: Option<CloudWatchDesired>,
 }
 
 impl ValidatedPolicy {
@@ -112,16 +115,18 @@ pub fn validate(name: &str, spec: &CostPolicySpec) -> Result<ValidatedPolicy, In
     let backup = spec.backup.as_ref().map(|b| backup::check_backup(b, &mut errors));
     let access_keys = spec.access_keys.as_ref().map(|ak| access_keys::check_access_keys(ak, &mut errors));
     let right_sizing = spec.right_sizing.as_ref().map(|rs| right_sizing::check_right_sizing(rs, &mut errors));
+    let cloud_watch = spec.cloud_watch.as_ref().map(|cw| cloud_watch::check_cloud_watch(cw, &mut errors));
     if spec.gateway_endpoints.is_none()
         && spec.snapshot_retention.is_none()
         && spec.ssm_access.is_none()
         && spec.backup.is_none()
         && spec.access_keys.is_none()
         && spec.right_sizing.is_none()
+        && spec.cloud_watch.is_none()
     {
         errors.push(
             "spec",
-            "at least one area must be configured: spec.gatewayEndpoints, spec.snapshotRetention, spec.ssmAccess, spec.backup, spec.accessKeys or spec.rightSizing",
+            "at least one area must be configured: spec.gatewayEndpoints, spec.snapshotRetention, spec.ssmAccess, spec.backup, spec.accessKeys, spec.rightSizing or spec.cloudWatch",
         );
     }
     errors.into_result(ValidatedPolicy {
@@ -136,6 +141,7 @@ pub fn validate(name: &str, spec: &CostPolicySpec) -> Result<ValidatedPolicy, In
         backup,
         access_keys,
         right_sizing,
+        cloud_watch,
     })
 }
 

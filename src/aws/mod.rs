@@ -3,6 +3,7 @@
 
 mod access_keys;
 mod backup;
+mod cloud_watch;
 mod error;
 mod gateway_endpoints;
 mod observation;
@@ -211,6 +212,7 @@ pub struct AwsCloud {
     /// Who the credentials are (accessKeys never deactivates the caller's own keys).
     sts: aws_sdk_sts::Client,
     compute_optimizer: aws_sdk_computeoptimizer::Client,
+    logs: aws_sdk_cloudwatchlogs::Client,
     /// Auto Scaling groups' tags (Compute Optimizer's answers carry none for groups).
     autoscaling: aws_sdk_autoscaling::Client,
     region: String,
@@ -250,15 +252,39 @@ impl AwsCloud {
         let compute_optimizer = aws_sdk_computeoptimizer::Client::from_conf(
             aws_sdk_computeoptimizer::config::Builder::from(config).interceptor(RequestMetrics::new(metrics.clone())).build(),
         );
+        let logs = aws_sdk_cloudwatchlogs::Client::from_conf(
+            aws_sdk_cloudwatchlogs::config::Builder::from(config).interceptor(RequestMetrics::new(metrics.clone())).build(),
+        );
         let autoscaling = aws_sdk_autoscaling::Client::from_conf(
             aws_sdk_autoscaling::config::Builder::from(config).interceptor(RequestMetrics::new(metrics)).build(),
         );
-        Self { ec2, cloudwatch, backup, ssm, iam, sts, compute_optimizer, autoscaling, region, account, pacer, observations }
+        Self { ec2, cloudwatch, backup, ssm, iam, sts, compute_optimizer, logs, autoscaling, region, account, pacer, observations }
     }
 
     /// The pages of a describe call, each paced as a describe when it is requested.
     async fn paced<T: paging::Page, E>(&self, pages: PaginationStream<Result<T, E>>) -> paging::PacedPages<T, E> {
         paging::PacedPages::new(self.pacer.bucket(&self.account, &self.region, PaceClass::NonMutating).await, pages)
+    }
+
+    /// Every page of a read whose SDK has no paginator (the service takes and returns a next
+    /// token), each paced as a describe when it is requested. `page` asks for the page of a
+    /// token and answers its items and the next token.
+    async fn token_pages<T, F, Fut>(&self, mut page: F) -> Result<Vec<T>, CloudError>
+    where
+        F: FnMut(Option<String>) -> Fut,
+        Fut: std::future::Future<Output = Result<(Vec<T>, Option<String>), CloudError>>,
+    {
+        let mut all = Vec::new();
+        let mut token = None;
+        loop {
+            self.pace(PaceClass::NonMutating).await;
+            let (items, next) = page(token.take()).await?;
+            all.extend(items);
+            match next.filter(|t| !t.is_empty()) {
+                Some(next) => token = Some(next),
+                None => return Ok(all),
+            }
+        }
     }
 
     /// Waits for a token of the account's bucket for `class`.

@@ -91,77 +91,56 @@ impl AwsCloud {
 
     /// Every recommendation of one kind in the region, page by page.
     async fn recommendations(&self, kind: RightSizingResource) -> Result<Vec<Recommendation>, CloudError> {
-        let mut all = Vec::new();
-        let mut token: Option<String> = None;
-        loop {
-            self.pace(PaceClass::NonMutating).await;
-            let next = match kind {
-                RightSizingResource::Ec2Instances => {
-                    let page = self
-                        .compute_optimizer
-                        .get_ec2_instance_recommendations()
-                        .max_results(PAGE)
-                        .set_next_token(token.take())
-                        .send()
-                        .await
-                        .map_err(|e| classify("GetEC2InstanceRecommendations", e))?;
-                    all.extend(page.instance_recommendations().iter().filter_map(instance));
-                    page.next_token().map(str::to_string)
-                }
-                RightSizingResource::EbsVolumes => {
-                    let page = self
-                        .compute_optimizer
-                        .get_ebs_volume_recommendations()
-                        .max_results(PAGE)
-                        .set_next_token(token.take())
-                        .send()
-                        .await
-                        .map_err(|e| classify("GetEBSVolumeRecommendations", e))?;
-                    all.extend(page.volume_recommendations().iter().filter_map(volume));
-                    page.next_token().map(str::to_string)
-                }
-                RightSizingResource::AutoScalingGroups => {
-                    let page = self
-                        .compute_optimizer
-                        .get_auto_scaling_group_recommendations()
-                        .max_results(PAGE)
-                        .set_next_token(token.take())
-                        .send()
-                        .await
-                        .map_err(|e| classify("GetAutoScalingGroupRecommendations", e))?;
-                    all.extend(page.auto_scaling_group_recommendations().iter().filter_map(auto_scaling_group));
-                    page.next_token().map(str::to_string)
-                }
-            };
-            match next.filter(|t| !t.is_empty()) {
-                Some(next) => token = Some(next),
-                None => return Ok(all),
+        let co = &self.compute_optimizer;
+        match kind {
+            RightSizingResource::Ec2Instances => {
+                self.token_pages(|token| {
+                    let request = co.get_ec2_instance_recommendations().max_results(PAGE).set_next_token(token);
+                    async move {
+                        let page = request.send().await.map_err(|e| classify("GetEC2InstanceRecommendations", e))?;
+                        Ok((page.instance_recommendations().iter().filter_map(instance).collect(), page.next_token().map(str::to_string)))
+                    }
+                })
+                .await
+            }
+            RightSizingResource::EbsVolumes => {
+                self.token_pages(|token| {
+                    let request = co.get_ebs_volume_recommendations().max_results(PAGE).set_next_token(token);
+                    async move {
+                        let page = request.send().await.map_err(|e| classify("GetEBSVolumeRecommendations", e))?;
+                        Ok((page.volume_recommendations().iter().filter_map(volume).collect(), page.next_token().map(str::to_string)))
+                    }
+                })
+                .await
+            }
+            RightSizingResource::AutoScalingGroups => {
+                self.token_pages(|token| {
+                    let request = co.get_auto_scaling_group_recommendations().max_results(PAGE).set_next_token(token);
+                    async move {
+                        let page = request.send().await.map_err(|e| classify("GetAutoScalingGroupRecommendations", e))?;
+                        let groups = page.auto_scaling_group_recommendations().iter().filter_map(auto_scaling_group).collect();
+                        Ok((groups, page.next_token().map(str::to_string)))
+                    }
+                })
+                .await
             }
         }
     }
 
     /// Every Auto Scaling group's name and tags in the region.
     async fn auto_scaling_group_tags(&self) -> Result<Vec<(String, Tags)>, CloudError> {
-        let mut groups = Vec::new();
-        let mut token: Option<String> = None;
-        loop {
-            self.pace(PaceClass::NonMutating).await;
-            let page = self
-                .autoscaling
-                .describe_auto_scaling_groups()
-                .set_next_token(token.take())
-                .send()
-                .await
-                .map_err(|e| classify("DescribeAutoScalingGroups", e))?;
-            for group in page.auto_scaling_groups() {
-                let tags = group.tags().iter().filter_map(|t| Some((t.key()?.to_string(), t.value().unwrap_or_default().to_string())));
-                groups.push((group.auto_scaling_group_name().unwrap_or_default().to_string(), tags.collect()));
+        self.token_pages(|token| {
+            let request = self.autoscaling.describe_auto_scaling_groups().set_next_token(token);
+            async move {
+                let page = request.send().await.map_err(|e| classify("DescribeAutoScalingGroups", e))?;
+                let groups = page.auto_scaling_groups().iter().map(|group| {
+                    let tags = group.tags().iter().filter_map(|t| Some((t.key()?.to_string(), t.value().unwrap_or_default().to_string())));
+                    (group.auto_scaling_group_name().unwrap_or_default().to_string(), tags.collect())
+                });
+                Ok((groups.collect(), page.next_token().map(str::to_string)))
             }
-            match page.next_token().filter(|t| !t.is_empty()) {
-                Some(next) => token = Some(next.to_string()),
-                None => return Ok(groups),
-            }
-        }
+        })
+        .await
     }
 }
 

@@ -13,7 +13,7 @@ use std::process::ExitCode;
 use serde_json::{Value, json};
 
 use crate::api::validate::ValidatedPolicy;
-use crate::api::{DeletionPolicy, KeyPairPolicy, Mode};
+use crate::api::{DeletionPolicy, KeyPairPolicy, Mode, OrphanAlarms};
 
 use crate::api::{AreaName, RightSizingResource};
 use statements::{PLACEHOLDER_BACKUP_ROLE, PLACEHOLDER_SSM_PROFILE_ROLE, Scope};
@@ -188,6 +188,9 @@ fn scope_of(policies: &[&ValidatedPolicy]) -> Scope {
             .filter_map(|p| p.right_sizing.as_ref())
             .any(|r| !r.selector.is_empty() && r.resources.contains(&RightSizingResource::AutoScalingGroups)),
         right_sizing_enroll: enforcing.iter().filter_map(|p| p.right_sizing.as_ref()).any(|r| r.enroll),
+        cloud_watch_logs: policies.iter().filter_map(|p| p.cloud_watch.as_ref()).any(|c| c.log_retention.is_some()),
+        cloud_watch_alarms: policies.iter().filter_map(|p| p.cloud_watch.as_ref()).any(|c| c.instance_alarms.is_some()),
+        cloud_watch_delete_orphans: policies.iter().filter_map(|p| p.cloud_watch.as_ref()).any(|c| c.orphan_alarms != OrphanAlarms::Report),
     }
 }
 

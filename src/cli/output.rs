@@ -12,6 +12,7 @@ use crate::engine::{AppliedRun, Area, AreaOutcome, AreaPlan, ChangeResult, Error
 
 mod access_keys;
 mod backup;
+mod cloud_watch;
 mod gateway_endpoints;
 mod right_sizing;
 mod snapshot_retention;

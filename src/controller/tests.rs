@@ -54,6 +54,7 @@ use fixtures::*;
 
 mod access_keys;
 mod backup;
+mod cloud_watch;
 mod conflicts;
 mod gateway_endpoints;
 mod kube_faults;

@@ -6,14 +6,16 @@
 use std::fmt::Debug;
 
 use crate::api::validate::{
-    AccessKeysDesired, BackupDesired, GatewayEndpointsDesired, RightSizingDesired, SnapshotRetentionDesired, SsmAccessDesired,
-    ValidatedPolicy,
+    AccessKeysDesired, BackupDesired, CloudWatchDesired, GatewayEndpointsDesired, RightSizingDesired, SnapshotRetentionDesired,
+    SsmAccessDesired, ValidatedPolicy,
 };
 use crate::api::{
-    AccessKeysStatus, AreaName, BackupStatus, GatewayEndpointsStatus, RightSizingStatus, SnapshotRetentionStatus, SsmAccessStatus,
+    AccessKeysStatus, AreaName, BackupStatus, CloudWatchStatus, GatewayEndpointsStatus, RightSizingStatus, SnapshotRetentionStatus,
+    SsmAccessStatus,
 };
 use crate::plan::access_keys::{AccessKeysChange, AccessKeysInventory, AccessKeysPlan};
 use crate::plan::backup::{BackupChange, BackupInventory, BackupPlan};
+use crate::plan::cloud_watch::{CloudWatchChange, CloudWatchInventory, CloudWatchPlan};
 use crate::plan::conflicts::Peers;
 use crate::plan::gateway_endpoints::{GatewayEndpointsChange, GatewayEndpointsInventory, GatewayEndpointsPlan};
 use crate::plan::right_sizing::{RightSizingChange, RightSizingInventory, RightSizingPlan};
@@ -47,6 +49,10 @@ pub struct AccessKeys;
 /// Compute Optimizer kept enrolled; its right-sizing findings reported in dollars.
 #[derive(Clone, Copy, Debug, PartialEq)]
 pub struct RightSizing;
+
+/// Log retention, instance status-check alarms and alarms of instances that are gone.
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub struct CloudWatch;
 
 impl AreaKind for GatewayEndpoints {
     const NAME: AreaName = AreaName::GatewayEndpoints;
@@ -102,6 +108,15 @@ impl AreaKind for RightSizing {
     type Status = RightSizingStatus;
 }
 
+impl AreaKind for CloudWatch {
+    const NAME: AreaName = AreaName::CloudWatch;
+    type Desired = CloudWatchDesired;
+    type Inventory = CloudWatchInventory;
+    type Plan = CloudWatchPlan;
+    type Change = CloudWatchChange;
+    type Status = CloudWatchStatus;
+}
+
 /// One account and region, reached with the policy's credentials: every area's
 /// [`AreaCloud`], and what gateway endpoint cleanup needs.
 pub trait Cloud:
@@ -111,6 +126,7 @@ pub trait Cloud:
     + AreaCloud<Backup>
     + AreaCloud<AccessKeys>
     + AreaCloud<RightSizing>
+    + AreaCloud<CloudWatch>
     + GatewayEndpointsCleanup
 {
 }
@@ -122,6 +138,7 @@ impl<T> Cloud for T where
         + AreaCloud<Backup>
         + AreaCloud<AccessKeys>
         + AreaCloud<RightSizing>
+        + AreaCloud<CloudWatch>
         + GatewayEndpointsCleanup
 {
 }
@@ -156,6 +173,7 @@ pub struct Areas<F: Family> {
     pub backup: Option<F::Of<Backup>>,
     pub access_keys: Option<F::Of<AccessKeys>>,
     pub right_sizing: Option<F::Of<RightSizing>>,
+    pub cloud_watch: Option<F::Of<CloudWatch>>,
 }
 
 /// Code that runs once per enabled area, generic over the area.
@@ -167,7 +185,7 @@ pub trait Visit<'r, F: Family> {
 impl<F: Family> Areas<F> {
     /// Visits every enabled area, in the order of the spec's sections.
     pub fn each<'r>(&'r self, visitor: &mut impl Visit<'r, F>) {
-        let Areas { gateway_endpoints, snapshot_retention, ssm_access, backup, access_keys, right_sizing } = self;
+        let Areas { gateway_endpoints, snapshot_retention, ssm_access, backup, access_keys, right_sizing, cloud_watch } = self;
         if let Some(area) = gateway_endpoints {
             visitor.visit::<GatewayEndpoints>(area);
         }
@@ -186,6 +204,9 @@ impl<F: Family> Areas<F> {
         if let Some(area) = right_sizing {
             visitor.visit::<RightSizing>(area);
         }
+        if let Some(area) = cloud_watch {
+            visitor.visit::<CloudWatch>(area);
+        }
     }
 }
 
@@ -199,12 +220,13 @@ impl Areas<Planned> {
             backup: run::observe_and_plan_area::<Backup>(cloud, policy, peers, now).await,
             access_keys: run::observe_and_plan_area::<AccessKeys>(cloud, policy, peers, now).await,
             right_sizing: run::observe_and_plan_area::<RightSizing>(cloud, policy, peers, now).await,
+            cloud_watch: run::observe_and_plan_area::<CloudWatch>(cloud, policy, peers, now).await,
         }
     }
 
     /// Executes every area's actions, one area after the other.
     pub(super) async fn act(self, cloud: &dyn Cloud, policy: &str) -> Areas<Applied> {
-        let Areas { gateway_endpoints, snapshot_retention, ssm_access, backup, access_keys, right_sizing } = self;
+        let Areas { gateway_endpoints, snapshot_retention, ssm_access, backup, access_keys, right_sizing, cloud_watch } = self;
         Areas {
             gateway_endpoints: run::act_area::<GatewayEndpoints>(cloud, policy, gateway_endpoints).await,
             snapshot_retention: run::act_area::<SnapshotRetention>(cloud, policy, snapshot_retention).await,
@@ -212,12 +234,13 @@ impl Areas<Planned> {
             backup: run::act_area::<Backup>(cloud, policy, backup).await,
             access_keys: run::act_area::<AccessKeys>(cloud, policy, access_keys).await,
             right_sizing: run::act_area::<RightSizing>(cloud, policy, right_sizing).await,
+            cloud_watch: run::act_area::<CloudWatch>(cloud, policy, cloud_watch).await,
         }
     }
 
     /// The same areas with no change made (`frugal plan`).
     pub(super) fn without_acting(self) -> Areas<Applied> {
-        let Areas { gateway_endpoints, snapshot_retention, ssm_access, backup, access_keys, right_sizing } = self;
+        let Areas { gateway_endpoints, snapshot_retention, ssm_access, backup, access_keys, right_sizing, cloud_watch } = self;
         Areas {
             gateway_endpoints: gateway_endpoints.map(run::unchanged),
             snapshot_retention: snapshot_retention.map(run::unchanged),
@@ -225,6 +248,7 @@ impl Areas<Planned> {
             backup: backup.map(run::unchanged),
             access_keys: access_keys.map(run::unchanged),
             right_sizing: right_sizing.map(run::unchanged),
+            cloud_watch: cloud_watch.map(run::unchanged),
         }
     }
 }
@@ -252,6 +276,7 @@ pub fn enabled(policy: &ValidatedPolicy) -> Vec<AreaName> {
         backup: Backup::desired(policy).map(|_| ()),
         access_keys: AccessKeys::desired(policy).map(|_| ()),
         right_sizing: RightSizing::desired(policy).map(|_| ()),
+        cloud_watch: CloudWatch::desired(policy).map(|_| ()),
     };
     let mut names = Names(Vec::new());
     enabled.each(&mut names);
@@ -277,6 +302,7 @@ impl Areas<Deleted> {
             backup: Some(<Backup as Run>::cleanup(cloud, policy).await?),
             access_keys: Some(<AccessKeys as Run>::cleanup(cloud, policy).await?),
             right_sizing: Some(<RightSizing as Run>::cleanup(cloud, policy).await?),
+            cloud_watch: Some(<CloudWatch as Run>::cleanup(cloud, policy).await?),
         })
     }
 }

@@ -13,6 +13,7 @@ use super::run::AppliedRun;
 
 mod access_keys;
 mod backup;
+mod cloud_watch;
 mod gateway_endpoints;
 mod right_sizing;
 mod snapshot_retention;

@@ -11,6 +11,7 @@ use crate::plan::conflicts;
 
 mod access_keys;
 mod backup;
+mod cloud_watch;
 mod gateway_endpoints;
 mod right_sizing;
 mod snapshot_retention;

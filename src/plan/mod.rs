@@ -4,6 +4,7 @@
 
 pub mod access_keys;
 pub mod backup;
+pub mod cloud_watch;
 pub mod conflicts;
 pub mod gateway_endpoints;
 pub mod right_sizing;

@@ -43,7 +43,7 @@ pub fn invalid_specs() -> Vec<BadSpec> {
         ("  aws: {region: eu-west-1, roleArn: \"arn:aws:iam::123456789012:role/x\", externalId: \"a\"}\n  gatewayEndpoints: {services: [s3]}\n".to_string(), "spec.aws.externalId"),
         (format!("{GOOD_AWS}  resyncInterval: 10s\n  gatewayEndpoints: {{services: [s3]}}\n"), "spec.resyncInterval"),
         (format!("{GOOD_AWS}  resyncInterval: 48h\n  gatewayEndpoints: {{services: [s3]}}\n"), "spec.resyncInterval"),
-        (format!("{GOOD_AWS}  resyncInterval: 1d\n  gatewayEndpoints: {{services: [s3]}}\n"), "spec.resyncInterval"),
+        (format!("{GOOD_AWS}  resyncInterval: 2d\n  gatewayEndpoints: {{services: [s3]}}\n"), "spec.resyncInterval"),
         (format!("{GOOD_AWS}  resyncInterval: \"\"\n  gatewayEndpoints: {{services: [s3]}}\n"), "spec.resyncInterval"),
         (format!("{GOOD_AWS}  resyncInterval: \"99999999999999999999h\"\n  gatewayEndpoints: {{services: [s3]}}\n"), "spec.resyncInterval"),
         (GOOD_AWS.to_string(), "spec"),

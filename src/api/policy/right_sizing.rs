@@ -28,11 +28,11 @@ pub struct RightSizingSpec {
     #[schemars(length(min = 1, max = 3), extend("x-kubernetes-list-type" = "set"))]
     pub resources: Vec<RightSizingResource>,
 
-    /// Opportunities saving less than this (USD a month) are counted in the total but not
-    /// listed one by one, and do not make the area out of sync.
+    /// Opportunities saving less than this many whole USD a month are counted in the total but
+    /// not listed one by one, and do not make the area out of sync.
     #[serde(default)]
-    #[schemars(range(min = 0.0, max = 1_000_000.0))]
-    pub min_monthly_savings_usd: f64,
+    #[schemars(range(min = 0, max = 1_000_000))]
+    pub min_monthly_savings_usd: u32,
 
     /// Only resources carrying these tags; empty: every resource of the account and region.
     #[serde(default, skip_serializing_if = "Option::is_none")]

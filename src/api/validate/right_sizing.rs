@@ -6,7 +6,7 @@ use super::{Errors, check_tags};
 use crate::api::{RightSizingResource, RightSizingSpec};
 
 /// As the CRD schema's bound.
-const MAX_MIN_SAVINGS_USD: f64 = 1_000_000.0;
+const MAX_MIN_SAVINGS_USD: u32 = 1_000_000;
 
 /// The validated rightSizing section.
 #[derive(Clone, Debug, PartialEq)]
@@ -31,7 +31,7 @@ pub(super) fn check_right_sizing(spec: &RightSizingSpec, errors: &mut Errors) ->
         }
     }
     let savings = spec.min_monthly_savings_usd;
-    if !(0.0..=MAX_MIN_SAVINGS_USD).contains(&savings) {
+    if savings > MAX_MIN_SAVINGS_USD {
         errors.push(format!("{FIELD}.minMonthlySavingsUsd"), format!("{savings} is outside 0..{MAX_MIN_SAVINGS_USD}"));
     }
     if spec.enroll_member_accounts && !spec.enroll {
@@ -43,7 +43,7 @@ pub(super) fn check_right_sizing(spec: &RightSizingSpec, errors: &mut Errors) ->
         enroll: spec.enroll,
         enroll_member_accounts: spec.enroll_member_accounts,
         resources,
-        min_monthly_savings_usd: savings,
+        min_monthly_savings_usd: f64::from(savings),
         selector,
     }
 }
@@ -74,8 +74,7 @@ mod tests {
     fn bad_input_names_the_field() {
         assert_eq!(fields("{resources: []}"), ["spec.rightSizing.resources"]);
         assert_eq!(fields("{resources: [EbsVolumes, EbsVolumes]}"), ["spec.rightSizing.resources[1]"]);
-        assert_eq!(fields("{minMonthlySavingsUsd: -5}"), ["spec.rightSizing.minMonthlySavingsUsd"]);
-        assert_eq!(fields("{minMonthlySavingsUsd: .nan}"), ["spec.rightSizing.minMonthlySavingsUsd"]);
+        assert_eq!(fields("{minMonthlySavingsUsd: 1000001}"), ["spec.rightSizing.minMonthlySavingsUsd"]);
         assert_eq!(fields("{enroll: false, enrollMemberAccounts: true}"), ["spec.rightSizing.enrollMemberAccounts"]);
         assert_eq!(fields("{selector: {tags: {'': x}}}"), ["spec.rightSizing.selector.tags[\"\"]"]);
     }

@@ -41,6 +41,7 @@ pub fn of(area: AreaName) -> AreaStatements {
         AreaName::Backup => backup,
         AreaName::AccessKeys => access_keys,
         AreaName::RightSizing => right_sizing,
+        AreaName::CloudWatch => cloud_watch,
     }
 }
 
@@ -88,6 +89,12 @@ pub struct Scope {
     pub right_sizing_group_tags: bool,
     /// rightSizing enrolls the account (Enforce with enroll).
     pub right_sizing_enroll: bool,
+    /// cloudWatch sets log retention (logRetention).
+    pub cloud_watch_logs: bool,
+    /// cloudWatch keeps instance alarms (instanceAlarms).
+    pub cloud_watch_alarms: bool,
+    /// cloudWatch deletes orphan alarms (orphanAlarms Delete or DeleteAll).
+    pub cloud_watch_delete_orphans: bool,
 }
 
 fn set(items: &[&str]) -> BTreeSet<String> {
@@ -120,6 +127,9 @@ impl Scope {
             right_sizing_resources: RightSizingResource::ALL.into_iter().collect(),
             right_sizing_group_tags: true,
             right_sizing_enroll: true,
+            cloud_watch_logs: true,
+            cloud_watch_alarms: true,
+            cloud_watch_delete_orphans: true,
         }
     }
 
@@ -469,6 +479,41 @@ fn right_sizing(s: &Scope) -> Vec<Statement> {
             )
             .when(json!({ "StringLike": { "iam:AWSServiceName": "compute-optimizer.amazonaws.com" } })),
         ]);
+    }
+    statements
+}
+
+/// CloudWatch alarms are scoped by ARN; CloudWatch Logs' DescribeLogGroups is not
+/// resource-scoped, PutRetentionPolicy is (log-group ARNs).
+fn cloud_watch(s: &Scope) -> Vec<Statement> {
+    let alarms = s.arn("cloudwatch", true, "alarm:*");
+    let mut statements = vec![
+        allow("CloudWatchReadAlarms", &["cloudwatch:DescribeAlarms", "ec2:DescribeInstances"], anywhere()),
+        allow("CloudWatchReadAlarmTags", &["cloudwatch:ListTagsForResource"], [alarms.clone()]),
+    ];
+    if s.cloud_watch_logs {
+        statements.push(allow("CloudWatchReadLogGroups", &["logs:DescribeLogGroups"], anywhere()));
+    }
+    if !s.enforce {
+        return statements;
+    }
+    if s.cloud_watch_logs {
+        statements.push(allow("CloudWatchSetLogRetention", &["logs:PutRetentionPolicy"], [s.arn("logs", true, "log-group:*")]));
+    }
+    if s.cloud_watch_alarms {
+        // PutMetricAlarm with Tags is also authorized as cloudwatch:TagResource.
+        statements.push(allow(
+            "CloudWatchPutInstanceAlarms",
+            &["cloudwatch:PutMetricAlarm", "cloudwatch:TagResource"],
+            [s.arn("cloudwatch", true, "alarm:frugal-*")],
+        ));
+    }
+    if s.cloud_watch_delete_orphans || s.cleanup {
+        statements.push(allow(
+            "CloudWatchDeleteAlarms",
+            &["cloudwatch:DeleteAlarms", "cloudwatch:TagResource", "cloudwatch:UntagResource"],
+            [alarms],
+        ));
     }
     statements
 }

@@ -13,6 +13,7 @@ use super::fixtures::{PRIVATE_TABLE, PUBLIC_TABLE, REGION, VPC};
 
 mod access_keys;
 mod backup;
+mod cloud_watch;
 mod gateway_endpoints;
 mod right_sizing;
 mod snapshot_retention;
@@ -23,6 +24,7 @@ use crate::engine::{Cloud, CloudConnector, CloudError};
 use crate::plan::Tags;
 use crate::plan::access_keys::AccessKeysInventory;
 use crate::plan::backup::BackupInventory;
+use crate::plan::cloud_watch::CloudWatchInventory;
 use crate::plan::gateway_endpoints::{GatewayEndpoint, Route, RouteTable, Vpc};
 use crate::plan::right_sizing::RightSizingInventory;
 use crate::plan::snapshot_retention::SnapshotRetentionInventory;
@@ -73,6 +75,9 @@ pub(super) enum CloudCall {
     /// An accessKeys change, as `describe()` says it.
     AccessKeysChange(String),
     ObserveRightSizing,
+    ObserveCloudWatch,
+    /// A cloudWatch change, as `describe()` says it.
+    CloudWatchChange(String),
     /// A rightSizing change, as `describe()` says it.
     RightSizingChange(String),
 }
@@ -91,6 +96,7 @@ impl CloudCall {
                 | CloudCall::Backup { .. }
                 | CloudCall::AccessKeysChange(_)
                 | CloudCall::RightSizingChange(_)
+                | CloudCall::CloudWatchChange(_)
         )
     }
 }
@@ -105,6 +111,7 @@ pub(super) struct Account {
     backup: BackupInventory,
     pub(super) access_keys: AccessKeysInventory,
     pub(super) right_sizing: RightSizingInventory,
+    pub(super) cloud_watch: CloudWatchInventory,
     pub(super) snapshots: SnapshotRetentionInventory,
 }
 
@@ -201,6 +208,15 @@ impl FakeCloud {
     pub(super) fn with_right_sizing(self, right_sizing: RightSizingInventory) -> Self {
         lock(&self.account).right_sizing = right_sizing;
         self
+    }
+
+    pub(super) fn with_cloud_watch(self, cloud_watch: CloudWatchInventory) -> Self {
+        lock(&self.account).cloud_watch = cloud_watch;
+        self
+    }
+
+    pub(super) fn cloud_watch(&self) -> CloudWatchInventory {
+        lock(&self.account).cloud_watch.clone()
     }
 
     pub(super) fn right_sizing(&self) -> RightSizingInventory {

@@ -79,6 +79,7 @@ fn applied(mode: Mode, inv: &GatewayEndpointsInventory, fail: Option<CloudError>
             backup: None,
             access_keys: None,
             right_sizing: None,
+            cloud_watch: None,
         },
         conflicts: Vec::new(),
     }
@@ -144,6 +145,7 @@ fn observation_failure_keeps_the_last_known_details_and_says_which_read_failed()
             backup: None,
             access_keys: None,
             right_sizing: None,
+            cloud_watch: None,
         },
         conflicts: Vec::new(),
     };
@@ -260,6 +262,7 @@ mod snapshot_area {
                 backup: None,
                 access_keys: None,
                 right_sizing: None,
+                cloud_watch: None,
             },
             conflicts: Vec::new(),
         }
