@@ -37,10 +37,10 @@ set +e; $frugal plan -f examples/demo.yaml; code=$?; set -e
 echo "exit code: $code"
 [ "$code" -eq 2 ] || { echo "expected the snapshots' grace period to be pending (exit 2)"; exit 1; }
 
-step "A day later: the emulator moves every frugal.dev/expires-at and frugal.dev/deactivate-* tag 24h back"
+step "A day later: the emulator moves every frugal.dev/expires-at (snapshots, alarms) and frugal.dev/deactivate-* tag 24h back"
 .venv/bin/python tests/emulator/seed_demo.py "$url" --fast-forward-grace
 
-step "frugal apply -f examples/demo.yaml   (the expired snapshots and the marked key are due now)"
+step "frugal apply -f examples/demo.yaml   (the expired snapshots, the marked key and the orphan alarm are due now)"
 $frugal apply -f examples/demo.yaml
 
 step "frugal plan -f examples/demo.yaml   (exit 0: nothing left to change; the coverage gap is for a person)"

@@ -59,6 +59,7 @@ fn exceptions(area: &str) -> &'static [&'static str] {
             // UpdateEnrollmentStatus creates Compute Optimizer's service-linked role.
             "iam:CreateServiceLinkedRole",
         ],
+        "cloudWatch" => &[],
         other => panic!("unknown area {other}"),
     }
 }
@@ -69,7 +70,7 @@ fn iam_action(r: &common::Recorded) -> String {
     assert!(!r.operation.contains(' '), "the recorder could not name an operation: {r:?}");
     let prefix = match r.service.as_str() {
         "monitoring" => "cloudwatch",
-        known @ ("ec2" | "backup" | "ssm" | "iam" | "sts" | "compute-optimizer" | "autoscaling") => known,
+        known @ ("ec2" | "backup" | "ssm" | "iam" | "sts" | "compute-optimizer" | "autoscaling" | "logs") => known,
         other => panic!("unexpected service {other:?}: {r:?}"),
     };
     format!("{prefix}:{}", r.operation)
@@ -502,4 +503,75 @@ async fn right_sizing_invokes_exactly_what_the_policy_grants() {
     take_invoked(&account, &mut invoked).await;
 
     check("rightSizing", &invoked, &p);
+}
+
+#[tokio::test]
+async fn cloud_watch_invokes_exactly_what_the_policy_grants() {
+    use aws_sdk_cloudwatch::types::{ComparisonOperator, Dimension, Tag};
+    let account = TestAccount::new().await;
+    aws_sdk_cloudwatchlogs::Client::new(&account.config)
+        .create_log_group()
+        .log_group_name("/aws/lambda/f")
+        .send()
+        .await
+        .expect("CreateLogGroup");
+    account.launch_instance(&[], None).await;
+    for name in ["frugal-keys-i-00000000000000001-status-check", "frugal-keys-i-00000000000000002-status-check"] {
+        account
+            .cloudwatch
+            .put_metric_alarm()
+            .alarm_name(name)
+            .namespace("AWS/EC2")
+            .metric_name("StatusCheckFailed")
+            .dimensions(
+                Dimension::builder().name("InstanceId").value(name.replace("frugal-keys-", "").replace("-status-check", "")).build(),
+            )
+            .period(60)
+            .evaluation_periods(1)
+            .threshold(1.0)
+            .comparison_operator(ComparisonOperator::GreaterThanOrEqualToThreshold)
+            .tags(Tag::builder().key("frugal.dev/managed-by").value("frugal").build())
+            .tags(Tag::builder().key("frugal.dev/policy").value("keys").build())
+            .send()
+            .await
+            .expect("PutMetricAlarm");
+    }
+    let section = |orphans: &str| {
+        format!(
+            "  cloudWatch: {{logRetention: {{days: 30}}, instanceAlarms: {{notify: 'arn:aws:sns:{REGION}:111122223333:ops'}}, orphanAlarms: {orphans}}}\n"
+        )
+    };
+    let p = policy(&account, "keys", "Enforce", &section("Delete"));
+    let report_only = policy(&account, "keys", "Enforce", &section("Report"));
+    let now = Timestamp::now().as_second();
+
+    let mut invoked = BTreeSet::new();
+    audit(&account, &p, &mut invoked).await;
+    // Retention, the instance's alarm, the orphans tagged; untagged when deletion is no longer
+    // asked; tagged again and deleted after the grace period.
+    enforce(&account, &p, now).await;
+    enforce(&account, &report_only, now).await;
+    enforce(&account, &p, now).await;
+    enforce(&account, &p, now + 2 * DAY).await;
+    let operations: Vec<String> = account.mutating_requests().await.into_iter().map(|r| r.operation).collect();
+    assert_eq!(
+        operations,
+        [
+            "PutRetentionPolicy",
+            "PutMetricAlarm",
+            "TagResource",
+            "TagResource",
+            "UntagResource",
+            "UntagResource",
+            "TagResource",
+            "TagResource",
+            "DeleteAlarms",
+            "DeleteAlarms"
+        ]
+    );
+    take_invoked(&account, &mut invoked).await;
+    assert_eq!(cleanup(&account, &p).await.len(), 1, "the instance's alarm");
+    take_invoked(&account, &mut invoked).await;
+
+    check("cloudWatch", &invoked, &p);
 }

@@ -87,10 +87,10 @@ def day_earlier(value: str) -> str:
     return earlier.strftime("%Y-%m-%dT%H:%M:%SZ") + sep + rest
 
 
-def fast_forward_grace(ec2, iam) -> int:
-    """Rewrites each snapshot's frugal.dev/expires-at tag and each user's
+def fast_forward_grace(ec2, iam, cw) -> int:
+    """Rewrites each snapshot's and alarm's frugal.dev/expires-at tag and each user's
     frugal.dev/deactivate-<AccessKeyId> tag as if a day had passed since frugal set it: the
-    same time minus 24 hours (a plain CreateTags / TagUser, as a person could do)."""
+    same time minus 24 hours (a plain CreateTags / TagResource / TagUser, as a person could do)."""
     key = "frugal.dev/expires-at"
     pages = ec2.get_paginator("describe_snapshots").paginate(OwnerIds=["self"], Filters=[{"Name": "tag-key", "Values": [key]}])
     moved = 0
@@ -110,6 +110,15 @@ def fast_forward_grace(ec2, iam) -> int:
                 iam.tag_user(UserName=name, Tags=[{"Key": t["Key"], "Value": day_earlier(t["Value"])} for t in tags])
                 marks += len(tags)
     print(f"{marks} user marks: {prefix}<AccessKeyId> moved 24 hours back")
+    alarms = 0
+    for page in cw.get_paginator("describe_alarms").paginate(AlarmTypes=["MetricAlarm"]):
+        for alarm in page["MetricAlarms"]:
+            tags = cw.list_tags_for_resource(ResourceARN=alarm["AlarmArn"])["Tags"]
+            value = next((t["Value"] for t in tags if t["Key"] == key), None)
+            if value is not None:
+                cw.tag_resource(ResourceARN=alarm["AlarmArn"], Tags=[{"Key": key, "Value": day_earlier(value)}])
+                alarms += 1
+    print(f"{alarms} alarms: {key} moved 24 hours back")
     return 0
 
 
@@ -296,9 +305,9 @@ def main() -> int:
     region = args.region
     ec2 = boto3.client("ec2", endpoint_url=args.endpoint_url, region_name=region)
     iam = boto3.client("iam", endpoint_url=args.endpoint_url, region_name=region)
-    if args.fast_forward_grace:
-        return fast_forward_grace(ec2, iam)
     cw = boto3.client("cloudwatch", endpoint_url=args.endpoint_url, region_name=region)
+    if args.fast_forward_grace:
+        return fast_forward_grace(ec2, iam, cw)
     account = boto3.client("sts", endpoint_url=args.endpoint_url, region_name=region).get_caller_identity()[
         "Account"
     ]

@@ -22,7 +22,7 @@ impl Output for CloudWatch {
         let orphans = plan.orphans.len() as f64 * ALARM_USD_PER_MONTH;
         let waste = (logs + orphans > 0.0).then(|| {
             format!(
-                "Log storage that never expires: ${}/month, orphan alarms: ${}/month (upper bound, us-east-1 list prices).",
+                "Log storage that never expires: ${}/month, orphan alarms: ${}/month (upper bound, us-east-1 list prices)",
                 usd(logs),
                 usd(orphans)
             )
