@@ -681,6 +681,61 @@ async fn right_sizing_enrolls_the_account_then_reports_compute_optimizers_findin
     assert_eq!(kind.map(|k| k.as_str().to_string()), Some("m1.small".to_string()), "never resized");
 }
 
+#[tokio::test]
+#[ignore = "needs a cluster (FRUGAL_E2E_KUBECONFIG) or FRUGAL_E2E_API_SERVER=1; run with --ignored"]
+async fn cloud_watch_sets_retention_alarms_the_instance_retires_its_orphan_and_delete_removes_its_alarms() {
+    use aws_sdk_cloudwatch::types::{ComparisonOperator, Dimension, Tag as AlarmTag};
+    let env = E2e::start("watch").await;
+    let logs = aws_sdk_cloudwatchlogs::Client::new(&env.account.config);
+    logs.create_log_group().log_group_name("/aws/lambda/orders").send().await.expect("CreateLogGroup");
+    let instance = env.account.launch_instance(&[], None).await;
+    let orphan = format!("frugal-{}-i-0000000000000dead-status-check", env.name);
+    env.account
+        .cloudwatch
+        .put_metric_alarm()
+        .alarm_name(&orphan)
+        .namespace("AWS/EC2")
+        .metric_name("StatusCheckFailed")
+        .dimensions(Dimension::builder().name("InstanceId").value("i-0000000000000dead").build())
+        .period(60)
+        .evaluation_periods(2)
+        .threshold(1.0)
+        .comparison_operator(ComparisonOperator::GreaterThanOrEqualToThreshold)
+        .tags(AlarmTag::builder().key(TAG_MANAGED_BY).value(MANAGED_BY_VALUE).build())
+        .tags(AlarmTag::builder().key(TAG_POLICY).value(&env.name).build())
+        .send()
+        .await
+        .expect("PutMetricAlarm");
+    env.create(env.policy(|p| {
+        p.spec.gateway_endpoints = None;
+        p.spec.deletion_policy = DeletionPolicy::Delete;
+        p.spec.cloud_watch = Some(
+            serde_yaml::from_str("{logRetention: {days: 30}, instanceAlarms: {}, orphanAlarms: Delete, gracePeriod: 0s}").expect("cloudWatch section"),
+        );
+    }))
+    .await;
+    let policy = env
+        .wait_until("Ready=True and CloudWatchInSync=True", |p| {
+            is_current(p) && is_true(p, conditions::READY) && is_true(p, conditions::CLOUD_WATCH_IN_SYNC)
+        })
+        .await;
+    let watch = policy.status.as_ref().and_then(|s| s.cloud_watch.as_ref()).expect("status.cloudWatch");
+    assert_eq!((watch.retention_set_last_run, watch.alarms_created_last_run, watch.orphan_alarms_deleted_last_run), (1, 1, 1), "{watch:?}");
+    let groups = logs.describe_log_groups().send().await.expect("DescribeLogGroups");
+    assert_eq!(groups.log_groups()[0].retention_in_days(), Some(30));
+    let ours = format!("frugal-{}-{instance}-status-check", env.name);
+    let names = |answer: aws_sdk_cloudwatch::operation::describe_alarms::DescribeAlarmsOutput| {
+        answer.metric_alarms().iter().filter_map(|a| a.alarm_name().map(str::to_string)).collect::<Vec<_>>()
+    };
+    assert_eq!(names(env.account.cloudwatch.describe_alarms().send().await.expect("DescribeAlarms")), [ours.clone()], "the orphan is gone");
+    wait_for_normal_events(&env, &["CloudWatchRetentionSet", "CloudWatchAlarmsCreated", "CloudWatchOrphanAlarmsDeleted"]).await;
+
+    env.delete_and_wait_gone().await;
+    assert_eq!(names(env.account.cloudwatch.describe_alarms().send().await.expect("DescribeAlarms")), Vec::<String>::new(), "its alarm is deleted");
+    let groups = logs.describe_log_groups().send().await.expect("DescribeLogGroups");
+    assert_eq!(groups.log_groups()[0].retention_in_days(), Some(30), "the retention stays: removing it would keep logs forever");
+}
+
 fn backup_status(policy: &CostPolicy) -> Option<&BackupStatus> {
     policy.status.as_ref().and_then(|s| s.backup.as_ref())
 }
