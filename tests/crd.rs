@@ -10,7 +10,7 @@ use frugal_operator::api::validate::validate;
 
 #[test]
 fn committed_crd_matches_frugal_crd_output() {
-    let generated = serde_yaml::to_string(&CostPolicy::crd()).expect("CRD renders");
+    let generated = serde_yaml::to_string(&frugal_operator::api::crd()).expect("CRD renders");
     let committed =
         std::fs::read_to_string(Path::new(env!("CARGO_MANIFEST_DIR")).join("crds/costpolicy.yaml")).expect("crds/costpolicy.yaml exists");
     assert!(generated == committed, "crds/costpolicy.yaml is stale: run `make crd` and commit the result");
@@ -49,7 +49,7 @@ fn every_example_parses_and_validates() {
 /// typo in a spec must never survive admission to reach the operator.
 #[test]
 fn no_part_of_the_spec_preserves_unknown_fields() {
-    let crd = serde_json::to_value(CostPolicy::crd()).expect("json");
+    let crd = serde_json::to_value(frugal_operator::api::crd()).expect("json");
     let spec = &crd["spec"]["versions"][0]["schema"]["openAPIV3Schema"]["properties"]["spec"];
     assert!(spec.is_object(), "{crd}");
     let text = spec.to_string();
@@ -58,7 +58,7 @@ fn no_part_of_the_spec_preserves_unknown_fields() {
 
 #[test]
 fn crd_is_cluster_scoped_with_status_and_printer_columns() {
-    let crd = CostPolicy::crd();
+    let crd = frugal_operator::api::crd();
     assert_eq!(crd.spec.scope, "Cluster");
     assert_eq!(crd.spec.names.short_names.as_deref(), Some(&["cpol".to_string()][..]));
     assert_eq!(crd.spec.names.categories.as_deref(), Some(&["frugal".to_string()][..]));
@@ -70,7 +70,7 @@ fn crd_is_cluster_scoped_with_status_and_printer_columns() {
 
 #[test]
 fn every_spec_field_has_a_description() {
-    let crd = serde_json::to_value(CostPolicy::crd()).expect("json");
+    let crd = serde_json::to_value(frugal_operator::api::crd()).expect("json");
     let spec = &crd["spec"]["versions"][0]["schema"]["openAPIV3Schema"]["properties"]["spec"];
     let mut missing = Vec::new();
     walk(spec, "spec", &mut missing);
@@ -95,7 +95,7 @@ fn every_spec_field_has_a_description() {
 
 /// docs/CRD-REFERENCE.md, rendered from the CRD's schema.
 fn crd_reference() -> String {
-    let crd = serde_json::to_value(CostPolicy::crd()).expect("json");
+    let crd = serde_json::to_value(frugal_operator::api::crd()).expect("json");
     let version = &crd["spec"]["versions"][0];
     let schema = &version["schema"]["openAPIV3Schema"];
     let mut out = String::from(

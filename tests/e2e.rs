@@ -710,7 +710,8 @@ async fn cloud_watch_sets_retention_alarms_the_instance_retires_its_orphan_and_d
         p.spec.gateway_endpoints = None;
         p.spec.deletion_policy = DeletionPolicy::Delete;
         p.spec.cloud_watch = Some(
-            serde_yaml::from_str("{logRetention: {days: 30}, instanceAlarms: {}, orphanAlarms: Delete, gracePeriod: 0s}").expect("cloudWatch section"),
+            serde_yaml::from_str("{logRetention: {days: 30}, instanceAlarms: {}, orphanAlarms: Delete, gracePeriod: 0s}")
+                .expect("cloudWatch section"),
         );
     }))
     .await;
@@ -731,7 +732,11 @@ async fn cloud_watch_sets_retention_alarms_the_instance_retires_its_orphan_and_d
     wait_for_normal_events(&env, &["CloudWatchRetentionSet", "CloudWatchAlarmsCreated", "CloudWatchOrphanAlarmsDeleted"]).await;
 
     env.delete_and_wait_gone().await;
-    assert_eq!(names(env.account.cloudwatch.describe_alarms().send().await.expect("DescribeAlarms")), Vec::<String>::new(), "its alarm is deleted");
+    assert_eq!(
+        names(env.account.cloudwatch.describe_alarms().send().await.expect("DescribeAlarms")),
+        Vec::<String>::new(),
+        "its alarm is deleted"
+    );
     let groups = logs.describe_log_groups().send().await.expect("DescribeLogGroups");
     assert_eq!(groups.log_groups()[0].retention_in_days(), Some(30), "the retention stays: removing it would keep logs forever");
 }

@@ -5,6 +5,7 @@
 pub mod allowlist;
 pub mod area;
 pub mod conditions;
+mod crd;
 pub mod manifest;
 pub mod names;
 mod policy;
@@ -13,6 +14,7 @@ mod status;
 pub mod validate;
 
 pub use area::AreaName;
+pub use crd::crd;
 pub use policy::*;
 pub use services::*;
 pub use status::*;

@@ -2,13 +2,9 @@
 
 use std::process::ExitCode;
 
-use kube::CustomResourceExt;
-
-use crate::api::CostPolicy;
-
 /// The CRD document exactly as committed in crds/.
 pub fn yaml() -> Result<String, serde_yaml::Error> {
-    serde_yaml::to_string(&CostPolicy::crd())
+    serde_yaml::to_string(&crate::api::crd())
 }
 
 pub fn print() -> ExitCode {
