@@ -728,7 +728,11 @@ async fn cloud_watch_sets_retention_alarms_the_instance_retires_its_orphan_and_d
     let names = |answer: aws_sdk_cloudwatch::operation::describe_alarms::DescribeAlarmsOutput| {
         answer.metric_alarms().iter().filter_map(|a| a.alarm_name().map(str::to_string)).collect::<Vec<_>>()
     };
-    assert_eq!(names(env.account.cloudwatch.describe_alarms().send().await.expect("DescribeAlarms")), [ours.clone()], "the orphan is gone");
+    assert_eq!(
+        names(env.account.cloudwatch.describe_alarms().send().await.expect("DescribeAlarms")),
+        std::slice::from_ref(&ours),
+        "the orphan is gone"
+    );
     wait_for_normal_events(&env, &["CloudWatchRetentionSet", "CloudWatchAlarmsCreated", "CloudWatchOrphanAlarmsDeleted"]).await;
 
     env.delete_and_wait_gone().await;

@@ -29,6 +29,9 @@ pub struct Context {
     pub policies: Option<Store<CostPolicy>>,
     /// Their validated specs, one validation per generation.
     pub validated: ValidatedSpecs,
+    /// Events the API server did not take, per policy, published with the policy's next
+    /// Events (see `events::publish`).
+    pub unpublished: UnpublishedEvents,
 }
 
 impl Context {
@@ -43,6 +46,7 @@ impl Context {
             allowed_roles: RoleAllowlist::default(),
             policies: None,
             validated: ValidatedSpecs::default(),
+            unpublished: UnpublishedEvents::default(),
         }
     }
 }
@@ -58,5 +62,30 @@ impl Context {
     pub fn with_policies(mut self, policies: Store<CostPolicy>) -> Self {
         self.policies = Some(policies);
         self
+    }
+}
+
+/// Events waiting for the API server, per policy name; at most [`UnpublishedEvents::MAX`] a
+/// policy (the oldest are dropped, and say so in the log).
+#[derive(Default)]
+pub struct UnpublishedEvents(std::sync::Mutex<std::collections::HashMap<String, Vec<kube::runtime::events::Event>>>);
+
+impl UnpublishedEvents {
+    pub const MAX: usize = 20;
+
+    /// The policy's waiting Events, oldest first; none are kept.
+    pub fn take(&self, policy: &str) -> Vec<kube::runtime::events::Event> {
+        self.0.lock().unwrap_or_else(std::sync::PoisonError::into_inner).remove(policy).unwrap_or_default()
+    }
+
+    /// Keeps `events` for the policy's next publish.
+    pub fn keep(&self, policy: &str, mut events: Vec<kube::runtime::events::Event>) {
+        if events.len() > Self::MAX {
+            let dropped = events.drain(..events.len() - Self::MAX).count();
+            tracing::warn!(%policy, dropped, "the API server took no Events for a while: the oldest are dropped");
+        }
+        if !events.is_empty() {
+            self.0.lock().unwrap_or_else(std::sync::PoisonError::into_inner).insert(policy.to_string(), events);
+        }
     }
 }

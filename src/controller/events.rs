@@ -1,7 +1,7 @@
 //! Kubernetes Events: one for every AWS change and every error.
 
-use kube::Resource;
 use kube::runtime::events::{Event, EventType, Recorder};
+use kube::{Resource, ResourceExt};
 
 use crate::api::CostPolicy;
 use crate::api::conditions::reason;
@@ -106,16 +106,24 @@ fn by_kind(lines: impl IntoIterator<Item = (EventType, &'static str, &'static st
         .collect()
 }
 
-/// Publishes events; a failure to publish is logged, never fails the reconcile.
+/// Publishes the policy's Events that an earlier publish could not write, then `events`; a
+/// failure is logged, never fails the reconcile, and the Event waits for the next publish
+/// (bounded; an Event the API server took is never sent again).
 /// A fresh Recorder each time: a shared one would, for 6 minutes, turn a new Event of the same
 /// type, reason and action (a new invalid field, another failed change) into a repeat of the
 /// first one, note included.
 pub async fn publish(ctx: &Context, policy: &CostPolicy, events: Vec<Event>) {
     let recorder = Recorder::new(ctx.client.clone(), ctx.reporter.clone());
     let reference = policy.object_ref(&());
-    for event in events {
+    let name = policy.name_any();
+    let mut waiting = ctx.unpublished.take(&name);
+    waiting.extend(events);
+    let mut failed = Vec::new();
+    for event in waiting {
         if let Err(error) = recorder.publish(&event, &reference).await {
-            tracing::warn!(%error, reason = %event.reason, "cannot publish event");
+            tracing::warn!(%error, reason = %event.reason, "cannot publish event; it waits for the next publish");
+            failed.push(event);
         }
     }
+    ctx.unpublished.keep(&name, failed);
 }

@@ -189,8 +189,13 @@ async fn apply(policy: &CostPolicy, api: &Api<CostPolicy>, ctx: &Context, invali
             .await;
     let applied = engine::act(cloud.as_ref(), planned).await;
     let status = report::status(&applied, previous, generation, &now());
-    status::write(api, policy, &status).await?;
-    events::publish(ctx, policy, events::for_run(&applied)).await;
+    // Every change made reaches its Event, whatever the status write does (but a policy that
+    // is gone has no one left to read them).
+    let written = status::write(api, policy, &status).await;
+    if !written.as_ref().is_err_and(status::StatusWriteError::policy_is_gone) {
+        events::publish(ctx, policy, events::for_run(&applied)).await;
+    }
+    written?;
     record_metrics(ctx, &validated, &applied, &status);
 
     if let Some(error) = applied.first_error() {

@@ -19,6 +19,18 @@ pub enum StatusWriteError {
     Kube(#[from] kube::Error),
 }
 
+impl StatusWriteError {
+    /// The policy no longer exists (deleted, or replaced under its name): nothing is left to
+    /// tell about it.
+    pub fn policy_is_gone(&self) -> bool {
+        match self {
+            StatusWriteError::Replaced { .. } => true,
+            StatusWriteError::Kube(kube::Error::Api(status)) => status.is_not_found(),
+            StatusWriteError::Kube(_) => false,
+        }
+    }
+}
+
 /// Replaces the status of `policy` with `status`, as a JSON patch whose first operation
 /// tests `metadata.uid`: a policy replaced under the same name makes the API server refuse
 /// the patch (422), so the new object never gets the old one's status. Server-side apply

@@ -38,7 +38,8 @@ async fn status_write_fails_then_recovers(code: u16, reason: &'static str) {
     let error = harness
         .reconcile(policy.clone(), move |mut api| async move {
             fail_status_patch(&mut api, code, reason).await;
-            // No Event follows a failed status write: the harness fails on any further request.
+            // The endpoint was made: its Event is published whatever the status write did.
+            api.expect_event("Normal", "EndpointCreated").await;
             api
         })
         .await
@@ -114,18 +115,62 @@ async fn a_policy_deleted_before_its_status_is_written_ends_the_reconcile_withou
     assert!(!harness.metrics().contains("frugal_reconcile_errors_total{"), "{}", harness.metrics());
 }
 
+#[tokio::test]
+async fn an_event_the_api_server_refuses_is_published_with_the_next_run_once() {
+    let mut harness = Harness::new(FakeCloud::with_drift());
+    let policy = CostPolicy::test().with_finalizer().enforce();
+    harness
+        .reconcile(policy.clone(), |mut api| async move {
+            api.expect_status_patch().await;
+            let request = api.next("the Event of the created endpoint").await;
+            assert_eq!(request.body["reason"], "EndpointCreated");
+            fail(request, 503, "ServiceUnavailable");
+            api
+        })
+        .await
+        .expect("an Event not written never fails the reconcile");
+    assert_eq!(creates(&harness.cloud.calls()), 1);
+
+    // The next run changes nothing in AWS and publishes the Event that waited.
+    harness
+        .reconcile(policy.clone(), |mut api| async move {
+            api.expect_status_patch().await;
+            let event = api.expect_event("Normal", "EndpointCreated").await;
+            assert!(note(&event).contains("vpc-"), "{event:#}");
+            api
+        })
+        .await
+        .expect("second reconcile succeeds");
+    // And a third publishes nothing more: the harness fails on an unexpected request.
+    harness
+        .reconcile(policy, |mut api| async move {
+            api.expect_status_patch().await;
+            api
+        })
+        .await
+        .expect("third reconcile succeeds");
+    assert_eq!(creates(&harness.cloud.calls()), 1);
+}
+
 /// Reconciles a policy whose status patch the API server refuses (422), then serves the
-/// object that `stored` makes of it when the operator reads it back.
-async fn status_patch_refused(stored: impl FnOnce(&mut CostPolicy) + Send + 'static) -> (Harness, Result<Action, ReconcileError>) {
+/// object that `stored` makes of it when the operator reads it back; the created endpoint's
+/// Event follows unless the policy is gone (`still_there` false).
+async fn status_patch_refused(
+    still_there: bool,
+    stored: impl FnOnce(&mut CostPolicy) + Send + 'static,
+) -> (Harness, Result<Action, ReconcileError>) {
     let mut harness = Harness::new(FakeCloud::with_drift());
     let result = harness
-        .reconcile(CostPolicy::test().with_finalizer().enforce(), |mut api| async move {
+        .reconcile(CostPolicy::test().with_finalizer().enforce(), move |mut api| async move {
             fail_status_patch(&mut api, 422, "Invalid").await;
             let request = api.next("the read of the policy after the refused patch").await;
             assert_eq!((&request.method, request.path.as_str()), (&Method::GET, POLICY_PATH));
             let mut object = api.object.clone();
             stored(&mut object);
             request.answer(&object);
+            if still_there {
+                api.expect_event("Normal", "EndpointCreated").await;
+            }
             api
         })
         .await;
@@ -135,7 +180,7 @@ async fn status_patch_refused(stored: impl FnOnce(&mut CostPolicy) + Send + 'sta
 #[tokio::test]
 async fn a_policy_replaced_under_the_same_name_does_not_get_the_old_ones_status() {
     // Deleted and created again while AWS was observed: the uid test fails.
-    let (harness, result) = status_patch_refused(|successor| {
+    let (harness, result) = status_patch_refused(false, |successor| {
         successor.metadata.uid = Some("5d0c6f1e-0000-4000-8000-000000000002".to_string());
         successor.metadata.generation = Some(1);
         successor.status = None;
@@ -149,7 +194,7 @@ async fn a_policy_replaced_under_the_same_name_does_not_get_the_old_ones_status(
 
 #[tokio::test]
 async fn a_status_the_api_server_refuses_for_the_same_policy_is_a_kubernetes_error() {
-    let (_, result) = status_patch_refused(|_| {}).await;
+    let (_, result) = status_patch_refused(true, |_| {}).await;
     let error = result.expect_err("an invalid status is an error to retry");
     assert!(matches!(&error, ReconcileError::Kube(kube::Error::Api(s)) if s.code == 422), "{error:?}");
 }
