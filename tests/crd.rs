@@ -2,7 +2,6 @@
 
 use std::path::Path;
 
-use kube::CustomResourceExt;
 
 use frugal_operator::api::CostPolicy;
 use frugal_operator::api::manifest;
