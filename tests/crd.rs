@@ -2,7 +2,6 @@
 
 use std::path::Path;
 
-
 use frugal_operator::api::CostPolicy;
 use frugal_operator::api::manifest;
 use frugal_operator::api::validate::validate;

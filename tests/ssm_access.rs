@@ -333,6 +333,25 @@ async fn instances_in_scope_follow_the_security_group_selector() {
 }
 
 #[tokio::test]
+async fn an_instance_selector_scopes_instances_by_their_own_tags_whatever_their_groups() {
+    let account = TestAccount::new().await;
+    let default_group = group(&account, "untagged-default").await;
+    let prod = launch(&account, &[&default_group], None, None).await;
+    let dev = launch(&account, &[&default_group], None, None).await;
+    for (id, env) in [(&prod, "prod"), (&dev, "dev")] {
+        let tag = aws_sdk_ec2::types::Tag::builder().key("env").value(env).build();
+        account.ec2.create_tags().resources(id.as_str()).tags(tag).send().await.expect("CreateTags");
+    }
+    // The groups in scope hold no instance: only the instanceSelector brings prod's in.
+    let section = "{securityGroupSelector: {tags: {env: prod}}, instanceSelector: {tags: {env: prod}}, \
+                   instanceProfile: {name: frugal-ssm, attachWhenMissing: true, create: true}}";
+    let applied = run(&account, &policy(&account, "Enforce", section)).await;
+    assert!(applied.succeeded(), "{:?}", applied.first_error());
+    assert_eq!(profile_of(&account, &prod).await.as_deref(), Some("frugal-ssm"));
+    assert_eq!(profile_of(&account, &dev).await, None, "a dev instance is out of scope");
+}
+
+#[tokio::test]
 async fn a_same_named_role_someone_else_owns_is_reported_and_never_modified() {
     let account = TestAccount::new().await;
     let messy = seed(&account).await;

@@ -26,7 +26,7 @@ pub use cloud_watch::{CloudWatchDesired, InstanceAlarmsDesired, LogRetentionDesi
 pub use gateway_endpoints::{GatewayEndpointsDesired, VpcScope};
 pub use right_sizing::RightSizingDesired;
 pub use snapshot_retention::SnapshotRetentionDesired;
-pub use ssm_access::{Cidr, DEFAULT_DHMC_ROLE, InstanceProfileDesired, SecurityGroupScope, SsmAccessDesired};
+pub use ssm_access::{Cidr, DEFAULT_DHMC_ROLE, InstanceProfileDesired, InstanceScope, SecurityGroupScope, SsmAccessDesired};
 
 /// One reason a spec is invalid, naming the field.
 #[derive(Clone, Debug, PartialEq, Eq)]

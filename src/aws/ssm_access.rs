@@ -197,6 +197,7 @@ impl AwsCloud {
                     key_name: i.key_name().map(str::to_string),
                     security_group_ids: i.security_groups().iter().filter_map(|g| g.group_id().map(str::to_string)).collect(),
                     profile_arn: i.iam_instance_profile().and_then(|p| p.arn()).map(str::to_string),
+                    tags: i.tags().iter().filter_map(|t| Some((t.key()?.to_string(), t.value().unwrap_or_default().to_string()))).collect(),
                 });
             }
         }

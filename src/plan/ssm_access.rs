@@ -118,6 +118,7 @@ pub struct Instance {
     pub security_group_ids: Vec<String>,
     /// The ARN of the associated instance profile.
     pub profile_arn: Option<String>,
+    pub tags: Tags,
 }
 
 /// An instance profile, as far as SSM cares.
@@ -448,7 +449,10 @@ pub fn plan(policy: &str, desired: &SsmAccessDesired, inventory: &SsmAccessInven
         .instances
         .iter()
         .filter(|i| !matches!(i.state.as_str(), "pending" | "shutting-down" | "terminated"))
-        .filter(|i| desired.security_groups.is_whole_region() || i.security_group_ids.iter().any(|g| in_scope.contains(g.as_str())))
+        .filter(|i| match &desired.instances {
+            Some(scope) => scope.includes(&i.id, &i.tags),
+            None => desired.security_groups.is_whole_region() || i.security_group_ids.iter().any(|g| in_scope.contains(g.as_str())),
+        })
         .collect();
     live.sort_by(|a, b| a.id.cmp(&b.id));
     for instance in live {

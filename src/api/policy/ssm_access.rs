@@ -7,7 +7,8 @@ use serde::{Deserialize, Serialize};
 #[derive(Deserialize, Serialize, Clone, Debug, Default, PartialEq, JsonSchema)]
 #[serde(rename_all = "camelCase")]
 #[schemars(extend("x-kubernetes-validations" = [
-    {"rule": "!(has(self.securityGroupIds) && has(self.securityGroupSelector))", "message": "set ssmAccess.securityGroupIds or ssmAccess.securityGroupSelector, not both"}
+    {"rule": "!(has(self.securityGroupIds) && has(self.securityGroupSelector))", "message": "set ssmAccess.securityGroupIds or ssmAccess.securityGroupSelector, not both"},
+    {"rule": "!has(self.instanceSelector) || !(has(self.instanceSelector.tags) && has(self.instanceSelector.instanceIds))", "message": "set ssmAccess.instanceSelector.tags or ssmAccess.instanceSelector.instanceIds, not both"}
 ]))]
 pub struct SsmAccessSpec {
     /// Revoke ingress permissions from 0.0.0.0/0 or ::/0 that reach tcp/22: tcp 22-22 is revoked,
@@ -28,8 +29,8 @@ pub struct SsmAccessSpec {
     pub allowed_ssh_cidrs: Vec<String>,
 
     /// Security groups in scope by tag; empty or absent (and no securityGroupIds): every security
-    /// group of the region. Instances are in scope when they have any security group in scope
-    /// (every instance when the scope is the whole region).
+    /// group of the region. Without instanceSelector, instances are in scope when they have any
+    /// security group in scope (every instance when the scope is the whole region).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub security_group_selector: Option<super::TagSelector>,
 
@@ -37,6 +38,13 @@ pub struct SsmAccessSpec {
     #[serde(default, skip_serializing_if = "Option::is_none")]
     #[schemars(length(min = 1, max = 500), extend("x-kubernetes-list-type" = "set"))]
     pub security_group_ids: Option<Vec<String>>,
+
+    /// Instances in scope for the instance profile and the SSM checks, by their own tags or ids,
+    /// whatever their security groups. Absent: instances follow their security groups (see
+    /// securityGroupSelector). The security group rules are scoped by the security group
+    /// fields either way.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub instance_selector: Option<InstanceSelector>,
 
     /// The instance profile that lets SSM manage an instance.
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -51,6 +59,21 @@ pub struct SsmAccessSpec {
     /// it; DeleteUnused also deletes the key pairs used by neither.
     #[serde(default)]
     pub key_pairs: KeyPairPolicy,
+}
+
+/// Instances by tags or by ids (one of them).
+#[derive(Deserialize, Serialize, Clone, Debug, Default, PartialEq, JsonSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct InstanceSelector {
+    /// Instances carrying all of these tags (keys and values).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[schemars(extend("maxProperties" = 50))]
+    pub tags: Option<std::collections::BTreeMap<String, String>>,
+
+    /// Instances by id (i- and 8 or 17 hex digits).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[schemars(length(min = 1, max = 500), extend("x-kubernetes-list-type" = "set"))]
+    pub instance_ids: Option<Vec<String>>,
 }
 
 /// The instance profile attached to instances that have none.

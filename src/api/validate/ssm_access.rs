@@ -21,10 +21,29 @@ pub struct SsmAccessDesired {
     /// Canonical CIDRs, IPv4 and IPv6.
     pub allowed_ssh_cidrs: Vec<Cidr>,
     pub security_groups: SecurityGroupScope,
+    /// Instances in scope by their own tags or ids; None: through their security groups.
+    pub instances: Option<InstanceScope>,
     pub instance_profile: Option<InstanceProfileDesired>,
     /// The DHMC role to set ([path/]name), when enabled.
     pub default_host_management_role: Option<String>,
     pub key_pairs: KeyPairPolicy,
+}
+
+/// Instances in scope by their own tags or ids.
+#[derive(Clone, Debug, PartialEq)]
+pub enum InstanceScope {
+    Ids(BTreeSet<String>),
+    /// Instances carrying all these tags.
+    Tags(BTreeMap<String, String>),
+}
+
+impl InstanceScope {
+    pub fn includes(&self, instance_id: &str, tags: &BTreeMap<String, String>) -> bool {
+        match self {
+            InstanceScope::Ids(ids) => ids.contains(instance_id),
+            InstanceScope::Tags(want) => crate::api::carries_all(tags, want),
+        }
+    }
 }
 
 /// Which security groups (and through them, instances) are in scope.
@@ -141,6 +160,41 @@ pub(super) fn check_ssm_access(spec: &SsmAccessSpec, errors: &mut Errors) -> Ssm
             SecurityGroupScope::Tags(tags)
         }
     };
+    let instances = spec.instance_selector.as_ref().map(|selector| match (&selector.tags, &selector.instance_ids) {
+        (Some(_), Some(_)) => {
+            errors.push(format!("{FIELD}.instanceSelector"), "set instanceSelector.tags or instanceSelector.instanceIds, not both");
+            InstanceScope::Ids(BTreeSet::new())
+        }
+        (None, Some(ids)) => {
+            if ids.is_empty() || ids.len() > MAX_SECURITY_GROUP_IDS {
+                errors.push(format!("{FIELD}.instanceSelector.instanceIds"), format!("{} ids; 1 to {MAX_SECURITY_GROUP_IDS}", ids.len()));
+            }
+            let mut seen = BTreeSet::new();
+            for (i, id) in ids.iter().enumerate() {
+                let hex = id.strip_prefix("i-").unwrap_or("");
+                if !((hex.len() == 8 || hex.len() == 17) && hex.chars().all(|c| c.is_ascii_digit() || ('a'..='f').contains(&c))) {
+                    errors.push(
+                        format!("{FIELD}.instanceSelector.instanceIds[{i}]"),
+                        format!("{id:?} is not an instance id (i- and 8 or 17 hex digits)"),
+                    );
+                } else if !seen.insert(id.clone()) {
+                    errors.push(format!("{FIELD}.instanceSelector.instanceIds[{i}]"), format!("{id:?} is listed twice"));
+                }
+            }
+            InstanceScope::Ids(seen)
+        }
+        (tags, None) => {
+            let tags = tags.clone().unwrap_or_default();
+            if tags.is_empty() {
+                errors.push(
+                    format!("{FIELD}.instanceSelector"),
+                    "name tags or instanceIds; omit instanceSelector to follow the security groups",
+                );
+            }
+            check_tags(&format!("{FIELD}.instanceSelector.tags"), &tags, errors);
+            InstanceScope::Tags(tags)
+        }
+    });
     let instance_profile = spec.instance_profile.as_ref().map(|p| {
         if !is_iam_name(&p.name, 128) {
             errors.push(
@@ -166,6 +220,7 @@ pub(super) fn check_ssm_access(spec: &SsmAccessSpec, errors: &mut Errors) -> Ssm
         revoke_all_traffic_from_world: spec.revoke_all_traffic_from_world,
         allowed_ssh_cidrs: allowed,
         security_groups,
+        instances,
         instance_profile,
         default_host_management_role,
         key_pairs: spec.key_pairs,
@@ -210,6 +265,19 @@ mod tests {
             ["spec.ssmAccess.allowedSshCidrs[0]", "spec.ssmAccess.allowedSshCidrs[1]"]
         );
         assert_eq!(fields("allowedSshCidrs: ['10.0.0.0/8', '10.0.0.0/8']"), ["spec.ssmAccess.allowedSshCidrs[1]"]);
+    }
+
+    #[test]
+    fn an_instance_selector_takes_tags_or_ids_and_names_the_field() {
+        let ssm = validate("p", &spec("instanceSelector: {tags: {env: prod}}")).expect("valid").ssm_access.expect("section");
+        assert_eq!(ssm.instances, Some(InstanceScope::Tags(BTreeMap::from([("env".into(), "prod".into())]))));
+        assert_eq!(validate("p", &spec("")).expect("valid").ssm_access.expect("section").instances, None, "absent: follow the groups");
+        assert_eq!(fields("instanceSelector: {tags: {a: b}, instanceIds: [i-12345678]}"), ["spec.ssmAccess.instanceSelector"]);
+        assert_eq!(
+            fields("instanceSelector: {instanceIds: [i-12345678, sg-12345678]}"),
+            ["spec.ssmAccess.instanceSelector.instanceIds[1]"]
+        );
+        assert_eq!(fields("instanceSelector: {}"), ["spec.ssmAccess.instanceSelector"]);
     }
 
     #[test]

@@ -142,6 +142,7 @@ mod tests {
             revoke_all_traffic_from_world: false,
             allowed_ssh_cidrs: vec![],
             security_groups: SecurityGroupScope::Tags(BTreeMap::new()),
+            instances: None,
             instance_profile: None,
             default_host_management_role: None,
             key_pairs: KeyPairPolicy::Report,

@@ -190,6 +190,7 @@ pub(super) fn ssm_drift() -> SsmAccessInventory {
             key_name: None,
             security_group_ids: vec!["sg-0ssh".to_string()],
             profile_arn: None,
+            tags: Tags::new(),
         }],
         profiles: BTreeMap::from([(
             SSM_PROFILE.to_string(),

@@ -3,7 +3,7 @@ use std::collections::{BTreeMap, BTreeSet};
 use proptest::prelude::*;
 
 use super::*;
-use crate::api::validate::{InstanceProfileDesired, SecurityGroupScope};
+use crate::api::validate::{InstanceProfileDesired, InstanceScope, SecurityGroupScope};
 
 fn desired() -> SsmAccessDesired {
     SsmAccessDesired {
@@ -11,6 +11,7 @@ fn desired() -> SsmAccessDesired {
         revoke_all_traffic_from_world: false,
         allowed_ssh_cidrs: vec![Cidr::parse("10.0.0.0/8").expect("cidr")],
         security_groups: SecurityGroupScope::Tags(BTreeMap::new()),
+        instances: None,
         instance_profile: None,
         default_host_management_role: None,
         key_pairs: KeyPairPolicy::Report,
@@ -206,6 +207,33 @@ fn groups_out_of_scope_are_ignored_and_instances_follow_their_groups() {
     assert_eq!(plan.groups_in_scope, 1);
     assert_eq!(plan.actions.len(), 1);
     assert_eq!(plan.instances.iter().map(|i| i.instance_id.as_str()).collect::<Vec<_>>(), ["i-prod"]);
+}
+
+#[test]
+fn an_instance_selector_scopes_instances_by_their_own_tags_or_ids_whatever_their_groups() {
+    let mut inventory = inv(vec![group("sg-default", vec![])]);
+    let tagged = |id: &str, env: &str| Instance {
+        id: id.into(),
+        state: "running".into(),
+        security_group_ids: vec!["sg-default".into()],
+        tags: Tags::from([("env".to_string(), env.to_string())]),
+        ..Default::default()
+    };
+    inventory.instances = vec![
+        tagged("i-prod", "prod"),
+        tagged("i-dev", "dev"),
+        Instance { id: "i-other".into(), state: "running".into(), ..Default::default() },
+    ];
+    let mut d = desired();
+    // The security groups alone would hold nothing: an untagged default group is out of scope.
+    d.security_groups = SecurityGroupScope::Tags(BTreeMap::from([("env".into(), "prod".into())]));
+    let in_scope =
+        |d: &SsmAccessDesired| plan("p", d, &inventory, true).instances.iter().map(|i| i.instance_id.clone()).collect::<Vec<_>>();
+    assert_eq!(in_scope(&d), Vec::<String>::new(), "without instanceSelector, instances follow their groups");
+    d.instances = Some(InstanceScope::Tags(BTreeMap::from([("env".into(), "prod".into())])));
+    assert_eq!(in_scope(&d), ["i-prod"]);
+    d.instances = Some(InstanceScope::Ids(BTreeSet::from(["i-dev".to_string(), "i-other".to_string()])));
+    assert_eq!(in_scope(&d), ["i-dev", "i-other"]);
 }
 
 fn instances_inventory() -> SsmAccessInventory {
