@@ -25,13 +25,30 @@ fn tidy(value: &mut Value) {
                 map.insert("format".to_string(), Value::from("int64"));
                 map.entry("minimum").or_insert(Value::from(0));
             }
+            let default = map.get("default").and_then(default_text);
             if let Some(Value::String(text)) = map.get_mut("description") {
                 *text = paragraphs(text);
+                // `kubectl explain` shows the description, not the schema's default.
+                if let Some(default) = default.filter(|_| !text.to_lowercase().contains("default")) {
+                    text.push_str(&format!(" Default: {default}."));
+                }
             }
             map.values_mut().for_each(tidy);
         }
         Value::Array(items) => items.iter_mut().for_each(tidy),
         _ => {}
+    }
+}
+
+/// A default as a person writes it; None for an empty map or list (nothing to say).
+fn default_text(value: &Value) -> Option<String> {
+    match value {
+        Value::String(text) => Some(text.clone()),
+        Value::Bool(_) | Value::Number(_) => Some(value.to_string()),
+        Value::Array(items) if !items.is_empty() => {
+            Some(format!("[{}]", items.iter().filter_map(default_text).collect::<Vec<_>>().join(", ")))
+        }
+        _ => None,
     }
 }
 
@@ -93,6 +110,24 @@ mod tests {
                 }
             }
         }
+    }
+
+    #[test]
+    fn every_field_of_the_spec_is_described_with_its_default() {
+        let value = serde_json::to_value(crd()).expect("json");
+        let spec = &value["spec"]["versions"][0]["schema"]["openAPIV3Schema"]["properties"]["spec"];
+        let mut objects = Vec::new();
+        walk(spec, &mut objects);
+        for object in objects {
+            for (name, field) in object.get("properties").and_then(Value::as_object).into_iter().flatten() {
+                let description = field["description"].as_str().unwrap_or_else(|| panic!("{name} has no description"));
+                if default_text(&field["default"]).is_some() {
+                    assert!(description.to_lowercase().contains("default"), "{name}: {description}");
+                }
+            }
+        }
+        let days = &spec["properties"]["accessKeys"]["properties"]["maxKeyAgeDays"]["description"];
+        assert!(days.as_str().is_some_and(|d| d.ends_with(" Default: 90.")), "{days}");
     }
 
     #[test]
