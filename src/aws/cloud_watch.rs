@@ -43,7 +43,13 @@ impl AreaCloud<CloudWatch> for AwsCloud {
                 groups.into_values().collect()
             }
         };
-        let instances = self.cached("DescribeInstances (state and tags)".to_string(), self.instance_states()).await?;
+        // The same read as ssmAccess's, so an account with both areas is described once.
+        let instances: Vec<Instance> = self
+            .cached("DescribeInstances".to_string(), self.instances())
+            .await?
+            .into_iter()
+            .map(|i| Instance { id: i.id, state: i.state, tags: i.tags })
+            .collect();
         let mut alarms = self.cached("DescribeAlarms".to_string(), self.metric_alarms()).await?;
         // Tags decide ownership: read them for the alarms the plan decides on by tag.
         let prefix = alarm_name_prefix(&policy.name);
@@ -121,24 +127,6 @@ impl AwsCloud {
             }
         })
         .await
-    }
-
-    async fn instance_states(&self) -> Result<Vec<Instance>, CloudError> {
-        let mut instances = Vec::new();
-        let pages = self.ec2.describe_instances().max_results(1000).into_paginator().send();
-        let mut pages = self.paced(pages).await;
-        while let Some(page) = pages.next().await {
-            let page = page.map_err(|e| classify("DescribeInstances", e))?;
-            for i in page.reservations().iter().flat_map(|r| r.instances()) {
-                let Some(id) = i.instance_id() else { continue };
-                instances.push(Instance {
-                    id: id.to_string(),
-                    state: i.state().and_then(|s| s.name()).map(|n| n.as_str().to_string()).unwrap_or_default(),
-                    tags: i.tags().iter().filter_map(|t| Some((t.key()?.to_string(), t.value().unwrap_or_default().to_string()))).collect(),
-                });
-            }
-        }
-        Ok(instances)
     }
 
     async fn metric_alarms(&self) -> Result<Vec<Alarm>, CloudError> {

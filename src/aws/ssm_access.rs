@@ -183,7 +183,8 @@ impl AwsCloud {
             .map(|a| a.association_id().map(str::to_string)))
     }
 
-    async fn instances(&self) -> Result<Vec<Instance>, CloudError> {
+    /// Every instance of the region with what ssmAccess and cloudWatch read of it.
+    pub(super) async fn instances(&self) -> Result<Vec<Instance>, CloudError> {
         let mut instances = Vec::new();
         let pages = self.ec2.describe_instances().max_results(1000).into_paginator().send();
         let mut pages = self.paced(pages).await;
