@@ -17,8 +17,9 @@ use super::snapshot_retention::{parse_rfc3339, rfc3339};
 /// value is [`mark_value`]: the time (RFC 3339) after which the key is deactivated and the
 /// policy that marked it (`2026-12-09T10:00:00Z by prod-keys`).
 pub const MARK_PREFIX: &str = "frugal.dev/deactivate-";
-/// IAM tag keys are at most 128 characters, values 256.
+/// IAM tag keys are at most 128 characters, values 256; a user has at most 50 tags.
 const MAX_TAG_KEY: usize = 128;
+const MAX_USER_TAGS: usize = 50;
 const MAX_TAG_VALUE: usize = 256;
 const MARKED_BY: &str = " by ";
 const DAY: i64 = 86_400;
@@ -198,6 +199,9 @@ pub struct AccessKeysPlan {
     pub own_keys_excluded: u32,
     /// Unused keys due for deactivation left for a later run by maxDeactivationsPerRun.
     pub deactivations_deferred: u32,
+    /// Unused keys due for a mark that cannot get one (the user has IAM's 50 tags, or the key
+    /// id is too long for a tag key): reported, never deactivated.
+    pub not_markable: u32,
     /// The policy (smallest name) that manages access keys of this account instead.
     pub managed_by: Option<String>,
     /// Findings and changed keys, riskiest first (most unused days, then user and key).
@@ -233,7 +237,7 @@ pub fn plan(
     let mut drift = Vec::new();
     let mut deactivations = Vec::new();
     let mut keys = Vec::new();
-    let (mut active_keys, mut two_active, mut own_keys) = (0, 0, 0);
+    let (mut active_keys, mut two_active, mut own_keys, mut not_markable) = (0, 0, 0, 0);
     for user in &users {
         let own = own_user == Some(user.name.as_str());
         let marks: BTreeMap<&str, &str> =
@@ -249,6 +253,7 @@ pub fn plan(
             own_keys += active.len() as u32;
         }
         let mut unmark = Vec::new();
+        let mut marks_added = 0;
         for key in &active {
             let last = key.last_used.as_ref().map_or(key.created, |u| u.at);
             let unused_days = days_between(last, now);
@@ -275,8 +280,17 @@ pub fn plan(
                 (false, None) => None,
             };
             let tag_key = mark_key(&key.id);
+            // A key that cannot be marked (its user has IAM's 50 tags, or its id is too long for
+            // a tag key) is never deactivated: the mark is the owner's warning.
             let action = match action {
-                Some(KeyAction::Mark) if tag_key.is_none() => None,
+                Some(KeyAction::Mark) if tag_key.is_none() || user.tags.len() + marks_added >= MAX_USER_TAGS => {
+                    not_markable += 1;
+                    None
+                }
+                Some(KeyAction::Mark) => {
+                    marks_added += 1;
+                    Some(KeyAction::Mark)
+                }
                 other => other,
             };
             match (action, &tag_key) {
@@ -351,6 +365,7 @@ pub fn plan(
         users_with_two_active_keys: two_active,
         own_keys_excluded: own_keys,
         deactivations_deferred: deferred.len() as u32,
+        not_markable,
         managed_by: managed_by.map(str::to_string),
         keys,
     }

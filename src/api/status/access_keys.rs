@@ -28,6 +28,10 @@ pub struct AccessKeysStatus {
     pub deactivated_total: u64,
     /// Keys of the identity the operator runs as: never deactivated.
     pub own_keys_excluded: u32,
+    /// Unused keys that cannot be marked (their user has IAM's 50 tags, or the key id is too
+    /// long for a tag key): reported, never deactivated.
+    #[serde(default)]
+    pub keys_not_markable: u32,
     /// The riskiest keys (most unused days first), at most 20; keysNotListed counts the rest.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub keys: Vec<AccessKeyStatus>,

@@ -75,6 +75,13 @@ fn keys_table(out: &mut String, plan: &AccessKeysPlan) {
     if plan.users_with_two_active_keys > 0 {
         let _ = writeln!(out, "  ! users with two active keys: {}", plan.users_with_two_active_keys);
     }
+    if plan.not_markable > 0 {
+        let _ = writeln!(
+            out,
+            "  ! {} unused keys cannot be marked (their user has IAM's 50 tags): reported, never deactivated",
+            plan.not_markable
+        );
+    }
     if plan.deactivations_deferred > 0 {
         let _ = writeln!(out, "  = {} deactivations wait for a later run (maxDeactivationsPerRun)", plan.deactivations_deferred);
     }
@@ -112,6 +119,7 @@ mod tests {
             users_with_two_active_keys: 1,
             own_keys_excluded: 1,
             deactivations_deferred: 0,
+            not_markable: 0,
             managed_by: None,
             keys: vec![key("AKIAOWN", KeyState::Excluded, None), key("AKIA2", KeyState::Reported, Some(LastUse::default()))],
         };

@@ -96,6 +96,7 @@ fn details(plan: &AccessKeysPlan, outcome: &AreaOutcome<AccessKeys>, previous: O
         users_in_scope: plan.users_in_scope,
         users_with_two_active_keys: plan.users_with_two_active_keys,
         own_keys_excluded: plan.own_keys_excluded,
+        keys_not_markable: plan.not_markable,
         ..Default::default()
     };
     let mut keys = Vec::new();

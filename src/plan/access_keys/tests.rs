@@ -200,6 +200,29 @@ fn audit_and_a_policy_that_is_not_the_manager_plan_no_actions() {
 }
 
 #[test]
+fn a_user_with_iams_50_tags_is_reported_never_marked_nor_deactivated() {
+    let mut full = user("full", vec![key("AKIAFULL000000000001", 400, None)]);
+    for i in 0..50 {
+        full.tags.insert(format!("team-{i}"), "x".into());
+    }
+    let mut one_left = user("one-left", vec![key("AKIAONE0000000000001", 400, None), key("AKIAONE0000000000002", 400, None)]);
+    for i in 0..49 {
+        one_left.tags.insert(format!("team-{i}"), "x".into());
+    }
+    let plan = enforce(vec![full, one_left]);
+    let marked: Vec<&str> = plan
+        .actions
+        .iter()
+        .filter_map(|c| match c {
+            AccessKeysChange::MarkUser { access_key_id, .. } => Some(access_key_id.as_str()),
+            _ => None,
+        })
+        .collect();
+    assert_eq!(marked, ["AKIAONE0000000000001"], "the 50th tag is the last one a user can take");
+    assert_eq!(plan.not_markable, 2);
+}
+
+#[test]
 fn a_mark_names_its_policy_and_a_name_too_long_for_iam_is_cut_consistently() {
     let long = "p".repeat(253);
     let value = mark_value(NOW, &long);
