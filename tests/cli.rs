@@ -288,7 +288,10 @@ spec:
     let plan = frugal(&["plan"], &yaml);
     let text = stdout(&plan);
     assert_eq!(plan.status.code(), Some(2), "expired snapshots are still there: drift\n{text}");
-    assert!(text.contains("No changes.\nReady=True (DeletionPending): deleted 0; 2 expiring within the grace period"), "{text}");
+    assert!(
+        text.contains("No changes.\nReady=True (DeletionPending): SnapshotsInSync: deleted 0; 2 expiring within the grace period"),
+        "{text}"
+    );
     assert!(text.contains("  SnapshotsInSync=False (DeletionPending)"), "{text}");
     assert_eq!(account.snapshot_ids().await.len(), 2, "nothing deleted before the grace period");
 }

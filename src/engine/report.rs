@@ -266,8 +266,9 @@ fn ready_condition(areas: &[&ConditionUpdate], audit: bool, findings: u32) -> Co
             format!("Audit mode: {findings} findings reported, nothing changed"),
         );
     }
+    // Several areas share a pending reason (snapshots' and orphan alarms' DeletionPending): say whose.
     if let Some(pending) = areas.iter().find(|c| reason::PENDING.contains(&c.reason)) {
-        return ConditionUpdate::new(conditions::READY, true, pending.reason, pending.message.clone());
+        return ConditionUpdate::new(conditions::READY, true, pending.reason, format!("{}: {}", pending.type_, pending.message));
     }
     if areas.iter().any(|c| c.reason == reason::RECONCILED) {
         return ConditionUpdate::new(conditions::READY, true, reason::RECONCILED, "every planned change succeeded");

@@ -102,12 +102,12 @@ async fn an_enforce_run_over_every_area_writes_exactly_this_status() {
     let expected = json!({
         "observedGeneration": 3,
         "conditions": [
-            // Ready takes the message of the area that waits, without naming it.
+            // Ready takes the message of the area that waits, naming it.
             {
                 "type": "Ready",
                 "status": "True",
                 "reason": "DeletionPending",
-                "message": "deleted 0; 1 expiring within the grace period, 0 over maxDeletionsPerRun or deferred by throttling; the first expiring one is due at <now + 24h>",
+                "message": "SnapshotsInSync: deleted 0; 1 expiring within the grace period, 0 over maxDeletionsPerRun or deferred by throttling; the first expiring one is due at <now + 24h>",
                 "observedGeneration": 3,
                 "lastTransitionTime": "<now>",
             },
