@@ -11,4 +11,5 @@ pub mod http;
 pub mod metrics;
 pub mod pattern;
 pub mod plan;
+pub mod pricing;
 pub mod telemetry;

@@ -61,6 +61,17 @@ pub struct RightSizingLabels {
     pub finding: String,
 }
 
+#[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
+pub struct PricesLabels {
+    pub policy: String,
+    pub region: String,
+    /// aws-price-list, built-in, built-in-us-east-1 or mixed.
+    pub source: String,
+}
+
+/// The `source` values of `frugal_prices_info`.
+pub const PRICE_SOURCES: [&str; 4] = ["aws-price-list", "built-in", "built-in-us-east-1", "mixed"];
+
 /// Every metric the operator exports.
 pub struct Metrics {
     registry: Registry,
@@ -76,6 +87,8 @@ pub struct Metrics {
     pub snapshots: Family<SnapshotLabels, Gauge>,
     pub snapshot_gib: Family<SnapshotLabels, Gauge>,
     pub right_sizing_resources: Family<RightSizingLabels, Gauge>,
+    /// 1 for where a policy's prices come from (the basis of its USD gauges).
+    pub prices_info: Family<PricesLabels, Gauge>,
     /// 1 while this replica runs the controller (holds the lease, or runs without election).
     pub leader: Gauge,
     /// The aws_requests counters again, readable (a Family cannot be listed): the one-shot
@@ -129,6 +142,13 @@ impl Metrics {
             "Resources in a rightSizing scope by Compute Optimizer's finding after the last run",
             right_sizing_resources.clone(),
         );
+        let prices_info = Family::<PricesLabels, Gauge>::default();
+        registry.register(
+            "prices_info",
+            "1 for the source of the prices behind a policy's USD gauges: aws-price-list, built-in (the region's list price), \
+             built-in-us-east-1 (no figure for the region) or mixed; the policy's status.cost.prices says more",
+            prices_info.clone(),
+        );
         let leader = Gauge::default();
         registry.register(
             "leader",
@@ -150,6 +170,7 @@ impl Metrics {
             snapshots,
             snapshot_gib,
             right_sizing_resources,
+            prices_info,
             aws_request_totals: std::sync::Mutex::default(),
         })
     }

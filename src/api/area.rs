@@ -80,7 +80,7 @@ mod tests {
             .expect("properties")
             .keys()
             .map(String::as_str)
-            .filter(|k| !["mode", "aws", "resyncInterval", "deletionPolicy"].contains(k))
+            .filter(|k| !["mode", "aws", "resyncInterval", "deletionPolicy", "pricing"].contains(k))
             .collect();
         let mut keys: Vec<&str> = AreaName::ALL.iter().map(|a| a.key()).collect();
         keys.sort_unstable();

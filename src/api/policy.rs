@@ -72,6 +72,12 @@ pub struct CostPolicySpec {
     #[serde(default)]
     pub deletion_policy: DeletionPolicy,
 
+    /// How the estimates in status, Events, metrics and `frugal plan` are priced. Prices come
+    /// from AWS's Price List for the policy's region (built-in list prices when it cannot be
+    /// read, and the status says which).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub pricing: Option<PricingSpec>,
+
     /// S3 and DynamoDB gateway endpoints, so that their traffic does not pay NAT gateway
     /// data-processing charges.
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -110,6 +116,18 @@ pub struct CostPolicySpec {
     /// instances that no longer exist are reported (or deleted). No log data is ever deleted.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub cloud_watch: Option<CloudWatchSpec>,
+}
+
+/// How estimates are priced.
+#[derive(Deserialize, Serialize, Clone, Debug, Default, PartialEq, JsonSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct PricingSpec {
+    /// A private discount off AWS's list prices, in whole percent (0 to 100), applied to every
+    /// estimate the operator prices itself. Compute Optimizer's savings (rightSizing) are
+    /// AWS's own estimate and are shown as AWS gives them.
+    #[serde(default)]
+    #[schemars(range(min = 0, max = 100))]
+    pub discount_percent: u32,
 }
 
 fn default_resync_interval() -> String {

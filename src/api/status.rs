@@ -88,6 +88,11 @@ pub struct CostStatus {
     /// The same, per area, with the basis of each estimate.
     #[serde(default)]
     pub areas: Vec<AreaCost>,
+    /// Where the prices of these estimates come from: `AWS Price List, ap-northeast-2,
+    /// fetched 2026-12-03`, or the built-in list prices and why the Price List was not used;
+    /// with the private discount (spec.pricing.discountPercent) when there is one.
+    #[serde(default, skip_serializing_if = "String::is_empty")]
+    pub prices: String,
 }
 
 /// Cost estimate of one area.

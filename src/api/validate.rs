@@ -68,6 +68,8 @@ pub struct ValidatedPolicy {
     pub aws: AwsTarget,
     pub resync_interval: Duration,
     pub deletion_policy: DeletionPolicy,
+    /// `spec.pricing.discountPercent`, 0 to 100.
+    pub discount_percent: u8,
     pub gateway_endpoints: Option<GatewayEndpointsDesired>,
     pub snapshot_retention: Option<SnapshotRetentionDesired>,
     pub ssm_access: Option<SsmAccessDesired>,
@@ -108,6 +110,10 @@ pub fn validate(name: &str, spec: &CostPolicySpec) -> Result<ValidatedPolicy, In
             MIN_RESYNC
         }
     };
+    let discount = spec.pricing.as_ref().map_or(0, |p| p.discount_percent);
+    if discount > 100 {
+        errors.push("spec.pricing.discountPercent", format!("{discount} is out of range: from 0 to 100"));
+    }
     let gateway_endpoints = spec.gateway_endpoints.as_ref().map(|ge| gateway_endpoints::check_gateway_endpoints(ge, &mut errors));
     let snapshot_retention =
         spec.snapshot_retention.as_ref().map(|sr| snapshot_retention::check_snapshot_retention(sr, spec.mode, &mut errors));
@@ -135,6 +141,7 @@ pub fn validate(name: &str, spec: &CostPolicySpec) -> Result<ValidatedPolicy, In
         aws: spec.aws.clone(),
         resync_interval,
         deletion_policy: spec.deletion_policy,
+        discount_percent: u8::try_from(discount.min(100)).unwrap_or(100),
         gateway_endpoints,
         snapshot_retention,
         ssm_access,

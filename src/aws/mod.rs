@@ -9,6 +9,7 @@ mod gateway_endpoints;
 mod observation;
 mod pacing;
 mod paging;
+mod pricing;
 mod request_metrics;
 mod right_sizing;
 mod snapshot_retention;
@@ -32,9 +33,12 @@ pub use pacing::{PaceClass, PacingConfig, TokenBucket};
 use aws_smithy_async::future::pagination_stream::PaginationStream;
 use observation::ObservationCache;
 use pacing::Pacer;
+use pricing::PriceBook;
 use request_metrics::RequestMetrics;
 
 const SESSION_NAME: &str = "frugal-operator";
+/// Where the Price List Query API is served from (also eu-central-1 and ap-south-1).
+const PRICE_LIST_REGION: &str = "us-east-1";
 
 /// Region, role and external id: policies with the same key share one client.
 type TargetKey = (String, Option<String>, Option<String>);
@@ -45,6 +49,7 @@ pub struct AwsConnector {
     metrics: Arc<Metrics>,
     pacer: Arc<Pacer>,
     observations: Arc<ObservationCache>,
+    price_book: Arc<PriceBook>,
     clouds: Mutex<HashMap<TargetKey, Arc<AwsCloud>>>,
     endpoint_url: Option<String>,
     base_credentials: Option<SharedCredentialsProvider>,
@@ -81,6 +86,7 @@ impl AwsConnector {
             metrics,
             pacer: Arc::new(Pacer::new(pacing)),
             observations: Arc::new(ObservationCache::new(Duration::ZERO)),
+            price_book: Arc::new(PriceBook::default()),
             clouds: Mutex::new(HashMap::new()),
             endpoint_url: None,
             base_credentials: None,
@@ -148,7 +154,12 @@ impl AwsConnector {
             }
         };
         let account = account_id(&config, target, &self.metrics).await?;
-        let shared = Shared { pacer: self.pacer.clone(), observations: self.observations.clone(), metrics: self.metrics.clone() };
+        let shared = Shared {
+            pacer: self.pacer.clone(),
+            observations: self.observations.clone(),
+            price_book: self.price_book.clone(),
+            metrics: self.metrics.clone(),
+        };
         Ok(AwsCloud::new(&config, account, target.region.clone(), shared))
     }
 
@@ -215,6 +226,9 @@ pub struct AwsCloud {
     logs: aws_sdk_cloudwatchlogs::Client,
     /// Auto Scaling groups' tags (Compute Optimizer's answers carry none for groups).
     autoscaling: aws_sdk_autoscaling::Client,
+    /// The Price List Query API, in us-east-1 (it is served from three regions only).
+    pricing: aws_sdk_pricing::Client,
+    price_book: Arc<PriceBook>,
     region: String,
     account: String,
     pacer: Arc<Pacer>,
@@ -225,12 +239,13 @@ pub struct AwsCloud {
 struct Shared {
     pacer: Arc<Pacer>,
     observations: Arc<ObservationCache>,
+    price_book: Arc<PriceBook>,
     metrics: Arc<Metrics>,
 }
 
 impl AwsCloud {
     fn new(config: &SdkConfig, account: String, region: String, shared: Shared) -> Self {
-        let Shared { pacer, observations, metrics } = shared;
+        let Shared { pacer, observations, price_book, metrics } = shared;
         let ec2 = aws_sdk_ec2::Client::from_conf(
             aws_sdk_ec2::config::Builder::from(config).interceptor(RequestMetrics::new(metrics.clone())).build(),
         );
@@ -256,9 +271,31 @@ impl AwsCloud {
             aws_sdk_cloudwatchlogs::config::Builder::from(config).interceptor(RequestMetrics::new(metrics.clone())).build(),
         );
         let autoscaling = aws_sdk_autoscaling::Client::from_conf(
-            aws_sdk_autoscaling::config::Builder::from(config).interceptor(RequestMetrics::new(metrics)).build(),
+            aws_sdk_autoscaling::config::Builder::from(config).interceptor(RequestMetrics::new(metrics.clone())).build(),
         );
-        Self { ec2, cloudwatch, backup, ssm, iam, sts, compute_optimizer, logs, autoscaling, region, account, pacer, observations }
+        let pricing = aws_sdk_pricing::Client::from_conf(
+            aws_sdk_pricing::config::Builder::from(config)
+                .region(Region::new(PRICE_LIST_REGION))
+                .interceptor(RequestMetrics::new(metrics))
+                .build(),
+        );
+        Self {
+            ec2,
+            cloudwatch,
+            backup,
+            ssm,
+            iam,
+            sts,
+            compute_optimizer,
+            logs,
+            autoscaling,
+            pricing,
+            price_book,
+            region,
+            account,
+            pacer,
+            observations,
+        }
     }
 
     /// The pages of a describe call, each paced as a describe when it is requested.

@@ -7,7 +7,7 @@ use serde::ser::SerializeMap;
 use serde_json::json;
 
 use crate::api::{AreaName, CostPolicyStatus, conditions};
-use crate::engine::areas::{Applied, Areas, Planned, Visit};
+use crate::engine::areas::{Applied, Areas, Planned, Visit, price_items};
 use crate::engine::{AppliedRun, Area, AreaOutcome, AreaPlan, ChangeResult, ErrorKind, PlanCounts, PlannedRun};
 
 mod access_keys;
@@ -32,6 +32,10 @@ pub fn plan_table(planned: &PlannedRun) -> String {
     let _ = writeln!(out);
     for line in waste {
         let _ = writeln!(out, "{line}.");
+    }
+    let items = price_items(policy);
+    if !items.is_empty() {
+        let _ = writeln!(out, "Prices: {}.", planned.prices.basis(&items));
     }
     if create + change + destroy == 0 {
         // Whether the account matches the policy is the status's verdict (status_summary).

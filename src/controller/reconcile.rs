@@ -13,9 +13,9 @@ use crate::api::conditions::{self, reason};
 use crate::api::names::FINALIZER;
 use crate::api::validate::{ValidatedPolicy, validate};
 use crate::api::{CostPolicy, DeletionPolicy};
-use crate::engine::areas::{Applied, Visit};
+use crate::engine::areas::{Applied, Visit, price_items};
 use crate::engine::{self, Area, AreaOutcome, CloudError, report};
-use crate::metrics::{ActionLabels, AreaLabels, ErrorLabels, ReconcileLabels};
+use crate::metrics::{ActionLabels, AreaLabels, ErrorLabels, PRICE_SOURCES, PricesLabels, ReconcileLabels};
 
 use super::backoff::jitter;
 use super::{Context, events, status};
@@ -230,6 +230,17 @@ fn record_metrics(ctx: &Context, policy: &ValidatedPolicy, applied: &engine::App
         ctx.metrics.monthly_savings_usd.get_or_create(&labels(&cost.area)).set(cost.monthly_savings_usd.parse().unwrap_or(0.0));
         ctx.metrics.monthly_waste_usd.get_or_create(&labels(&cost.area)).set(cost.monthly_waste_usd.parse().unwrap_or(0.0));
         ctx.metrics.monthly_cost_usd.get_or_create(&labels(&cost.area)).set(cost.monthly_cost_usd.parse().unwrap_or(0.0));
+    }
+    if status.cost.as_ref().is_some_and(|c| !c.prices.is_empty()) {
+        let current = applied.prices.source_label(&price_items(policy));
+        for source in PRICE_SOURCES {
+            let labels = PricesLabels { policy: policy.name.clone(), region: policy.aws.region.clone(), source: source.to_string() };
+            if source == current {
+                ctx.metrics.prices_info.get_or_create(&labels).set(1);
+            } else {
+                ctx.metrics.prices_info.remove(&labels);
+            }
+        }
     }
     applied.areas.each(&mut AreaMetrics { ctx, policy: &policy.name, status });
 }

@@ -37,12 +37,13 @@ use serde_json::{Value, json};
 
 use super::{Context, ReconcileError, error_policy};
 use crate::api::names::{FINALIZER, TAG_EXPIRES_AT, TAG_POLICY};
-use crate::api::{AwsTarget, CostPolicy, DeletionPolicy, GatewayService};
+use crate::api::{AwsTarget, CostPolicy, DeletionPolicy, GatewayService, PricingSpec};
 use crate::engine::{Cloud, CloudConnector, CloudError, ErrorKind};
 use crate::metrics::Metrics;
 use crate::plan::backup::BackupInventory;
 use crate::plan::ssm_access::SsmAccessInventory;
 use crate::plan::{Tags, ownership_tags};
+use crate::pricing::{PriceItem, Prices};
 
 mod api_server;
 mod fake_cloud;

@@ -25,6 +25,7 @@ use crate::api::validate::ValidatedPolicy;
 use crate::api::{AreaCost, AreaName, CostPolicyStatus};
 use crate::metrics::Metrics;
 use crate::plan::conflicts::Peers;
+use crate::pricing::{PriceItem, Prices};
 
 use super::cloud::{Cloud, CloudError};
 
@@ -51,8 +52,18 @@ pub trait Run: AreaKind {
     /// Reads what the plan needs. Any failed or partial read is an error: the area is
     /// abandoned for the run, never planned on partial data (safety rule 7).
     async fn observe(cloud: &dyn Cloud, policy: &ValidatedPolicy, desired: &Self::Desired) -> Result<Self::Inventory, CloudError>;
-    /// The pure plan; actions only when the policy enforces.
-    fn plan(policy: &ValidatedPolicy, desired: &Self::Desired, peers: &Peers, inventory: &Self::Inventory, now: i64) -> Self::Plan;
+    /// The prices the area's estimates use: the run looks them up for the policy's region.
+    const PRICES: &'static [PriceItem];
+    /// The pure plan; actions only when the policy enforces. `prices` are the run's, for the
+    /// policy's region, less its discount.
+    fn plan(
+        policy: &ValidatedPolicy,
+        desired: &Self::Desired,
+        peers: &Peers,
+        inventory: &Self::Inventory,
+        prices: &Prices,
+        now: i64,
+    ) -> Self::Plan;
     /// Executes the plan's actions in the order and with the stops the area's safety needs.
     async fn act(cloud: &dyn Cloud, policy: &str, plan: &Self::Plan) -> Vec<ChangeResult<Self::Change>>;
     /// True when `error` means the change failed (rather than, say, AWS protecting the

@@ -21,9 +21,10 @@ use crate::plan::gateway_endpoints::{GatewayEndpointsChange, GatewayEndpointsInv
 use crate::plan::right_sizing::{RightSizingChange, RightSizingInventory, RightSizingPlan};
 use crate::plan::snapshot_retention::{SnapshotRetentionChange, SnapshotRetentionInventory, SnapshotRetentionPlan};
 use crate::plan::ssm_access::{SsmAccessChange, SsmAccessInventory, SsmAccessPlan};
+use crate::pricing::{PriceItem, Prices};
 
 use super::area::{Area, AreaKind, AreaOutcome, AreaPlan, Run};
-use super::cloud::{AreaCloud, CloudError, GatewayEndpointsCleanup};
+use super::cloud::{AreaCloud, CloudError, GatewayEndpointsCleanup, PriceLookup};
 use super::run;
 
 /// S3 and DynamoDB gateway endpoints in every VPC in scope.
@@ -128,6 +129,7 @@ pub trait Cloud:
     + AreaCloud<RightSizing>
     + AreaCloud<CloudWatch>
     + GatewayEndpointsCleanup
+    + PriceLookup
 {
 }
 
@@ -140,6 +142,7 @@ impl<T> Cloud for T where
         + AreaCloud<RightSizing>
         + AreaCloud<CloudWatch>
         + GatewayEndpointsCleanup
+        + PriceLookup
 {
 }
 
@@ -212,15 +215,15 @@ impl<F: Family> Areas<F> {
 
 impl Areas<Planned> {
     /// Observes and plans every area the policy enables.
-    pub(super) async fn observe_and_plan(cloud: &dyn Cloud, policy: &ValidatedPolicy, peers: &Peers, now: i64) -> Self {
+    pub(super) async fn observe_and_plan(cloud: &dyn Cloud, policy: &ValidatedPolicy, peers: &Peers, prices: &Prices, now: i64) -> Self {
         Areas {
-            gateway_endpoints: run::observe_and_plan_area::<GatewayEndpoints>(cloud, policy, peers, now).await,
-            snapshot_retention: run::observe_and_plan_area::<SnapshotRetention>(cloud, policy, peers, now).await,
-            ssm_access: run::observe_and_plan_area::<SsmAccess>(cloud, policy, peers, now).await,
-            backup: run::observe_and_plan_area::<Backup>(cloud, policy, peers, now).await,
-            access_keys: run::observe_and_plan_area::<AccessKeys>(cloud, policy, peers, now).await,
-            right_sizing: run::observe_and_plan_area::<RightSizing>(cloud, policy, peers, now).await,
-            cloud_watch: run::observe_and_plan_area::<CloudWatch>(cloud, policy, peers, now).await,
+            gateway_endpoints: run::observe_and_plan_area::<GatewayEndpoints>(cloud, policy, peers, prices, now).await,
+            snapshot_retention: run::observe_and_plan_area::<SnapshotRetention>(cloud, policy, peers, prices, now).await,
+            ssm_access: run::observe_and_plan_area::<SsmAccess>(cloud, policy, peers, prices, now).await,
+            backup: run::observe_and_plan_area::<Backup>(cloud, policy, peers, prices, now).await,
+            access_keys: run::observe_and_plan_area::<AccessKeys>(cloud, policy, peers, prices, now).await,
+            right_sizing: run::observe_and_plan_area::<RightSizing>(cloud, policy, peers, prices, now).await,
+            cloud_watch: run::observe_and_plan_area::<CloudWatch>(cloud, policy, peers, prices, now).await,
         }
     }
 
@@ -269,7 +272,13 @@ pub fn enabled(policy: &ValidatedPolicy) -> Vec<AreaName> {
             self.0.push(A::NAME);
         }
     }
-    let enabled = Areas::<Enabled> {
+    let mut names = Names(Vec::new());
+    enabled_areas(policy).each(&mut names);
+    names.0
+}
+
+fn enabled_areas(policy: &ValidatedPolicy) -> Areas<Enabled> {
+    Areas::<Enabled> {
         gateway_endpoints: GatewayEndpoints::desired(policy).map(|_| ()),
         snapshot_retention: SnapshotRetention::desired(policy).map(|_| ()),
         ssm_access: SsmAccess::desired(policy).map(|_| ()),
@@ -277,10 +286,37 @@ pub fn enabled(policy: &ValidatedPolicy) -> Vec<AreaName> {
         access_keys: AccessKeys::desired(policy).map(|_| ()),
         right_sizing: RightSizing::desired(policy).map(|_| ()),
         cloud_watch: CloudWatch::desired(policy).map(|_| ()),
-    };
-    let mut names = Names(Vec::new());
-    enabled.each(&mut names);
-    names.0
+    }
+}
+
+/// The prices an area's estimates use ([`Run::PRICES`]), by the area's name.
+pub fn prices_of(area: AreaName) -> &'static [PriceItem] {
+    match area {
+        AreaName::GatewayEndpoints => GatewayEndpoints::PRICES,
+        AreaName::SnapshotRetention => SnapshotRetention::PRICES,
+        AreaName::SsmAccess => SsmAccess::PRICES,
+        AreaName::Backup => Backup::PRICES,
+        AreaName::AccessKeys => AccessKeys::PRICES,
+        AreaName::RightSizing => RightSizing::PRICES,
+        AreaName::CloudWatch => CloudWatch::PRICES,
+    }
+}
+
+/// The prices the areas a policy enables use, each once.
+pub fn price_items(policy: &ValidatedPolicy) -> Vec<PriceItem> {
+    struct Items(Vec<PriceItem>);
+    impl Visit<'_, Enabled> for Items {
+        fn visit<A: Area>(&mut self, _: &()) {
+            for item in A::PRICES {
+                if !self.0.contains(item) {
+                    self.0.push(*item);
+                }
+            }
+        }
+    }
+    let mut items = Items(Vec::new());
+    enabled_areas(policy).each(&mut items);
+    items.0
 }
 
 /// What each area deleted when its policy went away (deletionPolicy Delete).

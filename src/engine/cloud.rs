@@ -9,6 +9,7 @@ use async_trait::async_trait;
 use crate::api::AwsTarget;
 use crate::api::validate::ValidatedPolicy;
 use crate::plan::gateway_endpoints::GatewayEndpoint;
+use crate::pricing::{PriceItem, Prices};
 
 use super::area::AreaKind;
 pub use super::areas::Cloud;
@@ -34,6 +35,15 @@ pub trait GatewayEndpointsCleanup: Send + Sync {
     async fn owned_gateway_endpoints(&self, policy: &str) -> Result<Vec<GatewayEndpoint>, CloudError>;
     /// Deletes gateway endpoints (and with them their routes).
     async fn delete_gateway_endpoints(&self, ids: &[String]) -> Result<(), CloudError>;
+}
+
+/// The prices of the account's region: AWS's Price List, shared by every policy of the
+/// process for a day.
+#[async_trait]
+pub trait PriceLookup: Send + Sync {
+    /// The prices of `items`. Never fails: what the Price List cannot give comes from the
+    /// built-in table, and the prices say so (an estimate is never blocked by pricing).
+    async fn prices(&self, items: &[PriceItem]) -> Prices;
 }
 
 /// Opens a [`Cloud`] for a policy's account and region.

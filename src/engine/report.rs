@@ -5,9 +5,10 @@ use k8s_openapi::apimachinery::pkg::apis::meta::v1::Time;
 use crate::api::conditions::{self, ConditionUpdate, reason};
 use crate::api::validate::{InvalidSpec, ValidatedPolicy};
 use crate::api::{AreaCost, CostPolicyStatus, CostStatus, usd};
+use crate::pricing::Prices;
 
 use super::area::{Area, AreaOutcome, AreaPlan};
-use super::areas::{Applied, Visit};
+use super::areas::{Applied, Visit, price_items};
 use super::cloud::CloudError;
 use super::run::AppliedRun;
 
@@ -55,7 +56,7 @@ pub fn status(applied: &AppliedRun, previous: Option<&CostPolicyStatus>, generat
         conditions: conditions::merge(previous.map(|p| p.conditions.as_slice()).unwrap_or_default(), all, generation, now),
         last_reconcile_time: Some(now.0.to_string()),
         findings,
-        cost: Some(total_cost(costs)),
+        cost: Some(total_cost(costs, &applied.prices, &applied.policy)),
         ..status
     }
 }
@@ -276,13 +277,17 @@ fn ready_condition(areas: &[&ConditionUpdate], audit: bool, findings: u32) -> Co
     ConditionUpdate::new(conditions::READY, true, reason::IN_SYNC, "the account matches the policy")
 }
 
-fn total_cost(areas: Vec<AreaCost>) -> CostStatus {
+fn total_cost(areas: Vec<AreaCost>, prices: &Prices, policy: &ValidatedPolicy) -> CostStatus {
     let sum = |f: fn(&AreaCost) -> &str| areas.iter().map(|a| f(a).parse::<f64>().unwrap_or(0.0)).sum::<f64>();
+    // Only a policy whose areas price something has prices to state.
+    let items = price_items(policy);
+    let prices = if items.is_empty() { String::new() } else { prices.basis(&items) };
     CostStatus {
         monthly_waste_usd: usd(sum(|a| &a.monthly_waste_usd)),
         monthly_savings_usd: usd(sum(|a| &a.monthly_savings_usd)),
         monthly_cost_usd: usd(sum(|a| &a.monthly_cost_usd)),
         areas,
+        prices,
     }
 }
 

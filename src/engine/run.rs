@@ -3,6 +3,7 @@
 
 use crate::api::validate::ValidatedPolicy;
 use crate::plan::conflicts::{Conflict, Peers};
+use crate::pricing::Prices;
 
 use super::area::{Area, AreaOutcome, AreaPlan};
 use super::areas::{Applied, Areas, Deleted, Planned, Visit};
@@ -23,6 +24,8 @@ pub struct PlannedRun {
     pub policy: ValidatedPolicy,
     /// When the run observed the account, Unix seconds.
     pub now: i64,
+    /// The prices the run's estimates use, less the policy's discount.
+    pub prices: Prices,
     pub areas: Areas<Planned>,
     /// Policies governing the same snapshots or VPCs as this one.
     pub conflicts: Vec<Conflict>,
@@ -33,6 +36,7 @@ pub struct PlannedRun {
 pub struct AppliedRun {
     pub policy: ValidatedPolicy,
     pub now: i64,
+    pub prices: Prices,
     pub areas: Areas<Applied>,
     /// Policies governing the same snapshots or VPCs as this one.
     pub conflicts: Vec<Conflict>,
@@ -65,8 +69,12 @@ pub async fn observe_and_plan(cloud: &dyn Cloud, policy: ValidatedPolicy, now: i
 
 /// The same, next to the policies this one conflicts with: the stricter safety wins.
 pub async fn observe_and_plan_with_peers(cloud: &dyn Cloud, policy: ValidatedPolicy, peers: Peers, now: i64) -> PlannedRun {
-    let areas = Areas::observe_and_plan(cloud, &policy, &peers, now).await;
-    PlannedRun { policy, now, areas, conflicts: peers.conflicts }
+    let items = super::areas::price_items(&policy);
+    // A policy whose areas price nothing reads no price list.
+    let prices = if items.is_empty() { Prices::built_in(&policy.aws.region, None) } else { cloud.prices(&items).await };
+    let prices = prices.with_discount(policy.discount_percent);
+    let areas = Areas::observe_and_plan(cloud, &policy, &peers, &prices, now).await;
+    PlannedRun { policy, now, prices, areas, conflicts: peers.conflicts }
 }
 
 /// The policies `policy` conflicts with among `others`. When some reach AWS through a role
@@ -90,11 +98,12 @@ pub(super) async fn observe_and_plan_area<A: Area>(
     cloud: &dyn Cloud,
     policy: &ValidatedPolicy,
     peers: &Peers,
+    prices: &Prices,
     now: i64,
 ) -> Option<AreaPlan<A>> {
     let desired = A::desired(policy)?;
     Some(match A::observe(cloud, policy, desired).await {
-        Ok(inventory) => AreaPlan::Planned(A::plan(policy, desired, peers, &inventory, now)),
+        Ok(inventory) => AreaPlan::Planned(A::plan(policy, desired, peers, &inventory, prices, now)),
         Err(error) => AreaPlan::ObservationFailed(error),
     })
 }
@@ -127,7 +136,13 @@ impl PlannedRun {
 
     /// Turns the plan into a run that made no change (for `frugal plan`).
     pub fn without_acting(self) -> AppliedRun {
-        AppliedRun { policy: self.policy, now: self.now, areas: self.areas.without_acting(), conflicts: self.conflicts }
+        AppliedRun {
+            policy: self.policy,
+            now: self.now,
+            prices: self.prices,
+            areas: self.areas.without_acting(),
+            conflicts: self.conflicts,
+        }
     }
 }
 
@@ -139,7 +154,7 @@ pub(super) fn unchanged<A: Area>(plan: AreaPlan<A>) -> AreaOutcome<A> {
 /// Executes the planned actions. In Audit mode the plans hold no actions, so nothing runs.
 pub async fn act(cloud: &dyn Cloud, planned: PlannedRun) -> AppliedRun {
     let areas = planned.areas.act(cloud, &planned.policy.name).await;
-    AppliedRun { policy: planned.policy, now: planned.now, areas, conflicts: planned.conflicts }
+    AppliedRun { policy: planned.policy, now: planned.now, prices: planned.prices, areas, conflicts: planned.conflicts }
 }
 
 /// One area's act step; an area that was not observed does nothing.

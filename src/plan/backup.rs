@@ -8,12 +8,11 @@ use std::collections::{BTreeMap, BTreeSet};
 
 use crate::api::validate::cron;
 use crate::api::validate::{BackupDesired, BackupRuleDesired, SelectionDesired};
+use crate::pricing::{PriceItem, Prices};
 
 use super::token::idempotency_token;
 use super::{Tags, is_owned_by, ownership_tags};
 
-/// AWS Backup EBS warm storage, USD per GB-month (AWS list price, us-east-1).
-pub const BACKUP_USD_PER_GB_MONTH: f64 = 0.05;
 /// At most this many uncovered resources are listed; the rest are counted.
 pub const MAX_LISTED_UNCOVERED: usize = 20;
 const DEFAULT_START_WINDOW: u32 = 480;
@@ -301,6 +300,8 @@ pub struct BackupPlan {
     /// Recovery points per covered volume the spec's rules hold at most: each rule's runs
     /// within its retention, summed.
     pub max_recovery_points: u32,
+    /// The run's prices: what the covered volumes' recovery points cost.
+    pub prices: Prices,
 }
 
 impl BackupPlan {
@@ -311,7 +312,7 @@ impl BackupPlan {
 
     /// Upper bound of the monthly backup storage of the covered volumes.
     pub fn monthly_storage_usd(&self) -> f64 {
-        storage_usd(self.coverage.covered_gib, self.max_recovery_points)
+        storage_usd(self.coverage.covered_gib, self.max_recovery_points, self.prices.usd(PriceItem::SnapshotGbMonth))
     }
 }
 
@@ -332,10 +333,11 @@ pub fn parse_created_plan(created: &str) -> (&str, Option<&str>) {
     }
 }
 
-/// covered GiB × recovery points × $0.05: every point a full copy, which only the first one
-/// of a volume is (the others store the blocks changed since), so an upper bound.
-pub fn storage_usd(covered_gib: u64, recovery_points: u32) -> f64 {
-    covered_gib as f64 * f64::from(recovery_points) * BACKUP_USD_PER_GB_MONTH
+/// covered GiB × recovery points × the EBS snapshot price (AWS Backup's EBS recovery points
+/// are EBS snapshots, billed as such): every point a full copy, which only the first one of a
+/// volume is (the others store the blocks changed since), so an upper bound.
+pub fn storage_usd(covered_gib: u64, recovery_points: u32, usd_per_gb_month: f64) -> f64 {
+    covered_gib as f64 * f64::from(recovery_points) * usd_per_gb_month
 }
 
 /// Each rule's runs within its retention, summed; a schedule that does not parse counts one
@@ -591,6 +593,7 @@ pub fn plan(policy: &str, desired: &BackupDesired, inventory: &BackupInventory, 
     };
     let actions = if enforce { drift.clone() } else { Vec::new() };
     BackupPlan {
+        prices: Prices::default(),
         drift,
         actions,
         vault_arn: inventory.vault.as_ref().map(|v| v.arn.clone()),

@@ -13,14 +13,11 @@ use sha2::{Digest, Sha256};
 use crate::api::OrphanAlarms;
 use crate::api::names::TAG_EXPIRES_AT;
 use crate::api::validate::CloudWatchDesired;
+use crate::pricing::Prices;
 
 use super::snapshot_retention::{parse_rfc3339, rfc3339};
 use super::{Tags, is_owned_by, ownership_tags};
 
-/// CloudWatch Logs storage, us-east-1 list price (AWS-FACTS.md).
-pub const LOGS_USD_PER_GB_MONTH: f64 = 0.03;
-/// A standard-resolution alarm, us-east-1 list price (AWS-FACTS.md).
-pub const ALARM_USD_PER_MONTH: f64 = 0.10;
 const GB: f64 = 1_000_000_000.0;
 
 /// Bytes as GB (CloudWatch Logs bills decimal GB).
@@ -277,6 +274,8 @@ pub struct CloudWatchPlan {
     pub orphans: Vec<OrphanReport>,
     /// Orphans due for deletion left for a later run by maxDeletionsPerRun.
     pub deletions_deferred: u32,
+    /// The run's prices: log storage and alarms.
+    pub prices: Prices,
 }
 
 impl CloudWatchPlan {

@@ -7,12 +7,11 @@ use std::collections::{BTreeMap, BTreeSet};
 
 use crate::api::validate::{GatewayEndpointsDesired, VpcScope};
 use crate::api::{GatewayService, RouteTableScope};
+use crate::pricing::{PriceItem, Prices};
 
 use super::token::idempotency_token;
 use super::{Tags, is_owned_by, ownership_tags};
 
-/// NAT gateway data processing, USD per GB (AWS list price, us-east-1).
-pub const NAT_USD_PER_GB: f64 = 0.045;
 const BYTES_PER_GB: f64 = 1_073_741_824.0;
 
 /// What the account holds, as far as gateway endpoints are concerned.
@@ -124,6 +123,8 @@ pub struct GatewayEndpointsPlan {
     pub vpcs: Vec<VpcReport>,
     /// VPCs in scope left to a conflicting policy with a smaller name: (VPC id, that policy).
     pub yielded: Vec<(String, String)>,
+    /// The run's prices: what the NAT gateway charges per GB.
+    pub prices: Prices,
 }
 
 /// What was found in one VPC.
@@ -189,7 +190,7 @@ pub fn plan(
     inventory: &GatewayEndpointsInventory,
     enforce: bool,
 ) -> GatewayEndpointsPlan {
-    plan_with_peers(policy, region, desired, &[], inventory, enforce)
+    plan_with_peers(policy, region, desired, &[], inventory, &Prices::default(), enforce)
 }
 
 /// Plans the gateway endpoints of one policy next to conflicting policies with a smaller name
@@ -201,6 +202,7 @@ pub fn plan_with_peers(
     desired: &GatewayEndpointsDesired,
     yield_to: &[(String, VpcScope)],
     inventory: &GatewayEndpointsInventory,
+    prices: &Prices,
     enforce: bool,
 ) -> GatewayEndpointsPlan {
     let mut route_tables_by_vpc: BTreeMap<&str, Vec<&RouteTable>> = BTreeMap::new();
@@ -256,15 +258,16 @@ pub fn plan_with_peers(
             };
             services.push(report);
         }
+        let nat_usd_per_gb = prices.usd(PriceItem::NatGatewayGb);
         // In whole cents, as shown: the per-VPC figures then add up to the total shown.
         let nat_monthly_usd = inventory
             .nat_bytes_30d
             .as_ref()
-            .map(|bytes| (bytes.get(&vpc.id).copied().unwrap_or(0) as f64 / BYTES_PER_GB * NAT_USD_PER_GB * 100.0).round() / 100.0);
+            .map(|bytes| (bytes.get(&vpc.id).copied().unwrap_or(0) as f64 / BYTES_PER_GB * nat_usd_per_gb * 100.0).round() / 100.0);
         vpcs.push(VpcReport { vpc_id: vpc.id.clone(), services, nat_monthly_usd });
     }
     let actions = if enforce { drift.clone() } else { Vec::new() };
-    GatewayEndpointsPlan { drift, actions, vpcs, yielded }
+    GatewayEndpointsPlan { drift, actions, vpcs, yielded, prices: prices.clone() }
 }
 
 /// With several live endpoints for one service (made by hand), ours is preferred, then the

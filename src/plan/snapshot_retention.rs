@@ -10,11 +10,10 @@ use std::sync::Arc;
 use crate::api::carries_all;
 use crate::api::names::TAG_EXPIRES_AT;
 use crate::api::validate::SnapshotRetentionDesired;
+use crate::pricing::{PriceItem, Prices};
 
 use super::Tags;
 
-/// EBS snapshot storage, standard tier, USD per GB-month (AWS list price, us-east-1).
-pub const SNAPSHOT_USD_PER_GB_MONTH: f64 = 0.05;
 /// AWS puts this volume id on snapshots whose source volume is unknown (copies).
 const UNKNOWN_VOLUME: &str = "vol-ffffffff";
 const SECONDS_PER_DAY: i64 = 86_400;
@@ -166,6 +165,8 @@ pub struct SnapshotRetentionPlan {
     pub expired_gib: u64,
     /// Per-snapshot verdicts, for `frugal plan` (ids sorted).
     pub verdicts: Vec<(String, Verdict)>,
+    /// The run's prices: what the expired storage is worth.
+    pub prices: Prices,
 }
 
 impl SnapshotRetentionPlan {
@@ -179,7 +180,7 @@ impl SnapshotRetentionPlan {
     }
 
     pub fn monthly_waste_usd(&self) -> f64 {
-        self.expired_gib as f64 * SNAPSHOT_USD_PER_GB_MONTH
+        self.expired_gib as f64 * self.prices.usd(PriceItem::SnapshotGbMonth)
     }
 }
 
@@ -398,6 +399,7 @@ pub fn plan_with_peers(
         pending: pending_ids.len() as u32,
         expired_gib,
         verdicts,
+        prices: Prices::default(),
     }
 }
 

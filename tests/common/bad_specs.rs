@@ -46,6 +46,8 @@ pub fn invalid_specs() -> Vec<BadSpec> {
         (format!("{GOOD_AWS}  resyncInterval: 2d\n  gatewayEndpoints: {{services: [s3]}}\n"), "spec.resyncInterval"),
         (format!("{GOOD_AWS}  resyncInterval: \"\"\n  gatewayEndpoints: {{services: [s3]}}\n"), "spec.resyncInterval"),
         (format!("{GOOD_AWS}  resyncInterval: \"99999999999999999999h\"\n  gatewayEndpoints: {{services: [s3]}}\n"), "spec.resyncInterval"),
+        (format!("{GOOD_AWS}  pricing: {{discountPercent: 101}}\n  gatewayEndpoints: {{services: [s3]}}\n"), "spec.pricing.discountPercent"),
+        (format!("{GOOD_AWS}  pricing: {{discountPercent: -5}}\n  gatewayEndpoints: {{services: [s3]}}\n"), "spec.pricing.discountPercent"),
         (GOOD_AWS.to_string(), "spec"),
         (format!("{GOOD_AWS}  gatewayEndpoints: {{services: []}}\n"), "spec.gatewayEndpoints.services"),
         (format!("{GOOD_AWS}  gatewayEndpoints: {{services: [s3, s3]}}\n"), "spec.gatewayEndpoints.services"),

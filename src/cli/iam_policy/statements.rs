@@ -27,6 +27,7 @@ use serde_json::{Map, Value, json};
 use crate::api::names::{MANAGED_BY_VALUE, TAG_EXPIRES_AT, TAG_MANAGED_BY, TAG_POLICY};
 
 use crate::api::{AreaName, RightSizingResource};
+use crate::engine::areas::prices_of;
 use crate::plan::access_keys::MARK_PREFIX;
 
 /// The statements an area needs in a scope.
@@ -548,6 +549,11 @@ pub fn statements(scopes: &BTreeMap<AreaName, Scope>) -> Vec<Statement> {
             }
             all.push(statement);
         }
+    }
+    // The prices of the policies' regions, from AWS's Price List, for every area that prices
+    // its findings: global, with no resource or account to name.
+    if scopes.keys().any(|area| !prices_of(*area).is_empty()) {
+        all.push(allow("PriceList", &["pricing:GetProducts"], anywhere()));
     }
     // Cleanup (deletionPolicy Delete) looks for the policy's gateway endpoints whatever
     // areas the policy enables, in case a removed gatewayEndpoints section left some.

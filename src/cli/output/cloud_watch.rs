@@ -7,7 +7,8 @@ use serde_json::json;
 use crate::api::usd;
 use crate::engine::areas::CloudWatch;
 use crate::engine::{AreaOutcome, Output, PlanCounts};
-use crate::plan::cloud_watch::{ALARM_USD_PER_MONTH, CloudWatchChange, CloudWatchPlan, LOGS_USD_PER_GB_MONTH, OrphanState, gb};
+use crate::plan::cloud_watch::{CloudWatchChange, CloudWatchPlan, OrphanState, gb};
+use crate::pricing::PriceItem;
 
 use super::{AreaJson, results_json};
 
@@ -18,13 +19,14 @@ impl Output for CloudWatch {
         cloud_watch_table(out, plan);
         let create = plan.drift.iter().filter(|c| matches!(c, CloudWatchChange::PutAlarm { reverted, .. } if reverted.is_empty())).count();
         let destroy = plan.drift.iter().filter(|c| matches!(c, CloudWatchChange::DeleteAlarm { .. })).count();
-        let logs = gb(plan.never_expire_bytes()) * LOGS_USD_PER_GB_MONTH;
-        let orphans = plan.orphans.len() as f64 * ALARM_USD_PER_MONTH;
+        let logs = gb(plan.never_expire_bytes()) * plan.prices.usd(PriceItem::LogsGbMonth);
+        let orphans = plan.orphans.len() as f64 * plan.prices.usd(PriceItem::AlarmMonth);
         let waste = (logs + orphans > 0.0).then(|| {
             format!(
-                "Log storage that never expires: ${}/month, orphan alarms: ${}/month (upper bound, us-east-1 list prices)",
+                "Log storage that never expires: ${}/month, orphan alarms: ${}/month (upper bound at {})",
                 usd(logs),
-                usd(orphans)
+                usd(orphans),
+                plan.prices.basis_of(&[PriceItem::LogsGbMonth, PriceItem::AlarmMonth])
             )
         });
         PlanCounts { create, change: plan.drift.len() - create - destroy, destroy, waste }
@@ -69,7 +71,11 @@ fn cloud_watch_table(out: &mut String, plan: &CloudWatchPlan) {
         };
         let cost = match change {
             CloudWatchChange::SetRetention { stored_bytes, previous_days: None, .. } => {
-                format!(" ({:.2} GB stored, ${}/month)", gb(*stored_bytes), usd(gb(*stored_bytes) * LOGS_USD_PER_GB_MONTH))
+                format!(
+                    " ({:.2} GB stored, ${}/month)",
+                    gb(*stored_bytes),
+                    usd(gb(*stored_bytes) * plan.prices.usd(PriceItem::LogsGbMonth))
+                )
             }
             _ => String::new(),
         };

@@ -3,10 +3,12 @@
 
 use kube::runtime::events::Event;
 
+use crate::engine::AreaPlan;
 use crate::engine::areas::SnapshotRetention;
 use crate::engine::{AreaOutcome, ErrorKind, Publish};
 use crate::metrics::Metrics;
-use crate::plan::snapshot_retention::{SNAPSHOT_USD_PER_GB_MONTH, SnapshotRetentionChange};
+use crate::plan::snapshot_retention::SnapshotRetentionChange;
+use crate::pricing::PriceItem;
 
 use super::{normal, observation_failed, warning};
 
@@ -29,6 +31,10 @@ fn snapshot_events(area: &AreaOutcome<SnapshotRetention>, events: &mut Vec<Event
         events.push(event);
         return;
     }
+    let snapshot_price = match &area.plan {
+        AreaPlan::Planned(plan) => plan.prices.usd(PriceItem::SnapshotGbMonth),
+        AreaPlan::ObservationFailed(_) => return,
+    };
     let mut deleted = Vec::new();
     let mut deleted_gib = 0u64;
     let mut refused = Vec::new();
@@ -61,7 +67,7 @@ fn snapshot_events(area: &AreaOutcome<SnapshotRetention>, events: &mut Vec<Event
             format!(
                 "deleted {} expired snapshots ({deleted_gib} GiB, up to ${:.2}/month): {}{more}",
                 deleted.len(),
-                deleted_gib as f64 * SNAPSHOT_USD_PER_GB_MONTH,
+                deleted_gib as f64 * snapshot_price,
                 shown.join(", ")
             ),
         ));

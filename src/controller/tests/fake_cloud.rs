@@ -20,7 +20,7 @@ mod snapshot_retention;
 mod ssm_access;
 
 use crate::api::{AwsTarget, GatewayService};
-use crate::engine::{Cloud, CloudConnector, CloudError};
+use crate::engine::{Cloud, CloudConnector, CloudError, PriceLookup};
 use crate::plan::Tags;
 use crate::plan::access_keys::AccessKeysInventory;
 use crate::plan::backup::BackupInventory;
@@ -29,6 +29,7 @@ use crate::plan::gateway_endpoints::{GatewayEndpoint, Route, RouteTable, Vpc};
 use crate::plan::right_sizing::RightSizingInventory;
 use crate::plan::snapshot_retention::SnapshotRetentionInventory;
 use crate::plan::ssm_access::{PortRange, SsmAccessInventory};
+use crate::pricing::{PriceItem, Prices};
 
 /// An AWS call as the domain trait sees it.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -126,6 +127,15 @@ pub(super) struct FakeCloud {
     pub(super) fail_observe_backup: Option<CloudError>,
     /// The ssmAccess or backup call whose operation is this error's fails with it.
     pub(super) fail_call: Option<CloudError>,
+    /// What the account's Price List answers; None: the built-in table for the region.
+    pub(super) prices: Option<Prices>,
+}
+
+#[async_trait::async_trait]
+impl PriceLookup for FakeCloud {
+    async fn prices(&self, _items: &[PriceItem]) -> Prices {
+        self.prices.clone().unwrap_or_else(|| Prices::built_in(REGION, None))
+    }
 }
 
 pub(super) fn lock<T>(mutex: &Mutex<T>) -> MutexGuard<'_, T> {

@@ -153,3 +153,63 @@ async fn every_endpoint_created_in_one_run_is_named_in_an_event() {
 
     assert_eq!(harness.cloud.endpoint_ids(), ["vpce-fake0001", "vpce-fake0002"]);
 }
+
+/// Dollars are priced at the Price List's price for the policy's region, less the policy's
+/// private discount, and status and metrics say so.
+#[tokio::test]
+async fn waste_is_priced_at_the_regions_price_list_less_the_discount_and_the_status_says_so() {
+    let mut cloud = FakeCloud::with_drift();
+    let listed = std::collections::BTreeMap::from([(PriceItem::NatGatewayGb, 0.06)]);
+    cloud.prices = Some(Prices::from_found(REGION, &listed, Some("2026-12-03"), None));
+    let mut harness = Harness::new(cloud);
+    let policy = CostPolicy::test().with_finalizer().with_spec(|spec| spec.pricing = Some(PricingSpec { discount_percent: 10 }));
+
+    harness
+        .reconcile(policy, |mut api| async move {
+            let status = api.expect_status_patch().await;
+            // 100 GB through the NAT gateway × $0.06 × (1 - 10%).
+            assert_eq!(status["gatewayEndpoints"]["vpcs"][0]["natDataProcessingMonthlyUsd"], "5.40", "{status:#}");
+            assert_eq!(status["cost"]["monthlyWasteUsd"], "5.40");
+            assert_eq!(status["cost"]["prices"], "AWS Price List, eu-west-1, fetched 2026-12-03; less a 10% private discount");
+            let basis = status["cost"]["areas"][0]["basis"].as_str().expect("basis");
+            assert!(
+                basis.contains(
+                    "$0.054/GB NAT gateway data processing (AWS Price List, eu-west-1, fetched 2026-12-03); less a 10% private discount"
+                ),
+                "{basis}"
+            );
+            api
+        })
+        .await
+        .expect("reconcile succeeds");
+
+    let metrics = harness.metrics();
+    assert!(metrics.contains(r#"frugal_prices_info{policy="team-a",region="eu-west-1",source="aws-price-list"} 1"#), "{metrics}");
+    assert!(metrics.contains(r#"frugal_monthly_waste_usd{policy="team-a",area="gatewayEndpoints"} 5.4"#), "{metrics}");
+}
+
+/// Without the Price List, the region's built-in list price is used and the status says so.
+#[tokio::test]
+async fn without_the_price_list_the_status_names_the_built_in_price_and_why() {
+    let mut cloud = FakeCloud::with_drift();
+    cloud.prices = Some(Prices::built_in(REGION, Some("GetProducts failed (access_denied): not authorized".to_string())));
+    let mut harness = Harness::new(cloud);
+
+    harness
+        .reconcile(CostPolicy::test().with_finalizer(), |mut api| async move {
+            let status = api.expect_status_patch().await;
+            assert_eq!(status["cost"]["monthlyWasteUsd"], "4.80", "100 GB × eu-west-1's $0.048");
+            assert_eq!(
+                status["cost"]["prices"],
+                format!(
+                    "built-in list price for eu-west-1 as of {} (AWS Price List not used: GetProducts failed (access_denied): not authorized)",
+                    crate::pricing::built_in::AS_OF
+                )
+            );
+            api
+        })
+        .await
+        .expect("reconcile succeeds");
+    let metrics = harness.metrics();
+    assert!(metrics.contains(r#"frugal_prices_info{policy="team-a",region="eu-west-1",source="built-in"} 1"#), "{metrics}");
+}

@@ -176,7 +176,7 @@ async fn an_enforce_run_over_every_area_writes_exactly_this_status() {
                     "vpcId": "vpc-0a1b2c3d",
                     "endpoints": [{"service": "s3", "endpointId": "vpce-fake0001", "ownership": "Managed"}],
                     // 100 GiB through the NAT gateway in 30 days, at $0.045/GB.
-                    "natDataProcessingMonthlyUsd": "4.50",
+                    "natDataProcessingMonthlyUsd": "4.80",
                 },
             ],
             "vpcsNotListed": 0,
@@ -279,22 +279,23 @@ async fn an_enforce_run_over_every_area_writes_exactly_this_status() {
         },
         "cost": {
             "monthlyWasteUsd": "5.00",
-            "monthlySavingsUsd": "4.50",
+            "monthlySavingsUsd": "4.80",
             "monthlyCostUsd": "0.00",
+            "prices": "built-in list price for eu-west-1 as of 2025",
             "areas": [
                 {
                     "area": "gatewayEndpoints",
                     "monthlyWasteUsd": "0.00",
-                    "monthlySavingsUsd": "4.50",
+                    "monthlySavingsUsd": "4.80",
                     "monthlyCostUsd": "0.00",
-                    "basis": "upper bound: all NAT gateway data processing of the VPC over the last 30 days at $0.045/GB (S3 and DynamoDB traffic is part of it)",
+                    "basis": "upper bound: the VPC's NAT gateway traffic over the last 30 days × $0.048/GB NAT gateway data processing (built-in list price for eu-west-1 as of 2025) (S3 and DynamoDB traffic is part of it)",
                 },
                 {
                     "area": "snapshotRetention",
                     "monthlyWasteUsd": "5.00",
                     "monthlySavingsUsd": "0.00",
                     "monthlyCostUsd": "0.00",
-                    "basis": "upper bound: volume size × $0.05/GB-month; snapshots are incremental, so the storage really billed is smaller",
+                    "basis": "upper bound: volume size × $0.05/GB-month EBS snapshot storage (built-in list price for eu-west-1 as of 2025); snapshots are incremental, so the storage really billed is smaller",
                 },
                 {
                     "area": "ssmAccess",
@@ -308,7 +309,7 @@ async fn an_enforce_run_over_every_area_writes_exactly_this_status() {
                     "monthlyWasteUsd": "0.00",
                     "monthlySavingsUsd": "0.00",
                     "monthlyCostUsd": "0.00",
-                    "basis": "a cost, not waste or savings: backup storage up to $0.00/month = 0 GiB of covered EBS volumes × 35 recovery points at most (each rule's runs within its retention) × $0.05/GB-month (AWS Backup EBS warm storage, us-east-1 list price); an upper bound, since only a volume's first recovery point is a full copy and the others store changed blocks",
+                    "basis": "a cost, not waste or savings: backup storage up to $0.00/month = 0 GiB of covered EBS volumes × 35 recovery points at most (each rule's runs within its retention) × $0.05/GB-month EBS snapshot storage (built-in list price for eu-west-1 as of 2025), the price of AWS Backup's EBS recovery points (they are EBS snapshots); an upper bound, since only a volume's first recovery point is a full copy and the others store changed blocks",
                 },
             ],
         },

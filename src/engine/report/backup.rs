@@ -8,6 +8,7 @@ use crate::api::CostPolicyStatus;
 use crate::engine::areas::Backup;
 use crate::engine::{AreaKind, AreaOutcome, AreaPlan, Report};
 use crate::plan::backup::{BackupChange, BackupPlan, Blocker, PlanOwnership, parse_created_plan};
+use crate::pricing::PriceItem;
 
 pub const AREA: &str = AreaName::Backup.key();
 
@@ -150,8 +151,10 @@ fn details(plan: &BackupPlan, outcome: &AreaOutcome<Backup>, previous: Option<&B
         monthly_savings_usd: usd(0.0),
         monthly_cost_usd: usd(storage),
         basis: format!(
-            "a cost, not waste or savings: backup storage up to ${storage:.2}/month = {} GiB of covered EBS volumes × {} recovery points at most (each rule's runs within its retention) × $0.05/GB-month (AWS Backup EBS warm storage, us-east-1 list price); an upper bound, since only a volume's first recovery point is a full copy and the others store changed blocks",
-            plan.coverage.covered_gib, plan.max_recovery_points
+            "a cost, not waste or savings: backup storage up to ${storage:.2}/month = {} GiB of covered EBS volumes × {} recovery points at most (each rule's runs within its retention) × {}, the price of AWS Backup's EBS recovery points (they are EBS snapshots); an upper bound, since only a volume's first recovery point is a full copy and the others store changed blocks",
+            plan.coverage.covered_gib,
+            plan.max_recovery_points,
+            plan.prices.basis_of(&[PriceItem::SnapshotGbMonth])
         ),
     };
     (status, cost)

@@ -6,7 +6,8 @@ use crate::api::conditions::{self, ConditionUpdate, reason};
 use crate::api::{AreaCost, AreaName, CloudWatchStatus, CostPolicyStatus, LogGroupStatus, OrphanAlarmStatus, usd};
 use crate::engine::areas::CloudWatch;
 use crate::engine::{AreaKind, AreaOutcome, Report, Run};
-use crate::plan::cloud_watch::{ALARM_USD_PER_MONTH, CloudWatchChange, CloudWatchPlan, LOGS_USD_PER_GB_MONTH, OrphanState, gb};
+use crate::plan::cloud_watch::{CloudWatchChange, CloudWatchPlan, OrphanState, gb};
+use crate::pricing::PriceItem;
 
 pub const AREA: &str = AreaName::CloudWatch.key();
 const MAX_LISTED: usize = 20;
@@ -159,15 +160,16 @@ fn details(plan: &CloudWatchPlan, outcome: &AreaOutcome<CloudWatch>, previous: O
         log_groups,
         orphans,
     };
+    let (logs, alarm) = (plan.prices.usd(PriceItem::LogsGbMonth), plan.prices.usd(PriceItem::AlarmMonth));
     let cost = AreaCost {
         area: AREA.to_string(),
-        monthly_waste_usd: usd(gb(never_expire_bytes) * LOGS_USD_PER_GB_MONTH + f64::from(open_orphans) * ALARM_USD_PER_MONTH),
-        monthly_savings_usd: usd(gb(saved_bytes) * LOGS_USD_PER_GB_MONTH + deleted.len() as f64 * ALARM_USD_PER_MONTH),
-        monthly_cost_usd: usd(f64::from(plan.own_alarms) * ALARM_USD_PER_MONTH),
+        monthly_waste_usd: usd(gb(never_expire_bytes) * logs + f64::from(open_orphans) * alarm),
+        monthly_savings_usd: usd(gb(saved_bytes) * logs + deleted.len() as f64 * alarm),
+        monthly_cost_usd: usd(f64::from(plan.own_alarms) * alarm),
         basis: format!(
-            "upper bound: log groups that never expire × their stored GB × ${LOGS_USD_PER_GB_MONTH}/GB-month (CloudWatch Logs storage; a \
-             retention removes only data older than it), orphan alarms × ${ALARM_USD_PER_MONTH:.2}/alarm-month; cost: this policy's \
-             alarms × ${ALARM_USD_PER_MONTH:.2}; us-east-1 list prices"
+            "upper bound: log groups that never expire × their stored GB, orphan alarms × one alarm-month (a retention removes only \
+             data older than it); cost: this policy's alarms × one alarm-month; at {}",
+            plan.prices.basis_of(&[PriceItem::LogsGbMonth, PriceItem::AlarmMonth])
         ),
     };
     (status, cost)

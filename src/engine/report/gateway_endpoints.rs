@@ -11,13 +11,12 @@ use crate::api::{
 use crate::engine::areas::GatewayEndpoints;
 use crate::engine::{AreaKind, AreaOutcome, AreaPlan, Report};
 use crate::plan::gateway_endpoints::{GatewayEndpointsChange, GatewayEndpointsPlan, Ownership};
+use crate::pricing::PriceItem;
 
 /// At most this many VPCs are listed in status; the rest are counted.
 pub const MAX_LISTED_VPCS: usize = 50;
 
 const AREA: &str = AreaName::GatewayEndpoints.key();
-const NAT_BASIS: &str =
-    "upper bound: all NAT gateway data processing of the VPC over the last 30 days at $0.045/GB (S3 and DynamoDB traffic is part of it)";
 
 impl Report for GatewayEndpoints {
     fn status_of(status: &CostPolicyStatus) -> Option<&Self::Status> {
@@ -154,7 +153,10 @@ fn details(plan: &GatewayEndpointsPlan, outcome: &AreaOutcome<GatewayEndpoints>)
         }
     }
     let basis = if plan.vpcs.iter().any(|v| v.nat_monthly_usd.is_some()) || plan.vpcs.is_empty() {
-        NAT_BASIS.to_string()
+        format!(
+            "upper bound: the VPC's NAT gateway traffic over the last 30 days × {} (S3 and DynamoDB traffic is part of it)",
+            plan.prices.basis_of(&[PriceItem::NatGatewayGb])
+        )
     } else {
         "unknown: CloudWatch NAT gateway metrics could not be read".to_string()
     };

@@ -11,7 +11,7 @@ use crate::plan::snapshot_retention::rfc3339;
 
 pub const AREA: &str = AreaName::RightSizing.key();
 const BASIS: &str = "AWS Compute Optimizer's estimated monthly savings (on-demand prices of the policy's region, before \
-                     discounts and Savings Plans), summed over the opportunities in scope: what resizing them would save, \
+                     discounts and Savings Plans; spec.pricing.discountPercent is not applied to AWS's own estimate), summed over the opportunities in scope: what resizing them would save, \
                      not what was saved (the operator never resizes)";
 const MAX_LISTED: usize = 20;
 

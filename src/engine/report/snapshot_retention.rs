@@ -6,10 +6,10 @@ use k8s_openapi::apimachinery::pkg::apis::meta::v1::Time;
 use crate::api::{AreaCost, AreaName, CostPolicyStatus, SkippedSnapshots, SnapshotRetentionStatus, usd};
 use crate::engine::areas::SnapshotRetention;
 use crate::engine::{AreaKind, AreaOutcome, AreaPlan, CloudError, ErrorKind, Report};
-use crate::plan::snapshot_retention::{Protection, SNAPSHOT_USD_PER_GB_MONTH, SnapshotRetentionChange, SnapshotRetentionPlan};
+use crate::plan::snapshot_retention::{Protection, SnapshotRetentionChange, SnapshotRetentionPlan};
+use crate::pricing::PriceItem;
 
 pub const AREA: &str = AreaName::SnapshotRetention.key();
-const BASIS: &str = "upper bound: volume size × $0.05/GB-month; snapshots are incremental, so the storage really billed is smaller";
 const MAX_LISTED: usize = 20;
 
 impl Report for SnapshotRetention {
@@ -172,10 +172,13 @@ fn details(
     };
     let cost = AreaCost {
         area: AREA.to_string(),
-        monthly_waste_usd: usd(remaining_gib as f64 * SNAPSHOT_USD_PER_GB_MONTH),
-        monthly_savings_usd: usd(deleted_gib_total as f64 * SNAPSHOT_USD_PER_GB_MONTH),
+        monthly_waste_usd: usd(remaining_gib as f64 * plan.prices.usd(PriceItem::SnapshotGbMonth)),
+        monthly_savings_usd: usd(deleted_gib_total as f64 * plan.prices.usd(PriceItem::SnapshotGbMonth)),
         monthly_cost_usd: usd(0.0),
-        basis: BASIS.to_string(),
+        basis: format!(
+            "upper bound: volume size × {}; snapshots are incremental, so the storage really billed is smaller",
+            plan.prices.basis_of(&[PriceItem::SnapshotGbMonth])
+        ),
     };
     (status, cost)
 }

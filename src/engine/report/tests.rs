@@ -72,6 +72,7 @@ fn applied(mode: Mode, inv: &GatewayEndpointsInventory, fail: Option<CloudError>
     AppliedRun {
         policy,
         now: 1_800_000_000,
+        prices: Prices::default(),
         areas: Areas {
             gateway_endpoints: Some(AreaOutcome { plan: AreaPlan::Planned(plan), results }),
             snapshot_retention: None,
@@ -135,6 +136,7 @@ fn observation_failure_keeps_the_last_known_details_and_says_which_read_failed()
     let failed = AppliedRun {
         policy: policy(Mode::Audit),
         now: 1_800_000_000,
+        prices: Prices::default(),
         areas: Areas {
             gateway_endpoints: Some(AreaOutcome {
                 plan: AreaPlan::ObservationFailed(CloudError::new("DescribeRouteTables", ErrorKind::Throttled, "RequestLimitExceeded")),
@@ -255,6 +257,7 @@ mod snapshot_area {
         AppliedRun {
             policy,
             now: NOW,
+            prices: Prices::default(),
             areas: Areas {
                 gateway_endpoints: None,
                 snapshot_retention: Some(AreaOutcome { plan: AreaPlan::Planned(plan), results }),

@@ -8,9 +8,12 @@ use crate::engine::areas::AccessKeys;
 use crate::engine::cloud::{AreaCloud, Cloud, CloudError, ErrorKind};
 use crate::plan::access_keys::{self, AccessKeysChange};
 use crate::plan::conflicts::Peers;
+use crate::pricing::{PriceItem, Prices};
 
 #[async_trait]
 impl Run for AccessKeys {
+    const PRICES: &'static [PriceItem] = &[];
+
     fn desired(policy: &ValidatedPolicy) -> Option<&Self::Desired> {
         policy.access_keys.as_ref()
     }
@@ -20,7 +23,14 @@ impl Run for AccessKeys {
     }
 
     /// Only the policy with the smallest name of the account acts (IAM is global).
-    fn plan(policy: &ValidatedPolicy, desired: &Self::Desired, peers: &Peers, inventory: &Self::Inventory, now: i64) -> Self::Plan {
+    fn plan(
+        policy: &ValidatedPolicy,
+        desired: &Self::Desired,
+        peers: &Peers,
+        inventory: &Self::Inventory,
+        _prices: &Prices,
+        now: i64,
+    ) -> Self::Plan {
         access_keys::plan(&policy.name, desired, inventory, now, !policy.is_audit(), peers.access_keys_managed_by.as_deref())
     }
 

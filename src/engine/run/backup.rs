@@ -10,9 +10,13 @@ use crate::engine::areas::Backup;
 use crate::engine::cloud::{AreaCloud, Cloud, CloudError, ErrorKind};
 use crate::plan::backup::{self, BackupChange, BackupPlan};
 use crate::plan::conflicts::Peers;
+use crate::pricing::{PriceItem, Prices};
 
 #[async_trait]
 impl Run for Backup {
+    // AWS Backup's EBS recovery points are EBS snapshots, billed at the snapshot price.
+    const PRICES: &'static [PriceItem] = &[PriceItem::SnapshotGbMonth];
+
     fn desired(policy: &ValidatedPolicy) -> Option<&Self::Desired> {
         policy.backup.as_ref()
     }
@@ -21,8 +25,15 @@ impl Run for Backup {
         AreaCloud::<Self>::observe(cloud, policy, desired).await
     }
 
-    fn plan(policy: &ValidatedPolicy, desired: &Self::Desired, _peers: &Peers, inventory: &Self::Inventory, _now: i64) -> Self::Plan {
-        backup::plan(&policy.name, desired, inventory, !policy.is_audit())
+    fn plan(
+        policy: &ValidatedPolicy,
+        desired: &Self::Desired,
+        _peers: &Peers,
+        inventory: &Self::Inventory,
+        prices: &Prices,
+        _now: i64,
+    ) -> Self::Plan {
+        BackupPlan { prices: prices.clone(), ..backup::plan(&policy.name, desired, inventory, !policy.is_audit()) }
     }
 
     async fn act(cloud: &dyn Cloud, policy: &str, plan: &Self::Plan) -> Vec<ChangeResult<Self::Change>> {

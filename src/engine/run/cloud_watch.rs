@@ -6,11 +6,14 @@ use crate::api::validate::ValidatedPolicy;
 use crate::engine::area::{ChangeResult, Run, each_in_order};
 use crate::engine::areas::CloudWatch;
 use crate::engine::cloud::{AreaCloud, Cloud, CloudError, ErrorKind};
-use crate::plan::cloud_watch::{self, CloudWatchChange};
+use crate::plan::cloud_watch::{self, CloudWatchChange, CloudWatchPlan};
 use crate::plan::conflicts::Peers;
+use crate::pricing::{PriceItem, Prices};
 
 #[async_trait]
 impl Run for CloudWatch {
+    const PRICES: &'static [PriceItem] = &[PriceItem::LogsGbMonth, PriceItem::AlarmMonth];
+
     fn desired(policy: &ValidatedPolicy) -> Option<&Self::Desired> {
         policy.cloud_watch.as_ref()
     }
@@ -19,8 +22,16 @@ impl Run for CloudWatch {
         AreaCloud::<Self>::observe(cloud, policy, desired).await
     }
 
-    fn plan(policy: &ValidatedPolicy, desired: &Self::Desired, _peers: &Peers, inventory: &Self::Inventory, now: i64) -> Self::Plan {
-        cloud_watch::plan(&policy.name, &policy.aws.region, desired, inventory, now, !policy.is_audit())
+    fn plan(
+        policy: &ValidatedPolicy,
+        desired: &Self::Desired,
+        _peers: &Peers,
+        inventory: &Self::Inventory,
+        prices: &Prices,
+        now: i64,
+    ) -> Self::Plan {
+        let plan = cloud_watch::plan(&policy.name, &policy.aws.region, desired, inventory, now, !policy.is_audit());
+        CloudWatchPlan { prices: prices.clone(), ..plan }
     }
 
     async fn act(cloud: &dyn Cloud, policy: &str, plan: &Self::Plan) -> Vec<ChangeResult<Self::Change>> {

@@ -8,9 +8,12 @@ use crate::engine::areas::GatewayEndpoints;
 use crate::engine::cloud::{AreaCloud, Cloud, CloudError, ErrorKind};
 use crate::plan::conflicts::Peers;
 use crate::plan::gateway_endpoints::{self, GatewayEndpointsChange};
+use crate::pricing::{PriceItem, Prices};
 
 #[async_trait]
 impl Run for GatewayEndpoints {
+    const PRICES: &'static [PriceItem] = &[PriceItem::NatGatewayGb];
+
     fn desired(policy: &ValidatedPolicy) -> Option<&Self::Desired> {
         policy.gateway_endpoints.as_ref()
     }
@@ -19,13 +22,21 @@ impl Run for GatewayEndpoints {
         AreaCloud::<Self>::observe(cloud, policy, desired).await
     }
 
-    fn plan(policy: &ValidatedPolicy, desired: &Self::Desired, peers: &Peers, inventory: &Self::Inventory, _now: i64) -> Self::Plan {
+    fn plan(
+        policy: &ValidatedPolicy,
+        desired: &Self::Desired,
+        peers: &Peers,
+        inventory: &Self::Inventory,
+        prices: &Prices,
+        _now: i64,
+    ) -> Self::Plan {
         gateway_endpoints::plan_with_peers(
             &policy.name,
             &policy.aws.region,
             desired,
             &peers.gateway_yield_to,
             inventory,
+            prices,
             !policy.is_audit(),
         )
     }

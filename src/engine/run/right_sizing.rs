@@ -8,9 +8,12 @@ use crate::engine::areas::RightSizing;
 use crate::engine::cloud::{AreaCloud, Cloud, CloudError};
 use crate::plan::conflicts::Peers;
 use crate::plan::right_sizing::{self, RightSizingChange};
+use crate::pricing::{PriceItem, Prices};
 
 #[async_trait]
 impl Run for RightSizing {
+    const PRICES: &'static [PriceItem] = &[];
+
     fn desired(policy: &ValidatedPolicy) -> Option<&Self::Desired> {
         policy.right_sizing.as_ref()
     }
@@ -20,7 +23,14 @@ impl Run for RightSizing {
     }
 
     /// Enrolling twice is harmless, so policies of one account need no conflict rule.
-    fn plan(policy: &ValidatedPolicy, desired: &Self::Desired, _peers: &Peers, inventory: &Self::Inventory, _now: i64) -> Self::Plan {
+    fn plan(
+        policy: &ValidatedPolicy,
+        desired: &Self::Desired,
+        _peers: &Peers,
+        inventory: &Self::Inventory,
+        _prices: &Prices,
+        _now: i64,
+    ) -> Self::Plan {
         right_sizing::plan(desired, inventory, !policy.is_audit())
     }
 

@@ -11,10 +11,13 @@ use crate::engine::area::{ChangeResult, Run};
 use crate::engine::areas::SnapshotRetention;
 use crate::engine::cloud::{AreaCloud, Cloud, CloudError, ErrorKind};
 use crate::plan::conflicts::Peers;
-use crate::plan::snapshot_retention::{self, SnapshotRetentionChange};
+use crate::plan::snapshot_retention::{self, SnapshotRetentionChange, SnapshotRetentionPlan};
+use crate::pricing::{PriceItem, Prices};
 
 #[async_trait]
 impl Run for SnapshotRetention {
+    const PRICES: &'static [PriceItem] = &[PriceItem::SnapshotGbMonth];
+
     fn desired(policy: &ValidatedPolicy) -> Option<&Self::Desired> {
         policy.snapshot_retention.as_ref()
     }
@@ -23,8 +26,16 @@ impl Run for SnapshotRetention {
         AreaCloud::<Self>::observe(cloud, policy, desired).await
     }
 
-    fn plan(policy: &ValidatedPolicy, desired: &Self::Desired, peers: &Peers, inventory: &Self::Inventory, now: i64) -> Self::Plan {
-        snapshot_retention::plan_with_peers(desired, &peers.snapshot_retention, inventory, now, !policy.is_audit())
+    fn plan(
+        policy: &ValidatedPolicy,
+        desired: &Self::Desired,
+        peers: &Peers,
+        inventory: &Self::Inventory,
+        prices: &Prices,
+        now: i64,
+    ) -> Self::Plan {
+        let plan = snapshot_retention::plan_with_peers(desired, &peers.snapshot_retention, inventory, now, !policy.is_audit());
+        SnapshotRetentionPlan { prices: prices.clone(), ..plan }
     }
 
     async fn act(cloud: &dyn Cloud, policy: &str, plan: &Self::Plan) -> Vec<ChangeResult<Self::Change>> {

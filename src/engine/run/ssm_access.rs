@@ -8,9 +8,12 @@ use crate::engine::areas::SsmAccess;
 use crate::engine::cloud::{AreaCloud, Cloud, CloudError, ErrorKind};
 use crate::plan::conflicts::Peers;
 use crate::plan::ssm_access::{self, SsmAccessChange};
+use crate::pricing::{PriceItem, Prices};
 
 #[async_trait]
 impl Run for SsmAccess {
+    const PRICES: &'static [PriceItem] = &[];
+
     fn desired(policy: &ValidatedPolicy) -> Option<&Self::Desired> {
         policy.ssm_access.as_ref()
     }
@@ -19,7 +22,14 @@ impl Run for SsmAccess {
         AreaCloud::<Self>::observe(cloud, policy, desired).await
     }
 
-    fn plan(policy: &ValidatedPolicy, desired: &Self::Desired, _peers: &Peers, inventory: &Self::Inventory, _now: i64) -> Self::Plan {
+    fn plan(
+        policy: &ValidatedPolicy,
+        desired: &Self::Desired,
+        _peers: &Peers,
+        inventory: &Self::Inventory,
+        _prices: &Prices,
+        _now: i64,
+    ) -> Self::Plan {
         ssm_access::plan(&policy.name, desired, inventory, !policy.is_audit())
     }
 

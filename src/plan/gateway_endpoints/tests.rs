@@ -74,13 +74,13 @@ fn missing_endpoint_is_created_with_the_private_route_tables() {
 fn vpcs_shared_with_a_conflicting_policy_of_smaller_name_are_left_to_it() {
     let mine = desired(&[GatewayService::S3], RouteTableScope::Private);
     let theirs = ("alpha".to_string(), VpcScope::Tags(BTreeMap::from([("env".into(), "prod".into())])));
-    let plan = plan_with_peers("beta", REGION, &mine, std::slice::from_ref(&theirs), &inventory(), true);
+    let plan = plan_with_peers("beta", REGION, &mine, std::slice::from_ref(&theirs), &inventory(), &Prices::default(), true);
     assert_eq!(plan.yielded, [("vpc-a".to_string(), "alpha".to_string())]);
     assert!(plan.drift.iter().chain(&plan.actions).all(|c| c.vpc_id() == "vpc-b"), "nothing planned in vpc-a: {:?}", plan.drift);
     assert_eq!(plan.actions.len(), 1, "vpc-b, which alpha does not govern, is still fixed");
 
     // The policy with the smaller name yields nothing and fixes both.
-    let alpha = plan_with_peers("alpha", REGION, &mine, &[], &inventory(), true);
+    let alpha = plan_with_peers("alpha", REGION, &mine, &[], &inventory(), &Prices::default(), true);
     assert_eq!((alpha.actions.len(), alpha.yielded.len()), (2, 0));
 }
 
