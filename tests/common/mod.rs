@@ -98,11 +98,16 @@ pub fn random_account_id() -> String {
 
 impl TestAccount {
     pub async fn new() -> Self {
+        Self::in_region(REGION).await
+    }
+
+    /// An account whose test clients (EC2, CloudWatch) work in `region`.
+    pub async fn in_region(region: &str) -> Self {
         let url = &emulator().url;
         let id = random_account_id();
         let role_arn = format!("arn:aws:iam::{id}:role/frugal-test");
         let base = aws_config::defaults(BehaviorVersion::latest())
-            .region(Region::new(REGION))
+            .region(Region::new(region.to_string()))
             .endpoint_url(url)
             .credentials_provider(base_credentials())
             .load()
