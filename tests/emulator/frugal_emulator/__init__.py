@@ -27,6 +27,8 @@ EXTENSIONS = [
     "backup_plans",
     # Monkeypatches only (logs log groups, cloudwatch alarms).
     "cloudwatch_logs_alarms",
+    # Answers AWSPriceListService.* (awsJson1_1 only: the model lists no CBOR, so not inside E3).
+    "pricing",
     "recorder",
     # Serves only its own /_frugal/ control paths (which the recorder would
     # answer 404), so it sits outside the recorder; AWS requests pass untouched.
@@ -39,6 +41,8 @@ EXTENSIONS = [
     "compute_optimizer_control",
     # Only POST /_frugal/logs/stored-bytes; outside the recorder like ebs_snapshots.
     "cloudwatch_logs_control",
+    # Only /_frugal/pricing/...; outside the recorder like ebs_snapshots.
+    "pricing_control",
 ]
 
 _applied: list[ModuleType] = []
