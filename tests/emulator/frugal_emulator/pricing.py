@@ -191,6 +191,10 @@ def default_products() -> list[dict[str, Any]]:
             price_document("AmazonCloudWatch", "Storage Snapshot", region, f"{cw}TimedStorage-ByteHrs", "GB-Mo", logs,
                            f"${logs} per GB-mo of log storage - {where}",
                            {"operation": "", "storageMedia": "Amazon S3", "group": "Storage", "groupDescription": "Log storage"}),
+            # distractor in the same family (the emulator's choice of family)
+            price_document("AmazonCloudWatch", "Storage Snapshot", region, f"{cw}DataScanned-Bytes", "GB", "0.005",
+                           f"$0.005 per GB of log data scanned by Logs Insights queries - {where}",
+                           {"operation": "StartQuery", "storageMedia": "Amazon S3"}),
             price_document("AmazonCloudWatch", "Alarm", region, f"{cw}CW:AlarmMonitorUsage", "Alarms", "0.10",
                            "$0.10 per alarm metric month - Standard Resolution",
                            {"operation": "", "alarmType": "Standard"}),
