@@ -297,10 +297,16 @@ class CostExplorerTest(LauncherTestCase):
             dict(ok, Filter={"Dimensions": {"Key": "USAGE_TYPE", "Values": ["x"], "MatchOptions": ["STARTS_WITH"]}}),
             dict(ok, Filter={"And": [{"Dimensions": {"Key": "USAGE_TYPE", "Values": ["x"]}}]}),
             dict(ok, Filter={}),
+            dict(ok, GroupBy=[{"Type": "DIMENSION", "Key": ""}]),
+            dict(ok, GroupBy=[{"Type": "TAG"}]),
         ]
         for case in cases:
             with self.subTest(case=case):
                 self.assert_error(raw.get_cost_and_usage, "ValidationException", **case)
+        err = self.assert_error(raw.get_cost_and_usage, "ValidationException", **cases[12])
+        self.assertEqual(err.response["Error"]["Message"], "And expression must have at least 2 operands")
+        err = self.assert_error(raw.get_cost_and_usage, "ValidationException", **cases[1])
+        self.assertEqual(err.response["Error"]["Message"], "Start date (and hour) should be before end date (and hour)")
         missing = {k: v for k, v in ok.items() if k != "TimePeriod"}
         self.assert_error(raw.get_cost_and_usage, "ValidationException", **missing)
         self.assertEqual(ce.get_cost_and_usage(**ok)["ResultsByTime"][0]["Total"]["UnblendedCost"]["Amount"], "0")

@@ -234,7 +234,8 @@ class PricingTest(LauncherTestCase):
         client = self.pricing()
         raw = self.pricing(config=NO_VALIDATION)
         self.assert_error(client.get_products, "NotFoundException", 400, ServiceCode="AmazonNope")
-        self.assert_error(raw.get_products, "InvalidParameterException", 400)  # no ServiceCode
+        err = self.assert_error(raw.get_products, "InvalidParameterException", 400)  # no ServiceCode
+        self.assertEqual(err.response["Error"]["Message"], "Input Parameters are invalid. serviceCode cannot be null or empty")
         self.assert_error(raw.get_products, "InvalidParameterException", 400, ServiceCode="AmazonEC2", MaxResults=0)
         self.assert_error(client.get_products, "InvalidParameterException", 400, ServiceCode="AmazonEC2", MaxResults=101)
         self.assert_error(raw.get_products, "InvalidParameterException", 400, ServiceCode="AmazonEC2",

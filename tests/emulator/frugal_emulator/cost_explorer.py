@@ -194,13 +194,15 @@ def _group_by(params: dict[str, Any]) -> list[tuple[str, str]]:
         if not isinstance(item, dict):
             raise validation("Each GroupBy element must be {Type, Key}.")
         gtype, key = item.get("Type"), item.get("Key")
+        if not gtype or not key:
+            # AWS's message (sic), as reported in FittedCloud/costreporter#5.
+            raise validation("Group Definition is invalid. Both type an key need to be set to a non-empty value.")
         if gtype == "DIMENSION":
             if key not in DIMENSIONS:
                 raise validation(f"Group by dimension {key!r} is not supported by the emulator "
                                  f"(supported: {', '.join(DIMENSIONS)}).")
         elif gtype == "TAG":
-            if not isinstance(key, str) or not key:
-                raise validation("Group by TAG needs a tag Key.")
+            pass
         elif gtype == "COST_CATEGORY":
             raise validation("Group by COST_CATEGORY is not supported by the emulator (no cost categories).")
         else:
@@ -224,13 +226,15 @@ def _compile(expr: Any, where: str = "Filter") -> Callable[[dict[str, Any]], boo
         raise validation(f"{where} must be an Expression object.")
     roots = [k for k in ("And", "Or", "Not", "Dimensions", "Tags", "CostCategories", "ProductAttributes") if expr.get(k) is not None]
     if len(roots) != 1:
-        raise validation(f"{where}: an Expression must have exactly one of And, Or, Not, Dimensions, Tags, CostCategories "
-                         f"(got {roots or 'none'}).")
+        # AWS's message, as reported in aws/aws-sdk-java#1645.
+        raise validation('Expression has zero or more than one roots. Only one root operator is allowed for each '
+                         'expression: "and", "or", "not", "tag" or "dimensionValue"')
     [root] = roots
     node = expr[root]
     if root in ("And", "Or"):
         if not isinstance(node, list) or len(node) < 2:
-            raise validation(f"{where}.{root} must be a list of at least 2 expressions.")
+            # AWS's message, as reported in aws-samples/aws-cost-explorer-report#27.
+            raise validation(f"{root} expression must have at least 2 operands")
         parts = [_compile(e, f"{where}.{root}[{i}]") for i, e in enumerate(node)]
         if root == "And":
             return lambda r: all(p(r) for p in parts)

@@ -353,8 +353,9 @@ def _service_code(params: dict[str, Any], required: bool) -> str | None:
 
 
 def get_products(params: dict[str, Any]) -> dict[str, Any]:
-    if params.get("ServiceCode") is None:
-        raise invalid("ServiceCode is required.")
+    if not params.get("ServiceCode"):
+        # AWS's message, as reported in aws/aws-sdk-js#3329.
+        raise invalid("Input Parameters are invalid. serviceCode cannot be null or empty")
     filters = _filters(params)
     version = _format_version(params)
     size = _max_results(params)
