@@ -111,6 +111,43 @@ class CostExplorerTest(LauncherTestCase):
         self.assertTrue(ctx.exception.response["Error"]["Message"])
         return ctx.exception
 
+    def check_model(self, client: Any, prefix: str) -> list[str]:
+        """Every field of every raw JSON answer must be a member of the botocore output shape
+        (the Rust SDK is generated from the same model and drops unknown names)."""
+        checked: list[str] = []
+
+        def walk(value: Any, shape: Any, where: str) -> None:
+            if shape.type_name == "structure":
+                self.assertIsInstance(value, dict, where)
+                for key, item in value.items():
+                    self.assertIn(key, shape.members, f"{where}.{key} is not in {shape.name}")
+                    walk(item, shape.members[key], f"{where}.{key}")
+            elif shape.type_name == "list":
+                self.assertIsInstance(value, list, where)
+                for i, item in enumerate(value):
+                    walk(item, shape.member, f"{where}[{i}]")
+            elif shape.type_name == "map":
+                self.assertIsInstance(value, dict, where)
+                for key, item in value.items():
+                    walk(key, shape.key, f"{where} key")
+                    walk(item, shape.value, f"{where}.{key}")
+            elif shape.type_name == "string":
+                self.assertIsInstance(value, str, where)
+                if shape.enum:
+                    self.assertIn(value, shape.enum, where)
+            elif shape.type_name == "integer":
+                self.assertIsInstance(value, int, where)
+            elif shape.type_name == "boolean":
+                self.assertIsInstance(value, bool, where)
+
+        def after_call(http_response: Any, model: Any, **_: Any) -> None:
+            if http_response.status_code == 200:
+                walk(json.loads(http_response.content), model.output_shape, model.name)
+                checked.append(model.name)
+
+        client.meta.events.register(f"after-call.{prefix}.*", after_call)
+        return checked
+
     @staticmethod
     def groups(result: dict[str, Any], metric: str = "UnblendedCost") -> dict[tuple[str, ...], str]:
         return {tuple(g["Keys"]): g["Metrics"][metric]["Amount"] for g in result["Groups"]}
@@ -185,6 +222,7 @@ class CostExplorerTest(LauncherTestCase):
             record(d[1], "APN2-TimedStorage-ByteHrs", "3.14", "100", "GB-Mo", service=CLOUDWATCH),
             record(d[2], "EU-CW:AlarmMonitorUsage", "0.20", "2", "Alarms", region="eu-west-1", service=CLOUDWATCH),
         ])
+        checked = self.check_model(ce, "ce")
         period = {"Start": d[0].isoformat(), "End": (d[2] + dt.timedelta(days=1)).isoformat()}
         daily = ce.get_cost_and_usage(TimePeriod=period, Granularity="DAILY", Metrics=["UnblendedCost", "BlendedCost"])
         self.assertNotIn("GroupDefinitions", daily)
@@ -228,6 +266,7 @@ class CostExplorerTest(LauncherTestCase):
         linked = ce.get_cost_and_usage(TimePeriod=period, Granularity="MONTHLY", Metrics=["UnblendedCost"],
                                        GroupBy=[{"Type": "DIMENSION", "Key": "LINKED_ACCOUNT"}])
         self.assertEqual(self.groups(linked["ResultsByTime"][0]), {(account,): "5.77"})
+        self.assertEqual(len(checked), 12)  # every answer above fits the model
         self.assertEqual(linked["DimensionValueAttributes"], [{"Value": account, "Attributes": {"description": account}}])
         tagged = ce.get_cost_and_usage(TimePeriod=period, Granularity="MONTHLY", Metrics=["UnblendedCost"],
                                        GroupBy=[{"Type": "TAG", "Key": "team"}])

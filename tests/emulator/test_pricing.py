@@ -105,6 +105,43 @@ class PricingTest(LauncherTestCase):
         self.assertTrue(ctx.exception.response["Error"]["Message"])
         return ctx.exception
 
+    def check_model(self, client: Any, prefix: str) -> list[str]:
+        """Every field of every raw JSON answer must be a member of the botocore output shape
+        (the Rust SDK is generated from the same model and drops unknown names)."""
+        checked: list[str] = []
+
+        def walk(value: Any, shape: Any, where: str) -> None:
+            if shape.type_name == "structure":
+                self.assertIsInstance(value, dict, where)
+                for key, item in value.items():
+                    self.assertIn(key, shape.members, f"{where}.{key} is not in {shape.name}")
+                    walk(item, shape.members[key], f"{where}.{key}")
+            elif shape.type_name == "list":
+                self.assertIsInstance(value, list, where)
+                for i, item in enumerate(value):
+                    walk(item, shape.member, f"{where}[{i}]")
+            elif shape.type_name == "map":
+                self.assertIsInstance(value, dict, where)
+                for key, item in value.items():
+                    walk(key, shape.key, f"{where} key")
+                    walk(item, shape.value, f"{where}.{key}")
+            elif shape.type_name == "string":
+                self.assertIsInstance(value, str, where)
+                if shape.enum:
+                    self.assertIn(value, shape.enum, where)
+            elif shape.type_name == "integer":
+                self.assertIsInstance(value, int, where)
+            elif shape.type_name == "boolean":
+                self.assertIsInstance(value, bool, where)
+
+        def after_call(http_response: Any, model: Any, **_: Any) -> None:
+            if http_response.status_code == 200:
+                walk(json.loads(http_response.content), model.output_shape, model.name)
+                checked.append(model.name)
+
+        client.meta.events.register(f"after-call.{prefix}.*", after_call)
+        return checked
+
     def lookup(self, client: Any, service: str, region: str, family: str) -> list[dict[str, Any]]:
         """The operator's contract: TERM_MATCH regionCode + productFamily, aws_v1, all pages."""
         docs, token = [], None
@@ -136,6 +173,7 @@ class PricingTest(LauncherTestCase):
     # tests -----------------------------------------------------------------
     def test_default_price_list_for_the_three_regions(self) -> None:
         client = self.pricing()
+        checked = self.check_model(client, "pricing")
         for (service, family, region, usage), (unit, usd) in EXPECTED.items():
             docs = self.lookup(client, service, region, family)
             self.assertGreaterEqual(len(docs), 2, (service, family, region))  # distractors in every family
@@ -164,6 +202,9 @@ class PricingTest(LauncherTestCase):
         self.assertEqual(self.price(client, "AmazonCloudWatch", "ap-northeast-2", "Storage Snapshot", "TimedStorage-ByteHrs"),
                          ("GB-Mo", "0.0314000000"))
         self.assertEqual(self.price(client, "AmazonCloudWatch", "us-east-1", "Alarm", "CW:AlarmMonitorUsage"), ("Alarms", "0.1000000000"))
+        client.describe_services()
+        client.get_attribute_values(ServiceCode="AmazonEC2", AttributeName="usagetype")
+        self.assertEqual(set(checked), {"GetProducts", "DescribeServices", "GetAttributeValues"})
         # Products of every region come from the us-east-1 endpoint; eu-central-1 and ap-south-1 serve the same list.
         for region in ("eu-central-1", "ap-south-1"):
             self.assertEqual(self.price(self.pricing(region=region), "AmazonEC2", "eu-west-1", "NAT Gateway", "NatGateway-Bytes"),
