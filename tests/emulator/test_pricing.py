@@ -196,6 +196,9 @@ class PricingTest(LauncherTestCase):
             self.assertRegex(dim["pricePerUnit"]["USD"], r"^\d+\.\d{10}$")
             self.assertIn("version", doc)
             self.assertIn("publicationDate", doc)
+            # The operator's pick (usagetype equals X or ends with -X) finds exactly this product.
+            bare = next((usage[len(p):] for p in ("USE1-", "EU-", "APN2-") if usage.startswith(p)), usage)
+            self.assertEqual(self.price(client, service, region, family, bare), (unit, dim["pricePerUnit"]["USD"]))
         # The operator's "equals X or ends with -X" pick, for Seoul's NAT gateway.
         self.assertEqual(self.price(client, "AmazonEC2", "ap-northeast-2", "NAT Gateway", "NatGateway-Bytes"), ("GB", "0.0590000000"))
         self.assertEqual(self.price(client, "AmazonEC2", "us-east-1", "NAT Gateway", "NatGateway-Hours"), ("Hrs", "0.0450000000"))
