@@ -27,6 +27,11 @@ EXTENSIONS = [
     "backup_plans",
     # Monkeypatches only (logs log groups, cloudwatch alarms).
     "cloudwatch_logs_alarms",
+    # Answers AWSPriceListService.* (awsJson1_1 only: the model lists no CBOR, so not inside E3).
+    "pricing",
+    # Replaces moto's GetCostAndUsage (AWSInsightsIndexService, awsJson1_1 only); other
+    # Cost Explorer operations pass through to moto.
+    "cost_explorer",
     "recorder",
     # Serves only its own /_frugal/ control paths (which the recorder would
     # answer 404), so it sits outside the recorder; AWS requests pass untouched.
@@ -39,6 +44,10 @@ EXTENSIONS = [
     "compute_optimizer_control",
     # Only POST /_frugal/logs/stored-bytes; outside the recorder like ebs_snapshots.
     "cloudwatch_logs_control",
+    # Only /_frugal/pricing/...; outside the recorder like ebs_snapshots.
+    "pricing_control",
+    # Only /_frugal/ce/...; outside the recorder like ebs_snapshots.
+    "cost_explorer_control",
 ]
 
 _applied: list[ModuleType] = []
