@@ -69,6 +69,14 @@ pub struct PricesLabels {
     pub source: String,
 }
 
+#[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
+pub struct MeasuredLabels {
+    pub policy: String,
+    pub area: String,
+    /// last_month or month_to_date.
+    pub period: String,
+}
+
 /// The `source` values of `frugal_prices_info`.
 pub const PRICE_SOURCES: [&str; 4] = ["aws-price-list", "built-in", "built-in-us-east-1", "mixed"];
 
@@ -89,6 +97,8 @@ pub struct Metrics {
     pub right_sizing_resources: Family<RightSizingLabels, Gauge>,
     /// 1 for where a policy's prices come from (the basis of its USD gauges).
     pub prices_info: Family<PricesLabels, Gauge>,
+    /// What the account paid, by AWS Cost Explorer (spec.pricing.costExplorer).
+    pub measured_spend_usd: Family<MeasuredLabels, Gauge<f64, std::sync::atomic::AtomicU64>>,
     /// 1 while this replica runs the controller (holds the lease, or runs without election).
     pub leader: Gauge,
     /// The aws_requests counters again, readable (a Family cannot be listed): the one-shot
@@ -149,6 +159,13 @@ impl Metrics {
              built-in-us-east-1 (no figure for the region) or mixed; the policy's status.cost.prices says more",
             prices_info.clone(),
         );
+        let measured_spend_usd = Family::default();
+        registry.register(
+            "measured_spend_usd",
+            "What the account paid for the usage types an area changes, in the policy's region (AWS Cost Explorer, unblended), \
+             period last_month or month_to_date, USD",
+            measured_spend_usd.clone(),
+        );
         let leader = Gauge::default();
         registry.register(
             "leader",
@@ -171,6 +188,7 @@ impl Metrics {
             snapshot_gib,
             right_sizing_resources,
             prices_info,
+            measured_spend_usd,
             aws_request_totals: std::sync::Mutex::default(),
         })
     }

@@ -5,6 +5,7 @@
 
 pub mod built_in;
 pub mod price_list;
+pub mod spend;
 
 use std::collections::BTreeMap;
 use std::fmt::Write as _;

@@ -70,7 +70,7 @@ fn iam_action(r: &common::Recorded) -> String {
     assert!(!r.operation.contains(' '), "the recorder could not name an operation: {r:?}");
     let prefix = match r.service.as_str() {
         "monitoring" => "cloudwatch",
-        known @ ("ec2" | "backup" | "ssm" | "iam" | "sts" | "compute-optimizer" | "autoscaling" | "logs") => known,
+        known @ ("ec2" | "backup" | "ssm" | "iam" | "sts" | "compute-optimizer" | "autoscaling" | "logs" | "pricing" | "ce") => known,
         other => panic!("unexpected service {other:?}: {r:?}"),
     };
     format!("{prefix}:{}", r.operation)
@@ -123,11 +123,13 @@ async fn cleanup(account: &TestAccount, policy: &CostPolicy) -> Vec<String> {
     engine::cleanup(cloud.as_ref(), &validated).await.expect("cleanup")
 }
 
+/// A policy of `sections` that also reads its spend from Cost Explorer (a priced area then
+/// calls it).
 fn policy(account: &TestAccount, name: &str, mode: &str, sections: &str) -> CostPolicy {
     policy_for(
         account,
         &format!(
-            "apiVersion: frugal.dev/v1alpha1\nkind: CostPolicy\nmetadata: {{name: {name}}}\nspec:\n  mode: {mode}\n  deletionPolicy: Delete\n  aws: {{region: {REGION}}}\n{sections}"
+            "apiVersion: frugal.dev/v1alpha1\nkind: CostPolicy\nmetadata: {{name: {name}}}\nspec:\n  mode: {mode}\n  deletionPolicy: Delete\n  aws: {{region: {REGION}}}\n  pricing: {{costExplorer: true}}\n{sections}"
         ),
     )
 }

@@ -108,3 +108,59 @@ async fn a_region_outside_the_built_in_table_uses_us_east_1s_price_and_says_so()
     assert!(cost.prices.contains("ca-central-1 has no built-in figure"), "{}", cost.prices);
     assert!(cost.prices.contains("it lists no NatGateway-Bytes in ca-central-1"), "{}", cost.prices);
 }
+
+/// The status with `pricing.costExplorer`: what Cost Explorer reported as paid, per area.
+async fn measured_in(account: &TestAccount, region: &str) -> frugal_operator::api::CostStatus {
+    let mut policy = policy_for(account, AUDIT);
+    policy.spec.aws.region = region.to_string();
+    policy.spec.pricing = Some(frugal_operator::api::PricingSpec { discount_percent: 0, cost_explorer: true });
+    let validated = validate("seoul", &policy.spec).expect("valid policy");
+    let cloud = account.connector().connect(&validated.aws).await.expect("connect");
+    let planned = engine::observe_and_plan(cloud.as_ref(), validated, k8s_openapi::jiff::Timestamp::now().as_second()).await;
+    let applied = engine::act(cloud.as_ref(), planned).await;
+    assert!(applied.succeeded(), "a Cost Explorer failure never fails the run: {:?}", applied.first_error());
+    report::status(&applied, None, Some(1), &Time(k8s_openapi::jiff::Timestamp::now())).cost.expect("a cost section")
+}
+
+#[tokio::test]
+async fn cost_explorer_reports_what_the_nat_gateway_data_processing_cost_last_month_and_this_month() {
+    let account = nat_account(SEOUL).await;
+    let date = k8s_openapi::jiff::Zoned::now().with_time_zone(k8s_openapi::jiff::tz::TimeZone::UTC).date();
+    let first = date.first_of_month();
+    let last_month = first.yesterday().expect("a day").first_of_month();
+    let record = |date: String, usage_type: &str, region: &str, usd: &str| serde_json::json!({"date": date, "usageType": usage_type, "region": region, "service": "EC2 - Other", "amountUsd": usd});
+    control(
+        "/_frugal/ce/usage",
+        serde_json::json!({"account": account.id, "records": [
+            record(last_month.to_string(), "APN2-NatGateway-Bytes", SEOUL, "100.25"),
+            record(last_month.tomorrow().expect("a day").to_string(), "APN2-NatGateway-Bytes", SEOUL, "77.00"),
+            // Not the area's usage type, not the region, not the months asked about.
+            record(last_month.to_string(), "APN2-NatGateway-Hours", SEOUL, "43.92"),
+            record(last_month.to_string(), "EU-NatGateway-Bytes", "eu-west-1", "999.00"),
+            record(first.to_string(), "APN2-NatGateway-Bytes", SEOUL, "12.40"),
+        ]}),
+    )
+    .await;
+
+    let cost = measured_in(&account, SEOUL).await;
+    let measured = cost.areas[0].measured.as_ref().expect("gatewayEndpoints' measured spend");
+    assert_eq!(measured.usage_types, ["NatGateway-Bytes"]);
+    assert_eq!((measured.last_month.as_str(), measured.last_month_usd.as_str()), (&last_month.to_string()[..7], "177.25"));
+    assert_eq!((measured.month_to_date.as_str(), measured.month_to_date_usd.as_str()), (&first.to_string()[..7], "12.40"));
+    assert!(measured.estimated, "this month's bill is not final");
+    assert_eq!(cost.measured, format!("AWS Cost Explorer, unblended cost in {SEOUL}, read {}", today()));
+    let reads: Vec<_> = account.requests().await.into_iter().filter(|r| r.service == "ce").collect();
+    assert_eq!(reads.len(), 1, "{reads:?}");
+    assert_eq!(reads[0].operation, "GetCostAndUsage");
+}
+
+#[tokio::test]
+async fn a_cost_explorer_refusal_is_reported_and_the_estimates_stand() {
+    let account = nat_account(SEOUL).await;
+    control("/_frugal/ce/deny", serde_json::json!({"account": account.id, "error": "AccessDeniedException"})).await;
+    let cost = measured_in(&account, SEOUL).await;
+    assert_eq!(cost.monthly_waste_usd, "177.00");
+    assert!(cost.areas[0].measured.is_none());
+    assert!(cost.measured.starts_with("AWS Cost Explorer could not be read: GetCostAndUsage failed (access_denied)"), "{}", cost.measured);
+    control("/_frugal/ce/deny", serde_json::json!({"account": account.id, "error": null})).await;
+}

@@ -128,6 +128,13 @@ pub struct PricingSpec {
     #[serde(default)]
     #[schemars(range(min = 0, max = 100))]
     pub discount_percent: u32,
+
+    /// Read what the account really paid from AWS Cost Explorer (ce:GetCostAndUsage, at most
+    /// once a day per account and region: each request costs $0.01) and report it beside the
+    /// estimates: per area, the spend on the usage types it changes in the policy's region, for
+    /// the last full month and the month so far. A failed read never blocks the areas.
+    #[serde(default)]
+    pub cost_explorer: bool,
 }
 
 fn default_resync_interval() -> String {

@@ -93,6 +93,11 @@ pub struct CostStatus {
     /// with the private discount (spec.pricing.discountPercent) when there is one.
     #[serde(default, skip_serializing_if = "String::is_empty")]
     pub prices: String,
+    /// Where the areas' `measured` spend comes from (`AWS Cost Explorer, unblended cost in
+    /// ap-northeast-2, read 2026-12-03`), or why it could not be read; empty unless
+    /// spec.pricing.costExplorer is set.
+    #[serde(default, skip_serializing_if = "String::is_empty")]
+    pub measured: String,
 }
 
 /// Cost estimate of one area.
@@ -110,6 +115,26 @@ pub struct AreaCost {
     pub monthly_cost_usd: String,
     /// How the estimate is made and whether it is an upper bound.
     pub basis: String,
+    /// What the account paid for the usage types this area changes, from AWS Cost Explorer
+    /// (spec.pricing.costExplorer).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub measured: Option<MeasuredSpend>,
+}
+
+/// What AWS billed, by Cost Explorer: unblended cost of some usage types in one region.
+#[derive(Deserialize, Serialize, Clone, Debug, Default, PartialEq, JsonSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct MeasuredSpend {
+    /// The usage types counted, without their region prefix (NatGateway-Bytes).
+    pub usage_types: Vec<String>,
+    /// The last full month, YYYY-MM.
+    pub last_month: String,
+    pub last_month_usd: String,
+    /// This month through today, YYYY-MM.
+    pub month_to_date: String,
+    pub month_to_date_usd: String,
+    /// True while Cost Explorer may still revise the figures (the month so far always).
+    pub estimated: bool,
 }
 
 /// Formats a USD amount the way status shows it.

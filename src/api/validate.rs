@@ -70,6 +70,8 @@ pub struct ValidatedPolicy {
     pub deletion_policy: DeletionPolicy,
     /// `spec.pricing.discountPercent`, 0 to 100.
     pub discount_percent: u8,
+    /// `spec.pricing.costExplorer`.
+    pub cost_explorer: bool,
     pub gateway_endpoints: Option<GatewayEndpointsDesired>,
     pub snapshot_retention: Option<SnapshotRetentionDesired>,
     pub ssm_access: Option<SsmAccessDesired>,
@@ -142,6 +144,7 @@ pub fn validate(name: &str, spec: &CostPolicySpec) -> Result<ValidatedPolicy, In
         resync_interval,
         deletion_policy: spec.deletion_policy,
         discount_percent: u8::try_from(discount.min(100)).unwrap_or(100),
+        cost_explorer: spec.pricing.as_ref().is_some_and(|p| p.cost_explorer),
         gateway_endpoints,
         snapshot_retention,
         ssm_access,

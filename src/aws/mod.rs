@@ -4,6 +4,8 @@
 mod access_keys;
 mod backup;
 mod cloud_watch;
+mod cost_explorer;
+mod daily;
 mod error;
 mod gateway_endpoints;
 mod observation;
@@ -31,6 +33,7 @@ use crate::metrics::Metrics;
 pub use pacing::{PaceClass, PacingConfig, TokenBucket};
 
 use aws_smithy_async::future::pagination_stream::PaginationStream;
+use cost_explorer::SpendBook;
 use observation::ObservationCache;
 use pacing::Pacer;
 use pricing::PriceBook;
@@ -39,6 +42,8 @@ use request_metrics::RequestMetrics;
 const SESSION_NAME: &str = "frugal-operator";
 /// Where the Price List Query API is served from (also eu-central-1 and ap-south-1).
 const PRICE_LIST_REGION: &str = "us-east-1";
+/// Cost Explorer's one endpoint (ce.us-east-1.amazonaws.com).
+const COST_EXPLORER_REGION: &str = "us-east-1";
 
 /// Region, role and external id: policies with the same key share one client.
 type TargetKey = (String, Option<String>, Option<String>);
@@ -50,6 +55,7 @@ pub struct AwsConnector {
     pacer: Arc<Pacer>,
     observations: Arc<ObservationCache>,
     price_book: Arc<PriceBook>,
+    spend_book: Arc<SpendBook>,
     clouds: Mutex<HashMap<TargetKey, Arc<AwsCloud>>>,
     endpoint_url: Option<String>,
     base_credentials: Option<SharedCredentialsProvider>,
@@ -87,6 +93,7 @@ impl AwsConnector {
             pacer: Arc::new(Pacer::new(pacing)),
             observations: Arc::new(ObservationCache::new(Duration::ZERO)),
             price_book: Arc::new(PriceBook::default()),
+            spend_book: Arc::new(SpendBook::default()),
             clouds: Mutex::new(HashMap::new()),
             endpoint_url: None,
             base_credentials: None,
@@ -158,6 +165,7 @@ impl AwsConnector {
             pacer: self.pacer.clone(),
             observations: self.observations.clone(),
             price_book: self.price_book.clone(),
+            spend_book: self.spend_book.clone(),
             metrics: self.metrics.clone(),
         };
         Ok(AwsCloud::new(&config, account, target.region.clone(), shared))
@@ -229,6 +237,9 @@ pub struct AwsCloud {
     /// The Price List Query API, in us-east-1 (it is served from three regions only).
     pricing: aws_sdk_pricing::Client,
     price_book: Arc<PriceBook>,
+    /// AWS Cost Explorer, in us-east-1 (its one endpoint).
+    cost_explorer: aws_sdk_costexplorer::Client,
+    spend_book: Arc<SpendBook>,
     region: String,
     account: String,
     pacer: Arc<Pacer>,
@@ -240,12 +251,13 @@ struct Shared {
     pacer: Arc<Pacer>,
     observations: Arc<ObservationCache>,
     price_book: Arc<PriceBook>,
+    spend_book: Arc<SpendBook>,
     metrics: Arc<Metrics>,
 }
 
 impl AwsCloud {
     fn new(config: &SdkConfig, account: String, region: String, shared: Shared) -> Self {
-        let Shared { pacer, observations, price_book, metrics } = shared;
+        let Shared { pacer, observations, price_book, spend_book, metrics } = shared;
         let ec2 = aws_sdk_ec2::Client::from_conf(
             aws_sdk_ec2::config::Builder::from(config).interceptor(RequestMetrics::new(metrics.clone())).build(),
         );
@@ -276,6 +288,12 @@ impl AwsCloud {
         let pricing = aws_sdk_pricing::Client::from_conf(
             aws_sdk_pricing::config::Builder::from(config)
                 .region(Region::new(PRICE_LIST_REGION))
+                .interceptor(RequestMetrics::new(metrics.clone()))
+                .build(),
+        );
+        let cost_explorer = aws_sdk_costexplorer::Client::from_conf(
+            aws_sdk_costexplorer::config::Builder::from(config)
+                .region(Region::new(COST_EXPLORER_REGION))
                 .interceptor(RequestMetrics::new(metrics))
                 .build(),
         );
@@ -291,6 +309,8 @@ impl AwsCloud {
             autoscaling,
             pricing,
             price_book,
+            cost_explorer,
+            spend_book,
             region,
             account,
             pacer,

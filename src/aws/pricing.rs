@@ -1,94 +1,39 @@
 //! Prices from AWS's Price List Query API (`pricing:GetProducts`, served from us-east-1),
 //! one lookup per service, product family, region and UTC day, shared by every policy of
-//! the process. A failed lookup falls back to the built-in table (the prices say so) and is
-//! not retried for that account before [`RETRY_FAILED_AFTER`], so a missing permission costs
-//! one call an hour, not one a run.
+//! the process ([`DailyBook`]). A failed lookup falls back to the built-in table (the prices
+//! say so).
 
-use std::collections::{BTreeMap, HashMap};
-use std::sync::{Arc, Mutex as SyncMutex};
-use std::time::{Duration, Instant};
+use std::collections::BTreeMap;
+use std::sync::Arc;
 
 use aws_sdk_pricing::types::{Filter, FilterType};
-use tokio::sync::Mutex;
 
 use crate::engine::{CloudError, ErrorKind, PriceLookup};
 use crate::pricing::price_list::{self, ListedPrice};
 use crate::pricing::{PriceItem, Prices};
 
 use super::AwsCloud;
+use super::daily::{DailyBook, today};
 use super::error::classify;
 
 /// The Price List Query API's largest page.
 const PAGE: i32 = 100;
-/// How long a failed lookup stands for the account that made it.
-const RETRY_FAILED_AFTER: Duration = Duration::from_secs(3600);
 
 /// One GetProducts query: a service's product family in a region.
 #[derive(Clone, Debug, PartialEq, Eq, Hash)]
-struct Query {
+pub struct Query {
     service: &'static str,
     family: &'static str,
     region: String,
 }
 
-/// What is known of one query.
-#[derive(Default)]
-struct Known {
-    /// The products' prices and the UTC day they were read.
-    listed: Option<(String, Arc<Vec<ListedPrice>>)>,
-    /// Failed lookups by account: the price list is global, permissions are not.
-    failed: HashMap<String, (Instant, CloudError)>,
-}
-
-/// The process's price lookups; one query runs at a time, so policies of one region that
-/// start together share one lookup.
-#[derive(Default)]
-pub struct PriceBook {
-    queries: SyncMutex<HashMap<Query, Arc<Mutex<Known>>>>,
-}
-
-impl PriceBook {
-    fn slot(&self, query: &Query) -> Arc<Mutex<Known>> {
-        let mut queries = self.queries.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
-        queries.entry(query.clone()).or_default().clone()
-    }
-
-    /// The query's prices read today, by `account` with `fetch` when nobody has.
-    async fn lookup<F>(&self, account: &str, query: &Query, today: &str, fetch: F) -> Result<(String, Arc<Vec<ListedPrice>>), CloudError>
-    where
-        F: std::future::Future<Output = Result<Vec<ListedPrice>, CloudError>>,
-    {
-        let slot = self.slot(query);
-        let mut known = slot.lock().await;
-        if let Some((day, listed)) = &known.listed
-            && day == today
-        {
-            return Ok((day.clone(), listed.clone()));
-        }
-        if let Some((at, error)) = known.failed.get(account)
-            && at.elapsed() < RETRY_FAILED_AFTER
-        {
-            return Err(error.clone());
-        }
-        match fetch.await {
-            Ok(listed) => {
-                let listed = Arc::new(listed);
-                known.listed = Some((today.to_string(), listed.clone()));
-                known.failed.remove(account);
-                Ok((today.to_string(), listed))
-            }
-            Err(error) => {
-                known.failed.insert(account.to_string(), (Instant::now(), error.clone()));
-                Err(error)
-            }
-        }
-    }
-}
+/// The process's price lookups, one per query and day.
+pub type PriceBook = DailyBook<Query, Arc<Vec<ListedPrice>>>;
 
 #[async_trait::async_trait]
 impl PriceLookup for AwsCloud {
     async fn prices(&self, items: &[PriceItem]) -> Prices {
-        let today = jiff::Timestamp::now().strftime("%Y-%m-%d").to_string();
+        let today = today();
         let mut queries: BTreeMap<(&'static str, &'static str), Vec<PriceItem>> = BTreeMap::new();
         for item in items {
             queries.entry((item.service_code(), item.product_family())).or_default().push(*item);
@@ -98,7 +43,7 @@ impl PriceLookup for AwsCloud {
         let mut problems = Vec::new();
         for ((service, family), wanted) in queries {
             let query = Query { service, family, region: self.region.clone() };
-            match self.price_book.lookup(&self.account, &query, &today, self.get_products(&query)).await {
+            match self.price_book.read(&self.account, &query, &today, async { Ok(Arc::new(self.get_products(&query).await?)) }).await {
                 Ok((day, listed)) => {
                     let prices = price_list::find(&listed, &self.region, &wanted);
                     let missing: Vec<&str> = wanted.iter().filter(|i| !prices.contains_key(i)).map(|i| i.usage_type()).collect();

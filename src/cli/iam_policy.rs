@@ -164,6 +164,7 @@ fn scope_of(policies: &[&ValidatedPolicy]) -> Scope {
         policies: policies.iter().map(|p| p.name.clone()).collect(),
         enforce: !enforcing.is_empty(),
         cleanup: enforcing.iter().any(|p| p.deletion_policy == DeletionPolicy::Delete),
+        cost_explorer: policies.iter().any(|p| p.cost_explorer),
         gateway_services: policies
             .iter()
             .filter_map(|p| p.gateway_endpoints.as_ref())
@@ -264,7 +265,10 @@ mod tests {
             let prefix = format!("{}{}", key[..1].to_ascii_uppercase(), &key[1..]);
             for statement in rendered.document["Statement"].as_array().expect("statements") {
                 let sid = statement["Sid"].as_str().expect("Sid");
-                assert!(sid.starts_with(&prefix) || ["CleanupFindOwnEndpoints", "PriceList"].contains(&sid), "{area}: {sid}");
+                assert!(
+                    sid.starts_with(&prefix) || ["CleanupFindOwnEndpoints", "PriceList", "CostExplorerSpend"].contains(&sid),
+                    "{area}: {sid}"
+                );
             }
         }
     }
@@ -273,7 +277,10 @@ mod tests {
     fn an_area_alone_grants_only_its_own_actions() {
         let rendered = render(&[AreaName::SnapshotRetention], &[]).expect("renders");
         let all = actions(&rendered.document);
-        assert!(all.iter().all(|a| a.starts_with("ec2:") || *a == "pricing:GetProducts"), "{all:?}");
+        assert!(
+            all.iter().all(|a| a.starts_with("ec2:") || ["pricing:GetProducts", "ce:GetCostAndUsage"].contains(&a.as_str())),
+            "{all:?}"
+        );
         let unpriced = actions(&render(&[AreaName::AccessKeys], &[]).expect("renders").document);
         assert!(!unpriced.contains("pricing:GetProducts"), "accessKeys prices nothing: {unpriced:?}");
         assert!(!all.contains("ec2:CreateVpcEndpoint"));

@@ -8,7 +8,7 @@ use serde_json::json;
 
 use crate::api::{AreaName, CostPolicyStatus, conditions};
 use crate::engine::areas::{Applied, Areas, Planned, Visit, price_items};
-use crate::engine::{AppliedRun, Area, AreaOutcome, AreaPlan, ChangeResult, ErrorKind, PlanCounts, PlannedRun};
+use crate::engine::{AppliedRun, Area, AreaOutcome, AreaPlan, ChangeResult, ErrorKind, PlanCounts, PlannedRun, report};
 
 mod access_keys;
 mod backup;
@@ -36,6 +36,28 @@ pub fn plan_table(planned: &PlannedRun) -> String {
     let items = price_items(policy);
     if !items.is_empty() {
         let _ = writeln!(out, "Prices: {}.", planned.prices.basis(&items));
+    }
+    match &planned.spend {
+        Some(Ok(spend)) => {
+            for area in crate::engine::areas::enabled(policy) {
+                let Some(measured) = report::measured_spend(area.key(), spend) else { continue };
+                let estimated = if measured.estimated { ", estimated" } else { "" };
+                let _ = writeln!(
+                    out,
+                    "Paid for {} ({area}): ${} in {}, ${} in {} so far{estimated} ({}).",
+                    measured.usage_types.join(", "),
+                    measured.last_month_usd,
+                    measured.last_month,
+                    measured.month_to_date_usd,
+                    measured.month_to_date,
+                    spend.basis()
+                );
+            }
+        }
+        Some(Err(error)) => {
+            let _ = writeln!(out, "Paid: AWS Cost Explorer could not be read ({error}); the estimates stand alone.");
+        }
+        None => {}
     }
     if create + change + destroy == 0 {
         // Whether the account matches the policy is the status's verdict (status_summary).

@@ -57,6 +57,13 @@ pub fn for_run(applied: &AppliedRun) -> Vec<Event> {
     if !conflicts.is_empty() {
         events.0.push(warning(reason::CONFLICT, "Plan", conflicts.join("; ")));
     }
+    if let Some(Err(error)) = &applied.spend {
+        events.0.push(warning(
+            "CostExplorerUnavailable",
+            "GetCostAndUsage",
+            format!("what the account paid could not be read; the estimates stand alone: {error}"),
+        ));
+    }
     applied.areas.each(&mut events);
     events.0
 }

@@ -15,7 +15,7 @@ use crate::api::validate::{ValidatedPolicy, validate};
 use crate::api::{CostPolicy, DeletionPolicy};
 use crate::engine::areas::{Applied, Visit, price_items};
 use crate::engine::{self, Area, AreaOutcome, CloudError, report};
-use crate::metrics::{ActionLabels, AreaLabels, ErrorLabels, PRICE_SOURCES, PricesLabels, ReconcileLabels};
+use crate::metrics::{ActionLabels, AreaLabels, ErrorLabels, MeasuredLabels, PRICE_SOURCES, PricesLabels, ReconcileLabels};
 
 use super::backoff::jitter;
 use super::{Context, events, status};
@@ -230,6 +230,12 @@ fn record_metrics(ctx: &Context, policy: &ValidatedPolicy, applied: &engine::App
         ctx.metrics.monthly_savings_usd.get_or_create(&labels(&cost.area)).set(cost.monthly_savings_usd.parse().unwrap_or(0.0));
         ctx.metrics.monthly_waste_usd.get_or_create(&labels(&cost.area)).set(cost.monthly_waste_usd.parse().unwrap_or(0.0));
         ctx.metrics.monthly_cost_usd.get_or_create(&labels(&cost.area)).set(cost.monthly_cost_usd.parse().unwrap_or(0.0));
+        if let Some(measured) = &cost.measured {
+            for (period, amount) in [("last_month", &measured.last_month_usd), ("month_to_date", &measured.month_to_date_usd)] {
+                let labels = MeasuredLabels { policy: policy.name.clone(), area: cost.area.clone(), period: period.to_string() };
+                ctx.metrics.measured_spend_usd.get_or_create(&labels).set(amount.parse().unwrap_or(0.0));
+            }
+        }
     }
     if status.cost.as_ref().is_some_and(|c| !c.prices.is_empty()) {
         let current = applied.prices.source_label(&price_items(policy));

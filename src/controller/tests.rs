@@ -43,6 +43,7 @@ use crate::metrics::Metrics;
 use crate::plan::backup::BackupInventory;
 use crate::plan::ssm_access::SsmAccessInventory;
 use crate::plan::{Tags, ownership_tags};
+use crate::pricing::spend::{Months, Spend, SpendRow};
 use crate::pricing::{PriceItem, Prices};
 
 mod api_server;

@@ -24,7 +24,7 @@ use crate::plan::ssm_access::{SsmAccessChange, SsmAccessInventory, SsmAccessPlan
 use crate::pricing::{PriceItem, Prices};
 
 use super::area::{Area, AreaKind, AreaOutcome, AreaPlan, Run};
-use super::cloud::{AreaCloud, CloudError, GatewayEndpointsCleanup, PriceLookup};
+use super::cloud::{AreaCloud, CloudError, GatewayEndpointsCleanup, PriceLookup, SpendLookup};
 use super::run;
 
 /// S3 and DynamoDB gateway endpoints in every VPC in scope.
@@ -130,6 +130,7 @@ pub trait Cloud:
     + AreaCloud<CloudWatch>
     + GatewayEndpointsCleanup
     + PriceLookup
+    + SpendLookup
 {
 }
 
@@ -143,6 +144,7 @@ impl<T> Cloud for T where
         + AreaCloud<CloudWatch>
         + GatewayEndpointsCleanup
         + PriceLookup
+        + SpendLookup
 {
 }
 

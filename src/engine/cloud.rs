@@ -9,6 +9,7 @@ use async_trait::async_trait;
 use crate::api::AwsTarget;
 use crate::api::validate::ValidatedPolicy;
 use crate::plan::gateway_endpoints::GatewayEndpoint;
+use crate::pricing::spend::Spend;
 use crate::pricing::{PriceItem, Prices};
 
 use super::area::AreaKind;
@@ -44,6 +45,14 @@ pub trait PriceLookup: Send + Sync {
     /// The prices of `items`. Never fails: what the Price List cannot give comes from the
     /// built-in table, and the prices say so (an estimate is never blocked by pricing).
     async fn prices(&self, items: &[PriceItem]) -> Prices;
+}
+
+/// What the account paid in its region, from AWS Cost Explorer.
+#[async_trait]
+pub trait SpendLookup: Send + Sync {
+    /// The unblended cost of `items`' usage types in the region, last month and this month
+    /// so far; read at most once a day per account and region (each request costs $0.01).
+    async fn spend(&self, items: &[PriceItem]) -> Result<Spend, CloudError>;
 }
 
 /// Opens a [`Cloud`] for a policy's account and region.

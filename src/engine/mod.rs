@@ -13,5 +13,5 @@ pub mod report;
 mod run;
 
 pub use area::{Area, AreaKind, AreaOutcome, AreaPlan, ChangeResult, Output, PlanCounts, Publish, Report, Run};
-pub use cloud::{AreaCloud, Cloud, CloudConnector, CloudError, ErrorKind, GatewayEndpointsCleanup, PriceLookup};
+pub use cloud::{AreaCloud, Cloud, CloudConnector, CloudError, ErrorKind, GatewayEndpointsCleanup, PriceLookup, SpendLookup};
 pub use run::{AppliedRun, PlannedRun, act, cleanup, observe_and_plan, observe_and_plan_with_peers, peers};

@@ -4,11 +4,11 @@ use k8s_openapi::apimachinery::pkg::apis::meta::v1::Time;
 
 use crate::api::conditions::{self, ConditionUpdate, reason};
 use crate::api::validate::{InvalidSpec, ValidatedPolicy};
-use crate::api::{AreaCost, CostPolicyStatus, CostStatus, usd};
-use crate::pricing::Prices;
+use crate::api::{AreaCost, AreaName, CostPolicyStatus, CostStatus, MeasuredSpend, usd};
+use crate::pricing::spend::Spend;
 
 use super::area::{Area, AreaOutcome, AreaPlan};
-use super::areas::{Applied, Visit, price_items};
+use super::areas::{Applied, Visit, price_items, prices_of};
 use super::cloud::CloudError;
 use super::run::AppliedRun;
 
@@ -56,7 +56,7 @@ pub fn status(applied: &AppliedRun, previous: Option<&CostPolicyStatus>, generat
         conditions: conditions::merge(previous.map(|p| p.conditions.as_slice()).unwrap_or_default(), all, generation, now),
         last_reconcile_time: Some(now.0.to_string()),
         findings,
-        cost: Some(total_cost(costs, &applied.prices, &applied.policy)),
+        cost: Some(total_cost(costs, applied)),
         ..status
     }
 }
@@ -277,18 +277,46 @@ fn ready_condition(areas: &[&ConditionUpdate], audit: bool, findings: u32) -> Co
     ConditionUpdate::new(conditions::READY, true, reason::IN_SYNC, "the account matches the policy")
 }
 
-fn total_cost(areas: Vec<AreaCost>, prices: &Prices, policy: &ValidatedPolicy) -> CostStatus {
-    let sum = |f: fn(&AreaCost) -> &str| areas.iter().map(|a| f(a).parse::<f64>().unwrap_or(0.0)).sum::<f64>();
+fn total_cost(mut areas: Vec<AreaCost>, applied: &AppliedRun) -> CostStatus {
     // Only a policy whose areas price something has prices to state.
-    let items = price_items(policy);
-    let prices = if items.is_empty() { String::new() } else { prices.basis(&items) };
+    let items = price_items(&applied.policy);
+    let prices = if items.is_empty() { String::new() } else { applied.prices.basis(&items) };
+    let measured = match &applied.spend {
+        None => String::new(),
+        Some(Err(error)) => format!("AWS Cost Explorer could not be read: {error}"),
+        Some(Ok(spend)) => {
+            for cost in &mut areas {
+                cost.measured = measured_spend(&cost.area, spend);
+            }
+            spend.basis()
+        }
+    };
+    let sum = |f: fn(&AreaCost) -> &str| areas.iter().map(|a| f(a).parse::<f64>().unwrap_or(0.0)).sum::<f64>();
     CostStatus {
         monthly_waste_usd: usd(sum(|a| &a.monthly_waste_usd)),
         monthly_savings_usd: usd(sum(|a| &a.monthly_savings_usd)),
         monthly_cost_usd: usd(sum(|a| &a.monthly_cost_usd)),
         areas,
         prices,
+        measured,
     }
+}
+
+/// What the account paid for the usage types the area changes, when it prices any.
+pub fn measured_spend(area: &str, spend: &Spend) -> Option<MeasuredSpend> {
+    let items = prices_of(AreaName::from_key(area)?);
+    if items.is_empty() {
+        return None;
+    }
+    let month = |start: &str| start.get(..7).unwrap_or(start).to_string();
+    Some(MeasuredSpend {
+        usage_types: items.iter().map(|i| i.usage_type().to_string()).collect(),
+        last_month: month(&spend.last_month.start),
+        last_month_usd: usd(Spend::total(&spend.last_month, items)),
+        month_to_date: month(&spend.month_to_date.start),
+        month_to_date_usd: usd(Spend::total(&spend.month_to_date, items)),
+        estimated: spend.last_month.estimated || spend.month_to_date.estimated,
+    })
 }
 
 #[cfg(test)]

@@ -4,6 +4,7 @@
 use crate::api::validate::ValidatedPolicy;
 use crate::plan::conflicts::{Conflict, Peers};
 use crate::pricing::Prices;
+use crate::pricing::spend::Spend;
 
 use super::area::{Area, AreaOutcome, AreaPlan};
 use super::areas::{Applied, Areas, Deleted, Planned, Visit};
@@ -26,6 +27,8 @@ pub struct PlannedRun {
     pub now: i64,
     /// The prices the run's estimates use, less the policy's discount.
     pub prices: Prices,
+    /// What the account paid, when the policy asks Cost Explorer (spec.pricing.costExplorer).
+    pub spend: Option<Result<Spend, CloudError>>,
     pub areas: Areas<Planned>,
     /// Policies governing the same snapshots or VPCs as this one.
     pub conflicts: Vec<Conflict>,
@@ -37,6 +40,7 @@ pub struct AppliedRun {
     pub policy: ValidatedPolicy,
     pub now: i64,
     pub prices: Prices,
+    pub spend: Option<Result<Spend, CloudError>>,
     pub areas: Areas<Applied>,
     /// Policies governing the same snapshots or VPCs as this one.
     pub conflicts: Vec<Conflict>,
@@ -73,8 +77,10 @@ pub async fn observe_and_plan_with_peers(cloud: &dyn Cloud, policy: ValidatedPol
     // A policy whose areas price nothing reads no price list.
     let prices = if items.is_empty() { Prices::built_in(&policy.aws.region, None) } else { cloud.prices(&items).await };
     let prices = prices.with_discount(policy.discount_percent);
+    // A failed read is reported, never a reason not to plan.
+    let spend = if policy.cost_explorer && !items.is_empty() { Some(cloud.spend(&items).await) } else { None };
     let areas = Areas::observe_and_plan(cloud, &policy, &peers, &prices, now).await;
-    PlannedRun { policy, now, prices, areas, conflicts: peers.conflicts }
+    PlannedRun { policy, now, prices, spend, areas, conflicts: peers.conflicts }
 }
 
 /// The policies `policy` conflicts with among `others`. When some reach AWS through a role
@@ -140,6 +146,7 @@ impl PlannedRun {
             policy: self.policy,
             now: self.now,
             prices: self.prices,
+            spend: self.spend,
             areas: self.areas.without_acting(),
             conflicts: self.conflicts,
         }
@@ -154,7 +161,14 @@ pub(super) fn unchanged<A: Area>(plan: AreaPlan<A>) -> AreaOutcome<A> {
 /// Executes the planned actions. In Audit mode the plans hold no actions, so nothing runs.
 pub async fn act(cloud: &dyn Cloud, planned: PlannedRun) -> AppliedRun {
     let areas = planned.areas.act(cloud, &planned.policy.name).await;
-    AppliedRun { policy: planned.policy, now: planned.now, prices: planned.prices, areas, conflicts: planned.conflicts }
+    AppliedRun {
+        policy: planned.policy,
+        now: planned.now,
+        prices: planned.prices,
+        spend: planned.spend,
+        areas,
+        conflicts: planned.conflicts,
+    }
 }
 
 /// One area's act step; an area that was not observed does nothing.

@@ -60,6 +60,8 @@ pub struct Scope {
     pub enforce: bool,
     /// deletionPolicy Delete: cleanup deletes what the policy created.
     pub cleanup: bool,
+    /// spec.pricing.costExplorer: the account's spend is read from Cost Explorer.
+    pub cost_explorer: bool,
     /// Gateway endpoint services, e.g. s3, dynamodb.
     pub gateway_services: BTreeSet<String>,
     /// ssmAccess revokes (and splits) permissions from the world.
@@ -112,6 +114,7 @@ impl Scope {
             policies: BTreeSet::new(),
             enforce: true,
             cleanup: true,
+            cost_explorer: true,
             gateway_services: set(&["dynamodb", "s3"]),
             ssm_close_world: true,
             ssm_attach: true,
@@ -554,6 +557,11 @@ pub fn statements(scopes: &BTreeMap<AreaName, Scope>) -> Vec<Statement> {
     // its findings: global, with no resource or account to name.
     if scopes.keys().any(|area| !prices_of(*area).is_empty()) {
         all.push(allow("PriceList", &["pricing:GetProducts"], anywhere()));
+        // What the account paid, when a policy asks (global too: Cost Explorer has no
+        // resources).
+        if scopes.iter().any(|(area, scope)| scope.cost_explorer && !prices_of(*area).is_empty()) {
+            all.push(allow("CostExplorerSpend", &["ce:GetCostAndUsage"], anywhere()));
+        }
     }
     // Cleanup (deletionPolicy Delete) looks for the policy's gateway endpoints whatever
     // areas the policy enables, in case a removed gatewayEndpoints section left some.

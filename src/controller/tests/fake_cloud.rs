@@ -20,7 +20,7 @@ mod snapshot_retention;
 mod ssm_access;
 
 use crate::api::{AwsTarget, GatewayService};
-use crate::engine::{Cloud, CloudConnector, CloudError, PriceLookup};
+use crate::engine::{Cloud, CloudConnector, CloudError, PriceLookup, SpendLookup};
 use crate::plan::Tags;
 use crate::plan::access_keys::AccessKeysInventory;
 use crate::plan::backup::BackupInventory;
@@ -29,12 +29,15 @@ use crate::plan::gateway_endpoints::{GatewayEndpoint, Route, RouteTable, Vpc};
 use crate::plan::right_sizing::RightSizingInventory;
 use crate::plan::snapshot_retention::SnapshotRetentionInventory;
 use crate::plan::ssm_access::{PortRange, SsmAccessInventory};
+use crate::pricing::spend::{Months, Spend};
 use crate::pricing::{PriceItem, Prices};
 
 /// An AWS call as the domain trait sees it.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub(super) enum CloudCall {
     Connect,
+    /// Cost Explorer read (spec.pricing.costExplorer).
+    Spend,
     ObserveGatewayEndpoints,
     CreateEndpoint {
         vpc_id: String,
@@ -129,6 +132,17 @@ pub(super) struct FakeCloud {
     pub(super) fail_call: Option<CloudError>,
     /// What the account's Price List answers; None: the built-in table for the region.
     pub(super) prices: Option<Prices>,
+    /// What Cost Explorer answers; None: no spend at all.
+    pub(super) spend: Option<Result<Spend, CloudError>>,
+}
+
+#[async_trait]
+impl SpendLookup for FakeCloud {
+    async fn spend(&self, items: &[PriceItem]) -> Result<Spend, CloudError> {
+        self.record(CloudCall::Spend);
+        let months = Months::around("2026-12-03".parse().expect("a date"));
+        self.spend.clone().unwrap_or_else(|| Ok(Spend::from_rows(REGION, "2026-12-03", &months, &[], items)))
+    }
 }
 
 #[async_trait::async_trait]

@@ -162,7 +162,9 @@ async fn waste_is_priced_at_the_regions_price_list_less_the_discount_and_the_sta
     let listed = std::collections::BTreeMap::from([(PriceItem::NatGatewayGb, 0.06)]);
     cloud.prices = Some(Prices::from_found(REGION, &listed, Some("2026-12-03"), None));
     let mut harness = Harness::new(cloud);
-    let policy = CostPolicy::test().with_finalizer().with_spec(|spec| spec.pricing = Some(PricingSpec { discount_percent: 10 }));
+    let policy = CostPolicy::test()
+        .with_finalizer()
+        .with_spec(|spec| spec.pricing = Some(PricingSpec { discount_percent: 10, cost_explorer: false }));
 
     harness
         .reconcile(policy, |mut api| async move {
@@ -212,4 +214,74 @@ async fn without_the_price_list_the_status_names_the_built_in_price_and_why() {
         .expect("reconcile succeeds");
     let metrics = harness.metrics();
     assert!(metrics.contains(r#"frugal_prices_info{policy="team-a",region="eu-west-1",source="built-in"} 1"#), "{metrics}");
+}
+
+fn with_cost_explorer(policy: CostPolicy) -> CostPolicy {
+    policy.with_spec(|spec| spec.pricing = Some(PricingSpec { discount_percent: 0, cost_explorer: true }))
+}
+
+/// With pricing.costExplorer, what the account paid is in status and metrics beside the
+/// estimate.
+#[tokio::test]
+async fn what_cost_explorer_says_was_paid_is_in_status_and_metrics() {
+    let mut cloud = FakeCloud::with_drift();
+    let months = Months::around("2026-12-03".parse().expect("a date"));
+    let row = |start: &str, usd: f64| SpendRow {
+        start: start.to_string(),
+        usage_type: "EU-NatGateway-Bytes".to_string(),
+        usd,
+        estimated: start == "2026-12-01",
+    };
+    let rows = [row("2026-11-01", 120.5), row("2026-12-01", 7.25)];
+    cloud.spend = Some(Ok(Spend::from_rows(REGION, "2026-12-03", &months, &rows, &[PriceItem::NatGatewayGb])));
+    let mut harness = Harness::new(cloud);
+
+    harness
+        .reconcile(with_cost_explorer(CostPolicy::test().with_finalizer()), |mut api| async move {
+            let status = api.expect_status_patch().await;
+            assert_eq!(
+                status["cost"]["areas"][0]["measured"],
+                json!({
+                    "usageTypes": ["NatGateway-Bytes"],
+                    "lastMonth": "2026-11", "lastMonthUsd": "120.50",
+                    "monthToDate": "2026-12", "monthToDateUsd": "7.25",
+                    "estimated": true,
+                }),
+                "{status:#}"
+            );
+            assert_eq!(status["cost"]["measured"], "AWS Cost Explorer, unblended cost in eu-west-1, read 2026-12-03");
+            api
+        })
+        .await
+        .expect("reconcile succeeds");
+
+    assert_eq!(harness.cloud.calls(), [CloudCall::Connect, CloudCall::Spend, CloudCall::ObserveGatewayEndpoints]);
+    let metrics = harness.metrics();
+    assert!(
+        metrics.contains(r#"frugal_measured_spend_usd{policy="team-a",area="gatewayEndpoints",period="last_month"} 120.5"#),
+        "{metrics}"
+    );
+}
+
+/// A Cost Explorer failure is a Warning and a line in status; the areas run as always.
+#[tokio::test]
+async fn a_cost_explorer_failure_is_a_warning_and_never_stops_the_areas() {
+    let mut cloud = FakeCloud::with_drift();
+    cloud.spend = Some(Err(CloudError::new("GetCostAndUsage", ErrorKind::AccessDenied, "not authorized to perform ce:GetCostAndUsage")));
+    let mut harness = Harness::new(cloud);
+
+    harness
+        .reconcile(with_cost_explorer(CostPolicy::test().with_finalizer()), |mut api| async move {
+            let status = api.expect_status_patch().await;
+            assert_condition(&status, "GatewayEndpointsInSync", "False", "DriftFound");
+            assert_eq!(status["cost"]["monthlyWasteUsd"], "4.80");
+            assert!(status["cost"]["areas"][0].get("measured").is_none(), "{status:#}");
+            let measured = status["cost"]["measured"].as_str().expect("why");
+            assert!(measured.starts_with("AWS Cost Explorer could not be read: GetCostAndUsage failed (access_denied)"), "{measured}");
+            let event = api.expect_event("Warning", "CostExplorerUnavailable").await;
+            assert!(note(&event).contains("the estimates stand alone"), "{event:#}");
+            api
+        })
+        .await
+        .expect("the run succeeds");
 }

@@ -33,6 +33,7 @@ impl Report for AccessKeys {
             monthly_savings_usd: usd(0.0),
             monthly_cost_usd: usd(0.0),
             basis: BASIS.to_string(),
+            measured: None,
         };
         (details(plan, outcome, previous), cost)
     }

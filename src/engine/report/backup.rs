@@ -156,6 +156,7 @@ fn details(plan: &BackupPlan, outcome: &AreaOutcome<Backup>, previous: Option<&B
             plan.max_recovery_points,
             plan.prices.basis_of(&[PriceItem::SnapshotGbMonth])
         ),
+        measured: None,
     };
     (status, cost)
 }

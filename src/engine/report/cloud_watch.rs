@@ -171,6 +171,7 @@ fn details(plan: &CloudWatchPlan, outcome: &AreaOutcome<CloudWatch>, previous: O
              data older than it); cost: this policy's alarms × one alarm-month; at {}",
             plan.prices.basis_of(&[PriceItem::LogsGbMonth, PriceItem::AlarmMonth])
         ),
+        measured: None,
     };
     (status, cost)
 }

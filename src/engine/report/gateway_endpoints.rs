@@ -181,6 +181,7 @@ fn details(plan: &GatewayEndpointsPlan, outcome: &AreaOutcome<GatewayEndpoints>)
         monthly_savings_usd: usd(savings),
         monthly_cost_usd: usd(0.0),
         basis,
+        measured: None,
     };
     (status, cost)
 }

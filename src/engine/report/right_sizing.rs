@@ -36,6 +36,7 @@ impl Report for RightSizing {
             monthly_savings_usd: usd(0.0),
             monthly_cost_usd: usd(0.0),
             basis: BASIS.to_string(),
+            measured: None,
         };
         (status, cost)
     }

@@ -179,6 +179,7 @@ fn details(
             "upper bound: volume size × {}; snapshots are incremental, so the storage really billed is smaller",
             plan.prices.basis_of(&[PriceItem::SnapshotGbMonth])
         ),
+        measured: None,
     };
     (status, cost)
 }

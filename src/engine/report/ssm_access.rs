@@ -207,6 +207,7 @@ fn details(plan: &SsmAccessPlan, outcome: &AreaOutcome<SsmAccess>, previous: Opt
         monthly_savings_usd: usd(0.0),
         monthly_cost_usd: usd(0.0),
         basis: BASIS.to_string(),
+        measured: None,
     };
     (status, cost)
 }

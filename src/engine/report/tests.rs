@@ -10,6 +10,7 @@ use crate::engine::areas::Areas;
 use crate::engine::{ChangeResult, ErrorKind};
 use crate::plan::gateway_endpoints::{self, GatewayEndpoint, GatewayEndpointsInventory, Route, RouteTable, Vpc};
 use crate::plan::ownership_tags;
+use crate::pricing::Prices;
 
 fn time(seconds: i64) -> Time {
     Time(Timestamp::from_second(1_800_000_000 + seconds).expect("valid time"))
@@ -73,6 +74,7 @@ fn applied(mode: Mode, inv: &GatewayEndpointsInventory, fail: Option<CloudError>
         policy,
         now: 1_800_000_000,
         prices: Prices::default(),
+        spend: None,
         areas: Areas {
             gateway_endpoints: Some(AreaOutcome { plan: AreaPlan::Planned(plan), results }),
             snapshot_retention: None,
@@ -137,6 +139,7 @@ fn observation_failure_keeps_the_last_known_details_and_says_which_read_failed()
         policy: policy(Mode::Audit),
         now: 1_800_000_000,
         prices: Prices::default(),
+        spend: None,
         areas: Areas {
             gateway_endpoints: Some(AreaOutcome {
                 plan: AreaPlan::ObservationFailed(CloudError::new("DescribeRouteTables", ErrorKind::Throttled, "RequestLimitExceeded")),
@@ -258,6 +261,7 @@ mod snapshot_area {
             policy,
             now: NOW,
             prices: Prices::default(),
+            spend: None,
             areas: Areas {
                 gateway_endpoints: None,
                 snapshot_retention: Some(AreaOutcome { plan: AreaPlan::Planned(plan), results }),
