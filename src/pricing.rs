@@ -191,7 +191,7 @@ impl Prices {
             if i > 0 {
                 text.push_str(", ");
             }
-            let _ = write!(text, "${}{}", trim_price(self.usd(*item)), item.per());
+            let _ = write!(text, "${}{}", unit_price(self.usd(*item)), item.per());
             last_source = Some(source);
         }
         if let Some(source) = last_source {
@@ -251,7 +251,7 @@ impl Prices {
 
 /// `0.059`, `0.10`, `0.0125`: a price as AWS's pages write it, two decimals at least and
 /// no trailing zeros beyond them.
-fn trim_price(usd: f64) -> String {
+pub fn unit_price(usd: f64) -> String {
     let mut text = format!("{usd:.6}");
     while text.ends_with('0') && text.len() - text.find('.').map_or(0, |dot| dot) > 3 {
         text.pop();

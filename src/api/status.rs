@@ -133,8 +133,9 @@ pub struct MeasuredSpend {
     /// This month through today, YYYY-MM.
     pub month_to_date: String,
     pub month_to_date_usd: String,
-    /// True while Cost Explorer may still revise the figures (the month so far always).
-    pub estimated: bool,
+    /// True while Cost Explorer may still revise last month's figure (the first days of a
+    /// month); the month so far is always an estimate.
+    pub last_month_estimated: bool,
 }
 
 /// Formats a USD amount the way status shows it.

@@ -41,10 +41,10 @@ pub fn plan_table(planned: &PlannedRun) -> String {
         Some(Ok(spend)) => {
             for area in crate::engine::areas::enabled(policy) {
                 let Some(measured) = report::measured_spend(area.key(), spend) else { continue };
-                let estimated = if measured.estimated { ", estimated" } else { "" };
+                let estimated = if measured.last_month_estimated { " (not final yet)" } else { "" };
                 let _ = writeln!(
                     out,
-                    "Paid for {} ({area}): ${} in {}, ${} in {} so far{estimated} ({}).",
+                    "Paid for {} ({area}): ${} in {}{estimated}, ${} in {} so far ({}).",
                     measured.usage_types.join(", "),
                     measured.last_month_usd,
                     measured.last_month,

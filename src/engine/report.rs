@@ -315,7 +315,7 @@ pub fn measured_spend(area: &str, spend: &Spend) -> Option<MeasuredSpend> {
         last_month_usd: usd(Spend::total(&spend.last_month, items)),
         month_to_date: month(&spend.month_to_date.start),
         month_to_date_usd: usd(Spend::total(&spend.month_to_date, items)),
-        estimated: spend.last_month.estimated || spend.month_to_date.estimated,
+        last_month_estimated: spend.last_month.estimated,
     })
 }
 

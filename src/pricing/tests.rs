@@ -200,9 +200,9 @@ fn a_discount_lowers_every_estimate_and_is_named_in_the_basis() {
 
 #[test]
 fn prices_read_as_aws_writes_them() {
-    assert_eq!(trim_price(0.059), "0.059");
-    assert_eq!(trim_price(0.1), "0.10");
-    assert_eq!(trim_price(0.0125), "0.0125");
-    assert_eq!(trim_price(0.0), "0.00");
-    assert_eq!(trim_price(12.5), "12.50");
+    assert_eq!(unit_price(0.059), "0.059");
+    assert_eq!(unit_price(0.1), "0.10");
+    assert_eq!(unit_price(0.0125), "0.0125");
+    assert_eq!(unit_price(0.0), "0.00");
+    assert_eq!(unit_price(12.5), "12.50");
 }

@@ -70,6 +70,10 @@ BACKUP_ROLE_TRUST = {
 }
 
 
+# The billing region prefix of EC2 usage types (none in us-east-1).
+BILLING_PREFIX = {"eu-west-1": "EU-", "ap-northeast-2": "APN2-", "us-west-2": "USW2-"}
+
+
 def control(endpoint_url: str, path: str, body: object) -> dict:
     """One of the emulator's control endpoints (tests/emulator/README.md)."""
     request = urllib.request.Request(
@@ -295,6 +299,27 @@ def seed_cloudwatch(logs, cw, endpoint_url: str, account: str, region: str) -> l
     return lines
 
 
+def seed_bill(endpoint_url: str, account: str, region: str, prefix: str, cw_prefix: str) -> list[str]:
+    """What the account paid (/_frugal/ce/usage), for pricing.costExplorer: NAT gateway data
+    processing every day of last month and of this month so far, and snapshot storage."""
+    today = dt.datetime.now(dt.timezone.utc).date()
+    first = today.replace(day=1)
+    last_month = (first - dt.timedelta(days=1)).replace(day=1)
+    days = [last_month + dt.timedelta(days=i) for i in range((first - last_month).days)]
+    days += [first + dt.timedelta(days=i) for i in range((today - first).days + 1)]
+    records = []
+    for day in days:
+        records.append({"date": day.isoformat(), "usageType": f"{prefix}NatGateway-Bytes", "region": region,
+                        "service": "EC2 - Other", "amountUsd": "28.80", "usageQuantity": "600", "usageUnit": "GB"})
+        records.append({"date": day.isoformat(), "usageType": f"{prefix}EBS:SnapshotUsage", "region": region,
+                        "service": "EC2 - Other", "amountUsd": "1.70", "usageQuantity": "34", "usageUnit": "GB-Mo"})
+        records.append({"date": day.isoformat(), "usageType": f"{cw_prefix}TimedStorage-ByteHrs", "region": region,
+                        "service": "AmazonCloudWatch", "amountUsd": "0.16", "usageQuantity": "5.3", "usageUnit": "GB-Mo"})
+    control(endpoint_url, "/_frugal/ce/usage", {"account": account, "records": records, "replace": True})
+    return [f"bill         {len(days)} days of {prefix}NatGateway-Bytes ($28.80/day), {prefix}EBS:SnapshotUsage ($1.70/day) and "
+            f"{cw_prefix}TimedStorage-ByteHrs ($0.16/day) in Cost Explorer"]
+
+
 def main() -> int:
     parser = argparse.ArgumentParser(description="seed the frugal demo account")
     parser.add_argument("endpoint_url")
@@ -358,6 +383,7 @@ def main() -> int:
     summary += seed_rightsizing(ec2, args.endpoint_url, account, region)
     logs = boto3.client("logs", endpoint_url=args.endpoint_url, region_name=region)
     summary += seed_cloudwatch(logs, cw, args.endpoint_url, account, region)
+    summary += seed_bill(args.endpoint_url, account, region, BILLING_PREFIX.get(region, ""), BILLING_PREFIX.get(region, "USE1-"))
 
     # (b) prod-data
     vpc, _, nat, _ = make_vpc("prod-data", "prod", 20)

@@ -8,7 +8,7 @@ use crate::api::usd;
 use crate::engine::areas::CloudWatch;
 use crate::engine::{AreaOutcome, Output, PlanCounts};
 use crate::plan::cloud_watch::{CloudWatchChange, CloudWatchPlan, OrphanState, gb};
-use crate::pricing::PriceItem;
+use crate::pricing::{PriceItem, unit_price};
 
 use super::{AreaJson, results_json};
 
@@ -23,10 +23,11 @@ impl Output for CloudWatch {
         let orphans = plan.orphans.len() as f64 * plan.prices.usd(PriceItem::AlarmMonth);
         let waste = (logs + orphans > 0.0).then(|| {
             format!(
-                "Log storage that never expires: ${}/month, orphan alarms: ${}/month (upper bound at {})",
+                "Log storage that never expires: ${}/month, orphan alarms: ${}/month (upper bound, at ${}/GB-month and ${}/alarm-month)",
                 usd(logs),
                 usd(orphans),
-                plan.prices.basis_of(&[PriceItem::LogsGbMonth, PriceItem::AlarmMonth])
+                unit_price(plan.prices.usd(PriceItem::LogsGbMonth)),
+                unit_price(plan.prices.usd(PriceItem::AlarmMonth))
             )
         });
         PlanCounts { create, change: plan.drift.len() - create - destroy, destroy, waste }

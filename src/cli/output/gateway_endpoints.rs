@@ -8,6 +8,7 @@ use serde_json::json;
 use crate::engine::areas::GatewayEndpoints;
 use crate::engine::{AreaOutcome, Output, PlanCounts};
 use crate::plan::gateway_endpoints::{GatewayEndpointsPlan, Ownership};
+use crate::pricing::{PriceItem, unit_price};
 
 use super::{AreaJson, results_json};
 
@@ -15,7 +16,11 @@ impl Output for GatewayEndpoints {
     fn plan_section(out: &mut String, plan: &Self::Plan) -> PlanCounts {
         gateway_table(out, plan);
         let waste = (plan.vpcs.iter().any(|v| v.nat_monthly_usd.is_some()) && !plan.drift.is_empty()).then(|| {
-            format!("NAT data processing in the VPCs with drift: ${:.2}/month (upper bound of the savings)", plan.monthly_waste_usd())
+            format!(
+                "NAT data processing in the VPCs with drift: ${:.2}/month (upper bound of the savings, at ${}/GB)",
+                plan.monthly_waste_usd(),
+                unit_price(plan.prices.usd(PriceItem::NatGatewayGb))
+            )
         });
         PlanCounts { create: plan.missing_endpoints(), change: plan.drift.len() - plan.missing_endpoints(), destroy: 0, waste }
     }

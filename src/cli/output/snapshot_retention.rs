@@ -6,6 +6,7 @@ use std::fmt::Write;
 use crate::engine::areas::SnapshotRetention;
 use crate::engine::{AreaOutcome, Output, PlanCounts};
 use crate::plan::snapshot_retention::{Protection, SnapshotRetentionChange, SnapshotRetentionPlan, Verdict};
+use crate::pricing::{PriceItem, unit_price};
 
 use super::{AreaJson, ResultJson, results_json};
 
@@ -23,9 +24,10 @@ impl Output for SnapshotRetention {
             .sum::<usize>();
         let waste = (plan.expired_gib > 0).then(|| {
             format!(
-                "Expired snapshots: {} GiB, up to ${:.2}/month (upper bound by volume size)",
+                "Expired snapshots: {} GiB, up to ${:.2}/month (upper bound by volume size, at ${}/GB-month)",
                 plan.expired_gib,
-                plan.monthly_waste_usd()
+                plan.monthly_waste_usd(),
+                unit_price(plan.prices.usd(PriceItem::SnapshotGbMonth))
             )
         });
         PlanCounts { create: 0, change, destroy: plan.deletions().count(), waste }

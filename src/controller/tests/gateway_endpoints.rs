@@ -245,7 +245,7 @@ async fn what_cost_explorer_says_was_paid_is_in_status_and_metrics() {
                     "usageTypes": ["NatGateway-Bytes"],
                     "lastMonth": "2026-11", "lastMonthUsd": "120.50",
                     "monthToDate": "2026-12", "monthToDateUsd": "7.25",
-                    "estimated": true,
+                    "lastMonthEstimated": false,
                 }),
                 "{status:#}"
             );
