@@ -31,8 +31,8 @@ fn snapshot_events(area: &AreaOutcome<SnapshotRetention>, events: &mut Vec<Event
         events.push(event);
         return;
     }
-    let snapshot_price = match &area.plan {
-        AreaPlan::Planned(plan) => plan.prices.usd(PriceItem::SnapshotGbMonth),
+    let (snapshot_price, basis) = match &area.plan {
+        AreaPlan::Planned(plan) => (plan.prices.usd(PriceItem::SnapshotGbMonth), plan.prices.basis_of(&[PriceItem::SnapshotGbMonth])),
         AreaPlan::ObservationFailed(_) => return,
     };
     let mut deleted = Vec::new();
@@ -65,7 +65,7 @@ fn snapshot_events(area: &AreaOutcome<SnapshotRetention>, events: &mut Vec<Event
             "SnapshotsDeleted",
             "DeleteSnapshot",
             format!(
-                "deleted {} expired snapshots ({deleted_gib} GiB, up to ${:.2}/month): {}{more}",
+                "deleted {} expired snapshots ({deleted_gib} GiB, up to ${:.2}/month at {basis}): {}{more}",
                 deleted.len(),
                 deleted_gib as f64 * snapshot_price,
                 shown.join(", ")

@@ -97,7 +97,10 @@ async fn enforce_tags_the_expired_snapshot_and_a_run_after_the_grace_period_dele
             let cost = cost.expect("snapshotRetention cost");
             assert_eq!((cost["monthlySavingsUsd"].as_str(), cost["monthlyWasteUsd"].as_str()), (Some("5.00"), Some("0.00")), "{cost:#}");
             let deleted = api.expect_event("Normal", "SnapshotsDeleted").await;
-            assert!(note(&deleted).contains("deleted 1 expired snapshots (100 GiB, up to $5.00/month): snap-old"), "{deleted:#}");
+            assert!(note(&deleted).contains(&format!(
+                    "deleted 1 expired snapshots (100 GiB, up to $5.00/month at $0.05/GB-month EBS snapshot storage (built-in list price for eu-west-1 as of {})): snap-old",
+                    crate::pricing::built_in::AS_OF
+                )), "{deleted:#}");
             api
         })
         .await
