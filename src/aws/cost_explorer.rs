@@ -15,10 +15,6 @@ use super::AwsCloud;
 use super::daily::{DailyBook, today};
 use super::error::classify;
 
-/// The services whose usage types the areas price, as Cost Explorer names them: NAT gateways
-/// and EBS snapshots are billed under "EC2 - Other", CloudWatch Logs and alarms under
-/// "AmazonCloudWatch".
-const SERVICES: [&str; 2] = ["EC2 - Other", "AmazonCloudWatch"];
 const METRIC: &str = "UnblendedCost";
 
 /// The process's Cost Explorer reads: (account, region) → the rows of the day.
@@ -43,15 +39,10 @@ impl AwsCloud {
         let invalid =
             |e: aws_sdk_costexplorer::error::BuildError| CloudError::new("GetCostAndUsage", ErrorKind::InvalidRequest, e.to_string());
         let period = DateInterval::builder().start(&months.last_month.0).end(&months.month_to_date.1).build().map_err(invalid)?;
-        let dimension = |key: Dimension, values: &[&str]| {
-            Expression::builder()
-                .dimensions(DimensionValues::builder().key(key).set_values(Some(values.iter().map(|v| v.to_string()).collect())).build())
-                .build()
-        };
-        let filter = Expression::builder()
-            .and(dimension(Dimension::Region, &[self.region.as_str()]))
-            .and(dimension(Dimension::Service, &SERVICES))
-            .build();
+        // The region only: the usage types pick the rows (`Spend::from_rows`), so a service's
+        // name in Cost Explorer (NAT gateways bill under "EC2 - Other") cannot drop a row.
+        let filter =
+            Expression::builder().dimensions(DimensionValues::builder().key(Dimension::Region).values(self.region.clone()).build()).build();
         let group = GroupDefinition::builder().r#type(GroupDefinitionType::Dimension).key("USAGE_TYPE").build();
         self.token_pages(|token| {
             let request = self
