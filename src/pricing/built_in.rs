@@ -28,7 +28,17 @@ const US_EAST_1: &[(PriceItem, f64)] = &[
 const REGIONS: &[(&str, &[(PriceItem, f64)])] = &[
     ("us-east-2", &[(PriceItem::NatGatewayGb, 0.045), (PriceItem::NatGatewayHour, 0.045), (PriceItem::SnapshotGbMonth, 0.05)]),
     ("us-west-2", &[(PriceItem::NatGatewayGb, 0.045), (PriceItem::NatGatewayHour, 0.045), (PriceItem::SnapshotGbMonth, 0.05)]),
-    ("eu-west-1", &[(PriceItem::NatGatewayGb, 0.048), (PriceItem::NatGatewayHour, 0.048), (PriceItem::SnapshotGbMonth, 0.05)]),
+    (
+        "eu-west-1",
+        &[
+            (PriceItem::NatGatewayGb, 0.048),
+            (PriceItem::NatGatewayHour, 0.048),
+            (PriceItem::SnapshotGbMonth, 0.05),
+            // aws.amazon.com/cloudwatch/pricing, Europe (Ireland).
+            (PriceItem::LogsGbMonth, 0.03),
+            (PriceItem::AlarmMonth, 0.10),
+        ],
+    ),
     // Seoul: NAT gateway data processing is about a third above us-east-1.
     ("ap-northeast-2", &[(PriceItem::NatGatewayGb, 0.059), (PriceItem::NatGatewayHour, 0.059), (PriceItem::SnapshotGbMonth, 0.05)]),
     ("ap-northeast-1", &[(PriceItem::NatGatewayGb, 0.062), (PriceItem::NatGatewayHour, 0.062)]),
