@@ -61,6 +61,14 @@ pub struct RightSizingLabels {
     pub finding: String,
 }
 
+#[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
+pub struct NotificationLabels {
+    /// The Notifier's name.
+    pub notifier: String,
+    /// delivered, failed (refused, or given up after the retry bound), dropped (queue full)
+    pub outcome: String,
+}
+
 /// Every metric the operator exports.
 pub struct Metrics {
     registry: Registry,
@@ -76,6 +84,7 @@ pub struct Metrics {
     pub snapshots: Family<SnapshotLabels, Gauge>,
     pub snapshot_gib: Family<SnapshotLabels, Gauge>,
     pub right_sizing_resources: Family<RightSizingLabels, Gauge>,
+    pub notifications: Family<NotificationLabels, Counter>,
     /// 1 while this replica runs the controller (holds the lease, or runs without election).
     pub leader: Gauge,
     /// The aws_requests counters again, readable (a Family cannot be listed): the one-shot
@@ -129,6 +138,8 @@ impl Metrics {
             "Resources in a rightSizing scope by Compute Optimizer's finding after the last run",
             right_sizing_resources.clone(),
         );
+        let notifications = Family::<NotificationLabels, Counter>::default();
+        registry.register("notifications", "Notification messages by Notifier and outcome", notifications.clone());
         let leader = Gauge::default();
         registry.register(
             "leader",
@@ -150,6 +161,7 @@ impl Metrics {
             snapshots,
             snapshot_gib,
             right_sizing_resources,
+            notifications,
             aws_request_totals: std::sync::Mutex::default(),
         })
     }

@@ -936,6 +936,8 @@ async fn install_operator_rbac(client: &Client) -> (String, String) {
     apply_file!("clusterrolebinding.yaml", ClusterRoleBinding, Api::all(client.clone()));
     apply_file!("role.yaml", Role, Api::namespaced(client.clone(), &namespace));
     apply_file!("rolebinding.yaml", RoleBinding, Api::namespaced(client.clone(), &namespace));
+    apply_file!("notifier-secret-role.yaml", Role, Api::namespaced(client.clone(), &namespace));
+    apply_file!("notifier-secret-rolebinding.yaml", RoleBinding, Api::namespaced(client.clone(), &namespace));
     wait_for_rbac(client, &namespace, &service_account).await;
     (namespace, service_account)
 }
@@ -966,6 +968,7 @@ async fn wait_for_rbac(client: &Client, namespace: &str, service_account: &str) 
         attributes("frugal.dev", "costpolicies", Some("status"), None, None, "patch"),
         attributes("events.k8s.io", "events", None, Some("default"), None, "create"),
         attributes("coordination.k8s.io", "leases", None, Some(namespace), Some(&DeployRbac::load().lease_name()), "update"),
+        attributes("", "secrets", None, Some(namespace), Some("any"), "get"),
     ];
     let deadline = Instant::now() + Duration::from_secs(30);
     for check in checks {
