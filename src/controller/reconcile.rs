@@ -17,7 +17,7 @@ use crate::engine::areas::{Applied, Visit};
 use crate::engine::{self, Area, AreaOutcome, CloudError, report};
 use crate::metrics::{ActionLabels, AreaLabels, ErrorLabels, ReconcileLabels};
 
-use super::announce::announce;
+use super::announce::{Account, announce};
 use super::backoff::jitter;
 use super::{Context, events, status};
 
@@ -149,7 +149,7 @@ async fn apply(policy: &CostPolicy, api: &Api<CostPolicy>, ctx: &Context, invali
                 )
                 .await;
             }
-            announce(ctx, policy, previous, &status, &[]).await;
+            announce(ctx, policy, previous, &status, &[], Account::FromSpecOnly).await;
             invalid_spec.store(true, Ordering::Relaxed);
             tracing::info!(policy = %name, error = %invalid, "invalid spec");
             // Invalid objects wait for a change of the spec instead of being retried.
@@ -167,7 +167,7 @@ async fn apply(policy: &CostPolicy, api: &Api<CostPolicy>, ctx: &Context, invali
             let note = format!("aws.roleArn {role_arn} matches none of {:?}; nothing in AWS was touched", ctx.allowed_roles.patterns());
             events::publish(ctx, policy, vec![events::warning(reason::ROLE_NOT_ALLOWED, "Validate", note)]).await;
         }
-        announce(ctx, policy, previous, &status, &[]).await;
+        announce(ctx, policy, previous, &status, &[], Account::FromSpecOnly).await;
         return Ok(Action::await_change());
     }
 
@@ -177,7 +177,8 @@ async fn apply(policy: &CostPolicy, api: &Api<CostPolicy>, ctx: &Context, invali
             let status = report::access_failed_status(&validated, &error, previous, generation, &now());
             status::write(api, policy, &status).await?;
             events::publish(ctx, policy, vec![events::warning(reason::AWS_ACCESS_FAILED, "Connect", error.to_string())]).await;
-            announce(ctx, policy, previous, &status, &[]).await;
+            // Credentials just failed: asking AWS for the account would fail again.
+            announce(ctx, policy, previous, &status, &[], Account::FromSpecOnly).await;
             return Err(error.into());
         }
     };
@@ -199,7 +200,8 @@ async fn apply(policy: &CostPolicy, api: &Api<CostPolicy>, ctx: &Context, invali
     if !written.as_ref().is_err_and(status::StatusWriteError::policy_is_gone) {
         events::publish(ctx, policy, events::for_run(&applied)).await;
         // Like the Events, the news goes out whatever the status write did: the changes were made.
-        announce(ctx, policy, previous, &status, &crate::notify::news::areas_of(&applied, previous, &status)).await;
+        let areas = crate::notify::news::areas_of(&applied, previous, &status);
+        announce(ctx, policy, previous, &status, &areas, Account::AskAws).await;
     }
     written?;
     record_metrics(ctx, &validated, &applied, &status);

@@ -81,6 +81,13 @@ impl Notify {
         self.deliveries.lock().unwrap_or_else(PoisonError::into_inner).get(notifier).cloned()
     }
 
+    /// Whether any Notifier would get a message for this news.
+    pub fn has_listeners(&self, policy_labels: &BTreeMap<String, String>, news: &News) -> bool {
+        let notifiers = self.notifiers.state();
+        let receivers = self.receivers.lock().unwrap_or_else(PoisonError::into_inner);
+        notifiers.iter().any(|notifier| listens(notifier, &receivers, policy_labels, news).is_some())
+    }
+
     /// Queues one message per Notifier that covers the policy (by its labels) and wants some of
     /// the news. Never waits.
     pub fn send(&self, policy_labels: &BTreeMap<String, String>, news: &News) {
@@ -92,8 +99,7 @@ impl Notify {
     }
 }
 
-/// The messages for a run's news: one per Notifier that is not suspended, has a receiver for
-/// its current generation, selects the policy and wants some of the news.
+/// The messages for a run's news: one per Notifier that listens (see [`listens`]).
 pub fn messages(
     notifiers: &[Arc<Notifier>],
     receivers: &HashMap<String, Receiver>,
@@ -102,13 +108,8 @@ pub fn messages(
 ) -> Vec<Message> {
     notifiers
         .iter()
-        .filter(|n| !n.spec.suspend && n.metadata.deletion_timestamp.is_none())
         .filter_map(|notifier| {
-            let receiver = receivers.get(notifier.metadata.uid.as_deref()?)?;
-            if receiver.generation != notifier.metadata.generation || !receiver.selector.matches(policy_labels) {
-                return None;
-            }
-            let news = news.only(&notifier.spec.events)?;
+            let (receiver, news) = listens(notifier, receivers, policy_labels, news)?;
             let body = serde_json::to_vec(&payload::body(notifier.spec.type_, &news)).ok()?;
             Some(Message {
                 notifier: notifier.name_any(),
@@ -118,6 +119,24 @@ pub fn messages(
             })
         })
         .collect()
+}
+
+/// The receiver and the part of the news for `notifier`, when it is not suspended, has a
+/// receiver for its current generation, selects the policy and wants some of the news.
+fn listens<'r>(
+    notifier: &Notifier,
+    receivers: &'r HashMap<String, Receiver>,
+    policy_labels: &BTreeMap<String, String>,
+    news: &News,
+) -> Option<(&'r Receiver, News)> {
+    if notifier.spec.suspend || notifier.metadata.deletion_timestamp.is_some() {
+        return None;
+    }
+    let receiver = receivers.get(notifier.metadata.uid.as_deref()?)?;
+    if receiver.generation != notifier.metadata.generation || !receiver.selector.matches(policy_labels) {
+        return None;
+    }
+    Some((receiver, news.only(&notifier.spec.events)?))
 }
 
 #[cfg(test)]

@@ -176,7 +176,8 @@ pub fn news(
         .collect();
     let before = previous.map(|p| p.conditions.as_slice()).unwrap_or_default();
     let seen_before = |c: &k8s_openapi::apimachinery::pkg::apis::meta::v1::Condition| {
-        conditions::find(before, &c.type_).is_some_and(|p| p.status == c.status && p.reason == c.reason && p.message == c.message)
+        conditions::find(before, &c.type_)
+            .is_some_and(|p| p.status == c.status && p.reason == c.reason && stable(&p.message) == stable(&c.message))
     };
     let problem = |c: &k8s_openapi::apimachinery::pkg::apis::meta::v1::Condition| Problem {
         condition: c.type_.clone(),
@@ -193,6 +194,15 @@ pub fn news(
         conditions::find(&status.conditions, conditions::STALLED).filter(|c| c.status == conditions::TRUE && !seen_before(c)).map(problem);
     let news = News { target, changes, new_findings, errors, stalled, money: money(status), time };
     (!news.kinds().is_empty()).then_some(news)
+}
+
+/// Parts of AWS error messages that differ on every attempt of the same failure.
+const VOLATILE: [&str; 3] = ["Encoded authorization failure message", "Request ID", "request id"];
+
+/// A failure's message without what changes from one attempt to the next (EC2's encoded
+/// authorization message, request ids): a retry of the same failure is not news.
+fn stable(message: &str) -> &str {
+    VOLATILE.iter().filter_map(|marker| message.find(marker)).min().map_or(message, |at| &message[..at])
 }
 
 fn money(status: &CostPolicyStatus) -> Money {
@@ -313,6 +323,21 @@ mod tests {
         assert!(news(target(), Some(&status(vec![failing])), &status(vec![other]), &[], TIME.into()).is_some());
         let pending = condition("SnapshotsInSync", "False", reason::DELETION_PENDING, "2 wait");
         assert_eq!(news(target(), None, &status(vec![pending]), &[], TIME.into()), None, "waiting is not a failure");
+    }
+
+    #[test]
+    fn a_retry_whose_message_differs_only_by_aws_request_details_is_not_news() {
+        let denied = |blob: &str| {
+            condition(
+                "SnapshotsInSync",
+                "False",
+                reason::ACTION_FAILED,
+                &format!(
+                    "DeleteSnapshot failed (access_denied): UnauthorizedOperation: not authorized. Encoded authorization failure message: {blob}"
+                ),
+            )
+        };
+        assert_eq!(news(target(), Some(&status(vec![denied("AbC1")])), &status(vec![denied("XyZ2")]), &[], TIME.into()), None);
     }
 
     #[test]

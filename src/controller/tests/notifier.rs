@@ -195,3 +195,27 @@ async fn a_run_that_changes_something_sends_one_message_and_the_steady_run_after
     let policies: Vec<Value> = lock(&received).iter().map(|m| m["policy"].clone()).collect();
     assert_eq!(policies, [json!(NAME), json!("marker")], "the steady run sent nothing");
 }
+
+#[tokio::test]
+async fn a_policy_that_stalls_sends_its_stall_once_and_never_touches_aws() {
+    let (received, address) = receiver().await;
+    let notify = notify(&[notifier()]);
+    notify.set_receiver("4b1d-notifier", Some(Receiver { generation: Some(1), address, selector: Default::default() }));
+    let mut harness = Harness::with_notify(FakeCloud::with_drift(), notify);
+    let policy = CostPolicy::test().with_finalizer().enforce().with_spec(|spec| spec.resync_interval = "10s".to_string());
+    harness
+        .reconcile(policy, |mut api| async move {
+            api.expect_status_patch().await;
+            api.expect_event("Warning", "InvalidSpec").await;
+            api
+        })
+        .await
+        .expect("an invalid spec is not a reconcile error");
+    wait_for_messages(&received, 1).await;
+    let message = lock(&received)[0].clone();
+    assert_eq!(message["events"], json!(["Stalled"]));
+    assert_eq!(message["stalled"]["reason"], "InvalidSpec");
+    assert!(message["stalled"]["message"].as_str().is_some_and(|m| m.contains("spec.resyncInterval")), "{message:#}");
+    assert_eq!(message["account"], "the operator's own account", "not looked up: invalid input never reaches AWS");
+    assert_eq!(harness.cloud.calls(), [], "not even connect, nor the caller's identity");
+}
