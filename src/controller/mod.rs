@@ -161,8 +161,13 @@ pub async fn run(args: Config) -> anyhow::Result<()> {
         .graceful_shutdown_on(shutdown)
         .run(notifier::reconcile, notifier::error_policy, notifier_ctx)
         .for_each(|result| async move {
-            if let Err(error) = result {
-                tracing::debug!(%error, "notifier reconcile did not complete");
+            match result {
+                // The watch failing: most often the Notifier CRD is not installed yet.
+                Err(controller::Error::QueueError(error)) => {
+                    tracing::warn!(%error, "cannot watch Notifiers (is crds/notifier.yaml applied?); retrying")
+                }
+                Err(error) => tracing::debug!(%error, "notifier reconcile did not complete"),
+                Ok(_) => {}
             }
         });
     let controller = futures::future::join(policies, notifier_controller).map(drop);
