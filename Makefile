@@ -29,7 +29,8 @@ e2e-api-server: emulator-setup api-server-setup
 
 ## crd: regenerate crds/ from the Rust types.
 crd: build
-	./target/debug/frugal crd > crds/costpolicy.yaml
+	./target/debug/frugal crd costpolicy > crds/costpolicy.yaml
+	./target/debug/frugal crd notifier > crds/notifier.yaml
 
 emulator-setup:
 	bash tests/emulator/setup.sh

@@ -9,6 +9,7 @@ pub mod controller;
 pub mod engine;
 pub mod http;
 pub mod metrics;
+pub mod notify;
 pub mod pattern;
 pub mod plan;
 pub mod pricing;

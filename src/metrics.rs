@@ -80,6 +80,14 @@ pub struct MeasuredLabels {
 /// The `source` values of `frugal_prices_info`.
 pub const PRICE_SOURCES: [&str; 4] = ["aws-price-list", "built-in", "built-in-us-east-1", "mixed"];
 
+#[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
+pub struct NotificationLabels {
+    /// The Notifier's name.
+    pub notifier: String,
+    /// delivered, failed (refused, or given up after the retry bound), dropped (queue full)
+    pub outcome: String,
+}
+
 /// Every metric the operator exports.
 pub struct Metrics {
     registry: Registry,
@@ -99,6 +107,7 @@ pub struct Metrics {
     pub prices_info: Family<PricesLabels, Gauge>,
     /// What the account paid, by AWS Cost Explorer (spec.pricing.costExplorer).
     pub measured_spend_usd: Family<MeasuredLabels, Gauge<f64, std::sync::atomic::AtomicU64>>,
+    pub notifications: Family<NotificationLabels, Counter>,
     /// 1 while this replica runs the controller (holds the lease, or runs without election).
     pub leader: Gauge,
     /// The aws_requests counters again, readable (a Family cannot be listed): the one-shot
@@ -166,6 +175,8 @@ impl Metrics {
              period last_month or month_to_date, USD",
             measured_spend_usd.clone(),
         );
+        let notifications = Family::<NotificationLabels, Counter>::default();
+        registry.register("notifications", "Notification messages by Notifier and outcome", notifications.clone());
         let leader = Gauge::default();
         registry.register(
             "leader",
@@ -189,6 +200,7 @@ impl Metrics {
             right_sizing_resources,
             prices_info,
             measured_spend_usd,
+            notifications,
             aws_request_totals: std::sync::Mutex::default(),
         })
     }

@@ -60,11 +60,35 @@ async fn every_example_is_admitted_with_the_defaults_the_operator_reads() {
         let path = entry.expect("examples/ entry").path();
         if path.extension().and_then(|e| e.to_str()) == Some("yaml") {
             let text = std::fs::read_to_string(&path).expect("read example");
-            assert_admitted_with_the_operators_defaults(&api, &text, &path.display().to_string()).await;
+            if text.lines().any(|l| l.trim() == "kind: Notifier") {
+                assert_notifiers_admitted_with_the_operators_defaults(&client, &text, &path.display().to_string()).await;
+            } else {
+                assert_admitted_with_the_operators_defaults(&api, &text, &path.display().to_string()).await;
+            }
             checked += 1;
         }
     }
     assert!(checked >= 5, "only {checked} examples found in {}", dir.display());
+}
+
+/// The same for each Notifier of a multi-document file.
+async fn assert_notifiers_admitted_with_the_operators_defaults(client: &Client, yaml: &str, what: &str) {
+    use serde::Deserialize;
+    let api: Api<DynamicObject> = Api::all_with(client.clone(), &kube::api::ApiResource::erase::<frugal_operator::api::Notifier>(&()));
+    let mut admitted_any = false;
+    for document in serde_yaml::Deserializer::from_str(yaml) {
+        let object = DynamicObject::deserialize(document).unwrap_or_else(|e| panic!("{what}: {e}"));
+        let admitted = api
+            .create(&PostParams { dry_run: true, ..PostParams::default() }, &object)
+            .await
+            .unwrap_or_else(|e| panic!("the API server refuses {what}: {e}"));
+        let notifier: frugal_operator::api::Notifier =
+            serde_json::from_value(serde_json::to_value(&object).expect("JSON")).unwrap_or_else(|e| panic!("{what} is a Notifier: {e}"));
+        let read = serde_json::to_value(&notifier.spec).expect("spec to JSON");
+        assert_eq!(admitted.data["spec"], read, "{what}: the schema's defaults differ from the operator's");
+        admitted_any = true;
+    }
+    assert!(admitted_any, "{what} holds no Notifier");
 }
 
 #[tokio::test]
@@ -293,6 +317,10 @@ fn deploy_rbac_allows_only_what_it_grants() {
         request("create", "events.k8s.io", "events", "default", ""),
         request("create", "coordination.k8s.io", "leases", namespace, ""),
         request("update", "coordination.k8s.io", "leases", namespace, &lease),
+        request("watch", "frugal.dev", "notifiers", "", ""),
+        request("patch", "frugal.dev", "notifiers/status", "", "any"),
+        // A Notifier's Secret, in the operator's namespace only.
+        request("get", "", "secrets", namespace, "slack-webhook"),
         Request { path: "/apis/frugal.dev/v1alpha1".to_string(), ..request("get", "", "", "", "") },
     ];
     for request in &allowed {
@@ -306,7 +334,10 @@ fn deploy_rbac_allows_only_what_it_grants() {
         request("update", "coordination.k8s.io", "leases", "default", &lease),
         request("list", "coordination.k8s.io", "leases", namespace, ""),
         request("delete", "coordination.k8s.io", "leases", namespace, &lease),
-        request("get", "", "secrets", namespace, "aws"),
+        request("get", "", "secrets", "default", "aws"),
+        request("list", "", "secrets", namespace, ""),
+        request("watch", "", "secrets", namespace, ""),
+        request("patch", "frugal.dev", "notifiers", "", "any"),
         Request { path: "/metrics".to_string(), ..request("get", "", "", "", "") },
     ];
     for request in &refused {

@@ -2,24 +2,38 @@
 
 use std::path::Path;
 
-use frugal_operator::api::CostPolicy;
 use frugal_operator::api::manifest;
 use frugal_operator::api::validate::validate;
+use frugal_operator::api::{CostPolicy, Notifier};
 
-#[test]
-fn committed_crd_matches_frugal_crd_output() {
-    let generated = serde_yaml::to_string(&frugal_operator::api::crd()).expect("CRD renders");
-    let committed =
-        std::fs::read_to_string(Path::new(env!("CARGO_MANIFEST_DIR")).join("crds/costpolicy.yaml")).expect("crds/costpolicy.yaml exists");
-    assert!(generated == committed, "crds/costpolicy.yaml is stale: run `make crd` and commit the result");
+/// Each committed CRD file and the CRD it holds.
+fn committed() -> [(&'static str, k8s_openapi::apiextensions_apiserver::pkg::apis::apiextensions::v1::CustomResourceDefinition); 2] {
+    [("crds/costpolicy.yaml", frugal_operator::api::crd()), ("crds/notifier.yaml", frugal_operator::api::notifier_crd())]
+}
+
+fn read(path: &str) -> String {
+    std::fs::read_to_string(Path::new(env!("CARGO_MANIFEST_DIR")).join(path)).unwrap_or_else(|e| panic!("{path}: {e}"))
 }
 
 #[test]
-fn crd_binary_prints_the_committed_crd() {
-    let output = std::process::Command::new(env!("CARGO_BIN_EXE_frugal")).arg("crd").output().expect("run frugal crd");
-    assert!(output.status.success());
-    let committed = std::fs::read(Path::new(env!("CARGO_MANIFEST_DIR")).join("crds/costpolicy.yaml")).expect("committed CRD");
-    assert_eq!(output.stdout, committed);
+fn committed_crds_match_frugal_crd_output() {
+    for (path, crd) in committed() {
+        let generated = serde_yaml::to_string(&crd).expect("CRD renders");
+        assert!(generated == read(path), "{path} is stale: run `make crd` and commit the result");
+    }
+}
+
+#[test]
+fn crd_binary_prints_the_committed_crds_one_document_each() {
+    let frugal = |args: &[&str]| {
+        let output = std::process::Command::new(env!("CARGO_BIN_EXE_frugal")).args(args).output().expect("run frugal crd");
+        assert!(output.status.success(), "{args:?}");
+        String::from_utf8(output.stdout).expect("UTF-8")
+    };
+    let [(costpolicy, _), (notifier, _)] = committed();
+    assert_eq!(frugal(&["crd"]), format!("{}---\n{}", read(costpolicy), read(notifier)), "both CRDs, CostPolicy first");
+    assert_eq!(frugal(&["crd", "costpolicy"]), read(costpolicy));
+    assert_eq!(frugal(&["crd", "notifier"]), read(notifier));
 }
 
 #[test]
@@ -32,6 +46,11 @@ fn every_example_parses_and_validates() {
             continue;
         }
         let text = std::fs::read_to_string(&path).expect("readable");
+        if text.lines().any(|l| l.trim() == "kind: Notifier") {
+            let notifiers = manifest::read::<Notifier>(&text).unwrap_or_else(|e| panic!("{}: {e}", path.display()));
+            checked += notifiers.len();
+            continue;
+        }
         // Read as `frugal plan -f` reads them: strictly, every field known to the schema.
         let manifests = manifest::read::<CostPolicy>(&text).unwrap_or_else(|e| panic!("{}: {e}", path.display()));
         for manifest in manifests {
@@ -55,6 +74,33 @@ fn no_part_of_the_spec_preserves_unknown_fields() {
 }
 
 #[test]
+fn notifier_crd_is_cluster_scoped_with_status_and_printer_columns_and_no_unknown_fields() {
+    let crd = frugal_operator::api::notifier_crd();
+    assert_eq!(crd.spec.scope, "Cluster");
+    assert_eq!(crd.spec.names.plural, "notifiers");
+    assert_eq!(crd.spec.names.categories.as_deref(), Some(&["frugal".to_string()][..]));
+    let version = &crd.spec.versions[0];
+    assert!(version.subresources.as_ref().and_then(|s| s.status.as_ref()).is_some());
+    let columns: Vec<&str> = version.additional_printer_columns.as_deref().unwrap_or_default().iter().map(|c| c.name.as_str()).collect();
+    assert_eq!(columns, ["Type", "Ready", "Delivered", "Age"]);
+    let value = serde_json::to_value(&crd).expect("json");
+    let spec = &value["spec"]["versions"][0]["schema"]["openAPIV3Schema"]["properties"]["spec"];
+    assert_eq!(spec["properties"]["type"]["enum"], serde_json::json!(["slack", "discord", "webhook"]));
+    assert_eq!(spec["properties"]["secretRef"]["properties"]["key"]["default"], "address");
+    assert!(!spec.to_string().contains("x-kubernetes-preserve-unknown-fields"));
+}
+
+#[test]
+fn a_notifier_with_a_typo_is_refused_naming_the_field() {
+    let text =
+        "apiVersion: frugal.dev/v1alpha1\nkind: Notifier\nmetadata: {name: n}\nspec:\n  type: slack\n  secretRef: {name: s, kee: url}\n";
+    let error = manifest::read::<Notifier>(text).expect_err("kee is not a field").to_string();
+    assert!(error.contains("spec.secretRef.kee") || error.contains("kee"), "{error}");
+    let text = "apiVersion: frugal.dev/v1alpha1\nkind: Notifier\nmetadata: {name: n}\nspec:\n  type: teams\n  secretRef: {name: s}\n";
+    assert!(manifest::read::<Notifier>(text).is_err(), "only slack, discord and webhook");
+}
+
+#[test]
 fn crd_is_cluster_scoped_with_status_and_printer_columns() {
     let crd = frugal_operator::api::crd();
     assert_eq!(crd.spec.scope, "Cluster");
@@ -68,11 +114,13 @@ fn crd_is_cluster_scoped_with_status_and_printer_columns() {
 
 #[test]
 fn every_spec_field_has_a_description() {
-    let crd = serde_json::to_value(frugal_operator::api::crd()).expect("json");
-    let spec = &crd["spec"]["versions"][0]["schema"]["openAPIV3Schema"]["properties"]["spec"];
-    let mut missing = Vec::new();
-    walk(spec, "spec", &mut missing);
-    assert!(missing.is_empty(), "fields without description (kubectl explain would be empty): {missing:?}");
+    for (path, crd) in committed() {
+        let crd = serde_json::to_value(crd).expect("json");
+        let spec = &crd["spec"]["versions"][0]["schema"]["openAPIV3Schema"]["properties"]["spec"];
+        let mut missing = Vec::new();
+        walk(spec, "spec", &mut missing);
+        assert!(missing.is_empty(), "{path}: fields without description (kubectl explain would be empty): {missing:?}");
+    }
 
     fn walk(schema: &serde_json::Value, path: &str, missing: &mut Vec<String>) {
         if schema.get("description").is_none() {
@@ -93,15 +141,28 @@ fn every_spec_field_has_a_description() {
 
 /// docs/CRD-REFERENCE.md, rendered from the CRD's schema.
 fn crd_reference() -> String {
-    let crd = serde_json::to_value(frugal_operator::api::crd()).expect("json");
-    let version = &crd["spec"]["versions"][0];
-    let schema = &version["schema"]["openAPIV3Schema"];
     let mut out = String::from(
         "# CostPolicy reference\n\n<!-- Generated from the CRD schema by tests/crd.rs; refresh with `FRUGAL_UPDATE_DOCS=1 cargo test --test crd`. -->\n\n",
     );
     out.push_str("`apiVersion: frugal.dev/v1alpha1`, `kind: CostPolicy`, cluster-scoped, short name `cpol`, category `frugal`.\n\n");
+    kind_reference(&frugal_operator::api::crd(), "##", &mut out);
+    out.push_str("# Notifier reference\n\n");
+    out.push_str("`apiVersion: frugal.dev/v1alpha1`, `kind: Notifier`, cluster-scoped, category `frugal`. See docs/RUNBOOK.md, \"Notifications in Slack and Discord\".\n\n");
+    kind_reference(&frugal_operator::api::notifier_crd(), "##", &mut out);
+    out
+}
+
+/// The spec and status tables of one CRD, under headings of `level`.
+fn kind_reference(
+    crd: &k8s_openapi::apiextensions_apiserver::pkg::apis::apiextensions::v1::CustomResourceDefinition,
+    level: &str,
+    out: &mut String,
+) {
+    let crd = serde_json::to_value(crd).expect("json");
+    let version = &crd["spec"]["versions"][0];
+    let schema = &version["schema"]["openAPIV3Schema"];
     for part in ["spec", "status"] {
-        out.push_str(&format!("## {part}\n\n| field | type | default | description |\n|---|---|---|---|\n"));
+        out.push_str(&format!("{level} {part}\n\n| field | type | default | description |\n|---|---|---|---|\n"));
         let mut rows = Vec::new();
         walk(&schema["properties"][part], part, &mut rows);
         for row in rows {
@@ -118,7 +179,6 @@ fn crd_reference() -> String {
             out.push('\n');
         }
     }
-    return out;
 
     fn kind(schema: &serde_json::Value) -> String {
         let base = schema["type"].as_str().unwrap_or("object").to_string();

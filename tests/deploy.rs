@@ -51,6 +51,17 @@ fn argocd_health_follows_kstatus() {
     assert_eq!(argocd_health(policy(1, Some(1), &failed)).0, "Degraded");
     let audit = [("Ready", "True", "DriftFound"), ("GatewayEndpointsInSync", "False", "DriftFound")];
     assert_eq!(argocd_health(policy(1, Some(1), &audit)).0, "Healthy", "an Audit policy that reports findings works as intended");
+
+    // The same script serves Notifiers (README: install it for frugal.dev_Notifier too).
+    let notifier = |conditions: &[(&str, &str, &str)]| {
+        let mut object = policy(1, Some(1), conditions);
+        object["kind"] = "Notifier".into();
+        object
+    };
+    assert_eq!(argocd_health(notifier(&[("Ready", "True", "Ready")])).0, "Healthy");
+    let (health, message) = argocd_health(notifier(&[("Ready", "False", "SecretNotFound")]));
+    assert_eq!(health, "Degraded");
+    assert!(message.contains("SecretNotFound"), "{message}");
 }
 
 /// The instructions of the final stage of a multi-stage Dockerfile.
@@ -135,7 +146,9 @@ fn cluster_role_grants_exactly_what_the_controller_uses() {
     let granted = grants("deploy/clusterrole.yaml");
     // list + watch: the Controller; patch: the finalizer helper's JSON patch; get: the
     // read after a refused status patch; status patch: the uid-guarded JSON patch; events
-    // create/patch: the event Recorder. The e2e suite runs the operator with this role's
+    // create/patch: the event Recorder; notifiers get/list/watch: the Notifier controller,
+    // and status patch its uid-guarded JSON patch. No Secret, anywhere: those are granted in
+    // the operator's namespace only. The e2e suite runs the operator with this role's
     // ServiceAccount token, which proves it is enough.
     let expected: BTreeSet<String> = [
         "frugal.dev/costpolicies:get",
@@ -143,6 +156,10 @@ fn cluster_role_grants_exactly_what_the_controller_uses() {
         "frugal.dev/costpolicies:watch",
         "frugal.dev/costpolicies:patch",
         "frugal.dev/costpolicies/status:patch",
+        "frugal.dev/notifiers:get",
+        "frugal.dev/notifiers:list",
+        "frugal.dev/notifiers:watch",
+        "frugal.dev/notifiers/status:patch",
         "events.k8s.io/events:create",
         "events.k8s.io/events:patch",
     ]
@@ -197,6 +214,34 @@ fn leader_election_role_grants_exactly_the_lease_in_the_operators_namespace() {
 }
 
 #[test]
+fn notifier_secrets_are_read_with_get_in_the_operators_namespace_only() {
+    let role = yaml("deploy/notifier-secret-role.yaml");
+    assert_eq!(str_of(&role["kind"]), "Role", "Secrets are granted in the operator's namespace, never cluster-wide");
+    // get only: no list or watch, which would hand over every Secret of the namespace.
+    assert_eq!(grants("deploy/notifier-secret-role.yaml"), BTreeSet::from(["/secrets:get".to_string()]));
+    assert!(!grants("deploy/clusterrole.yaml").iter().any(|g| g.contains("secrets")), "no Secret in the ClusterRole");
+
+    let binding = yaml("deploy/notifier-secret-rolebinding.yaml");
+    assert_eq!((str_of(&binding["roleRef"]["kind"]), str_of(&binding["roleRef"]["name"])), ("Role", str_of(&role["metadata"]["name"])));
+    let subject = &binding["subjects"][0];
+    assert_eq!((str_of(&subject["kind"]), str_of(&subject["name"])), ("ServiceAccount", "frugal-operator"));
+    let kustomization = yaml("deploy/kustomization.yaml");
+    assert_eq!(str_of(&subject["namespace"]), str_of(&kustomization["namespace"]));
+    let resources: Vec<&str> = kustomization["resources"].as_sequence().expect("resources").iter().map(str_of).collect();
+    for file in ["notifier-secret-role.yaml", "notifier-secret-rolebinding.yaml"] {
+        assert!(resources.contains(&file), "{file} is not in the kustomize base: {resources:?}");
+    }
+
+    // The namespace the operator reads Secrets in is the pod's own (POD_NAMESPACE), where the
+    // Role is bound.
+    use clap::Parser;
+    use frugal_operator::cli::{Cli, Command};
+    let cli = Cli::try_parse_from(["frugal", "run", "--notifier-secret-namespace=frugal-system"]).expect("parses");
+    let Command::Run(run) = cli.command else { panic!("not the run command") };
+    assert_eq!(run.config().secret_namespace.as_deref(), Some("frugal-system"));
+}
+
+#[test]
 fn deployment_runs_two_replicas_with_leader_election_and_a_disruption_budget() {
     let deployment = yaml("deploy/deployment.yaml");
     let replicas = deployment["spec"]["replicas"].as_u64().expect("spec.replicas");
@@ -223,7 +268,7 @@ fn deployment_runs_two_replicas_with_leader_election_and_a_disruption_budget() {
 
 /// Sample names the operator exports, from the registry's TYPE lines.
 fn exported_metric_names() -> BTreeSet<String> {
-    use frugal_operator::metrics::{ActionLabels, AreaLabels, ErrorLabels, ReconcileLabels};
+    use frugal_operator::metrics::{ActionLabels, AreaLabels, ErrorLabels, NotificationLabels, ReconcileLabels};
     // Families without samples print nothing: give each one sample, as a running operator does.
     let metrics = Metrics::new();
     metrics.reconciles.get_or_create(&ReconcileLabels { result: "success".into() }).inc();
@@ -239,6 +284,7 @@ fn exported_metric_names() -> BTreeSet<String> {
         .get_or_create(&ActionLabels { policy: "p".into(), area: "a".into(), action: "x".into(), outcome: "success".into() })
         .inc();
     metrics.record_snapshots("p", &Default::default());
+    metrics.notifications.get_or_create(&NotificationLabels { notifier: "n".into(), outcome: "delivered".into() }).inc();
     let text = metrics.encode();
     let mut names = BTreeSet::new();
     for line in text.lines() {
@@ -309,6 +355,7 @@ fn crds_are_in_one_place_only() {
     }
     assert!(copies.is_empty(), "the CRD lives in crds/ only: {copies:?}");
     assert!(Path::new(&root().join("crds/costpolicy.yaml")).exists());
+    assert!(Path::new(&root().join("crds/notifier.yaml")).exists());
 }
 
 #[test]

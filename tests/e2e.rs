@@ -19,6 +19,7 @@ mod common;
 
 use std::collections::{BTreeMap, BTreeSet};
 use std::path::PathBuf;
+use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
 use aws_sdk_ec2::types::{DomainType, Filter, ResourceType, Tag, TagSpecification, VpcEndpoint};
@@ -26,10 +27,11 @@ use common::api_server::api_server;
 use common::cluster::{self, Cleanup, Operator, SHARD_LABEL, condition, condition_is, free_port, is_current, is_true};
 use common::election::{self, Replica};
 use common::rbac::{self, DeployRbac};
+use common::secrets_proxy::SecretsProxy;
 use common::{REGION, TestAccount};
 use frugal_operator::api::conditions::{self, reason};
 use frugal_operator::api::names::{FINALIZER, MANAGED_BY_VALUE, TAG_MANAGED_BY, TAG_POLICY};
-use frugal_operator::api::{BackupStatus, CostPolicy, DeletionPolicy, EndpointOwnership, GatewayService, Mode};
+use frugal_operator::api::{BackupStatus, CostPolicy, DeletionPolicy, EndpointOwnership, GatewayService, Mode, Notifier};
 use k8s_openapi::api::authentication::v1::{TokenRequest, TokenRequestSpec};
 use k8s_openapi::api::authorization::v1::{ResourceAttributes, SubjectAccessReview, SubjectAccessReviewSpec};
 use k8s_openapi::api::coordination::v1::Lease;
@@ -785,6 +787,123 @@ async fn expect_rejected(api: &Api<DynamicObject>, resource: &ApiResource, name:
     }
 }
 
+/// A webhook receiver on a free loopback port (the operator runs on this machine in both
+/// targets) that keeps every JSON body; its URL.
+async fn webhook_receiver(token: &str) -> (Arc<Mutex<Vec<serde_json::Value>>>, String) {
+    use axum::extract::State;
+    type Inbox = Arc<Mutex<Vec<serde_json::Value>>>;
+    async fn keep(State(inbox): State<Inbox>, body: axum::body::Bytes) -> &'static str {
+        inbox.lock().expect("inbox").push(serde_json::from_slice(&body).expect("a JSON body"));
+        "ok"
+    }
+    let inbox: Inbox = Arc::default();
+    let app = axum::Router::new().fallback(keep).with_state(inbox.clone());
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.expect("bind");
+    let port = listener.local_addr().expect("addr").port();
+    tokio::spawn(async move { axum::serve(listener, app).await.expect("serve") });
+    (inbox, format!("http://127.0.0.1:{port}/hooks/{token}"))
+}
+
+#[tokio::test]
+#[ignore = "needs a cluster (FRUGAL_E2E_KUBECONFIG) or FRUGAL_E2E_API_SERVER=1; run with --ignored"]
+async fn a_notifier_gets_one_message_for_a_run_that_changes_something_and_none_in_the_steady_state() {
+    let client = kube_client().await;
+    cluster::install_crd(&client, FIELD_MANAGER).await;
+    let account = TestAccount::new().await;
+    let name = format!("e2e-notify-{}", account.id);
+    let namespace = DeployRbac::load().namespace;
+    let token = format!("token-{}", account.id);
+    let (inbox, url) = webhook_receiver(&token).await;
+    let args = ["--leader-election=false".to_string(), format!("--notifier-secret-namespace={namespace}")];
+    // The API server of tests/api_server/ serves no Secrets: a proxy in front of it does.
+    let proxy = match target() {
+        Target::ApiServer => Some(SecretsProxy::start(&api_server().operator_kubeconfig, &name).await),
+        Target::Cluster(_) => None,
+    };
+    let operator = match &proxy {
+        Some(proxy) => {
+            proxy.put_secret(&namespace, &name, "address", &url);
+            Operator::spawn(&name, &proxy.kubeconfig, &account.id, &args, &[]).await
+        }
+        None => {
+            // start_operator_with applies deploy/'s namespace and RBAC first.
+            let operator = start_operator_with(&name, &account.id, &args, &[]).await;
+            let secret: k8s_openapi::api::core::v1::Secret = serde_json::from_value(json!({
+                "metadata": {"name": name, "namespace": namespace},
+                "stringData": {"address": url}
+            }))
+            .expect("a Secret");
+            Api::<k8s_openapi::api::core::v1::Secret>::namespaced(client.clone(), &namespace)
+                .create(&PostParams::default(), &secret)
+                .await
+                .expect("create the webhook Secret");
+            operator
+        }
+    };
+    let notifiers: Api<Notifier> = Api::all(client.clone());
+    let notifier: Notifier = serde_json::from_value(json!({
+        "apiVersion": "frugal.dev/v1alpha1",
+        "kind": "Notifier",
+        "metadata": {"name": name},
+        "spec": {"type": "webhook", "secretRef": {"name": name}, "policySelector": {"matchLabels": {SHARD_LABEL: account.id}}}
+    }))
+    .expect("a Notifier");
+    notifiers.create(&PostParams::default(), &notifier).await.expect("create the Notifier");
+    let deadline = Instant::now() + Duration::from_secs(60);
+    loop {
+        let current = notifiers.get(&name).await.expect("get the Notifier");
+        let ready = current.status.as_ref().and_then(|s| conditions::find(&s.conditions, conditions::READY)).cloned();
+        if ready.as_ref().is_some_and(|c| c.status == conditions::TRUE) {
+            assert!(!serde_json::to_string(&current).expect("JSON").contains(&token), "the URL is not in the Notifier");
+            break;
+        }
+        assert!(Instant::now() < deadline, "the Notifier is not Ready after 60s: {ready:?}");
+        tokio::time::sleep(Duration::from_millis(250)).await;
+    }
+
+    seed_vpc(&account, "prod").await;
+    let api: Api<CostPolicy> = Api::all(client.clone());
+    let _cleanup = Cleanup::new(&kubeconfig_path(), vec![name.clone()]);
+    api.create(&PostParams::default(), &example_policy(&account, &name, |_| {})).await.expect("create the CostPolicy");
+    cluster::wait_for(&api, &name, "Ready=True", |p| is_current(p) && is_true(p, conditions::READY)).await;
+    let deadline = Instant::now() + Duration::from_secs(30);
+    while inbox.lock().expect("inbox").is_empty() {
+        assert!(Instant::now() < deadline, "no message 30s after the run that created the endpoints");
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    let message = inbox.lock().expect("inbox")[0].clone();
+    assert_eq!((message["kind"].as_str(), message["policy"].as_str()), (Some("Notification"), Some(name.as_str())), "{message:#}");
+    assert_eq!((message["account"].as_str(), message["region"].as_str()), (Some(account.id.as_str()), Some(REGION)), "{message:#}");
+    assert_eq!(message["changes"][0]["area"], "gatewayEndpoints", "{message:#}");
+    assert_eq!(message["changes"][0]["count"], 2, "the s3 and dynamodb endpoints: {message:#}");
+
+    // Another run that finds everything in place (a spec edit makes it run now) sends nothing.
+    let patch = json!({ "spec": { "resyncInterval": "15m" } });
+    let patched = api.patch(&name, &PatchParams::default(), &Patch::Merge(&patch)).await.expect("merge-patch resyncInterval");
+    let generation = patched.metadata.generation.expect("metadata.generation");
+    cluster::wait_for(&api, &name, "the edited generation reconciled", |p| {
+        p.status.as_ref().and_then(|s| s.observed_generation) == Some(generation) && is_true(p, conditions::READY)
+    })
+    .await;
+    // The message of a run is queued before its reconcile ends and reaches a local receiver
+    // in milliseconds: a few seconds are plenty for one that should not come.
+    tokio::time::sleep(Duration::from_secs(3)).await;
+    assert_eq!(inbox.lock().expect("inbox").len(), 1, "a steady run sent a message: {:#?}", inbox.lock().expect("inbox"));
+    let log = operator.log();
+    assert!(!log.contains(&token), "the webhook URL reached the operator's log");
+
+    if let Some(proxy) = &proxy {
+        let secrets = proxy.secret_requests();
+        assert!(!secrets.is_empty(), "the operator never read the Secret");
+        let deploy = DeployRbac::load();
+        for request in &secrets {
+            assert!(deploy.allows(request), "deploy/'s RBAC does not allow {request}");
+        }
+    }
+    check_operator_requests_on_the_api_server(&["watch frugal.dev/notifiers", "patch frugal.dev/notifiers/status"]);
+    notifiers.delete(&name, &DeleteParams::default()).await.expect("delete the Notifier");
+}
+
 // ---------------------------------------------------------------------------------------
 // The per-test environment: cluster, account, operator, cleanup
 // ---------------------------------------------------------------------------------------
@@ -936,6 +1055,8 @@ async fn install_operator_rbac(client: &Client) -> (String, String) {
     apply_file!("clusterrolebinding.yaml", ClusterRoleBinding, Api::all(client.clone()));
     apply_file!("role.yaml", Role, Api::namespaced(client.clone(), &namespace));
     apply_file!("rolebinding.yaml", RoleBinding, Api::namespaced(client.clone(), &namespace));
+    apply_file!("notifier-secret-role.yaml", Role, Api::namespaced(client.clone(), &namespace));
+    apply_file!("notifier-secret-rolebinding.yaml", RoleBinding, Api::namespaced(client.clone(), &namespace));
     wait_for_rbac(client, &namespace, &service_account).await;
     (namespace, service_account)
 }
@@ -966,6 +1087,7 @@ async fn wait_for_rbac(client: &Client, namespace: &str, service_account: &str) 
         attributes("frugal.dev", "costpolicies", Some("status"), None, None, "patch"),
         attributes("events.k8s.io", "events", None, Some("default"), None, "create"),
         attributes("coordination.k8s.io", "leases", None, Some(namespace), Some(&DeployRbac::load().lease_name()), "update"),
+        attributes("", "secrets", None, Some(namespace), Some("any"), "get"),
     ];
     let deadline = Instant::now() + Duration::from_secs(30);
     for check in checks {

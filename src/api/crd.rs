@@ -5,11 +5,19 @@ use k8s_openapi::apiextensions_apiserver::pkg::apis::apiextensions::v1::CustomRe
 use kube::CustomResourceExt;
 use serde_json::Value;
 
-use super::CostPolicy;
+use super::{CostPolicy, Notifier};
 
 /// The CostPolicy CRD (`frugal crd`, crds/costpolicy.yaml).
 pub fn crd() -> CustomResourceDefinition {
-    let derived = CostPolicy::crd();
+    tidied(CostPolicy::crd())
+}
+
+/// The Notifier CRD (`frugal crd`, crds/notifier.yaml).
+pub fn notifier_crd() -> CustomResourceDefinition {
+    tidied(Notifier::crd())
+}
+
+fn tidied(derived: CustomResourceDefinition) -> CustomResourceDefinition {
     let Ok(mut value) = serde_json::to_value(&derived) else { return derived };
     tidy(&mut value);
     serde_json::from_value(value).unwrap_or(derived)

@@ -1,7 +1,7 @@
 //! The command line: `run`, `crd`, `plan`, `apply`, `iam-policy`. Thin: each command
 //! parses its flags and calls into the controller or the engine.
 
-mod crd;
+pub mod crd;
 mod failure;
 mod iam_policy;
 mod oneshot;
@@ -34,8 +34,11 @@ pub struct Cli {
 pub enum Command {
     /// Run the controller against the cluster of the current kubeconfig (or in-cluster).
     Run(RunArgs),
-    /// Print the CostPolicy CustomResourceDefinition as YAML.
-    Crd,
+    /// Print the CustomResourceDefinitions (CostPolicy, then Notifier) as YAML, or the one KIND names.
+    Crd {
+        #[arg(value_enum)]
+        kind: Option<crd::Kind>,
+    },
     /// Observe the account and show what would change; exit 0 = in sync, 2 = drift, 1 = error, 64 = usage.
     Plan(OneShotArgs),
     /// Enforce a policy file once (Audit mode in the file still changes nothing).
@@ -101,6 +104,11 @@ pub struct RunArgs {
     /// waiting for the pacer together, and bounds the memory of reconciles in flight.
     #[arg(long, default_value_t = 16, env = "FRUGAL_MAX_CONCURRENT_RECONCILES")]
     pub max_concurrent_reconciles: u16,
+    /// The namespace whose Secrets Notifiers may name in spec.secretRef (deploy/'s Role
+    /// grants `get` on Secrets there only). Default: the pod's namespace (POD_NAMESPACE),
+    /// else the in-cluster service account's, else the kubeconfig context's, else `default`.
+    #[arg(long, env = "POD_NAMESPACE")]
+    pub notifier_secret_namespace: Option<String>,
     #[command(flatten)]
     pub pacing: PacingArgs,
 }
@@ -153,6 +161,7 @@ impl RunArgs {
             observation_ttl: self.observation_ttl,
             max_concurrent_reconciles: self.max_concurrent_reconciles,
             pacing: self.pacing.config(),
+            secret_namespace: self.notifier_secret_namespace.clone(),
         }
     }
 }
@@ -244,7 +253,7 @@ pub async fn main() -> ExitCode {
                 ExitCode::FAILURE
             }
         },
-        Command::Crd => crd::print(),
+        Command::Crd { kind } => crd::print(kind),
         Command::Plan(args) => oneshot::run(args, false).await,
         Command::Apply(args) => oneshot::run(args, true).await,
         Command::IamPolicy(args) => iam_policy::print(&args.areas, &args.files),

@@ -32,6 +32,8 @@ pub struct Context {
     /// Events the API server did not take, per policy, published with the policy's next
     /// Events (see `events::publish`).
     pub unpublished: UnpublishedEvents,
+    /// Where a run's news goes (none: notifications are off, as in the one-shot CLI).
+    pub notify: Option<Arc<crate::notify::Notify>>,
 }
 
 impl Context {
@@ -47,6 +49,7 @@ impl Context {
             policies: None,
             validated: ValidatedSpecs::default(),
             unpublished: UnpublishedEvents::default(),
+            notify: None,
         }
     }
 }
@@ -55,6 +58,12 @@ impl Context {
     /// Restricts aws.roleArn to these patterns (`--allowed-role-arns`).
     pub fn with_allowed_roles(mut self, allowed_roles: RoleAllowlist) -> Self {
         self.allowed_roles = allowed_roles;
+        self
+    }
+
+    /// Sends each run's news to the Notifiers.
+    pub fn with_notify(mut self, notify: Arc<crate::notify::Notify>) -> Self {
+        self.notify = Some(notify);
         self
     }
 

@@ -6,11 +6,16 @@
 //! retried with per-object exponential backoff.
 //!
 //! With several replicas, `leader` elects the one that runs the Controller.
+//!
+//! Beside it, `notifier` runs a Controller over Notifiers (their Secrets, their status), and
+//! `announce` hands each run's news to them (`crate::notify` delivers it).
 
+mod announce;
 mod backoff;
 mod context;
 mod events;
 pub mod leader;
+pub mod notifier;
 mod reconcile;
 pub mod status;
 #[cfg(test)]
@@ -25,10 +30,11 @@ use kube::api::ListParams;
 use kube::runtime::{Controller, Predicate, WatchStreamExt, controller, predicates, reflector, watcher};
 use kube::{Api, Client};
 
-use crate::api::CostPolicy;
 use crate::api::allowlist::RoleAllowlist;
+use crate::api::{CostPolicy, Notifier};
 use crate::aws::{AwsConnector, PacingConfig};
 use crate::metrics::Metrics;
+use crate::notify::{Notify, RetryPolicy};
 
 pub use context::Context;
 pub use leader::LeaderElector;
@@ -51,6 +57,8 @@ pub struct Config {
     /// Reconciles in flight at once (0: no limit).
     pub max_concurrent_reconciles: u16,
     pub pacing: PacingConfig,
+    /// The namespace whose Secrets Notifiers may name; default: the client's namespace.
+    pub secret_namespace: Option<String>,
 }
 
 /// Where the leader Lease lives.
@@ -75,8 +83,20 @@ pub async fn run(args: Config) -> anyhow::Result<()> {
     let connector = Arc::new(AwsConnector::new(metrics.clone(), args.pacing.clone()).with_observation_ttl(args.observation_ttl));
     let allowed_roles = RoleAllowlist::new(args.allowed_role_arns.clone());
     let (reader, writer) = reflector::store();
-    let ctx =
-        Arc::new(Context::new(client.clone(), connector, metrics.clone()).with_allowed_roles(allowed_roles).with_policies(reader.clone()));
+    let (notifiers, notifier_writer) = reflector::store();
+    let notify = Arc::new(Notify::start(
+        crate::notify::delivery::http_client().map_err(|e| anyhow::anyhow!("cannot set up HTTPS for notifications: {e}"))?,
+        RetryPolicy::default(),
+        metrics.clone(),
+        notifiers.clone(),
+    ));
+    let ctx = Arc::new(
+        Context::new(client.clone(), connector, metrics.clone())
+            .with_allowed_roles(allowed_roles)
+            .with_policies(reader.clone())
+            .with_notify(notify.clone()),
+    );
+    let secret_namespace = args.secret_namespace.clone().unwrap_or_else(|| client.default_namespace().to_string());
     let health = crate::http::Health::default();
     let server = tokio::spawn(crate::http::serve(args.metrics_addr, metrics.clone(), health.clone()));
 
@@ -119,9 +139,9 @@ pub async fn run(args: Config) -> anyhow::Result<()> {
     }
     let triggers = triggers(api, watch, writer);
     let config = controller::Config::default().concurrency(args.max_concurrent_reconciles);
-    let controller = Controller::for_stream(triggers, reader)
+    let policies = Controller::for_stream(triggers, reader)
         .with_config(config)
-        .graceful_shutdown_on(shutdown)
+        .graceful_shutdown_on(shutdown.clone())
         .run(reconcile, error_policy, ctx)
         .for_each(|result| async move {
             match result {
@@ -129,6 +149,28 @@ pub async fn run(args: Config) -> anyhow::Result<()> {
                 Err(error) => tracing::debug!(%error, "reconcile did not complete"),
             }
         });
+    // Notifiers: a missing Notifier CRD only leaves notifications off (the watcher logs and
+    // retries); policies are reconciled all the same.
+    let notifier_ctx = Arc::new(notifier::NotifierContext { client: client.clone(), notify, secret_namespace });
+    let notifier_triggers = watcher(Api::<Notifier>::all(client.clone()), watcher::Config::default().any_semantic())
+        .default_backoff()
+        .reflect(notifier_writer)
+        .applied_objects()
+        .predicate_filter(predicates::generation, Default::default());
+    let notifier_controller = Controller::for_stream(notifier_triggers, notifiers)
+        .graceful_shutdown_on(shutdown)
+        .run(notifier::reconcile, notifier::error_policy, notifier_ctx)
+        .for_each(|result| async move {
+            match result {
+                // The watch failing: most often the Notifier CRD is not installed yet.
+                Err(controller::Error::QueueError(error)) => {
+                    tracing::warn!(%error, "cannot watch Notifiers (is crds/notifier.yaml applied?); retrying")
+                }
+                Err(error) => tracing::debug!(%error, "notifier reconcile did not complete"),
+                Ok(_) => {}
+            }
+        });
+    let controller = futures::future::join(policies, notifier_controller).map(drop);
     let lease = async {
         match elector.as_mut() {
             Some(elector) => elector.keep_leading().await,

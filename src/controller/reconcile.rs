@@ -17,6 +17,7 @@ use crate::engine::areas::{Applied, Visit, price_items};
 use crate::engine::{self, Area, AreaOutcome, CloudError, report};
 use crate::metrics::{ActionLabels, AreaLabels, ErrorLabels, MeasuredLabels, PRICE_SOURCES, PricesLabels, ReconcileLabels};
 
+use super::announce::{Account, announce};
 use super::backoff::jitter;
 use super::{Context, events, status};
 
@@ -148,6 +149,7 @@ async fn apply(policy: &CostPolicy, api: &Api<CostPolicy>, ctx: &Context, invali
                 )
                 .await;
             }
+            announce(ctx, policy, previous, &status, &[], Account::FromSpecOnly).await;
             invalid_spec.store(true, Ordering::Relaxed);
             tracing::info!(policy = %name, error = %invalid, "invalid spec");
             // Invalid objects wait for a change of the spec instead of being retried.
@@ -165,6 +167,7 @@ async fn apply(policy: &CostPolicy, api: &Api<CostPolicy>, ctx: &Context, invali
             let note = format!("aws.roleArn {role_arn} matches none of {:?}; nothing in AWS was touched", ctx.allowed_roles.patterns());
             events::publish(ctx, policy, vec![events::warning(reason::ROLE_NOT_ALLOWED, "Validate", note)]).await;
         }
+        announce(ctx, policy, previous, &status, &[], Account::FromSpecOnly).await;
         return Ok(Action::await_change());
     }
 
@@ -174,6 +177,8 @@ async fn apply(policy: &CostPolicy, api: &Api<CostPolicy>, ctx: &Context, invali
             let status = report::access_failed_status(&validated, &error, previous, generation, &now());
             status::write(api, policy, &status).await?;
             events::publish(ctx, policy, vec![events::warning(reason::AWS_ACCESS_FAILED, "Connect", error.to_string())]).await;
+            // Credentials just failed: asking AWS for the account would fail again.
+            announce(ctx, policy, previous, &status, &[], Account::FromSpecOnly).await;
             return Err(error.into());
         }
     };
@@ -194,6 +199,9 @@ async fn apply(policy: &CostPolicy, api: &Api<CostPolicy>, ctx: &Context, invali
     let written = status::write(api, policy, &status).await;
     if !written.as_ref().is_err_and(status::StatusWriteError::policy_is_gone) {
         events::publish(ctx, policy, events::for_run(&applied)).await;
+        // Like the Events, the news goes out whatever the status write did: the changes were made.
+        let areas = crate::notify::news::areas_of(&applied, previous, &status);
+        announce(ctx, policy, previous, &status, &areas, Account::AskAws).await;
     }
     written?;
     record_metrics(ctx, &validated, &applied, &status);

@@ -31,6 +31,22 @@ impl StatusWriteError {
     }
 }
 
+/// A JSON patch that sets `/status` to `status`, its first operation testing the object's uid.
+pub fn uid_guarded(uid: Option<&str>, status: &impl serde::Serialize) -> Result<Patch<()>, kube::Error> {
+    let mut operations = Vec::with_capacity(2);
+    if let Some(uid) = uid {
+        operations.push(json!({ "op": "test", "path": "/metadata/uid", "value": uid }));
+    }
+    // `add` sets the member whether or not the object has a status yet.
+    operations.push(json!({ "op": "add", "path": "/status", "value": status }));
+    Ok(Patch::<()>::Json(serde_json::from_value(json!(operations)).map_err(kube::Error::SerdeError)?))
+}
+
+/// The operator's field manager.
+pub fn status_params() -> PatchParams {
+    PatchParams { field_manager: Some(FIELD_MANAGER.to_string()), ..PatchParams::default() }
+}
+
 /// Replaces the status of `policy` with `status`, as a JSON patch whose first operation
 /// tests `metadata.uid`: a policy replaced under the same name makes the API server refuse
 /// the patch (422), so the new object never gets the old one's status. Server-side apply
@@ -39,15 +55,8 @@ impl StatusWriteError {
 /// of tests/api_server.rs).
 pub async fn write(api: &Api<CostPolicy>, policy: &CostPolicy, status: &CostPolicyStatus) -> Result<(), StatusWriteError> {
     let name = policy.name_any();
-    let mut operations = Vec::with_capacity(2);
-    if let Some(uid) = policy.meta().uid.as_deref() {
-        operations.push(json!({ "op": "test", "path": "/metadata/uid", "value": uid }));
-    }
-    // `add` sets the member whether or not the object has a status yet.
-    operations.push(json!({ "op": "add", "path": "/status", "value": status }));
-    let patch = Patch::<()>::Json(serde_json::from_value(json!(operations)).map_err(kube::Error::SerdeError)?);
-    let params = PatchParams { field_manager: Some(FIELD_MANAGER.to_string()), ..PatchParams::default() };
-    match api.patch_status(&name, &params, &patch).await {
+    let patch = uid_guarded(policy.meta().uid.as_deref(), status)?;
+    match api.patch_status(&name, &status_params(), &patch).await {
         Ok(_) => Ok(()),
         // A failed `test` is a 422 like any invalid patch: the uid now under that name tells
         // them apart (an object from the API server always has a uid).

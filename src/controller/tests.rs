@@ -20,6 +20,8 @@
 //!   the backoff of a failed cleanup;
 //! - `conflicts`: two policies over the same VPCs;
 //! - `kube_faults`: the Kubernetes side failing;
+//! - `notifier`: the Notifier controller's Ready condition, and a run's news reaching a local
+//!   webhook receiver once (none in the steady state after it);
 //! - `whole_status`: one status object with every area, pinned whole.
 //!
 //! A scenario file starts with `use super::*;`: this module re-exports the harness, the
@@ -61,6 +63,7 @@ mod conflicts;
 mod gateway_endpoints;
 mod kube_faults;
 mod lifecycle;
+mod notifier;
 mod right_sizing;
 mod snapshot_retention;
 mod ssm_access;

@@ -10,8 +10,8 @@ use std::path::{Path, PathBuf};
 use std::process::{Child, ExitStatus, Stdio};
 use std::time::{Duration, Instant};
 
-use frugal_operator::api::CostPolicy;
 use frugal_operator::api::conditions;
+use frugal_operator::api::{CostPolicy, Notifier};
 use k8s_openapi::api::events::v1::Event;
 use k8s_openapi::apiextensions_apiserver::pkg::apis::apiextensions::v1::CustomResourceDefinition;
 use k8s_openapi::apimachinery::pkg::apis::meta::v1::Condition;
@@ -37,12 +37,14 @@ pub async fn client_from(path: &Path) -> Client {
     Client::try_from(config).expect("build a Kubernetes client")
 }
 
-/// Server-side applies crds/costpolicy.yaml as `field_manager` and waits until the CRD is
-/// Established.
+/// Server-side applies crds/ (costpolicy.yaml, notifier.yaml) as `field_manager` and waits
+/// until the CRDs are Established.
 pub async fn install_crd(client: &Client, field_manager: &str) {
-    let path = super::repo_root().join("crds/costpolicy.yaml");
-    let names = apply_crds(client, &path, field_manager).await;
-    assert_eq!(names, [CostPolicy::crd_name()], "{} defines the wrong CRDs (it is the committed output of `frugal crd`)", path.display());
+    for (file, name) in [("crds/costpolicy.yaml", CostPolicy::crd_name()), ("crds/notifier.yaml", Notifier::crd_name())] {
+        let path = super::repo_root().join(file);
+        let names = apply_crds(client, &path, field_manager).await;
+        assert_eq!(names, [name], "{} defines the wrong CRDs (it is the committed output of `frugal crd`)", path.display());
+    }
 }
 
 /// Server-side applies every CustomResourceDefinition of the YAML file at `path` as

@@ -425,6 +425,7 @@ pub mod election;
 pub mod fault_proxy;
 pub mod messy;
 pub mod rbac;
+pub mod secrets_proxy;
 
 /// (protocol, from port, to port, source, description) of an ingress rule.
 pub type RuleRow = (String, i32, i32, String, String);

@@ -119,8 +119,8 @@ pub fn deploy_yaml<T: serde::de::DeserializeOwned>(file: &str) -> T {
 /// system:public-info-viewer ClusterRoles), so they need no grant of deploy/.
 const DISCOVERY: [&str; 6] = ["/api", "/apis", "/healthz", "/livez", "/readyz", "/version"];
 
-/// What deploy/ grants the operator: the ClusterRole's rules everywhere, the Role's in
-/// deploy/'s namespace (tests/deploy.rs checks the bindings that make it so).
+/// What deploy/ grants the operator: the ClusterRole's rules everywhere, the Roles' (the
+/// Lease's, the Notifier Secrets') in deploy/'s namespace (tests/deploy.rs checks the bindings that make it so).
 pub struct DeployRbac {
     /// The namespace kustomize puts the operator, its Role and its Lease in.
     pub namespace: String,
@@ -141,7 +141,10 @@ impl DeployRbac {
         Self {
             namespace: deploy_yaml::<Kustomization>("kustomization.yaml").namespace,
             cluster_rules: deploy_yaml::<Role>("clusterrole.yaml").rules,
-            namespace_rules: deploy_yaml::<Role>("role.yaml").rules,
+            namespace_rules: ["role.yaml", "notifier-secret-role.yaml"]
+                .into_iter()
+                .flat_map(|file| deploy_yaml::<Role>(file).rules)
+                .collect(),
         }
     }
 

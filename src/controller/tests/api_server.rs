@@ -165,6 +165,15 @@ impl Harness {
         Self { ctx, cloud, handle: Some(handle) }
     }
 
+    /// The same, with the run's news sent through `notify`.
+    pub(super) fn with_notify(cloud: FakeCloud, notify: Arc<crate::notify::Notify>) -> Self {
+        let (service, handle) = tower_test::mock::pair::<Request<Body>, Response<Body>>();
+        let client = kube::Client::new(service, "default");
+        let cloud = Arc::new(cloud);
+        let ctx = Arc::new(Context::new(client, Arc::new(FakeConnector { cloud: cloud.clone() }), Metrics::new()).with_notify(notify));
+        Self { ctx, cloud, handle: Some(handle) }
+    }
+
     /// The same, with the operator restricted to these role ARN patterns.
     pub(super) fn with_allowed_roles(cloud: FakeCloud, patterns: &[&str]) -> Self {
         let (service, handle) = tower_test::mock::pair::<Request<Body>, Response<Body>>();
