@@ -27,9 +27,9 @@ e2e: emulator-setup
 e2e-api-server: emulator-setup api-server-setup
 	env -u FRUGAL_E2E_KUBECONFIG FRUGAL_E2E_API_SERVER=1 $(CARGO) test --locked --test e2e -- --ignored --test-threads=1
 
-## crd: regenerate crds/ from the Rust types.
+## crd: regenerate crds/ from the Rust types (one file per CRD, named by its singular).
 crd: build
-	./target/debug/frugal crd > crds/costpolicy.yaml
+	./target/debug/frugal crd | awk 'function out() { if (doc != "") { printf "%s", doc > ("crds/" name ".yaml"); close("crds/" name ".yaml") } doc = "" } /^---$$/ { out(); next } /^    singular: / { name = $$2 } { doc = doc $$0 "\n" } END { out() }'
 
 emulator-setup:
 	bash tests/emulator/setup.sh

@@ -12,4 +12,5 @@ pub mod metrics;
 pub mod pattern;
 pub mod plan;
 pub mod pricing;
+pub mod set;
 pub mod telemetry;

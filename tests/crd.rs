@@ -2,30 +2,42 @@
 
 use std::path::Path;
 
-use frugal_operator::api::CostPolicy;
 use frugal_operator::api::manifest;
-use frugal_operator::api::validate::validate;
+use frugal_operator::api::validate::{validate, validate_set};
+use frugal_operator::api::{CostPolicy, CostPolicySet};
+use frugal_operator::set::desired::desired;
+use k8s_openapi::apiextensions_apiserver::pkg::apis::apiextensions::v1::CustomResourceDefinition;
+use kube::CustomResourceExt;
 
-#[test]
-fn committed_crd_matches_frugal_crd_output() {
-    let generated = serde_yaml::to_string(&frugal_operator::api::crd()).expect("CRD renders");
-    let committed =
-        std::fs::read_to_string(Path::new(env!("CARGO_MANIFEST_DIR")).join("crds/costpolicy.yaml")).expect("crds/costpolicy.yaml exists");
-    assert!(generated == committed, "crds/costpolicy.yaml is stale: run `make crd` and commit the result");
+/// crds/<singular>.yaml of a CRD.
+fn committed(crd: &CustomResourceDefinition) -> String {
+    let path =
+        Path::new(env!("CARGO_MANIFEST_DIR")).join(format!("crds/{}.yaml", crd.spec.names.singular.as_deref().expect("a singular name")));
+    std::fs::read_to_string(&path).unwrap_or_else(|e| panic!("{}: {e}", path.display()))
 }
 
 #[test]
-fn crd_binary_prints_the_committed_crd() {
+fn committed_crds_match_frugal_crd_output() {
+    for crd in frugal_operator::api::crds() {
+        let generated = serde_yaml::to_string(&crd).expect("CRD renders");
+        assert!(generated == committed(&crd), "crds/ is stale for {}: run `make crd` and commit the result", crd.spec.names.kind);
+    }
+}
+
+#[test]
+fn crd_binary_prints_every_committed_crd() {
     let output = std::process::Command::new(env!("CARGO_BIN_EXE_frugal")).arg("crd").output().expect("run frugal crd");
     assert!(output.status.success());
-    let committed = std::fs::read(Path::new(env!("CARGO_MANIFEST_DIR")).join("crds/costpolicy.yaml")).expect("committed CRD");
-    assert_eq!(output.stdout, committed);
+    let committed: Vec<String> = frugal_operator::api::crds().iter().map(committed).collect();
+    assert_eq!(String::from_utf8(output.stdout).expect("UTF-8"), committed.join("---\n"));
+    let kinds: Vec<String> = frugal_operator::api::crds().into_iter().map(|c| c.spec.names.kind).collect();
+    assert_eq!(kinds[..2], ["CostPolicy", "CostPolicySet"]);
 }
 
 #[test]
 fn every_example_parses_and_validates() {
     let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("examples");
-    let mut checked = 0;
+    let (mut policies, mut sets) = (0, 0);
     for entry in std::fs::read_dir(&dir).expect("examples/ exists") {
         let path = entry.expect("dir entry").path();
         if path.extension().and_then(|e| e.to_str()) != Some("yaml") {
@@ -33,25 +45,39 @@ fn every_example_parses_and_validates() {
         }
         let text = std::fs::read_to_string(&path).expect("readable");
         // Read as `frugal plan -f` reads them: strictly, every field known to the schema.
+        if text.lines().any(|l| l == "kind: CostPolicySet") {
+            for manifest in manifest::read::<CostPolicySet>(&text).unwrap_or_else(|e| panic!("{}: {e}", path.display())) {
+                let name = manifest.object.metadata.name.clone().unwrap_or_else(|| panic!("{}: metadata.name missing", path.display()));
+                let set = manifest.check(validate_set(&name, &manifest.object.spec)).unwrap_or_else(|e| panic!("{}: {e}", path.display()));
+                // Every policy the set generates is a valid CostPolicy.
+                for generated in desired(&set) {
+                    validate(&generated.name, &generated.spec).unwrap_or_else(|e| panic!("{}: {}: {e}", path.display(), generated.name));
+                }
+                sets += 1;
+            }
+            continue;
+        }
         let manifests = manifest::read::<CostPolicy>(&text).unwrap_or_else(|e| panic!("{}: {e}", path.display()));
         for manifest in manifests {
             let name = manifest.object.metadata.name.clone().unwrap_or_else(|| panic!("{}: metadata.name missing", path.display()));
             manifest.check(validate(&name, &manifest.object.spec)).unwrap_or_else(|e| panic!("{}: {e}", path.display()));
-            checked += 1;
+            policies += 1;
         }
     }
-    assert!(checked >= 3, "expected the examples, found {checked}");
+    assert!(policies >= 3 && sets >= 1, "expected the examples, found {policies} policies and {sets} sets");
 }
 
 /// The API server prunes unknown fields only where the schema does not preserve them: a
 /// typo in a spec must never survive admission to reach the operator.
 #[test]
 fn no_part_of_the_spec_preserves_unknown_fields() {
-    let crd = serde_json::to_value(frugal_operator::api::crd()).expect("json");
-    let spec = &crd["spec"]["versions"][0]["schema"]["openAPIV3Schema"]["properties"]["spec"];
-    assert!(spec.is_object(), "{crd}");
-    let text = spec.to_string();
-    assert!(!text.contains("x-kubernetes-preserve-unknown-fields"), "{text}");
+    for crd in frugal_operator::api::crds() {
+        let crd = serde_json::to_value(crd).expect("json");
+        let spec = &crd["spec"]["versions"][0]["schema"]["openAPIV3Schema"]["properties"]["spec"];
+        assert!(spec.is_object(), "{crd}");
+        let text = spec.to_string();
+        assert!(!text.contains("x-kubernetes-preserve-unknown-fields"), "{text}");
+    }
 }
 
 #[test]
@@ -67,11 +93,29 @@ fn crd_is_cluster_scoped_with_status_and_printer_columns() {
 }
 
 #[test]
+fn set_crd_is_cluster_scoped_with_status_and_printer_columns() {
+    let crd = CostPolicySet::crd();
+    assert_eq!(crd.spec.scope, "Cluster");
+    assert_eq!(crd.spec.names.short_names.as_deref(), Some(&["cpolset".to_string()][..]));
+    assert_eq!(crd.spec.names.categories.as_deref(), Some(&["frugal".to_string()][..]));
+    let version = &crd.spec.versions[0];
+    assert!(version.subresources.as_ref().and_then(|s| s.status.as_ref()).is_some());
+    let columns: Vec<&str> = version.additional_printer_columns.as_deref().unwrap_or_default().iter().map(|c| c.name.as_str()).collect();
+    assert_eq!(columns, ["Accounts", "Regions", "Policies", "Ready", "Findings", "Waste/mo", "Savings/mo", "Age"]);
+    let schema = serde_json::to_value(&version.schema).expect("json");
+    let template = &schema["openAPIV3Schema"]["properties"]["spec"]["properties"]["template"];
+    assert!(template["properties"].get("aws").is_none(), "the set fills in aws");
+    assert_eq!(template["x-kubernetes-validations"].as_array().map(Vec::len), Some(2), "the policy spec's CEL rules");
+}
+
+#[test]
 fn every_spec_field_has_a_description() {
-    let crd = serde_json::to_value(frugal_operator::api::crd()).expect("json");
-    let spec = &crd["spec"]["versions"][0]["schema"]["openAPIV3Schema"]["properties"]["spec"];
     let mut missing = Vec::new();
-    walk(spec, "spec", &mut missing);
+    for crd in frugal_operator::api::crds() {
+        let crd = serde_json::to_value(crd).expect("json");
+        let spec = &crd["spec"]["versions"][0]["schema"]["openAPIV3Schema"]["properties"]["spec"];
+        walk(spec, "spec", &mut missing);
+    }
     assert!(missing.is_empty(), "fields without description (kubectl explain would be empty): {missing:?}");
 
     fn walk(schema: &serde_json::Value, path: &str, missing: &mut Vec<String>) {
@@ -93,13 +137,31 @@ fn every_spec_field_has_a_description() {
 
 /// docs/CRD-REFERENCE.md, rendered from the CRD's schema.
 fn crd_reference() -> String {
-    let crd = serde_json::to_value(frugal_operator::api::crd()).expect("json");
+    let mut out = String::new();
+    for crd in frugal_operator::api::crds() {
+        reference_of(&crd, &mut out);
+    }
+    out
+}
+
+/// One CRD's part of docs/CRD-REFERENCE.md.
+fn reference_of(crd: &CustomResourceDefinition, out: &mut String) {
+    let names = &crd.spec.names;
+    let crd = serde_json::to_value(crd).expect("json");
     let version = &crd["spec"]["versions"][0];
     let schema = &version["schema"]["openAPIV3Schema"];
-    let mut out = String::from(
-        "# CostPolicy reference\n\n<!-- Generated from the CRD schema by tests/crd.rs; refresh with `FRUGAL_UPDATE_DOCS=1 cargo test --test crd`. -->\n\n",
-    );
-    out.push_str("`apiVersion: frugal.dev/v1alpha1`, `kind: CostPolicy`, cluster-scoped, short name `cpol`, category `frugal`.\n\n");
+    let first = out.is_empty();
+    out.push_str(&format!("# {} reference\n\n", names.kind));
+    if first {
+        out.push_str(
+            "<!-- Generated from the CRD schema by tests/crd.rs; refresh with `FRUGAL_UPDATE_DOCS=1 cargo test --test crd`. -->\n\n",
+        );
+    }
+    let short = names.short_names.iter().flatten().next().cloned().unwrap_or_default();
+    out.push_str(&format!(
+        "`apiVersion: frugal.dev/v1alpha1`, `kind: {}`, cluster-scoped, short name `{short}`, category `frugal`.\n\n",
+        names.kind
+    ));
     for part in ["spec", "status"] {
         out.push_str(&format!("## {part}\n\n| field | type | default | description |\n|---|---|---|---|\n"));
         let mut rows = Vec::new();
@@ -118,7 +180,6 @@ fn crd_reference() -> String {
             out.push('\n');
         }
     }
-    return out;
 
     fn kind(schema: &serde_json::Value) -> String {
         let base = schema["type"].as_str().unwrap_or("object").to_string();

@@ -5,11 +5,21 @@ use k8s_openapi::apiextensions_apiserver::pkg::apis::apiextensions::v1::CustomRe
 use kube::CustomResourceExt;
 use serde_json::Value;
 
-use super::CostPolicy;
+use super::{CostPolicy, CostPolicySet};
 
-/// The CostPolicy CRD (`frugal crd`, crds/costpolicy.yaml).
+/// The CostPolicy CRD (crds/costpolicy.yaml).
 pub fn crd() -> CustomResourceDefinition {
-    let derived = CostPolicy::crd();
+    tidied::<CostPolicy>()
+}
+
+/// Every CRD of the operator, in the order `frugal crd` prints them; crds/ holds each as
+/// `<singular>.yaml`.
+pub fn crds() -> Vec<CustomResourceDefinition> {
+    vec![crd(), tidied::<CostPolicySet>()]
+}
+
+fn tidied<K: CustomResourceExt>() -> CustomResourceDefinition {
+    let derived = K::crd();
     let Ok(mut value) = serde_json::to_value(&derived) else { return derived };
     tidy(&mut value);
     serde_json::from_value(value).unwrap_or(derived)

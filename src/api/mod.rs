@@ -9,12 +9,14 @@ mod crd;
 pub mod manifest;
 pub mod names;
 mod policy;
+mod policy_set;
 mod services;
 mod status;
 pub mod validate;
 
 pub use area::AreaName;
-pub use crd::crd;
+pub use crd::{crd, crds};
 pub use policy::*;
+pub use policy_set::*;
 pub use services::*;
 pub use status::*;

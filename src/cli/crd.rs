@@ -1,10 +1,12 @@
-//! `frugal crd`: the CRD as YAML; crds/costpolicy.yaml is this output, committed.
+//! `frugal crd`: every CRD as YAML, separated by `---`; crds/<singular>.yaml holds each,
+//! committed.
 
 use std::process::ExitCode;
 
-/// The CRD document exactly as committed in crds/.
+/// The CRD documents exactly as committed in crds/, one after the other.
 pub fn yaml() -> Result<String, serde_yaml::Error> {
-    serde_yaml::to_string(&crate::api::crd())
+    let documents = crate::api::crds().iter().map(serde_yaml::to_string).collect::<Result<Vec<_>, _>>()?;
+    Ok(documents.join("---\n"))
 }
 
 pub fn print() -> ExitCode {
@@ -14,7 +16,7 @@ pub fn print() -> ExitCode {
             ExitCode::SUCCESS
         }
         Err(error) => {
-            eprintln!("error: cannot render the CRD: {error}");
+            eprintln!("error: cannot render the CRDs: {error}");
             ExitCode::FAILURE
         }
     }
