@@ -1,5 +1,6 @@
--- Argo CD health check for frugal.dev/CostPolicy (kstatus conventions).
--- Install: argocd-cm, key resource.customizations.health.frugal.dev_CostPolicy (see README).
+-- Argo CD health check for frugal.dev/CostPolicy and frugal.dev/CostPolicySet (kstatus conventions).
+-- Install: argocd-cm, keys resource.customizations.health.frugal.dev_CostPolicy and
+-- resource.customizations.health.frugal.dev_CostPolicySet (see README).
 local hs = {}
 if obj.status == nil or obj.status.conditions == nil then
   hs.status = "Progressing"

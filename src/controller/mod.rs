@@ -5,13 +5,16 @@
 //! `connect`, so nothing in AWS is touched; failures reach status and metrics and are
 //! retried with per-object exponential backoff.
 //!
-//! With several replicas, `leader` elects the one that runs the Controller.
+//! A second Controller (`set`) keeps the CostPolicies each CostPolicySet generates.
+//!
+//! With several replicas, `leader` elects the one that runs both Controllers.
 
 mod backoff;
 mod context;
 mod events;
 pub mod leader;
 mod reconcile;
+mod set;
 pub mod status;
 #[cfg(test)]
 mod tests;
@@ -25,8 +28,8 @@ use kube::api::ListParams;
 use kube::runtime::{Controller, Predicate, WatchStreamExt, controller, predicates, reflector, watcher};
 use kube::{Api, Client};
 
-use crate::api::CostPolicy;
 use crate::api::allowlist::RoleAllowlist;
+use crate::api::{CostPolicy, CostPolicySet};
 use crate::aws::{AwsConnector, PacingConfig};
 use crate::metrics::Metrics;
 
@@ -86,6 +89,10 @@ pub async fn run(args: Config) -> anyhow::Result<()> {
         list = list.labels(selector);
     }
     api.list(&list).await.map_err(|e| anyhow::anyhow!("cannot list CostPolicies (is the CRD installed? kubectl apply -f crds/): {e}"))?;
+    Api::<CostPolicySet>::all(client.clone())
+        .list(&list)
+        .await
+        .map_err(|e| anyhow::anyhow!("cannot list CostPolicySets (is the CRD installed? kubectl apply -f crds/): {e}"))?;
     // Until here SIGTERM ends the process; from here on it stops the standby wait or the
     // controller and releases the lease, wherever it arrives.
     let shutdown = shutdown_signal()?.boxed().shared();
@@ -119,6 +126,7 @@ pub async fn run(args: Config) -> anyhow::Result<()> {
     }
     let triggers = triggers(api, watch, writer);
     let config = controller::Config::default().concurrency(args.max_concurrent_reconciles);
+    let sets = set::run(client.clone(), args.policy_selector.clone(), shutdown.clone());
     let controller = Controller::for_stream(triggers, reader)
         .with_config(config)
         .graceful_shutdown_on(shutdown)
@@ -136,7 +144,7 @@ pub async fn run(args: Config) -> anyhow::Result<()> {
         }
     };
     let lost = tokio::select! {
-        () = controller => None,
+        ((), ()) = futures::future::join(controller, sets) => None,
         lost = lease => Some(lost),
     };
     set_leader(&health, &metrics, false);

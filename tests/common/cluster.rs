@@ -18,7 +18,7 @@ use k8s_openapi::apimachinery::pkg::apis::meta::v1::Condition;
 use kube::api::{Api, ApiResource, DeleteParams, DynamicObject, ListParams, Patch, PatchParams, PostParams};
 use kube::config::{KubeConfigOptions, Kubeconfig};
 use kube::runtime::wait::{await_condition, conditions as wait_conditions};
-use kube::{Client, Config, CustomResourceExt};
+use kube::{Client, Config};
 use serde::Deserialize;
 use serde_json::json;
 
@@ -37,12 +37,16 @@ pub async fn client_from(path: &Path) -> Client {
     Client::try_from(config).expect("build a Kubernetes client")
 }
 
-/// Server-side applies crds/costpolicy.yaml as `field_manager` and waits until the CRD is
-/// Established.
+/// Server-side applies every CRD of crds/ (`<singular>.yaml` each) as `field_manager` and
+/// waits until each is Established.
 pub async fn install_crd(client: &Client, field_manager: &str) {
-    let path = super::repo_root().join("crds/costpolicy.yaml");
-    let names = apply_crds(client, &path, field_manager).await;
-    assert_eq!(names, [CostPolicy::crd_name()], "{} defines the wrong CRDs (it is the committed output of `frugal crd`)", path.display());
+    for crd in frugal_operator::api::crds() {
+        let singular = crd.spec.names.singular.clone().unwrap_or_default();
+        let path = super::repo_root().join(format!("crds/{singular}.yaml"));
+        let names = apply_crds(client, &path, field_manager).await;
+        let expected = crd.metadata.name.clone().unwrap_or_default();
+        assert_eq!(names, [expected], "{} defines the wrong CRDs (it is the committed output of `frugal crd`)", path.display());
+    }
 }
 
 /// Server-side applies every CustomResourceDefinition of the YAML file at `path` as
