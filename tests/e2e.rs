@@ -793,6 +793,20 @@ labels: {{{SHARD_LABEL}: '{}'}}
     })
     .await;
 
+    // A hand edit of a field the template sets is reverted; a deleted policy comes back.
+    let edit = json!({"spec": {"mode": "Enforce"}});
+    policies.patch(&generated(&first), &PatchParams::default(), &Patch::Merge(&edit)).await.unwrap_or_else(|e| panic!("edit by hand: {e}"));
+    cluster::wait_for(&policies, &generated(&first), "the template's mode back", |p| p.spec.mode == Mode::Audit).await;
+    let before = policies.get(&generated(&second)).await.expect("get").metadata.uid;
+    policies.delete(&generated(&second), &DeleteParams::default()).await.unwrap_or_else(|e| panic!("delete by hand: {e}"));
+    let deadline = Instant::now() + Duration::from_secs(60);
+    while policies.get_opt(&generated(&second)).await.expect("get").and_then(|p| p.metadata.uid) == before
+        || policies.get_opt(&generated(&second)).await.expect("get").is_none()
+    {
+        assert!(Instant::now() < deadline, "a generated policy deleted by hand was not generated again within 60s");
+        tokio::time::sleep(Duration::from_millis(250)).await;
+    }
+
     let patch = json!({"spec": {"accounts": {"ids": [first.id]}}});
     sets.patch(&name, &PatchParams::default(), &Patch::Merge(&patch)).await.unwrap_or_else(|e| panic!("remove an id from {name}: {e}"));
     cluster::wait_gone(&policies, &generated(&second)).await;
