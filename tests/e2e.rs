@@ -1061,6 +1061,8 @@ async fn wait_for_rbac(client: &Client, namespace: &str, service_account: &str) 
     let checks = [
         attributes("frugal.dev", "costpolicies", None, None, None, "watch"),
         attributes("frugal.dev", "costpolicies", Some("status"), None, None, "patch"),
+        attributes("frugal.dev", "costpolicysets", None, None, None, "watch"),
+        attributes("frugal.dev", "costpolicies", None, None, None, "delete"),
         attributes("events.k8s.io", "events", None, Some("default"), None, "create"),
         attributes("coordination.k8s.io", "leases", None, Some(namespace), Some(&DeployRbac::load().lease_name()), "update"),
     ];
