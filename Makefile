@@ -27,10 +27,11 @@ e2e: emulator-setup
 e2e-api-server: emulator-setup api-server-setup
 	env -u FRUGAL_E2E_KUBECONFIG FRUGAL_E2E_API_SERVER=1 $(CARGO) test --locked --test e2e -- --ignored --test-threads=1
 
-## crd: regenerate crds/ from the Rust types.
+## crd: regenerate crds/ from the Rust types (one file per CRD, named by its singular).
 crd: build
 	./target/debug/frugal crd costpolicy > crds/costpolicy.yaml
 	./target/debug/frugal crd notifier > crds/notifier.yaml
+	./target/debug/frugal crd costpolicyset > crds/costpolicyset.yaml
 
 emulator-setup:
 	bash tests/emulator/setup.sh

@@ -13,4 +13,5 @@ pub mod notify;
 pub mod pattern;
 pub mod plan;
 pub mod pricing;
+pub mod set;
 pub mod telemetry;

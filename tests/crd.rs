@@ -3,43 +3,47 @@
 use std::path::Path;
 
 use frugal_operator::api::manifest;
-use frugal_operator::api::validate::validate;
-use frugal_operator::api::{CostPolicy, Notifier};
+use frugal_operator::api::validate::{validate, validate_set};
+use frugal_operator::api::{CostPolicy, CostPolicySet, Notifier};
+use frugal_operator::set::desired::desired;
+use k8s_openapi::apiextensions_apiserver::pkg::apis::apiextensions::v1::CustomResourceDefinition;
+use kube::CustomResourceExt;
 
-/// Each committed CRD file and the CRD it holds.
-fn committed() -> [(&'static str, k8s_openapi::apiextensions_apiserver::pkg::apis::apiextensions::v1::CustomResourceDefinition); 2] {
-    [("crds/costpolicy.yaml", frugal_operator::api::crd()), ("crds/notifier.yaml", frugal_operator::api::notifier_crd())]
-}
-
-fn read(path: &str) -> String {
-    std::fs::read_to_string(Path::new(env!("CARGO_MANIFEST_DIR")).join(path)).unwrap_or_else(|e| panic!("{path}: {e}"))
+/// crds/<singular>.yaml of a CRD.
+fn committed(crd: &CustomResourceDefinition) -> String {
+    let path =
+        Path::new(env!("CARGO_MANIFEST_DIR")).join(format!("crds/{}.yaml", crd.spec.names.singular.as_deref().expect("a singular name")));
+    std::fs::read_to_string(&path).unwrap_or_else(|e| panic!("{}: {e}", path.display()))
 }
 
 #[test]
 fn committed_crds_match_frugal_crd_output() {
-    for (path, crd) in committed() {
+    for crd in frugal_operator::api::crds() {
         let generated = serde_yaml::to_string(&crd).expect("CRD renders");
-        assert!(generated == read(path), "{path} is stale: run `make crd` and commit the result");
+        assert!(generated == committed(&crd), "crds/ is stale for {}: run `make crd` and commit the result", crd.spec.names.kind);
     }
 }
 
 #[test]
-fn crd_binary_prints_the_committed_crds_one_document_each() {
+fn crd_binary_prints_every_committed_crd() {
     let frugal = |args: &[&str]| {
         let output = std::process::Command::new(env!("CARGO_BIN_EXE_frugal")).args(args).output().expect("run frugal crd");
         assert!(output.status.success(), "{args:?}");
         String::from_utf8(output.stdout).expect("UTF-8")
     };
-    let [(costpolicy, _), (notifier, _)] = committed();
-    assert_eq!(frugal(&["crd"]), format!("{}---\n{}", read(costpolicy), read(notifier)), "both CRDs, CostPolicy first");
-    assert_eq!(frugal(&["crd", "costpolicy"]), read(costpolicy));
-    assert_eq!(frugal(&["crd", "notifier"]), read(notifier));
+    let committed: Vec<String> = frugal_operator::api::crds().iter().map(committed).collect();
+    assert_eq!(frugal(&["crd"]), committed.join("---\n"));
+    let kinds: Vec<String> = frugal_operator::api::crds().into_iter().map(|c| c.spec.names.kind).collect();
+    assert_eq!(kinds, ["CostPolicy", "Notifier", "CostPolicySet"]);
+    for (kind, text) in ["costpolicy", "notifier", "costpolicyset"].into_iter().zip(&committed) {
+        assert_eq!(&frugal(&["crd", kind]), text, "frugal crd {kind}");
+    }
 }
 
 #[test]
 fn every_example_parses_and_validates() {
     let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("examples");
-    let mut checked = 0;
+    let (mut policies, mut sets, mut notifiers) = (0, 0, 0);
     for entry in std::fs::read_dir(&dir).expect("examples/ exists") {
         let path = entry.expect("dir entry").path();
         if path.extension().and_then(|e| e.to_str()) != Some("yaml") {
@@ -47,30 +51,46 @@ fn every_example_parses_and_validates() {
         }
         let text = std::fs::read_to_string(&path).expect("readable");
         if text.lines().any(|l| l.trim() == "kind: Notifier") {
-            let notifiers = manifest::read::<Notifier>(&text).unwrap_or_else(|e| panic!("{}: {e}", path.display()));
-            checked += notifiers.len();
+            notifiers += manifest::read::<Notifier>(&text).unwrap_or_else(|e| panic!("{}: {e}", path.display())).len();
             continue;
         }
         // Read as `frugal plan -f` reads them: strictly, every field known to the schema.
+        if text.lines().any(|l| l == "kind: CostPolicySet") {
+            for manifest in manifest::read::<CostPolicySet>(&text).unwrap_or_else(|e| panic!("{}: {e}", path.display())) {
+                let name = manifest.object.metadata.name.clone().unwrap_or_else(|| panic!("{}: metadata.name missing", path.display()));
+                let set = manifest.check(validate_set(&name, &manifest.object.spec)).unwrap_or_else(|e| panic!("{}: {e}", path.display()));
+                // Every policy the set generates is a valid CostPolicy.
+                for generated in desired(&set) {
+                    validate(&generated.name, &generated.spec).unwrap_or_else(|e| panic!("{}: {}: {e}", path.display(), generated.name));
+                }
+                sets += 1;
+            }
+            continue;
+        }
         let manifests = manifest::read::<CostPolicy>(&text).unwrap_or_else(|e| panic!("{}: {e}", path.display()));
         for manifest in manifests {
             let name = manifest.object.metadata.name.clone().unwrap_or_else(|| panic!("{}: metadata.name missing", path.display()));
             manifest.check(validate(&name, &manifest.object.spec)).unwrap_or_else(|e| panic!("{}: {e}", path.display()));
-            checked += 1;
+            policies += 1;
         }
     }
-    assert!(checked >= 3, "expected the examples, found {checked}");
+    assert!(
+        policies >= 3 && sets >= 1 && notifiers >= 1,
+        "expected the examples, found {policies} policies, {sets} sets and {notifiers} notifiers"
+    );
 }
 
 /// The API server prunes unknown fields only where the schema does not preserve them: a
 /// typo in a spec must never survive admission to reach the operator.
 #[test]
 fn no_part_of_the_spec_preserves_unknown_fields() {
-    let crd = serde_json::to_value(frugal_operator::api::crd()).expect("json");
-    let spec = &crd["spec"]["versions"][0]["schema"]["openAPIV3Schema"]["properties"]["spec"];
-    assert!(spec.is_object(), "{crd}");
-    let text = spec.to_string();
-    assert!(!text.contains("x-kubernetes-preserve-unknown-fields"), "{text}");
+    for crd in frugal_operator::api::crds() {
+        let crd = serde_json::to_value(crd).expect("json");
+        let spec = &crd["spec"]["versions"][0]["schema"]["openAPIV3Schema"]["properties"]["spec"];
+        assert!(spec.is_object(), "{crd}");
+        let text = spec.to_string();
+        assert!(!text.contains("x-kubernetes-preserve-unknown-fields"), "{text}");
+    }
 }
 
 #[test]
@@ -113,14 +133,30 @@ fn crd_is_cluster_scoped_with_status_and_printer_columns() {
 }
 
 #[test]
+fn set_crd_is_cluster_scoped_with_status_and_printer_columns() {
+    let crd = CostPolicySet::crd();
+    assert_eq!(crd.spec.scope, "Cluster");
+    assert_eq!(crd.spec.names.short_names.as_deref(), Some(&["cpolset".to_string()][..]));
+    assert_eq!(crd.spec.names.categories.as_deref(), Some(&["frugal".to_string()][..]));
+    let version = &crd.spec.versions[0];
+    assert!(version.subresources.as_ref().and_then(|s| s.status.as_ref()).is_some());
+    let columns: Vec<&str> = version.additional_printer_columns.as_deref().unwrap_or_default().iter().map(|c| c.name.as_str()).collect();
+    assert_eq!(columns, ["Accounts", "Regions", "Policies", "Ready", "Findings", "Waste/mo", "Savings/mo", "Age"]);
+    let schema = serde_json::to_value(&version.schema).expect("json");
+    let template = &schema["openAPIV3Schema"]["properties"]["spec"]["properties"]["template"];
+    assert!(template["properties"].get("aws").is_none(), "the set fills in aws");
+    assert_eq!(template["x-kubernetes-validations"].as_array().map(Vec::len), Some(2), "the policy spec's CEL rules");
+}
+
+#[test]
 fn every_spec_field_has_a_description() {
-    for (path, crd) in committed() {
+    let mut missing = Vec::new();
+    for crd in frugal_operator::api::crds() {
         let crd = serde_json::to_value(crd).expect("json");
         let spec = &crd["spec"]["versions"][0]["schema"]["openAPIV3Schema"]["properties"]["spec"];
-        let mut missing = Vec::new();
         walk(spec, "spec", &mut missing);
-        assert!(missing.is_empty(), "{path}: fields without description (kubectl explain would be empty): {missing:?}");
     }
+    assert!(missing.is_empty(), "fields without description (kubectl explain would be empty): {missing:?}");
 
     fn walk(schema: &serde_json::Value, path: &str, missing: &mut Vec<String>) {
         if schema.get("description").is_none() {
@@ -141,28 +177,30 @@ fn every_spec_field_has_a_description() {
 
 /// docs/CRD-REFERENCE.md, rendered from the CRD's schema.
 fn crd_reference() -> String {
-    let mut out = String::from(
-        "# CostPolicy reference\n\n<!-- Generated from the CRD schema by tests/crd.rs; refresh with `FRUGAL_UPDATE_DOCS=1 cargo test --test crd`. -->\n\n",
-    );
-    out.push_str("`apiVersion: frugal.dev/v1alpha1`, `kind: CostPolicy`, cluster-scoped, short name `cpol`, category `frugal`.\n\n");
-    kind_reference(&frugal_operator::api::crd(), "##", &mut out);
-    out.push_str("# Notifier reference\n\n");
-    out.push_str("`apiVersion: frugal.dev/v1alpha1`, `kind: Notifier`, cluster-scoped, category `frugal`. See docs/RUNBOOK.md, \"Notifications in Slack and Discord\".\n\n");
-    kind_reference(&frugal_operator::api::notifier_crd(), "##", &mut out);
+    let mut out = String::new();
+    for crd in frugal_operator::api::crds() {
+        reference_of(&crd, &mut out);
+    }
     out
 }
 
-/// The spec and status tables of one CRD, under headings of `level`.
-fn kind_reference(
-    crd: &k8s_openapi::apiextensions_apiserver::pkg::apis::apiextensions::v1::CustomResourceDefinition,
-    level: &str,
-    out: &mut String,
-) {
+/// One CRD's part of docs/CRD-REFERENCE.md.
+fn reference_of(crd: &CustomResourceDefinition, out: &mut String) {
+    let names = &crd.spec.names;
     let crd = serde_json::to_value(crd).expect("json");
     let version = &crd["spec"]["versions"][0];
     let schema = &version["schema"]["openAPIV3Schema"];
+    let first = out.is_empty();
+    out.push_str(&format!("# {} reference\n\n", names.kind));
+    if first {
+        out.push_str(
+            "<!-- Generated from the CRD schema by tests/crd.rs; refresh with `FRUGAL_UPDATE_DOCS=1 cargo test --test crd`. -->\n\n",
+        );
+    }
+    let short = names.short_names.iter().flatten().next().map(|s| format!(" short name `{s}`,")).unwrap_or_default();
+    out.push_str(&format!("`apiVersion: frugal.dev/v1alpha1`, `kind: {}`, cluster-scoped,{short} category `frugal`.\n\n", names.kind));
     for part in ["spec", "status"] {
-        out.push_str(&format!("{level} {part}\n\n| field | type | default | description |\n|---|---|---|---|\n"));
+        out.push_str(&format!("## {part}\n\n| field | type | default | description |\n|---|---|---|---|\n"));
         let mut rows = Vec::new();
         walk(&schema["properties"][part], part, &mut rows);
         for row in rows {

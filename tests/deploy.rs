@@ -64,6 +64,40 @@ fn argocd_health_follows_kstatus() {
     assert!(message.contains("SecretNotFound"), "{message}");
 }
 
+/// The same script serves CostPolicySet: the set's status, as the set controller computes it,
+/// maps to the health Argo CD should show.
+#[test]
+fn argocd_health_of_a_set_follows_its_policies() {
+    use frugal_operator::api::{CostPolicy, CostPolicyStatus};
+    use frugal_operator::set::status::{Observed, status};
+    use k8s_openapi::apimachinery::pkg::apis::meta::v1::{Condition, Time};
+    let now = Time(k8s_openapi::jiff::Timestamp::from_second(1_800_000_000).expect("timestamp"));
+    let generated = |ready: &str| {
+        let mut policy = CostPolicy::new(
+            "prod-111122223333-eu-west-1",
+            serde_yaml::from_str("aws: {region: eu-west-1}\ngatewayEndpoints: {services: [s3]}\n").expect("spec"),
+        );
+        policy.metadata.generation = Some(1);
+        let condition = Condition {
+            type_: "Ready".into(),
+            status: ready.into(),
+            reason: "InSync".into(),
+            message: String::new(),
+            observed_generation: Some(1),
+            last_transition_time: now.clone(),
+        };
+        policy.status = Some(CostPolicyStatus { observed_generation: Some(1), conditions: vec![condition], ..CostPolicyStatus::default() });
+        policy
+    };
+    for (ready, health) in [("True", "Healthy"), ("False", "Progressing")] {
+        let policies = [generated(ready)];
+        let observed = Observed { policies: &policies, invalid: None, names_taken: &[], accounts: 1, regions: 1 };
+        let set_status = status(None, Some(4), &observed, &now);
+        let object = serde_json::json!({"apiVersion": "frugal.dev/v1alpha1", "kind": "CostPolicySet", "metadata": {"name": "prod", "generation": 4}, "status": set_status});
+        assert_eq!(argocd_health(object).0, health, "policy Ready={ready}");
+    }
+}
+
 /// The instructions of the final stage of a multi-stage Dockerfile.
 fn final_stage(dockerfile: &str) -> Vec<String> {
     let joined = dockerfile.replace("\\\n", " ");
@@ -160,6 +194,16 @@ fn cluster_role_grants_exactly_what_the_controller_uses() {
         "frugal.dev/notifiers:list",
         "frugal.dev/notifiers:watch",
         "frugal.dev/notifiers/status:patch",
+        // The set controller: apply (create or patch) and delete generated policies; read
+        // sets and write their status; blockOwnerDeletion in the generated policies'
+        // ownerReferences needs update on the set's finalizers.
+        "frugal.dev/costpolicies:create",
+        "frugal.dev/costpolicies:delete",
+        "frugal.dev/costpolicysets:get",
+        "frugal.dev/costpolicysets:list",
+        "frugal.dev/costpolicysets:watch",
+        "frugal.dev/costpolicysets/status:patch",
+        "frugal.dev/costpolicysets/finalizers:update",
         "events.k8s.io/events:create",
         "events.k8s.io/events:patch",
     ]
@@ -356,6 +400,7 @@ fn crds_are_in_one_place_only() {
     assert!(copies.is_empty(), "the CRD lives in crds/ only: {copies:?}");
     assert!(Path::new(&root().join("crds/costpolicy.yaml")).exists());
     assert!(Path::new(&root().join("crds/notifier.yaml")).exists());
+    assert!(Path::new(&root().join("crds/costpolicyset.yaml")).exists());
 }
 
 #[test]

@@ -31,7 +31,9 @@ use common::secrets_proxy::SecretsProxy;
 use common::{REGION, TestAccount};
 use frugal_operator::api::conditions::{self, reason};
 use frugal_operator::api::names::{FINALIZER, MANAGED_BY_VALUE, TAG_MANAGED_BY, TAG_POLICY};
-use frugal_operator::api::{BackupStatus, CostPolicy, DeletionPolicy, EndpointOwnership, GatewayService, Mode, Notifier};
+use frugal_operator::api::{
+    BackupStatus, CostPolicy, CostPolicySet, CostPolicySetSpec, DeletionPolicy, EndpointOwnership, GatewayService, Mode, Notifier,
+};
 use k8s_openapi::api::authentication::v1::{TokenRequest, TokenRequestSpec};
 use k8s_openapi::api::authorization::v1::{ResourceAttributes, SubjectAccessReview, SubjectAccessReviewSpec};
 use k8s_openapi::api::coordination::v1::Lease;
@@ -747,6 +749,101 @@ async fn cloud_watch_sets_retention_alarms_the_instance_retires_its_orphan_and_d
     assert_eq!(groups.log_groups()[0].retention_in_days(), Some(30), "the retention stays: removing it would keep logs forever");
 }
 
+#[tokio::test]
+#[ignore = "needs a cluster (FRUGAL_E2E_KUBECONFIG) or FRUGAL_E2E_API_SERVER=1; run with --ignored"]
+async fn a_set_generates_one_policy_per_account_and_removing_an_id_deletes_its_policy() {
+    let client = kube_client().await;
+    cluster::install_crd(&client, FIELD_MANAGER).await;
+    // Two accounts, each reached by its own role: the set's roleName is the test accounts'.
+    let (first, second) = (TestAccount::new().await, TestAccount::new().await);
+    let role_name = first.role_arn.rsplit_once(":role/").map(|(_, name)| name.to_string()).expect("a role ARN");
+    let name = format!("e2e-set-{}", first.id);
+    let generated = |account: &TestAccount| format!("{name}-{}-{REGION}", account.id);
+    let _cleanup = Cleanup::new(&kubeconfig_path(), vec![generated(&first), generated(&second)]);
+    let _operator = start_operator(&name, &first.id).await;
+    let sets: Api<CostPolicySet> = Api::all(client.clone());
+    let policies: Api<CostPolicy> = Api::all(client.clone());
+    let spec: CostPolicySetSpec = serde_yaml::from_str(&format!(
+        "accounts: {{ids: ['{}', '{}'], roleName: {role_name}}}
+regions: [{REGION}]
+template: {{mode: Audit, gatewayEndpoints: {{services: [s3]}}}}
+labels: {{{SHARD_LABEL}: '{}'}}
+",
+        first.id, second.id, first.id
+    ))
+    .expect("set spec parses");
+    let mut set = CostPolicySet::new(&name, spec);
+    set.metadata.labels = Some(BTreeMap::from([(SHARD_LABEL.to_string(), first.id.clone())]));
+    let created = sets.create(&PostParams::default(), &set).await.unwrap_or_else(|e| panic!("create CostPolicySet {name}: {e}"));
+
+    for account in [&first, &second] {
+        wait_until_exists(&policies, &generated(account)).await;
+        let policy =
+            cluster::wait_for(&policies, &generated(account), "Ready=True", |p| is_current(p) && is_true(p, conditions::READY)).await;
+        let owner = policy.metadata.owner_references.as_deref().unwrap_or_default();
+        assert!(
+            owner.iter().any(|o| o.kind == "CostPolicySet"
+                && o.uid == created.metadata.uid.clone().unwrap_or_default()
+                && o.controller == Some(true)),
+            "{owner:?}"
+        );
+        assert_eq!(policy.spec.aws.role_arn.as_deref(), Some(account.role_arn.as_str()), "each policy reaches its own account");
+        assert_eq!(policy.labels().get("frugal.dev/account"), Some(&account.id));
+    }
+    wait_for_set(&sets, &name, "Ready=True over 2 policies", |s| {
+        s.status.as_ref().is_some_and(|st| st.policies == 2 && st.ready == 2 && st.observed_generation == s.metadata.generation)
+    })
+    .await;
+
+    // A hand edit of a field the template sets is reverted; a deleted policy comes back.
+    let edit = json!({"spec": {"mode": "Enforce"}});
+    policies.patch(&generated(&first), &PatchParams::default(), &Patch::Merge(&edit)).await.unwrap_or_else(|e| panic!("edit by hand: {e}"));
+    cluster::wait_for(&policies, &generated(&first), "the template's mode back", |p| p.spec.mode == Mode::Audit).await;
+    let before = policies.get(&generated(&second)).await.expect("get").metadata.uid;
+    policies.delete(&generated(&second), &DeleteParams::default()).await.unwrap_or_else(|e| panic!("delete by hand: {e}"));
+    let deadline = Instant::now() + Duration::from_secs(60);
+    while policies.get_opt(&generated(&second)).await.expect("get").and_then(|p| p.metadata.uid) == before
+        || policies.get_opt(&generated(&second)).await.expect("get").is_none()
+    {
+        assert!(Instant::now() < deadline, "a generated policy deleted by hand was not generated again within 60s");
+        tokio::time::sleep(Duration::from_millis(250)).await;
+    }
+
+    let patch = json!({"spec": {"accounts": {"ids": [first.id]}}});
+    sets.patch(&name, &PatchParams::default(), &Patch::Merge(&patch)).await.unwrap_or_else(|e| panic!("remove an id from {name}: {e}"));
+    cluster::wait_gone(&policies, &generated(&second)).await;
+    assert!(policies.get_opt(&generated(&first)).await.expect("get").is_some(), "the other account's policy stays");
+    wait_for_set(&sets, &name, "1 policy", |s| s.status.as_ref().is_some_and(|st| st.policies == 1 && st.accounts == 1)).await;
+    check_operator_requests_on_the_api_server(&[
+        "patch frugal.dev/costpolicies",
+        "delete frugal.dev/costpolicies",
+        "patch frugal.dev/costpolicysets/status",
+    ]);
+    sets.delete(&name, &DeleteParams::default()).await.unwrap_or_else(|e| panic!("delete CostPolicySet {name}: {e}"));
+}
+
+/// Polls until policy `name` exists (the set controller creates it some time after the set).
+async fn wait_until_exists(api: &Api<CostPolicy>, name: &str) {
+    let deadline = Instant::now() + Duration::from_secs(60);
+    while api.get_opt(name).await.unwrap_or_else(|e| panic!("get CostPolicy {name}: {e}")).is_none() {
+        assert!(Instant::now() < deadline, "CostPolicy {name} was not generated within 60s");
+        tokio::time::sleep(Duration::from_millis(250)).await;
+    }
+}
+
+/// Polls set `name` until `done` holds.
+async fn wait_for_set(api: &Api<CostPolicySet>, name: &str, what: &str, done: impl Fn(&CostPolicySet) -> bool) -> CostPolicySet {
+    let deadline = Instant::now() + Duration::from_secs(120);
+    loop {
+        let set = api.get(name).await.unwrap_or_else(|e| panic!("get CostPolicySet {name}: {e}"));
+        if done(&set) {
+            return set;
+        }
+        assert!(Instant::now() < deadline, "CostPolicySet {name}: no {what} within 120s; status: {:?}", set.status);
+        tokio::time::sleep(Duration::from_millis(500)).await;
+    }
+}
+
 fn backup_status(policy: &CostPolicy) -> Option<&BackupStatus> {
     policy.status.as_ref().and_then(|s| s.backup.as_ref())
 }
@@ -1085,6 +1182,8 @@ async fn wait_for_rbac(client: &Client, namespace: &str, service_account: &str) 
     let checks = [
         attributes("frugal.dev", "costpolicies", None, None, None, "watch"),
         attributes("frugal.dev", "costpolicies", Some("status"), None, None, "patch"),
+        attributes("frugal.dev", "costpolicysets", None, None, None, "watch"),
+        attributes("frugal.dev", "costpolicies", None, None, None, "delete"),
         attributes("events.k8s.io", "events", None, Some("default"), None, "create"),
         attributes("coordination.k8s.io", "leases", None, Some(namespace), Some(&DeployRbac::load().lease_name()), "update"),
         attributes("", "secrets", None, Some(namespace), Some("any"), "get"),

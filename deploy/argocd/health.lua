@@ -1,5 +1,6 @@
--- Argo CD health check for frugal.dev/CostPolicy and frugal.dev/Notifier (kstatus conventions).
--- Install: argocd-cm, keys resource.customizations.health.frugal.dev_CostPolicy and ..._Notifier (see README).
+-- Argo CD health check for frugal.dev/CostPolicy, frugal.dev/CostPolicySet and frugal.dev/Notifier
+-- (kstatus conventions). Install: argocd-cm, keys resource.customizations.health.frugal.dev_CostPolicy,
+-- ..._CostPolicySet and ..._Notifier (see README).
 local hs = {}
 if obj.status == nil or obj.status.conditions == nil then
   hs.status = "Progressing"

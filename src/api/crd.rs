@@ -5,19 +5,31 @@ use k8s_openapi::apiextensions_apiserver::pkg::apis::apiextensions::v1::CustomRe
 use kube::CustomResourceExt;
 use serde_json::Value;
 
-use super::{CostPolicy, Notifier};
+use super::{CostPolicy, CostPolicySet, Notifier};
 
-/// The CostPolicy CRD (`frugal crd`, crds/costpolicy.yaml).
+/// The CostPolicy CRD (crds/costpolicy.yaml).
 pub fn crd() -> CustomResourceDefinition {
-    tidied(CostPolicy::crd())
+    tidied::<CostPolicy>()
 }
 
-/// The Notifier CRD (`frugal crd`, crds/notifier.yaml).
+/// The Notifier CRD (crds/notifier.yaml).
 pub fn notifier_crd() -> CustomResourceDefinition {
-    tidied(Notifier::crd())
+    tidied::<Notifier>()
 }
 
-fn tidied(derived: CustomResourceDefinition) -> CustomResourceDefinition {
+/// The CostPolicySet CRD (crds/costpolicyset.yaml).
+pub fn policy_set_crd() -> CustomResourceDefinition {
+    tidied::<CostPolicySet>()
+}
+
+/// Every CRD of the operator, in the order `frugal crd` prints them; crds/ holds each as
+/// `<singular>.yaml`.
+pub fn crds() -> Vec<CustomResourceDefinition> {
+    vec![crd(), notifier_crd(), policy_set_crd()]
+}
+
+fn tidied<K: CustomResourceExt>() -> CustomResourceDefinition {
+    let derived = K::crd();
     let Ok(mut value) = serde_json::to_value(&derived) else { return derived };
     tidy(&mut value);
     serde_json::from_value(value).unwrap_or(derived)

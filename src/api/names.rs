@@ -17,3 +17,13 @@ pub const MANAGED_BY_VALUE: &str = "frugal";
 pub const TAG_POLICY: &str = "frugal.dev/policy";
 /// Tag on a snapshot that is expired and will be deleted after this time (RFC 3339).
 pub const TAG_EXPIRES_AT: &str = "frugal.dev/expires-at";
+
+/// Field manager of the CostPolicies a CostPolicySet generates (server-side apply), apart
+/// from the status writer's so each owns only its own fields.
+pub const SET_FIELD_MANAGER: &str = "frugal-operator-set";
+/// Label on a generated CostPolicy naming its CostPolicySet (hashed when over 63 characters).
+pub const LABEL_SET: &str = "frugal.dev/set";
+/// Label on a generated CostPolicy naming its AWS account.
+pub const LABEL_ACCOUNT: &str = "frugal.dev/account";
+/// Label on a generated CostPolicy naming its region.
+pub const LABEL_REGION: &str = "frugal.dev/region";

@@ -118,6 +118,19 @@ pub struct CostPolicySpec {
     pub cloud_watch: Option<CloudWatchSpec>,
 }
 
+impl CostPolicySpec {
+    /// True when at least one area is configured (the CEL rule "at least one area").
+    pub fn has_area(&self) -> bool {
+        self.gateway_endpoints.is_some()
+            || self.snapshot_retention.is_some()
+            || self.ssm_access.is_some()
+            || self.backup.is_some()
+            || self.access_keys.is_some()
+            || self.right_sizing.is_some()
+            || self.cloud_watch.is_some()
+    }
+}
+
 /// How estimates are priced.
 #[derive(Deserialize, Serialize, Clone, Debug, Default, PartialEq, JsonSchema)]
 #[serde(rename_all = "camelCase")]
@@ -137,7 +150,7 @@ pub struct PricingSpec {
     pub cost_explorer: bool,
 }
 
-fn default_resync_interval() -> String {
+pub(super) fn default_resync_interval() -> String {
     "10m".to_string()
 }
 

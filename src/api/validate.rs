@@ -17,6 +17,7 @@ mod backup;
 mod cloud_watch;
 pub mod cron;
 mod gateway_endpoints;
+mod policy_set;
 mod right_sizing;
 mod snapshot_retention;
 mod ssm_access;
@@ -24,6 +25,7 @@ pub use access_keys::AccessKeysDesired;
 pub use backup::{BackupDesired, BackupRuleDesired, DEFAULT_SELECTION_NAME, SelectionDesired};
 pub use cloud_watch::{CloudWatchDesired, InstanceAlarmsDesired, LogRetentionDesired, RETENTION_DAYS};
 pub use gateway_endpoints::{GatewayEndpointsDesired, VpcScope};
+pub use policy_set::{ValidatedSet, partition, role_arn, validate_set};
 pub use right_sizing::RightSizingDesired;
 pub use snapshot_retention::SnapshotRetentionDesired;
 pub use ssm_access::{Cidr, DEFAULT_DHMC_ROLE, InstanceProfileDesired, InstanceScope, SecurityGroupScope, SsmAccessDesired};
@@ -124,14 +126,7 @@ pub fn validate(name: &str, spec: &CostPolicySpec) -> Result<ValidatedPolicy, In
     let access_keys = spec.access_keys.as_ref().map(|ak| access_keys::check_access_keys(ak, &mut errors));
     let right_sizing = spec.right_sizing.as_ref().map(|rs| right_sizing::check_right_sizing(rs, &mut errors));
     let cloud_watch = spec.cloud_watch.as_ref().map(|cw| cloud_watch::check_cloud_watch(cw, &mut errors));
-    if spec.gateway_endpoints.is_none()
-        && spec.snapshot_retention.is_none()
-        && spec.ssm_access.is_none()
-        && spec.backup.is_none()
-        && spec.access_keys.is_none()
-        && spec.right_sizing.is_none()
-        && spec.cloud_watch.is_none()
-    {
+    if !spec.has_area() {
         errors.push(
             "spec",
             "at least one area must be configured: spec.gatewayEndpoints, spec.snapshotRetention, spec.ssmAccess, spec.backup, spec.accessKeys, spec.rightSizing or spec.cloudWatch",

@@ -1,5 +1,5 @@
-//! `frugal crd`: the CRDs as YAML; crds/costpolicy.yaml and crds/notifier.yaml are this
-//! output, committed.
+//! `frugal crd [KIND]`: the CRDs as YAML, every one separated by `---` or one by kind;
+//! crds/<kind>.yaml holds each, committed.
 
 use std::process::ExitCode;
 
@@ -10,28 +10,24 @@ use k8s_openapi::apiextensions_apiserver::pkg::apis::apiextensions::v1::CustomRe
 pub enum Kind {
     Costpolicy,
     Notifier,
+    Costpolicyset,
 }
 
 impl Kind {
-    pub const ALL: [Kind; 2] = [Kind::Costpolicy, Kind::Notifier];
-
     fn crd(self) -> CustomResourceDefinition {
         match self {
             Kind::Costpolicy => crate::api::crd(),
             Kind::Notifier => crate::api::notifier_crd(),
+            Kind::Costpolicyset => crate::api::policy_set_crd(),
         }
     }
 }
 
-/// One CRD document exactly as committed in crds/.
-pub fn yaml(kind: Kind) -> Result<String, serde_yaml::Error> {
-    serde_yaml::to_string(&kind.crd())
-}
-
-/// The documents of `kind`, or of every CRD separated by `---`.
+/// The documents of `kind`, or of every CRD (`api::crds()`) separated by `---`, exactly as
+/// committed in crds/.
 pub fn documents(kind: Option<Kind>) -> Result<String, serde_yaml::Error> {
-    let kinds = kind.map(|k| vec![k]).unwrap_or_else(|| Kind::ALL.to_vec());
-    let documents = kinds.into_iter().map(yaml).collect::<Result<Vec<_>, _>>()?;
+    let crds = kind.map(|k| vec![k.crd()]).unwrap_or_else(crate::api::crds);
+    let documents = crds.iter().map(serde_yaml::to_string).collect::<Result<Vec<_>, _>>()?;
     Ok(documents.join("---\n"))
 }
 
@@ -42,7 +38,7 @@ pub fn print(kind: Option<Kind>) -> ExitCode {
             ExitCode::SUCCESS
         }
         Err(error) => {
-            eprintln!("error: cannot render the CRD: {error}");
+            eprintln!("error: cannot render the CRDs: {error}");
             ExitCode::FAILURE
         }
     }

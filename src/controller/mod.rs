@@ -5,9 +5,11 @@
 //! `connect`, so nothing in AWS is touched; failures reach status and metrics and are
 //! retried with per-object exponential backoff.
 //!
-//! With several replicas, `leader` elects the one that runs the Controller.
+//! A second Controller (`set`) keeps the CostPolicies each CostPolicySet generates.
 //!
-//! Beside it, `notifier` runs a Controller over Notifiers (their Secrets, their status), and
+//! With several replicas, `leader` elects the one that runs the Controllers.
+//!
+//! Beside them, `notifier` runs a Controller over Notifiers (their Secrets, their status), and
 //! `announce` hands each run's news to them (`crate::notify` delivers it).
 
 mod announce;
@@ -17,6 +19,7 @@ mod events;
 pub mod leader;
 pub mod notifier;
 mod reconcile;
+mod set;
 pub mod status;
 #[cfg(test)]
 mod tests;
@@ -31,7 +34,7 @@ use kube::runtime::{Controller, Predicate, WatchStreamExt, controller, predicate
 use kube::{Api, Client};
 
 use crate::api::allowlist::RoleAllowlist;
-use crate::api::{CostPolicy, Notifier};
+use crate::api::{CostPolicy, CostPolicySet, Notifier};
 use crate::aws::{AwsConnector, PacingConfig};
 use crate::metrics::Metrics;
 use crate::notify::{Notify, RetryPolicy};
@@ -106,6 +109,10 @@ pub async fn run(args: Config) -> anyhow::Result<()> {
         list = list.labels(selector);
     }
     api.list(&list).await.map_err(|e| anyhow::anyhow!("cannot list CostPolicies (is the CRD installed? kubectl apply -f crds/): {e}"))?;
+    Api::<CostPolicySet>::all(client.clone())
+        .list(&list)
+        .await
+        .map_err(|e| anyhow::anyhow!("cannot list CostPolicySets (is the CRD installed? kubectl apply -f crds/): {e}"))?;
     // Until here SIGTERM ends the process; from here on it stops the standby wait or the
     // controller and releases the lease, wherever it arrives.
     let shutdown = shutdown_signal()?.boxed().shared();
@@ -139,6 +146,7 @@ pub async fn run(args: Config) -> anyhow::Result<()> {
     }
     let triggers = triggers(api, watch, writer);
     let config = controller::Config::default().concurrency(args.max_concurrent_reconciles);
+    let sets = set::run(client.clone(), args.policy_selector.clone(), shutdown.clone());
     let policies = Controller::for_stream(triggers, reader)
         .with_config(config)
         .graceful_shutdown_on(shutdown.clone())
@@ -178,7 +186,7 @@ pub async fn run(args: Config) -> anyhow::Result<()> {
         }
     };
     let lost = tokio::select! {
-        () = controller => None,
+        ((), ()) = futures::future::join(controller, sets) => None,
         lost = lease => Some(lost),
     };
     set_leader(&health, &metrics, false);

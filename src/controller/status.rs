@@ -1,4 +1,5 @@
-//! Writes status on the status subresource, only to the policy it was computed for.
+//! Writes status on the status subresource, only to the object it was computed for (a
+//! CostPolicy or a CostPolicySet).
 
 use kube::Api;
 use kube::api::{Patch, PatchParams};
@@ -6,15 +7,14 @@ use kube::{Resource, ResourceExt};
 use serde_json::json;
 
 use crate::api::names::FIELD_MANAGER;
-use crate::api::{CostPolicy, CostPolicyStatus};
 
 /// Why a status was not written.
 #[derive(Debug, thiserror::Error)]
 pub enum StatusWriteError {
     /// The policy was deleted and created again under the same name while this reconcile
     /// ran: the status describes the old one.
-    #[error("CostPolicy {name} with uid {old_uid} is gone (deleted, or replaced by a new object of the same name)")]
-    Replaced { name: String, old_uid: String },
+    #[error("{kind} {name} with uid {old_uid} is gone (deleted, or replaced by a new object of the same name)")]
+    Replaced { kind: String, name: String, old_uid: String },
     #[error(transparent)]
     Kube(#[from] kube::Error),
 }
@@ -53,7 +53,10 @@ pub fn status_params() -> PatchParams {
 /// cannot guard this: on a custom resource's status subresource the server takes metadata
 /// from the stored object, so a uid in the applied body is ignored (seen on the API server
 /// of tests/api_server.rs).
-pub async fn write(api: &Api<CostPolicy>, policy: &CostPolicy, status: &CostPolicyStatus) -> Result<(), StatusWriteError> {
+pub async fn write<K>(api: &Api<K>, policy: &K, status: &impl serde::Serialize) -> Result<(), StatusWriteError>
+where
+    K: Resource<DynamicType = ()> + Clone + serde::de::DeserializeOwned + std::fmt::Debug,
+{
     let name = policy.name_any();
     let patch = uid_guarded(policy.meta().uid.as_deref(), status)?;
     match api.patch_status(&name, &status_params(), &patch).await {
@@ -62,11 +65,11 @@ pub async fn write(api: &Api<CostPolicy>, policy: &CostPolicy, status: &CostPoli
         // them apart (an object from the API server always has a uid).
         Err(kube::Error::Api(refusal)) if refusal.code == 422 => {
             let Some(old_uid) = policy.meta().uid.clone() else { return Err(kube::Error::Api(refusal).into()) };
-            let stored_uid = api.get_opt(&name).await?.and_then(|stored| stored.metadata.uid);
+            let stored_uid = api.get_opt(&name).await?.and_then(|stored| stored.meta().uid.clone());
             if stored_uid.as_ref() == Some(&old_uid) {
                 Err(kube::Error::Api(refusal).into())
             } else {
-                Err(StatusWriteError::Replaced { name, old_uid })
+                Err(StatusWriteError::Replaced { kind: K::kind(&()).to_string(), name, old_uid })
             }
         }
         Err(error) => Err(error.into()),

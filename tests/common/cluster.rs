@@ -10,15 +10,15 @@ use std::path::{Path, PathBuf};
 use std::process::{Child, ExitStatus, Stdio};
 use std::time::{Duration, Instant};
 
+use frugal_operator::api::CostPolicy;
 use frugal_operator::api::conditions;
-use frugal_operator::api::{CostPolicy, Notifier};
 use k8s_openapi::api::events::v1::Event;
 use k8s_openapi::apiextensions_apiserver::pkg::apis::apiextensions::v1::CustomResourceDefinition;
 use k8s_openapi::apimachinery::pkg::apis::meta::v1::Condition;
 use kube::api::{Api, ApiResource, DeleteParams, DynamicObject, ListParams, Patch, PatchParams, PostParams};
 use kube::config::{KubeConfigOptions, Kubeconfig};
 use kube::runtime::wait::{await_condition, conditions as wait_conditions};
-use kube::{Client, Config, CustomResourceExt};
+use kube::{Client, Config};
 use serde::Deserialize;
 use serde_json::json;
 
@@ -37,13 +37,15 @@ pub async fn client_from(path: &Path) -> Client {
     Client::try_from(config).expect("build a Kubernetes client")
 }
 
-/// Server-side applies crds/ (costpolicy.yaml, notifier.yaml) as `field_manager` and waits
-/// until the CRDs are Established.
+/// Server-side applies every CRD of crds/ (`<singular>.yaml` each) as `field_manager` and
+/// waits until each is Established.
 pub async fn install_crd(client: &Client, field_manager: &str) {
-    for (file, name) in [("crds/costpolicy.yaml", CostPolicy::crd_name()), ("crds/notifier.yaml", Notifier::crd_name())] {
-        let path = super::repo_root().join(file);
+    for crd in frugal_operator::api::crds() {
+        let singular = crd.spec.names.singular.clone().unwrap_or_default();
+        let path = super::repo_root().join(format!("crds/{singular}.yaml"));
         let names = apply_crds(client, &path, field_manager).await;
-        assert_eq!(names, [name], "{} defines the wrong CRDs (it is the committed output of `frugal crd`)", path.display());
+        let expected = crd.metadata.name.clone().unwrap_or_default();
+        assert_eq!(names, [expected], "{} defines the wrong CRDs (it is the committed output of `frugal crd`)", path.display());
     }
 }
 
