@@ -1,5 +1,5 @@
 # frugal-operator: the commands a newcomer needs.
-.PHONY: demo test build lint fmt crd emulator-setup api-server-setup e2e e2e-api-server bench bench-compare bench-scale profile
+.PHONY: demo test build lint fmt crd emulator-setup api-server-setup e2e e2e-api-server bench bench-compare bench-scale bench-set-scale bench-org-compare profile
 
 CARGO ?= cargo
 
@@ -73,3 +73,19 @@ BENCH_POLICIES ?= 500
 bench-scale: emulator-setup
 	$(CARGO) build --release --locked --bin frugal
 	.venv/bin/python scripts/bench/controller_scale.py --policies $(BENCH_POLICIES)
+
+## bench-set-scale: `frugal run` with one CostPolicySet of 500 accounts × 3 regions (1,500
+## generated policies) on the real API server of tests/api_server/; rewrites
+## docs/set-scale.json and its part of docs/BENCHMARKS.md.
+BENCH_SET_ACCOUNTS ?= 500
+bench-set-scale: emulator-setup api-server-setup
+	$(CARGO) build --release --locked --bin frugal
+	.venv/bin/python scripts/bench/set_scale.py --accounts $(BENCH_SET_ACCOUNTS)
+
+## bench-org-compare: `frugal plan|apply` of two CostPolicySets vs c7n-org (installed into
+## .venv-c7n-org/) over 50 accounts × 3 regions of the emulator; rewrites
+## docs/org-compare.json and its part of docs/BENCHMARKS.md.
+BENCH_ORG_ACCOUNTS ?= 50
+bench-org-compare: emulator-setup
+	$(CARGO) build --release --locked --bin frugal
+	.venv/bin/python scripts/bench/org_compare.py --accounts $(BENCH_ORG_ACCOUNTS)

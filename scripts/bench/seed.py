@@ -4,7 +4,7 @@ Used by scripts/bench/compare.py; also runnable alone:
 
     .venv/bin/python scripts/bench/seed.py URL ACCOUNT [small|large]
 
-Everything lives in eu-west-1. Snapshots come from the emulator's bulk control endpoint
+Everything lives in eu-west-1 unless another region is given. Snapshots come from the emulator's bulk control endpoint
 (`POST /_frugal/bulk/snapshots`); the rest through the EC2 API (moto), a few threads wide.
 """
 
@@ -25,6 +25,9 @@ REGION = "eu-west-1"
 SIZES = {
     "small": dict(snapshots=1000, volumes=100, security_groups=50, rules_per_group=2, vpcs=10, extra_route_tables=1,
                   instances=100, key_pairs=0, amis=5, world_ssh_every=5, endpoint_every=3),
+    # One account-region of the organization benchmark (scripts/bench/org_compare.py).
+    "org": dict(snapshots=100, volumes=10, security_groups=5, rules_per_group=2, vpcs=2, extra_route_tables=1,
+                instances=10, key_pairs=0, amis=2, world_ssh_every=5, endpoint_every=3),
     "large": dict(snapshots=10000, volumes=1000, security_groups=500, rules_per_group=4, vpcs=100, extra_route_tables=2,
                   instances=1000, key_pairs=200, amis=20, world_ssh_every=5, endpoint_every=3),
 }
@@ -46,15 +49,15 @@ def control(url: str, path: str, body: object, method: str = "POST") -> object:
         return json.loads(resp.read())
 
 
-def seed(url: str, account: str, size: str) -> dict[str, int]:
-    """Seeds the account; returns what was made (counts the benchmark's minimum is computed from)."""
+def seed(url: str, account: str, size: str, region: str = REGION) -> dict[str, int]:
+    """Seeds the account in `region`; returns what was made (counts the benchmark's minimum is computed from)."""
     s = SIZES[size]
     creds = credentials(url, account)
-    ec2 = boto3.client("ec2", endpoint_url=url, region_name=REGION, aws_access_key_id=creds["AWS_ACCESS_KEY_ID"],
+    ec2 = boto3.client("ec2", endpoint_url=url, region_name=region, aws_access_key_id=creds["AWS_ACCESS_KEY_ID"],
                        aws_secret_access_key=creds["AWS_SECRET_ACCESS_KEY"], aws_session_token=creds["AWS_SESSION_TOKEN"])
     started = time.monotonic()
     snaps = control(url, "/_frugal/bulk/snapshots", {
-        "account": account, "region": REGION, "count": s["snapshots"], "volume_count": s["volumes"],
+        "account": account, "region": region, "count": s["snapshots"], "volume_count": s["volumes"],
         "start_time_spread_days": SNAPSHOT_SPREAD_DAYS, "tags": {"env": "prod"},
     })["snapshot_ids"]
     # AMIs backed by the oldest snapshots (both tools must skip them).
@@ -71,7 +74,7 @@ def seed(url: str, account: str, size: str) -> dict[str, int]:
         subnet = ec2.create_subnet(VpcId=vpc, CidrBlock=f"10.{i}.0.0/20")["Subnet"]["SubnetId"]
         tables = [ec2.create_route_table(VpcId=vpc)["RouteTable"]["RouteTableId"] for _ in range(s["extra_route_tables"])]
         if i % s["endpoint_every"] == 0:
-            ec2.create_vpc_endpoint(VpcId=vpc, VpcEndpointType="Gateway", ServiceName=f"com.amazonaws.{REGION}.s3", RouteTableIds=tables)
+            ec2.create_vpc_endpoint(VpcId=vpc, VpcEndpointType="Gateway", ServiceName=f"com.amazonaws.{region}.s3", RouteTableIds=tables)
         return vpc, subnet, tables
 
     with ThreadPoolExecutor(4) as pool:
