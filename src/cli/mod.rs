@@ -208,12 +208,11 @@ pub struct OneShotArgs {
     /// Output format. With sets, `json` is one object per account-region.
     #[arg(short = 'o', long, value_enum, default_value = "table")]
     pub output: OutputFormat,
-    /// With sets: how many account-regions run at the same time (at least 1). Pacing stays
-    /// per account and region, so more at once never pushes one account past its limits; the
-    /// bound caps plans held in memory and the AssumeRole calls of the CLI's credentials.
-    /// Default 8: AWS's answers, not the 2 to 8 cores of a laptop or CI runner, set the
-    /// pace, and 8 keeps a fleet moving without a burst of hundreds of sessions. With 1,
-    /// each account-region's `-o json` counts its own AWS requests (awsRequests, else null).
+    /// With sets: how many account-regions run at once (at least 1). Pacing stays per account
+    /// and region, so a higher value never pushes one account past its limits; the bound caps
+    /// the plans held in memory and the AssumeRole sessions opened at once. Default 8: AWS's
+    /// answers set the pace, not local cores. With 1, `-o json` counts each account-region's
+    /// own AWS requests (awsRequests; null otherwise).
     #[arg(long, value_name = "N", default_value_t = 8, value_parser = clap::value_parser!(u16).range(1..))]
     pub parallel: u16,
     /// With sets: also print each account-region's plan, changes and status, as a policy's

@@ -5,6 +5,7 @@
 //! Pacing needs nothing here: the connector's pacers are keyed by account and region, so
 //! account-regions running side by side never share (or overdraw) one bucket.
 
+use std::collections::BTreeMap;
 use std::io::IsTerminal;
 use std::process::ExitCode;
 use std::time::{Duration, Instant};
@@ -76,7 +77,7 @@ impl Unit {
 
 /// The account a hand-written policy reaches: its role's, or the CLI's own credentials'.
 fn account_of(policy: &ValidatedPolicy) -> String {
-    policy.aws.role_arn.as_deref().and_then(|arn| arn.split(':').nth(4)).map_or_else(|| "(own)".to_string(), str::to_string)
+    role_account(policy).map_or_else(|| "(own)".to_string(), str::to_string)
 }
 
 /// What one account-region's run leaves for the output: its line, its details, its JSON.
@@ -92,13 +93,30 @@ struct Done {
 struct Shared<'a> {
     connector: &'a dyn CloudConnector,
     metrics: &'a Metrics,
-    /// Every valid policy of the invocation: conflicts are found among all of them.
-    all: Vec<&'a ValidatedPolicy>,
+    /// Every valid policy of the invocation, by the account of its role (None: the CLI's own
+    /// credentials): conflicts are found among all of them.
+    by_account: BTreeMap<Option<&'a str>, Vec<&'a ValidatedPolicy>>,
     enforce: bool,
     json: bool,
     verbose: bool,
     /// Each run's AWS requests are its own only when runs do not overlap.
     count_requests: bool,
+}
+
+impl<'a> Shared<'a> {
+    /// The policies that may govern what `policy` governs: those of its account and those of
+    /// the CLI's own credentials (which may be any account); every one for the latter. Only
+    /// these are compared, so a fleet's run does not compare every pair of account-regions.
+    fn peer_candidates(&self, policy: &ValidatedPolicy) -> Vec<&'a ValidatedPolicy> {
+        match role_account(policy) {
+            None => self.by_account.values().flatten().copied().collect(),
+            Some(account) => [Some(account), None].iter().filter_map(|key| self.by_account.get(key)).flatten().copied().collect(),
+        }
+    }
+}
+
+fn role_account(policy: &ValidatedPolicy) -> Option<&str> {
+    policy.aws.role_arn.as_deref().and_then(|arn| arn.split(':').nth(4))
 }
 
 pub async fn run(policies: Vec<LoadedPolicy>, sets: Vec<LoadedSet>, args: &OneShotArgs, enforce: bool, mut failures: Failures) -> ExitCode {
@@ -151,7 +169,10 @@ pub async fn run(policies: Vec<LoadedPolicy>, sets: Vec<LoadedSet>, args: &OneSh
     let shared = Shared {
         connector: &connector,
         metrics: &metrics,
-        all: all.iter().collect(),
+        by_account: all.iter().fold(BTreeMap::new(), |mut by_account, policy| {
+            by_account.entry(role_account(policy)).or_insert_with(Vec::new).push(policy);
+            by_account
+        }),
         enforce,
         json,
         verbose: args.verbose,
@@ -236,7 +257,7 @@ async fn run_one(shared: &Shared<'_>, unit: &Unit) -> Done {
             return Done { row, details: String::new(), json, failure: Some(failure) };
         }
     };
-    let peers = engine::peers(shared.connector, policy, &shared.all).await;
+    let peers = engine::peers(shared.connector, policy, &shared.peer_candidates(policy)).await;
     let planned =
         engine::observe_and_plan_with_peers(cloud.as_ref(), policy.clone(), peers, k8s_openapi::jiff::Timestamp::now().as_second()).await;
     row.drift = planned.drift_count();
