@@ -329,3 +329,10 @@ spec:
     assert_eq!(line_of(&text, &account.id, OTHER_REGION)[2], format!("fleet-{}-{OTHER_REGION}", account.id));
     assert!(text.lines().last().unwrap_or_default().starts_with("Total: 3 account-regions,"), "{text}");
 }
+
+#[test]
+fn parallel_below_one_is_a_usage_error() {
+    let output = common::frugal_command().args(["plan", "--parallel", "0", "-f", "set.yaml"]).output().expect("run frugal");
+    assert_eq!(output.status.code(), Some(64), "{}", stderr(&output));
+    assert!(stderr(&output).contains("--parallel"), "{}", stderr(&output));
+}
