@@ -115,6 +115,39 @@ pub fn read<K>(text: &str) -> Result<Vec<Manifest<K>>, ManifestErrors>
 where
     K: CustomResourceExt + Resource<DynamicType = ()> + DeserializeOwned + 'static,
 {
+    let crd_schema = schema::of::<K>();
+    let kinds = [K::kind(&()).to_string()];
+    each_document(text, |document| read_one::<K>(document, &crd_schema, &kinds))
+}
+
+/// A document of a stream that may hold two kinds.
+#[derive(Clone, Debug)]
+pub enum Either<A, B> {
+    First(Manifest<A>),
+    Second(Manifest<B>),
+}
+
+/// Reads every document of a YAML stream as an `A` or, when its `kind` is `B`'s, as a `B`:
+/// each as strictly as [`read`] reads one kind, and a kind that is neither is refused.
+pub fn read_either<A, B>(text: &str) -> Result<Vec<Either<A, B>>, ManifestErrors>
+where
+    A: CustomResourceExt + Resource<DynamicType = ()> + DeserializeOwned + 'static,
+    B: CustomResourceExt + Resource<DynamicType = ()> + DeserializeOwned + 'static,
+{
+    let (first_schema, second_schema) = (schema::of::<A>(), schema::of::<B>());
+    let kinds = [A::kind(&()).to_string(), B::kind(&()).to_string()];
+    each_document(text, |document| {
+        if top_level_text(document, "kind").as_deref() == Some(&*kinds[1]) {
+            read_one::<B>(document, &second_schema, &kinds).map(Either::Second)
+        } else {
+            read_one::<A>(document, &first_schema, &kinds).map(Either::First)
+        }
+    })
+}
+
+/// Every non-empty document of the stream through `read`; the errors of all of them, or
+/// every value.
+fn each_document<T>(text: &str, mut read: impl FnMut(&MarkedYaml) -> Result<T, Vec<ManifestError>>) -> Result<Vec<T>, ManifestErrors> {
     let documents = MarkedYaml::load_from_str(text).map_err(|error| {
         let mark = error.marker();
         ManifestErrors(vec![ManifestError {
@@ -123,25 +156,38 @@ where
             message: format!("not valid YAML: {}", error.info()),
         }])
     })?;
-    let crd_schema = schema::of::<K>();
-    let mut manifests = Vec::new();
+    let mut read_ok = Vec::new();
     let mut errors = Vec::new();
     for document in &documents {
         if matches!(document.data, YamlData::BadValue | YamlData::Value(Scalar::Null)) {
             continue;
         }
-        match read_one::<K>(document, &crd_schema) {
-            Ok(manifest) => manifests.push(manifest),
+        match read(document) {
+            Ok(value) => read_ok.push(value),
             Err(mut refused) => errors.append(&mut refused),
         }
     }
     if !errors.is_empty() {
         return Err(ManifestErrors(errors));
     }
-    Ok(manifests)
+    Ok(read_ok)
 }
 
-fn read_one<K>(document: &MarkedYaml, crd_schema: &serde_json::Value) -> Result<Manifest<K>, Vec<ManifestError>>
+/// The text of a top-level scalar field of a document, e.g. its `kind`.
+fn top_level_text(document: &MarkedYaml, field: &str) -> Option<String> {
+    let YamlData::Mapping(entries) = &document.data else { return None };
+    entries.iter().find_map(|(key, value)| {
+        let is_field = matches!(&key.data, YamlData::Value(Scalar::String(k)) if k.as_ref() == field);
+        match &value.data {
+            YamlData::Value(Scalar::String(text)) if is_field => Some(text.to_string()),
+            _ => None,
+        }
+    })
+}
+
+/// Reads one document as a `K`; `kinds` are the kinds the stream may hold, for the message
+/// that refuses another.
+fn read_one<K>(document: &MarkedYaml, crd_schema: &serde_json::Value, kinds: &[String]) -> Result<Manifest<K>, Vec<ManifestError>>
 where
     K: CustomResourceExt + Resource<DynamicType = ()> + DeserializeOwned,
 {
@@ -150,18 +196,22 @@ where
     let value = walk.node(document, crd_schema, "");
     let mut errors = walk.errors;
     if let Some(serde_json::Value::Object(object)) = &value {
-        for (field, expected) in [("apiVersion", K::api_version(&())), ("kind", K::kind(&()))] {
+        let api_version = K::api_version(&()).to_string();
+        let expected_kinds = kinds.iter().map(|k| format!("{k:?}")).collect::<Vec<_>>().join(" or ");
+        for (field, expected) in [("apiVersion", format!("{api_version:?}")), ("kind", expected_kinds)] {
+            let allowed = |found: &str| if field == "kind" { kinds.iter().any(|k| k == found) } else { found == api_version };
+            let only = if field == "kind" && kinds.len() > 1 { "the kinds".to_string() } else { format!("the only {field}") };
             match object.get(field).and_then(|v| v.as_str()) {
-                Some(found) if found == expected => {}
+                Some(found) if allowed(found) => {}
                 Some(found) => errors.push(ManifestError {
                     location: walk.locations.get(field).copied(),
                     field: field.to_string(),
-                    message: format!("{found:?} is not {expected:?}, the only {field} this file may have"),
+                    message: format!("{found:?} is not {expected}, {only} this file may have"),
                 }),
                 None => errors.push(ManifestError {
                     location: Some(location),
                     field: field.to_string(),
-                    message: format!("missing: this file's documents must be {expected:?}"),
+                    message: format!("missing: this file's documents must be {expected}"),
                 }),
             }
         }

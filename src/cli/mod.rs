@@ -6,6 +6,7 @@ mod failure;
 mod iam_policy;
 mod oneshot;
 mod output;
+mod set_run;
 
 use std::net::SocketAddr;
 use std::process::ExitCode;
@@ -199,13 +200,25 @@ fn parse_rate(text: &str) -> Result<(f64, f64), String> {
 
 #[derive(clap::Args, Debug)]
 pub struct OneShotArgs {
-    /// A YAML file with one or more CostPolicy documents, a directory of them, or `-` for
-    /// standard input; repeatable.
+    /// A YAML file with one or more CostPolicy and CostPolicySet documents, a directory of
+    /// them, or `-` for standard input; repeatable. A set runs one policy per account and
+    /// region (accounts from spec.accounts), ending in one summary line per account-region.
     #[arg(short = 'f', long = "filename", value_name = "FILE", required = true)]
     pub files: Vec<std::path::PathBuf>,
-    /// Output format.
+    /// Output format. With sets, `json` is one object per account-region.
     #[arg(short = 'o', long, value_enum, default_value = "table")]
     pub output: OutputFormat,
+    /// With sets: how many account-regions run at once (at least 1). Pacing stays per account
+    /// and region, so a higher value never pushes one account past its limits; the bound caps
+    /// the plans held in memory and the AssumeRole sessions opened at once. Default 8: AWS's
+    /// answers set the pace, not local cores. With 1, `-o json` counts each account-region's
+    /// own AWS requests (awsRequests; null otherwise).
+    #[arg(long, value_name = "N", default_value_t = 8, value_parser = clap::value_parser!(u16).range(1..))]
+    pub parallel: u16,
+    /// With sets: also print each account-region's plan, changes and status, as a policy's
+    /// run prints them, before the summary.
+    #[arg(short = 'v', long)]
+    pub verbose: bool,
     #[command(flatten)]
     pub pacing: PacingArgs,
 }

@@ -8,22 +8,23 @@ use std::path::PathBuf;
 
 use k8s_openapi::apimachinery::pkg::apis::meta::v1::Time;
 
-use crate::api::CostPolicy;
-use crate::api::manifest::{self, Manifest, ManifestError, ManifestErrors};
+use crate::api::manifest::{self, Either, Manifest, ManifestError, ManifestErrors};
 use crate::api::validate::{ValidatedPolicy, validate};
+use crate::api::{CostPolicy, CostPolicySet};
 use crate::aws::AwsConnector;
 use crate::engine::{self, CloudConnector, report};
 use crate::metrics::Metrics;
 
 use super::failure::{self, Failure, Stage};
 use super::output;
+use super::set_run::{self, LoadedSet};
 use super::{OneShotArgs, OutputFormat};
 
 const EXIT_IN_SYNC: u8 = 0;
 const EXIT_ERROR: u8 = 1;
 const EXIT_DRIFT: u8 = 2;
 /// Longer than any one-shot run.
-const ONE_RUN: std::time::Duration = std::time::Duration::from_secs(24 * 3600);
+pub(super) const ONE_RUN: std::time::Duration = std::time::Duration::from_secs(24 * 3600);
 
 /// Errors reading the one-shot commands' files, each naming what went wrong and where.
 #[derive(Debug, thiserror::Error)]
@@ -32,7 +33,7 @@ pub enum OneShotError {
     Read { path: String, source: std::io::Error },
     #[error("{}", located(path, &errors.0))]
     Invalid { path: String, errors: ManifestErrors },
-    #[error("{path}: no CostPolicy document found")]
+    #[error("{path}: no CostPolicy or CostPolicySet document found")]
     Empty { path: String },
 }
 
@@ -106,18 +107,57 @@ pub fn load(files: &[PathBuf]) -> Result<Vec<LoadedPolicy>, OneShotError> {
     Ok(policies)
 }
 
+/// What `frugal plan|apply -f` reads: policies and sets, each in the files' order.
+pub struct Documents {
+    pub policies: Vec<LoadedPolicy>,
+    pub sets: Vec<LoadedSet>,
+}
+
+/// Reads every CostPolicy and CostPolicySet document of the files, as strictly as [`load`].
+pub fn load_documents(files: &[PathBuf]) -> Result<Documents, OneShotError> {
+    let mut documents = Documents { policies: Vec::new(), sets: Vec::new() };
+    for (path, text) in sources(files)? {
+        let read = manifest::read_either::<CostPolicy, CostPolicySet>(&text)
+            .map_err(|errors| OneShotError::Invalid { path: path.clone(), errors })?;
+        for manifest in read {
+            match manifest {
+                Either::First(manifest) => documents.policies.push(LoadedPolicy { path: path.clone(), manifest }),
+                Either::Second(manifest) => documents.sets.push(LoadedSet { path: path.clone(), manifest }),
+            }
+        }
+    }
+    if documents.policies.is_empty() && documents.sets.is_empty() {
+        let path = files.iter().map(|f| f.display().to_string()).collect::<Vec<_>>().join(", ");
+        return Err(OneShotError::Empty { path });
+    }
+    Ok(documents)
+}
+
 /// Failures go to stderr as lines, or with `-o json` into the array on stdout, one entry
 /// per policy (or per file error), so a pre-merge check reads one document either way.
-struct Failures {
-    json: bool,
-    entries: Vec<String>,
+pub(super) struct Failures {
+    pub json: bool,
+    pub entries: Vec<String>,
 }
 
 impl Failures {
     /// On stderr each failure is a line `error: {context}{failure}`, then the note if any.
-    fn report(&mut self, policy: Option<&str>, failures: &[Failure], context: &str, note: &str) {
+    pub fn report(&mut self, policy: Option<&str>, failures: &[Failure], context: &str, note: &str) {
+        self.report_entry(failure::json_entry(policy, failures), failures, context, note);
+    }
+
+    /// A set's failures; its `-o json` entry names the set.
+    pub fn report_set(&mut self, set: &str, failures: &[Failure], context: &str, note: &str) {
+        let mut entry = failure::json_entry(None, failures);
+        if let serde_json::Value::Object(map) = &mut entry {
+            map.insert("set".to_string(), set.into());
+        }
+        self.report_entry(entry, failures, context, note);
+    }
+
+    fn report_entry(&mut self, entry: serde_json::Value, failures: &[Failure], context: &str, note: &str) {
         if self.json {
-            self.entries.push(serde_json::to_string_pretty(&failure::json_entry(policy, failures)).unwrap_or_default());
+            self.entries.push(serde_json::to_string_pretty(&entry).unwrap_or_default());
             return;
         }
         for failure in failures {
@@ -132,8 +172,8 @@ impl Failures {
 pub async fn run(args: OneShotArgs, enforce: bool) -> ExitCode {
     let json = args.output == OutputFormat::Json;
     let mut failures = Failures { json, entries: Vec::new() };
-    let policies = match load(&args.files) {
-        Ok(p) => p,
+    let documents = match load_documents(&args.files) {
+        Ok(d) => d,
         Err(error) => {
             let read: Vec<Failure> = match &error {
                 OneShotError::Invalid { path, errors } => errors.0.iter().map(|e| Failure::in_file(Stage::Read, path, e)).collect(),
@@ -146,15 +186,17 @@ pub async fn run(args: OneShotArgs, enforce: bool) -> ExitCode {
             return ExitCode::from(EXIT_ERROR);
         }
     };
-    // One run observes each account once: policies of one account share its reads for the
-    // whole run, and any change the run makes there ends the sharing, so it is always seen.
-    let metrics = Metrics::new();
-    let connector: Arc<dyn CloudConnector> =
-        Arc::new(AwsConnector::new(metrics.clone(), args.pacing.config()).with_observation_ttl(ONE_RUN));
-    let mut exit = EXIT_IN_SYNC;
-    // Validate every policy first: each is planned next to the valid others of the file, so
-    // two policies governing the same snapshots or VPCs are reported and the stricter wins.
+    if documents.sets.is_empty() {
+        run_policies(documents.policies, &args, enforce, failures).await
+    } else {
+        set_run::run(documents.policies, documents.sets, &args, enforce, failures).await
+    }
+}
+
+/// Validates every policy, reporting the invalid ones; true when there was any.
+pub(super) fn validate_all(policies: Vec<LoadedPolicy>, failures: &mut Failures) -> (Vec<ValidatedPolicy>, bool) {
     let mut valid = Vec::new();
+    let mut any_invalid = false;
     for policy in policies {
         match policy.validate() {
             Ok(v) => valid.push(v),
@@ -162,10 +204,25 @@ pub async fn run(args: OneShotArgs, enforce: bool) -> ExitCode {
                 let invalid: Vec<Failure> = errors.0.iter().map(|e| Failure::in_file(Stage::Validate, &policy.path, e)).collect();
                 let name = policy.name();
                 failures.report(Some(&name), &invalid, "", &format!("policy {name:?} is invalid, nothing in AWS was touched"));
-                exit = EXIT_ERROR;
+                any_invalid = true;
             }
         }
     }
+    (valid, any_invalid)
+}
+
+/// Policies only: one after the other, each printed in full as it is done.
+async fn run_policies(policies: Vec<LoadedPolicy>, args: &OneShotArgs, enforce: bool, mut failures: Failures) -> ExitCode {
+    let json = failures.json;
+    // One run observes each account once: policies of one account share its reads for the
+    // whole run, and any change the run makes there ends the sharing, so it is always seen.
+    let metrics = Metrics::new();
+    let connector: Arc<dyn CloudConnector> =
+        Arc::new(AwsConnector::new(metrics.clone(), args.pacing.config()).with_observation_ttl(ONE_RUN));
+    // Validate every policy first: each is planned next to the valid others of the file, so
+    // two policies governing the same snapshots or VPCs are reported and the stricter wins.
+    let (valid, any_invalid) = validate_all(policies, &mut failures);
+    let mut exit = if any_invalid { EXIT_ERROR } else { EXIT_IN_SYNC };
     for validated in &valid {
         let name = validated.name.clone();
         let requests_before = metrics.aws_request_counts();

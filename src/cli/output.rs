@@ -17,6 +17,7 @@ mod gateway_endpoints;
 mod right_sizing;
 mod snapshot_retention;
 mod ssm_access;
+pub mod summary;
 
 pub fn plan_table(planned: &PlannedRun) -> String {
     let policy = &planned.policy;
@@ -180,6 +181,23 @@ pub struct JsonReport<'a> {
 impl JsonReport<'_> {
     pub fn with_error(self, error: Option<super::failure::Failure>) -> Self {
         JsonReport { error, ..self }
+    }
+}
+
+/// One account-region's `-o json` object of a run with sets: the account and the set, then
+/// its policy's report (policy, region, mode, areas, status, awsRequests, error).
+#[derive(serde::Serialize)]
+pub struct AccountRegionJson<'a> {
+    account: &'a str,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    set: Option<&'a str>,
+    #[serde(flatten)]
+    report: JsonReport<'a>,
+}
+
+impl<'a> AccountRegionJson<'a> {
+    pub fn new(account: &'a str, set: Option<&'a str>, report: JsonReport<'a>) -> Self {
+        AccountRegionJson { account, set, report }
     }
 }
 

@@ -185,3 +185,34 @@ fn broken_yaml_is_an_error_with_its_line() {
     let errors = refused(&format!("{HEAD}spec:\n  mode: Audit\n  mode: Enforce\n"));
     assert!(errors[0].message.starts_with("not valid YAML"), "a duplicate key is refused: {errors:?}");
 }
+
+#[test]
+fn a_stream_of_two_kinds_reads_each_document_as_its_own_kind_as_strictly() {
+    use crate::api::CostPolicySet;
+    let policy =
+        "apiVersion: frugal.dev/v1alpha1\nkind: CostPolicy\nmetadata: {name: p}\nspec: {aws: {region: eu-west-1}, accessKeys: {}}\n";
+    let set = "apiVersion: frugal.dev/v1alpha1\nkind: CostPolicySet\nmetadata: {name: s}\nspec:\n  accounts: {ids: ['111122223333'], roleName: r}\n  regions: [eu-west-1]\n  template: {accessKeys: {}}\n";
+    let read = read_either::<CostPolicy, CostPolicySet>(&format!("{policy}---\n{set}")).expect("both read");
+    let kinds: Vec<&str> = read
+        .iter()
+        .map(|d| match d {
+            Either::First(_) => "policy",
+            Either::Second(_) => "set",
+        })
+        .collect();
+    assert_eq!(kinds, ["policy", "set"]);
+
+    let typo = set.replace("roleName", "rolName");
+    let Err(ManifestErrors(errors)) = read_either::<CostPolicy, CostPolicySet>(&format!("{policy}---\n{typo}")) else {
+        panic!("a typo in the set is refused")
+    };
+    assert_eq!(
+        errors.iter().map(ToString::to_string).collect::<Vec<_>>(),
+        ["10:37: spec.accounts.rolName: unknown field; did you mean roleName?"]
+    );
+
+    let Err(ManifestErrors(errors)) = read_either::<CostPolicy, CostPolicySet>(&set.replace("kind: CostPolicySet", "kind: Policy")) else {
+        panic!("another kind is refused")
+    };
+    assert_eq!(errors[0].to_string(), "2:7: kind: \"Policy\" is not \"CostPolicy\" or \"CostPolicySet\", the kinds this file may have");
+}
