@@ -224,8 +224,11 @@ async fn an_account_whose_role_cannot_be_assumed_fails_alone_and_exits_1() {
     assert_eq!(plan.status.code(), Some(1), "a failure wins over drift\n{text}\n{}", stderr(&plan));
     for region in [REGION, OTHER_REGION] {
         let denied = line_of(&text, &accounts[1].id, region).join(" ");
-        // The SDK reports an AssumeRole refusal as credentials that could not be loaded.
-        assert!(denied.contains("failed (credentials): AWS credentials could not be loaded"), "the error shows on the line: {denied}");
+        // STS's own answer, not the credential chain's hint: the chain found credentials.
+        assert!(
+            denied.contains("failed (access_denied): the role could not be assumed: sts:AssumeRole answered AccessDenied: not authorized to perform sts:AssumeRole"),
+            "the error shows on the line: {denied}"
+        );
     }
     for account in [&accounts[0], &accounts[2]] {
         assert_eq!(drift_and_findings(&text, &account.id, REGION), ("1".into(), "1".into()), "the others still ran:\n{text}");

@@ -66,11 +66,21 @@ fn cause_without_answer(error: &(dyn std::error::Error + 'static)) -> Option<(Er
         if let Some(credentials) = current.downcast_ref::<CredentialsError>() {
             let message = match credentials {
                 CredentialsError::CredentialsNotLoaded(_) => format!("no AWS credentials found; looked in {CREDENTIAL_CHAIN}"),
-                // A provider that found credentials but failed to load them says why.
-                other => format!(
-                    "AWS credentials could not be loaded ({}); the chain looks in {CREDENTIAL_CHAIN}",
-                    concise(&aws_smithy_types::error::display::DisplayErrorContext(other).to_string())
-                ),
+                // The chain found credentials, but STS refused the policy's role: the role's
+                // trust policy (or the caller's permissions) is at fault, not the chain.
+                other => match assume_role_refusal(other) {
+                    Some((code, refusal)) => {
+                        return Some((
+                            kind_of(Some(&code), None),
+                            format!("the role could not be assumed: sts:AssumeRole answered {refusal}"),
+                        ));
+                    }
+                    // A provider that found credentials but failed to load them says why.
+                    None => format!(
+                        "AWS credentials could not be loaded ({}); the chain looks in {CREDENTIAL_CHAIN}",
+                        concise(&aws_smithy_types::error::display::DisplayErrorContext(other).to_string())
+                    ),
+                },
             };
             return Some((ErrorKind::Credentials, message));
         }
@@ -80,6 +90,24 @@ fn cause_without_answer(error: &(dyn std::error::Error + 'static)) -> Option<(Er
                 std::io::ErrorKind::TimedOut => return Some((ErrorKind::Network, "connection timed out".to_string())),
                 _ => {}
             }
+        }
+        source = current.source();
+    }
+    None
+}
+
+/// STS's refusal of AssumeRole somewhere in a credentials error: its code, and `code: message`.
+fn assume_role_refusal(error: &(dyn std::error::Error + 'static)) -> Option<(String, String)> {
+    use aws_sdk_sts::error::ProvideErrorMetadata;
+    let mut source = Some(error);
+    while let Some(current) = source {
+        if let Some(refusal) = current.downcast_ref::<aws_sdk_sts::operation::assume_role::AssumeRoleError>() {
+            let code = refusal.code().unwrap_or("unknown error").to_string();
+            let text = match refusal.message() {
+                Some(message) => format!("{code}: {}", concise(message)),
+                None => code.clone(),
+            };
+            return Some((code, text));
         }
         source = current.source();
     }
