@@ -88,6 +88,22 @@ pub struct NotificationLabels {
     pub outcome: String,
 }
 
+#[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
+pub struct SetLabels {
+    /// The CostPolicySet's name.
+    pub set: String,
+}
+
+#[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
+pub struct SetPolicyLabels {
+    pub set: String,
+    /// ready, not_ready, stalled
+    pub state: String,
+}
+
+/// The `state` values of `frugal_set_policies`.
+pub const SET_POLICY_STATES: [&str; 3] = ["ready", "not_ready", "stalled"];
+
 /// Every metric the operator exports.
 pub struct Metrics {
     registry: Registry,
@@ -110,6 +126,13 @@ pub struct Metrics {
     pub notifications: Family<NotificationLabels, Counter>,
     /// 1 while this replica runs the controller (holds the lease, or runs without election).
     pub leader: Gauge,
+    /// CostPolicySet reconciles by result, and failed ones by category.
+    pub set_reconciles: Family<ReconcileLabels, Counter>,
+    pub set_reconcile_errors: Family<ErrorLabels, Counter>,
+    /// The accounts a set covers (its ids, or those read from Organizations).
+    pub set_accounts: Family<SetLabels, Gauge>,
+    /// A set's generated policies by state.
+    pub set_policies: Family<SetPolicyLabels, Gauge>,
     /// The aws_requests counters again, readable (a Family cannot be listed): the one-shot
     /// CLI reports them so benchmarks can check them against the emulator's request log.
     aws_request_totals: std::sync::Mutex<AwsRequestCounts>,
@@ -183,9 +206,33 @@ impl Metrics {
             "1 while this replica runs the controller (holds the leader lease, or runs without leader election), else 0",
             leader.clone(),
         );
+        let set_reconciles = Family::<ReconcileLabels, Counter>::default();
+        registry.register(
+            "set_reconciles",
+            "CostPolicySet reconciles by result: success, error, invalid_spec, organizations_unavailable",
+            set_reconciles.clone(),
+        );
+        let set_reconcile_errors = Family::<ErrorLabels, Counter>::default();
+        registry.register(
+            "set_reconcile_errors",
+            "Failed CostPolicySet reconciles by error category: kubernetes, status, organizations",
+            set_reconcile_errors.clone(),
+        );
+        let set_accounts = Family::<SetLabels, Gauge>::default();
+        registry.register(
+            "set_accounts",
+            "Accounts a CostPolicySet covers after its last reconcile (listed ids, or read from AWS Organizations)",
+            set_accounts.clone(),
+        );
+        let set_policies = Family::<SetPolicyLabels, Gauge>::default();
+        registry.register("set_policies", "A CostPolicySet's generated policies by state: ready, not_ready, stalled", set_policies.clone());
         Arc::new(Self {
             registry,
             leader,
+            set_reconciles,
+            set_reconcile_errors,
+            set_accounts,
+            set_policies,
             reconcile_errors,
             reconciles,
             reconcile_duration,
@@ -261,6 +308,22 @@ impl Metrics {
         ] {
             let labels = RightSizingLabels { policy: policy.to_string(), finding: finding.to_string() };
             self.right_sizing_resources.get_or_create(&labels).set(i64::from(count));
+        }
+    }
+
+    /// Publishes a set's accounts and its policies by state, from the status it wrote.
+    pub fn record_set(&self, set: &str, status: &crate::api::CostPolicySetStatus) {
+        self.set_accounts.get_or_create(&SetLabels { set: set.to_string() }).set(i64::from(status.accounts));
+        for (state, count) in SET_POLICY_STATES.into_iter().zip([status.ready, status.not_ready, status.stalled]) {
+            self.set_policies.get_or_create(&SetPolicyLabels { set: set.to_string(), state: state.to_string() }).set(i64::from(count));
+        }
+    }
+
+    /// Drops a deleted set's gauges, so a gone set is not reported forever.
+    pub fn forget_set(&self, set: &str) {
+        self.set_accounts.remove(&SetLabels { set: set.to_string() });
+        for state in SET_POLICY_STATES {
+            self.set_policies.remove(&SetPolicyLabels { set: set.to_string(), state: state.to_string() });
         }
     }
 

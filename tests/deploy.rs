@@ -91,7 +91,8 @@ fn argocd_health_of_a_set_follows_its_policies() {
     };
     for (ready, health) in [("True", "Healthy"), ("False", "Progressing")] {
         let policies = [generated(ready)];
-        let observed = Observed { policies: &policies, invalid: None, names_taken: &[], accounts: 1, regions: 1 };
+        let observed =
+            Observed { policies: &policies, invalid: None, names_taken: &[], organizations_error: None, accounts: 1, regions: 1 };
         let set_status = status(None, Some(4), &observed, &now);
         let object = serde_json::json!({"apiVersion": "frugal.dev/v1alpha1", "kind": "CostPolicySet", "metadata": {"name": "prod", "generation": 4}, "status": set_status});
         assert_eq!(argocd_health(object).0, health, "policy Ready={ready}");
