@@ -32,7 +32,7 @@ use super::events::{normal, warning};
 use super::status::{self, StatusWriteError};
 use crate::api::conditions::{self, STALLED, reason};
 use crate::api::names::{CONTROLLER_NAME, LABEL_SET, SET_FIELD_MANAGER};
-use crate::api::validate::validate_set;
+use crate::api::validate::{SetAccounts, validate_set};
 use crate::api::{CostPolicy, CostPolicySet, CostPolicySetStatus};
 use crate::metrics::{ErrorLabels, Metrics, ReconcileLabels};
 use crate::set::accounts::{AccountsError, OrganizationReader, resolve};
@@ -54,12 +54,41 @@ pub struct SetContext {
     pub reporter: Reporter,
     /// Per-set backoff of failed reconciles (an Organizations read, the API server).
     pub backoff: Backoff,
+    /// The accounts last read from Organizations, per set.
+    resolved: ResolvedAccounts,
+}
+
+/// The accounts last read from Organizations per set uid, with the set's resourceVersion
+/// then: a reconcile triggered by a generated policy's status change reuses them, while any
+/// change of the set itself (spec, labels, annotations) or the resync reads again. Without it
+/// every status change of any generated policy would walk the organization.
+#[derive(Default)]
+struct ResolvedAccounts(std::sync::Mutex<std::collections::HashMap<String, Resolved>>);
+
+/// One read: the set's resourceVersion then, when, and the accounts.
+type Resolved = (Option<String>, std::time::Instant, Vec<String>);
+
+impl ResolvedAccounts {
+    fn get(&self, uid: &str, resource_version: Option<&String>) -> Option<Vec<String>> {
+        let cache = self.0.lock().unwrap_or_else(|poisoned| poisoned.into_inner());
+        let (version, read_at, accounts) = cache.get(uid)?;
+        (version.as_ref() == resource_version && read_at.elapsed() < RESYNC).then(|| accounts.clone())
+    }
+
+    fn put(&self, uid: &str, resource_version: Option<String>, accounts: &[String]) {
+        let mut cache = self.0.lock().unwrap_or_else(|poisoned| poisoned.into_inner());
+        cache.insert(uid.to_string(), (resource_version, std::time::Instant::now(), accounts.to_vec()));
+    }
+
+    fn forget(&self, uid: &str) {
+        self.0.lock().unwrap_or_else(|poisoned| poisoned.into_inner()).remove(uid);
+    }
 }
 
 impl SetContext {
     pub fn new(client: Client, organizations: Arc<dyn OrganizationReader>, metrics: Arc<Metrics>) -> Self {
         let reporter = Reporter { controller: CONTROLLER_NAME.to_string(), instance: std::env::var("POD_NAME").ok() };
-        Self { client, organizations, metrics, reporter, backoff: Backoff::default() }
+        Self { client, organizations, metrics, reporter, backoff: Backoff::default(), resolved: ResolvedAccounts::default() }
     }
 }
 
@@ -123,6 +152,9 @@ async fn reconcile_inner(set: &CostPolicySet, ctx: &SetContext) -> Result<Outcom
     if set.meta().deletion_timestamp.is_some() {
         // The garbage collector deletes the generated policies; nothing is ours to do.
         ctx.metrics.forget_set(&name);
+        if let Some(uid) = &set.meta().uid {
+            ctx.resolved.forget(uid);
+        }
         return Ok(Outcome::Done);
     }
     let uid = set.meta().uid.clone().ok_or_else(|| SetError::NoUid(name.clone()))?;
@@ -166,7 +198,20 @@ async fn reconcile_inner(set: &CostPolicySet, ctx: &SetContext) -> Result<Outcom
             return Ok(Outcome::Invalid);
         }
     };
-    let accounts = match resolve(&valid, ctx.organizations.as_ref()).await {
+    let version = set.meta().resource_version.clone();
+    let cached = match &valid.accounts {
+        SetAccounts::Organization(_) => ctx.resolved.get(&uid, version.as_ref()),
+        SetAccounts::Ids(_) => None,
+    };
+    let read = match cached {
+        Some(accounts) => Ok(accounts),
+        None => resolve(&valid, ctx.organizations.as_ref()).await.inspect(|accounts| {
+            if let SetAccounts::Organization(_) = &valid.accounts {
+                ctx.resolved.put(&uid, version, accounts);
+            }
+        }),
+    };
+    let accounts = match read {
         Ok(accounts) => accounts,
         Err(error) => {
             // A failed read never deletes (safety rule 12): the policies stay as they were.

@@ -88,12 +88,13 @@ template: {{gatewayEndpoints: {{services: [s3]}}}}
     set
 }
 
-/// An in-memory organization: UNIT's accounts, or a failure of every read.
-struct Organization(Result<Vec<MemberAccount>, CloudError>);
+/// An in-memory organization: UNIT's accounts, or a failure of every read; counts the reads
+/// of UNIT's accounts.
+struct Organization(Result<Vec<MemberAccount>, CloudError>, Arc<std::sync::atomic::AtomicUsize>);
 
 impl Organization {
     fn active(ids: &[&str]) -> Self {
-        Self(Ok(ids.iter().map(|id| MemberAccount::new(*id, "ACTIVE")).collect()))
+        Self(Ok(ids.iter().map(|id| MemberAccount::new(*id, "ACTIVE")).collect()), Arc::default())
     }
 }
 
@@ -104,6 +105,7 @@ impl OrganizationReader for Organization {
     }
     async fn accounts(&self, _: &OrganizationScope, parent: &str) -> Result<Vec<MemberAccount>, CloudError> {
         assert_eq!(parent, UNIT);
+        self.1.fetch_add(1, std::sync::atomic::Ordering::SeqCst);
         self.0.clone()
     }
     async fn account_tags(&self, _: &OrganizationScope, _: &str) -> Result<BTreeMap<String, String>, CloudError> {
@@ -187,6 +189,15 @@ async fn run_with(
     let (service, mut handle) = tower_test::mock::pair::<Request<Body>, Response<Body>>();
     let ctx = Arc::new(SetContext::new(kube::Client::new(service, "default"), Arc::new(organization), metrics));
     let reconcile = tokio::spawn(reconcile_set(Arc::new(set), ctx));
+    finish(reconcile, &mut handle, scenario).await
+}
+
+/// Answers `scenario`'s requests, then waits for the reconcile's result.
+async fn finish(
+    reconcile: tokio::task::JoinHandle<Result<kube::runtime::controller::Action, super::SetError>>,
+    mut handle: &mut Handle,
+    scenario: impl AsyncFnOnce(&mut Handle),
+) -> Result<kube::runtime::controller::Action, super::SetError> {
     tokio::time::timeout(Duration::from_secs(5), scenario(&mut handle)).await.expect("the expected requests came");
     tokio::time::timeout(Duration::from_secs(5), reconcile).await.expect("the reconcile ended").expect("no panic")
 }
@@ -285,7 +296,10 @@ async fn a_name_held_by_a_policy_the_set_does_not_control_is_not_taken_over() {
 async fn a_failed_organizations_read_keeps_every_policy_says_why_and_is_retried() {
     let set = organization_set();
     let before = stored_with(&set, &Organization::active(&["111122223333", "444455556666"]));
-    let denied = Organization(Err(CloudError::new("ListAccountsForParent", ErrorKind::AccessDenied, "AccessDeniedException: not allowed")));
+    let denied = Organization(
+        Err(CloudError::new("ListAccountsForParent", ErrorKind::AccessDenied, "AccessDeniedException: not allowed")),
+        Arc::default(),
+    );
     let metrics = Metrics::new();
     let result = run_with(set.clone(), denied, metrics.clone(), async |handle| {
         expect_list(handle, &before).await;
@@ -334,4 +348,31 @@ async fn an_account_that_leaves_the_unit_has_its_policy_deleted() {
     let exported = metrics.encode();
     assert!(exported.contains("frugal_set_accounts{set=\"prod\"} 1"), "{exported}");
     assert!(exported.contains("frugal_set_policies{set=\"prod\",state=\"not_ready\"} 1"), "{exported}");
+}
+
+/// A generated policy's status change reconciles its set: the accounts read for this very
+/// set object are reused; a change of the set reads Organizations again.
+#[tokio::test]
+async fn organizations_is_read_again_only_when_the_set_changed() {
+    let mut set = organization_set();
+    set.metadata.resource_version = Some("7".to_string());
+    let organization = Organization::active(&["111122223333"]);
+    let reads = organization.1.clone();
+    let before = stored_with(&set, &organization);
+    reads.store(0, std::sync::atomic::Ordering::SeqCst);
+    let (service, mut handle) = tower_test::mock::pair::<Request<Body>, Response<Body>>();
+    let ctx = Arc::new(SetContext::new(kube::Client::new(service, "default"), Arc::new(organization), Metrics::new()));
+    let mut versions = vec![("7", 1), ("7", 1), ("8", 2)];
+    for (version, expected_reads) in versions.drain(..) {
+        set.metadata.resource_version = Some(version.to_string());
+        let reconcile = tokio::spawn(reconcile_set(Arc::new(set.clone()), ctx.clone()));
+        let current = set.clone();
+        finish(reconcile, &mut handle, async |handle| {
+            expect_list(handle, &before).await;
+            expect_status(handle, &current).await;
+        })
+        .await
+        .expect("the reconcile succeeded");
+        assert_eq!(reads.load(std::sync::atomic::Ordering::SeqCst), expected_reads, "resourceVersion {version}");
+    }
 }
