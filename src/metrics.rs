@@ -133,6 +133,8 @@ pub struct Metrics {
     pub set_accounts: Family<SetLabels, Gauge>,
     /// A set's generated policies by state.
     pub set_policies: Family<SetPolicyLabels, Gauge>,
+    /// The sets with gauges (a Family cannot be listed), so a deleted set's can be dropped.
+    set_names: std::sync::Mutex<std::collections::BTreeSet<String>>,
     /// The aws_requests counters again, readable (a Family cannot be listed): the one-shot
     /// CLI reports them so benchmarks can check them against the emulator's request log.
     aws_request_totals: std::sync::Mutex<AwsRequestCounts>,
@@ -233,6 +235,7 @@ impl Metrics {
             set_reconcile_errors,
             set_accounts,
             set_policies,
+            set_names: std::sync::Mutex::default(),
             reconcile_errors,
             reconciles,
             reconcile_duration,
@@ -313,6 +316,7 @@ impl Metrics {
 
     /// Publishes a set's accounts and its policies by state, from the status it wrote.
     pub fn record_set(&self, set: &str, status: &crate::api::CostPolicySetStatus) {
+        self.set_names.lock().unwrap_or_else(|poisoned| poisoned.into_inner()).insert(set.to_string());
         self.set_accounts.get_or_create(&SetLabels { set: set.to_string() }).set(i64::from(status.accounts));
         for (state, count) in SET_POLICY_STATES.into_iter().zip([status.ready, status.not_ready, status.stalled]) {
             self.set_policies.get_or_create(&SetPolicyLabels { set: set.to_string(), state: state.to_string() }).set(i64::from(count));
@@ -321,9 +325,20 @@ impl Metrics {
 
     /// Drops a deleted set's gauges, so a gone set is not reported forever.
     pub fn forget_set(&self, set: &str) {
+        self.set_names.lock().unwrap_or_else(|poisoned| poisoned.into_inner()).remove(set);
         self.set_accounts.remove(&SetLabels { set: set.to_string() });
         for state in SET_POLICY_STATES {
             self.set_policies.remove(&SetPolicyLabels { set: set.to_string(), state: state.to_string() });
+        }
+    }
+
+    /// Drops the gauges of every set not in `live` (sets are deleted without a finalizer, so
+    /// no reconcile sees them go).
+    pub fn retain_sets(&self, live: &std::collections::BTreeSet<String>) {
+        let gone: Vec<String> =
+            self.set_names.lock().unwrap_or_else(|poisoned| poisoned.into_inner()).iter().filter(|s| !live.contains(*s)).cloned().collect();
+        for set in gone {
+            self.forget_set(&set);
         }
     }
 
@@ -338,5 +353,23 @@ impl Metrics {
                 outcome: outcome.to_string(),
             })
             .inc();
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_deleted_sets_gauges_are_dropped() {
+        let metrics = Metrics::new();
+        let status = crate::api::CostPolicySetStatus { accounts: 3, ready: 2, ..Default::default() };
+        metrics.record_set("kept", &status);
+        metrics.record_set("gone", &status);
+        metrics.retain_sets(&std::collections::BTreeSet::from(["kept".to_string()]));
+        let exported = metrics.encode();
+        assert!(exported.contains("frugal_set_accounts{set=\"kept\"} 3"), "{exported}");
+        assert!(exported.contains("frugal_set_policies{set=\"kept\",state=\"ready\"} 2"), "{exported}");
+        assert!(!exported.contains("\"gone\""), "{exported}");
     }
 }

@@ -318,6 +318,9 @@ fn exported_metric_names() -> BTreeSet<String> {
     let metrics = Metrics::new();
     metrics.reconciles.get_or_create(&ReconcileLabels { result: "success".into() }).inc();
     metrics.reconcile_errors.get_or_create(&ErrorLabels { category: "aws".into() }).inc();
+    metrics.set_reconciles.get_or_create(&ReconcileLabels { result: "success".into() }).inc();
+    metrics.set_reconcile_errors.get_or_create(&ErrorLabels { category: "organizations".into() }).inc();
+    metrics.record_set("s", &frugal_operator::api::CostPolicySetStatus::default());
     metrics.count_aws_request("ec2", "DescribeVpcs", "success");
     let area = AreaLabels { policy: "p".into(), area: "snapshotRetention".into() };
     metrics.findings.get_or_create(&area).set(1);

@@ -56,6 +56,8 @@ pub struct SetContext {
     pub backoff: Backoff,
     /// The accounts last read from Organizations, per set.
     resolved: ResolvedAccounts,
+    /// The sets the controller watches (its reflector), to drop a deleted set's gauges.
+    pub sets: Option<kube::runtime::reflector::Store<CostPolicySet>>,
 }
 
 /// The accounts last read from Organizations per set uid, with the set's resourceVersion
@@ -88,7 +90,7 @@ impl ResolvedAccounts {
 impl SetContext {
     pub fn new(client: Client, organizations: Arc<dyn OrganizationReader>, metrics: Arc<Metrics>) -> Self {
         let reporter = Reporter { controller: CONTROLLER_NAME.to_string(), instance: std::env::var("POD_NAME").ok() };
-        Self { client, organizations, metrics, reporter, backoff: Backoff::default(), resolved: ResolvedAccounts::default() }
+        Self { client, organizations, metrics, reporter, backoff: Backoff::default(), resolved: ResolvedAccounts::default(), sets: None }
     }
 }
 
@@ -131,6 +133,9 @@ pub async fn reconcile_set(set: Arc<CostPolicySet>, ctx: Arc<SetContext>) -> Res
         Err(_) => "error",
     };
     ctx.metrics.set_reconciles.get_or_create(&ReconcileLabels { result: label.to_string() }).inc();
+    if let Some(sets) = &ctx.sets {
+        ctx.metrics.retain_sets(&sets.state().iter().map(|s| s.name_any()).collect());
+    }
     if let Err(error) = &result {
         ctx.metrics.set_reconcile_errors.get_or_create(&ErrorLabels { category: error.category().to_string() }).inc();
     }
@@ -391,8 +396,11 @@ pub async fn run(
     }
     // Only generated policies: every one carries the set label.
     let owned_watch = watcher::Config::default().any_semantic().labels(LABEL_SET);
-    let ctx = Arc::new(SetContext::new(client.clone(), organizations, metrics));
-    Controller::new(Api::<CostPolicySet>::all(client.clone()), sets_watch)
+    let controller = Controller::new(Api::<CostPolicySet>::all(client.clone()), sets_watch);
+    let mut ctx = SetContext::new(client.clone(), organizations, metrics);
+    ctx.sets = Some(controller.store());
+    let ctx = Arc::new(ctx);
+    controller
         .owns(Api::<CostPolicy>::all(client), owned_watch)
         .graceful_shutdown_on(shutdown)
         .run(reconcile_set, set_error_policy, ctx)
