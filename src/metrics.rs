@@ -88,6 +88,22 @@ pub struct NotificationLabels {
     pub outcome: String,
 }
 
+#[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
+pub struct SetLabels {
+    /// The CostPolicySet's name.
+    pub set: String,
+}
+
+#[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
+pub struct SetPolicyLabels {
+    pub set: String,
+    /// ready, not_ready, stalled
+    pub state: String,
+}
+
+/// The `state` values of `frugal_set_policies`.
+pub const SET_POLICY_STATES: [&str; 3] = ["ready", "not_ready", "stalled"];
+
 /// Every metric the operator exports.
 pub struct Metrics {
     registry: Registry,
@@ -110,6 +126,15 @@ pub struct Metrics {
     pub notifications: Family<NotificationLabels, Counter>,
     /// 1 while this replica runs the controller (holds the lease, or runs without election).
     pub leader: Gauge,
+    /// CostPolicySet reconciles by result, and failed ones by category.
+    pub set_reconciles: Family<ReconcileLabels, Counter>,
+    pub set_reconcile_errors: Family<ErrorLabels, Counter>,
+    /// The accounts a set covers (its ids, or those read from Organizations).
+    pub set_accounts: Family<SetLabels, Gauge>,
+    /// A set's generated policies by state.
+    pub set_policies: Family<SetPolicyLabels, Gauge>,
+    /// The sets with gauges (a Family cannot be listed), so a deleted set's can be dropped.
+    set_names: std::sync::Mutex<std::collections::BTreeSet<String>>,
     /// The aws_requests counters again, readable (a Family cannot be listed): the one-shot
     /// CLI reports them so benchmarks can check them against the emulator's request log.
     aws_request_totals: std::sync::Mutex<AwsRequestCounts>,
@@ -183,9 +208,34 @@ impl Metrics {
             "1 while this replica runs the controller (holds the leader lease, or runs without leader election), else 0",
             leader.clone(),
         );
+        let set_reconciles = Family::<ReconcileLabels, Counter>::default();
+        registry.register(
+            "set_reconciles",
+            "CostPolicySet reconciles by result: success, error, invalid_spec, organizations_unavailable",
+            set_reconciles.clone(),
+        );
+        let set_reconcile_errors = Family::<ErrorLabels, Counter>::default();
+        registry.register(
+            "set_reconcile_errors",
+            "Failed CostPolicySet reconciles by error category: kubernetes, status, organizations",
+            set_reconcile_errors.clone(),
+        );
+        let set_accounts = Family::<SetLabels, Gauge>::default();
+        registry.register(
+            "set_accounts",
+            "Accounts a CostPolicySet covers after its last reconcile (listed ids, or read from AWS Organizations)",
+            set_accounts.clone(),
+        );
+        let set_policies = Family::<SetPolicyLabels, Gauge>::default();
+        registry.register("set_policies", "A CostPolicySet's generated policies by state: ready, not_ready, stalled", set_policies.clone());
         Arc::new(Self {
             registry,
             leader,
+            set_reconciles,
+            set_reconcile_errors,
+            set_accounts,
+            set_policies,
+            set_names: std::sync::Mutex::default(),
             reconcile_errors,
             reconciles,
             reconcile_duration,
@@ -264,6 +314,34 @@ impl Metrics {
         }
     }
 
+    /// Publishes a set's accounts and its policies by state, from the status it wrote.
+    pub fn record_set(&self, set: &str, status: &crate::api::CostPolicySetStatus) {
+        self.set_names.lock().unwrap_or_else(|poisoned| poisoned.into_inner()).insert(set.to_string());
+        self.set_accounts.get_or_create(&SetLabels { set: set.to_string() }).set(i64::from(status.accounts));
+        for (state, count) in SET_POLICY_STATES.into_iter().zip([status.ready, status.not_ready, status.stalled]) {
+            self.set_policies.get_or_create(&SetPolicyLabels { set: set.to_string(), state: state.to_string() }).set(i64::from(count));
+        }
+    }
+
+    /// Drops a deleted set's gauges, so a gone set is not reported forever.
+    pub fn forget_set(&self, set: &str) {
+        self.set_names.lock().unwrap_or_else(|poisoned| poisoned.into_inner()).remove(set);
+        self.set_accounts.remove(&SetLabels { set: set.to_string() });
+        for state in SET_POLICY_STATES {
+            self.set_policies.remove(&SetPolicyLabels { set: set.to_string(), state: state.to_string() });
+        }
+    }
+
+    /// Drops the gauges of every set not in `live` (sets are deleted without a finalizer, so
+    /// no reconcile sees them go).
+    pub fn retain_sets(&self, live: &std::collections::BTreeSet<String>) {
+        let gone: Vec<String> =
+            self.set_names.lock().unwrap_or_else(|poisoned| poisoned.into_inner()).iter().filter(|s| !live.contains(*s)).cloned().collect();
+        for set in gone {
+            self.forget_set(&set);
+        }
+    }
+
     pub fn count_aws_request(&self, service: &str, operation: &str, outcome: &str) {
         if let Ok(mut totals) = self.aws_request_totals.lock() {
             *totals.entry((service.to_string(), operation.to_string(), outcome.to_string())).or_default() += 1;
@@ -275,5 +353,23 @@ impl Metrics {
                 outcome: outcome.to_string(),
             })
             .inc();
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_deleted_sets_gauges_are_dropped() {
+        let metrics = Metrics::new();
+        let status = crate::api::CostPolicySetStatus { accounts: 3, ready: 2, ..Default::default() };
+        metrics.record_set("kept", &status);
+        metrics.record_set("gone", &status);
+        metrics.retain_sets(&std::collections::BTreeSet::from(["kept".to_string()]));
+        let exported = metrics.encode();
+        assert!(exported.contains("frugal_set_accounts{set=\"kept\"} 3"), "{exported}");
+        assert!(exported.contains("frugal_set_policies{set=\"kept\",state=\"ready\"} 2"), "{exported}");
+        assert!(!exported.contains("\"gone\""), "{exported}");
     }
 }

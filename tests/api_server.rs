@@ -129,6 +129,44 @@ async fn a_set_is_admitted_with_the_operators_defaults_and_a_bad_one_refused_nam
             other => panic!("{pointer} = {value} was not refused: {other:?}"),
         }
     }
+
+    // Over an organization: admitted as the operator reads it; exactly one of ids and
+    // organization, unit ids and the reader role checked.
+    let text = std::fs::read_to_string(common::repo_root().join("examples/costpolicyset-organization.yaml")).expect("the example");
+    let object: DynamicObject = serde_yaml::from_str(&text).expect("the example parses");
+    let admitted = api.create(&dry_run, &object).await.unwrap_or_else(|e| panic!("the API server refuses the organization example: {e}"));
+    let set: CostPolicySet = serde_yaml::from_str(&text).expect("the example is a CostPolicySet");
+    assert_eq!(admitted.data["spec"], serde_json::to_value(&set.spec).expect("spec to JSON"), "defaults differ");
+    let exactly_one = "spec.accounts: give exactly one of ids or organization";
+    let refused: [(&str, Value, &str); 4] = [
+        ("/accounts/ids", json!(["111122223333"]), exactly_one),
+        ("/accounts/organization", Value::Null, exactly_one),
+        ("/accounts/organization/organizationalUnitIds", json!(["ou-x"]), "organizationalUnitIds[0]"),
+        ("/accounts/organization/roleArn", json!("arn:aws:iam::1:user/x"), "roleArn"),
+    ];
+    for (pointer, value, field) in refused {
+        let mut bad = object.clone();
+        let spec = &mut bad.data["spec"];
+        match (value.is_null(), pointer.rsplit_once('/')) {
+            (true, Some((parent, key))) => {
+                spec.pointer_mut(parent).and_then(Value::as_object_mut).map(|o| o.remove(key)).expect("the field in the example");
+            }
+            _ => match spec.pointer_mut(pointer) {
+                Some(slot) => *slot = value.clone(),
+                None => {
+                    let (parent, key) = pointer.rsplit_once('/').expect("a pointer");
+                    spec.pointer_mut(parent).and_then(Value::as_object_mut).expect("the parent").insert(key.to_string(), value.clone());
+                }
+            },
+        }
+        match api.create(&dry_run, &bad).await {
+            Err(kube::Error::Api(status)) => {
+                assert_eq!(status.code, 422, "{status:?}");
+                assert!(status.message.contains(field), "{pointer} = {value}: {}", status.message);
+            }
+            other => panic!("{pointer} = {value} was not refused: {other:?}"),
+        }
+    }
 }
 
 #[tokio::test]

@@ -3,7 +3,7 @@
 use std::path::Path;
 
 use frugal_operator::api::manifest;
-use frugal_operator::api::validate::{validate, validate_set};
+use frugal_operator::api::validate::{SetAccounts, validate, validate_set};
 use frugal_operator::api::{CostPolicy, CostPolicySet, Notifier};
 use frugal_operator::set::desired::desired;
 use k8s_openapi::apiextensions_apiserver::pkg::apis::apiextensions::v1::CustomResourceDefinition;
@@ -59,8 +59,13 @@ fn every_example_parses_and_validates() {
             for manifest in manifest::read::<CostPolicySet>(&text).unwrap_or_else(|e| panic!("{}: {e}", path.display())) {
                 let name = manifest.object.metadata.name.clone().unwrap_or_else(|| panic!("{}: metadata.name missing", path.display()));
                 let set = manifest.check(validate_set(&name, &manifest.object.spec)).unwrap_or_else(|e| panic!("{}: {e}", path.display()));
-                // Every policy the set generates is a valid CostPolicy.
-                for generated in desired(&set) {
+                // Every policy the set generates is a valid CostPolicy (an organization's
+                // accounts stand in as one made-up id).
+                let accounts = match &set.accounts {
+                    SetAccounts::Ids(ids) => ids.clone(),
+                    SetAccounts::Organization(_) => vec!["123456789012".to_string()],
+                };
+                for generated in desired(&set, &accounts) {
                     validate(&generated.name, &generated.spec).unwrap_or_else(|e| panic!("{}: {}: {e}", path.display(), generated.name));
                 }
                 sets += 1;

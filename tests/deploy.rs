@@ -91,7 +91,8 @@ fn argocd_health_of_a_set_follows_its_policies() {
     };
     for (ready, health) in [("True", "Healthy"), ("False", "Progressing")] {
         let policies = [generated(ready)];
-        let observed = Observed { policies: &policies, invalid: None, names_taken: &[], accounts: 1, regions: 1 };
+        let observed =
+            Observed { policies: &policies, invalid: None, names_taken: &[], organizations_error: None, accounts: 1, regions: 1 };
         let set_status = status(None, Some(4), &observed, &now);
         let object = serde_json::json!({"apiVersion": "frugal.dev/v1alpha1", "kind": "CostPolicySet", "metadata": {"name": "prod", "generation": 4}, "status": set_status});
         assert_eq!(argocd_health(object).0, health, "policy Ready={ready}");
@@ -317,6 +318,9 @@ fn exported_metric_names() -> BTreeSet<String> {
     let metrics = Metrics::new();
     metrics.reconciles.get_or_create(&ReconcileLabels { result: "success".into() }).inc();
     metrics.reconcile_errors.get_or_create(&ErrorLabels { category: "aws".into() }).inc();
+    metrics.set_reconciles.get_or_create(&ReconcileLabels { result: "success".into() }).inc();
+    metrics.set_reconcile_errors.get_or_create(&ErrorLabels { category: "organizations".into() }).inc();
+    metrics.record_set("s", &frugal_operator::api::CostPolicySetStatus::default());
     metrics.count_aws_request("ec2", "DescribeVpcs", "success");
     let area = AreaLabels { policy: "p".into(), area: "snapshotRetention".into() };
     metrics.findings.get_or_create(&area).set(1);

@@ -26,6 +26,7 @@ use aws_sdk_ec2::types::{DomainType, Filter, ResourceType, Tag, TagSpecification
 use common::api_server::api_server;
 use common::cluster::{self, Cleanup, Operator, SHARD_LABEL, condition, condition_is, free_port, is_current, is_true};
 use common::election::{self, Replica};
+use common::organization::Organization;
 use common::rbac::{self, DeployRbac};
 use common::secrets_proxy::SecretsProxy;
 use common::{REGION, TestAccount};
@@ -820,6 +821,89 @@ labels: {{{SHARD_LABEL}: '{}'}}
         "patch frugal.dev/costpolicysets/status",
     ]);
     sets.delete(&name, &DeleteParams::default()).await.unwrap_or_else(|e| panic!("delete CostPolicySet {name}: {e}"));
+}
+
+#[tokio::test]
+#[ignore = "needs a cluster (FRUGAL_E2E_KUBECONFIG) or FRUGAL_E2E_API_SERVER=1; run with --ignored"]
+async fn a_set_over_an_organization_unit_deletes_the_policy_of_an_account_moved_out_of_it() {
+    let client = kube_client().await;
+    cluster::install_crd(&client, FIELD_MANAGER).await;
+    // The test account is the organization's management account; its members get random
+    // ids from the emulator and are reached by the same role name.
+    let management = TestAccount::new().await;
+    let org = Organization::create(&management).await;
+    let prod = org.unit(&org.root, "prod").await;
+    let sandbox = org.unit(&org.root, "sandbox").await;
+    let members = org.accounts(&prod, 2, "member").await;
+    let role_name = management.role_arn.rsplit_once(":role/").map(|(_, name)| name.to_string()).expect("a role ARN");
+    let name = format!("e2e-orgset-{}", management.id);
+    let generated = |account: &str| format!("{name}-{account}-{REGION}");
+    let _cleanup = Cleanup::new(&kubeconfig_path(), members.iter().map(|m| generated(m)).collect());
+    let _operator = start_operator(&name, &management.id).await;
+    let sets: Api<CostPolicySet> = Api::all(client.clone());
+    let policies: Api<CostPolicy> = Api::all(client.clone());
+    let spec: CostPolicySetSpec = serde_yaml::from_str(&format!(
+        "accounts:
+  organization: {{roleArn: '{}', organizationalUnitIds: [{prod}]}}
+  roleName: {role_name}
+regions: [{REGION}]
+template: {{mode: Audit, gatewayEndpoints: {{services: [s3]}}}}
+labels: {{{SHARD_LABEL}: '{}'}}
+",
+        management.role_arn, management.id
+    ))
+    .expect("set spec parses");
+    let mut set = CostPolicySet::new(&name, spec);
+    set.metadata.labels = Some(BTreeMap::from([(SHARD_LABEL.to_string(), management.id.clone())]));
+    sets.create(&PostParams::default(), &set).await.unwrap_or_else(|e| panic!("create CostPolicySet {name}: {e}"));
+
+    for member in &members {
+        wait_until_exists(&policies, &generated(member)).await;
+        let policy = policies.get(&generated(member)).await.expect("get");
+        assert_eq!(policy.spec.aws.role_arn, Some(format!("arn:aws:iam::{member}:role/{role_name}")), "each member through its own role");
+    }
+    wait_for_set(&sets, &name, "2 accounts from the unit", |s| s.status.as_ref().is_some_and(|st| st.accounts == 2 && st.policies == 2))
+        .await;
+
+    // Moved out of the unit: noticed at the next resync or any change of the set (here an
+    // annotation, so the test need not wait ten minutes).
+    org.move_account(&members[1], &prod, &sandbox).await;
+    let poke = json!({"metadata": {"annotations": {"e2e.frugal.dev/poke": "1"}}});
+    sets.patch(&name, &PatchParams::default(), &Patch::Merge(&poke)).await.unwrap_or_else(|e| panic!("annotate {name}: {e}"));
+    cluster::wait_gone(&policies, &generated(&members[1])).await;
+    assert!(policies.get_opt(&generated(&members[0])).await.expect("get").is_some(), "the member still in the unit keeps its policy");
+    wait_for_set(&sets, &name, "1 account", |s| s.status.as_ref().is_some_and(|st| st.accounts == 1 && st.policies == 1)).await;
+    wait_for_set_events(&client, &name, &[("Normal", "PolicyGenerated"), ("Normal", "PolicyDeleted")]).await;
+    check_operator_requests_on_the_api_server(&[
+        "patch frugal.dev/costpolicies",
+        "delete frugal.dev/costpolicies",
+        "patch frugal.dev/costpolicysets/status",
+        "create events.k8s.io/events",
+    ]);
+    sets.delete(&name, &DeleteParams::default()).await.unwrap_or_else(|e| panic!("delete CostPolicySet {name}: {e}"));
+}
+
+/// Waits until CostPolicySet `name` has an Event of each (type, reason).
+async fn wait_for_set_events(client: &Client, name: &str, expected: &[(&str, &str)]) {
+    let events: Api<Event> = Api::all(client.clone());
+    let deadline = Instant::now() + Duration::from_secs(60);
+    loop {
+        let list = events
+            .list(&kube::api::ListParams::default().fields(&format!("regarding.name={name}")))
+            .await
+            .expect("list events.k8s.io/v1 Events");
+        let seen: Vec<(String, String)> = list
+            .items
+            .iter()
+            .filter(|e| e.regarding.as_ref().and_then(|r| r.kind.as_deref()) == Some("CostPolicySet"))
+            .map(|e| (e.type_.clone().unwrap_or_default(), e.reason.clone().unwrap_or_default()))
+            .collect();
+        if expected.iter().all(|(t, r)| seen.iter().any(|(st, sr)| st == t && sr == r)) {
+            return;
+        }
+        assert!(Instant::now() < deadline, "CostPolicySet {name}: no Events {expected:?} within 60s; seen {seen:?}");
+        tokio::time::sleep(Duration::from_millis(500)).await;
+    }
 }
 
 /// Polls until policy `name` exists (the set controller creates it some time after the set).

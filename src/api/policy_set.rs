@@ -71,13 +71,25 @@ pub struct CostPolicySetSpec {
 /// Which accounts, and how each is reached.
 #[derive(Deserialize, Serialize, Clone, Debug, PartialEq, JsonSchema)]
 #[serde(rename_all = "camelCase")]
+#[schemars(extend("x-kubernetes-validations" = [
+    {"rule": "has(self.ids) != has(self.organization)", "message": "spec.accounts: give exactly one of ids or organization"}
+]))]
 pub struct AccountsSpec {
     /// The 12-digit ids of the accounts to govern. An id removed from the list has its
     /// generated policies deleted (each one's deletionPolicy decides what happens in AWS).
+    /// Exactly one of ids and organization.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
     #[schemars(length(min = 1, max = 1000))]
     #[schemars(extend("x-kubernetes-list-type" = "set"))]
     #[schemars(inner(regex(pattern = r"^[0-9]{12}$")))]
     pub ids: Vec<String>,
+
+    /// The accounts of AWS Organizations units, read every resync and on every change of the
+    /// set: an account that leaves the units (moved, closed, suspended, excluded) has its
+    /// generated policies deleted. A failed read deletes nothing. Exactly one of ids and
+    /// organization.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub organization: Option<OrganizationAccounts>,
 
     /// The IAM role the operator assumes in every account: arn:<partition>:iam::<id>:role/<roleName>,
     /// the partition that of the region (aws, aws-cn for cn-*, aws-us-gov for us-gov-*). A
@@ -85,10 +97,55 @@ pub struct AccountsSpec {
     #[schemars(regex(pattern = r"^[\w+=,.@/-]{1,512}$"))]
     pub role_name: String,
 
-    /// External ID passed to sts:AssumeRole, when the roles' trust policies require one.
+    /// External ID passed to sts:AssumeRole, when the roles' trust policies require one (also
+    /// when assuming organization.roleArn).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     #[schemars(length(min = 2, max = 1224))]
     pub external_id: Option<String>,
+}
+
+/// The accounts of organizational units, read from AWS Organizations.
+#[derive(Deserialize, Serialize, Clone, Debug, PartialEq, JsonSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct OrganizationAccounts {
+    /// The role the operator assumes to read Organizations, in the management account or a
+    /// delegated administrator account (organizations:ListAccountsForParent,
+    /// ListOrganizationalUnitsForParent and, with exclude.accountTags, ListTagsForResource).
+    #[schemars(regex(pattern = r"^arn:aws[a-z-]*:iam::[0-9]{12}:role/[\w+=,.@/-]{1,512}$"))]
+    pub role_arn: String,
+
+    /// The units whose ACTIVE accounts are governed: organizational unit ids
+    /// (ou-xxxx-yyyyyyyy) or the root id (r-xxxx: the accounts directly under the root).
+    #[schemars(length(min = 1, max = 100))]
+    #[schemars(extend("x-kubernetes-list-type" = "set"))]
+    #[schemars(inner(regex(pattern = r"^(ou-[0-9a-z]{4,32}-[a-z0-9]{8,32}|r-[0-9a-z]{4,32})$")))]
+    pub organizational_unit_ids: Vec<String>,
+
+    /// Also the accounts of every unit below the given ones, at any depth. Default: false
+    /// (the accounts directly in the given units only).
+    #[serde(default)]
+    pub include_nested_units: bool,
+
+    /// Accounts left out although they are in the units.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub exclude: Option<AccountExclusions>,
+}
+
+/// Accounts left out of an organization's units.
+#[derive(Deserialize, Serialize, Clone, Debug, Default, PartialEq, JsonSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct AccountExclusions {
+    /// These account ids.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    #[schemars(length(max = 1000))]
+    #[schemars(extend("x-kubernetes-list-type" = "set"))]
+    #[schemars(inner(regex(pattern = r"^[0-9]{12}$")))]
+    pub account_ids: Vec<String>,
+
+    /// Accounts that carry every one of these tags (Organizations account tags).
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    #[schemars(extend("maxProperties" = 50))]
+    pub account_tags: BTreeMap<String, String>,
 }
 
 /// A CostPolicy spec without `aws`: the same fields, rules and defaults.

@@ -25,7 +25,7 @@ pub use access_keys::AccessKeysDesired;
 pub use backup::{BackupDesired, BackupRuleDesired, DEFAULT_SELECTION_NAME, SelectionDesired};
 pub use cloud_watch::{CloudWatchDesired, InstanceAlarmsDesired, LogRetentionDesired, RETENTION_DAYS};
 pub use gateway_endpoints::{GatewayEndpointsDesired, VpcScope};
-pub use policy_set::{ValidatedSet, partition, role_arn, validate_set};
+pub use policy_set::{OrganizationScope, SetAccounts, ValidatedSet, partition, role_arn, validate_set};
 pub use right_sizing::RightSizingDesired;
 pub use snapshot_retention::SnapshotRetentionDesired;
 pub use ssm_access::{Cidr, DEFAULT_DHMC_ROLE, InstanceProfileDesired, InstanceScope, SecurityGroupScope, SsmAccessDesired};

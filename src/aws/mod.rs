@@ -9,6 +9,7 @@ mod daily;
 mod error;
 mod gateway_endpoints;
 mod observation;
+pub mod organizations;
 mod pacing;
 mod paging;
 mod pricing;
@@ -124,7 +125,9 @@ impl AwsConnector {
         self
     }
 
-    async fn open(&self, target: &AwsTarget) -> Result<AwsCloud, CloudError> {
+    /// The SDK config of the operator's own credentials in `region`, with the connector's
+    /// endpoint, retry and timeout settings.
+    async fn base_config(&self, region: &str) -> SdkConfig {
         let mut loader = aws_config::defaults(BehaviorVersion::latest());
         if let Some(url) = &self.endpoint_url {
             loader = loader.endpoint_url(url);
@@ -132,8 +135,8 @@ impl AwsConnector {
         if let Some(credentials) = &self.base_credentials {
             loader = loader.credentials_provider(credentials.clone());
         }
-        let base = loader
-            .region(Region::new(target.region.clone()))
+        loader
+            .region(Region::new(region.to_string()))
             .retry_config(
                 aws_config::retry::RetryConfig::standard()
                     .with_max_attempts(self.limits.max_attempts)
@@ -146,19 +149,14 @@ impl AwsConnector {
                     .build(),
             )
             .load()
-            .await;
+            .await
+    }
+
+    async fn open(&self, target: &AwsTarget) -> Result<AwsCloud, CloudError> {
+        let base = self.base_config(&target.region).await;
         let config = match &target.role_arn {
             None => base,
-            Some(role_arn) => {
-                let mut provider = aws_config::sts::AssumeRoleProvider::builder(role_arn.clone())
-                    .session_name(SESSION_NAME)
-                    .region(Region::new(target.region.clone()))
-                    .configure(&base);
-                if let Some(external_id) = &target.external_id {
-                    provider = provider.external_id(external_id.clone());
-                }
-                base.to_builder().credentials_provider(SharedCredentialsProvider::new(provider.build().await)).build()
-            }
+            Some(role_arn) => assume_role(base, role_arn, target.external_id.as_deref(), &target.region).await,
         };
         let account = account_id(&config, target, &self.metrics).await?;
         let shared = Shared {
@@ -196,6 +194,18 @@ impl CloudConnector for AwsConnector {
         let own = AwsTarget { region: region.to_string(), role_arn: None, external_id: None };
         Ok(self.cloud(&own).await?.account.clone())
     }
+}
+
+/// `base` with the credentials of `role_arn` (refreshed by the SDK before they expire).
+async fn assume_role(base: SdkConfig, role_arn: &str, external_id: Option<&str>, region: &str) -> SdkConfig {
+    let mut provider = aws_config::sts::AssumeRoleProvider::builder(role_arn)
+        .session_name(SESSION_NAME)
+        .region(Region::new(region.to_string()))
+        .configure(&base);
+    if let Some(external_id) = external_id {
+        provider = provider.external_id(external_id);
+    }
+    base.to_builder().credentials_provider(SharedCredentialsProvider::new(provider.build().await)).build()
 }
 
 /// The account id, which keys the shared pacing buckets. With a role it is in the ARN;

@@ -48,7 +48,10 @@ pages!(
     aws_sdk_ec2::operation::describe_route_tables::DescribeRouteTablesOutput,
     aws_sdk_ec2::operation::describe_vpc_endpoints::DescribeVpcEndpointsOutput,
     aws_sdk_ec2::operation::describe_nat_gateways::DescribeNatGatewaysOutput,
-    aws_sdk_ssm::operation::describe_instance_information::DescribeInstanceInformationOutput;
+    aws_sdk_ssm::operation::describe_instance_information::DescribeInstanceInformationOutput,
+    aws_sdk_organizations::operation::list_accounts_for_parent::ListAccountsForParentOutput,
+    aws_sdk_organizations::operation::list_organizational_units_for_parent::ListOrganizationalUnitsForParentOutput,
+    aws_sdk_organizations::operation::list_tags_for_resource::ListTagsForResourceOutput;
     is_truncated:
     aws_sdk_iam::operation::list_attached_role_policies::ListAttachedRolePoliciesOutput,
     aws_sdk_iam::operation::list_role_policies::ListRolePoliciesOutput,

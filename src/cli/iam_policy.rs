@@ -4,6 +4,7 @@
 //! The JSON goes to stdout (ready for `aws iam create-policy`), notes on placeholders and
 //! on what is not part of the document go to stderr as `#` comments.
 
+mod sets;
 mod statements;
 
 use std::collections::{BTreeMap, BTreeSet};
@@ -55,18 +56,27 @@ pub fn render(areas: &[AreaName], files: &[PathBuf]) -> Result<Rendered, String>
         notes.push("resources name any region and account (*): -f narrows them to the policies' region and account".to_string());
         areas.into_iter().map(|a| (a, Scope::everything())).collect()
     } else {
-        let policies = load(files)?;
+        let (set_files, policy_files) = sets::split(files);
+        let generated = sets::load(&set_files)?;
+        let mut policies = if policy_files.is_empty() { Vec::new() } else { load(&policy_files)? };
+        notes.extend(file_notes(&policies));
+        notes.extend(generated.notes);
+        policies.extend(generated.policies);
         let enabled: BTreeSet<AreaName> = policies.iter().flat_map(enabled_areas).collect();
         let areas: BTreeSet<AreaName> = if areas.is_empty() { enabled.clone() } else { areas.iter().copied().collect() };
         if let Some(missing) = areas.iter().find(|a| !enabled.contains(a)) {
             return Err(format!("--areas {}: no policy in the file(s) enables it", missing));
         }
-        notes.extend(file_notes(&policies));
         areas
             .into_iter()
             .map(|area| {
                 let users: Vec<&ValidatedPolicy> = policies.iter().filter(|p| enabled_areas(p).contains(&area)).collect();
-                (area, scope_of(&users))
+                let mut scope = scope_of(&users);
+                if generated.any_account {
+                    // An organization's accounts are only known when Organizations is read.
+                    scope.account = "*".to_string();
+                }
+                (area, scope)
             })
             .collect()
     };

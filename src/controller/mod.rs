@@ -93,6 +93,7 @@ pub async fn run(args: Config) -> anyhow::Result<()> {
         metrics.clone(),
         notifiers.clone(),
     ));
+    let organizations = Arc::new(crate::aws::organizations::AwsOrganizations::new(connector.clone()));
     let ctx = Arc::new(
         Context::new(client.clone(), connector, metrics.clone())
             .with_allowed_roles(allowed_roles)
@@ -146,7 +147,7 @@ pub async fn run(args: Config) -> anyhow::Result<()> {
     }
     let triggers = triggers(api, watch, writer);
     let config = controller::Config::default().concurrency(args.max_concurrent_reconciles);
-    let sets = set::run(client.clone(), args.policy_selector.clone(), shutdown.clone());
+    let sets = set::run(client.clone(), organizations, metrics.clone(), args.policy_selector.clone(), shutdown.clone());
     let policies = Controller::for_stream(triggers, reader)
         .with_config(config)
         .graceful_shutdown_on(shutdown.clone())

@@ -21,11 +21,12 @@ pub struct Generated {
     pub spec: CostPolicySpec,
 }
 
-/// Every policy of the set, accounts in the spec's order, then regions in the spec's order.
-/// A region whose policy would have no area left (a template of global areas only) gets none.
-pub fn desired(set: &ValidatedSet) -> Vec<Generated> {
-    let mut generated = Vec::with_capacity(set.accounts.len() * set.regions.len());
-    for account in &set.accounts {
+/// Every policy of the set over `accounts` (resolved by `accounts::resolve`), in their
+/// order, then regions in the spec's order. A region whose policy would have no area left
+/// (a template of global areas only) gets none.
+pub fn desired(set: &ValidatedSet, accounts: &[String]) -> Vec<Generated> {
+    let mut generated = Vec::with_capacity(accounts.len() * set.regions.len());
+    for account in accounts {
         for (index, region) in set.regions.iter().enumerate() {
             let aws = AwsTarget {
                 region: region.clone(),
@@ -101,9 +102,12 @@ mod tests {
     use crate::api::CostPolicySetSpec;
     use crate::api::validate::{validate, validate_set};
 
-    fn set(yaml: &str) -> ValidatedSet {
+    /// The policies of a set of listed ids.
+    fn desired_of(yaml: &str) -> Vec<Generated> {
         let spec: CostPolicySetSpec = serde_yaml::from_str(yaml).expect("fixture parses");
-        validate_set("prod", &spec).expect("valid set")
+        let set = validate_set("prod", &spec).expect("valid set");
+        let crate::api::validate::SetAccounts::Ids(ids) = &set.accounts else { panic!("ids") };
+        desired(&set, ids)
     }
 
     const TWO_BY_TWO: &str = "accounts: {ids: ['111122223333', '444455556666'], roleName: frugal-target, externalId: ext-1}
@@ -114,7 +118,7 @@ labels: {team: platform}
 
     #[test]
     fn one_policy_per_account_and_region_named_labelled_and_reaching_the_account() {
-        let generated = desired(&set(TWO_BY_TWO));
+        let generated = desired_of(TWO_BY_TWO);
         let names: Vec<&str> = generated.iter().map(|g| g.name.as_str()).collect();
         assert_eq!(
             names,
@@ -146,7 +150,7 @@ labels: {team: platform}
 
     #[test]
     fn access_keys_only_in_each_accounts_first_region() {
-        let generated = desired(&set(TWO_BY_TWO));
+        let generated = desired_of(TWO_BY_TWO);
         let with_keys: Vec<(&str, &str)> =
             generated.iter().filter(|g| g.spec.access_keys.is_some()).map(|g| (g.account.as_str(), g.region.as_str())).collect();
         assert_eq!(with_keys, [("111122223333", "ap-northeast-2"), ("444455556666", "ap-northeast-2")]);
@@ -155,16 +159,16 @@ labels: {team: platform}
 
     #[test]
     fn a_region_left_without_any_area_gets_no_policy() {
-        let generated = desired(&set(
+        let generated = desired_of(
             "accounts: {ids: ['111122223333'], roleName: r}\nregions: [eu-west-1, us-east-1, us-west-2]\ntemplate: {accessKeys: {}}\n",
-        ));
+        );
         let names: Vec<&str> = generated.iter().map(|g| g.name.as_str()).collect();
         assert_eq!(names, ["prod-111122223333-eu-west-1"]);
     }
 
     #[test]
     fn the_applied_object_carries_only_the_managed_fields_and_the_controlling_owner() {
-        let generated = desired(&set(TWO_BY_TWO));
+        let generated = desired_of(TWO_BY_TWO);
         let owner = OwnerReference {
             api_version: "frugal.dev/v1alpha1".into(),
             kind: "CostPolicySet".into(),

@@ -7,6 +7,7 @@ use crate::api::conditions::{self, ConditionUpdate, READY, RECONCILING, STALLED,
 use crate::api::names::{LABEL_ACCOUNT, LABEL_REGION};
 use crate::api::validate::InvalidSpec;
 use crate::api::{AccountRegionWaste, CostPolicy, CostPolicySetStatus, usd};
+use crate::set::accounts::AccountsError;
 
 /// How many account-regions `topWaste` lists.
 const TOP_WASTE: usize = 10;
@@ -21,6 +22,9 @@ pub mod set_reason {
     pub const POLICIES_STALLED: &str = "PoliciesStalled";
     /// A policy name the set would generate belongs to a policy the set does not control.
     pub const NAME_TAKEN: &str = "NameTaken";
+    /// The set's accounts could not be read from AWS Organizations: its policies are kept as
+    /// they were and the read is retried.
+    pub const ORGANIZATIONS_UNAVAILABLE: &str = "OrganizationsUnavailable";
 }
 
 /// What the reconcile found, for the status.
@@ -31,6 +35,9 @@ pub struct Observed<'a> {
     pub invalid: Option<&'a InvalidSpec>,
     /// Generated names held by policies the set does not control (not applied).
     pub names_taken: &'a [String],
+    /// Why the accounts could not be read from Organizations (nothing was applied or
+    /// deleted; the read is retried).
+    pub organizations_error: Option<&'a AccountsError>,
     pub accounts: u32,
     pub regions: u32,
 }
@@ -93,6 +100,15 @@ fn updates(status: &CostPolicySetStatus, observed: &Observed<'_>) -> Vec<Conditi
             ConditionUpdate::new(READY, false, reason::INVALID_SPEC, message.clone()),
             ConditionUpdate::new(RECONCILING, false, reason::INVALID_SPEC, ""),
             ConditionUpdate::new(STALLED, true, reason::INVALID_SPEC, message),
+        ];
+    }
+    if let Some(error) = observed.organizations_error {
+        let message =
+            format!("the accounts could not be read from AWS Organizations; the generated policies are kept as they are: {error}");
+        return vec![
+            ConditionUpdate::new(READY, false, set_reason::ORGANIZATIONS_UNAVAILABLE, message),
+            ConditionUpdate::new(RECONCILING, true, reason::RETRYING, "the accounts are read again with backoff"),
+            ConditionUpdate::new(STALLED, false, reason::IDLE, ""),
         ];
     }
     if !observed.names_taken.is_empty() {
@@ -200,7 +216,7 @@ mod tests {
     }
 
     fn observed(policies: &[CostPolicy]) -> Observed<'_> {
-        Observed { policies, invalid: None, names_taken: &[], accounts: 2, regions: 1 }
+        Observed { policies, invalid: None, names_taken: &[], organizations_error: None, accounts: 2, regions: 1 }
     }
 
     fn condition<'a>(status: &'a CostPolicySetStatus, type_: &str) -> (&'a str, &'a str) {
@@ -256,7 +272,8 @@ mod tests {
     #[test]
     fn an_invalid_spec_stalls_and_keeps_transition_times() {
         let invalid = InvalidSpec(vec![crate::api::validate::FieldError { field: "spec.regions[0]".into(), message: "bad".into() }]);
-        let observed = Observed { policies: &[], invalid: Some(&invalid), names_taken: &[], accounts: 0, regions: 0 };
+        let observed =
+            Observed { policies: &[], invalid: Some(&invalid), names_taken: &[], organizations_error: None, accounts: 0, regions: 0 };
         let first = status(None, Some(2), &observed, &now());
         assert_eq!(condition(&first, STALLED), ("True", reason::INVALID_SPEC));
         let message = &conditions::find(&first.conditions, STALLED).expect("stalled").message;

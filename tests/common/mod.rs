@@ -424,6 +424,7 @@ pub mod cluster;
 pub mod election;
 pub mod fault_proxy;
 pub mod messy;
+pub mod organization;
 pub mod rbac;
 pub mod secrets_proxy;
 

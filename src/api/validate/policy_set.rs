@@ -3,8 +3,8 @@
 
 use std::collections::{BTreeMap, BTreeSet};
 
-use super::{Errors, InvalidSpec, is_region, validate};
-use crate::api::{AwsTarget, CostPolicySetSpec, PolicyTemplate};
+use super::{Errors, InvalidSpec, check_tags, is_region, is_role_arn, validate};
+use crate::api::{AwsTarget, CostPolicySetSpec, OrganizationAccounts, PolicyTemplate};
 
 /// Label keys under this prefix are the set's own (`frugal.dev/set`, `/account`, `/region`).
 const RESERVED_LABEL_PREFIX: &str = "frugal.dev/";
@@ -15,14 +15,38 @@ const MAX_LABEL_LEN: usize = 63;
 #[derive(Clone, Debug, PartialEq)]
 pub struct ValidatedSet {
     pub name: String,
-    /// The account ids, in the spec's order, each once.
-    pub accounts: Vec<String>,
+    /// The accounts: listed, or read from Organizations.
+    pub accounts: SetAccounts,
     pub role_name: String,
     pub external_id: Option<String>,
     /// The regions, in the spec's order (the first one holds the global areas).
     pub regions: Vec<String>,
     pub template: PolicyTemplate,
     pub labels: BTreeMap<String, String>,
+}
+
+/// Where a set's accounts come from.
+#[derive(Clone, Debug, PartialEq)]
+pub enum SetAccounts {
+    /// The account ids, in the spec's order, each once.
+    Ids(Vec<String>),
+    /// The accounts of organizational units, read from AWS Organizations.
+    Organization(OrganizationScope),
+}
+
+/// The organizational units a set covers and how Organizations is read.
+#[derive(Clone, Debug, PartialEq)]
+pub struct OrganizationScope {
+    /// The role that reads Organizations.
+    pub role_arn: String,
+    /// spec.accounts.externalId, passed when assuming `role_arn` too.
+    pub external_id: Option<String>,
+    /// Organizational unit or root ids, each once.
+    pub units: Vec<String>,
+    pub include_nested_units: bool,
+    pub exclude_account_ids: BTreeSet<String>,
+    /// An account carrying every one of these tags is left out (empty: no tag is read).
+    pub exclude_account_tags: BTreeMap<String, String>,
 }
 
 /// The partition of a region's ARNs.
@@ -47,15 +71,7 @@ pub fn validate_set(name: &str, spec: &CostPolicySetSpec) -> Result<ValidatedSet
     if name.is_empty() {
         errors.push("metadata.name", "must not be empty");
     }
-    let accounts = unique("spec.accounts.ids", &spec.accounts.ids, &mut errors);
-    if accounts.is_empty() {
-        errors.push("spec.accounts.ids", "at least one account id is required");
-    }
-    for (index, id) in spec.accounts.ids.iter().enumerate() {
-        if id.len() != 12 || !id.chars().all(|c| c.is_ascii_digit()) {
-            errors.push(format!("spec.accounts.ids[{index}]"), format!("{id:?} is not a 12-digit AWS account id"));
-        }
-    }
+    let accounts = check_accounts(spec, &mut errors);
     let regions = unique("spec.regions", &spec.regions, &mut errors);
     if regions.is_empty() {
         errors.push("spec.regions", "at least one region is required");
@@ -76,6 +92,82 @@ pub fn validate_set(name: &str, spec: &CostPolicySetSpec) -> Result<ValidatedSet
         template: spec.template.clone(),
         labels: spec.labels.clone(),
     })
+}
+
+fn check_accounts(spec: &CostPolicySetSpec, errors: &mut Errors) -> SetAccounts {
+    let accounts = &spec.accounts;
+    match (&accounts.organization, accounts.ids.is_empty()) {
+        (Some(organization), true) => SetAccounts::Organization(check_organization(organization, accounts.external_id.clone(), errors)),
+        (Some(organization), false) => {
+            errors.push("spec.accounts", "give exactly one of ids or organization");
+            SetAccounts::Organization(check_organization(organization, accounts.external_id.clone(), errors))
+        }
+        (None, true) => {
+            errors.push("spec.accounts", "give exactly one of ids or organization");
+            SetAccounts::Ids(Vec::new())
+        }
+        (None, false) => {
+            let ids = unique("spec.accounts.ids", &accounts.ids, errors);
+            check_account_ids("spec.accounts.ids", &accounts.ids, errors);
+            SetAccounts::Ids(ids)
+        }
+    }
+}
+
+fn check_account_ids(field: &str, ids: &[String], errors: &mut Errors) {
+    for (index, id) in ids.iter().enumerate() {
+        if id.len() != 12 || !id.chars().all(|c| c.is_ascii_digit()) {
+            errors.push(format!("{field}[{index}]"), format!("{id:?} is not a 12-digit AWS account id"));
+        }
+    }
+}
+
+fn check_organization(organization: &OrganizationAccounts, external_id: Option<String>, errors: &mut Errors) -> OrganizationScope {
+    const FIELD: &str = "spec.accounts.organization";
+    if !is_role_arn(&organization.role_arn) {
+        errors.push(
+            format!("{FIELD}.roleArn"),
+            format!("{:?} is not an IAM role ARN (arn:aws:iam::<12-digit account>:role/<name>)", organization.role_arn),
+        );
+    }
+    let units_field = format!("{FIELD}.organizationalUnitIds");
+    let units = unique(&units_field, &organization.organizational_unit_ids, errors);
+    if units.is_empty() {
+        errors.push(&units_field, "at least one organizational unit or root id is required");
+    }
+    for (index, unit) in organization.organizational_unit_ids.iter().enumerate() {
+        if !is_unit_id(unit) {
+            errors.push(
+                format!("{units_field}[{index}]"),
+                format!("{unit:?} is not an organizational unit id (ou-xxxx-yyyyyyyy) or a root id (r-xxxx)"),
+            );
+        }
+    }
+    let exclude = organization.exclude.clone().unwrap_or_default();
+    let ids_field = format!("{FIELD}.exclude.accountIds");
+    unique(&ids_field, &exclude.account_ids, errors);
+    check_account_ids(&ids_field, &exclude.account_ids, errors);
+    check_tags(&format!("{FIELD}.exclude.accountTags"), &exclude.account_tags, errors);
+    OrganizationScope {
+        role_arn: organization.role_arn.clone(),
+        external_id,
+        units,
+        include_nested_units: organization.include_nested_units,
+        exclude_account_ids: exclude.account_ids.into_iter().collect(),
+        exclude_account_tags: exclude.account_tags,
+    }
+}
+
+/// An organizational unit id (ou-, the root's 4 to 32 characters, -, 8 to 32 more) or a
+/// root id (r-, 4 to 32), lowercase letters and digits: AWS Organizations' id patterns.
+fn is_unit_id(id: &str) -> bool {
+    let part =
+        |text: &str, min: usize| (min..=32).contains(&text.len()) && text.chars().all(|c| c.is_ascii_lowercase() || c.is_ascii_digit());
+    if let Some(rest) = id.strip_prefix("ou-") {
+        rest.split_once('-').is_some_and(|(root, unit)| part(root, 4) && part(unit, 8))
+    } else {
+        id.strip_prefix("r-").is_some_and(|root| part(root, 4))
+    }
 }
 
 /// The items in order, each once; a repeated one is an error (the API server says the same
@@ -179,7 +271,7 @@ template:
     #[test]
     fn a_valid_set_keeps_the_order_of_accounts_and_regions() {
         let set = validate_set("prod", &set_spec()).expect("valid");
-        assert_eq!(set.accounts, ["111122223333", "444455556666"]);
+        assert_eq!(set.accounts, SetAccounts::Ids(vec!["111122223333".into(), "444455556666".into()]));
         assert_eq!(set.regions, ["ap-northeast-2", "us-east-1"]);
     }
 
@@ -192,7 +284,89 @@ template:
         let mut spec = set_spec();
         spec.accounts.ids.clear();
         spec.regions.clear();
-        assert_eq!(fields(&spec), ["spec.accounts.ids", "spec.regions"]);
+        assert_eq!(fields(&spec), ["spec.accounts", "spec.regions"]);
+    }
+
+    fn organization_spec() -> CostPolicySetSpec {
+        let mut spec = set_spec();
+        spec.accounts.ids.clear();
+        spec.accounts.external_id = Some("ext-1".into());
+        spec.accounts.organization = Some(
+            serde_yaml::from_str(
+                "roleArn: arn:aws:iam::999999999999:role/frugal-org-reader
+organizationalUnitIds: [ou-ab12-prod0001, r-ab12]
+includeNestedUnits: true
+exclude: {accountIds: ['123456789012'], accountTags: {frugal.dev/skip: 'true'}}
+",
+            )
+            .expect("parses"),
+        );
+        spec
+    }
+
+    #[test]
+    fn an_organization_set_keeps_its_units_excludes_and_the_external_id() {
+        let set = validate_set("prod", &organization_spec()).expect("valid");
+        let SetAccounts::Organization(scope) = set.accounts else { panic!("an organization: {:?}", set.accounts) };
+        assert_eq!(scope.role_arn, "arn:aws:iam::999999999999:role/frugal-org-reader");
+        assert_eq!(
+            (scope.units.as_slice(), scope.include_nested_units),
+            (["ou-ab12-prod0001".to_string(), "r-ab12".to_string()].as_slice(), true)
+        );
+        assert_eq!(scope.external_id.as_deref(), Some("ext-1"), "the org role is assumed with it too");
+        assert!(scope.exclude_account_ids.contains("123456789012"));
+        assert_eq!(scope.exclude_account_tags.get("frugal.dev/skip").map(String::as_str), Some("true"));
+    }
+
+    #[test]
+    fn exactly_one_of_ids_and_organization() {
+        let mut both = organization_spec();
+        both.accounts.ids = vec!["111122223333".into()];
+        let error = validate_set("prod", &both).expect_err("both");
+        assert_eq!(error.first_field(), "spec.accounts");
+        assert!(error.to_string().contains("give exactly one of ids or organization"), "{error}");
+    }
+
+    #[test]
+    fn organization_fields_name_the_bad_entry() {
+        let mut spec = organization_spec();
+        let organization = spec.accounts.organization.as_mut().expect("organization");
+        organization.role_arn = "arn:aws:iam::999:user/x".into();
+        organization.organizational_unit_ids = vec!["ou-ab12-prod0001".into(), "ou-AB12-x".into(), "r-".into(), "ou-ab12-prod0001".into()];
+        organization.exclude = Some(crate::api::AccountExclusions {
+            account_ids: vec!["12".into()],
+            account_tags: BTreeMap::from([(String::new(), "v".into())]),
+        });
+        assert_eq!(
+            fields(&spec),
+            [
+                "spec.accounts.organization.roleArn",
+                "spec.accounts.organization.organizationalUnitIds[3]",
+                "spec.accounts.organization.organizationalUnitIds[1]",
+                "spec.accounts.organization.organizationalUnitIds[2]",
+                "spec.accounts.organization.exclude.accountIds[0]",
+                "spec.accounts.organization.exclude.accountTags[\"\"]",
+            ]
+        );
+        let mut empty = organization_spec();
+        empty.accounts.organization.as_mut().expect("organization").organizational_unit_ids.clear();
+        assert_eq!(fields(&empty), ["spec.accounts.organization.organizationalUnitIds"]);
+    }
+
+    #[test]
+    fn unit_ids_follow_organizations_patterns() {
+        for (id, ok) in [
+            ("ou-ab12-prod0001", true),
+            ("ou-abcd-12345678", true),
+            ("r-ab12", true),
+            ("r-abc", false),
+            ("ou-ab12-short", false),
+            ("ou-ab12", false),
+            ("OU-ab12-prod0001", false),
+            ("ou-ab12-prod_001", false),
+        ] {
+            assert_eq!(is_unit_id(id), ok, "{id}");
+        }
     }
 
     #[test]

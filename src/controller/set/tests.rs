@@ -9,14 +9,24 @@ use http::{Method, Request, Response, StatusCode};
 use kube::client::Body;
 use serde_json::{Value, json};
 
+use std::collections::BTreeMap;
+
+use async_trait::async_trait;
+
 use super::{SetContext, reconcile_set};
 use crate::api::names::SET_FIELD_MANAGER;
+use crate::api::validate::{OrganizationScope, SetAccounts};
 use crate::api::{CostPolicy, CostPolicySet, CostPolicySetSpec};
+use crate::engine::{CloudError, ErrorKind};
+use crate::metrics::Metrics;
+use crate::set::accounts::{MemberAccount, OrganizationReader, resolve};
 use crate::set::desired::{desired, owner_reference};
 
 const SET_UID: &str = "5e7a1c2b-0000-4000-8000-000000000001";
 const POLICIES: &str = "/apis/frugal.dev/v1alpha1/costpolicies";
 const SET_STATUS: &str = "/apis/frugal.dev/v1alpha1/costpolicysets/prod/status";
+const EVENTS: &str = "/apis/events.k8s.io/v1/namespaces/default/events";
+const UNIT: &str = "ou-ab12-prod0001";
 
 type Handle = tower_test::mock::Handle<Request<Body>, Response<Body>>;
 
@@ -63,11 +73,60 @@ fn set(ids: &[&str]) -> CostPolicySet {
     set
 }
 
+/// A set over the organization unit UNIT (its accounts come from an [`Organization`]).
+fn organization_set() -> CostPolicySet {
+    let spec: CostPolicySetSpec = serde_yaml::from_str(&format!(
+        "accounts: {{organization: {{roleArn: 'arn:aws:iam::999999999999:role/frugal-org-reader', organizationalUnitIds: [{UNIT}]}}, roleName: frugal-target}}
+regions: [eu-west-1]
+template: {{gatewayEndpoints: {{services: [s3]}}}}
+"
+    ))
+    .expect("fixture parses");
+    let mut set = CostPolicySet::new("prod", spec);
+    set.metadata.uid = Some(SET_UID.to_string());
+    set.metadata.generation = Some(2);
+    set
+}
+
+/// An in-memory organization: UNIT's accounts, or a failure of every read; counts the reads
+/// of UNIT's accounts.
+struct Organization(Result<Vec<MemberAccount>, CloudError>, Arc<std::sync::atomic::AtomicUsize>);
+
+impl Organization {
+    fn active(ids: &[&str]) -> Self {
+        Self(Ok(ids.iter().map(|id| MemberAccount::new(*id, "ACTIVE")).collect()), Arc::default())
+    }
+}
+
+#[async_trait]
+impl OrganizationReader for Organization {
+    async fn child_units(&self, _: &OrganizationScope, _: &str) -> Result<Vec<String>, CloudError> {
+        self.0.as_ref().map(|_| Vec::new()).map_err(Clone::clone)
+    }
+    async fn accounts(&self, _: &OrganizationScope, parent: &str) -> Result<Vec<MemberAccount>, CloudError> {
+        assert_eq!(parent, UNIT);
+        self.1.fetch_add(1, std::sync::atomic::Ordering::SeqCst);
+        self.0.clone()
+    }
+    async fn account_tags(&self, _: &OrganizationScope, _: &str) -> Result<BTreeMap<String, String>, CloudError> {
+        Ok(BTreeMap::new())
+    }
+}
+
 /// The policies `set` generates, as the API server would hold them.
 fn stored(set: &CostPolicySet) -> Vec<CostPolicy> {
+    stored_with(set, &Organization::active(&[]))
+}
+
+/// The policies `set` generates over the accounts of `organization` (for sets of ids, the ids).
+fn stored_with(set: &CostPolicySet, organization: &Organization) -> Vec<CostPolicy> {
     let valid = crate::api::validate::validate_set("prod", &set.spec).expect("valid");
     let owner = owner_reference(set).expect("owner");
-    desired(&valid)
+    let accounts = match &valid.accounts {
+        SetAccounts::Ids(ids) => ids.clone(),
+        SetAccounts::Organization(_) => futures::executor::block_on(resolve(&valid, organization)).expect("resolves"),
+    };
+    desired(&valid, &accounts)
         .iter()
         .enumerate()
         .map(|(i, g)| {
@@ -104,13 +163,43 @@ async fn expect_status(handle: &mut Handle, set: &CostPolicySet) -> Value {
     status
 }
 
+/// A set's Event: its type, reason and note.
+async fn expect_event(handle: &mut Handle, type_: &str, reason: &str) -> String {
+    let request = next(handle).await;
+    assert_eq!((&request.method, request.path.as_str()), (&Method::POST, EVENTS), "{}", request.body);
+    let event = request.body.clone();
+    assert_eq!((event["type"].as_str(), event["reason"].as_str()), (Some(type_), Some(reason)), "{event:#}");
+    assert_eq!((event["regarding"]["kind"].as_str(), event["regarding"]["name"].as_str()), (Some("CostPolicySet"), Some("prod")));
+    assert_eq!(event["reportingController"], "frugal-operator");
+    request.answer(StatusCode::OK, &event);
+    event["note"].as_str().unwrap_or_default().to_string()
+}
+
 async fn run(set: CostPolicySet, scenario: impl AsyncFnOnce(&mut Handle)) {
+    run_with(set, Organization::active(&[]), Metrics::new(), scenario).await.expect("the reconcile succeeded");
+}
+
+/// Runs one reconcile of `set` over `organization` against the scenario's answers.
+async fn run_with(
+    set: CostPolicySet,
+    organization: Organization,
+    metrics: Arc<Metrics>,
+    scenario: impl AsyncFnOnce(&mut Handle),
+) -> Result<kube::runtime::controller::Action, super::SetError> {
     let (service, mut handle) = tower_test::mock::pair::<Request<Body>, Response<Body>>();
-    let ctx = Arc::new(SetContext { client: kube::Client::new(service, "default") });
+    let ctx = Arc::new(SetContext::new(kube::Client::new(service, "default"), Arc::new(organization), metrics));
     let reconcile = tokio::spawn(reconcile_set(Arc::new(set), ctx));
+    finish(reconcile, &mut handle, scenario).await
+}
+
+/// Answers `scenario`'s requests, then waits for the reconcile's result.
+async fn finish(
+    reconcile: tokio::task::JoinHandle<Result<kube::runtime::controller::Action, super::SetError>>,
+    mut handle: &mut Handle,
+    scenario: impl AsyncFnOnce(&mut Handle),
+) -> Result<kube::runtime::controller::Action, super::SetError> {
     tokio::time::timeout(Duration::from_secs(5), scenario(&mut handle)).await.expect("the expected requests came");
-    let result = tokio::time::timeout(Duration::from_secs(5), reconcile).await.expect("the reconcile ended").expect("no panic");
-    result.expect("the reconcile succeeded");
+    tokio::time::timeout(Duration::from_secs(5), reconcile).await.expect("the reconcile ended").expect("no panic")
 }
 
 #[tokio::test]
@@ -140,6 +229,8 @@ async fn a_new_set_applies_one_policy_per_account_with_its_owner_and_labels() {
         }
         let status = expect_status(handle, &set).await;
         assert_eq!((status["accounts"].as_u64(), status["policies"].as_u64(), status["notReady"].as_u64()), (Some(2), Some(2), Some(2)));
+        let note = expect_event(handle, "Normal", "PolicyGenerated").await;
+        assert_eq!(note, "applied 2 generated CostPolicies: prod-111122223333-eu-west-1, prod-444455556666-eu-west-1");
     })
     .await;
 }
@@ -157,6 +248,8 @@ async fn an_account_removed_from_the_ids_has_its_policy_deleted_and_the_rest_is_
         delete.answer(StatusCode::OK, &serde_json::to_value(&before[1]).expect("serializes"));
         let status = expect_status(handle, &after).await;
         assert_eq!((status["accounts"].as_u64(), status["policies"].as_u64()), (Some(1), Some(1)));
+        let note = expect_event(handle, "Normal", "PolicyDeleted").await;
+        assert!(note.contains("prod-444455556666-eu-west-1") && !note.contains("111122223333"), "{note}");
     })
     .await;
 }
@@ -173,6 +266,8 @@ async fn an_invalid_spec_stalls_naming_the_field_and_deletes_nothing() {
         assert_eq!((stalled["status"].as_str(), stalled["reason"].as_str()), (Some("True"), Some("InvalidSpec")));
         assert!(stalled["message"].as_str().is_some_and(|m| m.contains("spec.regions[0]")), "{stalled}");
         assert_eq!(status["policies"].as_u64(), Some(2), "both policies are kept");
+        let note = expect_event(handle, "Warning", "InvalidSpec").await;
+        assert!(note.contains("spec.regions[0]"), "{note}");
     })
     .await;
 }
@@ -191,6 +286,93 @@ async fn a_name_held_by_a_policy_the_set_does_not_control_is_not_taken_over() {
         let status = expect_status(handle, &set).await;
         let stalled = status["conditions"].as_array().and_then(|c| c.iter().find(|c| c["type"] == "Stalled")).expect("Stalled").clone();
         assert_eq!(stalled["reason"], "NameTaken");
+        let note = expect_event(handle, "Warning", "NameTaken").await;
+        assert!(note.contains("prod-111122223333-eu-west-1"), "{note}");
     })
     .await;
+}
+
+#[tokio::test]
+async fn a_failed_organizations_read_keeps_every_policy_says_why_and_is_retried() {
+    let set = organization_set();
+    let before = stored_with(&set, &Organization::active(&["111122223333", "444455556666"]));
+    let denied = Organization(
+        Err(CloudError::new("ListAccountsForParent", ErrorKind::AccessDenied, "AccessDeniedException: not allowed")),
+        Arc::default(),
+    );
+    let metrics = Metrics::new();
+    let result = run_with(set.clone(), denied, metrics.clone(), async |handle| {
+        expect_list(handle, &before).await;
+        // No apply, no delete: the status comes next.
+        let status = expect_status(handle, &set).await;
+        let condition = |type_: &str| {
+            status["conditions"]
+                .as_array()
+                .and_then(|c| c.iter().find(|c| c["type"] == type_))
+                .cloned()
+                .unwrap_or_else(|| panic!("{type_}"))
+        };
+        let ready = condition("Ready");
+        assert_eq!((ready["status"].as_str(), ready["reason"].as_str()), (Some("False"), Some("OrganizationsUnavailable")));
+        let message = ready["message"].as_str().unwrap_or_default();
+        assert!(message.contains("AccessDeniedException") && message.contains("frugal-org-reader") && message.contains(UNIT), "{message}");
+        assert_eq!(condition("Reconciling")["status"], "True", "retried");
+        assert_eq!(condition("Stalled")["status"], "False");
+        assert_eq!(status["policies"].as_u64(), Some(2), "both policies are kept");
+        let note = expect_event(handle, "Warning", "OrganizationsUnavailable").await;
+        assert!(note.contains("2 generated policies are kept"), "{note}");
+    })
+    .await;
+    assert!(matches!(result, Err(super::SetError::Organizations(_))), "the error policy retries with backoff: {result:?}");
+    let exported = metrics.encode();
+    assert!(exported.contains("frugal_set_reconcile_errors_total{category=\"organizations\"} 1"), "{exported}");
+}
+
+#[tokio::test]
+async fn an_account_that_leaves_the_unit_has_its_policy_deleted() {
+    let set = organization_set();
+    let before = stored_with(&set, &Organization::active(&["111122223333", "444455556666"]));
+    let metrics = Metrics::new();
+    run_with(set.clone(), Organization::active(&["111122223333"]), metrics.clone(), async |handle| {
+        expect_list(handle, &before).await;
+        let delete = next(handle).await;
+        assert_eq!((&delete.method, delete.path.clone()), (&Method::DELETE, format!("{POLICIES}/prod-444455556666-eu-west-1")));
+        delete.answer(StatusCode::OK, &serde_json::to_value(&before[1]).expect("serializes"));
+        let status = expect_status(handle, &set).await;
+        assert_eq!((status["accounts"].as_u64(), status["policies"].as_u64()), (Some(1), Some(1)));
+        let note = expect_event(handle, "Normal", "PolicyDeleted").await;
+        assert!(note.contains("prod-444455556666-eu-west-1"), "{note}");
+    })
+    .await
+    .expect("the reconcile succeeded");
+    let exported = metrics.encode();
+    assert!(exported.contains("frugal_set_accounts{set=\"prod\"} 1"), "{exported}");
+    assert!(exported.contains("frugal_set_policies{set=\"prod\",state=\"not_ready\"} 1"), "{exported}");
+}
+
+/// A generated policy's status change reconciles its set: the accounts read for this very
+/// set object are reused; a change of the set reads Organizations again.
+#[tokio::test]
+async fn organizations_is_read_again_only_when_the_set_changed() {
+    let mut set = organization_set();
+    set.metadata.resource_version = Some("7".to_string());
+    let organization = Organization::active(&["111122223333"]);
+    let reads = organization.1.clone();
+    let before = stored_with(&set, &organization);
+    reads.store(0, std::sync::atomic::Ordering::SeqCst);
+    let (service, mut handle) = tower_test::mock::pair::<Request<Body>, Response<Body>>();
+    let ctx = Arc::new(SetContext::new(kube::Client::new(service, "default"), Arc::new(organization), Metrics::new()));
+    let mut versions = vec![("7", 1), ("7", 1), ("8", 2)];
+    for (version, expected_reads) in versions.drain(..) {
+        set.metadata.resource_version = Some(version.to_string());
+        let reconcile = tokio::spawn(reconcile_set(Arc::new(set.clone()), ctx.clone()));
+        let current = set.clone();
+        finish(reconcile, &mut handle, async |handle| {
+            expect_list(handle, &before).await;
+            expect_status(handle, &current).await;
+        })
+        .await
+        .expect("the reconcile succeeded");
+        assert_eq!(reads.load(std::sync::atomic::Ordering::SeqCst), expected_reads, "resourceVersion {version}");
+    }
 }
