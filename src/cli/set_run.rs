@@ -8,6 +8,7 @@
 use std::collections::BTreeMap;
 use std::io::IsTerminal;
 use std::process::ExitCode;
+use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use futures::StreamExt;
@@ -17,8 +18,10 @@ use crate::api::manifest::{Manifest, ManifestErrors};
 use crate::api::validate::{ValidatedPolicy, ValidatedSet, validate, validate_set};
 use crate::api::{CostPolicySet, CostPolicyStatus};
 use crate::aws::AwsConnector;
-use crate::engine::{self, CloudConnector, CloudError, report};
+use crate::aws::organizations::AwsOrganizations;
+use crate::engine::{self, CloudConnector, report};
 use crate::metrics::Metrics;
+use crate::set::accounts::{AccountsError, resolve};
 
 use super::failure::{Failure, Stage};
 use super::oneshot::{Failures, LoadedPolicy, ONE_RUN, validate_all};
@@ -47,16 +50,9 @@ impl LoadedSet {
     }
 }
 
-/// The accounts a set governs. The one place that knows where they come from: today
-/// `spec.accounts.ids`; AWS Organizations (spec.accounts.organization) resolves here too.
-pub async fn accounts_of(set: &ValidatedSet, _connector: &dyn CloudConnector) -> Result<Vec<String>, CloudError> {
-    Ok(set.accounts.clone())
-}
-
 /// The policies of a set over `accounts`, each validated like a hand-written one.
-fn expand(set: &ValidatedSet, accounts: Vec<String>) -> Vec<Result<ValidatedPolicy, (String, crate::api::validate::InvalidSpec)>> {
-    let resolved = ValidatedSet { accounts, ..set.clone() };
-    crate::set::desired::desired(&resolved)
+fn expand(set: &ValidatedSet, accounts: &[String]) -> Vec<Result<ValidatedPolicy, (String, crate::api::validate::InvalidSpec)>> {
+    crate::set::desired::desired(set, accounts)
         .into_iter()
         .map(|generated| validate(&generated.name, &generated.spec).map_err(|invalid| (generated.name.clone(), invalid)))
         .collect()
@@ -139,19 +135,22 @@ pub async fn run(policies: Vec<LoadedPolicy>, sets: Vec<LoadedSet>, args: &OneSh
         }
     }
     let metrics = Metrics::new();
-    let connector = AwsConnector::new(metrics.clone(), args.pacing.config()).with_observation_ttl(ONE_RUN);
+    let connector = Arc::new(AwsConnector::new(metrics.clone(), args.pacing.config()).with_observation_ttl(ONE_RUN));
+    let organizations = AwsOrganizations::new(connector.clone());
     let mut units: Vec<Unit> = valid.into_iter().map(|policy| Unit { account: account_of(&policy), set: None, policy }).collect();
     for set in &valid_sets {
-        let accounts = match accounts_of(set, &connector).await {
+        // Its ids, or the ACTIVE accounts of its units, read through the set's reader role.
+        let accounts = match resolve(set, &organizations).await {
             Ok(accounts) => accounts,
-            Err(error) => {
+            Err(AccountsError::Organizations { role_arn, target, error }) => {
                 let failure = Failure::in_aws(Stage::Connect, &error);
-                failures.report_set(&set.name, &[failure], &format!("set {:?}: cannot resolve its accounts: ", set.name), "");
+                let context = format!("set {:?}: cannot read the organization through {role_arn} ({target}): ", set.name);
+                failures.report_set(&set.name, &[failure], &context, "nothing of this set was observed or changed");
                 exit = EXIT_ERROR;
                 continue;
             }
         };
-        for generated in expand(set, accounts) {
+        for generated in expand(set, &accounts) {
             match generated {
                 Ok(policy) => units.push(Unit { account: account_of(&policy), set: Some(set.name.clone()), policy }),
                 // validate_set checks the template as every generated policy has it: a bug if seen.
@@ -167,7 +166,7 @@ pub async fn run(policies: Vec<LoadedPolicy>, sets: Vec<LoadedSet>, args: &OneSh
     let all: Vec<ValidatedPolicy> = units.iter().map(|u| u.policy.clone()).collect();
     let parallel = usize::from(args.parallel.max(1));
     let shared = Shared {
-        connector: &connector,
+        connector: connector.as_ref(),
         metrics: &metrics,
         by_account: all.iter().fold(BTreeMap::new(), |mut by_account, policy| {
             by_account.entry(role_account(policy)).or_insert_with(Vec::new).push(policy);

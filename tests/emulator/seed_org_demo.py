@@ -1,45 +1,37 @@
 #!/usr/bin/env python3
-"""Seed the emulator with a small AWS Organization for `make demo`'s CostPolicySet part.
+"""Seed the emulator with a small, messy AWS Organization for `make demo`'s CostPolicySet part.
 
-    python seed_org_demo.py ENDPOINT_URL [--ids-out F]   seed; prints the organization
-    python seed_org_demo.py ENDPOINT_URL --move-out-one  moves one prod account to sandbox
+    python seed_org_demo.py ENDPOINT_URL --ids-out FILE
 
-Account 123456789012 (the demo's static credentials) becomes the management account of an
-organization (the standard Organizations API, as moto implements it) with three units under
-the root and one nested:
+The organization is seed_organization.py's (in account 123456789012, the demo's static
+credentials): units prod (18 accounts: one closed, one tagged frugal.dev/skip=true), prod-eu
+nested under it (2) and dev (2). Every ACTIVE member account then gets, in eu-west-1 and
+us-east-1, its own mess through the bulk-seed path: 10-60 env=prod snapshots of 100-500 GiB
+volumes taken over 200 days (most older than the demo set's 30 days), a security group open
+to the world on tcp/22, and a VPC without gateway endpoints.
 
-  prod        8 accounts (one tagged frugal.dev/skip=true: the set's exclude drops it)
-    prod-eu   4 accounts (nested: in scope with includeNestedUnits)
-  staging     6 accounts (one closed: SUSPENDED, never governed)
-  sandbox     6 accounts (outside the demo set's units)
-
-Every member account gets, in eu-west-1 and us-east-1, its own mess through the bulk-seed
-path: 10-60 env=prod snapshots of 100-500 GiB volumes taken over 200 days (most older than
-the set's 30 days), a security group open to the world on tcp/22, and a VPC without
-gateway endpoints.
-
---move-out-one moves the first prod account into sandbox (MoveAccount), as a reorganisation
-would: the next plan no longer governs it.
+Writes seed_organization.py's JSON (units, accounts, closed, tagged) to FILE: the demo's set
+names its unit by id, and the emulator makes ids up. To move an account out of a unit
+afterwards: `seed_organization.py ENDPOINT_URL move ACCOUNT --to OU_ID`.
 """
 
 from __future__ import annotations
 
 import argparse
 import json
-import os
 import random
 import sys
 import urllib.request
+from concurrent.futures import ThreadPoolExecutor
+from pathlib import Path
 
-os.environ.setdefault("AWS_ACCESS_KEY_ID", "testing")
-os.environ.setdefault("AWS_SECRET_ACCESS_KEY", "testing")
-os.environ.pop("AWS_PROFILE", None)
-
+sys.path.insert(0, str(Path(__file__).resolve().parent))
 import boto3  # noqa: E402
 
+import seed_organization  # noqa: E402 (also sets the static credentials)
+
 REGIONS = ("eu-west-1", "us-east-1")
-UNITS = {"prod": 8, "prod-eu": 4, "staging": 6, "sandbox": 6}
-PARENT = {"prod-eu": "prod"}
+MEMBERS = 22
 
 
 def control(url: str, path: str, body: object) -> dict:
@@ -49,76 +41,48 @@ def control(url: str, path: str, body: object) -> dict:
         return json.loads(response.read())
 
 
-def member_client(url: str, service: str, account: str, region: str):
-    """A client in `account`, reached by assuming a role in it (the emulator maps the credentials to it)."""
+def member_ec2(url: str, account: str, region: str):
+    """EC2 in `account`, reached by assuming a role in it (the emulator maps the credentials to it)."""
     sts = boto3.client("sts", endpoint_url=url, region_name=region)
     c = sts.assume_role(RoleArn=f"arn:aws:iam::{account}:role/OrganizationAccountAccessRole", RoleSessionName="seed")["Credentials"]
-    return boto3.client(service, endpoint_url=url, region_name=region, aws_access_key_id=c["AccessKeyId"],
+    return boto3.client("ec2", endpoint_url=url, region_name=region, aws_access_key_id=c["AccessKeyId"],
                         aws_secret_access_key=c["SecretAccessKey"], aws_session_token=c["SessionToken"])
 
 
-def seed_member(url: str, account: str, rng: random.Random) -> None:
-    for n, region in enumerate(REGIONS):
-        control(url, "/_frugal/bulk/snapshots", {
-            "account": account, "region": region, "count": rng.randrange(10, 61), "volume_count": 4,
-            "volume_size": [100, 200, 500], "start_time_spread_days": 200, "tags": {"env": "prod"},
-        })
-        ec2 = member_client(url, "ec2", account, region)
-        vpc = ec2.create_vpc(CidrBlock=f"10.{n}.0.0/16", TagSpecifications=[
-            {"ResourceType": "vpc", "Tags": [{"Key": "Name", "Value": "app"}, {"Key": "env", "Value": "prod"}]}])["Vpc"]["VpcId"]
-        ec2.create_route_table(VpcId=vpc)
-        group = ec2.create_security_group(GroupName="web", Description="web", VpcId=vpc, TagSpecifications=[
-            {"ResourceType": "security-group", "Tags": [{"Key": "env", "Value": "prod"}]}])["GroupId"]
-        ec2.authorize_security_group_ingress(GroupId=group, IpPermissions=[
-            {"IpProtocol": "tcp", "FromPort": 22, "ToPort": 22, "IpRanges": [{"CidrIp": "0.0.0.0/0"}]}])
-
-
-def seed(url: str, ids_out: str | None) -> int:
-    org = boto3.client("organizations", endpoint_url=url, region_name="us-east-1")
-    org.create_organization(FeatureSet="ALL")
-    root = org.list_roots()["Roots"][0]["Id"]
-    units: dict[str, str] = {}
-    for name in UNITS:
-        parent = units[PARENT[name]] if name in PARENT else root
-        units[name] = org.create_organizational_unit(ParentId=parent, Name=name)["OrganizationalUnit"]["Id"]
-    rng = random.Random(21)
-    accounts: dict[str, list[str]] = {}
-    for name, count in UNITS.items():
-        for i in range(count):
-            status = org.create_account(Email=f"{name}-{i}@example.com", AccountName=f"{name}-{i}")["CreateAccountStatus"]
-            account = status["AccountId"]
-            org.move_account(AccountId=account, SourceParentId=root, DestinationParentId=units[name])
-            accounts.setdefault(name, []).append(account)
-            seed_member(url, account, rng)
-    org.tag_resource(ResourceId=accounts["prod"][-1], Tags=[{"Key": "frugal.dev/skip", "Value": "true"}])
-    org.close_account(AccountId=accounts["staging"][-1])
-    for name, ids in accounts.items():
-        print(f"  {name:8} {units[name]:22} {' '.join(ids)}")
-    print(f"  excluded by tag: {accounts['prod'][-1]}; closed: {accounts['staging'][-1]}")
-    if ids_out:
-        # The demo's set names its units by id, and the emulator makes ids up.
-        with open(ids_out, "w") as f:
-            json.dump({"units": units, "accounts": accounts}, f)
-    return 0
-
-
-def move_out_one(url: str) -> int:
-    org = boto3.client("organizations", endpoint_url=url, region_name="us-east-1")
-    root = org.list_roots()["Roots"][0]["Id"]
-    units = {u["Name"]: u["Id"] for u in org.list_organizational_units_for_parent(ParentId=root)["OrganizationalUnits"]}
-    account = org.list_accounts_for_parent(ParentId=units["prod"])["Accounts"][0]["Id"]
-    org.move_account(AccountId=account, SourceParentId=units["prod"], DestinationParentId=units["sandbox"])
-    print(f"  moved {account} from prod ({units['prod']}) to sandbox ({units['sandbox']})")
-    return 0
+def seed_member(url: str, account: str, snapshots: int, region: str, octet: int) -> None:
+    control(url, "/_frugal/bulk/snapshots", {
+        "account": account, "region": region, "count": snapshots, "volume_count": 4,
+        "volume_size": [100, 200, 500], "start_time_spread_days": 200, "tags": {"env": "prod"},
+    })
+    ec2 = member_ec2(url, account, region)
+    vpc = ec2.create_vpc(CidrBlock=f"10.{octet}.0.0/16", TagSpecifications=[
+        {"ResourceType": "vpc", "Tags": [{"Key": "Name", "Value": "app"}, {"Key": "env", "Value": "prod"}]}])["Vpc"]["VpcId"]
+    ec2.create_route_table(VpcId=vpc)
+    group = ec2.create_security_group(GroupName="web", Description="web", VpcId=vpc, TagSpecifications=[
+        {"ResourceType": "security-group", "Tags": [{"Key": "env", "Value": "prod"}]}])["GroupId"]
+    ec2.authorize_security_group_ingress(GroupId=group, IpPermissions=[
+        {"IpProtocol": "tcp", "FromPort": 22, "ToPort": 22, "IpRanges": [{"CidrIp": "0.0.0.0/0"}]}])
 
 
 def main() -> int:
     parser = argparse.ArgumentParser(description="seed the frugal demo organization")
     parser.add_argument("endpoint_url")
-    parser.add_argument("--move-out-one", action="store_true", help="move the first prod account into sandbox")
-    parser.add_argument("--ids-out", help="write the units' and accounts' ids to this JSON file")
+    parser.add_argument("--ids-out", required=True, help="write the organization's ids to this JSON file")
     args = parser.parse_args()
-    return move_out_one(args.endpoint_url) if args.move_out_one else seed(args.endpoint_url, args.ids_out)
+    url = args.endpoint_url
+    client, role_arn = seed_organization.organizations(url, "123456789012")
+    org = seed_organization.seed(client, role_arn, MEMBERS)
+    active = [a["id"] for accounts in org["accounts"].values() for a in accounts if a["state"] == "ACTIVE"]
+    rng = random.Random(21)
+    work = [(account, rng.randrange(10, 61), region, n) for account in active for n, region in enumerate(REGIONS)]
+    with ThreadPoolExecutor(4) as pool:
+        list(pool.map(lambda w: seed_member(url, *w), work))
+    for name, unit in org["units"].items():
+        print(f"  {name:8} {unit:22} {' '.join(a['id'] for a in org['accounts'][name])}")
+    print(f"  closed: {org['closed']}; tagged frugal.dev/skip=true: {org['tagged']}; "
+          f"each ACTIVE account seeded in {', '.join(REGIONS)}")
+    Path(args.ids_out).write_text(json.dumps(org))
+    return 0
 
 
 if __name__ == "__main__":
