@@ -63,7 +63,7 @@ bench-compare: emulator-setup
 
 ## build-musl: the image's static binary (Rust's musl target, as the Dockerfile builds it).
 ## Needs the target's standard library (rustup) and musl-gcc (Debian's musl-tools), which
-## compiles the C parts (aws-lc, mimalloc).
+## compiles the C part (aws-lc).
 MUSL_TARGET ?= $(shell uname -m)-unknown-linux-musl
 MUSL_CC_VAR := CC_$(subst -,_,$(MUSL_TARGET))
 FRUGAL_MUSL = $(or $(CARGO_TARGET_DIR),target)/$(MUSL_TARGET)/release/frugal

@@ -56,12 +56,17 @@ def custodian_cpu(size: str) -> dict | None:
             "cpu_s": {phase: p["custodian"]["cpu_s"] for phase, p in phases.items()}}
 
 
+def fmt_cpu(x: float) -> str:
+    # Milliseconds matter here: builds differ by a few hundredths of a second in audit.
+    return f"{x:.3f} s" if x < 1 else f"{x:.2f} s"
+
+
 def markdown(result: dict) -> str:
     names = list(result["builds"])
     base = names[0]
     theirs = result["custodian"]
     lines = [MARK_BEGIN, "",
-             f"Generated {result['generated']} by `{result['reproduce']}` ({result['size']} account, {result['runs']} runs per build, "
+             f"Generated {result['generated']} by `{result['reproduce']}` ({result['size']} account, runs per build: {result['runs']}, "
              f"medians; {result['machine']}; commit {result['commit']}). Builds: "
              + "; ".join(f"**{n}** = {compare.binary_label(b['binary'])}, {b['binary']['bytes'] / 2**20:.1f} MiB" for n, b in result["builds"].items())
              + ".", ""]
@@ -69,16 +74,16 @@ def markdown(result: dict) -> str:
     header += " | " + " | ".join(f"RSS {n}" for n in names)
     if theirs:
         header += " | Custodian CPU | " + " | ".join(f"lead {n}" for n in names)
-    lines += [header + " |", "|---|" + "---:|" * (header.count("|") - 2)]
+    lines += [header + " |", "|---|" + "---:|" * (header.count("|") - 1)]
     for phase in result["phases"]:
         cpu = {n: b["phases"][phase]["cpu_s"] for n, b in result["builds"].items()}
         rss = {n: b["phases"][phase]["max_rss_mib"] for n, b in result["builds"].items()}
-        row = f"| {phase} | " + " | ".join(compare.fmt_s(cpu[n]) for n in names)
+        row = f"| {phase} | " + " | ".join(fmt_cpu(cpu[n]) for n in names)
         row += " | " + " | ".join(f"{cpu[n] / cpu[base]:.2f}×" for n in names[1:])
         row += " | " + " | ".join(f"{rss[n]:.0f} MiB" for n in names)
         if theirs:
             c = theirs["cpu_s"][phase]
-            row += f" | {compare.fmt_s(c)} | " + " | ".join(f"{c / cpu[n]:.1f}×" for n in names)
+            row += f" | {fmt_cpu(c)} | " + " | ".join(f"{c / cpu[n]:.1f}×" for n in names)
         lines.append(row + " |")
     if theirs:
         lines += ["", f"Lead = Custodian's CPU / the build's CPU; Custodian's medians are those of `make bench-compare` "
