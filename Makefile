@@ -1,5 +1,5 @@
 # frugal-operator: the commands a newcomer needs.
-.PHONY: demo test build lint fmt crd emulator-setup api-server-setup e2e e2e-api-server bench bench-compare bench-scale bench-set-scale bench-org-compare profile
+.PHONY: demo test build lint fmt crd emulator-setup api-server-setup e2e e2e-api-server bench bench-compare bench-compare-musl bench-binaries build-musl bench-scale bench-set-scale bench-org-compare profile
 
 CARGO ?= cargo
 
@@ -60,6 +60,32 @@ BENCH_RUNS ?= 5
 bench-compare: emulator-setup
 	$(CARGO) build --release --locked --bin frugal
 	.venv/bin/python scripts/bench/compare.py --sizes $(BENCH_SIZES) --runs $(BENCH_RUNS)
+
+## build-musl: the image's static binary (Rust's musl target, as the Dockerfile builds it).
+## Needs the target's standard library (rustup) and musl-gcc (Debian's musl-tools), which
+## compiles the C part (aws-lc).
+MUSL_TARGET ?= $(shell uname -m)-unknown-linux-musl
+MUSL_CC_VAR := CC_$(subst -,_,$(MUSL_TARGET))
+FRUGAL_MUSL = $(or $(CARGO_TARGET_DIR),target)/$(MUSL_TARGET)/release/frugal
+build-musl:
+	@command -v musl-gcc >/dev/null || { echo "musl-gcc missing: apt-get install musl-tools" >&2; exit 1; }
+	rustup target list --installed | grep -qx $(MUSL_TARGET) || rustup target add $(MUSL_TARGET)
+	$(MUSL_CC_VAR)=musl-gcc $(CARGO) build --release --locked --bin frugal --target $(MUSL_TARGET)
+
+## bench-compare-musl: `make bench-compare` with the image's static binary instead of the
+## glibc build (rewrites the same figures, which then name the musl build).
+bench-compare-musl: emulator-setup build-musl
+	.venv/bin/python scripts/bench/compare.py --sizes $(BENCH_SIZES) --runs $(BENCH_RUNS) \
+		--frugal $(FRUGAL_MUSL) --reproduce "make bench-compare-musl"
+
+## bench-binaries: the glibc and the musl release builds side by side on the large account
+## (no Custodian; its CPU comes from the last bench-compare); rewrites docs/binaries.json and
+## its part of docs/BENCHMARKS.md.
+BENCH_BINARY_RUNS ?= 3
+bench-binaries: emulator-setup build-musl
+	$(CARGO) build --release --locked --bin frugal
+	.venv/bin/python scripts/bench/binaries.py --size large --runs $(BENCH_BINARY_RUNS) \
+		glibc=$(or $(CARGO_TARGET_DIR),target)/release/frugal musl=$(FRUGAL_MUSL)
 
 ## profile: where frugal's CPU goes on the large account (perf, Cargo's `profiling` profile:
 ## release code with symbols); rewrites docs/profile.json and its part of docs/BENCHMARKS.md.

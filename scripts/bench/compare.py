@@ -1,9 +1,11 @@
 #!/usr/bin/env python3
 """frugal vs Cloud Custodian on the same seeded emulator account (issue #8).
 
-    .venv/bin/python scripts/bench/compare.py [--sizes small,large] [--runs 5] [--no-write]
+    .venv/bin/python scripts/bench/compare.py [--sizes small,large] [--runs 5] [--frugal PATH] [--no-write]
 
-`make bench-compare` runs it. Per size and run it seeds two fresh emulator accounts
+`make bench-compare` runs it on `cargo build --release` (glibc), `make bench-compare-musl` on
+the image's static binary (`--frugal` names any build; which one it was, libc, linkage and
+allocator, read from the file, goes into the figures). Per size and run it seeds two fresh emulator accounts
 identically (scripts/bench/seed.py), one per tool, then runs the three phases on each,
 alternating which tool goes first:
 
@@ -45,7 +47,8 @@ import seed as seeding  # noqa: E402
 
 C7N_VERSION = "0.9.53"
 C7N_VENV = ROOT / ".venv-c7n"
-FRUGAL = ROOT / "target" / "release" / "frugal"
+# The binary measured; --frugal replaces it (main()).
+FRUGAL = Path(os.environ.get("CARGO_TARGET_DIR", ROOT / "target")) / "release" / "frugal"
 # Client-side pacing far above EC2's buckets, so the measurement is the work, not the wait
 # (the default DeleteSnapshot pacing, 100/5, alone would take (N-100)/5 s). Custodian has
 # no client-side pacing (only botocore's retries).
@@ -152,6 +155,38 @@ def run_measured(argv: list[str], env: dict[str, str], log_path: Path, stdout_pa
         "sys_s": usage.ru_stime,
         "max_rss_mib": max_rss_kib / 1024,
     }
+
+
+def describe_binary(path: Path) -> dict:
+    """Which frugal build `path` is: libc and linkage from its ELF program headers (a
+    dynamic binary names its loader, `ld-linux` for glibc and `ld-musl` for musl; Rust's
+    musl target links statically), the allocator from mimalloc's messages in the binary."""
+    data = path.read_bytes()
+    if data[:4] != b"\x7fELF" or data[4] != 2:
+        return {"path": str(path), "libc": "unknown", "linkage": "unknown", "allocator": "unknown"}
+    order = "little" if data[5] == 1 else "big"
+    phoff, phentsize, phnum = (int.from_bytes(data[a:b], order) for a, b in ((32, 40), (54, 56), (56, 58)))
+    interp = None
+    for i in range(phnum):
+        h = phoff + i * phentsize
+        if int.from_bytes(data[h:h + 4], order) == 3:  # PT_INTERP
+            off, size = int.from_bytes(data[h + 8:h + 16], order), int.from_bytes(data[h + 32:h + 40], order)
+            interp = data[off:off + size].rstrip(b"\0").decode()
+    if interp is None:
+        libc, linkage = ("musl" if b"musl" in data else "unknown"), "static"
+    else:
+        libc, linkage = ("musl" if "ld-musl" in interp else "glibc" if "ld-linux" in interp else interp), "dynamic"
+    return {
+        "path": str(path.relative_to(ROOT)) if path.is_relative_to(ROOT) else str(path),
+        "libc": libc,
+        "linkage": linkage,
+        "allocator": "mimalloc" if b"mimalloc" in data else "the libc's",
+        "bytes": len(data),
+    }
+
+
+def binary_label(binary: dict) -> str:
+    return f"{binary['libc']} {binary['linkage']}, {binary['allocator']} allocator"
 
 
 def tool_env(creds: dict[str, str], url: str, home: Path) -> dict[str, str]:
@@ -360,7 +395,7 @@ def fmt_ratio(x: float | None) -> str:
 
 def markdown(result: dict) -> str:
     lines = [MARK_BEGIN, ""]
-    lines.append(f"Generated {result['generated']} by `make bench-compare` ({result['runs']} runs per size and tool, "
+    lines.append(f"Generated {result['generated']} by `{result['reproduce']}` ({result['runs']} runs per size and tool, "
                  f"medians; {result['custodian']}; {result['frugal']}; pacing flags {PACING} for every class).")
     st = result["startup"]
     lines += ["", "Starting the tool and doing nothing (`frugal --version`, `custodian version`), medians: "
@@ -427,13 +462,18 @@ def write_docs(result: dict) -> None:
 
 
 def main() -> int:
+    global FRUGAL
     parser = argparse.ArgumentParser(description="frugal vs Cloud Custodian on the emulator")
     parser.add_argument("--sizes", default="small", help="comma-separated: small, large")
     parser.add_argument("--runs", type=int, default=5)
+    parser.add_argument("--frugal", type=Path, default=FRUGAL, help=f"the frugal binary to measure (default {FRUGAL})")
+    parser.add_argument("--reproduce", default="make bench-compare", help="the command that reproduces the figures (recorded)")
     parser.add_argument("--no-write", action="store_true", help="print, do not touch docs/")
     args = parser.parse_args()
+    FRUGAL = args.frugal.resolve()
     if not FRUGAL.exists():
         raise SystemExit(f"{FRUGAL} missing: cargo build --release --locked --bin frugal")
+    binary = describe_binary(FRUGAL)
     custodian = ensure_c7n()
     frugal_version = subprocess.run([str(FRUGAL), "--version"], capture_output=True, text=True).stdout.strip()
     commit = subprocess.run(["git", "-C", str(ROOT), "rev-parse", "--short", "HEAD"], capture_output=True, text=True).stdout.strip()
@@ -453,11 +493,12 @@ def main() -> int:
         result = {
             "generated": datetime.datetime.now(datetime.timezone.utc).strftime("%Y-%m-%d"),
             "machine": f"{platform.machine()}, {os.cpu_count()} cores, Python {platform.python_version()}",
-            "frugal": f"{frugal_version} (release, commit {commit})",
+            "frugal": f"{frugal_version} (release, commit {commit}; {binary_label(binary)})",
+            "frugal_binary": binary,
             "custodian": custodian,
             "pacing": PACING,
             "runs": args.runs,
-            "reproduce": "make bench-compare",
+            "reproduce": args.reproduce,
             "sizes": {},
         }
         result["startup"] = startup(args.runs, work)
