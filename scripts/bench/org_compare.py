@@ -224,8 +224,10 @@ def summarise(raw: list[dict]) -> dict:
         for tool in TOOLS:
             runs = [r for r in raw if r["tool"] == tool and r["phase"] == phase]
             per_tool[tool] = {k: round(statistics.median(r[k] for r in runs), 2) for k in ("wall_s", "cpu_s", "peak_tree_rss_mib", "api_calls")}
+            per_tool[tool]["calls_first_run"] = runs[0]["calls"]
         ours, theirs = per_tool["frugal"], per_tool["c7n-org"]
-        per_tool["c7n_org_over_frugal"] = {k: round(theirs[k] / ours[k], 1) if ours[k] else None for k in ours}
+        per_tool["c7n_org_over_frugal"] = {k: round(theirs[k] / ours[k], 1) if ours[k] else None
+                                           for k in ("wall_s", "cpu_s", "peak_tree_rss_mib", "api_calls")}
         phases[phase] = per_tool
     return phases
 
@@ -248,6 +250,13 @@ def markdown(result: dict) -> str:
             r = per_tool[tool]
             cell = f"{ratio['wall_s']}× / {ratio['cpu_s']}× / {ratio['peak_tree_rss_mib']}×" if tool == "frugal" else ""
             lines.append(f"| {phase} | {tool} | {r['wall_s']} s | {r['cpu_s']} s | {r['peak_tree_rss_mib']} MiB | {r['api_calls']} | {cell} |")
+    lines += ["", "AWS calls by operation over all account-regions (first run):", "",
+              "| operation | " + " | ".join(f"{tool} {phase}" for phase in PHASES for tool in TOOLS) + " |",
+              "|---|" + "---:|" * (len(PHASES) * len(TOOLS))]
+    ops = sorted({op for per_tool in result["phases"].values() for tool in TOOLS for op in per_tool[tool]["calls_first_run"]})
+    for op in ops:
+        cells = [str(result["phases"][phase][tool]["calls_first_run"].get(op, 0)) for phase in PHASES for tool in TOOLS]
+        lines.append(f"| {op} | " + " | ".join(cells) + " |")
     left = result["left_after_enforce"]
     lines += ["", "Left in AWS after enforce: " + "; ".join(f"{tool}: {', '.join(f'{k} {v}' for k, v in left[tool].items())}"
                                                         for tool in TOOLS if tool in left) + ".", "", MARK_END]
