@@ -65,17 +65,22 @@ def log(*args: object) -> None:
     print(*args, file=sys.stderr, flush=True)
 
 
-def ensure_c7n() -> str:
-    custodian = C7N_VENV / "bin" / "custodian"
-    pip = C7N_VENV / "bin" / "pip"
-    if not custodian.exists() or f"Version: {C7N_VERSION}" not in subprocess.run(
-        [str(pip), "show", "c7n"], capture_output=True, text=True
+def ensure_tool(venv: Path, package: str, version: str, command: str) -> dict[str, str]:
+    """`package==version` in its own virtualenv (made or fixed when missing or another
+    version); returns the versions installed there."""
+    pip = venv / "bin" / "pip"
+    if not (venv / "bin" / command).exists() or f"Version: {version}" not in subprocess.run(
+        [str(pip), "show", package], capture_output=True, text=True
     ).stdout:
-        log(f"installing c7n=={C7N_VERSION} into {C7N_VENV}")
-        subprocess.run([sys.executable, "-m", "venv", str(C7N_VENV)], check=True)
-        subprocess.run([str(pip), "install", "-q", f"c7n=={C7N_VERSION}"], check=True)
+        log(f"installing {package}=={version} into {venv}")
+        subprocess.run([sys.executable, "-m", "venv", str(venv)], check=True)
+        subprocess.run([str(pip), "install", "-q", f"{package}=={version}"], check=True)
     freeze = subprocess.run([str(pip), "freeze"], capture_output=True, text=True, check=True).stdout
-    versions = dict(line.split("==", 1) for line in freeze.splitlines() if "==" in line)
+    return dict(line.split("==", 1) for line in freeze.splitlines() if "==" in line)
+
+
+def ensure_c7n() -> str:
+    versions = ensure_tool(C7N_VENV, "c7n", C7N_VERSION, "custodian")
     return f"c7n {versions.get('c7n')}, boto3 {versions.get('boto3')}, botocore {versions.get('botocore')}"
 
 

@@ -54,7 +54,7 @@ HERE = Path(__file__).resolve().parent
 ROOT = HERE.parent.parent
 sys.path.insert(0, str(HERE))
 import seed as seeding  # noqa: E402
-from compare import FRUGAL, Emulator, count_calls, log, replace_generated, tool_env  # noqa: E402
+from compare import FRUGAL, Emulator, count_calls, ensure_tool, log, replace_generated, tool_env  # noqa: E402
 
 C7N_ORG_VERSION = "0.6.52"  # with c7n 0.9.53, the Custodian of `make bench-compare`
 C7N_ORG_VENV = ROOT / ".venv-c7n-org"
@@ -68,16 +68,7 @@ BASE_CREDENTIALS = {"AWS_ACCESS_KEY_ID": "testing", "AWS_SECRET_ACCESS_KEY": "te
 
 
 def ensure_c7n_org() -> str:
-    c7n_org = C7N_ORG_VENV / "bin" / "c7n-org"
-    pip = C7N_ORG_VENV / "bin" / "pip"
-    if not c7n_org.exists() or f"Version: {C7N_ORG_VERSION}" not in subprocess.run(
-        [str(pip), "show", "c7n-org"], capture_output=True, text=True
-    ).stdout:
-        log(f"installing c7n-org=={C7N_ORG_VERSION} into {C7N_ORG_VENV}")
-        subprocess.run([sys.executable, "-m", "venv", str(C7N_ORG_VENV)], check=True)
-        subprocess.run([str(pip), "install", "-q", f"c7n-org=={C7N_ORG_VERSION}"], check=True)
-    freeze = subprocess.run([str(pip), "freeze"], capture_output=True, text=True, check=True).stdout
-    versions = dict(line.split("==", 1) for line in freeze.splitlines() if "==" in line)
+    versions = ensure_tool(C7N_ORG_VENV, "c7n-org", C7N_ORG_VERSION, "c7n-org")
     return f"c7n-org {versions.get('c7n_org')}, c7n {versions.get('c7n')}, boto3 {versions.get('boto3')}"
 
 
