@@ -166,6 +166,9 @@ def wait_all_ready(api: ApiServer, proc: subprocess.Popen, n: int, started: floa
 
 
 def run(frugal: Path, accounts: int, regions: list[str], steady_s: int, work: Path) -> dict:
+    # moto loads its catalogue of public AMIs into every account-region's EC2 (about 7 MB
+    # each): 1,500 of them would not fit in this machine's memory, and no policy reads them.
+    os.environ["MOTO_EC2_LOAD_DEFAULT_AMIS"] = "false"
     emu = Emulator()
     api = ApiServer()
     log(f"emulator {emu.url}; API server {api.admin}; logs in {work}")
@@ -191,7 +194,9 @@ def run(frugal: Path, accounts: int, regions: list[str], steady_s: int, work: Pa
         create |= {"cpu_s": round(figures["cpu_s"], 1), "rss_mib": round(figures["rss_mib"], 1),
                    "peak_rss_mib": round(figures["peak_rss_mib"], 1), "requests": create_counts,
                    "requests_total": sum(create_counts.values()), "writes": writes(create_counts)}
-        log(f"  all {n} Ready in {create['all_ready_s']} s; CPU {create['cpu_s']} s; peak RSS {create['peak_rss_mib']} MiB")
+        create["emulator_rss_mib"] = round(proc_figures(emu.proc.pid)["rss_mib"], 1)
+        log(f"  all {n} Ready in {create['all_ready_s']} s; CPU {create['cpu_s']} s; peak RSS {create['peak_rss_mib']} MiB; "
+            f"emulator RSS {create['emulator_rss_mib']} MiB")
         # Steady state: nothing changes in AWS or in the specs for longer than a resync.
         mark, cpu_before = len(requests), figures["cpu_s"]
         time.sleep(steady_s)
