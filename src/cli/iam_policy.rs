@@ -56,9 +56,10 @@ pub fn render(areas: &[AreaName], files: &[PathBuf]) -> Result<Rendered, String>
         notes.push("resources name any region and account (*): -f narrows them to the policies' region and account".to_string());
         areas.into_iter().map(|a| (a, Scope::everything())).collect()
     } else {
-        let (set_files, policy_files) = sets::split(files);
-        let generated = sets::load(&set_files)?;
-        let mut policies = if policy_files.is_empty() { Vec::new() } else { load(&policy_files)? };
+        // Read as `frugal plan` reads them: policies and sets, mixed in files, a directory or stdin.
+        let documents = super::oneshot::load_documents(files).map_err(|e| e.to_string())?;
+        let generated = sets::expand(&documents.sets)?;
+        let mut policies = validated(documents.policies)?;
         notes.extend(file_notes(&policies));
         notes.extend(generated.notes);
         policies.extend(generated.policies);
@@ -125,9 +126,9 @@ pub fn print(areas: &[AreaName], files: &[PathBuf]) -> ExitCode {
 
 /// Every policy of every file, validated (an invalid policy is an error: its roles and
 /// regions cannot be trusted).
-fn load(files: &[PathBuf]) -> Result<Vec<ValidatedPolicy>, String> {
+fn validated(loaded: Vec<super::oneshot::LoadedPolicy>) -> Result<Vec<ValidatedPolicy>, String> {
     let mut policies = Vec::new();
-    for policy in super::oneshot::load(files).map_err(|e| e.to_string())? {
+    for policy in loaded {
         let valid = policy
             .validate()
             .map_err(|e| format!("policy {:?} is invalid:\n{}", policy.name(), super::oneshot::located(&policy.path, &e.0)))?;

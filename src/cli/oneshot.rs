@@ -92,28 +92,14 @@ fn sources(files: &[PathBuf]) -> Result<Vec<(String, String)>, OneShotError> {
     Ok(texts)
 }
 
-/// Reads every CostPolicy document of the files, strictly: an unknown field, a wrong type or
-/// a wrong kind anywhere refuses them all, before anything is observed.
-pub fn load(files: &[PathBuf]) -> Result<Vec<LoadedPolicy>, OneShotError> {
-    let mut policies = Vec::new();
-    for (path, text) in sources(files)? {
-        let manifests = manifest::read::<CostPolicy>(&text).map_err(|errors| OneShotError::Invalid { path: path.clone(), errors })?;
-        policies.extend(manifests.into_iter().map(|manifest| LoadedPolicy { path: path.clone(), manifest }));
-    }
-    if policies.is_empty() {
-        let path = files.iter().map(|f| f.display().to_string()).collect::<Vec<_>>().join(", ");
-        return Err(OneShotError::Empty { path });
-    }
-    Ok(policies)
-}
-
 /// What `frugal plan|apply -f` reads: policies and sets, each in the files' order.
 pub struct Documents {
     pub policies: Vec<LoadedPolicy>,
     pub sets: Vec<LoadedSet>,
 }
 
-/// Reads every CostPolicy and CostPolicySet document of the files, as strictly as [`load`].
+/// Reads every CostPolicy and CostPolicySet document of the files, strictly: an unknown
+/// field, a wrong type or a wrong kind anywhere refuses them all, before anything is observed.
 pub fn load_documents(files: &[PathBuf]) -> Result<Documents, OneShotError> {
     let mut documents = Documents { policies: Vec::new(), sets: Vec::new() };
     for (path, text) in sources(files)? {
