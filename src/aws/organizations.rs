@@ -17,7 +17,7 @@ use super::paging::{PacedPages, Page};
 use super::request_metrics::RequestMetrics;
 use super::{AwsConnector, assume_role, error};
 use crate::api::validate::OrganizationScope;
-use crate::engine::CloudError;
+use crate::engine::{CloudError, ErrorKind};
 use crate::set::accounts::{MemberAccount, OrganizationReader};
 
 /// Where Organizations is served from in the aws partition (organizations.us-east-1.amazonaws.com).
@@ -77,13 +77,21 @@ fn region_of(role_arn: &str) -> &'static str {
     }
 }
 
-/// The account's state (State; Status, retired in 2026, when an older answer has no State).
-fn state_of(account: &Account) -> String {
-    match (account.state(), account.status()) {
-        (Some(state), _) => state.as_str().to_string(),
-        (None, Some(status)) => status.as_str().to_string(),
-        (None, None) => String::new(),
-    }
+/// An account of a ListAccountsForParent answer: its id and state (State; Status, retired in
+/// 2026, when an older answer has no State). An entry without either is an incomplete
+/// answer, an error: read as "not ACTIVE" or skipped, it would delete the account's
+/// policies although nothing says the account left (safety rule 12).
+fn member_of(account: &Account) -> Result<MemberAccount, CloudError> {
+    let incomplete = |what: &str| {
+        CloudError::new("ListAccountsForParent", ErrorKind::InvalidRequest, format!("an account without {what} in the answer"))
+    };
+    let id = account.id().ok_or_else(|| incomplete("Id"))?;
+    let state = match (account.state(), account.status()) {
+        (Some(state), _) => state.as_str(),
+        (None, Some(status)) => status.as_str(),
+        (None, None) => return Err(incomplete(&format!("State (account {id})"))),
+    };
+    Ok(MemberAccount::new(id, state))
 }
 
 #[async_trait]
@@ -105,7 +113,9 @@ impl OrganizationReader for AwsOrganizations {
         let mut accounts = Vec::new();
         while let Some(page) = pages.next().await {
             let page = page.map_err(|e| error::classify("ListAccountsForParent", e))?;
-            accounts.extend(page.accounts().iter().filter_map(|a| Some(MemberAccount::new(a.id()?, state_of(a)))));
+            for account in page.accounts() {
+                accounts.push(member_of(account)?);
+            }
         }
         Ok(accounts)
     }
@@ -125,6 +135,17 @@ impl OrganizationReader for AwsOrganizations {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn an_account_without_id_or_state_is_an_incomplete_answer_not_an_account_gone() {
+        let active = Account::builder().id("111122223333").state(aws_sdk_organizations::types::AccountState::Active).build();
+        assert_eq!(member_of(&active), Ok(MemberAccount::new("111122223333", "ACTIVE")));
+        let retired_field = Account::builder().id("111122223333").status(aws_sdk_organizations::types::AccountStatus::Suspended).build();
+        assert_eq!(member_of(&retired_field), Ok(MemberAccount::new("111122223333", "SUSPENDED")));
+        let no_state = member_of(&Account::builder().id("111122223333").build()).expect_err("no state");
+        assert!(no_state.message.contains("without State (account 111122223333)"), "{no_state:?}");
+        assert!(member_of(&Account::builder().state(aws_sdk_organizations::types::AccountState::Active).build()).is_err());
+    }
 
     #[test]
     fn organizations_is_read_in_the_partitions_home_region() {
