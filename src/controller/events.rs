@@ -1,7 +1,7 @@
 //! Kubernetes Events: one for every AWS change and every error.
 
-use kube::runtime::events::{Event, EventType, Recorder};
-use kube::{Resource, ResourceExt};
+use kube::runtime::events::{Event, EventType, Recorder, Reporter};
+use kube::{Client, Resource, ResourceExt};
 
 use crate::api::CostPolicy;
 use crate::api::conditions::reason;
@@ -10,6 +10,7 @@ use crate::engine::report;
 use crate::engine::{AppliedRun, Area, AreaOutcome, AreaPlan};
 
 use super::Context;
+use super::context::UnpublishedEvents;
 
 mod access_keys;
 mod backup;
@@ -120,17 +121,29 @@ fn by_kind(lines: impl IntoIterator<Item = (EventType, &'static str, &'static st
 /// type, reason and action (a new invalid field, another failed change) into a repeat of the
 /// first one, note included.
 pub async fn publish(ctx: &Context, policy: &CostPolicy, events: Vec<Event>) {
-    let recorder = Recorder::new(ctx.client.clone(), ctx.reporter.clone());
-    let reference = policy.object_ref(&());
-    let name = policy.name_any();
-    let mut waiting = ctx.unpublished.take(&name);
+    publish_about(&ctx.client, &ctx.reporter, &ctx.unpublished, policy, events).await;
+}
+
+/// [`publish`] for any object of the operator (a policy, a set): `unpublished` holds its
+/// waiting Events by name.
+pub async fn publish_about<K>(client: &Client, reporter: &Reporter, unpublished: &UnpublishedEvents, object: &K, events: Vec<Event>)
+where
+    K: Resource<DynamicType = ()>,
+{
+    let name = object.name_any();
+    let mut waiting = unpublished.take(&name);
+    if waiting.is_empty() && events.is_empty() {
+        return;
+    }
     waiting.extend(events);
+    let recorder = Recorder::new(client.clone(), reporter.clone());
+    let reference = object.object_ref(&());
     let mut failed = Vec::new();
     for event in waiting {
         if let Err(error) = recorder.publish(&event, &reference).await {
-            tracing::warn!(%error, reason = %event.reason, "cannot publish event; it waits for the next publish");
+            tracing::warn!(%error, object = %name, reason = %event.reason, "cannot publish event; it waits for the next publish");
             failed.push(event);
         }
     }
-    ctx.unpublished.keep(&name, failed);
+    unpublished.keep(&name, failed);
 }

@@ -23,11 +23,12 @@ use futures::StreamExt;
 use k8s_openapi::apimachinery::pkg::apis::meta::v1::Time;
 use kube::api::{DeleteParams, ListParams, Patch, PatchParams, Preconditions};
 use kube::runtime::controller::Action;
-use kube::runtime::events::{Event, Recorder, Reporter};
+use kube::runtime::events::{Event, Reporter};
 use kube::runtime::{Controller, watcher};
 use kube::{Api, Client, Resource, ResourceExt};
 
 use super::backoff::Backoff;
+use super::context::UnpublishedEvents;
 use super::events::{normal, warning};
 use super::status::{self, StatusWriteError};
 use crate::api::conditions::{self, STALLED, reason};
@@ -56,6 +57,8 @@ pub struct SetContext {
     pub backoff: Backoff,
     /// The accounts last read from Organizations, per set.
     resolved: ResolvedAccounts,
+    /// The sets' Events not yet written (the API server was unreachable), by set name.
+    unpublished: UnpublishedEvents,
     /// The sets the controller watches (its reflector), to drop a deleted set's gauges.
     pub sets: Option<kube::runtime::reflector::Store<CostPolicySet>>,
 }
@@ -90,7 +93,16 @@ impl ResolvedAccounts {
 impl SetContext {
     pub fn new(client: Client, organizations: Arc<dyn OrganizationReader>, metrics: Arc<Metrics>) -> Self {
         let reporter = Reporter { controller: CONTROLLER_NAME.to_string(), instance: std::env::var("POD_NAME").ok() };
-        Self { client, organizations, metrics, reporter, backoff: Backoff::default(), resolved: ResolvedAccounts::default(), sets: None }
+        Self {
+            client,
+            organizations,
+            metrics,
+            reporter,
+            backoff: Backoff::default(),
+            resolved: ResolvedAccounts::default(),
+            unpublished: UnpublishedEvents::default(),
+            sets: None,
+        }
     }
 }
 
@@ -336,19 +348,10 @@ fn newly_stalled(previous: Option<&CostPolicySetStatus>, new: &CostPolicySetStat
     now.is_some() && now != stalled(previous)
 }
 
-/// Publishes the set's Events; a failure is logged and never fails the reconcile. A fresh
-/// Recorder each time, as for policies (`events::publish`).
+/// Publishes the set's Events (those an earlier publish could not write first); a failure
+/// never fails the reconcile, and the Event waits for the next publish, as for policies.
 async fn publish(ctx: &SetContext, set: &CostPolicySet, events: Vec<Event>) {
-    if events.is_empty() {
-        return;
-    }
-    let recorder = Recorder::new(ctx.client.clone(), ctx.reporter.clone());
-    let reference = set.object_ref(&());
-    for event in events {
-        if let Err(error) = recorder.publish(&event, &reference).await {
-            tracing::warn!(set = %set.name_any(), %error, reason = %event.reason, "cannot publish event");
-        }
-    }
+    super::events::publish_about(&ctx.client, &ctx.reporter, &ctx.unpublished, set, events).await;
 }
 
 /// Writes the status only when it differs from the one the set has (a reconcile that changes
