@@ -197,6 +197,47 @@ pub(super) fn validate_all(policies: Vec<LoadedPolicy>, failures: &mut Failures)
     (valid, any_invalid)
 }
 
+/// One policy's run, as both `-f` paths make it.
+pub(super) struct Ran {
+    pub drift: usize,
+    /// False for `frugal plan` of an Enforce policy with changes: its status assumes they
+    /// were made, so it is not shown as the account's verdict (the JSON carries it as such).
+    pub status_is_current: bool,
+    pub applied: engine::AppliedRun,
+    pub status: crate::api::CostPolicyStatus,
+    /// The run's first AWS failure.
+    pub failure: Option<Failure>,
+}
+
+/// Connects, plans `policy` next to `others` (conflicts: the stricter safety wins), acts
+/// when `enforce`, and computes the status the operator would write. `show` gets the plan
+/// table before anything is changed, then the apply table. Err: AWS could not be reached.
+pub(super) async fn run_policy(
+    connector: &dyn CloudConnector,
+    policy: &ValidatedPolicy,
+    others: &[&ValidatedPolicy],
+    enforce: bool,
+    mut show: impl FnMut(String),
+) -> Result<Ran, Failure> {
+    let cloud = connector.connect(&policy.aws).await.map_err(|error| Failure::in_aws(Stage::Connect, &error))?;
+    let peers = engine::peers(connector, policy, others).await;
+    let planned =
+        engine::observe_and_plan_with_peers(cloud.as_ref(), policy.clone(), peers, k8s_openapi::jiff::Timestamp::now().as_second()).await;
+    let drift = planned.drift_count();
+    let status_is_current = enforce || planned.policy.is_audit() || planned.change_count() == 0;
+    show(output::plan_table(&planned));
+    let applied = if enforce {
+        let applied = engine::act(cloud.as_ref(), planned).await;
+        show(output::apply_table(&applied));
+        applied
+    } else {
+        planned.without_acting()
+    };
+    let status = report::status(&applied, None, None, &Time(k8s_openapi::jiff::Timestamp::now()));
+    let failure = applied.first_error().map(|error| Failure::in_aws(Stage::Run, error));
+    Ok(Ran { drift, status_is_current, applied, status, failure })
+}
+
 /// Policies only: one after the other, each printed in full as it is done.
 async fn run_policies(policies: Vec<LoadedPolicy>, args: &OneShotArgs, enforce: bool, mut failures: Failures) -> ExitCode {
     let json = failures.json;
@@ -212,45 +253,28 @@ async fn run_policies(policies: Vec<LoadedPolicy>, args: &OneShotArgs, enforce: 
     for validated in &valid {
         let name = validated.name.clone();
         let requests_before = metrics.aws_request_counts();
-        let cloud = match connector.connect(&validated.aws).await {
-            Ok(cloud) => cloud,
-            Err(error) => {
-                let unreachable = Failure::in_aws(Stage::Connect, &error);
+        let others: Vec<&ValidatedPolicy> = valid.iter().collect();
+        let ran = match run_policy(connector.as_ref(), validated, &others, enforce, |table| {
+            if !json {
+                super::stdout(&table);
+            }
+        })
+        .await
+        {
+            Ok(ran) => ran,
+            Err(unreachable) => {
                 failures.report(Some(&name), &[unreachable], &format!("policy {name:?}: cannot reach AWS: "), "");
                 exit = EXIT_ERROR;
                 continue;
             }
         };
-        let others: Vec<&ValidatedPolicy> = valid.iter().collect();
-        let peers = engine::peers(connector.as_ref(), validated, &others).await;
-        let planned =
-            engine::observe_and_plan_with_peers(cloud.as_ref(), validated.clone(), peers, k8s_openapi::jiff::Timestamp::now().as_second())
-                .await;
-        let drift = planned.drift_count();
-        // `frugal plan` of an Enforce policy with changes: the status it computes assumes they
-        // were made, so it is not shown as the account's verdict (the JSON carries it as such).
-        let status_is_current = enforce || planned.policy.is_audit() || planned.change_count() == 0;
-        if !json {
-            super::stdout(&output::plan_table(&planned));
+        if !json && ran.status_is_current {
+            super::stdout(&output::status_summary(&ran.status));
         }
-        let applied = if enforce {
-            let applied = engine::act(cloud.as_ref(), planned).await;
-            if !json {
-                super::stdout(&output::apply_table(&applied));
-            }
-            applied
-        } else {
-            planned.without_acting()
-        };
-        let now = Time(k8s_openapi::jiff::Timestamp::now());
-        let status = report::status(&applied, None, None, &now);
-        if !json && status_is_current {
-            super::stdout(&output::status_summary(&status));
-        }
-        let run_failure = applied.first_error().map(|error| Failure::in_aws(Stage::Run, error));
+        let run_failure = ran.failure;
         if json {
             let requests = output::aws_requests_json(&requests_before, &metrics.aws_request_counts());
-            let report = output::json_report(&applied, &status, requests).with_error(run_failure.clone());
+            let report = output::json_report(&ran.applied, &ran.status, requests).with_error(run_failure.clone());
             match serde_json::to_string_pretty(&report) {
                 Ok(text) => failures.entries.push(text),
                 Err(error) => {
@@ -261,7 +285,7 @@ async fn run_policies(policies: Vec<LoadedPolicy>, args: &OneShotArgs, enforce: 
         }
         if run_failure.is_some() {
             exit = EXIT_ERROR;
-        } else if !enforce && drift > 0 && exit == EXIT_IN_SYNC {
+        } else if !enforce && ran.drift > 0 && exit == EXIT_IN_SYNC {
             exit = EXIT_DRIFT;
         }
     }

@@ -12,19 +12,18 @@ use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use futures::StreamExt;
-use k8s_openapi::apimachinery::pkg::apis::meta::v1::Time;
 
 use crate::api::manifest::{Manifest, ManifestErrors};
 use crate::api::validate::{ValidatedPolicy, ValidatedSet, validate, validate_set};
 use crate::api::{CostPolicySet, CostPolicyStatus};
 use crate::aws::AwsConnector;
 use crate::aws::organizations::AwsOrganizations;
-use crate::engine::{self, CloudConnector, report};
+use crate::engine::CloudConnector;
 use crate::metrics::Metrics;
 use crate::set::accounts::{AccountsError, resolve};
 
 use super::failure::{Failure, Stage};
-use super::oneshot::{Failures, LoadedPolicy, ONE_RUN, validate_all};
+use super::oneshot::{Failures, LoadedPolicy, ONE_RUN, Ran, run_policy, validate_all};
 use super::output::{self, summary};
 use super::{OneShotArgs, OutputFormat};
 
@@ -243,10 +242,20 @@ async fn run_one(shared: &Shared<'_>, unit: &Unit) -> Done {
         ..summary::Row::default()
     };
     let requests_before = shared.metrics.aws_request_counts();
-    let cloud = match shared.connector.connect(&policy.aws).await {
-        Ok(cloud) => cloud,
-        Err(error) => {
-            let failure = Failure::in_aws(Stage::Connect, &error);
+    let show = shared.verbose && !shared.json;
+    let mut details = String::new();
+    let ran = match run_policy(shared.connector, policy, &shared.peer_candidates(policy), shared.enforce, |table| {
+        if show {
+            if details.is_empty() {
+                details.push('\n');
+            }
+            details.push_str(&table);
+        }
+    })
+    .await
+    {
+        Ok(ran) => ran,
+        Err(failure) => {
             row.error = Some(format!("cannot reach AWS: {failure}"));
             let json = shared.json.then(|| {
                 let mut entry = super::failure::json_entry(Some(&policy.name), std::slice::from_ref(&failure));
@@ -256,32 +265,11 @@ async fn run_one(shared: &Shared<'_>, unit: &Unit) -> Done {
             return Done { row, details: String::new(), json, failure: Some(failure) };
         }
     };
-    let peers = engine::peers(shared.connector, policy, &shared.peer_candidates(policy)).await;
-    let planned =
-        engine::observe_and_plan_with_peers(cloud.as_ref(), policy.clone(), peers, k8s_openapi::jiff::Timestamp::now().as_second()).await;
-    row.drift = planned.drift_count();
-    // As for a single policy: the status a plan of changes computes assumes they were made.
-    let status_is_current = shared.enforce || planned.policy.is_audit() || planned.change_count() == 0;
-    let mut details = String::new();
-    let show = shared.verbose && !shared.json;
-    if show {
-        details.push('\n');
-        details.push_str(&output::plan_table(&planned));
+    row.drift = ran.drift;
+    if show && ran.status_is_current {
+        details.push_str(&output::status_summary(&ran.status));
     }
-    let applied = if shared.enforce {
-        let applied = engine::act(cloud.as_ref(), planned).await;
-        if show {
-            details.push_str(&output::apply_table(&applied));
-        }
-        applied
-    } else {
-        planned.without_acting()
-    };
-    let status = report::status(&applied, None, None, &Time(k8s_openapi::jiff::Timestamp::now()));
-    if show && status_is_current {
-        details.push_str(&output::status_summary(&status));
-    }
-    let failure = applied.first_error().map(|error| Failure::in_aws(Stage::Run, error));
+    let Ran { applied, status, failure, .. } = ran;
     fill_row(&mut row, &status, failure.as_ref());
     let json = shared.json.then(|| {
         let requests = if shared.count_requests {
