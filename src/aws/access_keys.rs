@@ -32,14 +32,14 @@ impl AreaCloud<AccessKeys> for AwsCloud {
 impl AwsCloud {
     async fn caller_arn(&self) -> Result<String, CloudError> {
         self.pace(PaceClass::NonMutating).await;
-        let identity = self.sts.get_caller_identity().send().await.map_err(|e| classify("GetCallerIdentity", e))?;
+        let identity = self.clients.sts().get_caller_identity().send().await.map_err(|e| classify("GetCallerIdentity", e))?;
         identity.arn.ok_or_else(|| CloudError::new("GetCallerIdentity", ErrorKind::Credentials, "no ARN in the answer"))
     }
 
     /// Every user with its tags and keys; a user deleted while it is read is left out.
     async fn iam_users(&self) -> Result<Vec<IamUser>, CloudError> {
         let mut names = Vec::new();
-        let mut pages = self.paced(self.iam.list_users().into_paginator().send()).await;
+        let mut pages = self.paced(self.clients.iam().list_users().into_paginator().send()).await;
         while let Some(page) = pages.next().await {
             names.extend(page.map_err(|e| classify("ListUsers", e))?.users().iter().map(|u| u.user_name().to_string()));
         }
@@ -56,12 +56,12 @@ impl AwsCloud {
 
     async fn iam_user(&self, name: &str) -> Result<IamUser, CloudError> {
         let mut tags = crate::plan::Tags::new();
-        let mut pages = self.paced(self.iam.list_user_tags().user_name(name).into_paginator().send()).await;
+        let mut pages = self.paced(self.clients.iam().list_user_tags().user_name(name).into_paginator().send()).await;
         while let Some(page) = pages.next().await {
             tags.extend(page.map_err(|e| classify("ListUserTags", e))?.tags().iter().map(|t| (t.key().to_string(), t.value().to_string())));
         }
         let mut metadata = Vec::new();
-        let mut pages = self.paced(self.iam.list_access_keys().user_name(name).into_paginator().send()).await;
+        let mut pages = self.paced(self.clients.iam().list_access_keys().user_name(name).into_paginator().send()).await;
         while let Some(page) = pages.next().await {
             metadata.extend(page.map_err(|e| classify("ListAccessKeys", e))?.access_key_metadata().to_vec());
         }
@@ -83,7 +83,8 @@ impl AwsCloud {
     async fn last_used(&self, access_key_id: &str) -> Result<Option<LastUse>, CloudError> {
         self.pace(PaceClass::NonMutating).await;
         let answer = self
-            .iam
+            .clients
+            .iam()
             .get_access_key_last_used()
             .access_key_id(access_key_id)
             .send()
@@ -104,11 +105,12 @@ impl AwsCloud {
                     .build()
                     .map_err(|e| CloudError::new("TagUser", ErrorKind::InvalidRequest, e.to_string()))?;
                 self.pace(PaceClass::Mutating).await;
-                self.iam.tag_user().user_name(user_name).tags(tag).send().await.map_err(|e| classify("TagUser", e))?;
+                self.clients.iam().tag_user().user_name(user_name).tags(tag).send().await.map_err(|e| classify("TagUser", e))?;
             }
             AccessKeysChange::DeactivateKey { user_name, access_key_id, mark, .. } => {
                 self.pace(PaceClass::Mutating).await;
-                self.iam
+                self.clients
+                    .iam()
                     .update_access_key()
                     .user_name(user_name)
                     .access_key_id(access_key_id)
@@ -128,7 +130,7 @@ impl AwsCloud {
     /// Removing a mark of a user that is gone is done.
     async fn untag_user(&self, user_name: &str, tag_keys: &[String]) -> Result<(), CloudError> {
         self.pace(PaceClass::Mutating).await;
-        let removed = self.iam.untag_user().user_name(user_name).set_tag_keys(Some(tag_keys.to_vec())).send().await;
+        let removed = self.clients.iam().untag_user().user_name(user_name).set_tag_keys(Some(tag_keys.to_vec())).send().await;
         done_if_gone(removed.map_err(|e| classify("UntagUser", e)))
     }
 }

@@ -51,8 +51,15 @@ impl AwsCloud {
         let mut tags = Tags::new();
         let mut token: Option<String> = None;
         loop {
-            let page =
-                self.backup.list_tags().resource_arn(arn).set_next_token(token.take()).send().await.map_err(|e| classify("ListTags", e))?;
+            let page = self
+                .clients
+                .backup()
+                .list_tags()
+                .resource_arn(arn)
+                .set_next_token(token.take())
+                .send()
+                .await
+                .map_err(|e| classify("ListTags", e))?;
             tags.extend(page.tags().into_iter().flatten().map(|(k, v)| (k.clone(), v.clone())));
             match page.next_token() {
                 Some(next) if !next.is_empty() => token = Some(next.to_string()),
@@ -63,7 +70,7 @@ impl AwsCloud {
     }
 
     async fn backup_vault(&self, name: &str) -> Result<Option<BackupVault>, CloudError> {
-        let answer = match self.backup.describe_backup_vault().backup_vault_name(name).send().await {
+        let answer = match self.clients.backup().describe_backup_vault().backup_vault_name(name).send().await {
             Ok(answer) => answer,
             Err(e) => {
                 let error = classify("DescribeBackupVault", e);
@@ -82,8 +89,14 @@ impl AwsCloud {
 
     /// Some(its ARN) when vault `name` was created by the request `creator_request_id`.
     async fn vault_made_by(&self, name: &str, creator_request_id: &str) -> Result<Option<Option<String>>, CloudError> {
-        let answer =
-            self.backup.describe_backup_vault().backup_vault_name(name).send().await.map_err(|e| classify("DescribeBackupVault", e))?;
+        let answer = self
+            .clients
+            .backup()
+            .describe_backup_vault()
+            .backup_vault_name(name)
+            .send()
+            .await
+            .map_err(|e| classify("DescribeBackupVault", e))?;
         Ok((answer.creator_request_id() == Some(creator_request_id)).then(|| answer.backup_vault_arn().map(str::to_string)))
     }
 
@@ -91,7 +104,7 @@ impl AwsCloud {
     /// the console: found again rather than duplicated), with its latest version's rules, its
     /// tags and selections.
     async fn backup_plan(&self, name: &str, policy: &str) -> Result<Option<ObservedPlan>, CloudError> {
-        let mut pages = self.backup.list_backup_plans().into_paginator().send();
+        let mut pages = self.clients.backup().list_backup_plans().into_paginator().send();
         let mut live = Vec::new();
         while let Some(page) = pages.next().await {
             let page = page.map_err(|e| classify("ListBackupPlans", e))?;
@@ -110,7 +123,7 @@ impl AwsCloud {
             }
         }
         let Some((id, name)) = found else { return Ok(None) };
-        let answer = self.backup.get_backup_plan().backup_plan_id(&id).send().await.map_err(|e| classify("GetBackupPlan", e))?;
+        let answer = self.clients.backup().get_backup_plan().backup_plan_id(&id).send().await.map_err(|e| classify("GetBackupPlan", e))?;
         let arn = answer.backup_plan_arn().unwrap_or_default().to_string();
         let rules = answer
             .backup_plan()
@@ -135,7 +148,7 @@ impl AwsCloud {
 
     async fn backup_selections(&self, plan_id: &str) -> Result<Vec<Selection>, CloudError> {
         let mut ids = Vec::new();
-        let mut pages = self.backup.list_backup_selections().backup_plan_id(plan_id).into_paginator().send();
+        let mut pages = self.clients.backup().list_backup_selections().backup_plan_id(plan_id).into_paginator().send();
         while let Some(page) = pages.next().await {
             let page = page.map_err(|e| classify("ListBackupSelections", e))?;
             ids.extend(page.backup_selections_list().iter().filter_map(|s| s.selection_id().map(str::to_string)));
@@ -143,7 +156,8 @@ impl AwsCloud {
         let mut selections = Vec::new();
         for id in ids {
             let answer = self
-                .backup
+                .clients
+                .backup()
                 .get_backup_selection()
                 .backup_plan_id(plan_id)
                 .selection_id(&id)
@@ -185,7 +199,7 @@ impl AwsCloud {
             tags.iter().filter_map(|t| Some((t.key()?.to_string(), t.value().unwrap_or_default().to_string()))).collect()
         };
         let mut resources = Vec::new();
-        let pages = self.ec2.describe_instances().max_results(1000).into_paginator().send();
+        let pages = self.clients.ec2().describe_instances().max_results(1000).into_paginator().send();
         let mut pages = self.paced(pages).await;
         while let Some(page) = pages.next().await {
             let page = page.map_err(|e| classify("DescribeInstances", e))?;
@@ -205,7 +219,7 @@ impl AwsCloud {
                 });
             }
         }
-        let pages = self.ec2.describe_volumes().max_results(500).into_paginator().send();
+        let pages = self.clients.ec2().describe_volumes().max_results(500).into_paginator().send();
         let mut pages = self.paced(pages).await;
         while let Some(page) = pages.next().await {
             let page = page.map_err(|e| classify("DescribeVolumes", e))?;
@@ -228,7 +242,8 @@ impl AwsCloud {
         match change {
             BackupChange::CreateVault { name, kms_key_arn, tags, creator_request_id } => {
                 let created = self
-                    .backup
+                    .clients
+                    .backup()
                     .create_backup_vault()
                     .backup_vault_name(name)
                     .set_encryption_key_arn(kms_key_arn.clone())
@@ -245,7 +260,8 @@ impl AwsCloud {
             }
             BackupChange::CreatePlan { name, rules, tags, creator_request_id } => {
                 let answer = self
-                    .backup
+                    .clients
+                    .backup()
                     .create_backup_plan()
                     .backup_plan(plan_input(name, rules)?)
                     .set_backup_plan_tags(Some(tags.clone().into_iter().collect::<HashMap<_, _>>()))
@@ -258,7 +274,8 @@ impl AwsCloud {
             }
             BackupChange::UpdatePlan { plan_id, name, rules, differences } => {
                 let answer = self
-                    .backup
+                    .clients
+                    .backup()
                     .update_backup_plan()
                     .backup_plan_id(plan_id)
                     .backup_plan(plan_input(name, rules)?)
@@ -291,7 +308,8 @@ impl AwsCloud {
                     .build()
                     .map_err(|e| invalid("CreateBackupSelection", e))?;
                 let answer = self
-                    .backup
+                    .clients
+                    .backup()
                     .create_backup_selection()
                     .backup_plan_id(plan_id)
                     .backup_selection(body)
@@ -304,19 +322,20 @@ impl AwsCloud {
             }
             // Deletes: a target gone after our call was sent is deleted (see done_if_gone).
             BackupChange::DeleteSelection { plan_id, selection_id, name } => {
-                let deleted = self.backup.delete_backup_selection().backup_plan_id(plan_id).selection_id(selection_id).send().await;
+                let deleted =
+                    self.clients.backup().delete_backup_selection().backup_plan_id(plan_id).selection_id(selection_id).send().await;
                 done_if_gone(deleted.map_err(|e| classify("DeleteBackupSelection", e)))?;
                 tracing::info!(selection = %name, "deleted backup selection");
                 Ok(None)
             }
             BackupChange::DeletePlan { plan_id, name } => {
-                let deleted = self.backup.delete_backup_plan().backup_plan_id(plan_id).send().await;
+                let deleted = self.clients.backup().delete_backup_plan().backup_plan_id(plan_id).send().await;
                 done_if_gone(deleted.map_err(|e| classify("DeleteBackupPlan", e)))?;
                 tracing::info!(plan = %name, "deleted backup plan");
                 Ok(None)
             }
             BackupChange::DeleteVault { name } => {
-                let deleted = self.backup.delete_backup_vault().backup_vault_name(name).send().await;
+                let deleted = self.clients.backup().delete_backup_vault().backup_vault_name(name).send().await;
                 done_if_gone(deleted.map_err(|e| classify("DeleteBackupVault", e)))?;
                 tracing::info!(vault = %name, "deleted backup vault");
                 Ok(None)

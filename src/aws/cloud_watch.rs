@@ -68,7 +68,8 @@ impl AreaCloud<CloudWatch> for AwsCloud {
                 CloudWatchChange::SetRetention { log_group, days, .. } => {
                     let days = i32::try_from(*days)
                         .map_err(|e| CloudError::new("PutRetentionPolicy", ErrorKind::InvalidRequest, e.to_string()))?;
-                    self.logs
+                    self.clients
+                        .logs()
                         .put_retention_policy()
                         .log_group_name(log_group)
                         .retention_in_days(days)
@@ -80,7 +81,8 @@ impl AreaCloud<CloudWatch> for AwsCloud {
                 CloudWatchChange::PutAlarm { alarm, .. } => self.put_alarm(alarm).await.map(|()| Some(alarm.name.clone())),
                 CloudWatchChange::MarkOrphan { alarm_arn, expires_at, .. } => {
                     let tag = Tag::builder().key(TAG_EXPIRES_AT).value(expires_at).build();
-                    self.cloudwatch
+                    self.clients
+                        .cloudwatch()
                         .tag_resource()
                         .resource_arn(alarm_arn)
                         .tags(tag)
@@ -90,11 +92,18 @@ impl AreaCloud<CloudWatch> for AwsCloud {
                     Ok(None)
                 }
                 CloudWatchChange::DeleteAlarm { alarm_name, .. } => {
-                    self.cloudwatch.delete_alarms().alarm_names(alarm_name).send().await.map_err(|e| classify("DeleteAlarms", e))?;
+                    self.clients
+                        .cloudwatch()
+                        .delete_alarms()
+                        .alarm_names(alarm_name)
+                        .send()
+                        .await
+                        .map_err(|e| classify("DeleteAlarms", e))?;
                     Ok(None)
                 }
                 CloudWatchChange::UnmarkOrphan { alarm_arn, .. } => {
-                    self.cloudwatch
+                    self.clients
+                        .cloudwatch()
                         .untag_resource()
                         .resource_arn(alarm_arn)
                         .tag_keys(TAG_EXPIRES_AT)
@@ -112,8 +121,13 @@ impl AreaCloud<CloudWatch> for AwsCloud {
 impl AwsCloud {
     async fn log_groups(&self, prefix: Option<String>) -> Result<Vec<LogGroup>, CloudError> {
         self.token_pages(|token| {
-            let request =
-                self.logs.describe_log_groups().set_log_group_name_prefix(prefix.clone()).limit(LOG_GROUP_PAGE).set_next_token(token);
+            let request = self
+                .clients
+                .logs()
+                .describe_log_groups()
+                .set_log_group_name_prefix(prefix.clone())
+                .limit(LOG_GROUP_PAGE)
+                .set_next_token(token);
             async move {
                 let page = request.send().await.map_err(|e| classify("DescribeLogGroups", e))?;
                 let groups = page.log_groups().iter().filter_map(|group| {
@@ -131,8 +145,13 @@ impl AwsCloud {
 
     async fn metric_alarms(&self) -> Result<Vec<Alarm>, CloudError> {
         self.token_pages(|token| {
-            let request =
-                self.cloudwatch.describe_alarms().alarm_types(AlarmType::MetricAlarm).max_records(ALARM_PAGE).set_next_token(token);
+            let request = self
+                .clients
+                .cloudwatch()
+                .describe_alarms()
+                .alarm_types(AlarmType::MetricAlarm)
+                .max_records(ALARM_PAGE)
+                .set_next_token(token);
             async move {
                 let page = request.send().await.map_err(|e| classify("DescribeAlarms", e))?;
                 let alarms = page.metric_alarms().iter().filter_map(|a| {
@@ -159,7 +178,7 @@ impl AwsCloud {
 
     async fn alarm_tags(&self, arn: &str) -> Result<Tags, CloudError> {
         self.pace(PaceClass::NonMutating).await;
-        let answer = self.cloudwatch.list_tags_for_resource().resource_arn(arn).send().await;
+        let answer = self.clients.cloudwatch().list_tags_for_resource().resource_arn(arn).send().await;
         Ok(answer
             .map_err(|e| classify("ListTagsForResource", e))?
             .tags()
@@ -172,7 +191,8 @@ impl AwsCloud {
     async fn put_alarm(&self, alarm: &DesiredAlarm) -> Result<(), CloudError> {
         let dimension = Dimension::builder().name(INSTANCE_ID).value(&alarm.instance_id).build();
         let tags: Vec<Tag> = alarm.tags.iter().map(|(key, value)| Tag::builder().key(key).value(value).build()).collect();
-        self.cloudwatch
+        self.clients
+            .cloudwatch()
             .put_metric_alarm()
             .alarm_name(&alarm.name)
             .alarm_description(format!("{} of {}, kept by frugal-operator", alarm.kind.metric(), alarm.instance_id))

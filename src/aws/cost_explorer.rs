@@ -46,7 +46,8 @@ impl AwsCloud {
         let group = GroupDefinition::builder().r#type(GroupDefinitionType::Dimension).key("USAGE_TYPE").build();
         self.token_pages(|token| {
             let request = self
-                .cost_explorer
+                .clients
+                .cost_explorer()
                 .get_cost_and_usage()
                 .time_period(period.clone())
                 .granularity(Granularity::Monthly)

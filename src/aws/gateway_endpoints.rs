@@ -88,7 +88,7 @@ impl AwsCloud {
 
     async fn describe_vpcs_filtered(&self, filters: Vec<Filter>) -> Result<Vec<Vpc>, CloudError> {
         let filters = if filters.is_empty() { None } else { Some(filters) };
-        let mut pages = self.paced(self.ec2.describe_vpcs().set_filters(filters).into_paginator().send()).await;
+        let mut pages = self.paced(self.clients.ec2().describe_vpcs().set_filters(filters).into_paginator().send()).await;
         let mut vpcs = Vec::new();
         while let Some(page) = pages.next().await {
             vpcs.extend(page.map_err(|e| classify("DescribeVpcs", e))?.vpcs.unwrap_or_default());
@@ -99,7 +99,7 @@ impl AwsCloud {
     async fn describe_route_tables(&self, vpc_ids: &[String]) -> Result<Vec<RouteTable>, CloudError> {
         let mut tables = Vec::new();
         for chunk in vpc_ids.chunks(FILTER_VALUES_PER_CALL) {
-            let read = self.ec2.describe_route_tables().filters(filter("vpc-id", chunk.iter().cloned())).max_results(100);
+            let read = self.clients.ec2().describe_route_tables().filters(filter("vpc-id", chunk.iter().cloned())).max_results(100);
             let mut pages = self.paced(read.into_paginator().send()).await;
             let mut page = Vec::new();
             while let Some(answer) = pages.next().await {
@@ -140,7 +140,7 @@ impl AwsCloud {
 
     async fn describe_gateway_endpoints(&self, mut filters: Vec<Filter>) -> Result<Vec<GatewayEndpoint>, CloudError> {
         filters.push(filter("vpc-endpoint-type", ["Gateway"]));
-        let read = self.ec2.describe_vpc_endpoints().set_filters(Some(filters)).max_results(PAGE_SIZE);
+        let read = self.clients.ec2().describe_vpc_endpoints().set_filters(Some(filters)).max_results(PAGE_SIZE);
         let mut pages = self.paced(read.into_paginator().send()).await;
         let mut endpoints = Vec::new();
         while let Some(page) = pages.next().await {
@@ -167,7 +167,7 @@ impl AwsCloud {
 
         let mut nat_vpc = BTreeMap::new();
         for chunk in vpc_ids.chunks(FILTER_VALUES_PER_CALL) {
-            let read = self.ec2.describe_nat_gateways().filter(filter("vpc-id", chunk.iter().cloned())).max_results(PAGE_SIZE);
+            let read = self.clients.ec2().describe_nat_gateways().filter(filter("vpc-id", chunk.iter().cloned())).max_results(PAGE_SIZE);
             let mut pages = self.paced(read.into_paginator().send()).await;
             let mut nats = Vec::new();
             while let Some(page) = pages.next().await {
@@ -205,7 +205,8 @@ impl AwsCloud {
             let owners: BTreeMap<String, &str> =
                 chunk.iter().filter_map(|(nat, q)| Some((q.id()?.to_string(), nat_vpc.get(nat)?.as_str()))).collect();
             let results: Vec<_> = self
-                .cloudwatch
+                .clients
+                .cloudwatch()
                 .get_metric_data()
                 .set_metric_data_queries(Some(chunk.iter().map(|(_, q)| q.clone()).collect()))
                 .start_time(DateTime::from(start))
@@ -255,7 +256,8 @@ impl AwsCloud {
                     .set_tags(Some(tags.iter().map(|(k, v)| Tag::builder().key(k).value(v).build()).collect()))
                     .build();
                 let created = self
-                    .ec2
+                    .clients
+                    .ec2()
                     .create_vpc_endpoint()
                     .vpc_endpoint_type(VpcEndpointType::Gateway)
                     .vpc_id(vpc_id)
@@ -277,7 +279,8 @@ impl AwsCloud {
             }
             GatewayEndpointsChange::AddRouteTables { endpoint_id, route_table_ids, .. } => {
                 let answer = self
-                    .ec2
+                    .clients
+                    .ec2()
                     .modify_vpc_endpoint()
                     .vpc_endpoint_id(endpoint_id)
                     .set_add_route_table_ids(Some(route_table_ids.clone()))
@@ -310,7 +313,8 @@ impl AwsCloud {
         for chunk in ids.chunks(25) {
             self.pace(PaceClass::VpcEndpointMutation).await;
             let answer = self
-                .ec2
+                .clients
+                .ec2()
                 .delete_vpc_endpoints()
                 .set_vpc_endpoint_ids(Some(chunk.to_vec()))
                 .send()

@@ -3,11 +3,13 @@
 
 mod access_keys;
 mod backup;
+mod clients;
 mod cloud_watch;
 mod cost_explorer;
 mod daily;
 mod error;
 mod gateway_endpoints;
+mod https;
 mod observation;
 pub mod organizations;
 mod pacing;
@@ -25,7 +27,8 @@ use std::time::Duration;
 use async_trait::async_trait;
 use aws_config::{BehaviorVersion, Region, SdkConfig};
 use aws_credential_types::provider::SharedCredentialsProvider;
-use tokio::sync::Mutex;
+use aws_smithy_runtime_api::client::http::SharedHttpClient;
+use tokio::sync::{Mutex, OnceCell};
 
 use crate::api::AwsTarget;
 use crate::engine::{Cloud, CloudConnector, CloudError, ErrorKind};
@@ -34,6 +37,7 @@ use crate::metrics::Metrics;
 pub use pacing::{PaceClass, PacingConfig, TokenBucket};
 
 use aws_smithy_async::future::pagination_stream::PaginationStream;
+use clients::Clients;
 use cost_explorer::SpendBook;
 use observation::ObservationCache;
 use pacing::Pacer;
@@ -61,6 +65,11 @@ pub struct AwsConnector {
     endpoint_url: Option<String>,
     base_credentials: Option<SharedCredentialsProvider>,
     limits: SdkLimits,
+    /// Every SDK client's HTTP client (connection pool, TLS roots).
+    http_client: SharedHttpClient,
+    /// The first config loaded: every later one takes its credentials and identity cache,
+    /// so the operator's own credentials are resolved once, not once per account-region.
+    first_config: OnceCell<SdkConfig>,
 }
 
 /// Retry and timeout limits of the SDK clients (the SDK's standard retry strategy).
@@ -99,6 +108,8 @@ impl AwsConnector {
             endpoint_url: None,
             base_credentials: None,
             limits: SdkLimits::default(),
+            http_client: https::shared_https_client(),
+            first_config: OnceCell::new(),
         }
     }
 
@@ -128,12 +139,34 @@ impl AwsConnector {
     /// The SDK config of the operator's own credentials in `region`, with the connector's
     /// endpoint, retry and timeout settings.
     async fn base_config(&self, region: &str) -> SdkConfig {
-        let mut loader = aws_config::defaults(BehaviorVersion::latest());
+        let first = self.first_config.get_or_init(|| self.load_config(region, None)).await;
+        if first.region().is_some_and(|r| r.as_ref() == region) {
+            return first.clone();
+        }
+        self.load_config(region, Some(first)).await
+    }
+
+    /// Loads a config in `region`; with `shared`, on that config's credentials and identity
+    /// cache instead of new ones.
+    async fn load_config(&self, region: &str, shared: Option<&SdkConfig>) -> SdkConfig {
+        let mut loader = aws_config::defaults(BehaviorVersion::latest()).http_client(self.http_client.clone());
         if let Some(url) = &self.endpoint_url {
             loader = loader.endpoint_url(url);
         }
-        if let Some(credentials) = &self.base_credentials {
-            loader = loader.credentials_provider(credentials.clone());
+        match shared {
+            Some(shared) => {
+                if let Some(credentials) = shared.credentials_provider() {
+                    loader = loader.credentials_provider(credentials);
+                }
+                if let Some(cache) = shared.identity_cache() {
+                    loader = loader.identity_cache(cache);
+                }
+            }
+            None => {
+                if let Some(credentials) = &self.base_credentials {
+                    loader = loader.credentials_provider(credentials.clone());
+                }
+            }
         }
         loader
             .region(Region::new(region.to_string()))
@@ -232,23 +265,8 @@ async fn account_id(config: &SdkConfig, target: &AwsTarget, metrics: &Arc<Metric
 
 /// One account and region.
 pub struct AwsCloud {
-    ec2: aws_sdk_ec2::Client,
-    cloudwatch: aws_sdk_cloudwatch::Client,
-    backup: aws_sdk_backup::Client,
-    ssm: aws_sdk_ssm::Client,
-    /// IAM is global: with an endpoint override it goes to the same emulator.
-    iam: aws_sdk_iam::Client,
-    /// Who the credentials are (accessKeys never deactivates the caller's own keys).
-    sts: aws_sdk_sts::Client,
-    compute_optimizer: aws_sdk_computeoptimizer::Client,
-    logs: aws_sdk_cloudwatchlogs::Client,
-    /// Auto Scaling groups' tags (Compute Optimizer's answers carry none for groups).
-    autoscaling: aws_sdk_autoscaling::Client,
-    /// The Price List Query API, in us-east-1 (it is served from three regions only).
-    pricing: aws_sdk_pricing::Client,
+    clients: Clients,
     price_book: Arc<PriceBook>,
-    /// AWS Cost Explorer, in us-east-1 (its one endpoint).
-    cost_explorer: aws_sdk_costexplorer::Client,
     spend_book: Arc<SpendBook>,
     region: String,
     account: String,
@@ -268,64 +286,7 @@ struct Shared {
 impl AwsCloud {
     fn new(config: &SdkConfig, account: String, region: String, shared: Shared) -> Self {
         let Shared { pacer, observations, price_book, spend_book, metrics } = shared;
-        let ec2 = aws_sdk_ec2::Client::from_conf(
-            aws_sdk_ec2::config::Builder::from(config).interceptor(RequestMetrics::new(metrics.clone())).build(),
-        );
-        let cloudwatch = aws_sdk_cloudwatch::Client::from_conf(
-            aws_sdk_cloudwatch::config::Builder::from(config).interceptor(RequestMetrics::new(metrics.clone())).build(),
-        );
-        let ssm = aws_sdk_ssm::Client::from_conf(
-            aws_sdk_ssm::config::Builder::from(config).interceptor(RequestMetrics::new(metrics.clone())).build(),
-        );
-        let iam = aws_sdk_iam::Client::from_conf(
-            aws_sdk_iam::config::Builder::from(config).interceptor(RequestMetrics::new(metrics.clone())).build(),
-        );
-        let sts = aws_sdk_sts::Client::from_conf(
-            aws_sdk_sts::config::Builder::from(config).interceptor(RequestMetrics::new(metrics.clone())).build(),
-        );
-        let backup = aws_sdk_backup::Client::from_conf(
-            aws_sdk_backup::config::Builder::from(config).interceptor(RequestMetrics::new(metrics.clone())).build(),
-        );
-        let compute_optimizer = aws_sdk_computeoptimizer::Client::from_conf(
-            aws_sdk_computeoptimizer::config::Builder::from(config).interceptor(RequestMetrics::new(metrics.clone())).build(),
-        );
-        let logs = aws_sdk_cloudwatchlogs::Client::from_conf(
-            aws_sdk_cloudwatchlogs::config::Builder::from(config).interceptor(RequestMetrics::new(metrics.clone())).build(),
-        );
-        let autoscaling = aws_sdk_autoscaling::Client::from_conf(
-            aws_sdk_autoscaling::config::Builder::from(config).interceptor(RequestMetrics::new(metrics.clone())).build(),
-        );
-        let pricing = aws_sdk_pricing::Client::from_conf(
-            aws_sdk_pricing::config::Builder::from(config)
-                .region(Region::new(PRICE_LIST_REGION))
-                .interceptor(RequestMetrics::new(metrics.clone()))
-                .build(),
-        );
-        let cost_explorer = aws_sdk_costexplorer::Client::from_conf(
-            aws_sdk_costexplorer::config::Builder::from(config)
-                .region(Region::new(COST_EXPLORER_REGION))
-                .interceptor(RequestMetrics::new(metrics))
-                .build(),
-        );
-        Self {
-            ec2,
-            cloudwatch,
-            backup,
-            ssm,
-            iam,
-            sts,
-            compute_optimizer,
-            logs,
-            autoscaling,
-            pricing,
-            price_book,
-            cost_explorer,
-            spend_book,
-            region,
-            account,
-            pacer,
-            observations,
-        }
+        Self { clients: Clients::new(config.clone(), metrics), price_book, spend_book, region, account, pacer, observations }
     }
 
     /// The pages of a describe call, each paced as a describe when it is requested.

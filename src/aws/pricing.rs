@@ -80,7 +80,8 @@ impl AwsCloud {
         let (region, family) = (filter("regionCode", &query.region)?, filter("productFamily", query.family)?);
         self.token_pages(|token| {
             let request = self
-                .pricing
+                .clients
+                .pricing()
                 .get_products()
                 .service_code(query.service)
                 .filters(region.clone())

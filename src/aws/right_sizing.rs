@@ -63,7 +63,8 @@ impl AreaCloud<RightSizing> for AwsCloud {
                 self.mutating(async {
                     self.pace(PaceClass::Mutating).await;
                     let answer = self
-                        .compute_optimizer
+                        .clients
+                        .compute_optimizer()
                         .update_enrollment_status()
                         .status(Status::Active)
                         .include_member_accounts(*include_member_accounts)
@@ -81,7 +82,8 @@ impl AreaCloud<RightSizing> for AwsCloud {
 impl AwsCloud {
     async fn enrollment(&self) -> Result<(Enrollment, Option<String>, bool), CloudError> {
         self.pace(PaceClass::NonMutating).await;
-        let answer = self.compute_optimizer.get_enrollment_status().send().await.map_err(|e| classify("GetEnrollmentStatus", e))?;
+        let answer =
+            self.clients.compute_optimizer().get_enrollment_status().send().await.map_err(|e| classify("GetEnrollmentStatus", e))?;
         let status = answer.status().map(Status::as_str).unwrap_or("Inactive");
         let enrollment = Enrollment::parse(status).ok_or_else(|| {
             CloudError::new("GetEnrollmentStatus", ErrorKind::InvalidRequest, format!("unknown enrollment status {status:?}"))
@@ -91,7 +93,7 @@ impl AwsCloud {
 
     /// Every recommendation of one kind in the region, page by page.
     async fn recommendations(&self, kind: RightSizingResource) -> Result<Vec<Recommendation>, CloudError> {
-        let co = &self.compute_optimizer;
+        let co = &self.clients.compute_optimizer();
         match kind {
             RightSizingResource::Ec2Instances => {
                 self.token_pages(|token| {
@@ -130,7 +132,7 @@ impl AwsCloud {
     /// Every Auto Scaling group's name and tags in the region.
     async fn auto_scaling_group_tags(&self) -> Result<Vec<(String, Tags)>, CloudError> {
         self.token_pages(|token| {
-            let request = self.autoscaling.describe_auto_scaling_groups().set_next_token(token);
+            let request = self.clients.autoscaling().describe_auto_scaling_groups().set_next_token(token);
             async move {
                 let page = request.send().await.map_err(|e| classify("DescribeAutoScalingGroups", e))?;
                 let groups = page.auto_scaling_groups().iter().map(|group| {

@@ -63,7 +63,8 @@ impl AwsCloud {
         let filters: Vec<Filter> =
             desired.selector.iter().map(|(k, v)| Filter::builder().name(format!("tag:{k}")).values(v).build()).collect();
         let pages = self
-            .ec2
+            .clients
+            .ec2()
             .describe_snapshots()
             .owner_ids("self")
             .set_filters(if filters.is_empty() { None } else { Some(filters) })
@@ -85,7 +86,8 @@ impl AwsCloud {
     async fn ami_snapshots(&self) -> Result<BTreeSet<String>, CloudError> {
         // Deprecated and disabled AMIs still hold their snapshots (a disabled AMI can be re-enabled).
         let pages = self
-            .ec2
+            .clients
+            .ec2()
             .describe_images()
             .owners("self")
             .include_deprecated(true)
@@ -112,7 +114,7 @@ impl AwsCloud {
 
     async fn read_launch_templates(&self) -> Result<LaunchTemplateRefs, CloudError> {
         let mut templates = Vec::new();
-        let pages = self.ec2.describe_launch_templates().max_results(200).into_paginator().send();
+        let pages = self.clients.ec2().describe_launch_templates().max_results(200).into_paginator().send();
         let mut pages = self.paced(pages).await;
         while let Some(page) = pages.next().await {
             let page = page.map_err(|e| classify("DescribeLaunchTemplates", e))?;
@@ -121,7 +123,14 @@ impl AwsCloud {
         let mut refs = LaunchTemplateRefs::default();
         for template in templates {
             // Without Versions, every version of the template is listed.
-            let pages = self.ec2.describe_launch_template_versions().launch_template_id(&template).max_results(200).into_paginator().send();
+            let pages = self
+                .clients
+                .ec2()
+                .describe_launch_template_versions()
+                .launch_template_id(&template)
+                .max_results(200)
+                .into_paginator()
+                .send();
             let mut pages = self.paced(pages).await;
             while let Some(page) = pages.next().await {
                 let page = page.map_err(|e| classify("DescribeLaunchTemplateVersions", e))?;
@@ -142,7 +151,8 @@ impl AwsCloud {
         loop {
             self.pace(PaceClass::NonMutating).await;
             let page = self
-                .ec2
+                .clients
+                .ec2()
                 .describe_locked_snapshots()
                 .max_results(PAGE_SIZE)
                 .set_next_token(token.take())
@@ -165,7 +175,8 @@ impl AwsCloud {
             SnapshotRetentionChange::TagExpiring { snapshot_ids, expires_at } => {
                 for batch in snapshot_ids.chunks(TAG_BATCH) {
                     self.pace(PaceClass::CreateTags).await;
-                    self.ec2
+                    self.clients
+                        .ec2()
                         .create_tags()
                         .set_resources(Some(batch.to_vec()))
                         .tags(Tag::builder().key(TAG_EXPIRES_AT).value(expires_at).build())
@@ -179,7 +190,8 @@ impl AwsCloud {
             SnapshotRetentionChange::RemoveExpiringTag { snapshot_ids } => {
                 for batch in snapshot_ids.chunks(TAG_BATCH) {
                     self.pace(PaceClass::Mutating).await;
-                    self.ec2
+                    self.clients
+                        .ec2()
                         .delete_tags()
                         .set_resources(Some(batch.to_vec()))
                         .tags(Tag::builder().key(TAG_EXPIRES_AT).build())
@@ -192,7 +204,7 @@ impl AwsCloud {
             }
             SnapshotRetentionChange::Delete { snapshot_id, .. } => {
                 self.pace(PaceClass::DeleteSnapshot).await;
-                let deleted = self.ec2.delete_snapshot().snapshot_id(snapshot_id).send().await;
+                let deleted = self.clients.ec2().delete_snapshot().snapshot_id(snapshot_id).send().await;
                 // NotFound: gone after our delete was sent (its answer lost, the retry finds
                 // nothing): deleted as planned, not a protection.
                 done_if_gone(deleted.map_err(|e| refusal(classify("DeleteSnapshot", e))))?;

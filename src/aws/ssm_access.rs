@@ -93,7 +93,7 @@ impl AwsCloud {
     /// Every security group of the region with its ingress rules (one source per rule).
     async fn security_groups(&self) -> Result<Vec<SecurityGroup>, CloudError> {
         let mut groups: BTreeMap<String, SecurityGroup> = BTreeMap::new();
-        let pages = self.ec2.describe_security_groups().max_results(1000).into_paginator().send();
+        let pages = self.clients.ec2().describe_security_groups().max_results(1000).into_paginator().send();
         let mut pages = self.paced(pages).await;
         while let Some(page) = pages.next().await {
             let page = page.map_err(|e| classify("DescribeSecurityGroups", e))?;
@@ -125,7 +125,14 @@ impl AwsCloud {
     /// Ingress rules with their group ids: the region's, or one group's.
     async fn ingress_rules(&self, group_id: Option<&str>) -> Result<Vec<(String, IngressRule)>, CloudError> {
         let filter = group_id.map(|id| Filter::builder().name("group-id").values(id).build());
-        let pages = self.ec2.describe_security_group_rules().set_filters(filter.map(|f| vec![f])).max_results(1000).into_paginator().send();
+        let pages = self
+            .clients
+            .ec2()
+            .describe_security_group_rules()
+            .set_filters(filter.map(|f| vec![f]))
+            .max_results(1000)
+            .into_paginator()
+            .send();
         let mut rules = Vec::new();
         let mut pages = self.paced(pages).await;
         while let Some(page) = pages.next().await {
@@ -168,7 +175,8 @@ impl AwsCloud {
     async fn association_of(&self, instance_id: &str, profile_name: &str) -> Result<Option<Option<String>>, CloudError> {
         self.pace(PaceClass::NonMutating).await;
         let answer = self
-            .ec2
+            .clients
+            .ec2()
             .describe_iam_instance_profile_associations()
             .filters(Filter::builder().name("instance-id").values(instance_id).build())
             .filters(Filter::builder().name("state").values("associated").values("associating").build())
@@ -186,7 +194,7 @@ impl AwsCloud {
     /// Every instance of the region with what ssmAccess and cloudWatch read of it.
     pub(super) async fn instances(&self) -> Result<Vec<Instance>, CloudError> {
         let mut instances = Vec::new();
-        let pages = self.ec2.describe_instances().max_results(1000).into_paginator().send();
+        let pages = self.clients.ec2().describe_instances().max_results(1000).into_paginator().send();
         let mut pages = self.paced(pages).await;
         while let Some(page) = pages.next().await {
             let page = page.map_err(|e| classify("DescribeInstances", e))?;
@@ -209,7 +217,7 @@ impl AwsCloud {
     /// no profile of that name exists. `role_grants` caches the answer per role.
     async fn instance_profile(&self, name: &str, role_grants: &mut BTreeMap<String, bool>) -> Result<Option<InstanceProfile>, CloudError> {
         self.pace(PaceClass::NonMutating).await;
-        let answer = match self.iam.get_instance_profile().instance_profile_name(name).send().await {
+        let answer = match self.clients.iam().get_instance_profile().instance_profile_name(name).send().await {
             Ok(answer) => answer,
             Err(e) => {
                 let error = classify("GetInstanceProfile", e);
@@ -245,7 +253,7 @@ impl AwsCloud {
     /// inline policies together allow the agent's actions.
     async fn role_grants_ssm(&self, role: &str) -> Result<bool, CloudError> {
         let mut customer_managed = Vec::new();
-        let pages = self.iam.list_attached_role_policies().role_name(role).into_paginator().send();
+        let pages = self.clients.iam().list_attached_role_policies().role_name(role).into_paginator().send();
         let mut pages = self.paced(pages).await;
         while let Some(page) = pages.next().await {
             let page = page.map_err(|e| classify("ListAttachedRolePolicies", e))?;
@@ -265,11 +273,12 @@ impl AwsCloud {
         let mut documents = Vec::new();
         for arn in customer_managed {
             self.pace(PaceClass::NonMutating).await;
-            let answer = self.iam.get_policy().policy_arn(&arn).send().await.map_err(|e| classify("GetPolicy", e))?;
+            let answer = self.clients.iam().get_policy().policy_arn(&arn).send().await.map_err(|e| classify("GetPolicy", e))?;
             let Some(version) = answer.policy().and_then(|p| p.default_version_id()) else { continue };
             self.pace(PaceClass::NonMutating).await;
             let answer = self
-                .iam
+                .clients
+                .iam()
                 .get_policy_version()
                 .policy_arn(&arn)
                 .version_id(version)
@@ -279,15 +288,22 @@ impl AwsCloud {
             documents.extend(answer.policy_version().and_then(|v| v.document()).and_then(parse_document));
         }
         let mut inline = Vec::new();
-        let pages = self.iam.list_role_policies().role_name(role).into_paginator().send();
+        let pages = self.clients.iam().list_role_policies().role_name(role).into_paginator().send();
         let mut pages = self.paced(pages).await;
         while let Some(page) = pages.next().await {
             inline.extend(page.map_err(|e| classify("ListRolePolicies", e))?.policy_names().iter().cloned());
         }
         for name in inline {
             self.pace(PaceClass::NonMutating).await;
-            let answer =
-                self.iam.get_role_policy().role_name(role).policy_name(&name).send().await.map_err(|e| classify("GetRolePolicy", e))?;
+            let answer = self
+                .clients
+                .iam()
+                .get_role_policy()
+                .role_name(role)
+                .policy_name(&name)
+                .send()
+                .await
+                .map_err(|e| classify("GetRolePolicy", e))?;
             documents.extend(parse_document(answer.policy_document()));
         }
         Ok(documents_allow_agent(&documents))
@@ -296,7 +312,7 @@ impl AwsCloud {
     /// Role `name` as GetRole answers it; None when no role of that name exists.
     async fn role(&self, name: &str) -> Result<Option<aws_sdk_iam::types::Role>, CloudError> {
         self.pace(PaceClass::NonMutating).await;
-        match self.iam.get_role().role_name(name).send().await {
+        match self.clients.iam().get_role().role_name(name).send().await {
             Ok(answer) => Ok(answer.role),
             Err(e) => {
                 let error = classify("GetRole", e);
@@ -321,7 +337,7 @@ impl AwsCloud {
     /// Instances SSM knows, with their PingStatus.
     async fn ssm_instances(&self) -> Result<BTreeMap<String, String>, CloudError> {
         let mut known = BTreeMap::new();
-        let pages = self.ssm.describe_instance_information().max_results(50).into_paginator().send();
+        let pages = self.clients.ssm().describe_instance_information().max_results(50).into_paginator().send();
         let mut pages = self.paced(pages).await;
         while let Some(page) = pages.next().await {
             let page = page.map_err(|e| classify("DescribeInstanceInformation", e))?;
@@ -336,14 +352,20 @@ impl AwsCloud {
 
     async fn dhmc_role(&self) -> Result<Option<String>, CloudError> {
         self.pace(PaceClass::NonMutating).await;
-        let answer =
-            self.ssm.get_service_setting().setting_id(DHMC_SETTING_ID).send().await.map_err(|e| classify("GetServiceSetting", e))?;
+        let answer = self
+            .clients
+            .ssm()
+            .get_service_setting()
+            .setting_id(DHMC_SETTING_ID)
+            .send()
+            .await
+            .map_err(|e| classify("GetServiceSetting", e))?;
         Ok(answer.service_setting().and_then(|s| s.setting_value()).map(str::to_string))
     }
 
     async fn key_pairs(&self) -> Result<Vec<KeyPair>, CloudError> {
         self.pace(PaceClass::NonMutating).await;
-        let answer = self.ec2.describe_key_pairs().send().await.map_err(|e| classify("DescribeKeyPairs", e))?;
+        let answer = self.clients.ec2().describe_key_pairs().send().await.map_err(|e| classify("DescribeKeyPairs", e))?;
         Ok(answer
             .key_pairs()
             .iter()
@@ -363,8 +385,14 @@ impl AwsCloud {
                         }
                         RuleCall::Revoke { group_id, rule_id } => {
                             self.pace(PaceClass::SecurityGroupIngress).await;
-                            let revoked =
-                                self.ec2.revoke_security_group_ingress().group_id(group_id).security_group_rule_ids(rule_id).send().await;
+                            let revoked = self
+                                .clients
+                                .ec2()
+                                .revoke_security_group_ingress()
+                                .group_id(group_id)
+                                .security_group_rule_ids(rule_id)
+                                .send()
+                                .await;
                             done_if_gone(revoked.map_err(|e| classify("RevokeSecurityGroupIngress", e)))?;
                         }
                     }
@@ -379,7 +407,8 @@ impl AwsCloud {
             SsmAccessChange::AttachInstanceProfile { instance_id, profile_name } => {
                 self.pace(PaceClass::AssociateIamInstanceProfile).await;
                 let associated = self
-                    .ec2
+                    .clients
+                    .ec2()
                     .associate_iam_instance_profile()
                     .instance_id(instance_id)
                     .iam_instance_profile(IamInstanceProfileSpecification::builder().name(profile_name).build())
@@ -392,7 +421,8 @@ impl AwsCloud {
             }
             SsmAccessChange::SetDefaultHostManagementRole { role, .. } => {
                 self.pace(PaceClass::Mutating).await;
-                self.ssm
+                self.clients
+                    .ssm()
                     .update_service_setting()
                     .setting_id(DHMC_SETTING_ID)
                     .setting_value(role)
@@ -403,7 +433,7 @@ impl AwsCloud {
             }
             SsmAccessChange::DeleteKeyPair { key_pair_id, .. } => {
                 self.pace(PaceClass::Mutating).await;
-                let deleted = self.ec2.delete_key_pair().key_pair_id(key_pair_id).send().await;
+                let deleted = self.clients.ec2().delete_key_pair().key_pair_id(key_pair_id).send().await;
                 done_if_gone(deleted.map_err(|e| classify("DeleteKeyPair", e)))?;
                 Ok(None)
             }
@@ -438,7 +468,8 @@ impl AwsCloud {
             .build();
         self.pace(PaceClass::SecurityGroupIngress).await;
         let authorized = self
-            .ec2
+            .clients
+            .ec2()
             .authorize_security_group_ingress()
             .group_id(group_id)
             .set_ip_permissions(Some(permissions))
@@ -461,7 +492,8 @@ impl AwsCloud {
             .collect();
         self.pace(PaceClass::Mutating).await;
         let created = self
-            .iam
+            .clients
+            .iam()
             .create_role()
             .role_name(name)
             .assume_role_policy_document(EC2_TRUST_POLICY)
@@ -474,7 +506,8 @@ impl AwsCloud {
             require_owned("CreateRole", "role", name, policy, self.role_tags(name).await?)?;
         }
         self.pace(PaceClass::Mutating).await;
-        self.iam
+        self.clients
+            .iam()
             .attach_role_policy()
             .role_name(name)
             .policy_arn(format!("arn:{}:iam::aws:policy/{SSM_CORE_POLICY}", self.partition()))
@@ -482,13 +515,13 @@ impl AwsCloud {
             .await
             .map_err(|e| classify("AttachRolePolicy", e))?;
         self.pace(PaceClass::Mutating).await;
-        let created = self.iam.create_instance_profile().instance_profile_name(name).set_tags(Some(iam_tags)).send().await;
+        let created = self.clients.iam().create_instance_profile().instance_profile_name(name).set_tags(Some(iam_tags)).send().await;
         if tolerate(created.map_err(|e| classify("CreateInstanceProfile", e)), "EntityAlreadyExists")? {
             let tags = self.instance_profile(name, &mut BTreeMap::new()).await?.map(|p| p.tags);
             require_owned("CreateInstanceProfile", "instance profile", name, policy, tags)?;
         }
         self.pace(PaceClass::Mutating).await;
-        let added = self.iam.add_role_to_instance_profile().instance_profile_name(name).role_name(name).send().await;
+        let added = self.clients.iam().add_role_to_instance_profile().instance_profile_name(name).role_name(name).send().await;
         // LimitExceeded: the profile already holds its one role; done only when it is this role
         // (an earlier try, or a retry after a lost answer).
         done_if_verified(
@@ -504,8 +537,14 @@ impl AwsCloud {
     /// Some(()) when instance profile `profile` holds role `role`.
     async fn profile_holds(&self, profile: &str, role: &str) -> Result<Option<()>, CloudError> {
         self.pace(PaceClass::NonMutating).await;
-        let answer =
-            self.iam.get_instance_profile().instance_profile_name(profile).send().await.map_err(|e| classify("GetInstanceProfile", e))?;
+        let answer = self
+            .clients
+            .iam()
+            .get_instance_profile()
+            .instance_profile_name(profile)
+            .send()
+            .await
+            .map_err(|e| classify("GetInstanceProfile", e))?;
         let holds = answer.instance_profile().is_some_and(|p| p.roles().iter().any(|r| r.role_name() == role));
         Ok(holds.then_some(()))
     }
