@@ -16,6 +16,8 @@ from typing import Any, Callable
 # Order matters for wrap(): the first module is the innermost middleware,
 # the last one (the recorder) sees the request exactly as the client sent it.
 EXTENSIONS = [
+    # Monkeypatch only: the account of an access key without building IAM backends.
+    "iam_account_lookup",
     "ec2_endpoints",
     # Answers ComputeOptimizerService.* awsJson1_0 requests; inside cloudwatch_cbor (E3),
     # which turns the CBOR ones (boto3, current Rust SDK) into awsJson1_0 first.
