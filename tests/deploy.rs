@@ -90,7 +90,7 @@ fn argocd_health_of_a_set_follows_its_policies() {
         policy
     };
     for (ready, health) in [("True", "Healthy"), ("False", "Progressing")] {
-        let policies = [generated(ready)];
+        let policies = [std::sync::Arc::new(generated(ready))];
         let observed =
             Observed { policies: &policies, invalid: None, names_taken: &[], organizations_error: None, accounts: 1, regions: 1 };
         let set_status = status(None, Some(4), &observed, &now);

@@ -21,10 +21,11 @@ use std::time::Duration;
 
 use futures::StreamExt;
 use k8s_openapi::apimachinery::pkg::apis::meta::v1::Time;
-use kube::api::{DeleteParams, ListParams, Patch, PatchParams, Preconditions};
+use kube::api::{DeleteParams, Patch, PatchParams, Preconditions};
 use kube::runtime::controller::Action;
 use kube::runtime::events::{Event, Reporter};
-use kube::runtime::{Controller, watcher};
+use kube::runtime::reflector::{self, Store};
+use kube::runtime::{Controller, WatchStreamExt, watcher};
 use kube::{Api, Client, Resource, ResourceExt};
 
 use super::backoff::Backoff;
@@ -38,7 +39,6 @@ use crate::api::{CostPolicy, CostPolicySet, CostPolicySetStatus};
 use crate::metrics::{ErrorLabels, Metrics, ReconcileLabels};
 use crate::set::accounts::{AccountsError, OrganizationReader, resolve};
 use crate::set::desired::{desired, is_controlled_by, owner_reference};
-use crate::set::naming::set_label_value;
 use crate::set::status::{Observed, set_reason, status as set_status};
 
 /// How often a set is reconciled without any change: a safety net for a missed watch event,
@@ -60,7 +60,11 @@ pub struct SetContext {
     /// The sets' Events not yet written (the API server was unreachable), by set name.
     unpublished: UnpublishedEvents,
     /// The sets the controller watches (its reflector), to drop a deleted set's gauges.
-    pub sets: Option<kube::runtime::reflector::Store<CostPolicySet>>,
+    pub sets: Option<Store<CostPolicySet>>,
+    /// Every generated CostPolicy (the watch that also triggers the sets' reconciles): a
+    /// reconcile reads its policies here, not with a LIST, since every status change of any
+    /// of a set's policies reconciles the set.
+    policies: Store<CostPolicy>,
 }
 
 /// The accounts last read from Organizations per set uid, with the set's resourceVersion
@@ -91,7 +95,7 @@ impl ResolvedAccounts {
 }
 
 impl SetContext {
-    pub fn new(client: Client, organizations: Arc<dyn OrganizationReader>, metrics: Arc<Metrics>) -> Self {
+    pub fn new(client: Client, organizations: Arc<dyn OrganizationReader>, metrics: Arc<Metrics>, policies: Store<CostPolicy>) -> Self {
         let reporter = Reporter { controller: CONTROLLER_NAME.to_string(), instance: std::env::var("POD_NAME").ok() };
         Self {
             client,
@@ -102,6 +106,7 @@ impl SetContext {
             resolved: ResolvedAccounts::default(),
             unpublished: UnpublishedEvents::default(),
             sets: None,
+            policies,
         }
     }
 }
@@ -119,13 +124,16 @@ pub enum SetError {
     /// The accounts could not be read: nothing was applied or deleted.
     #[error("{0}")]
     Organizations(#[from] AccountsError),
+    /// The watch of generated policies ended before its first listing (shutting down).
+    #[error("the watch of generated CostPolicies ended before it listed them")]
+    PoliciesUnwatched,
 }
 
 impl SetError {
     /// The `category` label of frugal_set_reconcile_errors.
     pub fn category(&self) -> &'static str {
         match self {
-            SetError::Kube(_) | SetError::NoUid(_) => "kubernetes",
+            SetError::Kube(_) | SetError::NoUid(_) | SetError::PoliciesUnwatched => "kubernetes",
             SetError::Status(_) => "status",
             SetError::Organizations(_) => "organizations",
         }
@@ -177,11 +185,13 @@ async fn reconcile_inner(set: &CostPolicySet, ctx: &SetContext) -> Result<Outcom
     let uid = set.meta().uid.clone().ok_or_else(|| SetError::NoUid(name.clone()))?;
     let policies: Api<CostPolicy> = Api::all(ctx.client.clone());
     let sets: Api<CostPolicySet> = Api::all(ctx.client.clone());
-    let selector = format!("{LABEL_SET}={}", set_label_value(&name));
-    let mut existing: BTreeMap<String, CostPolicy> = policies
-        .list(&ListParams::default().labels(&selector))
-        .await?
-        .items
+    // Before the first listing the cache is empty, and every policy would look missing.
+    ctx.policies.wait_until_ready().await.map_err(|_| SetError::PoliciesUnwatched)?;
+    // The cache may lag a write of this controller by a moment: a policy not there yet is
+    // found by its GET below, one deleted meanwhile is deleted with its uid as precondition.
+    let mut existing: BTreeMap<String, Arc<CostPolicy>> = ctx
+        .policies
+        .state()
         .into_iter()
         .filter(|p| is_controlled_by(p, &uid) && p.metadata.deletion_timestamp.is_none())
         .map(|p| (p.name_any(), p))
@@ -189,7 +199,7 @@ async fn reconcile_inner(set: &CostPolicySet, ctx: &SetContext) -> Result<Outcom
     let previous = set.status.as_ref();
     let now = Time(k8s_openapi::jiff::Timestamp::now());
     // What the set's status says when nothing was applied or deleted.
-    let unchanged = |existing: BTreeMap<String, CostPolicy>| -> Vec<CostPolicy> { existing.into_values().collect() };
+    let unchanged = |existing: BTreeMap<String, Arc<CostPolicy>>| -> Vec<Arc<CostPolicy>> { existing.into_values().collect() };
 
     let valid = match validate_set(&name, &set.spec) {
         Ok(valid) => valid,
@@ -270,7 +280,7 @@ async fn reconcile_inner(set: &CostPolicySet, ctx: &SetContext) -> Result<Outcom
         let applied = policies.patch(&generated.name, &apply, &Patch::Apply(generated.object(owner.clone()))).await?;
         tracing::info!(set = %name, policy = %generated.name, "applied generated CostPolicy");
         applied_names.push(generated.name);
-        current.push(applied);
+        current.push(Arc::new(applied));
     }
     // What is left is no longer desired: its account or region left the set.
     let mut deleted = Vec::new();
@@ -399,12 +409,14 @@ pub async fn run(
     }
     // Only generated policies: every one carries the set label.
     let owned_watch = watcher::Config::default().any_semantic().labels(LABEL_SET);
+    let (policies, writer) = reflector::store();
+    let generated = watcher(Api::<CostPolicy>::all(client.clone()), owned_watch).default_backoff().reflect(writer).touched_objects();
     let controller = Controller::new(Api::<CostPolicySet>::all(client.clone()), sets_watch);
-    let mut ctx = SetContext::new(client.clone(), organizations, metrics);
+    let mut ctx = SetContext::new(client.clone(), organizations, metrics, policies);
     ctx.sets = Some(controller.store());
     let ctx = Arc::new(ctx);
     controller
-        .owns(Api::<CostPolicy>::all(client), owned_watch)
+        .owns_stream(generated)
         .graceful_shutdown_on(shutdown)
         .run(reconcile_set, set_error_policy, ctx)
         .for_each(|result| async move {

@@ -1,6 +1,8 @@
 //! The set's status, from its generated policies' status: counts, findings, money summed,
 //! the account-regions with the most waste, and the kstatus conditions.
 
+use std::sync::Arc;
+
 use k8s_openapi::apimachinery::pkg::apis::meta::v1::{Condition, Time};
 
 use crate::api::conditions::{self, ConditionUpdate, READY, RECONCILING, STALLED, reason};
@@ -30,7 +32,7 @@ pub mod set_reason {
 /// What the reconcile found, for the status.
 pub struct Observed<'a> {
     /// The generated policies as they are now (after apply), deleted ones left out.
-    pub policies: &'a [CostPolicy],
+    pub policies: &'a [Arc<CostPolicy>],
     /// The spec's error, when it is invalid (nothing was applied or deleted).
     pub invalid: Option<&'a InvalidSpec>,
     /// Generated names held by policies the set does not control (not applied).
@@ -189,7 +191,7 @@ mod tests {
         Time(k8s_openapi::jiff::Timestamp::from_second(1_800_000_000).expect("timestamp"))
     }
 
-    fn policy(name: &str, account: &str, conditions: &[(&str, &str, &str)], findings: u32, waste: &str, savings: &str) -> CostPolicy {
+    fn policy(name: &str, account: &str, conditions: &[(&str, &str, &str)], findings: u32, waste: &str, savings: &str) -> Arc<CostPolicy> {
         let spec = serde_yaml::from_str("aws: {region: eu-west-1}\ngatewayEndpoints: {services: [s3]}\n").expect("parses");
         let mut policy = CostPolicy::new(name, spec);
         policy.metadata.generation = Some(2);
@@ -212,10 +214,10 @@ mod tests {
             cost: Some(CostStatus { monthly_waste_usd: waste.into(), monthly_savings_usd: savings.into(), ..CostStatus::default() }),
             ..CostPolicyStatus::default()
         });
-        policy
+        Arc::new(policy)
     }
 
-    fn observed(policies: &[CostPolicy]) -> Observed<'_> {
+    fn observed(policies: &[Arc<CostPolicy>]) -> Observed<'_> {
         Observed { policies, invalid: None, names_taken: &[], organizations_error: None, accounts: 2, regions: 1 }
     }
 
@@ -253,7 +255,7 @@ mod tests {
         let ready = status(None, Some(1), &observed(&policies), &now());
         assert_eq!(condition(&ready, READY), ("True", set_reason::POLICIES_READY));
         assert_eq!(condition(&ready, RECONCILING), ("False", reason::IDLE));
-        policies[0].metadata.generation = Some(3);
+        Arc::make_mut(&mut policies[0]).metadata.generation = Some(3);
         let stale = status(Some(&ready), Some(1), &observed(&policies), &now());
         assert_eq!(condition(&stale, READY), ("False", set_reason::POLICIES_NOT_READY), "an edit not yet observed");
         assert_eq!(condition(&stale, RECONCILING), ("True", set_reason::POLICIES_NOT_READY));
@@ -261,7 +263,7 @@ mod tests {
 
     #[test]
     fn only_the_ten_most_wasteful_are_listed() {
-        let policies: Vec<CostPolicy> =
+        let policies: Vec<Arc<CostPolicy>> =
             (0..12).map(|i| policy(&format!("p{i:02}"), &format!("{i:012}"), &[], 0, &format!("{i}.00"), "0")).collect();
         let status = status(None, Some(1), &observed(&policies), &now());
         assert_eq!(status.top_waste.len(), 10);

@@ -7,6 +7,8 @@ use std::time::Duration;
 
 use http::{Method, Request, Response, StatusCode};
 use kube::client::Body;
+use kube::runtime::reflector::{self, Store};
+use kube::runtime::watcher;
 use serde_json::{Value, json};
 
 use std::collections::BTreeMap;
@@ -137,19 +139,19 @@ fn stored_with(set: &CostPolicySet, organization: &Organization) -> Vec<CostPoli
         .collect()
 }
 
-fn list(items: &[CostPolicy]) -> Value {
-    json!({"apiVersion": "frugal.dev/v1alpha1", "kind": "CostPolicyList", "metadata": {"resourceVersion": "1"}, "items": items})
-}
-
 fn not_found() -> Value {
     json!({"kind": "Status", "apiVersion": "v1", "status": "Failure", "reason": "NotFound", "code": 404})
 }
 
-async fn expect_list(handle: &mut Handle, items: &[CostPolicy]) {
-    let request = next(handle).await;
-    assert_eq!((&request.method, request.path.as_str()), (&Method::GET, POLICIES));
-    assert!(request.query.contains("labelSelector=frugal.dev%2Fset%3Dprod"), "{}", request.query);
-    request.answer(StatusCode::OK, &list(items));
+/// The watch cache of generated policies, listed and holding `items`.
+fn cache(items: &[CostPolicy]) -> Store<CostPolicy> {
+    let mut writer = reflector::store::Writer::default();
+    writer.apply_watcher_event(&watcher::Event::Init);
+    for item in items {
+        writer.apply_watcher_event(&watcher::Event::InitApply(item.clone()));
+    }
+    writer.apply_watcher_event(&watcher::Event::InitDone);
+    writer.as_reader()
 }
 
 async fn expect_status(handle: &mut Handle, set: &CostPolicySet) -> Value {
@@ -175,19 +177,22 @@ async fn expect_event(handle: &mut Handle, type_: &str, reason: &str) -> String 
     event["note"].as_str().unwrap_or_default().to_string()
 }
 
-async fn run(set: CostPolicySet, scenario: impl AsyncFnOnce(&mut Handle)) {
-    run_with(set, Organization::active(&[]), Metrics::new(), scenario).await.expect("the reconcile succeeded");
+/// Runs one reconcile of `set`, the watch cache holding `cached`, against the scenario's answers.
+async fn run(set: CostPolicySet, cached: &[CostPolicy], scenario: impl AsyncFnOnce(&mut Handle)) {
+    run_with(set, cached, Organization::active(&[]), Metrics::new(), scenario).await.expect("the reconcile succeeded");
 }
 
-/// Runs one reconcile of `set` over `organization` against the scenario's answers.
+/// Runs one reconcile of `set` over `organization`, the watch cache holding `cached`, against
+/// the scenario's answers (none of them a LIST: the policies come from the cache).
 async fn run_with(
     set: CostPolicySet,
+    cached: &[CostPolicy],
     organization: Organization,
     metrics: Arc<Metrics>,
     scenario: impl AsyncFnOnce(&mut Handle),
 ) -> Result<kube::runtime::controller::Action, super::SetError> {
     let (service, mut handle) = tower_test::mock::pair::<Request<Body>, Response<Body>>();
-    let ctx = Arc::new(SetContext::new(kube::Client::new(service, "default"), Arc::new(organization), metrics));
+    let ctx = Arc::new(SetContext::new(kube::Client::new(service, "default"), Arc::new(organization), metrics, cache(cached)));
     let reconcile = tokio::spawn(reconcile_set(Arc::new(set), ctx));
     finish(reconcile, &mut handle, scenario).await
 }
@@ -206,8 +211,7 @@ async fn finish(
 async fn a_new_set_applies_one_policy_per_account_with_its_owner_and_labels() {
     let set = set(&["111122223333", "444455556666"]);
     let expected = stored(&set);
-    run(set.clone(), async |handle| {
-        expect_list(handle, &[]).await;
+    run(set.clone(), &[], async |handle| {
         for (policy, account) in expected.iter().zip(["111122223333", "444455556666"]) {
             let name = format!("prod-{account}-eu-west-1");
             let get = next(handle).await;
@@ -239,8 +243,7 @@ async fn a_new_set_applies_one_policy_per_account_with_its_owner_and_labels() {
 async fn an_account_removed_from_the_ids_has_its_policy_deleted_and_the_rest_is_left_alone() {
     let before = stored(&set(&["111122223333", "444455556666"]));
     let after = set(&["111122223333"]);
-    run(after.clone(), async |handle| {
-        expect_list(handle, &before).await;
+    run(after.clone(), &before, async |handle| {
         // The remaining policy is already as desired: no write.
         let delete = next(handle).await;
         assert_eq!((&delete.method, delete.path.clone()), (&Method::DELETE, format!("{POLICIES}/prod-444455556666-eu-west-1")));
@@ -259,8 +262,7 @@ async fn an_invalid_spec_stalls_naming_the_field_and_deletes_nothing() {
     let before = stored(&set(&["111122223333", "444455556666"]));
     let mut invalid = set(&["111122223333"]);
     invalid.spec.regions = vec!["Europe".to_string()];
-    run(invalid.clone(), async |handle| {
-        expect_list(handle, &before).await;
+    run(invalid.clone(), &before, async |handle| {
         let status = expect_status(handle, &invalid).await;
         let stalled = status["conditions"].as_array().and_then(|c| c.iter().find(|c| c["type"] == "Stalled")).expect("Stalled").clone();
         assert_eq!((stalled["status"].as_str(), stalled["reason"].as_str()), (Some("True"), Some("InvalidSpec")));
@@ -278,8 +280,7 @@ async fn a_name_held_by_a_policy_the_set_does_not_control_is_not_taken_over() {
     let mut hand_written = stored(&set).remove(0);
     hand_written.metadata.owner_references = None;
     hand_written.metadata.labels = None;
-    run(set.clone(), async |handle| {
-        expect_list(handle, &[]).await;
+    run(set.clone(), &[], async |handle| {
         let get = next(handle).await;
         assert_eq!(get.method, Method::GET);
         get.answer(StatusCode::OK, &serde_json::to_value(&hand_written).expect("serializes"));
@@ -301,8 +302,7 @@ async fn a_failed_organizations_read_keeps_every_policy_says_why_and_is_retried(
         Arc::default(),
     );
     let metrics = Metrics::new();
-    let result = run_with(set.clone(), denied, metrics.clone(), async |handle| {
-        expect_list(handle, &before).await;
+    let result = run_with(set.clone(), &before, denied, metrics.clone(), async |handle| {
         // No apply, no delete: the status comes next.
         let status = expect_status(handle, &set).await;
         let condition = |type_: &str| {
@@ -333,8 +333,7 @@ async fn an_account_that_leaves_the_unit_has_its_policy_deleted() {
     let set = organization_set();
     let before = stored_with(&set, &Organization::active(&["111122223333", "444455556666"]));
     let metrics = Metrics::new();
-    run_with(set.clone(), Organization::active(&["111122223333"]), metrics.clone(), async |handle| {
-        expect_list(handle, &before).await;
+    run_with(set.clone(), &before, Organization::active(&["111122223333"]), metrics.clone(), async |handle| {
         let delete = next(handle).await;
         assert_eq!((&delete.method, delete.path.clone()), (&Method::DELETE, format!("{POLICIES}/prod-444455556666-eu-west-1")));
         delete.answer(StatusCode::OK, &serde_json::to_value(&before[1]).expect("serializes"));
@@ -361,18 +360,40 @@ async fn organizations_is_read_again_only_when_the_set_changed() {
     let before = stored_with(&set, &organization);
     reads.store(0, std::sync::atomic::Ordering::SeqCst);
     let (service, mut handle) = tower_test::mock::pair::<Request<Body>, Response<Body>>();
-    let ctx = Arc::new(SetContext::new(kube::Client::new(service, "default"), Arc::new(organization), Metrics::new()));
+    let ctx = Arc::new(SetContext::new(kube::Client::new(service, "default"), Arc::new(organization), Metrics::new(), cache(&before)));
     let mut versions = vec![("7", 1), ("7", 1), ("8", 2)];
     for (version, expected_reads) in versions.drain(..) {
         set.metadata.resource_version = Some(version.to_string());
         let reconcile = tokio::spawn(reconcile_set(Arc::new(set.clone()), ctx.clone()));
         let current = set.clone();
         finish(reconcile, &mut handle, async |handle| {
-            expect_list(handle, &before).await;
             expect_status(handle, &current).await;
         })
         .await
         .expect("the reconcile succeeded");
         assert_eq!(reads.load(std::sync::atomic::Ordering::SeqCst), expected_reads, "resourceVersion {version}");
     }
+}
+
+/// The watch cache holds every set's policies: a set deletes only those it controls.
+#[tokio::test]
+async fn another_sets_policies_in_the_cache_are_left_alone() {
+    let set = set(&["111122223333"]);
+    let mut cached = stored(&set);
+    let mut others = stored(&self::set(&["444455556666"]));
+    for other in &mut others {
+        other.metadata.name = Some("other-444455556666-eu-west-1".to_string());
+        for owner in other.metadata.owner_references.iter_mut().flatten() {
+            owner.uid = "5e7a1c2b-0000-4000-8000-000000000002".to_string();
+            owner.name = "other".to_string();
+        }
+    }
+    cached.extend(others);
+    run(set.clone(), &cached, async |handle| {
+        // The set's own policy is as desired and the other set's is not its to delete: the
+        // status is the only request.
+        let status = expect_status(handle, &set).await;
+        assert_eq!((status["accounts"].as_u64(), status["policies"].as_u64()), (Some(1), Some(1)));
+    })
+    .await;
 }
