@@ -166,9 +166,6 @@ def wait_all_ready(api: ApiServer, proc: subprocess.Popen, n: int, started: floa
 
 
 def run(frugal: Path, accounts: int, regions: list[str], steady_s: int, work: Path) -> dict:
-    # moto loads its catalogue of public AMIs into every account-region's EC2 (about 7 MB
-    # each): 1,500 of them would not fit in this machine's memory, and no policy reads them.
-    os.environ["MOTO_EC2_LOAD_DEFAULT_AMIS"] = "false"
     emu = Emulator()
     api = ApiServer()
     log(f"emulator {emu.url}; API server {api.admin}; logs in {work}")
