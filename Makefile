@@ -61,31 +61,40 @@ bench-compare: emulator-setup
 	$(CARGO) build --release --locked --bin frugal
 	.venv/bin/python scripts/bench/compare.py --sizes $(BENCH_SIZES) --runs $(BENCH_RUNS)
 
-## build-musl: the image's static binary (Rust's musl target, as the Dockerfile builds it).
+## build-musl: the image's static binary (Rust's musl target with mimalloc, as the Dockerfile
+## builds it; MIMALLOC_OPTIONS are the image's ENV, which the benches set).
 ## Needs the target's standard library (rustup) and musl-gcc (Debian's musl-tools), which
 ## compiles the C part (aws-lc).
 MUSL_TARGET ?= $(shell uname -m)-unknown-linux-musl
 MUSL_CC_VAR := CC_$(subst -,_,$(MUSL_TARGET))
 FRUGAL_MUSL = $(or $(CARGO_TARGET_DIR),target)/$(MUSL_TARGET)/release/frugal
+MIMALLOC_OPTIONS = MIMALLOC_ARENA_EAGER_COMMIT=0 MIMALLOC_PURGE_DELAY=0
 build-musl:
 	@command -v musl-gcc >/dev/null || { echo "musl-gcc missing: apt-get install musl-tools" >&2; exit 1; }
 	rustup target list --installed | grep -qx $(MUSL_TARGET) || rustup target add $(MUSL_TARGET)
-	$(MUSL_CC_VAR)=musl-gcc $(CARGO) build --release --locked --bin frugal --target $(MUSL_TARGET)
+	$(MUSL_CC_VAR)=musl-gcc $(CARGO) build --release --locked --features mimalloc --bin frugal --target $(MUSL_TARGET)
 
 ## bench-compare-musl: `make bench-compare` with the image's static binary instead of the
 ## glibc build (rewrites the same figures, which then name the musl build).
 bench-compare-musl: emulator-setup build-musl
 	.venv/bin/python scripts/bench/compare.py --sizes $(BENCH_SIZES) --runs $(BENCH_RUNS) \
-		--frugal $(FRUGAL_MUSL) --reproduce "make bench-compare-musl"
+		--frugal $(FRUGAL_MUSL) $(addprefix --frugal-env ,$(MIMALLOC_OPTIONS)) --reproduce "make bench-compare-musl"
 
-## bench-binaries: the glibc and the musl release builds side by side on the large account
-## (no Custodian; its CPU comes from the last bench-compare); rewrites docs/binaries.json and
-## its part of docs/BENCHMARKS.md.
+## bench-binaries: the glibc build, the musl build with musl's allocator, and the image's
+## (musl with mimalloc and its options) side by side on the large account, audit and steady
+## state (no Custodian; its CPU comes from the last bench-compare); rewrites
+## docs/binaries.json and its part of docs/BENCHMARKS.md. The musl builds share every dependency.
 BENCH_BINARY_RUNS ?= 3
+BENCH_BINARIES_DIR = $(or $(CARGO_TARGET_DIR),target)/bench-binaries
 bench-binaries: emulator-setup build-musl
 	$(CARGO) build --release --locked --bin frugal
-	.venv/bin/python scripts/bench/binaries.py --size large --runs $(BENCH_BINARY_RUNS) \
-		glibc=$(or $(CARGO_TARGET_DIR),target)/release/frugal musl=$(FRUGAL_MUSL)
+	mkdir -p $(BENCH_BINARIES_DIR)
+	cp $(FRUGAL_MUSL) $(BENCH_BINARIES_DIR)/frugal-musl-mimalloc
+	$(MUSL_CC_VAR)=musl-gcc $(CARGO) build --release --locked --bin frugal --target $(MUSL_TARGET)
+	cp $(FRUGAL_MUSL) $(BENCH_BINARIES_DIR)/frugal-musl
+	.venv/bin/python scripts/bench/binaries.py --size large --runs $(BENCH_BINARY_RUNS) --phases audit,steady \
+		glibc=$(or $(CARGO_TARGET_DIR),target)/release/frugal musl=$(BENCH_BINARIES_DIR)/frugal-musl \
+		musl+mimalloc=$(BENCH_BINARIES_DIR)/frugal-musl-mimalloc $(addprefix --env musl+mimalloc:,$(MIMALLOC_OPTIONS))
 
 ## profile: where frugal's CPU goes on the large account (perf, Cargo's `profiling` profile:
 ## release code with symbols); rewrites docs/profile.json and its part of docs/BENCHMARKS.md.

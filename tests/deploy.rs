@@ -119,6 +119,14 @@ fn dockerfile_ships_a_static_binary_on_a_minimal_base_as_non_root_matching_the_d
         !builds.is_empty() && builds.iter().all(|b| b.contains("--target") && b.contains("-unknown-linux-musl")),
         "the binary is static (a musl target), as a base without a libc needs: {builds:?}"
     );
+    assert!(
+        builds.iter().all(|b| b.contains("--features mimalloc")),
+        "the image's binary allocates with mimalloc, as docs/BENCHMARKS.md measured it: {builds:?}"
+    );
+    let env: Vec<&str> = stage.iter().filter_map(|l| l.strip_prefix("ENV ")).flat_map(str::split_whitespace).collect();
+    for option in ["MIMALLOC_ARENA_EAGER_COMMIT=0", "MIMALLOC_PURGE_DELAY=0"] {
+        assert!(env.contains(&option), "mimalloc's lazy commit, without which it costs more CPU than musl's allocator: {env:?}");
+    }
     assert!(!stage.iter().any(|l| l.to_ascii_uppercase().starts_with("RUN ")), "no shell in the final stage: {stage:?}");
     let user = stage.iter().find_map(|l| l.strip_prefix("USER ")).expect("a USER in the final stage");
     let uid = user.split(':').next().unwrap_or_default();

@@ -68,7 +68,9 @@ def markdown(result: dict) -> str:
     lines = [MARK_BEGIN, "",
              f"Generated {result['generated']} by `{result['reproduce']}` ({result['size']} account, runs per build: {result['runs']}, "
              f"medians; {result['machine']}; commit {result['commit']}). Builds: "
-             + "; ".join(f"**{n}** = {compare.binary_label(b['binary'])}, {b['binary']['bytes'] / 2**20:.1f} MiB" for n, b in result["builds"].items())
+             + "; ".join(f"**{n}** = {compare.binary_label(b['binary'])}, {b['binary']['bytes'] / 2**20:.1f} MiB"
+                         + "".join(f", `{var}={value}`" for var, value in b.get("env", {}).items())
+                         for n, b in result["builds"].items())
              + ".", ""]
     header = "| phase | " + " | ".join(f"CPU {n}" for n in names) + " | " + " | ".join(f"{n}/{base}" for n in names[1:])
     header += " | " + " | ".join(f"RSS {n}" for n in names)
@@ -97,6 +99,8 @@ def markdown(result: dict) -> str:
 def main() -> int:
     parser = argparse.ArgumentParser(description="frugal builds side by side on the emulator")
     parser.add_argument("builds", nargs="+", help="NAME=PATH of each build; the first is the base of the ratios")
+    parser.add_argument("--env", action="append", default=[], metavar="NAME:VAR=VALUE",
+                        help="an environment variable of build NAME's runs (the image's ENV, e.g. mimalloc's options)")
     parser.add_argument("--size", default="large", choices=sorted(seeding.SIZES))
     parser.add_argument("--runs", type=int, default=3)
     parser.add_argument("--phases", default=",".join(compare.PHASES), help="comma-separated, of audit,enforce,steady")
@@ -111,6 +115,13 @@ def main() -> int:
         if not name or not binary.exists():
             raise SystemExit(f"{spec!r}: want NAME=PATH of an existing binary")
         builds[name] = binary
+    build_env: dict[str, dict[str, str]] = {name: {} for name in builds}
+    for spec in args.env:
+        name, _, assignment = spec.partition(":")
+        var, _, value = assignment.partition("=")
+        if name not in builds or not var:
+            raise SystemExit(f"--env {spec!r}: want NAME:VAR=VALUE of a build named on the command line")
+        build_env[name][var] = value
     commit = subprocess.run(["git", "-C", str(ROOT), "rev-parse", "--short", "HEAD"], capture_output=True, text=True).stdout.strip()
     emu = compare.Emulator()
     work = Path(tempfile.mkdtemp(prefix="frugal-binaries-"))
@@ -122,7 +133,7 @@ def main() -> int:
         seeding.seed(emu.url, account, "small")
         env = compare.tool_env(seeding.credentials(emu.url, account), emu.url, work)
         for name, binary in builds.items():
-            compare.run_measured(command(binary, "audit"), env, work / f"warmup-{name}.log")
+            compare.run_measured(command(binary, "audit"), env | build_env[name], work / f"warmup-{name}.log")
         names = list(builds)
         for i in range(args.runs):
             order = names[i % len(names):] + names[:i % len(names)]
@@ -130,7 +141,7 @@ def main() -> int:
             for name in order:
                 account = f"{random.randrange(10**11, 10**12):012d}"
                 made = seeding.seed(emu.url, account, args.size)
-                envs[name] = compare.tool_env(seeding.credentials(emu.url, account), emu.url, work)
+                envs[name] = compare.tool_env(seeding.credentials(emu.url, account), emu.url, work) | build_env[name]
                 compare.log(f"[{args.size} run {i + 1}/{args.runs}] seeded {account} for {name} in {made['seconds']} s")
             # Steady state is the apply after enforce's: enforce runs, unrecorded, if only steady is asked for.
             for phase in [p for p in compare.PHASES if p in phases or (p == "enforce" and "steady" in phases)]:
@@ -157,6 +168,7 @@ def main() -> int:
         "builds": {
             name: {
                 "binary": compare.describe_binary(binary),
+                "env": build_env[name],
                 "phases": {
                     phase: {
                         "cpu_s": statistics.median(r["cpu_s"] for r in runs),

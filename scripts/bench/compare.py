@@ -49,6 +49,8 @@ C7N_VERSION = "0.9.53"
 C7N_VENV = ROOT / ".venv-c7n"
 # The binary measured; --frugal replaces it (main()).
 FRUGAL = Path(os.environ.get("CARGO_TARGET_DIR", ROOT / "target")) / "release" / "frugal"
+# Environment of frugal's runs only (--frugal-env: the image's ENV, e.g. mimalloc's options).
+FRUGAL_ENV: dict[str, str] = {}
 # Client-side pacing far above EC2's buckets, so the measurement is the work, not the wait
 # (the default DeleteSnapshot pacing, 100/5, alone would take (N-100)/5 s). Custodian has
 # no client-side pacing (only botocore's retries).
@@ -165,7 +167,8 @@ def run_measured(argv: list[str], env: dict[str, str], log_path: Path, stdout_pa
 def describe_binary(path: Path) -> dict:
     """Which frugal build `path` is: libc and linkage from its ELF program headers (a
     dynamic binary names its loader, `ld-linux` for glibc and `ld-musl` for musl; Rust's
-    musl target links statically), the allocator from mimalloc's messages in the binary."""
+    musl target links statically, and a stripped static binary is known by musl's strerror
+    text "No error information"), the allocator from mimalloc's messages in the binary."""
     data = path.read_bytes()
     if data[:4] != b"\x7fELF" or data[4] != 2:
         return {"path": str(path), "libc": "unknown", "linkage": "unknown", "allocator": "unknown"}
@@ -178,7 +181,8 @@ def describe_binary(path: Path) -> dict:
             off, size = int.from_bytes(data[h + 8:h + 16], order), int.from_bytes(data[h + 32:h + 40], order)
             interp = data[off:off + size].rstrip(b"\0").decode()
     if interp is None:
-        libc, linkage = ("musl" if b"musl" in data else "unknown"), "static"
+        musl = b"musl" in data or b"No error information" in data
+        libc, linkage = ("musl" if musl else "unknown"), "static"
     else:
         libc, linkage = ("musl" if "ld-musl" in interp else "glibc" if "ld-linux" in interp else interp), "dynamic"
     return {
@@ -349,7 +353,8 @@ def bench_size(emu: Emulator, size: str, runs: int, work: Path) -> dict:
                 outdir = work / f"c7n-{size}-{i}-{phase}"
                 emu_cpu = emu.cpu_seconds()
                 stdout_path = work / f"{tool}-{size}-{i}-{phase}.json" if tool == "frugal" else None
-                result = run_measured(command(tool, phase, outdir), tool_env(creds, emu.url, home), work / f"{tool}-{size}-{i}-{phase}.log", stdout_path)
+                env = tool_env(creds, emu.url, home) | (FRUGAL_ENV if tool == "frugal" else {})
+                result = run_measured(command(tool, phase, outdir), env, work / f"{tool}-{size}-{i}-{phase}.log", stdout_path)
                 result["emulator_cpu_s"] = emu.cpu_seconds() - emu_cpu
                 result["calls"] = count_calls(emu.requests(account))
                 if stdout_path is not None:
@@ -467,15 +472,18 @@ def write_docs(result: dict) -> None:
 
 
 def main() -> int:
-    global FRUGAL
+    global FRUGAL, FRUGAL_ENV
     parser = argparse.ArgumentParser(description="frugal vs Cloud Custodian on the emulator")
     parser.add_argument("--sizes", default="small", help="comma-separated: small, large")
     parser.add_argument("--runs", type=int, default=5)
     parser.add_argument("--frugal", type=Path, default=FRUGAL, help=f"the frugal binary to measure (default {FRUGAL})")
+    parser.add_argument("--frugal-env", action="append", default=[], metavar="VAR=VALUE",
+                        help="an environment variable of frugal's runs (the image's ENV, e.g. mimalloc's options)")
     parser.add_argument("--reproduce", default="make bench-compare", help="the command that reproduces the figures (recorded)")
     parser.add_argument("--no-write", action="store_true", help="print, do not touch docs/")
     args = parser.parse_args()
     FRUGAL = args.frugal.resolve()
+    FRUGAL_ENV = dict(assignment.partition("=")[::2] for assignment in args.frugal_env)
     if not FRUGAL.exists():
         raise SystemExit(f"{FRUGAL} missing: cargo build --release --locked --bin frugal")
     binary = describe_binary(FRUGAL)
@@ -492,13 +500,15 @@ def main() -> int:
         creds = seeding.credentials(emu.url, account)
         for tool in TOOLS:
             (work / f"home-{tool}").mkdir(exist_ok=True)
-            warm = run_measured(command(tool, "audit", work / "warmup"), tool_env(creds, emu.url, work / f"home-{tool}"), work / f"warmup-{tool}.log")
+            env = tool_env(creds, emu.url, work / f"home-{tool}") | (FRUGAL_ENV if tool == "frugal" else {})
+            warm = run_measured(command(tool, "audit", work / "warmup"), env, work / f"warmup-{tool}.log")
             if warm["exit"] not in (0, 2):
                 raise SystemExit(f"{tool} warm-up exited {warm['exit']}; see {work}/warmup-{tool}.log")
         result = {
             "generated": datetime.datetime.now(datetime.timezone.utc).strftime("%Y-%m-%d"),
             "machine": f"{platform.machine()}, {os.cpu_count()} cores, Python {platform.python_version()}",
-            "frugal": f"{frugal_version} (release, commit {commit}; {binary_label(binary)})",
+            "frugal": f"{frugal_version} (release, commit {commit}; {binary_label(binary)}"
+                      + "".join(f", `{var}={value}`" for var, value in FRUGAL_ENV.items()) + ")",
             "frugal_binary": binary,
             "custodian": custodian,
             "pacing": PACING,
