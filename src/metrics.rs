@@ -89,6 +89,12 @@ pub struct NotificationLabels {
 }
 
 #[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
+pub struct PolicyLabels {
+    /// The CostPolicy's name.
+    pub policy: String,
+}
+
+#[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
 pub struct SetLabels {
     /// The CostPolicySet's name.
     pub set: String,
@@ -110,6 +116,9 @@ pub struct Metrics {
     pub reconciles: Family<ReconcileLabels, Counter>,
     pub reconcile_errors: Family<ErrorLabels, Counter>,
     pub reconcile_duration: Histogram,
+    /// When a reconcile of each policy last finished (Unix seconds), whatever its result: the
+    /// status is written only when it changes, so freshness is read here.
+    pub last_reconcile: Family<PolicyLabels, Gauge>,
     pub aws_requests: Family<AwsRequestLabels, Counter>,
     pub findings: Family<AreaLabels, Gauge>,
     pub monthly_savings_usd: Family<AreaLabels, Gauge<f64, std::sync::atomic::AtomicU64>>,
@@ -152,6 +161,12 @@ impl Metrics {
         registry.register("reconcile_errors", "Failed reconciles by error category", reconcile_errors.clone());
         let reconcile_duration = Histogram::new([0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0, 30.0, 60.0, 300.0]);
         registry.register("reconcile_duration_seconds", "Duration of one reconcile", reconcile_duration.clone());
+        let last_reconcile = Family::<PolicyLabels, Gauge>::default();
+        registry.register(
+            "last_reconcile_timestamp_seconds",
+            "When a reconcile of the policy last finished, whatever its result (Unix time)",
+            last_reconcile.clone(),
+        );
         let aws_requests = Family::<AwsRequestLabels, Counter>::default();
         registry.register("aws_requests", "AWS API requests (attempts) by service, operation and outcome", aws_requests.clone());
         let findings = Family::<AreaLabels, Gauge>::default();
@@ -239,6 +254,7 @@ impl Metrics {
             reconcile_errors,
             reconciles,
             reconcile_duration,
+            last_reconcile,
             aws_requests,
             findings,
             monthly_savings_usd,

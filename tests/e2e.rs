@@ -252,7 +252,11 @@ async fn audit_policy_reports_drift_without_changes() {
     let prod = seed_vpc(&env.account, "prod").await;
     env.account.clear_requests().await;
 
-    env.create(env.policy(|p| p.spec.mode = Mode::Audit)).await;
+    env.create(env.policy(|p| {
+        p.spec.mode = Mode::Audit;
+        p.spec.resync_interval = "30s".to_string();
+    }))
+    .await;
     let policy = env
         .wait_until("Ready=True/DriftFound and GatewayEndpointsInSync=False/DriftFound", |p| {
             is_current(p)
@@ -262,6 +266,19 @@ async fn audit_policy_reports_drift_without_changes() {
         .await;
     let status = policy.status.as_ref().expect("status");
     assert!(status.findings > 0, "Audit mode over a VPC without endpoints must report findings: {status:?}");
+
+    // Steady state: the next run (the 30s resync: a status write triggers none) finds the same
+    // drift and writes nothing; the status as the API server returns it compares equal to the
+    // one that run computed.
+    env._operator.wait_idle(Duration::from_secs(2)).await;
+    let ended = env._operator.reconciles_ended().await;
+    env._operator.wait_for_reconciles(ended + 1).await;
+    let after = env.api.get(&env.name).await.expect("get the policy");
+    assert_eq!(
+        after.metadata.resource_version, policy.metadata.resource_version,
+        "a run that changed nothing wrote the policy; before: {:?}\nafter: {:?}",
+        policy.status, after.status
+    );
 
     let mutating = env.account.mutating_requests().await;
     assert!(mutating.is_empty(), "Audit mode called mutating AWS APIs: {mutating:#?}");

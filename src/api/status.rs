@@ -32,9 +32,12 @@ pub struct CostPolicyStatus {
     #[schemars(extend("x-kubernetes-list-type" = "map", "x-kubernetes-list-map-keys" = ["type"]))]
     pub conditions: Vec<Condition>,
 
-    /// When the last reconcile finished (RFC 3339).
+    /// When a reconcile last changed this status (RFC 3339). A reconcile that finds
+    /// everything as it was writes nothing, so the API server sees no write in steady state;
+    /// the metric frugal_last_reconcile_timestamp_seconds says when each policy was last
+    /// reconciled.
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub last_reconcile_time: Option<String>,
+    pub last_change_time: Option<String>,
 
     /// Open findings over all areas (drift that still needs a change).
     #[serde(default)]

@@ -32,7 +32,7 @@ pub async fn announce(
     let Some(notify) = &ctx.notify else { return };
     let aws = &policy.spec.aws;
     let target = Target { policy: policy.name_any(), account: String::new(), region: aws.region.clone(), mode: policy.spec.mode };
-    let time = status.last_reconcile_time.clone().unwrap_or_else(|| k8s_openapi::jiff::Timestamp::now().to_string());
+    let time = status.last_change_time.clone().unwrap_or_else(|| k8s_openapi::jiff::Timestamp::now().to_string());
     let Some(mut news) = news::news(target, previous, status, areas, time) else { return };
     if !notify.has_listeners(policy.labels(), &news) {
         return;

@@ -15,7 +15,7 @@ use crate::api::validate::{ValidatedPolicy, validate};
 use crate::api::{CostPolicy, DeletionPolicy};
 use crate::engine::areas::{Applied, Visit, price_items};
 use crate::engine::{self, Area, AreaOutcome, CloudError, report};
-use crate::metrics::{ActionLabels, AreaLabels, ErrorLabels, MeasuredLabels, PRICE_SOURCES, PricesLabels, ReconcileLabels};
+use crate::metrics::{ActionLabels, AreaLabels, ErrorLabels, MeasuredLabels, PRICE_SOURCES, PolicyLabels, PricesLabels, ReconcileLabels};
 
 use super::announce::{Account, announce};
 use super::backoff::jitter;
@@ -109,6 +109,10 @@ pub async fn reconcile(policy: Arc<CostPolicy>, ctx: Arc<Context>) -> Result<Act
         Err(error) => ("error", Err(error)),
     };
     ctx.metrics.reconciles.get_or_create(&ReconcileLabels { result: label.to_string() }).inc();
+    if label != "gone" {
+        let finished = k8s_openapi::jiff::Timestamp::now().as_second();
+        ctx.metrics.last_reconcile.get_or_create(&PolicyLabels { policy: name }).set(finished);
+    }
     result
 }
 
@@ -140,7 +144,7 @@ async fn apply(policy: &CostPolicy, api: &Api<CostPolicy>, ctx: &Context, invali
             let already_reported = previous
                 .and_then(|p| conditions::find(&p.conditions, conditions::STALLED))
                 .is_some_and(|c| c.reason == reason::INVALID_SPEC && c.observed_generation == generation);
-            status::write(api, policy, &status).await?;
+            status::write_if_changed(api, policy, previous, &status).await?;
             if !already_reported {
                 events::publish(
                     ctx,
@@ -162,7 +166,7 @@ async fn apply(policy: &CostPolicy, api: &Api<CostPolicy>, ctx: &Context, invali
         let already_reported = previous
             .and_then(|p| conditions::find(&p.conditions, conditions::STALLED))
             .is_some_and(|c| c.reason == reason::ROLE_NOT_ALLOWED && c.observed_generation == generation);
-        status::write(api, policy, &status).await?;
+        status::write_if_changed(api, policy, previous, &status).await?;
         if !already_reported {
             let note = format!("aws.roleArn {role_arn} matches none of {:?}; nothing in AWS was touched", ctx.allowed_roles.patterns());
             events::publish(ctx, policy, vec![events::warning(reason::ROLE_NOT_ALLOWED, "Validate", note)]).await;
@@ -175,7 +179,7 @@ async fn apply(policy: &CostPolicy, api: &Api<CostPolicy>, ctx: &Context, invali
         Ok(cloud) => cloud,
         Err(error) => {
             let status = report::access_failed_status(&validated, &error, previous, generation, &now());
-            status::write(api, policy, &status).await?;
+            status::write_if_changed(api, policy, previous, &status).await?;
             events::publish(ctx, policy, vec![events::warning(reason::AWS_ACCESS_FAILED, "Connect", error.to_string())]).await;
             // Credentials just failed: asking AWS for the account would fail again.
             announce(ctx, policy, previous, &status, &[], Account::FromSpecOnly).await;
@@ -196,7 +200,7 @@ async fn apply(policy: &CostPolicy, api: &Api<CostPolicy>, ctx: &Context, invali
     let status = report::status(&applied, previous, generation, &now());
     // Every change made reaches its Event, whatever the status write does (but a policy that
     // is gone has no one left to read them).
-    let written = status::write(api, policy, &status).await;
+    let written = status::write_if_changed(api, policy, previous, &status).await;
     if !written.as_ref().is_err_and(status::StatusWriteError::policy_is_gone) {
         events::publish(ctx, policy, events::for_run(&applied)).await;
         // Like the Events, the news goes out whatever the status write did: the changes were made.

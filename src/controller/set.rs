@@ -364,8 +364,7 @@ async fn publish(ctx: &SetContext, set: &CostPolicySet, events: Vec<Event>) {
     super::events::publish_about(&ctx.client, &ctx.reporter, &ctx.unpublished, set, events).await;
 }
 
-/// Writes the status only when it differs from the one the set has (a reconcile that changes
-/// nothing makes no write), and publishes the set's gauges from it.
+/// Writes the status when it changed, and publishes the set's gauges from it.
 async fn write_if_changed(
     sets: &Api<CostPolicySet>,
     set: &CostPolicySet,
@@ -373,10 +372,7 @@ async fn write_if_changed(
     ctx: &SetContext,
 ) -> Result<(), StatusWriteError> {
     ctx.metrics.record_set(&set.name_any(), &new);
-    if set.status.as_ref() == Some(&new) {
-        return Ok(());
-    }
-    match status::write(sets, set, &new).await {
+    match status::write_if_changed(sets, set, set.status.as_ref(), &new).await {
         Err(error) if error.policy_is_gone() => Ok(()),
         other => other,
     }

@@ -75,3 +75,16 @@ where
         Err(error) => Err(error.into()),
     }
 }
+
+/// Writes `new` only when it differs from `current`, the status the object has: a reconcile
+/// that changes nothing makes no write.
+pub async fn write_if_changed<K, S>(api: &Api<K>, object: &K, current: Option<&S>, new: &S) -> Result<(), StatusWriteError>
+where
+    K: Resource<DynamicType = ()> + Clone + serde::de::DeserializeOwned + std::fmt::Debug,
+    S: PartialEq + serde::Serialize,
+{
+    if current == Some(new) {
+        return Ok(());
+    }
+    write(api, object, new).await
+}

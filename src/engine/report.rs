@@ -51,14 +51,24 @@ pub fn status(applied: &AppliedRun, previous: Option<&CostPolicyStatus>, generat
     all.push(ConditionUpdate::new(conditions::STALLED, false, reason::IDLE, ""));
     all.extend(updates);
 
-    CostPolicyStatus {
+    let status = CostPolicyStatus {
         observed_generation: generation,
         conditions: conditions::merge(previous.map(|p| p.conditions.as_slice()).unwrap_or_default(), all, generation, now),
-        last_reconcile_time: Some(now.0.to_string()),
         findings,
         cost: Some(total_cost(costs, applied)),
         ..status
+    };
+    stamped(status, previous, now)
+}
+
+/// `status` with its `lastChangeTime`: the previous one's when nothing else changed (the
+/// status then equals the previous one, and the controller writes nothing), else `now`.
+fn stamped(mut status: CostPolicyStatus, previous: Option<&CostPolicyStatus>, now: &Time) -> CostPolicyStatus {
+    status.last_change_time = previous.and_then(|p| p.last_change_time.clone());
+    if status.last_change_time.is_none() || previous != Some(&status) {
+        status.last_change_time = Some(now.0.to_string());
     }
+    status
 }
 
 /// Each area's condition, status block, findings and cost.
@@ -175,8 +185,7 @@ fn blocked_status(
     let mut status = previous.cloned().unwrap_or_default();
     status.conditions = conditions::merge(&status.conditions, updates, generation, now);
     status.observed_generation = generation;
-    status.last_reconcile_time = Some(now.0.to_string());
-    status
+    stamped(status, previous, now)
 }
 
 /// A human must resolve a conflict: the area's condition says `Conflict` and names the other

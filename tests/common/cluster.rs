@@ -206,6 +206,26 @@ impl Operator {
         metrics.lines().filter(|l| l.starts_with("frugal_aws_requests_total{") && !l.ends_with(" 0")).map(str::to_string).collect()
     }
 
+    /// How many reconciles have ended (the count of the reconcile duration histogram,
+    /// recorded as each reconcile ends).
+    pub async fn reconciles_ended(&self) -> u64 {
+        let body = self.get("/metrics").await.map(|(_, body)| body).unwrap_or_default();
+        body.lines().find_map(|l| l.strip_prefix("frugal_reconcile_duration_seconds_count ")).and_then(|n| n.parse().ok()).unwrap_or(0)
+    }
+
+    /// Waits until at least `count` reconciles have ended.
+    pub async fn wait_for_reconciles(&self, count: u64) {
+        let deadline = Instant::now() + CONVERGE_TIMEOUT;
+        loop {
+            let ended = self.reconciles_ended().await;
+            if ended >= count {
+                return;
+            }
+            assert!(Instant::now() < deadline, "{ended} reconciles ended, not {count}");
+            tokio::time::sleep(Duration::from_millis(250)).await;
+        }
+    }
+
     /// Waits until no reconcile has ended for `quiet` (the count of the reconcile duration
     /// histogram, recorded as each reconcile ends, holds still).
     pub async fn wait_idle(&self, quiet: Duration) {

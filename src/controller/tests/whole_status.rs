@@ -83,7 +83,7 @@ async fn an_enforce_run_over_every_area_writes_exactly_this_status() {
     let run = (start, Timestamp::now());
 
     let mut status = lock(&written).take().expect("status was written");
-    replace_time(&mut status, "/lastReconcileTime", run, "<now>");
+    replace_time(&mut status, "/lastChangeTime", run, "<now>");
     let conditions = status["conditions"].as_array().map_or(0, Vec::len);
     for i in 0..conditions {
         replace_time(&mut status, &format!("/conditions/{i}/lastTransitionTime"), run, "<now>");
@@ -160,7 +160,7 @@ async fn an_enforce_run_over_every_area_writes_exactly_this_status() {
                 "lastTransitionTime": "<now>",
             },
         ],
-        "lastReconcileTime": "<now>",
+        "lastChangeTime": "<now>",
         // The snapshot expiring, and the ports the split leaves open to the world.
         "findings": 2,
         "gatewayEndpoints": {
@@ -319,4 +319,43 @@ async fn an_enforce_run_over_every_area_writes_exactly_this_status() {
     differences("", &status, &expected, &mut found);
     assert!(found.is_empty(), "the written status differs:\n{}\nwritten: {status:#}", found.join("\n"));
     assert_eq!(status, expected);
+}
+
+#[tokio::test]
+async fn once_every_area_is_in_sync_a_run_makes_no_request_to_the_api_server() {
+    let cloud = snapshot_account().with_vpc(VPC, PRIVATE_TABLE, PUBLIC_TABLE).with_ssm(ssm_drift()).with_backup(backup_drift());
+    let mut harness = Harness::new(cloud);
+    let mut policy = every_area();
+    // The first run changes AWS; the second writes that it changed nothing more (its
+    // per-run counts fall to zero).
+    for run in ["first", "second"] {
+        let served = Arc::new(Mutex::new(None));
+        let slot = served.clone();
+        harness
+            .reconcile(policy.clone(), |mut api| async move {
+                let answered = api.answer_whatever_comes().await;
+                assert!(answered.iter().any(|r| r.ends_with("/status")), "no status write: {answered:?}");
+                *lock(&slot) = Some(api.object.clone());
+                api
+            })
+            .await
+            .unwrap_or_else(|e| panic!("{run} reconcile: {e}"));
+        policy = lock(&served).take().expect("the served policy");
+    }
+    let before = policy.status.clone();
+    let calls_before = harness.cloud.calls().len();
+
+    // Steady state: no status write, no Event (the harness fails on any request).
+    harness.reconcile(policy, |api| async move { api }).await.expect("steady reconcile");
+    let steady_calls = harness.cloud.calls().split_off(calls_before);
+    assert!(steady_calls.contains(&CloudCall::ObserveGatewayEndpoints), "the steady run looked at AWS: {steady_calls:?}");
+    assert!(!steady_calls.iter().any(CloudCall::is_mutating), "{steady_calls:?}");
+    assert!(before.is_some_and(|s| s.last_change_time.is_some()));
+    let metrics = harness.metrics();
+    let finished = metrics
+        .lines()
+        .find_map(|l| l.strip_prefix(r#"frugal_last_reconcile_timestamp_seconds{policy="team-a"} "#))
+        .unwrap_or_else(|| panic!("no freshness gauge:\n{metrics}"));
+    let finished: i64 = finished.parse().expect("seconds");
+    assert!((Timestamp::now().as_second() - finished).abs() < 60, "{finished}");
 }

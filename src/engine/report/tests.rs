@@ -177,6 +177,42 @@ fn last_transition_time_moves_only_when_a_condition_status_changes() {
 }
 
 #[test]
+fn a_run_that_finds_everything_as_it_was_gives_the_previous_status_unchanged() {
+    let first = status(&applied(Mode::Audit, &inventory(2, false), None), None, Some(1), &time(0));
+    assert_eq!(first.last_change_time.as_deref(), Some(time(0).0.to_string().as_str()));
+    // Equal, time included: the controller compares and writes nothing.
+    let steady = status(&applied(Mode::Audit, &inventory(2, false), None), Some(&first), Some(1), &time(600));
+    assert_eq!(steady, first);
+
+    let changed = status(&applied(Mode::Audit, &inventory(3, false), None), Some(&steady), Some(1), &time(1200));
+    assert_ne!(changed.findings, first.findings);
+    assert_eq!(changed.last_change_time, Some(time(1200).0.to_string()));
+    let new_generation = status(&applied(Mode::Audit, &inventory(3, false), None), Some(&changed), Some(2), &time(1800));
+    assert_eq!(new_generation.last_change_time, Some(time(1800).0.to_string()), "observedGeneration moved");
+}
+
+#[test]
+fn a_status_written_without_a_change_time_gets_one_at_the_next_run() {
+    let mut before = status(&applied(Mode::Audit, &inventory(1, false), None), None, Some(1), &time(0));
+    before.last_change_time = None;
+    let next = status(&applied(Mode::Audit, &inventory(1, false), None), Some(&before), Some(1), &time(600));
+    assert_eq!(next.last_change_time, Some(time(600).0.to_string()));
+}
+
+#[test]
+fn a_blocked_policy_reported_again_gives_the_previous_status_unchanged() {
+    let mut spec: CostPolicySpec = serde_yaml::from_str("aws: {region: Europe}\ngatewayEndpoints: {services: [s3]}\n").expect("fixture");
+    spec.resync_interval = "5s".into();
+    let error = validate("p", &spec).expect_err("invalid");
+    let first = invalid_spec_status(&error, None, Some(2), &time(10));
+    assert_eq!(invalid_spec_status(&error, Some(&first), Some(2), &time(70)), first);
+    assert_eq!(
+        role_not_allowed_status("arn:aws:iam::1:role/x", Some(&first), Some(2), &time(90)).last_change_time,
+        Some(time(90).0.to_string())
+    );
+}
+
+#[test]
 fn invalid_spec_is_stalled_and_keeps_the_rest_of_the_status() {
     let good = status(&applied(Mode::Enforce, &inventory(1, true), None), None, Some(1), &time(0));
     let mut spec: CostPolicySpec = serde_yaml::from_str("aws: {region: Europe}\ngatewayEndpoints: {services: [s3]}\n").expect("fixture");
