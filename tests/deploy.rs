@@ -127,6 +127,16 @@ fn dockerfile_ships_a_static_binary_on_a_minimal_base_as_non_root_matching_the_d
     for option in ["MIMALLOC_ARENA_EAGER_COMMIT=0", "MIMALLOC_PURGE_DELAY=0"] {
         assert!(env.contains(&option), "mimalloc's lazy commit, without which it costs more CPU than musl's allocator: {env:?}");
     }
+    // The benches measure the binary with the image's options, not a copy that drifted.
+    let image_options: std::collections::BTreeSet<&str> = env.iter().copied().filter(|e| e.starts_with("MIMALLOC_")).collect();
+    let makefile = read("Makefile");
+    let benched: std::collections::BTreeSet<&str> = makefile
+        .lines()
+        .find_map(|l| l.strip_prefix("MIMALLOC_OPTIONS = "))
+        .expect("MIMALLOC_OPTIONS in the Makefile")
+        .split_whitespace()
+        .collect();
+    assert_eq!(benched, image_options, "Makefile's MIMALLOC_OPTIONS against the image's ENV");
     assert!(!stage.iter().any(|l| l.to_ascii_uppercase().starts_with("RUN ")), "no shell in the final stage: {stage:?}");
     let user = stage.iter().find_map(|l| l.strip_prefix("USER ")).expect("a USER in the final stage");
     let uid = user.split(':').next().unwrap_or_default();

@@ -6,6 +6,7 @@ import os
 import subprocess
 import sys
 import tempfile
+import time
 import unittest
 
 os.environ.setdefault("AWS_ACCESS_KEY_ID", "testing")
@@ -68,3 +69,15 @@ class LauncherTestCase(unittest.TestCase):
     @classmethod
     def tearDownClass(cls) -> None:
         stop_launcher(cls.proc)
+
+
+def run_as_script(label: str) -> None:
+    """Runs the calling script's tests (`__main__`), prints `N passed, N failed` last and
+    exits non-zero on a failure or when no test ran; `label` names them in the timing line."""
+    started = time.monotonic()
+    result = unittest.main(module="__main__", exit=False, verbosity=2).result
+    passed = result.testsRun - len(result.failures) - len(result.errors) - len(result.skipped)
+    failed = len(result.failures) + len(result.errors)
+    print(f"{passed} passed, {failed} failed", flush=True)
+    print(f"{label} took {time.monotonic() - started:.1f}s", file=sys.stderr)
+    sys.exit(0 if result.wasSuccessful() and result.testsRun > 0 else 1)

@@ -10,12 +10,12 @@ from __future__ import annotations
 
 import os
 import sys
-import time
 import unittest
 
 os.environ.setdefault("MOTO_IAM_LOAD_MANAGED_POLICIES", "false")
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 
+from harness import run_as_script  # noqa: E402
 from frugal_emulator import iam_account_lookup  # noqa: E402
 
 iam_account_lookup.apply()
@@ -57,11 +57,4 @@ class AccountLookupTest(unittest.TestCase):
 
 
 if __name__ == "__main__":
-    started = time.monotonic()
-    program = unittest.main(exit=False, verbosity=2)
-    result = program.result
-    passed = result.testsRun - len(result.failures) - len(result.errors) - len(result.skipped)
-    failed = len(result.failures) + len(result.errors)
-    print(f"{passed} passed, {failed} failed", flush=True)
-    print(f"account lookup tests took {time.monotonic() - started:.1f}s", file=sys.stderr)
-    sys.exit(0 if result.wasSuccessful() and result.testsRun > 0 else 1)
+    run_as_script("account lookup tests")

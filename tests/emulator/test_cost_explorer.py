@@ -13,15 +13,13 @@ import datetime as dt
 import json
 import os
 import sys
-import time
-import unittest
 import urllib.error
 import urllib.request
 from typing import Any
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 
-from harness import LauncherTestCase  # noqa: E402
+from harness import LauncherTestCase, run_as_script  # noqa: E402
 
 import boto3  # noqa: E402
 from botocore.config import Config  # noqa: E402
@@ -407,11 +405,4 @@ class CostExplorerTest(LauncherTestCase):
 
 
 if __name__ == "__main__":
-    started = time.monotonic()
-    program = unittest.main(exit=False, verbosity=2)
-    result = program.result
-    passed = result.testsRun - len(result.failures) - len(result.errors) - len(result.skipped)
-    failed = len(result.failures) + len(result.errors)
-    print(f"{passed} passed, {failed} failed", flush=True)
-    print(f"cost explorer tests took {time.monotonic() - started:.1f}s", file=sys.stderr)
-    sys.exit(0 if result.wasSuccessful() and result.testsRun > 0 else 1)
+    run_as_script("cost explorer tests")

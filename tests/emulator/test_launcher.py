@@ -13,14 +13,13 @@ import json
 import os
 import subprocess
 import sys
-import time
 import unittest
 import urllib.request
 from typing import Any
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 
-from harness import EXIT_TIMEOUT, NO_RETRY, REGION, LauncherTestCase, start_launcher, stop_launcher  # noqa: E402
+from harness import EXIT_TIMEOUT, LauncherTestCase, NO_RETRY, REGION, run_as_script, start_launcher, stop_launcher  # noqa: E402
 
 import boto3  # noqa: E402
 import botocore.model  # noqa: E402
@@ -430,11 +429,4 @@ class ParentDeathTest(unittest.TestCase):
 
 
 if __name__ == "__main__":
-    started = time.monotonic()
-    program = unittest.main(exit=False, verbosity=2)
-    result = program.result
-    passed = result.testsRun - len(result.failures) - len(result.errors) - len(result.skipped)
-    failed = len(result.failures) + len(result.errors)
-    print(f"{passed} passed, {failed} failed", flush=True)
-    print(f"emulator tests took {time.monotonic() - started:.1f}s", file=sys.stderr)
-    sys.exit(0 if result.wasSuccessful() and result.testsRun > 0 else 1)
+    run_as_script("emulator tests")

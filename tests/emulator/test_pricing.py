@@ -13,15 +13,13 @@ import decimal
 import json
 import os
 import sys
-import time
-import unittest
 import urllib.error
 import urllib.request
 from typing import Any
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 
-from harness import NO_RETRY, LauncherTestCase  # noqa: E402
+from harness import LauncherTestCase, NO_RETRY, run_as_script  # noqa: E402
 
 import boto3  # noqa: E402
 from botocore.config import Config  # noqa: E402
@@ -417,11 +415,4 @@ class PricingTest(LauncherTestCase):
 
 
 if __name__ == "__main__":
-    started = time.monotonic()
-    program = unittest.main(exit=False, verbosity=2)
-    result = program.result
-    passed = result.testsRun - len(result.failures) - len(result.errors) - len(result.skipped)
-    failed = len(result.failures) + len(result.errors)
-    print(f"{passed} passed, {failed} failed", flush=True)
-    print(f"pricing tests took {time.monotonic() - started:.1f}s", file=sys.stderr)
-    sys.exit(0 if result.wasSuccessful() and result.testsRun > 0 else 1)
+    run_as_script("pricing tests")

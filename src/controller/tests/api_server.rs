@@ -136,28 +136,24 @@ impl ApiServer {
         request.answer(&event);
         event
     }
-}
 
-impl ApiServer {
     /// Answers status patches and Events, whatever they are, until none has come for a while;
     /// returns them as `METHOD path`.
     pub(super) async fn answer_whatever_comes(&mut self) -> Vec<String> {
         let mut answered = Vec::new();
-        while let Ok(Some((request, respond))) = tokio::time::timeout(Duration::from_millis(300), self.handle.next_request()).await {
-            let (parts, body) = request.into_parts();
-            let bytes = body.collect_bytes().await.expect("request body");
-            let body: Value = serde_json::from_slice(&bytes).expect("request body is JSON");
-            answered.push(format!("{} {}", parts.method, parts.uri.path()));
-            let answer = match (&parts.method, parts.uri.path()) {
+        while let Ok(request) = tokio::time::timeout(Duration::from_millis(300), self.next("a status patch or an Event")).await {
+            answered.push(format!("{} {}", request.method, request.path));
+            match (&request.method, request.path.as_str()) {
                 (&Method::PATCH, STATUS_PATH) => {
-                    self.object.status = Some(serde_json::from_value(body[1]["value"].clone()).expect("a CostPolicyStatus"));
-                    serde_json::to_value(&self.object).expect("policy serializes")
+                    self.object.status = Some(serde_json::from_value(request.body[1]["value"].clone()).expect("a CostPolicyStatus"));
+                    request.answer(&self.object);
                 }
-                (&Method::POST, EVENTS_PATH) => body,
+                (&Method::POST, EVENTS_PATH) => {
+                    let event = request.body.clone();
+                    request.answer(&event);
+                }
                 (method, path) => panic!("neither a status patch nor an Event: {method} {path}"),
-            };
-            let bytes = serde_json::to_vec(&answer).expect("answer serializes");
-            respond.send_response(Response::builder().status(StatusCode::OK).body(Body::from(bytes)).expect("response builds"));
+            }
         }
         answered
     }
