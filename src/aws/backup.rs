@@ -199,25 +199,20 @@ impl AwsCloud {
             tags.iter().filter_map(|t| Some((t.key()?.to_string(), t.value().unwrap_or_default().to_string()))).collect()
         };
         let mut resources = Vec::new();
-        let pages = self.clients.ec2().describe_instances().max_results(1000).into_paginator().send();
-        let mut pages = self.paced(pages).await;
-        while let Some(page) = pages.next().await {
-            let page = page.map_err(|e| classify("DescribeInstances", e))?;
-            for instance in page.reservations().iter().flat_map(|r| r.instances()) {
-                let Some(id) = instance.instance_id() else { continue };
-                let state = instance.state().and_then(|s| s.name()).map(|n| n.as_str().to_string()).unwrap_or_default();
-                if state == "terminated" || state == "shutting-down" {
-                    continue;
-                }
-                resources.push(Resource {
-                    id: id.to_string(),
-                    arn: arn("instance", id),
-                    kind: ResourceKind::Instance,
-                    tags: tags_of(instance.tags()),
-                    size_gib: 0,
-                    attached_to: Vec::new(),
-                });
+        // The same read as ssmAccess's and cloudWatch's, shared with them while fresh.
+        let instances = self.cached("DescribeInstances".to_string(), self.instances()).await?;
+        for instance in instances {
+            if instance.state == "terminated" || instance.state == "shutting-down" {
+                continue;
             }
+            resources.push(Resource {
+                arn: arn("instance", &instance.id),
+                id: instance.id,
+                kind: ResourceKind::Instance,
+                tags: instance.tags,
+                size_gib: 0,
+                attached_to: Vec::new(),
+            });
         }
         let pages = self.clients.ec2().describe_volumes().max_results(500).into_paginator().send();
         let mut pages = self.paced(pages).await;

@@ -10,6 +10,7 @@ mod daily;
 mod error;
 mod gateway_endpoints;
 mod https;
+mod lean_decode;
 mod observation;
 pub mod organizations;
 mod pacing;

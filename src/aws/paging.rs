@@ -36,13 +36,11 @@ macro_rules! pages {
 
 pages!(
     next_token:
-    aws_sdk_ec2::operation::describe_snapshots::DescribeSnapshotsOutput,
     aws_sdk_ec2::operation::describe_images::DescribeImagesOutput,
     aws_sdk_ec2::operation::describe_launch_templates::DescribeLaunchTemplatesOutput,
     aws_sdk_ec2::operation::describe_launch_template_versions::DescribeLaunchTemplateVersionsOutput,
     aws_sdk_ec2::operation::describe_security_groups::DescribeSecurityGroupsOutput,
     aws_sdk_ec2::operation::describe_security_group_rules::DescribeSecurityGroupRulesOutput,
-    aws_sdk_ec2::operation::describe_instances::DescribeInstancesOutput,
     aws_sdk_ec2::operation::describe_volumes::DescribeVolumesOutput,
     aws_sdk_ec2::operation::describe_vpcs::DescribeVpcsOutput,
     aws_sdk_ec2::operation::describe_route_tables::DescribeRouteTablesOutput,

@@ -14,6 +14,7 @@ use crate::plan::snapshot_retention::{Protection, Snapshot, SnapshotRetentionCha
 
 use super::AwsCloud;
 use super::error::{classify, done_if_gone};
+use super::lean_decode::LeanDecode;
 use super::pacing::PaceClass;
 
 const PAGE_SIZE: i32 = 1000;
@@ -58,28 +59,30 @@ impl AwsCloud {
     }
 
     /// The account's own snapshots in scope, page by page (1000 a page), converted as they
-    /// arrive so memory follows the snapshots in scope, not the raw answers.
+    /// arrive so memory follows the snapshots in scope, not the raw answers. The pages are
+    /// decoded leanly (`lean_decode`): the largest answer the operator reads.
     async fn describe_own_snapshots(&self, desired: &SnapshotRetentionDesired) -> Result<Vec<Snapshot>, CloudError> {
         let filters: Vec<Filter> =
             desired.selector.iter().map(|(k, v)| Filter::builder().name(format!("tag:{k}")).values(v).build()).collect();
-        let pages = self
-            .clients
-            .ec2()
-            .describe_snapshots()
-            .owner_ids("self")
-            .set_filters(if filters.is_empty() { None } else { Some(filters) })
-            .max_results(PAGE_SIZE)
-            .into_paginator()
-            .send();
-        let mut snapshots = Vec::new();
-        let mut pages = self.paced(pages).await;
-        while let Some(page) = pages.next().await {
-            let page = page.map_err(|e| classify("DescribeSnapshots", e))?;
-            for s in page.snapshots() {
-                snapshots.push(convert_snapshot(s)?);
+        let filters = if filters.is_empty() { None } else { Some(filters) };
+        self.token_pages(|token| {
+            let request = self
+                .clients
+                .ec2()
+                .describe_snapshots()
+                .owner_ids("self")
+                .set_filters(filters.clone())
+                .max_results(PAGE_SIZE)
+                .set_next_token(token)
+                .customize()
+                .interceptor(LeanDecode::snapshots());
+            async move {
+                let page = request.send().await.map_err(|e| classify("DescribeSnapshots", e))?;
+                let snapshots = page.snapshots().iter().map(convert_snapshot).collect::<Result<Vec<_>, _>>()?;
+                Ok((snapshots, page.next_token().map(str::to_string)))
             }
-        }
-        Ok(snapshots)
+        })
+        .await
     }
 
     /// Snapshots behind the account's own AMIs.
@@ -217,7 +220,7 @@ impl AwsCloud {
 
 /// One snapshot of a DescribeSnapshots answer. An answer without the id or the start time is
 /// malformed: retention is abandoned for the run (safety rule 7) rather than guessing an age.
-fn convert_snapshot(s: &aws_sdk_ec2::types::Snapshot) -> Result<Snapshot, CloudError> {
+pub(super) fn convert_snapshot(s: &aws_sdk_ec2::types::Snapshot) -> Result<Snapshot, CloudError> {
     let malformed =
         |what: &str| CloudError::new("DescribeSnapshots", ErrorKind::ServerError, format!("a snapshot in the answer has no {what}"));
     let id = s.snapshot_id().ok_or_else(|| malformed("SnapshotId"))?;

@@ -22,6 +22,7 @@ use crate::plan::{Tags, is_owned_by, ownership_tags};
 
 use super::AwsCloud;
 use super::error::{classify, done_if_gone, done_if_verified};
+use super::lean_decode::LeanDecode;
 use super::pacing::PaceClass;
 
 /// The SSM service setting of the Default Host Management Configuration.
@@ -191,26 +192,25 @@ impl AwsCloud {
             .map(|a| a.association_id().map(str::to_string)))
     }
 
-    /// Every instance of the region with what ssmAccess and cloudWatch read of it.
+    /// Every instance of the region with what ssmAccess, cloudWatch and backup read of it. The
+    /// pages are decoded leanly (`lean_decode`): instances are the second largest answer.
     pub(super) async fn instances(&self) -> Result<Vec<Instance>, CloudError> {
-        let mut instances = Vec::new();
-        let pages = self.clients.ec2().describe_instances().max_results(1000).into_paginator().send();
-        let mut pages = self.paced(pages).await;
-        while let Some(page) = pages.next().await {
-            let page = page.map_err(|e| classify("DescribeInstances", e))?;
-            for i in page.reservations().iter().flat_map(|r| r.instances()) {
-                let Some(id) = i.instance_id() else { continue };
-                instances.push(Instance {
-                    id: id.to_string(),
-                    state: i.state().and_then(|s| s.name()).map(|n| n.as_str().to_string()).unwrap_or_default(),
-                    key_name: i.key_name().map(str::to_string),
-                    security_group_ids: i.security_groups().iter().filter_map(|g| g.group_id().map(str::to_string)).collect(),
-                    profile_arn: i.iam_instance_profile().and_then(|p| p.arn()).map(str::to_string),
-                    tags: i.tags().iter().filter_map(|t| Some((t.key()?.to_string(), t.value().unwrap_or_default().to_string()))).collect(),
-                });
+        self.token_pages(|token| {
+            let request = self
+                .clients
+                .ec2()
+                .describe_instances()
+                .max_results(1000)
+                .set_next_token(token)
+                .customize()
+                .interceptor(LeanDecode::instances());
+            async move {
+                let page = request.send().await.map_err(|e| classify("DescribeInstances", e))?;
+                let instances = page.reservations().iter().flat_map(|r| r.instances()).filter_map(convert_instance).collect();
+                Ok((instances, page.next_token().map(str::to_string)))
             }
-        }
-        Ok(instances)
+        })
+        .await
     }
 
     /// An instance profile and whether a role of it grants what the SSM Agent needs; None when
@@ -558,6 +558,18 @@ impl AwsCloud {
             "aws"
         }
     }
+}
+
+/// An instance as the areas read it; None for an answer without an instance id.
+pub(super) fn convert_instance(i: &aws_sdk_ec2::types::Instance) -> Option<Instance> {
+    Some(Instance {
+        id: i.instance_id()?.to_string(),
+        state: i.state().and_then(|s| s.name()).map(|n| n.as_str().to_string()).unwrap_or_default(),
+        key_name: i.key_name().map(str::to_string),
+        security_group_ids: i.security_groups().iter().filter_map(|g| g.group_id().map(str::to_string)).collect(),
+        profile_arn: i.iam_instance_profile().and_then(|p| p.arn()).map(str::to_string),
+        tags: i.tags().iter().filter_map(|t| Some((t.key()?.to_string(), t.value().unwrap_or_default().to_string()))).collect(),
+    })
 }
 
 /// Ok(true) when the call failed only with `code` (e.g. the object already exists).
