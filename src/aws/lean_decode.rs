@@ -4,15 +4,15 @@
 //! operator reads (10 pages of 1,000 snapshots, 2.7 MB of instances), and the SDK's generic
 //! decoder spent about half of an audit's CPU on them: it builds every field of every
 //! snapshot and instance, comparing each element's name against every field it knows.
-//! The decoders here read only the fields the adapter converts (`convert_snapshot`,
-//! `ssm_access::instances`) and skip every other element whole.
+//! The decoders here read only the members the adapter converts (`convert_snapshot`,
+//! `convert_instance`) and skip every other element whole; `tests.rs` holds what those
+//! conversions make of both decodings equal.
 //!
 //! They are attached per call (`LeanDecode::snapshots()` / `instances()` in `customize()`),
 //! never to a client: another read of the same operation gets the SDK's full answer. An
 //! answer they cannot read (an error status, markup they do not expect) goes to the SDK's
 //! own decoder, so errors and surprises are decoded exactly as before.
 
-use std::borrow::Cow;
 use std::mem::take;
 
 use aws_sdk_ec2::operation::describe_instances::builders::DescribeInstancesOutputBuilder;
@@ -339,11 +339,7 @@ impl<'a> Xml<'a> {
         if raw.contains('<') {
             return Err(LeanError(format!("markup in <{}>", String::from_utf8_lossy(element.name()))));
         }
-        let text = quick_xml::escape::unescape(raw).map_err(|e| LeanError(e.to_string()))?;
-        Ok(match text {
-            Cow::Borrowed(text) => text.to_string(),
-            Cow::Owned(text) => text,
-        })
+        Ok(quick_xml::escape::unescape(raw).map_err(|e| LeanError(e.to_string()))?.into_owned())
     }
 
     fn number(&mut self, element: &Element<'a>) -> Result<i32, LeanError> {
