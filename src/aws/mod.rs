@@ -295,9 +295,9 @@ impl AwsCloud {
         paging::PacedPages::new(self.pacer.bucket(&self.account, &self.region, PaceClass::NonMutating).await, pages)
     }
 
-    /// Every page of a read whose SDK has no paginator (the service takes and returns a next
-    /// token), each paced as a describe when it is requested. `page` asks for the page of a
-    /// token and answers its items and the next token.
+    /// Every page of a read the SDK's paginator cannot make (an API without one, or a call
+    /// customized per request), each paced as a describe when it is requested. `page` asks for
+    /// the page of a token and answers its items and the next token.
     async fn token_pages<T, F, Fut>(&self, mut page: F) -> Result<Vec<T>, CloudError>
     where
         F: FnMut(Option<String>) -> Fut,
@@ -307,9 +307,10 @@ impl AwsCloud {
         let mut token = None;
         loop {
             self.pace(PaceClass::NonMutating).await;
-            let (items, next) = page(token.take()).await?;
+            let sent = token.take();
+            let (items, next) = page(sent.clone()).await?;
             all.extend(items);
-            match next.filter(|t| !t.is_empty()) {
+            match paging::next_token(sent.as_deref(), next) {
                 Some(next) => token = Some(next),
                 None => return Ok(all),
             }

@@ -83,6 +83,13 @@ impl<T: Page, E> PacedPages<T, E> {
     }
 }
 
+/// The token of the page to ask for next, if any: none after an empty token, and none when
+/// the service answers the token it was sent (the SDK's paginators stop there too, rather
+/// than ask for the same page forever).
+pub(super) fn next_token(sent: Option<&str>, next: Option<String>) -> Option<String> {
+    next.filter(|next| !next.is_empty() && Some(next.as_str()) != sent)
+}
+
 #[cfg(test)]
 mod tests {
     use std::time::Duration;
@@ -146,5 +153,14 @@ mod tests {
         let bucket = Arc::new(TokenBucket::new(5.0, 1e-6));
         assert_eq!(read_all(&bucket, &[false, false]).await, 2, "no page is dropped");
         assert_eq!(tokens_left(&bucket).await, 4);
+    }
+
+    #[test]
+    fn a_read_stops_at_an_empty_or_repeated_token() {
+        assert_eq!(next_token(None, Some("a".to_string())), Some("a".to_string()));
+        assert_eq!(next_token(Some("a"), Some("b".to_string())), Some("b".to_string()));
+        assert_eq!(next_token(Some("a"), Some(String::new())), None);
+        assert_eq!(next_token(Some("a"), None), None);
+        assert_eq!(next_token(Some("a"), Some("a".to_string())), None);
     }
 }
