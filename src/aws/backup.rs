@@ -199,9 +199,7 @@ impl AwsCloud {
             tags.iter().filter_map(|t| Some((t.key()?.to_string(), t.value().unwrap_or_default().to_string()))).collect()
         };
         let mut resources = Vec::new();
-        // The same read as ssmAccess's and cloudWatch's, shared with them while fresh.
-        let instances = self.cached("DescribeInstances".to_string(), self.instances()).await?;
-        for instance in instances {
+        for instance in self.instances().await? {
             if instance.state == "terminated" || instance.state == "shutting-down" {
                 continue;
             }

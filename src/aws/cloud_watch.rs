@@ -44,12 +44,8 @@ impl AreaCloud<CloudWatch> for AwsCloud {
             }
         };
         // The same read as ssmAccess's, so an account with both areas is described once.
-        let instances: Vec<Instance> = self
-            .cached("DescribeInstances".to_string(), self.instances())
-            .await?
-            .into_iter()
-            .map(|i| Instance { id: i.id, state: i.state, tags: i.tags })
-            .collect();
+        let instances: Vec<Instance> =
+            self.instances().await?.into_iter().map(|i| Instance { id: i.id, state: i.state, tags: i.tags }).collect();
         let mut alarms = self.cached("DescribeAlarms".to_string(), self.metric_alarms()).await?;
         // Tags decide ownership: read them for the alarms the plan decides on by tag.
         let prefix = alarm_name_prefix(&policy.name);

@@ -48,7 +48,7 @@ impl AreaCloud<SsmAccess> for AwsCloud {
 impl AwsCloud {
     pub(super) async fn observe_ssm_access_impl(&self, desired: &SsmAccessDesired) -> Result<SsmAccessInventory, CloudError> {
         let security_groups = self.cached("DescribeSecurityGroups".to_string(), self.security_groups()).await?;
-        let instances = self.cached("DescribeInstances".to_string(), self.instances()).await?;
+        let instances = self.instances().await?;
         let mut names: BTreeSet<String> =
             instances.iter().filter_map(|i| i.profile_arn.as_deref()).map(|arn| profile_name_from_arn(arn).to_string()).collect();
         if let Some(p) = &desired.instance_profile {
@@ -192,9 +192,14 @@ impl AwsCloud {
             .map(|a| a.association_id().map(str::to_string)))
     }
 
-    /// Every instance of the region with what ssmAccess, cloudWatch and backup read of it. The
-    /// pages are decoded leanly (`lean_decode`): instances are the second largest answer.
+    /// Every instance of the region with what ssmAccess, cloudWatch and backup read of it, read
+    /// once for the three while fresh.
     pub(super) async fn instances(&self) -> Result<Vec<Instance>, CloudError> {
+        self.cached("DescribeInstances".to_string(), self.read_instances()).await
+    }
+
+    /// The pages are decoded leanly (`lean_decode`): instances are the second largest answer.
+    async fn read_instances(&self) -> Result<Vec<Instance>, CloudError> {
         self.token_pages(|token| {
             let request = self
                 .clients
