@@ -13,17 +13,11 @@
 //! answer they cannot read (an error status, markup they do not expect) goes to the SDK's
 //! own decoder, so errors and surprises are decoded exactly as before.
 
-use std::mem::take;
-
-use aws_sdk_ec2::operation::describe_instances::builders::DescribeInstancesOutputBuilder;
 use aws_sdk_ec2::operation::describe_instances::{DescribeInstances, DescribeInstancesOutput};
-use aws_sdk_ec2::operation::describe_snapshots::builders::DescribeSnapshotsOutputBuilder;
 use aws_sdk_ec2::operation::describe_snapshots::{DescribeSnapshots, DescribeSnapshotsOutput};
-use aws_sdk_ec2::types::builders::{
-    GroupIdentifierBuilder, IamInstanceProfileBuilder, InstanceBuilder, InstanceStateBuilder, ReservationBuilder, SnapshotBuilder,
-    TagBuilder,
+use aws_sdk_ec2::types::{
+    GroupIdentifier, IamInstanceProfile, Instance, InstanceState, InstanceStateName, Reservation, Snapshot, SnapshotState, Tag,
 };
-use aws_sdk_ec2::types::{GroupIdentifier, Instance, InstanceStateName, Reservation, Snapshot, SnapshotState, Tag};
 use aws_smithy_runtime_api::box_error::BoxError;
 use aws_smithy_runtime_api::client::interceptors::Intercept;
 use aws_smithy_runtime_api::client::interceptors::context::{BeforeTransmitInterceptorContextMut, Error, Output};
@@ -122,106 +116,143 @@ impl DeserializeResponse for Lean {
     }
 }
 
+// Each decoder gathers its members in locals and builds the SDK's value once: the SDK's
+// builders are taken and given back by value, and moving one per child element (an
+// instance's is 1.8 kB, with some thirty children) was most of the decoding's memory traffic.
+
 /// A DescribeSnapshots answer with what `convert_snapshot` reads of each snapshot.
 pub(super) fn describe_snapshots(body: &[u8]) -> Result<DescribeSnapshotsOutput, LeanError> {
-    let output = Xml::answer(body, "DescribeSnapshotsResponse", |xml, output: DescribeSnapshotsOutputBuilder, child| {
-        Ok(match child.name() {
-            b"nextToken" => output.next_token(xml.text(child)?),
-            b"snapshotSet" => output.set_snapshots(Some(xml.items(child, snapshot)?)),
-            _ => xml.skipped(child, output)?,
-        })
+    let (mut next_token, mut snapshots) = (None, None);
+    Xml::answer(body, "DescribeSnapshotsResponse", |xml, child| {
+        match child.name() {
+            b"nextToken" => next_token = Some(xml.text(child)?),
+            b"snapshotSet" => snapshots = Some(xml.items(child, snapshot)?),
+            _ => xml.skip(child)?,
+        }
+        Ok(())
     })?;
-    Ok(output.build())
+    Ok(DescribeSnapshotsOutput::builder().set_next_token(next_token).set_snapshots(snapshots).build())
 }
 
 fn snapshot<'a>(xml: &mut Xml<'a>, item: &Element<'a>) -> Result<Snapshot, LeanError> {
-    let snapshot = xml.record(item, |xml, snapshot: SnapshotBuilder, child| {
-        Ok(match child.name() {
-            b"snapshotId" => snapshot.snapshot_id(xml.text(child)?),
-            b"volumeId" => snapshot.volume_id(xml.text(child)?),
-            b"volumeSize" => snapshot.volume_size(xml.number(child)?),
-            b"startTime" => snapshot.start_time(xml.time(child)?),
-            b"status" => snapshot.state(SnapshotState::from(xml.text(child)?.as_str())),
-            b"description" => snapshot.description(xml.text(child)?),
-            b"tagSet" => snapshot.set_tags(Some(xml.items(child, tag)?)),
-            _ => xml.skipped(child, snapshot)?,
-        })
+    let (mut id, mut volume, mut size, mut started, mut state, mut description, mut tags) = Default::default();
+    xml.children(item, |xml, child| {
+        match child.name() {
+            b"snapshotId" => id = Some(xml.text(child)?),
+            b"volumeId" => volume = Some(xml.text(child)?),
+            b"volumeSize" => size = Some(xml.number(child)?),
+            b"startTime" => started = Some(xml.time(child)?),
+            b"status" => state = Some(SnapshotState::from(xml.text(child)?.as_str())),
+            b"description" => description = Some(xml.text(child)?),
+            b"tagSet" => tags = Some(xml.items(child, tag)?),
+            _ => xml.skip(child)?,
+        }
+        Ok(())
     })?;
-    Ok(snapshot.build())
+    Ok(Snapshot::builder()
+        .set_snapshot_id(id)
+        .set_volume_id(volume)
+        .set_volume_size(size)
+        .set_start_time(started)
+        .set_state(state)
+        .set_description(description)
+        .set_tags(tags)
+        .build())
 }
 
 /// A DescribeInstances answer with what `convert_instance` reads of each instance.
 pub(super) fn describe_instances(body: &[u8]) -> Result<DescribeInstancesOutput, LeanError> {
-    let output = Xml::answer(body, "DescribeInstancesResponse", |xml, output: DescribeInstancesOutputBuilder, child| {
-        Ok(match child.name() {
-            b"nextToken" => output.next_token(xml.text(child)?),
-            b"reservationSet" => output.set_reservations(Some(xml.items(child, reservation)?)),
-            _ => xml.skipped(child, output)?,
-        })
+    let (mut next_token, mut reservations) = (None, None);
+    Xml::answer(body, "DescribeInstancesResponse", |xml, child| {
+        match child.name() {
+            b"nextToken" => next_token = Some(xml.text(child)?),
+            b"reservationSet" => reservations = Some(xml.items(child, reservation)?),
+            _ => xml.skip(child)?,
+        }
+        Ok(())
     })?;
-    Ok(output.build())
+    Ok(DescribeInstancesOutput::builder().set_next_token(next_token).set_reservations(reservations).build())
 }
 
 fn reservation<'a>(xml: &mut Xml<'a>, item: &Element<'a>) -> Result<Reservation, LeanError> {
-    let reservation = xml.record(item, |xml, reservation: ReservationBuilder, child| {
-        Ok(match child.name() {
-            b"instancesSet" => reservation.set_instances(Some(xml.items(child, instance)?)),
-            _ => xml.skipped(child, reservation)?,
-        })
+    let mut instances = None;
+    xml.children(item, |xml, child| {
+        match child.name() {
+            b"instancesSet" => instances = Some(xml.items(child, instance)?),
+            _ => xml.skip(child)?,
+        }
+        Ok(())
     })?;
-    Ok(reservation.build())
+    Ok(Reservation::builder().set_instances(instances).build())
 }
 
 fn instance<'a>(xml: &mut Xml<'a>, item: &Element<'a>) -> Result<Instance, LeanError> {
-    let instance = xml.record(item, |xml, instance: InstanceBuilder, child| {
-        Ok(match child.name() {
-            b"instanceId" => instance.instance_id(xml.text(child)?),
+    let (mut id, mut state, mut key_name, mut groups, mut profile, mut tags) = Default::default();
+    xml.children(item, |xml, child| {
+        match child.name() {
+            b"instanceId" => id = Some(xml.text(child)?),
             b"instanceState" => {
-                let state = xml.record(child, |xml, state: InstanceStateBuilder, child| {
-                    Ok(match child.name() {
-                        b"name" => state.name(InstanceStateName::from(xml.text(child)?.as_str())),
-                        _ => xml.skipped(child, state)?,
-                    })
+                let mut name = None;
+                xml.children(child, |xml, child| {
+                    match child.name() {
+                        b"name" => name = Some(InstanceStateName::from(xml.text(child)?.as_str())),
+                        _ => xml.skip(child)?,
+                    }
+                    Ok(())
                 })?;
-                instance.state(state.build())
+                state = Some(InstanceState::builder().set_name(name).build());
             }
-            b"keyName" => instance.key_name(xml.text(child)?),
-            b"groupSet" => instance.set_security_groups(Some(xml.items(child, group)?)),
+            b"keyName" => key_name = Some(xml.text(child)?),
+            b"groupSet" => groups = Some(xml.items(child, group)?),
             b"iamInstanceProfile" => {
-                let profile = xml.record(child, |xml, profile: IamInstanceProfileBuilder, child| {
-                    Ok(match child.name() {
-                        b"arn" => profile.arn(xml.text(child)?),
-                        _ => xml.skipped(child, profile)?,
-                    })
+                let mut arn = None;
+                xml.children(child, |xml, child| {
+                    match child.name() {
+                        b"arn" => arn = Some(xml.text(child)?),
+                        _ => xml.skip(child)?,
+                    }
+                    Ok(())
                 })?;
-                instance.iam_instance_profile(profile.build())
+                profile = Some(IamInstanceProfile::builder().set_arn(arn).build());
             }
-            b"tagSet" => instance.set_tags(Some(xml.items(child, tag)?)),
-            _ => xml.skipped(child, instance)?,
-        })
+            b"tagSet" => tags = Some(xml.items(child, tag)?),
+            _ => xml.skip(child)?,
+        }
+        Ok(())
     })?;
-    Ok(instance.build())
+    Ok(Instance::builder()
+        .set_instance_id(id)
+        .set_state(state)
+        .set_key_name(key_name)
+        .set_security_groups(groups)
+        .set_iam_instance_profile(profile)
+        .set_tags(tags)
+        .build())
 }
 
 fn group<'a>(xml: &mut Xml<'a>, item: &Element<'a>) -> Result<GroupIdentifier, LeanError> {
-    let group = xml.record(item, |xml, group: GroupIdentifierBuilder, child| {
-        Ok(match child.name() {
-            b"groupId" => group.group_id(xml.text(child)?),
-            _ => xml.skipped(child, group)?,
-        })
+    let mut id = None;
+    xml.children(item, |xml, child| {
+        match child.name() {
+            b"groupId" => id = Some(xml.text(child)?),
+            _ => xml.skip(child)?,
+        }
+        Ok(())
     })?;
-    Ok(group.build())
+    Ok(GroupIdentifier::builder().set_group_id(id).build())
 }
 
 fn tag<'a>(xml: &mut Xml<'a>, item: &Element<'a>) -> Result<Tag, LeanError> {
-    let tag = xml.record(item, |xml, tag: TagBuilder, child| {
-        Ok(match child.name() {
-            b"key" => tag.key(xml.text(child)?),
-            b"value" => tag.value(xml.text(child)?),
-            _ => xml.skipped(child, tag)?,
-        })
+    let (mut key, mut value) = (None, None);
+    xml.children(item, |xml, child| {
+        match child.name() {
+            b"key" => key = Some(xml.text(child)?),
+            b"value" => value = Some(xml.text(child)?),
+            _ => xml.skip(child)?,
+        }
+        Ok(())
     })?;
-    Ok(tag.build())
+    Ok(Tag::builder().set_key(key).set_value(value).build())
 }
 
 /// An element whose start tag has been read.
@@ -247,15 +278,11 @@ impl<'a> Xml<'a> {
         Self { reader: Reader::from_reader(body) }
     }
 
-    /// The answer in `body`, whose root element must be `root`, read as `record` reads an element.
-    fn answer<B: Default>(
-        body: &'a [u8],
-        root: &str,
-        member: impl FnMut(&mut Self, B, &Element<'a>) -> Result<B, LeanError>,
-    ) -> Result<B, LeanError> {
+    /// The answer in `body`, whose root element must be `root`: `each` child of the root.
+    fn answer(body: &'a [u8], root: &str, each: impl FnMut(&mut Self, &Element<'a>) -> Result<(), LeanError>) -> Result<(), LeanError> {
         let mut xml = Self::new(body);
         let root = xml.root(root)?;
-        xml.record(&root, member)
+        xml.children(&root, each)
     }
 
     /// The root element, which must be `name`.
@@ -305,27 +332,6 @@ impl<'a> Xml<'a> {
             Ok(())
         })?;
         Ok(items)
-    }
-
-    /// `element`'s children read into a builder: `member` gives the builder back with the
-    /// child it read set, or skips the child (`skipped`).
-    fn record<B: Default>(
-        &mut self,
-        element: &Element<'a>,
-        mut member: impl FnMut(&mut Self, B, &Element<'a>) -> Result<B, LeanError>,
-    ) -> Result<B, LeanError> {
-        let mut builder = B::default();
-        self.children(element, |xml, child| {
-            builder = member(xml, take(&mut builder), child)?;
-            Ok(())
-        })?;
-        Ok(builder)
-    }
-
-    /// Skips a child no field is read from, and gives `builder` back unchanged.
-    fn skipped<B>(&mut self, element: &Element<'a>, builder: B) -> Result<B, LeanError> {
-        self.skip(element)?;
-        Ok(builder)
     }
 
     /// The text of a leaf element, unescaped.
