@@ -210,14 +210,15 @@ pub(super) struct Ran {
 }
 
 /// Connects, plans `policy` next to `others` (conflicts: the stricter safety wins), acts
-/// when `enforce`, and computes the status the operator would write. `show` gets the plan
-/// table before anything is changed, then the apply table. Err: AWS could not be reached.
+/// when `enforce`, and computes the status the operator would write. `show`, when given,
+/// gets the plan table before anything is changed, then the apply table (not built without
+/// it: on a large account they are thousands of lines). Err: AWS could not be reached.
 pub(super) async fn run_policy(
     connector: &dyn CloudConnector,
     policy: &ValidatedPolicy,
     others: &[&ValidatedPolicy],
     enforce: bool,
-    mut show: impl FnMut(String),
+    mut show: Option<&mut dyn FnMut(String)>,
 ) -> Result<Ran, Failure> {
     let cloud = connector.connect(&policy.aws).await.map_err(|error| Failure::in_aws(Stage::Connect, &error))?;
     let peers = engine::peers(connector, policy, others).await;
@@ -225,10 +226,14 @@ pub(super) async fn run_policy(
         engine::observe_and_plan_with_peers(cloud.as_ref(), policy.clone(), peers, k8s_openapi::jiff::Timestamp::now().as_second()).await;
     let drift = planned.drift_count();
     let status_is_current = enforce || planned.policy.is_audit() || planned.change_count() == 0;
-    show(output::plan_table(&planned));
+    if let Some(show) = show.as_mut() {
+        show(output::plan_table(&planned));
+    }
     let applied = if enforce {
         let applied = engine::act(cloud.as_ref(), planned).await;
-        show(output::apply_table(&applied));
+        if let Some(show) = show.as_mut() {
+            show(output::apply_table(&applied));
+        }
         applied
     } else {
         planned.without_acting()
@@ -254,13 +259,9 @@ async fn run_policies(policies: Vec<LoadedPolicy>, args: &OneShotArgs, enforce: 
         let name = validated.name.clone();
         let requests_before = metrics.aws_request_counts();
         let others: Vec<&ValidatedPolicy> = valid.iter().collect();
-        let ran = match run_policy(connector.as_ref(), validated, &others, enforce, |table| {
-            if !json {
-                super::stdout(&table);
-            }
-        })
-        .await
-        {
+        let mut print = |table: String| super::stdout(&table);
+        let show = (!json).then_some(&mut print as &mut dyn FnMut(String));
+        let ran = match run_policy(connector.as_ref(), validated, &others, enforce, show).await {
             Ok(ran) => ran,
             Err(unreachable) => {
                 failures.report(Some(&name), &[unreachable], &format!("policy {name:?}: cannot reach AWS: "), "");

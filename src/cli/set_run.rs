@@ -244,16 +244,14 @@ async fn run_one(shared: &Shared<'_>, unit: &Unit) -> Done {
     let requests_before = shared.metrics.aws_request_counts();
     let show = shared.verbose && !shared.json;
     let mut details = String::new();
-    let ran = match run_policy(shared.connector, policy, &shared.peer_candidates(policy), shared.enforce, |table| {
-        if show {
-            if details.is_empty() {
-                details.push('\n');
-            }
-            details.push_str(&table);
+    let mut collect = |table: String| {
+        if details.is_empty() {
+            details.push('\n');
         }
-    })
-    .await
-    {
+        details.push_str(&table);
+    };
+    let tables = show.then_some(&mut collect as &mut dyn FnMut(String));
+    let ran = match run_policy(shared.connector, policy, &shared.peer_candidates(policy), shared.enforce, tables).await {
         Ok(ran) => ran,
         Err(failure) => {
             row.error = Some(format!("cannot reach AWS: {failure}"));
