@@ -192,28 +192,13 @@ fn instance<'a>(xml: &mut Xml<'a>, item: &Element<'a>) -> Result<Instance, LeanE
         match child.name() {
             b"instanceId" => id = Some(xml.text(child)?),
             b"instanceState" => {
-                let mut name = None;
-                xml.children(child, |xml, child| {
-                    match child.name() {
-                        b"name" => name = Some(InstanceStateName::from(xml.text(child)?.as_str())),
-                        _ => xml.skip(child)?,
-                    }
-                    Ok(())
-                })?;
+                let name = xml.member_text(child, b"name")?.map(|n| InstanceStateName::from(n.as_str()));
                 state = Some(InstanceState::builder().set_name(name).build());
             }
             b"keyName" => key_name = Some(xml.text(child)?),
             b"groupSet" => groups = Some(xml.items(child, group)?),
             b"iamInstanceProfile" => {
-                let mut arn = None;
-                xml.children(child, |xml, child| {
-                    match child.name() {
-                        b"arn" => arn = Some(xml.text(child)?),
-                        _ => xml.skip(child)?,
-                    }
-                    Ok(())
-                })?;
-                profile = Some(IamInstanceProfile::builder().set_arn(arn).build());
+                profile = Some(IamInstanceProfile::builder().set_arn(xml.member_text(child, b"arn")?).build());
             }
             b"tagSet" => tags = Some(xml.items(child, tag)?),
             _ => xml.skip(child)?,
@@ -231,15 +216,7 @@ fn instance<'a>(xml: &mut Xml<'a>, item: &Element<'a>) -> Result<Instance, LeanE
 }
 
 fn group<'a>(xml: &mut Xml<'a>, item: &Element<'a>) -> Result<GroupIdentifier, LeanError> {
-    let mut id = None;
-    xml.children(item, |xml, child| {
-        match child.name() {
-            b"groupId" => id = Some(xml.text(child)?),
-            _ => xml.skip(child)?,
-        }
-        Ok(())
-    })?;
-    Ok(GroupIdentifier::builder().set_group_id(id).build())
+    Ok(GroupIdentifier::builder().set_group_id(xml.member_text(item, b"groupId")?).build())
 }
 
 fn tag<'a>(xml: &mut Xml<'a>, item: &Element<'a>) -> Result<Tag, LeanError> {
@@ -332,6 +309,20 @@ impl<'a> Xml<'a> {
             Ok(())
         })?;
         Ok(items)
+    }
+
+    /// The text of `element`'s child `name`, the one member read of it; other children skipped.
+    fn member_text(&mut self, element: &Element<'a>, name: &[u8]) -> Result<Option<String>, LeanError> {
+        let mut text = None;
+        self.children(element, |xml, child| {
+            if child.name() == name {
+                text = Some(xml.text(child)?);
+            } else {
+                xml.skip(child)?;
+            }
+            Ok(())
+        })?;
+        Ok(text)
     }
 
     /// The text of a leaf element, unescaped.
