@@ -4,7 +4,6 @@
 #[global_allocator]
 static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
 
-#[tokio::main]
-async fn main() -> std::process::ExitCode {
-    frugal_operator::cli::main().await
+fn main() -> std::process::ExitCode {
+    frugal_operator::cli::main()
 }
