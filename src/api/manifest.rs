@@ -134,13 +134,14 @@ where
     A: CustomResourceExt + Resource<DynamicType = ()> + DeserializeOwned + 'static,
     B: CustomResourceExt + Resource<DynamicType = ()> + DeserializeOwned + 'static,
 {
-    let (first_schema, second_schema) = (schema::of::<A>(), schema::of::<B>());
     let kinds = [A::kind(&()).to_string(), B::kind(&()).to_string()];
+    // Each schema made only for a kind the text holds: a CRD's schema costs more to make
+    // than a file of policies to read.
     each_document(text, |document| {
         if top_level_text(document, "kind").as_deref() == Some(&*kinds[1]) {
-            read_one::<B>(document, &second_schema, &kinds).map(Either::Second)
+            read_one::<B>(document, &schema::of::<B>(), &kinds).map(Either::Second)
         } else {
-            read_one::<A>(document, &first_schema, &kinds).map(Either::First)
+            read_one::<A>(document, &schema::of::<A>(), &kinds).map(Either::First)
         }
     })
 }
