@@ -3,7 +3,7 @@
 use std::process::ExitCode;
 use std::sync::Arc;
 
-use std::io::Read;
+use std::io::{BufWriter, Read, Stdout};
 use std::path::PathBuf;
 
 use k8s_openapi::apimachinery::pkg::apis::meta::v1::Time;
@@ -16,7 +16,7 @@ use crate::engine::{self, CloudConnector, report};
 use crate::metrics::Metrics;
 
 use super::failure::{self, Failure, Stage};
-use super::output;
+use super::output::{self, json_array::JsonArray};
 use super::set_run::{self, LoadedSet};
 use super::{OneShotArgs, OutputFormat};
 
@@ -119,14 +119,22 @@ pub fn load_documents(files: &[PathBuf]) -> Result<Documents, OneShotError> {
     Ok(documents)
 }
 
-/// Failures go to stderr as lines, or with `-o json` into the array on stdout, one entry
-/// per policy (or per file error), so a pre-merge check reads one document either way.
-pub(super) struct Failures {
-    pub json: bool,
-    pub entries: Vec<String>,
+/// Where a run's reports and failures go: failures to stderr as lines, or with `-o json`
+/// everything into the one array on stdout, one entry per policy (or per file error), so a
+/// pre-merge check reads one document either way.
+pub(super) struct RunOutput {
+    pub json: Option<JsonArray<BufWriter<Stdout>>>,
 }
 
-impl Failures {
+impl RunOutput {
+    fn new(format: OutputFormat) -> Self {
+        RunOutput { json: (format == OutputFormat::Json).then(output::json_array::to_stdout) }
+    }
+
+    pub fn is_json(&self) -> bool {
+        self.json.is_some()
+    }
+
     /// On stderr each failure is a line `error: {context}{failure}`, then the note if any.
     pub fn report(&mut self, policy: Option<&str>, failures: &[Failure], context: &str, note: &str) {
         self.report_entry(failure::json_entry(policy, failures), failures, context, note);
@@ -142,8 +150,9 @@ impl Failures {
     }
 
     fn report_entry(&mut self, entry: serde_json::Value, failures: &[Failure], context: &str, note: &str) {
-        if self.json {
-            self.entries.push(serde_json::to_string_pretty(&entry).unwrap_or_default());
+        if let Some(array) = &mut self.json {
+            // A JSON value always serializes; a reader that went away is not an error.
+            let _ = array.push(&entry);
             return;
         }
         for failure in failures {
@@ -153,11 +162,17 @@ impl Failures {
             eprintln!("error: {note}");
         }
     }
+
+    /// Ends the JSON array, when there is one.
+    pub fn finish(self) {
+        if let Some(array) = self.json {
+            array.finish();
+        }
+    }
 }
 
 pub async fn run(args: OneShotArgs, enforce: bool) -> ExitCode {
-    let json = args.output == OutputFormat::Json;
-    let mut failures = Failures { json, entries: Vec::new() };
+    let mut failures = RunOutput::new(args.output);
     let documents = match load_documents(&args.files) {
         Ok(d) => d,
         Err(error) => {
@@ -166,9 +181,7 @@ pub async fn run(args: OneShotArgs, enforce: bool) -> ExitCode {
                 other => vec![Failure::new(Stage::Read, other.to_string())],
             };
             failures.report(None, &read, "", "nothing was observed or changed");
-            if json {
-                super::stdout(&format!("{}\n", output::json_array(&failures.entries)));
-            }
+            failures.finish();
             return ExitCode::from(EXIT_ERROR);
         }
     };
@@ -180,7 +193,7 @@ pub async fn run(args: OneShotArgs, enforce: bool) -> ExitCode {
 }
 
 /// Validates every policy, reporting the invalid ones; true when there was any.
-pub(super) fn validate_all(policies: Vec<LoadedPolicy>, failures: &mut Failures) -> (Vec<ValidatedPolicy>, bool) {
+pub(super) fn validate_all(policies: Vec<LoadedPolicy>, failures: &mut RunOutput) -> (Vec<ValidatedPolicy>, bool) {
     let mut valid = Vec::new();
     let mut any_invalid = false;
     for policy in policies {
@@ -244,8 +257,8 @@ pub(super) async fn run_policy(
 }
 
 /// Policies only: one after the other, each printed in full as it is done.
-async fn run_policies(policies: Vec<LoadedPolicy>, args: &OneShotArgs, enforce: bool, mut failures: Failures) -> ExitCode {
-    let json = failures.json;
+async fn run_policies(policies: Vec<LoadedPolicy>, args: &OneShotArgs, enforce: bool, mut failures: RunOutput) -> ExitCode {
+    let json = failures.is_json();
     // One run observes each account once: policies of one account share its reads for the
     // whole run, and any change the run makes there ends the sharing, so it is always seen.
     let metrics = Metrics::new();
@@ -273,15 +286,12 @@ async fn run_policies(policies: Vec<LoadedPolicy>, args: &OneShotArgs, enforce: 
             super::stdout(&output::status_summary(&ran.status));
         }
         let run_failure = ran.failure;
-        if json {
+        if let Some(array) = &mut failures.json {
             let requests = output::aws_requests_json(&requests_before, &metrics.aws_request_counts());
             let report = output::json_report(&ran.applied, &ran.status, requests).with_error(run_failure.clone());
-            match serde_json::to_string_pretty(&report) {
-                Ok(text) => failures.entries.push(text),
-                Err(error) => {
-                    eprintln!("error: policy {name:?}: {error}");
-                    exit = EXIT_ERROR;
-                }
+            if let Err(error) = array.push(&report) {
+                eprintln!("error: policy {name:?}: {error}");
+                exit = EXIT_ERROR;
             }
         }
         if run_failure.is_some() {
@@ -290,8 +300,6 @@ async fn run_policies(policies: Vec<LoadedPolicy>, args: &OneShotArgs, enforce: 
             exit = EXIT_DRIFT;
         }
     }
-    if json {
-        super::stdout(&format!("{}\n", output::json_array(&failures.entries)));
-    }
+    failures.finish();
     ExitCode::from(exit)
 }

@@ -14,6 +14,7 @@ mod access_keys;
 mod backup;
 mod cloud_watch;
 mod gateway_endpoints;
+pub mod json_array;
 mod right_sizing;
 mod snapshot_retention;
 mod ssm_access;
@@ -270,27 +271,6 @@ pub fn json_report<'a>(applied: &'a AppliedRun, status: &'a CostPolicyStatus, aw
     }
 }
 
-/// The reports of a run as one pretty-printed JSON array. Each report is serialized as soon
-/// as its policy is done, so the run keeps its text, not its values or its plan.
-pub fn json_array(reports: &[String]) -> String {
-    if reports.is_empty() {
-        return "[]".to_string();
-    }
-    let mut out = String::from("[");
-    for (i, report) in reports.iter().enumerate() {
-        out.push_str(if i == 0 { "\n" } else { ",\n" });
-        for (j, line) in report.lines().enumerate() {
-            if j > 0 {
-                out.push('\n');
-            }
-            out.push_str("  ");
-            out.push_str(line);
-        }
-    }
-    out.push_str("\n]");
-    out
-}
-
 /// The AWS requests made between two readings of the operator's counters, as
 /// `[{service, operation, outcome, count}]`: what this policy cost (reads shared with an
 /// earlier policy of the same account cost nothing here).
@@ -302,20 +282,4 @@ pub fn aws_requests_json(before: &crate::metrics::AwsRequestCounts, after: &crat
             (count > 0).then(|| json!({"service": service, "operation": operation, "outcome": outcome, "count": count}))
         })
         .collect()
-}
-
-#[cfg(test)]
-mod tests {
-    use super::{json, json_array};
-
-    #[test]
-    fn reports_printed_one_by_one_form_one_json_array() {
-        let reports: Vec<String> = [json!({"policy": "a", "n": [1, 2]}), json!({"policy": "b"})]
-            .iter()
-            .map(|r| serde_json::to_string_pretty(r).expect("serialize"))
-            .collect();
-        let parsed: serde_json::Value = serde_json::from_str(&json_array(&reports)).expect("valid JSON");
-        assert_eq!(parsed, json!([{"policy": "a", "n": [1, 2]}, {"policy": "b"}]));
-        assert_eq!(json_array(&[]), "[]");
-    }
 }

@@ -22,10 +22,10 @@ use crate::engine::CloudConnector;
 use crate::metrics::Metrics;
 use crate::set::accounts::{AccountsError, resolve};
 
+use super::OneShotArgs;
 use super::failure::{Failure, Stage};
-use super::oneshot::{Failures, LoadedPolicy, ONE_RUN, Ran, run_policy, validate_all};
+use super::oneshot::{LoadedPolicy, ONE_RUN, Ran, RunOutput, run_policy, validate_all};
 use super::output::{self, summary};
-use super::{OneShotArgs, OutputFormat};
 
 const EXIT_ERROR: u8 = 1;
 const EXIT_DRIFT: u8 = 2;
@@ -114,8 +114,14 @@ fn role_account(policy: &ValidatedPolicy) -> Option<&str> {
     policy.aws.role_arn.as_deref().and_then(|arn| arn.split(':').nth(4))
 }
 
-pub async fn run(policies: Vec<LoadedPolicy>, sets: Vec<LoadedSet>, args: &OneShotArgs, enforce: bool, mut failures: Failures) -> ExitCode {
-    let json = args.output == OutputFormat::Json;
+pub async fn run(
+    policies: Vec<LoadedPolicy>,
+    sets: Vec<LoadedSet>,
+    args: &OneShotArgs,
+    enforce: bool,
+    mut failures: RunOutput,
+) -> ExitCode {
+    let json = failures.is_json();
     let mut exit = 0;
     let (valid, invalid) = validate_all(policies, &mut failures);
     if invalid {
@@ -190,11 +196,13 @@ pub async fn run(policies: Vec<LoadedPolicy>, sets: Vec<LoadedSet>, args: &OneSh
             exit = EXIT_DRIFT;
         }
         details.push_str(&done.details);
-        failures.entries.extend(done.json);
+        if let (Some(array), Some(entry)) = (&mut failures.json, &done.json) {
+            array.push_entry(entry);
+        }
         rows.push(done.row);
     }
     if json {
-        super::stdout(&format!("{}\n", output::json_array(&failures.entries)));
+        failures.finish();
     } else if !rows.is_empty() {
         if !details.is_empty() {
             super::stdout(&details);
@@ -258,7 +266,7 @@ async fn run_one(shared: &Shared<'_>, unit: &Unit) -> Done {
             let json = shared.json.then(|| {
                 let mut entry = super::failure::json_entry(Some(&policy.name), std::slice::from_ref(&failure));
                 located(&mut entry, unit);
-                serde_json::to_string_pretty(&entry).unwrap_or_default()
+                output::json_array::entry(&entry).unwrap_or_default()
             });
             return Done { row, details: String::new(), json, failure: Some(failure) };
         }
@@ -277,7 +285,7 @@ async fn run_one(shared: &Shared<'_>, unit: &Unit) -> Done {
         };
         let report = output::json_report(&applied, &status, requests).with_error(failure.clone());
         let entry = output::AccountRegionJson::new(&unit.account, unit.set.as_deref(), report);
-        serde_json::to_string_pretty(&entry)
+        output::json_array::entry(&entry)
             .unwrap_or_else(|error| format!("{{\"policy\": {:?}, \"error\": {{\"message\": {:?}}}}}", policy.name, error.to_string()))
     });
     Done { row, details, json, failure }
