@@ -35,10 +35,10 @@ LABEL org.opencontainers.image.title="frugal-operator" \
       org.opencontainers.image.source="https://github.com/frugal-dev/frugal-operator" \
       org.opencontainers.image.licenses="Apache-2.0"
 COPY --from=builder /frugal /frugal
-# mimalloc commits and frees memory lazily, as glibc's allocator does: with its eager defaults
-# a run's page faults cost more CPU than musl's allocator saved (docs/BENCHMARKS.md).
-ENV MIMALLOC_ARENA_EAGER_COMMIT=0 \
-    MIMALLOC_PURGE_DELAY=0
+# mimalloc commits memory lazily, as glibc's allocator does: with its eager default a run's
+# page faults cost more CPU than musl's allocator saved; freed memory goes back to the kernel
+# after mimalloc's default 10 ms, not at once (docs/BENCHMARKS.md).
+ENV MIMALLOC_ARENA_EAGER_COMMIT=0
 USER 65532:65532
 EXPOSE 8080
 ENTRYPOINT ["/frugal"]

@@ -68,7 +68,7 @@ bench-compare: emulator-setup
 MUSL_TARGET ?= $(shell uname -m)-unknown-linux-musl
 MUSL_CC_VAR := CC_$(subst -,_,$(MUSL_TARGET))
 FRUGAL_MUSL = $(or $(CARGO_TARGET_DIR),target)/$(MUSL_TARGET)/release/frugal
-MIMALLOC_OPTIONS = MIMALLOC_ARENA_EAGER_COMMIT=0 MIMALLOC_PURGE_DELAY=0
+MIMALLOC_OPTIONS = MIMALLOC_ARENA_EAGER_COMMIT=0
 build-musl:
 	@command -v musl-gcc >/dev/null || { echo "musl-gcc missing: apt-get install musl-tools" >&2; exit 1; }
 	rustup target list --installed | grep -qx $(MUSL_TARGET) || rustup target add $(MUSL_TARGET)
