@@ -172,7 +172,7 @@ impl RunOutput {
 }
 
 pub async fn run(args: OneShotArgs, enforce: bool) -> ExitCode {
-    let mut failures = RunOutput::new(args.output);
+    let mut out = RunOutput::new(args.output);
     let documents = match load_documents(&args.files) {
         Ok(d) => d,
         Err(error) => {
@@ -180,20 +180,20 @@ pub async fn run(args: OneShotArgs, enforce: bool) -> ExitCode {
                 OneShotError::Invalid { path, errors } => errors.0.iter().map(|e| Failure::in_file(Stage::Read, path, e)).collect(),
                 other => vec![Failure::new(Stage::Read, other.to_string())],
             };
-            failures.report(None, &read, "", "nothing was observed or changed");
-            failures.finish();
+            out.report(None, &read, "", "nothing was observed or changed");
+            out.finish();
             return ExitCode::from(EXIT_ERROR);
         }
     };
     if documents.sets.is_empty() {
-        run_policies(documents.policies, &args, enforce, failures).await
+        run_policies(documents.policies, &args, enforce, out).await
     } else {
-        set_run::run(documents.policies, documents.sets, &args, enforce, failures).await
+        set_run::run(documents.policies, documents.sets, &args, enforce, out).await
     }
 }
 
 /// Validates every policy, reporting the invalid ones; true when there was any.
-pub(super) fn validate_all(policies: Vec<LoadedPolicy>, failures: &mut RunOutput) -> (Vec<ValidatedPolicy>, bool) {
+pub(super) fn validate_all(policies: Vec<LoadedPolicy>, out: &mut RunOutput) -> (Vec<ValidatedPolicy>, bool) {
     let mut valid = Vec::new();
     let mut any_invalid = false;
     for policy in policies {
@@ -202,7 +202,7 @@ pub(super) fn validate_all(policies: Vec<LoadedPolicy>, failures: &mut RunOutput
             Err(errors) => {
                 let invalid: Vec<Failure> = errors.0.iter().map(|e| Failure::in_file(Stage::Validate, &policy.path, e)).collect();
                 let name = policy.name();
-                failures.report(Some(&name), &invalid, "", &format!("policy {name:?} is invalid, nothing in AWS was touched"));
+                out.report(Some(&name), &invalid, "", &format!("policy {name:?} is invalid, nothing in AWS was touched"));
                 any_invalid = true;
             }
         }
@@ -257,8 +257,8 @@ pub(super) async fn run_policy(
 }
 
 /// Policies only: one after the other, each printed in full as it is done.
-async fn run_policies(policies: Vec<LoadedPolicy>, args: &OneShotArgs, enforce: bool, mut failures: RunOutput) -> ExitCode {
-    let json = failures.is_json();
+async fn run_policies(policies: Vec<LoadedPolicy>, args: &OneShotArgs, enforce: bool, mut out: RunOutput) -> ExitCode {
+    let json = out.is_json();
     // One run observes each account once: policies of one account share its reads for the
     // whole run, and any change the run makes there ends the sharing, so it is always seen.
     let metrics = Metrics::new();
@@ -266,7 +266,7 @@ async fn run_policies(policies: Vec<LoadedPolicy>, args: &OneShotArgs, enforce: 
         Arc::new(AwsConnector::new(metrics.clone(), args.pacing.config()).with_observation_ttl(ONE_RUN));
     // Validate every policy first: each is planned next to the valid others of the file, so
     // two policies governing the same snapshots or VPCs are reported and the stricter wins.
-    let (valid, any_invalid) = validate_all(policies, &mut failures);
+    let (valid, any_invalid) = validate_all(policies, &mut out);
     let mut exit = if any_invalid { EXIT_ERROR } else { EXIT_IN_SYNC };
     for validated in &valid {
         let name = validated.name.clone();
@@ -277,7 +277,7 @@ async fn run_policies(policies: Vec<LoadedPolicy>, args: &OneShotArgs, enforce: 
         let ran = match run_policy(connector.as_ref(), validated, &others, enforce, show).await {
             Ok(ran) => ran,
             Err(unreachable) => {
-                failures.report(Some(&name), &[unreachable], &format!("policy {name:?}: cannot reach AWS: "), "");
+                out.report(Some(&name), &[unreachable], &format!("policy {name:?}: cannot reach AWS: "), "");
                 exit = EXIT_ERROR;
                 continue;
             }
@@ -286,7 +286,7 @@ async fn run_policies(policies: Vec<LoadedPolicy>, args: &OneShotArgs, enforce: 
             super::stdout(&output::status_summary(&ran.status));
         }
         let run_failure = ran.failure;
-        if let Some(array) = &mut failures.json {
+        if let Some(array) = &mut out.json {
             let requests = output::aws_requests_json(&requests_before, &metrics.aws_request_counts());
             let report = output::json_report(&ran.applied, &ran.status, requests).with_error(run_failure.clone());
             if let Err(error) = array.push(&report) {
@@ -300,6 +300,6 @@ async fn run_policies(policies: Vec<LoadedPolicy>, args: &OneShotArgs, enforce: 
             exit = EXIT_DRIFT;
         }
     }
-    failures.finish();
+    out.finish();
     ExitCode::from(exit)
 }

@@ -114,16 +114,10 @@ fn role_account(policy: &ValidatedPolicy) -> Option<&str> {
     policy.aws.role_arn.as_deref().and_then(|arn| arn.split(':').nth(4))
 }
 
-pub async fn run(
-    policies: Vec<LoadedPolicy>,
-    sets: Vec<LoadedSet>,
-    args: &OneShotArgs,
-    enforce: bool,
-    mut failures: RunOutput,
-) -> ExitCode {
-    let json = failures.is_json();
+pub async fn run(policies: Vec<LoadedPolicy>, sets: Vec<LoadedSet>, args: &OneShotArgs, enforce: bool, mut out: RunOutput) -> ExitCode {
+    let json = out.is_json();
     let mut exit = 0;
-    let (valid, invalid) = validate_all(policies, &mut failures);
+    let (valid, invalid) = validate_all(policies, &mut out);
     if invalid {
         exit = EXIT_ERROR;
     }
@@ -134,7 +128,7 @@ pub async fn run(
             Err(errors) => {
                 let refused: Vec<Failure> = errors.0.iter().map(|e| Failure::in_file(Stage::Validate, &set.path, e)).collect();
                 let name = set.name();
-                failures.report_set(&name, &refused, "", &format!("set {name:?} is invalid, nothing in AWS was touched"));
+                out.report_set(&name, &refused, "", &format!("set {name:?} is invalid, nothing in AWS was touched"));
                 exit = EXIT_ERROR;
             }
         }
@@ -150,7 +144,7 @@ pub async fn run(
             Err(AccountsError::Organizations { role_arn, target, error }) => {
                 let failure = Failure::in_aws(Stage::Connect, &error);
                 let context = format!("set {:?}: cannot read the organization through {role_arn} ({target}): ", set.name);
-                failures.report_set(&set.name, &[failure], &context, "nothing of this set was observed or changed");
+                out.report_set(&set.name, &[failure], &context, "nothing of this set was observed or changed");
                 exit = EXIT_ERROR;
                 continue;
             }
@@ -161,7 +155,7 @@ pub async fn run(
                 // validate_set checks the template as every generated policy has it: a bug if seen.
                 Err((name, invalid)) => {
                     let failure = Failure::new(Stage::Validate, invalid.to_string());
-                    failures.report_set(&set.name, &[failure], &format!("set {:?}: policy {name:?}: ", set.name), "");
+                    out.report_set(&set.name, &[failure], &format!("set {:?}: policy {name:?}: ", set.name), "");
                     exit = EXIT_ERROR;
                 }
             }
@@ -196,13 +190,13 @@ pub async fn run(
             exit = EXIT_DRIFT;
         }
         details.push_str(&done.details);
-        if let (Some(array), Some(entry)) = (&mut failures.json, &done.json) {
+        if let (Some(array), Some(entry)) = (&mut out.json, &done.json) {
             array.push_entry(entry);
         }
         rows.push(done.row);
     }
     if json {
-        failures.finish();
+        out.finish();
     } else if !rows.is_empty() {
         if !details.is_empty() {
             super::stdout(&details);
