@@ -1,22 +1,26 @@
-//! Lean decoding of EC2's two largest answers: DescribeSnapshots and DescribeInstances.
+//! Lean decoding of EC2's largest answers: DescribeSnapshots, DescribeInstances and
+//! DescribeSecurityGroups.
 //!
-//! On the large benchmark account these two answers are three quarters of the XML the
+//! On the large benchmark account the first two are three quarters of the XML the
 //! operator reads (10 pages of 1,000 snapshots, 2.7 MB of instances), and the SDK's generic
 //! decoder spent about half of an audit's CPU on them: it builds every field of every
 //! snapshot and instance, comparing each element's name against every field it knows.
-//! The decoders here read only the members the adapter converts (`convert_snapshot`,
-//! `convert_instance`) and skip every other element whole; `tests.rs` holds what those
-//! conversions make of both decodings equal.
+//! A security group's answer carries all its permissions, which the adapter reads from
+//! DescribeSecurityGroupRules instead. The decoders here read only the members the adapter
+//! converts (`convert_snapshot`, `convert_instance`, `convert_security_group`) and skip every
+//! other element whole; `tests.rs` holds what those conversions make of both decodings equal.
 //!
-//! They are attached per call (`LeanDecode::snapshots()` / `instances()` in `customize()`),
-//! never to a client: another read of the same operation gets the SDK's full answer. An
-//! answer they cannot read (an error status, markup they do not expect) goes to the SDK's
-//! own decoder, so errors and surprises are decoded exactly as before.
+//! They are attached per call (`LeanDecode::snapshots()`, `instances()`, `security_groups()`
+//! in `customize()`), never to a client: another read of the same operation gets the SDK's
+//! full answer. An answer they cannot read (an error status, markup they do not expect) goes
+//! to the SDK's own decoder, so errors and surprises are decoded exactly as before.
 
 use aws_sdk_ec2::operation::describe_instances::{DescribeInstances, DescribeInstancesOutput};
+use aws_sdk_ec2::operation::describe_security_groups::{DescribeSecurityGroups, DescribeSecurityGroupsOutput};
 use aws_sdk_ec2::operation::describe_snapshots::{DescribeSnapshots, DescribeSnapshotsOutput};
 use aws_sdk_ec2::types::{
-    GroupIdentifier, IamInstanceProfile, Instance, InstanceState, InstanceStateName, Reservation, Snapshot, SnapshotState, Tag,
+    GroupIdentifier, IamInstanceProfile, Instance, InstanceState, InstanceStateName, Reservation, SecurityGroup, Snapshot, SnapshotState,
+    Tag,
 };
 use aws_smithy_runtime_api::box_error::BoxError;
 use aws_smithy_runtime_api::client::interceptors::Intercept;
@@ -57,6 +61,10 @@ impl LeanDecode {
 
     pub(super) fn instances() -> Self {
         Self::new(DescribeInstances::new(), |body| describe_instances(body).map(Output::erase))
+    }
+
+    pub(super) fn security_groups() -> Self {
+        Self::new(DescribeSecurityGroups::new(), |body| describe_security_groups(body).map(Output::erase))
     }
 
     /// `operation`'s own runtime plugin holds the SDK's decoder, which the config bag hides
@@ -213,6 +221,36 @@ fn instance<'a>(xml: &mut Xml<'a>, item: &Element<'a>) -> Result<Instance, LeanE
         .set_iam_instance_profile(profile)
         .set_tags(tags)
         .build())
+}
+
+/// A DescribeSecurityGroups answer with what `convert_security_group` reads of each group:
+/// its id, name and tags. Each group's permissions are skipped whole: the rules are read
+/// from DescribeSecurityGroupRules, which names each rule.
+pub(super) fn describe_security_groups(body: &[u8]) -> Result<DescribeSecurityGroupsOutput, LeanError> {
+    let (mut next_token, mut groups) = (None, None);
+    Xml::answer(body, "DescribeSecurityGroupsResponse", |xml, child| {
+        match child.name() {
+            b"nextToken" => next_token = Some(xml.text(child)?),
+            b"securityGroupInfo" => groups = Some(xml.items(child, security_group)?),
+            _ => xml.skip(child)?,
+        }
+        Ok(())
+    })?;
+    Ok(DescribeSecurityGroupsOutput::builder().set_next_token(next_token).set_security_groups(groups).build())
+}
+
+fn security_group<'a>(xml: &mut Xml<'a>, item: &Element<'a>) -> Result<SecurityGroup, LeanError> {
+    let (mut id, mut name, mut tags) = Default::default();
+    xml.children(item, |xml, child| {
+        match child.name() {
+            b"groupId" => id = Some(xml.text(child)?),
+            b"groupName" => name = Some(xml.text(child)?),
+            b"tagSet" => tags = Some(xml.items(child, tag)?),
+            _ => xml.skip(child)?,
+        }
+        Ok(())
+    })?;
+    Ok(SecurityGroup::builder().set_group_id(id).set_group_name(name).set_tags(tags).build())
 }
 
 fn group<'a>(xml: &mut Xml<'a>, item: &Element<'a>) -> Result<GroupIdentifier, LeanError> {

@@ -93,28 +93,21 @@ impl AwsCloud {
 
     /// Every security group of the region with its ingress rules (one source per rule).
     async fn security_groups(&self) -> Result<Vec<SecurityGroup>, CloudError> {
-        let mut groups: BTreeMap<String, SecurityGroup> = BTreeMap::new();
-        let pages = self.clients.ec2().describe_security_groups().max_results(1000).into_paginator().send();
-        let mut pages = self.paced(pages).await;
-        while let Some(page) = pages.next().await {
-            let page = page.map_err(|e| classify("DescribeSecurityGroups", e))?;
-            for g in page.security_groups() {
-                let Some(id) = g.group_id() else { continue };
-                groups.insert(
-                    id.to_string(),
-                    SecurityGroup {
-                        id: id.to_string(),
-                        name: g.group_name().unwrap_or_default().to_string(),
-                        tags: g
-                            .tags()
-                            .iter()
-                            .filter_map(|t| Some((t.key()?.to_string(), t.value().unwrap_or_default().to_string())))
-                            .collect(),
-                        ingress: Vec::new(),
-                    },
-                );
+        let read = self.token_pages(|token| {
+            let request = self
+                .clients
+                .ec2()
+                .describe_security_groups()
+                .max_results(1000)
+                .set_next_token(token)
+                .customize()
+                .interceptor(LeanDecode::security_groups());
+            async move {
+                let page = request.send().await.map_err(|e| classify("DescribeSecurityGroups", e))?;
+                Ok((page.security_groups().iter().filter_map(convert_security_group).collect(), page.next_token().map(str::to_string)))
             }
-        }
+        });
+        let mut groups: BTreeMap<String, SecurityGroup> = read.await?.into_iter().map(|g| (g.id.clone(), g)).collect();
         for (group_id, rule) in self.ingress_rules(None).await? {
             if let Some(group) = groups.get_mut(&group_id) {
                 group.ingress.push(rule);
@@ -604,6 +597,17 @@ fn require_owned(operation: &str, kind: &str, name: &str, policy: &str, tags: Op
 
 fn iam_tags(tags: &[aws_sdk_iam::types::Tag]) -> Tags {
     tags.iter().map(|t| (t.key().to_string(), t.value().to_string())).collect()
+}
+
+/// A group as the plan reads it, without its rules (read from DescribeSecurityGroupRules).
+pub(super) fn convert_security_group(g: &aws_sdk_ec2::types::SecurityGroup) -> Option<SecurityGroup> {
+    let id = g.group_id()?;
+    Some(SecurityGroup {
+        id: id.to_string(),
+        name: g.group_name().unwrap_or_default().to_string(),
+        tags: g.tags().iter().filter_map(|t| Some((t.key()?.to_string(), t.value().unwrap_or_default().to_string()))).collect(),
+        ingress: Vec::new(),
+    })
 }
 
 /// An ingress rule of a DescribeSecurityGroupRules answer with its group id; None for egress

@@ -10,6 +10,7 @@ use aws_credential_types::Credentials;
 use aws_sdk_ec2::config::retry::RetryConfig;
 use aws_sdk_ec2::config::{BehaviorVersion, Region};
 use aws_sdk_ec2::operation::describe_instances::DescribeInstancesOutput;
+use aws_sdk_ec2::operation::describe_security_groups::DescribeSecurityGroupsOutput;
 use aws_sdk_ec2::operation::describe_snapshots::DescribeSnapshotsOutput;
 use aws_smithy_runtime_api::client::http::{HttpClient, HttpConnector, HttpConnectorFuture, HttpConnectorSettings, SharedHttpConnector};
 use aws_smithy_runtime_api::client::orchestrator::HttpRequest;
@@ -19,7 +20,7 @@ use proptest::prelude::*;
 
 use super::*;
 use crate::aws::snapshot_retention::convert_snapshot;
-use crate::aws::ssm_access::convert_instance;
+use crate::aws::ssm_access::{convert_instance, convert_security_group};
 
 /// Answers each request with the next canned (status, body); the last one repeats.
 #[derive(Clone, Debug)]
@@ -249,6 +250,89 @@ async fn lean_and_sdk_decoding_agree_on_moto_answers() {
     let (sdk, lean) = instances_both_ways(instances).await;
     assert_eq!(converted_instances(&sdk), converted_instances(&lean));
     assert_eq!(converted_instances(&lean).0[0].security_group_ids, ["sg-6eda084aa3dd91a2d"]);
+}
+
+async fn security_groups_both_ways(body: &str) -> (DescribeSecurityGroupsOutput, DescribeSecurityGroupsOutput) {
+    let answers = [(200, body)];
+    let sdk = ec2(&answers).describe_security_groups().send().await.unwrap();
+    let lean = ec2(&answers).describe_security_groups().customize().interceptor(LeanDecode::security_groups()).send().await.unwrap();
+    (sdk, lean)
+}
+
+fn converted_security_groups(output: &DescribeSecurityGroupsOutput) -> (Vec<crate::plan::ssm_access::SecurityGroup>, Option<&str>) {
+    (output.security_groups().iter().filter_map(convert_security_group).collect(), output.next_token())
+}
+
+/// As EC2 documents the answer: permissions that name other groups (a `groupId` nested
+/// under `ipPermissions`, which is not the group's), entities in names and tags, a group
+/// without tags.
+const SECURITY_GROUPS: &str = r#"<?xml version="1.0" encoding="UTF-8"?>
+<DescribeSecurityGroupsResponse xmlns="http://ec2.amazonaws.com/doc/2016-11-15/">
+    <requestId>edb7c570-be05-4192-bd1b-example</requestId>
+    <securityGroupInfo>
+        <item>
+            <ownerId>123456789012</ownerId>
+            <groupId>sg-1a2b3c4d</groupId>
+            <groupName>web &amp; api</groupName>
+            <groupDescription>Web servers</groupDescription>
+            <vpcId>vpc-1a2b3c4d</vpcId>
+            <ipPermissions>
+                <item>
+                    <ipProtocol>tcp</ipProtocol>
+                    <fromPort>22</fromPort>
+                    <toPort>22</toPort>
+                    <groups>
+                        <item>
+                            <userId>123456789012</userId>
+                            <groupId>sg-referenced</groupId>
+                        </item>
+                    </groups>
+                    <ipRanges><item><cidrIp>0.0.0.0/0</cidrIp></item></ipRanges>
+                    <ipv6Ranges/>
+                    <prefixListIds/>
+                </item>
+            </ipPermissions>
+            <ipPermissionsEgress>
+                <item>
+                    <ipProtocol>-1</ipProtocol>
+                    <groups/>
+                    <ipRanges><item><cidrIp>0.0.0.0/0</cidrIp></item></ipRanges>
+                </item>
+            </ipPermissionsEgress>
+            <tagSet>
+                <item><key>env</key><value>prod</value></item>
+                <item><key>owner</key><value>a&lt;b</value></item>
+            </tagSet>
+        </item>
+        <item>
+            <ownerId>123456789012</ownerId>
+            <groupId>sg-untagged</groupId>
+            <groupName>default</groupName>
+            <groupDescription>default VPC security group</groupDescription>
+            <ipPermissions/>
+        </item>
+    </securityGroupInfo>
+    <nextToken>eyJ2IjoxfQ==</nextToken>
+</DescribeSecurityGroupsResponse>"#;
+
+#[tokio::test]
+async fn lean_and_sdk_decoding_give_the_same_security_groups() {
+    let (sdk, lean) = security_groups_both_ways(SECURITY_GROUPS).await;
+    let (groups, token) = converted_security_groups(&lean);
+    assert_eq!(converted_security_groups(&sdk), (groups.clone(), token));
+    assert_eq!(groups.iter().map(|g| g.id.as_str()).collect::<Vec<_>>(), ["sg-1a2b3c4d", "sg-untagged"]);
+    assert_eq!(groups[0].name, "web & api");
+    assert_eq!(groups[0].tags.get("owner").map(String::as_str), Some("a<b"));
+    assert!(groups[1].tags.is_empty());
+    assert_eq!(token, Some("eyJ2IjoxfQ=="));
+    assert!(lean.security_groups()[0].ip_permissions().is_empty(), "the permissions are skipped, not read");
+
+    // moto's answer, as the emulator the tests run on writes it.
+    let moto = r#"<?xml version="1.0" encoding="utf-8"?>
+<DescribeSecurityGroupsResponse xmlns="http://ec2.amazonaws.com/doc/2016-11-15"><securityGroupInfo><item><groupId>sg-7b7667929e454bb91</groupId><ipPermissionsEgress><item><ipProtocol>-1</ipProtocol><groups/><ipRanges><item><cidrIp>0.0.0.0/0</cidrIp></item></ipRanges><ipv6Ranges/><prefixListIds/></item></ipPermissionsEgress><tagSet><item><key>env</key><value>prod</value></item></tagSet><vpcId>vpc-2f0708ca81da2c335</vpcId><securityGroupArn>arn:aws:ec2:eu-west-1:612827827843:security-group/sg-7b7667929e454bb91</securityGroupArn><ownerId>612827827843</ownerId><groupName>bench-0</groupName><groupDescription>bench</groupDescription><ipPermissions><item><ipProtocol>tcp</ipProtocol><fromPort>8001</fromPort><toPort>8001</toPort><groups/><ipRanges><item><cidrIp>0.0.0.0/0</cidrIp></item></ipRanges><ipv6Ranges/><prefixListIds/></item></ipPermissions></item><item><groupId>sg-1c270a5482e6b9fba</groupId><ipPermissionsEgress/><tagSet/><vpcId>vpc-c8a9a2cd747cdb621</vpcId><ownerId>612827827843</ownerId><groupName>default</groupName><groupDescription>default VPC security group</groupDescription><ipPermissions/></item></securityGroupInfo></DescribeSecurityGroupsResponse>"#;
+    let (sdk, lean) = security_groups_both_ways(moto).await;
+    assert_eq!(converted_security_groups(&sdk), converted_security_groups(&lean));
+    assert_eq!(converted_security_groups(&lean).0.len(), 2);
 }
 
 /// The lean decoder is the one that answered: a member it does not read is absent.
