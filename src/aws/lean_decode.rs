@@ -1,26 +1,28 @@
-//! Lean decoding of EC2's largest answers: DescribeSnapshots, DescribeInstances and
-//! DescribeSecurityGroups.
+//! Lean decoding of EC2's largest answers: DescribeSnapshots, DescribeInstances,
+//! DescribeSecurityGroups and DescribeSecurityGroupRules.
 //!
 //! On the large benchmark account the first two are three quarters of the XML the
 //! operator reads (10 pages of 1,000 snapshots, 2.7 MB of instances), and the SDK's generic
 //! decoder spent about half of an audit's CPU on them: it builds every field of every
 //! snapshot and instance, comparing each element's name against every field it knows.
 //! A security group's answer carries all its permissions, which the adapter reads from
-//! DescribeSecurityGroupRules instead. The decoders here read only the members the adapter
-//! converts (`convert_snapshot`, `convert_instance`, `convert_security_group`) and skip every
-//! other element whole; `tests.rs` holds what those conversions make of both decodings equal.
+//! DescribeSecurityGroupRules instead, whose rules the SDK builds member by member, moving a
+//! builder of half a kilobyte for each. The decoders here read only the members the adapter
+//! converts (`convert_snapshot`, `convert_instance`, `convert_security_group`,
+//! `ingress_rule`) and skip every other element whole; `tests.rs` holds what those conversions make of both decodings equal.
 //!
-//! They are attached per call (`LeanDecode::snapshots()`, `instances()`, `security_groups()`
-//! in `customize()`), never to a client: another read of the same operation gets the SDK's
+//! They are attached per call (`LeanDecode::snapshots()`, `instances()`, `security_groups()`,
+//! `security_group_rules()` in `customize()`), never to a client: another read of the same operation gets the SDK's
 //! full answer. An answer they cannot read (an error status, markup they do not expect) goes
 //! to the SDK's own decoder, so errors and surprises are decoded exactly as before.
 
 use aws_sdk_ec2::operation::describe_instances::{DescribeInstances, DescribeInstancesOutput};
+use aws_sdk_ec2::operation::describe_security_group_rules::{DescribeSecurityGroupRules, DescribeSecurityGroupRulesOutput};
 use aws_sdk_ec2::operation::describe_security_groups::{DescribeSecurityGroups, DescribeSecurityGroupsOutput};
 use aws_sdk_ec2::operation::describe_snapshots::{DescribeSnapshots, DescribeSnapshotsOutput};
 use aws_sdk_ec2::types::{
-    GroupIdentifier, IamInstanceProfile, Instance, InstanceState, InstanceStateName, Reservation, SecurityGroup, Snapshot, SnapshotState,
-    Tag,
+    GroupIdentifier, IamInstanceProfile, Instance, InstanceState, InstanceStateName, ReferencedSecurityGroup, Reservation, SecurityGroup,
+    SecurityGroupRule, Snapshot, SnapshotState, Tag,
 };
 use aws_smithy_runtime_api::box_error::BoxError;
 use aws_smithy_runtime_api::client::interceptors::Intercept;
@@ -65,6 +67,10 @@ impl LeanDecode {
 
     pub(super) fn security_groups() -> Self {
         Self::new(DescribeSecurityGroups::new(), |body| describe_security_groups(body).map(Output::erase))
+    }
+
+    pub(super) fn security_group_rules() -> Self {
+        Self::new(DescribeSecurityGroupRules::new(), |body| describe_security_group_rules(body).map(Output::erase))
     }
 
     /// `operation`'s own runtime plugin holds the SDK's decoder, which the config bag hides
@@ -124,21 +130,33 @@ impl DeserializeResponse for Lean {
     }
 }
 
+/// The `nextToken` and the `<item>`s of the list `list` of a paged answer whose root is
+/// `root`; every other member of the answer skipped.
+fn page<'a, T>(
+    body: &'a [u8],
+    root: &str,
+    list: &[u8],
+    item: fn(&mut Xml<'a>, &Element<'a>) -> Result<T, LeanError>,
+) -> Result<(Option<String>, Option<Vec<T>>), LeanError> {
+    let (mut next_token, mut items) = (None, None);
+    Xml::answer(body, root, |xml, child| {
+        match child.name() {
+            b"nextToken" => next_token = Some(xml.text(child)?),
+            name if name == list => items = Some(xml.items(child, item)?),
+            _ => xml.skip(child)?,
+        }
+        Ok(())
+    })?;
+    Ok((next_token, items))
+}
+
 // Each decoder gathers its members in locals and builds the SDK's value once: the SDK's
 // builders are taken and given back by value, and moving one per child element (an
 // instance's is 1.8 kB, with some thirty children) was most of the decoding's memory traffic.
 
 /// A DescribeSnapshots answer with what `convert_snapshot` reads of each snapshot.
 pub(super) fn describe_snapshots(body: &[u8]) -> Result<DescribeSnapshotsOutput, LeanError> {
-    let (mut next_token, mut snapshots) = (None, None);
-    Xml::answer(body, "DescribeSnapshotsResponse", |xml, child| {
-        match child.name() {
-            b"nextToken" => next_token = Some(xml.text(child)?),
-            b"snapshotSet" => snapshots = Some(xml.items(child, snapshot)?),
-            _ => xml.skip(child)?,
-        }
-        Ok(())
-    })?;
+    let (next_token, snapshots) = page(body, "DescribeSnapshotsResponse", b"snapshotSet", snapshot)?;
     Ok(DescribeSnapshotsOutput::builder().set_next_token(next_token).set_snapshots(snapshots).build())
 }
 
@@ -170,15 +188,7 @@ fn snapshot<'a>(xml: &mut Xml<'a>, item: &Element<'a>) -> Result<Snapshot, LeanE
 
 /// A DescribeInstances answer with what `convert_instance` reads of each instance.
 pub(super) fn describe_instances(body: &[u8]) -> Result<DescribeInstancesOutput, LeanError> {
-    let (mut next_token, mut reservations) = (None, None);
-    Xml::answer(body, "DescribeInstancesResponse", |xml, child| {
-        match child.name() {
-            b"nextToken" => next_token = Some(xml.text(child)?),
-            b"reservationSet" => reservations = Some(xml.items(child, reservation)?),
-            _ => xml.skip(child)?,
-        }
-        Ok(())
-    })?;
+    let (next_token, reservations) = page(body, "DescribeInstancesResponse", b"reservationSet", reservation)?;
     Ok(DescribeInstancesOutput::builder().set_next_token(next_token).set_reservations(reservations).build())
 }
 
@@ -227,15 +237,7 @@ fn instance<'a>(xml: &mut Xml<'a>, item: &Element<'a>) -> Result<Instance, LeanE
 /// its id, name and tags. Each group's permissions are skipped whole: the rules are read
 /// from DescribeSecurityGroupRules, which names each rule.
 pub(super) fn describe_security_groups(body: &[u8]) -> Result<DescribeSecurityGroupsOutput, LeanError> {
-    let (mut next_token, mut groups) = (None, None);
-    Xml::answer(body, "DescribeSecurityGroupsResponse", |xml, child| {
-        match child.name() {
-            b"nextToken" => next_token = Some(xml.text(child)?),
-            b"securityGroupInfo" => groups = Some(xml.items(child, security_group)?),
-            _ => xml.skip(child)?,
-        }
-        Ok(())
-    })?;
+    let (next_token, groups) = page(body, "DescribeSecurityGroupsResponse", b"securityGroupInfo", security_group)?;
     Ok(DescribeSecurityGroupsOutput::builder().set_next_token(next_token).set_security_groups(groups).build())
 }
 
@@ -251,6 +253,50 @@ fn security_group<'a>(xml: &mut Xml<'a>, item: &Element<'a>) -> Result<SecurityG
         Ok(())
     })?;
     Ok(SecurityGroup::builder().set_group_id(id).set_group_name(name).set_tags(tags).build())
+}
+
+/// A DescribeSecurityGroupRules answer with what `ingress_rule` reads of each rule: all but
+/// its owner, ARN and tags.
+pub(super) fn describe_security_group_rules(body: &[u8]) -> Result<DescribeSecurityGroupRulesOutput, LeanError> {
+    let (next_token, rules) = page(body, "DescribeSecurityGroupRulesResponse", b"securityGroupRuleSet", security_group_rule)?;
+    Ok(DescribeSecurityGroupRulesOutput::builder().set_next_token(next_token).set_security_group_rules(rules).build())
+}
+
+fn security_group_rule<'a>(xml: &mut Xml<'a>, item: &Element<'a>) -> Result<SecurityGroupRule, LeanError> {
+    let (mut id, mut group, mut egress, mut protocol, mut from, mut to) = Default::default();
+    let (mut ipv4, mut ipv6, mut prefix_list, mut referenced, mut description) = Default::default();
+    xml.children(item, |xml, child| {
+        match child.name() {
+            b"securityGroupRuleId" => id = Some(xml.text(child)?),
+            b"groupId" => group = Some(xml.text(child)?),
+            b"isEgress" => egress = Some(xml.boolean(child)?),
+            b"ipProtocol" => protocol = Some(xml.text(child)?),
+            b"fromPort" => from = Some(xml.number(child)?),
+            b"toPort" => to = Some(xml.number(child)?),
+            b"cidrIpv4" => ipv4 = Some(xml.text(child)?),
+            b"cidrIpv6" => ipv6 = Some(xml.text(child)?),
+            b"prefixListId" => prefix_list = Some(xml.text(child)?),
+            b"referencedGroupInfo" => {
+                referenced = Some(ReferencedSecurityGroup::builder().set_group_id(xml.member_text(child, b"groupId")?).build());
+            }
+            b"description" => description = Some(xml.text(child)?),
+            _ => xml.skip(child)?,
+        }
+        Ok(())
+    })?;
+    Ok(SecurityGroupRule::builder()
+        .set_security_group_rule_id(id)
+        .set_group_id(group)
+        .set_is_egress(egress)
+        .set_ip_protocol(protocol)
+        .set_from_port(from)
+        .set_to_port(to)
+        .set_cidr_ipv4(ipv4)
+        .set_cidr_ipv6(ipv6)
+        .set_prefix_list_id(prefix_list)
+        .set_referenced_group_info(referenced)
+        .set_description(description)
+        .build())
 }
 
 fn group<'a>(xml: &mut Xml<'a>, item: &Element<'a>) -> Result<GroupIdentifier, LeanError> {
@@ -381,6 +427,15 @@ impl<'a> Xml<'a> {
     fn number(&mut self, element: &Element<'a>) -> Result<i32, LeanError> {
         let text = self.text(element)?;
         text.parse().map_err(|_| LeanError(format!("<{}> is not a number: {text:?}", String::from_utf8_lossy(element.name()))))
+    }
+
+    /// `true` or `false`, as the SDK reads a boolean.
+    fn boolean(&mut self, element: &Element<'a>) -> Result<bool, LeanError> {
+        match self.text(element)?.as_str() {
+            "true" => Ok(true),
+            "false" => Ok(false),
+            other => Err(LeanError(format!("<{}> is not a boolean: {other:?}", String::from_utf8_lossy(element.name())))),
+        }
     }
 
     /// A timestamp as EC2 writes them (RFC 3339 with an offset), parsed as the SDK does.

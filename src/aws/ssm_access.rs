@@ -119,21 +119,23 @@ impl AwsCloud {
     /// Ingress rules with their group ids: the region's, or one group's.
     async fn ingress_rules(&self, group_id: Option<&str>) -> Result<Vec<(String, IngressRule)>, CloudError> {
         let filter = group_id.map(|id| Filter::builder().name("group-id").values(id).build());
-        let pages = self
-            .clients
-            .ec2()
-            .describe_security_group_rules()
-            .set_filters(filter.map(|f| vec![f]))
-            .max_results(1000)
-            .into_paginator()
-            .send();
-        let mut rules = Vec::new();
-        let mut pages = self.paced(pages).await;
-        while let Some(page) = pages.next().await {
-            let page = page.map_err(|e| classify("DescribeSecurityGroupRules", e))?;
-            rules.extend(page.security_group_rules().iter().filter_map(ingress_rule).map(|(g, r)| (g.to_string(), r)));
-        }
-        Ok(rules)
+        self.token_pages(|token| {
+            let request = self
+                .clients
+                .ec2()
+                .describe_security_group_rules()
+                .set_filters(filter.clone().map(|f| vec![f]))
+                .max_results(1000)
+                .set_next_token(token)
+                .customize()
+                .interceptor(LeanDecode::security_group_rules());
+            async move {
+                let page = request.send().await.map_err(|e| classify("DescribeSecurityGroupRules", e))?;
+                let rules = page.security_group_rules().iter().filter_map(ingress_rule).map(|(g, r)| (g.to_string(), r)).collect();
+                Ok((rules, page.next_token().map(str::to_string)))
+            }
+        })
+        .await
     }
 
     /// The ids of the group's rules that are exactly the permissions asked (protocol, each port
@@ -612,7 +614,7 @@ pub(super) fn convert_security_group(g: &aws_sdk_ec2::types::SecurityGroup) -> O
 
 /// An ingress rule of a DescribeSecurityGroupRules answer with its group id; None for egress
 /// rules and rules without an id or a source.
-fn ingress_rule(r: &SecurityGroupRule) -> Option<(&str, IngressRule)> {
+pub(super) fn ingress_rule(r: &SecurityGroupRule) -> Option<(&str, IngressRule)> {
     if r.is_egress() != Some(false) {
         return None;
     }

@@ -1,6 +1,6 @@
 //! The lean decoders against the SDK's own, through a real SDK client over canned answers:
-//! whatever `convert_snapshot` / `convert_instance` make of the SDK's decoding, they make of
-//! the lean one.
+//! whatever `convert_snapshot`, `convert_instance`, `convert_security_group` and
+//! `ingress_rule` make of the SDK's decoding, they make of the lean one.
 
 use std::collections::VecDeque;
 use std::sync::{Arc, Mutex};
@@ -10,6 +10,7 @@ use aws_credential_types::Credentials;
 use aws_sdk_ec2::config::retry::RetryConfig;
 use aws_sdk_ec2::config::{BehaviorVersion, Region};
 use aws_sdk_ec2::operation::describe_instances::DescribeInstancesOutput;
+use aws_sdk_ec2::operation::describe_security_group_rules::DescribeSecurityGroupRulesOutput;
 use aws_sdk_ec2::operation::describe_security_groups::DescribeSecurityGroupsOutput;
 use aws_sdk_ec2::operation::describe_snapshots::DescribeSnapshotsOutput;
 use aws_smithy_runtime_api::client::http::{HttpClient, HttpConnector, HttpConnectorFuture, HttpConnectorSettings, SharedHttpConnector};
@@ -20,7 +21,7 @@ use proptest::prelude::*;
 
 use super::*;
 use crate::aws::snapshot_retention::convert_snapshot;
-use crate::aws::ssm_access::{convert_instance, convert_security_group};
+use crate::aws::ssm_access::{convert_instance, convert_security_group, ingress_rule};
 
 /// Answers each request with the next canned (status, body); the last one repeats.
 #[derive(Clone, Debug)]
@@ -333,6 +334,126 @@ async fn lean_and_sdk_decoding_give_the_same_security_groups() {
     let (sdk, lean) = security_groups_both_ways(moto).await;
     assert_eq!(converted_security_groups(&sdk), converted_security_groups(&lean));
     assert_eq!(converted_security_groups(&lean).0.len(), 2);
+}
+
+async fn security_group_rules_both_ways(body: &str) -> (DescribeSecurityGroupRulesOutput, DescribeSecurityGroupRulesOutput) {
+    let answers = [(200, body)];
+    let sdk = ec2(&answers).describe_security_group_rules().send().await.unwrap();
+    let lean =
+        ec2(&answers).describe_security_group_rules().customize().interceptor(LeanDecode::security_group_rules()).send().await.unwrap();
+    (sdk, lean)
+}
+
+type GroupRule = (String, crate::plan::ssm_access::IngressRule);
+
+fn converted_rules(output: &DescribeSecurityGroupRulesOutput) -> (Vec<GroupRule>, Option<&str>) {
+    let rules = output.security_group_rules().iter().filter_map(ingress_rule).map(|(g, r)| (g.to_string(), r)).collect();
+    (rules, output.next_token())
+}
+
+/// As EC2 documents the answer, with each kind of source (IPv4, IPv6, prefix list, another
+/// group, whose `groupId` is nested and not the rule's), an egress rule, tags and entities.
+const SECURITY_GROUP_RULES: &str = r#"<?xml version="1.0" encoding="UTF-8"?>
+<DescribeSecurityGroupRulesResponse xmlns="http://ec2.amazonaws.com/doc/2016-11-15/">
+    <requestId>c3d3f7a1-2f45-4b8e-9b0d-example</requestId>
+    <securityGroupRuleSet>
+        <item>
+            <securityGroupRuleId>sgr-0000000000000ipv4</securityGroupRuleId>
+            <groupId>sg-1a2b3c4d</groupId>
+            <groupOwnerId>123456789012</groupOwnerId>
+            <isEgress>false</isEgress>
+            <ipProtocol>tcp</ipProtocol>
+            <fromPort>22</fromPort>
+            <toPort>22</toPort>
+            <cidrIpv4>0.0.0.0/0</cidrIpv4>
+            <description>ssh &amp; more</description>
+            <tagSet>
+                <item><key>groupId</key><value>sg-not-the-rules</value></item>
+            </tagSet>
+            <securityGroupRuleArn>arn:aws:ec2:eu-west-1:123456789012:security-group-rule/sgr-0000000000000ipv4</securityGroupRuleArn>
+        </item>
+        <item>
+            <securityGroupRuleId>sgr-0000000000000ipv6</securityGroupRuleId>
+            <groupId>sg-1a2b3c4d</groupId>
+            <isEgress>false</isEgress>
+            <ipProtocol>-1</ipProtocol>
+            <fromPort>-1</fromPort>
+            <toPort>-1</toPort>
+            <cidrIpv6>::/0</cidrIpv6>
+            <tagSet/>
+        </item>
+        <item>
+            <securityGroupRuleId>sgr-00000000000prefix</securityGroupRuleId>
+            <groupId>sg-1a2b3c4d</groupId>
+            <isEgress>false</isEgress>
+            <ipProtocol>tcp</ipProtocol>
+            <fromPort>443</fromPort>
+            <toPort>443</toPort>
+            <prefixListId>pl-63a5400a</prefixListId>
+        </item>
+        <item>
+            <securityGroupRuleId>sgr-0000000000000group</securityGroupRuleId>
+            <groupId>sg-1a2b3c4d</groupId>
+            <isEgress>false</isEgress>
+            <ipProtocol>tcp</ipProtocol>
+            <fromPort>5432</fromPort>
+            <toPort>5432</toPort>
+            <referencedGroupInfo>
+                <groupId>sg-referenced</groupId>
+                <userId>123456789012</userId>
+                <vpcId>vpc-1a2b3c4d</vpcId>
+            </referencedGroupInfo>
+            <description/>
+        </item>
+        <item>
+            <securityGroupRuleId>sgr-000000000000egress</securityGroupRuleId>
+            <groupId>sg-1a2b3c4d</groupId>
+            <isEgress>true</isEgress>
+            <ipProtocol>-1</ipProtocol>
+            <cidrIpv4>0.0.0.0/0</cidrIpv4>
+        </item>
+    </securityGroupRuleSet>
+    <nextToken>eyJ2IjoyfQ==</nextToken>
+</DescribeSecurityGroupRulesResponse>"#;
+
+#[tokio::test]
+async fn lean_and_sdk_decoding_give_the_same_security_group_rules() {
+    use crate::plan::ssm_access::Source;
+
+    let (sdk, lean) = security_group_rules_both_ways(SECURITY_GROUP_RULES).await;
+    let (rules, token) = converted_rules(&lean);
+    assert_eq!(converted_rules(&sdk), (rules.clone(), token));
+    assert_eq!(token, Some("eyJ2IjoyfQ=="));
+    assert!(rules.iter().all(|(group, _)| group == "sg-1a2b3c4d"));
+    let sources: Vec<_> = rules.iter().map(|(_, r)| r.source.clone()).collect();
+    assert_eq!(
+        sources,
+        [
+            Source::Ipv4("0.0.0.0/0".into()),
+            Source::Ipv6("::/0".into()),
+            Source::PrefixList("pl-63a5400a".into()),
+            Source::Group("sg-referenced".into()),
+        ],
+        "each ingress rule with its source; the egress rule is not one"
+    );
+    assert_eq!(rules[0].1.description.as_deref(), Some("ssh & more"));
+    assert_eq!((rules[1].1.protocol.as_str(), rules[1].1.from_port, rules[1].1.to_port), ("-1", -1, -1));
+    assert_eq!(lean.security_group_rules()[4].is_egress(), Some(true));
+    assert!(lean.security_group_rules()[0].tags().is_empty(), "the tags are skipped, not read");
+
+    // moto's answer, as the emulator the tests run on writes it.
+    let moto = r#"<?xml version="1.0" encoding="utf-8"?>
+<DescribeSecurityGroupRulesResponse xmlns="http://ec2.amazonaws.com/doc/2016-11-15"><securityGroupRuleSet><item><securityGroupRuleId>sgr-09a1ef62f2f06e859</securityGroupRuleId><groupId>sg-ce6a35fb3d0a64d02</groupId><isEgress>true</isEgress><ipProtocol>-1</ipProtocol><fromPort>-1</fromPort><toPort>-1</toPort><cidrIpv4>0.0.0.0/0</cidrIpv4><tagSet/></item><item><securityGroupRuleId>sgr-5c7f1450a58b4cfa3</securityGroupRuleId><groupId>sg-ce6a35fb3d0a64d02</groupId><isEgress>false</isEgress><ipProtocol>tcp</ipProtocol><fromPort>22</fromPort><toPort>22</toPort><cidrIpv4>0.0.0.0/0</cidrIpv4><description>ssh &amp; more</description><tagSet/></item><item><securityGroupRuleId>sgr-15b0bb4bc10e1c71a</securityGroupRuleId><groupId>sg-ce6a35fb3d0a64d02</groupId><isEgress>false</isEgress><ipProtocol>tcp</ipProtocol><fromPort>22</fromPort><toPort>22</toPort><cidrIpv6>::/0</cidrIpv6><tagSet/></item><item><securityGroupRuleId>sgr-654ca08b61c9aa0fc</securityGroupRuleId><groupId>sg-ce6a35fb3d0a64d02</groupId><isEgress>false</isEgress><ipProtocol>tcp</ipProtocol><fromPort>5432</fromPort><toPort>5432</toPort><referencedGroupInfo><groupId>sg-d79ee8642cbe50986</groupId><userId>111122223333</userId></referencedGroupInfo><tagSet/></item></securityGroupRuleSet><requestId>request-id</requestId></DescribeSecurityGroupRulesResponse>"#;
+    let (sdk, lean) = security_group_rules_both_ways(moto).await;
+    assert_eq!(converted_rules(&sdk), converted_rules(&lean));
+    assert_eq!(converted_rules(&lean).0.len(), 3);
+}
+
+/// A boolean EC2 would not write is the SDK's to refuse: the lean decoder gives the answer up.
+#[test]
+fn a_rule_whose_direction_is_not_a_boolean_is_given_up() {
+    let odd = SECURITY_GROUP_RULES.replacen("<isEgress>false</isEgress>", "<isEgress>no</isEgress>", 1);
+    assert_eq!(describe_security_group_rules(odd.as_bytes()).unwrap_err().to_string(), "<isEgress> is not a boolean: \"no\"");
 }
 
 /// The lean decoder is the one that answered: a member it does not read is absent.
