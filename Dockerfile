@@ -16,7 +16,9 @@ ENV CC_x86_64_unknown_linux_musl=musl-gcc \
 WORKDIR /src
 
 # Dependencies first, in their own layer: rebuilt only when Cargo.toml or Cargo.lock change.
+# crates/: the workspace's small crates (the static build's memcpy), part of the dependencies.
 COPY Cargo.toml Cargo.lock ./
+COPY crates ./crates
 RUN mkdir -p src benches \
     && echo 'fn main() {}' > src/main.rs \
     && touch src/lib.rs benches/plan_snapshots.rs benches/snapshots_e2e.rs \
