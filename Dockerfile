@@ -1,6 +1,7 @@
 # syntax=docker/dockerfile:1
 # frugal operator image: one static binary (Rust's musl target; rustls, no OpenSSL; mimalloc
-# as its allocator, since musl's costs a fifth more CPU: docs/BENCHMARKS.md) on
+# as its allocator and, on x86_64, its own memcpy from crates/, since musl's each cost a
+# fifth more CPU: docs/BENCHMARKS.md) on
 # distroless static (CA certificates and the nonroot user; no libc, no shell), run as
 # non-root. Multi-arch: the builder compiles for the architecture it runs on, so
 # `docker buildx build --platform linux/amd64,linux/arm64 .` gives both (arm64 for Graviton).
