@@ -9,12 +9,14 @@
 //! DescribeSecurityGroupRules instead, whose rules the SDK builds member by member, moving a
 //! builder of half a kilobyte for each. The decoders here read only the members the adapter
 //! converts (`convert_snapshot`, `convert_instance`, `convert_security_group`,
-//! `ingress_rule`) and skip every other element whole; `tests.rs` holds what those conversions make of both decodings equal.
+//! `ingress_rule`) and skip every other element whole; `tests.rs` holds what those
+//! conversions make of both decodings equal.
 //!
 //! They are attached per call (`LeanDecode::snapshots()`, `instances()`, `security_groups()`,
-//! `security_group_rules()` in `customize()`), never to a client: another read of the same operation gets the SDK's
-//! full answer. An answer they cannot read (an error status, markup they do not expect) goes
-//! to the SDK's own decoder, so errors and surprises are decoded exactly as before.
+//! `security_group_rules()` in `customize()`), never to a client: another read of the same
+//! operation gets the SDK's full answer. An answer they cannot read (an error status, markup
+//! they do not expect) goes to the SDK's own decoder, so errors and surprises are decoded
+//! exactly as before.
 
 use aws_sdk_ec2::operation::describe_instances::{DescribeInstances, DescribeInstancesOutput};
 use aws_sdk_ec2::operation::describe_security_group_rules::{DescribeSecurityGroupRules, DescribeSecurityGroupRulesOutput};
