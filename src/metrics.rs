@@ -10,6 +10,15 @@ use prometheus_client::metrics::gauge::Gauge;
 use prometheus_client::metrics::histogram::Histogram;
 use prometheus_client::registry::Registry;
 
+mod per_policy;
+use per_policy::PolicySeries;
+pub use per_policy::{PerPolicy, PolicyLabel};
+
+/// How many of `Metrics::per_policy` a run's sweep drops stale series from.
+const SWEPT: usize = 9;
+
+type GaugeUsd = Gauge<f64, std::sync::atomic::AtomicU64>;
+
 #[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
 pub struct ReconcileLabels {
     /// success, error, invalid_spec, gone (the policy was deleted while it was reconciled)
@@ -77,9 +86,6 @@ pub struct MeasuredLabels {
     pub period: String,
 }
 
-/// The `source` values of `frugal_prices_info`.
-pub const PRICE_SOURCES: [&str; 4] = ["aws-price-list", "built-in", "built-in-us-east-1", "mixed"];
-
 #[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
 pub struct NotificationLabels {
     /// The Notifier's name.
@@ -110,6 +116,17 @@ pub struct SetPolicyLabels {
 /// The `state` values of `frugal_set_policies`.
 pub const SET_POLICY_STATES: [&str; 3] = ["ready", "not_ready", "stalled"];
 
+macro_rules! policy_label {
+    ($($labels:ty),*) => {$(
+        impl PolicyLabel for $labels {
+            fn policy(&self) -> &str {
+                &self.policy
+            }
+        }
+    )*};
+}
+policy_label!(PolicyLabels, AreaLabels, ActionLabels, SnapshotLabels, RightSizingLabels, PricesLabels, MeasuredLabels);
+
 /// Every metric the operator exports.
 pub struct Metrics {
     registry: Registry,
@@ -118,20 +135,20 @@ pub struct Metrics {
     pub reconcile_duration: Histogram,
     /// When a reconcile of each policy last finished (Unix seconds), whatever its result: the
     /// status is written only when it changes, so freshness is read here.
-    pub last_reconcile: Family<PolicyLabels, Gauge>,
+    pub last_reconcile: PerPolicy<PolicyLabels, Gauge>,
     pub aws_requests: Family<AwsRequestLabels, Counter>,
-    pub findings: Family<AreaLabels, Gauge>,
-    pub monthly_savings_usd: Family<AreaLabels, Gauge<f64, std::sync::atomic::AtomicU64>>,
-    pub monthly_waste_usd: Family<AreaLabels, Gauge<f64, std::sync::atomic::AtomicU64>>,
-    pub monthly_cost_usd: Family<AreaLabels, Gauge<f64, std::sync::atomic::AtomicU64>>,
-    pub actions: Family<ActionLabels, Counter>,
-    pub snapshots: Family<SnapshotLabels, Gauge>,
-    pub snapshot_gib: Family<SnapshotLabels, Gauge>,
-    pub right_sizing_resources: Family<RightSizingLabels, Gauge>,
+    pub findings: PerPolicy<AreaLabels, Gauge>,
+    pub monthly_savings_usd: PerPolicy<AreaLabels, GaugeUsd>,
+    pub monthly_waste_usd: PerPolicy<AreaLabels, GaugeUsd>,
+    pub monthly_cost_usd: PerPolicy<AreaLabels, GaugeUsd>,
+    pub actions: PerPolicy<ActionLabels, Counter>,
+    pub snapshots: PerPolicy<SnapshotLabels, Gauge>,
+    pub snapshot_gib: PerPolicy<SnapshotLabels, Gauge>,
+    pub right_sizing_resources: PerPolicy<RightSizingLabels, Gauge>,
     /// 1 for where a policy's prices come from (the basis of its USD gauges).
-    pub prices_info: Family<PricesLabels, Gauge>,
+    pub prices_info: PerPolicy<PricesLabels, Gauge>,
     /// What the account paid, by AWS Cost Explorer (spec.pricing.costExplorer).
-    pub measured_spend_usd: Family<MeasuredLabels, Gauge<f64, std::sync::atomic::AtomicU64>>,
+    pub measured_spend_usd: PerPolicy<MeasuredLabels, GaugeUsd>,
     pub notifications: Family<NotificationLabels, Counter>,
     /// 1 while this replica runs the controller (holds the lease, or runs without election).
     pub leader: Gauge,
@@ -161,59 +178,59 @@ impl Metrics {
         registry.register("reconcile_errors", "Failed reconciles by error category", reconcile_errors.clone());
         let reconcile_duration = Histogram::new([0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0, 30.0, 60.0, 300.0]);
         registry.register("reconcile_duration_seconds", "Duration of one reconcile", reconcile_duration.clone());
-        let last_reconcile = Family::<PolicyLabels, Gauge>::default();
+        let last_reconcile = PerPolicy::<PolicyLabels, Gauge>::default();
         registry.register(
             "last_reconcile_timestamp_seconds",
             "When a reconcile of the policy last finished, whatever its result (Unix time)",
-            last_reconcile.clone(),
+            last_reconcile.family(),
         );
         let aws_requests = Family::<AwsRequestLabels, Counter>::default();
         registry.register("aws_requests", "AWS API requests (attempts) by service, operation and outcome", aws_requests.clone());
-        let findings = Family::<AreaLabels, Gauge>::default();
-        registry.register("findings", "Open findings by policy and area", findings.clone());
-        let monthly_savings_usd = Family::default();
-        registry.register("monthly_savings_usd", "Estimated monthly savings of the operator's changes, USD", monthly_savings_usd.clone());
-        let monthly_waste_usd = Family::default();
-        registry.register("monthly_waste_usd", "Estimated monthly cost of open findings, USD", monthly_waste_usd.clone());
-        let monthly_cost_usd = Family::default();
+        let findings = PerPolicy::<AreaLabels, Gauge>::default();
+        registry.register("findings", "Open findings by policy and area", findings.family());
+        let monthly_savings_usd = PerPolicy::<_, GaugeUsd>::default();
+        registry.register("monthly_savings_usd", "Estimated monthly savings of the operator's changes, USD", monthly_savings_usd.family());
+        let monthly_waste_usd = PerPolicy::<_, GaugeUsd>::default();
+        registry.register("monthly_waste_usd", "Estimated monthly cost of open findings, USD", monthly_waste_usd.family());
+        let monthly_cost_usd = PerPolicy::<_, GaugeUsd>::default();
         registry.register(
             "monthly_cost_usd",
             "Estimated monthly cost of what the spec keeps running (backup storage, upper bound), USD",
-            monthly_cost_usd.clone(),
+            monthly_cost_usd.family(),
         );
-        let actions = Family::<ActionLabels, Counter>::default();
-        registry.register("actions", "Changes made in AWS by policy, area, action and outcome", actions.clone());
-        let snapshots = Family::<SnapshotLabels, Gauge>::default();
+        let actions = PerPolicy::<ActionLabels, Counter>::default();
+        registry.register("actions", "Changes made in AWS by policy, area, action and outcome", actions.family());
+        let snapshots = PerPolicy::<SnapshotLabels, Gauge>::default();
         registry.register(
             "snapshots",
             "Snapshots by retention state (and protection reason for state=skipped) after the last run",
-            snapshots.clone(),
+            snapshots.family(),
         );
-        let snapshot_gib = Family::<SnapshotLabels, Gauge>::default();
+        let snapshot_gib = PerPolicy::<SnapshotLabels, Gauge>::default();
         registry.register(
             "snapshot_gib",
             "GiB of volume size of expired snapshots still there (state=expired) and of those deleted since the policy was created (state=deleted_total)",
-            snapshot_gib.clone(),
+            snapshot_gib.family(),
         );
-        let right_sizing_resources = Family::<RightSizingLabels, Gauge>::default();
+        let right_sizing_resources = PerPolicy::<RightSizingLabels, Gauge>::default();
         registry.register(
             "right_sizing_resources",
             "Resources in a rightSizing scope by Compute Optimizer's finding after the last run",
-            right_sizing_resources.clone(),
+            right_sizing_resources.family(),
         );
-        let prices_info = Family::<PricesLabels, Gauge>::default();
+        let prices_info = PerPolicy::<PricesLabels, Gauge>::default();
         registry.register(
             "prices_info",
             "1 for the source of the prices behind a policy's USD gauges: aws-price-list, built-in (the region's list price), \
              built-in-us-east-1 (no figure for the region) or mixed; the policy's status.cost.prices says more",
-            prices_info.clone(),
+            prices_info.family(),
         );
-        let measured_spend_usd = Family::default();
+        let measured_spend_usd = PerPolicy::<_, GaugeUsd>::default();
         registry.register(
             "measured_spend_usd",
             "What the account paid for the usage types an area changes, in the policy's region (AWS Cost Explorer, unblended), \
              period last_month or month_to_date, USD",
-            measured_spend_usd.clone(),
+            measured_spend_usd.family(),
         );
         let notifications = Family::<NotificationLabels, Counter>::default();
         registry.register("notifications", "Notification messages by Notifier and outcome", notifications.clone());
@@ -330,6 +347,50 @@ impl Metrics {
         }
     }
 
+    /// The families whose series belong to policies; the first `SWEPT` are the gauges a
+    /// run writes from the status.
+    fn per_policy(&self) -> [&dyn PolicySeries; 11] {
+        [
+            &self.findings,
+            &self.monthly_savings_usd,
+            &self.monthly_waste_usd,
+            &self.monthly_cost_usd,
+            &self.snapshots,
+            &self.snapshot_gib,
+            &self.right_sizing_resources,
+            &self.prices_info,
+            &self.measured_spend_usd,
+            &self.last_reconcile,
+            &self.actions,
+        ]
+    }
+
+    /// Drops the policy's gauges that its run did not write, so the gauges say what its
+    /// status says (an area turned off has none). Called after a run's gauges are written;
+    /// the action counters and `last_reconcile` stay.
+    pub fn sweep_policy(&self, policy: &str) {
+        for family in &self.per_policy()[..SWEPT] {
+            family.sweep(policy);
+        }
+    }
+
+    /// Drops every series of a deleted policy, counters included, so a gone policy is not
+    /// reported forever.
+    pub fn forget_policy(&self, policy: &str) {
+        for family in self.per_policy() {
+            family.forget(policy);
+        }
+    }
+
+    /// Drops the series of every policy not in `live`: a policy whose finalizer was removed
+    /// by hand is deleted without a last reconcile.
+    pub fn retain_policies(&self, live: &std::collections::BTreeSet<String>) {
+        let known: std::collections::BTreeSet<String> = self.per_policy().iter().flat_map(|f| f.policies()).collect();
+        for policy in known.difference(live) {
+            self.forget_policy(policy);
+        }
+    }
+
     /// Publishes a set's accounts and its policies by state, from the status it wrote.
     pub fn record_set(&self, set: &str, status: &crate::api::CostPolicySetStatus) {
         self.set_names.lock().unwrap_or_else(|poisoned| poisoned.into_inner()).insert(set.to_string());
@@ -386,6 +447,24 @@ mod tests {
         let exported = metrics.encode();
         assert!(exported.contains("frugal_set_accounts{set=\"kept\"} 3"), "{exported}");
         assert!(exported.contains("frugal_set_policies{set=\"kept\",state=\"ready\"} 2"), "{exported}");
+        assert!(!exported.contains("\"gone\""), "{exported}");
+    }
+
+    #[test]
+    fn only_the_series_of_policies_no_longer_listed_are_dropped() {
+        let metrics = Metrics::new();
+        for policy in ["kept", "gone"] {
+            metrics.last_reconcile.get_or_create(&PolicyLabels { policy: policy.into() }).set(1);
+            metrics.record_snapshots(policy, &crate::api::SnapshotRetentionStatus::default());
+            let action =
+                ActionLabels { policy: policy.into(), area: "backup".into(), action: "create_plan".into(), outcome: "success".into() };
+            metrics.actions.get_or_create(&action).inc();
+        }
+        metrics.retain_policies(&std::collections::BTreeSet::from(["kept".to_string()]));
+        let exported = metrics.encode();
+        assert!(exported.contains("frugal_last_reconcile_timestamp_seconds{policy=\"kept\"} 1"), "{exported}");
+        assert!(exported.contains("frugal_snapshots{policy=\"kept\",state=\"evaluated\",reason=\"\"} 0"), "{exported}");
+        assert!(exported.contains("frugal_actions_total{policy=\"kept\""), "{exported}");
         assert!(!exported.contains("\"gone\""), "{exported}");
     }
 }

@@ -163,6 +163,12 @@ async fn delete_policy_removes_endpoints() {
     env.delete_and_wait_gone().await;
     let left = live_endpoints(&env.account, &prod.vpc_id).await;
     assert!(left.is_empty(), "deletionPolicy Delete must remove the endpoints the policy created: {left:#?}");
+    // The reconcile that released the finalizer ends just after the object is gone.
+    env._operator.wait_idle(Duration::from_secs(1)).await;
+    let metrics = env._operator.get("/metrics").await.map(|(_, body)| body).unwrap_or_default();
+    let label = format!("policy=\"{}\"", env.name);
+    let series: Vec<&str> = metrics.lines().filter(|l| l.contains(&label)).collect();
+    assert!(series.is_empty(), "a deleted policy's series are dropped from /metrics: {series:#?}");
 }
 
 #[tokio::test]

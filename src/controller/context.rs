@@ -98,3 +98,33 @@ impl UnpublishedEvents {
         }
     }
 }
+
+/// The names of the objects a watch cache holds, once its first list is complete: before
+/// that it holds none, and "not listed" must not read as "deleted".
+pub fn listed_names<K>(store: &Store<K>) -> Option<std::collections::BTreeSet<String>>
+where
+    K: kube::Resource + Clone + 'static,
+    K::DynamicType: Eq + std::hash::Hash + Clone,
+{
+    use futures::FutureExt;
+    store.wait_until_ready().now_or_never()?.ok()?;
+    Some(store.state().iter().map(|o| kube::ResourceExt::name_any(o.as_ref())).collect())
+}
+
+#[cfg(test)]
+mod tests {
+    use kube::runtime::watcher::Event;
+
+    use super::*;
+
+    #[test]
+    fn a_watch_cache_names_nothing_until_its_first_list_is_complete() {
+        let (store, mut writer) = kube::runtime::reflector::store::<CostPolicy>();
+        let policy = CostPolicy::new("team-a", serde_yaml::from_str("aws: {region: eu-west-1}").expect("a spec"));
+        writer.apply_watcher_event(&Event::Init);
+        writer.apply_watcher_event(&Event::InitApply(policy));
+        assert_eq!(listed_names(&store), None, "listing: a policy not yet seen is not a deleted one");
+        writer.apply_watcher_event(&Event::InitDone);
+        assert_eq!(listed_names(&store), Some(["team-a".to_string()].into()));
+    }
+}

@@ -15,10 +15,11 @@ use crate::api::validate::{ValidatedPolicy, validate};
 use crate::api::{CostPolicy, DeletionPolicy};
 use crate::engine::areas::{Applied, Visit, price_items};
 use crate::engine::{self, Area, AreaOutcome, CloudError, report};
-use crate::metrics::{ActionLabels, AreaLabels, ErrorLabels, MeasuredLabels, PRICE_SOURCES, PolicyLabels, PricesLabels, ReconcileLabels};
+use crate::metrics::{ActionLabels, AreaLabels, ErrorLabels, MeasuredLabels, PolicyLabels, PricesLabels, ReconcileLabels};
 
 use super::announce::{Account, announce};
 use super::backoff::jitter;
+use super::context::listed_names;
 use super::{Context, events, status};
 
 /// Why a reconcile did not complete; the category is the metric label.
@@ -80,6 +81,7 @@ impl Drop for DurationTimer<'_> {
 pub async fn reconcile(policy: Arc<CostPolicy>, ctx: Arc<Context>) -> Result<Action, ReconcileError> {
     let _timer = DurationTimer { ctx: &ctx, start: Instant::now() };
     let name = policy.name_any();
+    let deleting = policy.metadata.deletion_timestamp.is_some();
     let api: Api<CostPolicy> = Api::all(ctx.client.clone());
     // Set by `apply` for an invalid spec, so that each reconcile is counted under one result.
     let invalid_spec = AtomicBool::new(false);
@@ -109,11 +111,24 @@ pub async fn reconcile(policy: Arc<CostPolicy>, ctx: Arc<Context>) -> Result<Act
         Err(error) => ("error", Err(error)),
     };
     ctx.metrics.reconciles.get_or_create(&ReconcileLabels { result: label.to_string() }).inc();
-    if label != "gone" {
+    if label == "gone" || (deleting && result.is_ok()) {
+        // Its cleanup is done and its finalizer released: the policy is gone, and so are its series.
+        ctx.metrics.forget_policy(&name);
+    } else {
         let finished = k8s_openapi::jiff::Timestamp::now().as_second();
         ctx.metrics.last_reconcile.get_or_create(&PolicyLabels { policy: name }).set(finished);
     }
+    forget_deleted_policies(&ctx);
     result
+}
+
+/// Drops the series of policies deleted without a last reconcile (a finalizer removed by
+/// hand), once the watch cache holds every policy: before its first list completes, it
+/// holds none.
+fn forget_deleted_policies(ctx: &Context) {
+    if let Some(live) = ctx.policies.as_ref().and_then(listed_names) {
+        ctx.metrics.retain_policies(&live);
+    }
 }
 
 /// True when the API server answered 404: the object (or its kind) no longer exists.
@@ -251,16 +266,11 @@ fn record_metrics(ctx: &Context, policy: &ValidatedPolicy, applied: &engine::App
     }
     if status.cost.as_ref().is_some_and(|c| !c.prices.is_empty()) {
         let current = applied.prices.source_label(&price_items(policy));
-        for source in PRICE_SOURCES {
-            let labels = PricesLabels { policy: policy.name.clone(), region: policy.aws.region.clone(), source: source.to_string() };
-            if source == current {
-                ctx.metrics.prices_info.get_or_create(&labels).set(1);
-            } else {
-                ctx.metrics.prices_info.remove(&labels);
-            }
-        }
+        let labels = PricesLabels { policy: policy.name.clone(), region: policy.aws.region.clone(), source: current.to_string() };
+        ctx.metrics.prices_info.get_or_create(&labels).set(1);
     }
     applied.areas.each(&mut AreaMetrics { ctx, policy: &policy.name, status });
+    ctx.metrics.sweep_policy(&policy.name);
 }
 
 /// Each area's findings, its own gauges and its actions by outcome.

@@ -29,7 +29,7 @@ use kube::runtime::{Controller, WatchStreamExt, watcher};
 use kube::{Api, Client, Resource, ResourceExt};
 
 use super::backoff::Backoff;
-use super::context::UnpublishedEvents;
+use super::context::{UnpublishedEvents, listed_names};
 use super::events::{normal, warning};
 use super::status::{self, StatusWriteError};
 use crate::api::conditions::{self, STALLED, reason};
@@ -153,8 +153,8 @@ pub async fn reconcile_set(set: Arc<CostPolicySet>, ctx: Arc<SetContext>) -> Res
         Err(_) => "error",
     };
     ctx.metrics.set_reconciles.get_or_create(&ReconcileLabels { result: label.to_string() }).inc();
-    if let Some(sets) = &ctx.sets {
-        ctx.metrics.retain_sets(&sets.state().iter().map(|s| s.name_any()).collect());
+    if let Some(live) = ctx.sets.as_ref().and_then(listed_names) {
+        ctx.metrics.retain_sets(&live);
     }
     if let Err(error) = &result {
         ctx.metrics.set_reconcile_errors.get_or_create(&ErrorLabels { category: error.category().to_string() }).inc();

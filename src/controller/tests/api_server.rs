@@ -254,6 +254,18 @@ impl Harness {
         result.expect("reconcile finished in time")
     }
 
+    /// Reconciles a policy being deleted with deletionPolicy Retain: a `Retained` Event, then
+    /// the finalizer released.
+    pub(super) async fn release_retained(&mut self, policy: CostPolicy) -> Action {
+        self.reconcile(policy, |mut api| async move {
+            api.expect_event("Normal", "Retained").await;
+            api.expect_remove_finalizer().await;
+            api
+        })
+        .await
+        .expect("Retain lets the policy go")
+    }
+
     pub(super) fn metrics(&self) -> String {
         self.ctx.metrics.encode()
     }

@@ -254,14 +254,7 @@ async fn deleting_a_backup_policy_with_retain_leaves_vault_plan_and_selection_al
     let mut harness = Harness::new(FakeCloud::default().with_backup(backup_drift()));
     let policy = CostPolicy::test().with_finalizer().enforce().backup_only().deletion_policy(DeletionPolicy::Retain).deleting();
 
-    harness
-        .reconcile(policy, |mut api| async move {
-            api.expect_event("Normal", "Retained").await;
-            api.expect_remove_finalizer().await;
-            api
-        })
-        .await
-        .expect("cleanup succeeds");
+    harness.release_retained(policy).await;
 
     assert_eq!(harness.cloud.calls(), [], "Retain needs no AWS call");
     assert_eq!(harness.cloud.backup(), backup_drift());

@@ -143,14 +143,7 @@ async fn deleting_with_retain_leaves_aws_alone_and_releases_the_finalizer() {
     let mut harness = Harness::new(cloud);
     let policy = CostPolicy::test().with_finalizer().enforce().deletion_policy(DeletionPolicy::Retain).deleting();
 
-    let action = harness
-        .reconcile(policy, |mut api| async move {
-            api.expect_event("Normal", "Retained").await;
-            api.expect_remove_finalizer().await;
-            api
-        })
-        .await
-        .expect("cleanup succeeds");
+    let action = harness.release_retained(policy).await;
 
     assert_eq!(action, Action::await_change());
     assert_eq!(harness.cloud.calls(), [], "Retain needs no AWS call");
@@ -215,4 +208,63 @@ async fn a_spec_invalid_in_another_field_at_the_next_generation_gets_an_event_na
         .expect("second reconcile");
 
     assert_eq!(harness.cloud.calls(), []);
+}
+
+/// The series of `policy` in the exported metrics.
+fn series_of(harness: &Harness, policy: &str) -> Vec<String> {
+    let label = format!("policy=\"{policy}\"");
+    harness.metrics().lines().filter(|l| !l.starts_with('#') && l.contains(&label)).map(str::to_string).collect()
+}
+
+/// One Enforce run over the drift: the endpoint is created and reported.
+async fn create_the_endpoint(harness: &mut Harness) {
+    harness
+        .reconcile(CostPolicy::test().with_finalizer().enforce(), |mut api| async move {
+            api.expect_status_patch().await;
+            api.expect_event("Normal", "EndpointCreated").await;
+            api
+        })
+        .await
+        .expect("reconcile succeeds");
+}
+
+#[tokio::test]
+async fn a_deleted_policys_series_are_dropped_once_its_finalizer_is_released() {
+    let mut harness = Harness::new(FakeCloud::with_drift());
+    create_the_endpoint(&mut harness).await;
+    let before = series_of(&harness, NAME);
+    for family in ["frugal_last_reconcile_timestamp_seconds", "frugal_findings", "frugal_actions_total", "frugal_monthly_savings_usd"] {
+        assert!(before.iter().any(|l| l.starts_with(family)), "{family} in {before:#?}");
+    }
+
+    let policy = CostPolicy::test().with_finalizer().enforce().deletion_policy(DeletionPolicy::Retain).deleting();
+    harness.release_retained(policy).await;
+
+    assert_eq!(series_of(&harness, NAME), Vec::<String>::new(), "a deleted policy is not reported forever");
+    assert!(harness.metrics().contains(r#"frugal_reconciles_total{result="success"} 2"#), "the totals stay");
+}
+
+#[tokio::test]
+async fn an_area_turned_off_loses_its_gauges_and_keeps_its_action_counts() {
+    let mut harness = Harness::new(FakeCloud::with_drift().with_ssm(ssm_drift()));
+    create_the_endpoint(&mut harness).await;
+    let gateway = |family: &str| format!(r#"{family}{{policy="{NAME}",area="gatewayEndpoints"}}"#);
+    assert!(harness.metrics().contains(&gateway("frugal_findings")), "{}", harness.metrics());
+
+    harness
+        .reconcile(CostPolicy::test().with_finalizer().ssm_access_only(), |mut api| async move {
+            api.expect_status_patch().await;
+            api
+        })
+        .await
+        .expect("reconcile succeeds");
+
+    let metrics = harness.metrics();
+    for family in ["frugal_findings", "frugal_monthly_savings_usd", "frugal_monthly_waste_usd", "frugal_monthly_cost_usd"] {
+        assert!(!metrics.contains(&gateway(family)), "{family} of gatewayEndpoints, now off: {metrics}");
+    }
+    assert!(metrics.contains(&format!(r#"frugal_findings{{policy="{NAME}",area="ssmAccess"}} 4"#)), "{metrics}");
+    assert!(
+        metrics.contains(r#"frugal_actions_total{policy="team-a",area="gatewayEndpoints",action="create_endpoint",outcome="success"} 1"#)
+    );
 }
