@@ -107,7 +107,8 @@ pub struct CostStatus {
 #[derive(Deserialize, Serialize, Clone, Debug, Default, PartialEq, JsonSchema)]
 #[serde(rename_all = "camelCase")]
 pub struct AreaCost {
-    /// The spec section: gatewayEndpoints, snapshotRetention, ssmAccess or backup.
+    /// The spec section it prices: gatewayEndpoints, snapshotRetention, ssmAccess, backup,
+    /// accessKeys, rightSizing or cloudWatch.
     pub area: String,
     /// Estimated monthly cost of the open findings.
     pub monthly_waste_usd: String,

@@ -35,7 +35,7 @@ pub struct Cli {
 pub enum Command {
     /// Run the controller against the cluster of the current kubeconfig (or in-cluster).
     Run(RunArgs),
-    /// Print the CustomResourceDefinitions (CostPolicy, then Notifier) as YAML, or the one KIND names.
+    /// Print the CustomResourceDefinitions (CostPolicy, Notifier, CostPolicySet) as YAML, or the one KIND names.
     Crd {
         #[arg(value_enum)]
         kind: Option<crd::Kind>,
@@ -50,9 +50,9 @@ pub enum Command {
 
 #[derive(clap::Args, Debug)]
 pub struct IamPolicyArgs {
-    /// Areas to grant (comma-separated: gatewayEndpoints, snapshotRetention, ssmAccess,
-    /// backup). Default: all, or with -f those the file's policies enable.
-    #[arg(long, value_delimiter = ',', value_parser = parse_area)]
+    /// Areas to grant, comma-separated. Default: all, or with -f those the file's policies
+    /// enable.
+    #[arg(long, value_delimiter = ',', value_enum)]
     pub areas: Vec<crate::api::AreaName>,
     /// CostPolicy YAML file(s): roles, regions and accounts come from their policies, and only
     /// what they enable is granted.
@@ -181,11 +181,15 @@ impl PacingArgs {
     }
 }
 
-fn parse_area(text: &str) -> Result<crate::api::AreaName, String> {
-    crate::api::AreaName::from_key(text).ok_or_else(|| {
-        let keys: Vec<&str> = crate::api::AreaName::ALL.iter().map(|a| a.key()).collect();
-        format!("{text:?} is not an area: {}", keys.join(", "))
-    })
+/// `--areas` takes the spec's keys, and clap lists them in `--help` and in its errors.
+impl clap::ValueEnum for crate::api::AreaName {
+    fn value_variants<'a>() -> &'a [Self] {
+        &crate::api::AreaName::ALL
+    }
+
+    fn to_possible_value(&self) -> Option<clap::builder::PossibleValue> {
+        Some(clap::builder::PossibleValue::new(self.key()))
+    }
 }
 
 fn parse_rate(text: &str) -> Result<(f64, f64), String> {
