@@ -15,7 +15,7 @@ use per_policy::PolicySeries;
 pub use per_policy::{PerPolicy, PolicyLabel};
 
 /// How many of `Metrics::per_policy` a run's sweep drops stale series from.
-const SWEPT: usize = 9;
+const SWEPT: usize = 10;
 
 type GaugeUsd = Gauge<f64, std::sync::atomic::AtomicU64>;
 
@@ -136,6 +136,9 @@ pub struct Metrics {
     /// When a reconcile of each policy last finished (Unix seconds), whatever its result: the
     /// status is written only when it changes, so freshness is read here.
     pub last_reconcile: PerPolicy<PolicyLabels, Gauge>,
+    /// A policy's spec.resyncInterval, while it is reconciled on it (a Stalled policy, which
+    /// waits for its spec to change, has none): the freshness alert's yardstick.
+    pub resync_interval: PerPolicy<PolicyLabels, Gauge>,
     pub aws_requests: Family<AwsRequestLabels, Counter>,
     pub findings: PerPolicy<AreaLabels, Gauge>,
     pub monthly_savings_usd: PerPolicy<AreaLabels, GaugeUsd>,
@@ -183,6 +186,12 @@ impl Metrics {
             "last_reconcile_timestamp_seconds",
             "When a reconcile of the policy last finished, whatever its result (Unix time)",
             last_reconcile.family(),
+        );
+        let resync_interval = PerPolicy::<PolicyLabels, Gauge>::default();
+        registry.register(
+            "resync_interval_seconds",
+            "The policy's spec.resyncInterval while it is reconciled on it; absent for a policy Stalled until its spec changes",
+            resync_interval.family(),
         );
         let aws_requests = Family::<AwsRequestLabels, Counter>::default();
         registry.register("aws_requests", "AWS API requests (attempts) by service, operation and outcome", aws_requests.clone());
@@ -272,6 +281,7 @@ impl Metrics {
             reconciles,
             reconcile_duration,
             last_reconcile,
+            resync_interval,
             aws_requests,
             findings,
             monthly_savings_usd,
@@ -349,8 +359,9 @@ impl Metrics {
 
     /// The families whose series belong to policies; the first `SWEPT` are the gauges a
     /// run writes from the status.
-    fn per_policy(&self) -> [&dyn PolicySeries; 11] {
+    fn per_policy(&self) -> [&dyn PolicySeries; 12] {
         [
+            &self.resync_interval,
             &self.findings,
             &self.monthly_savings_usd,
             &self.monthly_waste_usd,

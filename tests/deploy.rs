@@ -332,7 +332,7 @@ fn deployment_runs_two_replicas_with_leader_election_and_a_disruption_budget() {
 
 /// Sample names the operator exports, from the registry's TYPE lines.
 fn exported_metric_names() -> BTreeSet<String> {
-    use frugal_operator::metrics::{ActionLabels, AreaLabels, ErrorLabels, NotificationLabels, ReconcileLabels};
+    use frugal_operator::metrics::{ActionLabels, AreaLabels, ErrorLabels, NotificationLabels, PolicyLabels, ReconcileLabels};
     // Families without samples print nothing: give each one sample, as a running operator does.
     let metrics = Metrics::new();
     metrics.reconciles.get_or_create(&ReconcileLabels { result: "success".into() }).inc();
@@ -351,6 +351,8 @@ fn exported_metric_names() -> BTreeSet<String> {
         .get_or_create(&ActionLabels { policy: "p".into(), area: "a".into(), action: "x".into(), outcome: "success".into() })
         .inc();
     metrics.record_snapshots("p", &Default::default());
+    metrics.last_reconcile.get_or_create(&PolicyLabels { policy: "p".into() }).set(1);
+    metrics.resync_interval.get_or_create(&PolicyLabels { policy: "p".into() }).set(600);
     metrics.notifications.get_or_create(&NotificationLabels { notifier: "n".into(), outcome: "delivered".into() }).inc();
     let text = metrics.encode();
     let mut names = BTreeSet::new();

@@ -169,6 +169,7 @@ async fn apply(policy: &CostPolicy, api: &Api<CostPolicy>, ctx: &Context, invali
                 .await;
             }
             announce(ctx, policy, previous, &status, &[], Account::FromSpecOnly).await;
+            stalled_until_changed(ctx, &name);
             invalid_spec.store(true, Ordering::Relaxed);
             tracing::info!(policy = %name, error = %invalid, "invalid spec");
             // Invalid objects wait for a change of the spec instead of being retried.
@@ -187,6 +188,7 @@ async fn apply(policy: &CostPolicy, api: &Api<CostPolicy>, ctx: &Context, invali
             events::publish(ctx, policy, vec![events::warning(reason::ROLE_NOT_ALLOWED, "Validate", note)]).await;
         }
         announce(ctx, policy, previous, &status, &[], Account::FromSpecOnly).await;
+        stalled_until_changed(ctx, &name);
         return Ok(Action::await_change());
     }
 
@@ -232,6 +234,12 @@ async fn apply(policy: &CostPolicy, api: &Api<CostPolicy>, ctx: &Context, invali
     Ok(Action::requeue(jitter_up(validated.resync_interval)))
 }
 
+/// A Stalled policy is not reconciled again until its spec changes: it has no resync
+/// interval for the freshness alert to hold it to.
+fn stalled_until_changed(ctx: &Context, name: &str) {
+    ctx.metrics.resync_interval.remove(&PolicyLabels { policy: name.to_string() });
+}
+
 /// The other live, valid policies the controller knows (none without a store: each policy
 /// then stands alone). With --policy-selector, only this shard's policies are known.
 fn other_policies(ctx: &Context, name: &str) -> Vec<Arc<ValidatedPolicy>> {
@@ -252,6 +260,8 @@ fn jitter_up(interval: std::time::Duration) -> std::time::Duration {
 }
 
 fn record_metrics(ctx: &Context, policy: &ValidatedPolicy, applied: &engine::AppliedRun, status: &crate::api::CostPolicyStatus) {
+    let interval = i64::try_from(policy.resync_interval.as_secs()).unwrap_or(i64::MAX);
+    ctx.metrics.resync_interval.get_or_create(&PolicyLabels { policy: policy.name.clone() }).set(interval);
     let labels = |area: &str| AreaLabels { policy: policy.name.clone(), area: area.to_string() };
     for cost in status.cost.iter().flat_map(|c| &c.areas) {
         ctx.metrics.monthly_savings_usd.get_or_create(&labels(&cost.area)).set(cost.monthly_savings_usd.parse().unwrap_or(0.0));

@@ -48,6 +48,12 @@ where
         self.family.get_or_create_owned(labels)
     }
 
+    /// Drops one series.
+    pub fn remove(&self, labels: &L) {
+        self.lock().remove(labels);
+        self.family.remove(labels);
+    }
+
     fn lock(&self) -> std::sync::MutexGuard<'_, HashMap<L, bool>> {
         // A panic while the map was held leaves it whole: every operation on it is one call.
         self.written.lock().unwrap_or_else(|poisoned| poisoned.into_inner())

@@ -233,7 +233,13 @@ async fn a_deleted_policys_series_are_dropped_once_its_finalizer_is_released() {
     let mut harness = Harness::new(FakeCloud::with_drift());
     create_the_endpoint(&mut harness).await;
     let before = series_of(&harness, NAME);
-    for family in ["frugal_last_reconcile_timestamp_seconds", "frugal_findings", "frugal_actions_total", "frugal_monthly_savings_usd"] {
+    for family in [
+        "frugal_last_reconcile_timestamp_seconds",
+        "frugal_resync_interval_seconds",
+        "frugal_findings",
+        "frugal_actions_total",
+        "frugal_monthly_savings_usd",
+    ] {
         assert!(before.iter().any(|l| l.starts_with(family)), "{family} in {before:#?}");
     }
 
@@ -267,4 +273,26 @@ async fn an_area_turned_off_loses_its_gauges_and_keeps_its_action_counts() {
     assert!(
         metrics.contains(r#"frugal_actions_total{policy="team-a",area="gatewayEndpoints",action="create_endpoint",outcome="success"} 1"#)
     );
+}
+
+#[tokio::test]
+async fn a_policy_stalled_by_its_spec_has_no_resync_interval_for_the_freshness_alert() {
+    let mut harness = Harness::new(FakeCloud::with_drift());
+    create_the_endpoint(&mut harness).await;
+    let interval = format!(r#"frugal_resync_interval_seconds{{policy="{NAME}"}} 600"#);
+    assert!(harness.metrics().contains(&interval), "{}", harness.metrics());
+
+    let invalid = CostPolicy::test().with_finalizer().enforce().with_spec(|spec| spec.resync_interval = "10s".to_string());
+    harness
+        .reconcile(invalid, |mut api| async move {
+            api.expect_status_patch().await;
+            api.expect_event("Warning", "InvalidSpec").await;
+            api
+        })
+        .await
+        .expect("an invalid spec is not a reconcile error");
+
+    let metrics = harness.metrics();
+    assert!(!metrics.contains("frugal_resync_interval_seconds{"), "it waits for its spec to change: {metrics}");
+    assert!(metrics.contains(&format!(r#"frugal_last_reconcile_timestamp_seconds{{policy="{NAME}"}}"#)), "{metrics}");
 }
