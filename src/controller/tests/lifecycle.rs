@@ -52,14 +52,7 @@ async fn an_invalid_spec_reconcile_is_counted_once() {
     let mut harness = Harness::new(FakeCloud::with_drift());
     let policy = CostPolicy::test().with_finalizer().with_spec(|spec| spec.resync_interval = "10s".to_string());
 
-    harness
-        .reconcile(policy, |mut api| async move {
-            api.expect_status_patch().await;
-            api.expect_event("Warning", "InvalidSpec").await;
-            api
-        })
-        .await
-        .expect("an invalid spec is not a reconcile error");
+    stall_on_invalid_spec(&mut harness, policy).await;
 
     let metrics = harness.metrics();
     let results: Vec<&str> = metrics.lines().filter(|l| l.starts_with("frugal_reconciles_total{")).collect();
@@ -216,6 +209,18 @@ fn series_of(harness: &Harness, policy: &str) -> Vec<String> {
     harness.metrics().lines().filter(|l| !l.starts_with('#') && l.contains(&label)).map(str::to_string).collect()
 }
 
+/// A run of a policy whose spec does not validate: Stalled in status, a Warning Event.
+async fn stall_on_invalid_spec(harness: &mut Harness, policy: CostPolicy) {
+    harness
+        .reconcile(policy, |mut api| async move {
+            api.expect_status_patch().await;
+            api.expect_event("Warning", "InvalidSpec").await;
+            api
+        })
+        .await
+        .expect("an invalid spec is not a reconcile error");
+}
+
 /// One Enforce run over the drift: the endpoint is created and reported.
 async fn create_the_endpoint(harness: &mut Harness) {
     harness
@@ -283,14 +288,7 @@ async fn a_policy_stalled_by_its_spec_has_no_resync_interval_for_the_freshness_a
     assert!(harness.metrics().contains(&interval), "{}", harness.metrics());
 
     let invalid = CostPolicy::test().with_finalizer().enforce().with_spec(|spec| spec.resync_interval = "10s".to_string());
-    harness
-        .reconcile(invalid, |mut api| async move {
-            api.expect_status_patch().await;
-            api.expect_event("Warning", "InvalidSpec").await;
-            api
-        })
-        .await
-        .expect("an invalid spec is not a reconcile error");
+    stall_on_invalid_spec(&mut harness, invalid).await;
 
     let metrics = harness.metrics();
     assert!(!metrics.contains("frugal_resync_interval_seconds{"), "it waits for its spec to change: {metrics}");
