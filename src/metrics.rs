@@ -393,6 +393,11 @@ impl Metrics {
         }
     }
 
+    /// How many policies this replica reports on (those it has reconciled and not forgotten).
+    pub fn reported_policies(&self) -> usize {
+        self.last_reconcile.policy_count()
+    }
+
     /// Drops the series of every policy not in `live`: a policy whose finalizer was removed
     /// by hand is deleted without a last reconcile.
     pub fn retain_policies(&self, live: &std::collections::BTreeSet<String>) {

@@ -123,10 +123,16 @@ pub async fn reconcile(policy: Arc<CostPolicy>, ctx: Arc<Context>) -> Result<Act
 }
 
 /// Drops the series of policies deleted without a last reconcile (a finalizer removed by
-/// hand), once the watch cache holds every policy: before its first list completes, it
-/// holds none.
+/// hand, or a policy that left this replica's --policy-selector), once the watch cache holds
+/// every policy: before its first list completes, it holds none. Names are compared only
+/// when the replica reports on more policies than the cache holds, so that a reconcile
+/// among thousands of policies does not walk them all.
 fn forget_deleted_policies(ctx: &Context) {
-    if let Some(live) = ctx.policies.as_ref().and_then(listed_names) {
+    let Some(store) = &ctx.policies else { return };
+    if ctx.metrics.reported_policies() <= store.len() {
+        return;
+    }
+    if let Some(live) = listed_names(store) {
         ctx.metrics.retain_policies(&live);
     }
 }

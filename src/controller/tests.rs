@@ -16,8 +16,8 @@
 //! The scenarios, one file per area and then what crosses areas:
 //! - `gateway_endpoints`, `snapshot_retention` (with its own snapshot seeds), `ssm_access`,
 //!   `backup`;
-//! - `lifecycle`: the finalizer, an invalid spec, a disallowed role, deletion with Retain and
-//!   the backoff of a failed cleanup;
+//! - `lifecycle`: the finalizer, an invalid spec, a disallowed role, deletion with Retain, the
+//!   backoff of a failed cleanup, and the series a run or a deleted policy leaves in the metrics;
 //! - `conflicts`: two policies over the same VPCs;
 //! - `kube_faults`: the Kubernetes side failing;
 //! - `notifier`: the Notifier controller's Ready condition, and a run's news reaching a local

@@ -18,8 +18,9 @@ pub trait PolicyLabel {
 
 pub struct PerPolicy<L, M> {
     family: Family<L, M>,
-    /// Each series' label set, and whether it was written since the policy's last sweep.
-    written: Mutex<HashMap<L, bool>>,
+    /// Each policy's label sets, and whether each was written since the policy's last sweep;
+    /// by policy, so that a run's sweep touches its own series only.
+    written: Mutex<HashMap<String, HashMap<L, bool>>>,
 }
 
 impl<L, M> Default for PerPolicy<L, M>
@@ -44,17 +45,33 @@ where
 
     /// The series of `labels`, created if new; it survives the policy's next sweep.
     pub fn get_or_create(&self, labels: &L) -> M {
-        self.lock().insert(labels.clone(), true);
+        let mut written = self.lock();
+        match written.get_mut(labels.policy()) {
+            Some(series) => drop(series.insert(labels.clone(), true)),
+            None => drop(written.insert(labels.policy().to_string(), HashMap::from([(labels.clone(), true)]))),
+        }
+        drop(written);
         self.family.get_or_create_owned(labels)
     }
 
     /// Drops one series.
     pub fn remove(&self, labels: &L) {
-        self.lock().remove(labels);
+        let mut written = self.lock();
+        if let Some(series) = written.get_mut(labels.policy()) {
+            series.remove(labels);
+            if series.is_empty() {
+                written.remove(labels.policy());
+            }
+        }
         self.family.remove(labels);
     }
 
-    fn lock(&self) -> std::sync::MutexGuard<'_, HashMap<L, bool>> {
+    /// How many policies have a series.
+    pub fn policy_count(&self) -> usize {
+        self.lock().len()
+    }
+
+    fn lock(&self) -> std::sync::MutexGuard<'_, HashMap<String, HashMap<L, bool>>> {
         // A panic while the map was held leaves it whole: every operation on it is one call.
         self.written.lock().unwrap_or_else(|poisoned| poisoned.into_inner())
     }
@@ -76,30 +93,28 @@ where
     M: EncodeMetric + TypedMetric + Clone + Default + std::fmt::Debug + Send + Sync + 'static,
 {
     fn sweep(&self, policy: &str) {
-        self.lock().retain(|labels, fresh| {
-            if labels.policy() != policy {
-                return true;
-            }
+        let mut written = self.lock();
+        let Some(series) = written.get_mut(policy) else { return };
+        series.retain(|labels, fresh| {
             let keep = std::mem::replace(fresh, false);
             if !keep {
                 self.family.remove(labels);
             }
             keep
         });
+        if series.is_empty() {
+            written.remove(policy);
+        }
     }
 
     fn forget(&self, policy: &str) {
-        self.lock().retain(|labels, _| {
-            let mine = labels.policy() == policy;
-            if mine {
-                self.family.remove(labels);
-            }
-            !mine
-        });
+        for labels in self.lock().remove(policy).into_iter().flat_map(HashMap::into_keys) {
+            self.family.remove(&labels);
+        }
     }
 
     fn policies(&self) -> BTreeSet<String> {
-        self.lock().keys().map(|l| l.policy().to_string()).collect()
+        self.lock().keys().cloned().collect()
     }
 }
 
@@ -115,8 +130,10 @@ mod tests {
     }
 
     fn series(gauges: &PerPolicy<AreaLabels, Gauge>) -> Vec<(String, String, i64)> {
+        let written = gauges.lock();
+        let labels = written.values().flat_map(HashMap::keys);
         let mut all: Vec<_> =
-            gauges.lock().keys().map(|l| (l.policy.clone(), l.area.clone(), gauges.family.get(l).map(|g| g.get()).unwrap_or(-1))).collect();
+            labels.map(|l| (l.policy.clone(), l.area.clone(), gauges.family.get(l).map(|g| g.get()).unwrap_or(-1))).collect();
         all.sort();
         all
     }

@@ -1,6 +1,9 @@
 //! What every policy goes through whatever its areas: the cleanup finalizer first, an invalid
 //! spec or a disallowed role stalled before any AWS call (and reported once per generation),
-//! deletion with Retain, and the backoff of a failed cleanup.
+//! deletion with Retain, the backoff of a failed cleanup, and its series in the metrics (what
+//! a run no longer reports, and a deleted policy's, dropped).
+
+use kube::runtime::watcher::Event;
 
 use super::*;
 
@@ -293,4 +296,31 @@ async fn a_policy_stalled_by_its_spec_has_no_resync_interval_for_the_freshness_a
     let metrics = harness.metrics();
     assert!(!metrics.contains("frugal_resync_interval_seconds{"), "it waits for its spec to change: {metrics}");
     assert!(metrics.contains(&format!(r#"frugal_last_reconcile_timestamp_seconds{{policy="{NAME}"}}"#)), "{metrics}");
+}
+
+#[tokio::test]
+async fn a_policy_no_longer_in_the_watch_cache_loses_its_series_at_the_next_reconcile_of_another() {
+    let mut harness = Harness::new(FakeCloud::with_drift());
+    let policy = CostPolicy::test().with_finalizer();
+    let (reader, mut writer) = kube::runtime::reflector::store();
+    for event in [Event::Init, Event::InitApply(policy.clone()), Event::InitDone] {
+        writer.apply_watcher_event(&event);
+    }
+    harness.ctx = Arc::new(
+        Context::new(harness.ctx.client.clone(), Arc::new(FakeConnector { cloud: harness.cloud.clone() }), Metrics::new())
+            .with_policies(reader),
+    );
+    // Its finalizer was removed by hand: it went without a last reconcile.
+    harness.ctx.metrics.last_reconcile.get_or_create(&crate::metrics::PolicyLabels { policy: "deleted-by-hand".into() }).set(1);
+
+    harness
+        .reconcile(policy, |mut api| async move {
+            api.expect_status_patch().await;
+            api
+        })
+        .await
+        .expect("reconcile succeeds");
+
+    assert_eq!(series_of(&harness, "deleted-by-hand"), Vec::<String>::new());
+    assert!(!series_of(&harness, NAME).is_empty(), "{}", harness.metrics());
 }
