@@ -47,18 +47,20 @@ MARK_END = "<!-- profile:end -->"
 # count for their first path, the leading `<` removed); libc's are found anywhere, since
 # glibc names its variants (`__memcmp_evex_movbe`, `_int_malloc`).
 COMPONENTS = [
+    # The lean decoders are frugal's own code, but they are response parsing as the SDK's is.
+    ("EC2/IAM/SSM/Backup response parsing (SDK XML/JSON, frugal's lean decoders)",
+     r"^(aws_smithy_xml|aws_smithy_json|aws_sdk_\w+::protocol_serde|xmlparser|quick_xml|frugal_operator::aws::lean_decode)"),
     ("frugal: plan", r"^frugal_operator::plan::"),
     ("frugal: AWS reads and writes", r"^frugal_operator::aws::"),
     ("frugal: CLI, report, other", r"^(frugal_operator|frugal)::"),
-    ("EC2/IAM/SSM/Backup response parsing (SDK XML/JSON)", r"^(aws_smithy_xml|aws_smithy_json|aws_sdk_\w+::protocol_serde|xmlparser)"),
     ("AWS SDK: signing, retries, orchestration", r"^(aws_sigv4|aws_smithy_runtime|aws_smithy_types|aws_sdk_|aws_runtime|aws_config|aws_credential)"),
     ("HTTP and TLS (hyper, rustls)", r"^(hyper|h2::|http::|httparse|rustls|ring::|aws_lc|webpki)"),
     ("async runtime (tokio, futures)", r"^(tokio::|futures_|mio::)"),
     ("JSON/YAML output and input (serde)", r"^(serde_json|serde_yaml|serde::|unsafe_libyaml|serde_norway|serde_saphyr)"),
     ("tracing", r"^tracing"),
     ("strings, collections, formatting (std)", r"^(alloc::|core::|std::|hashbrown|memchr)"),
-    ("libc memory and byte primitives (malloc, free, memcpy, memcmp)",
-     r"malloc|free|memcpy|memmove|memset|memcmp|realloc|_int_|unlink_chunk|strlen"),
+    ("memory and byte primitives (malloc, free, memcpy, memcmp)",
+     r"malloc|free|memcpy|memmove|memset|memcmp|realloc|_int_|unlink_chunk|strlen|^_?mi_|^mimalloc::"),
 ]
 KERNEL = "kernel (syscalls, network, page faults)"
 
