@@ -1,10 +1,12 @@
 """An in-memory stand-in for the Kubernetes API server, for the controller scale benchmark.
 
 It serves exactly what `frugal run` asks of a cluster, for cluster-scoped CostPolicies:
-list (with limit/continue), watch (from a resourceVersion, chunked JSON lines), get,
-JSON and merge patches of the object (the finalizer) and of the status subresource, and
-Event create/patch (counted, not kept). Anything else answers 404, so an
-unexpected request shows up as a reconcile error instead of passing silently.
+list (with limit/continue and a label selector), watch (from a resourceVersion, chunked JSON
+lines, with a label selector), get, JSON and merge patches of the object (the finalizer) and
+of the status subresource, and Event create/patch (counted, not kept). CostPolicySets and
+Notifiers, which the operator lists and watches from its start, are served as empty
+collections. Anything else answers 404, so an unexpected request shows up as a reconcile
+error instead of passing silently.
 
 It is not a Kubernetes API server: no schema, no admission, no field ownership. The
 operator runs against real ones in tests/api_server.rs (the CRD API server of
@@ -25,6 +27,11 @@ import jsonpatch
 import jsonpointer
 
 GROUP_PATH = "/apis/frugal.dev/v1alpha1/costpolicies"
+# The operator's other kinds: listed and watched from its start, none in the benchmark.
+EMPTY_COLLECTIONS = {
+    "/apis/frugal.dev/v1alpha1/costpolicysets": "CostPolicySetList",
+    "/apis/frugal.dev/v1alpha1/notifiers": "NotifierList",
+}
 EVENTS_PREFIX = "/apis/events.k8s.io/v1/namespaces/"
 
 
@@ -90,9 +97,9 @@ class Store:
             self._record("MODIFIED", obj)
             return copy.deepcopy(obj)
 
-    def list(self, limit: int | None, cont: str | None) -> dict:
+    def list(self, limit: int | None, cont: str | None, selector: str) -> dict:
         with self.lock:
-            names = sorted(self.objects)
+            names = sorted(n for n, o in self.objects.items() if selects(o, selector))
             start = int(cont) if cont else 0
             end = len(names) if not limit else min(len(names), start + limit)
             items = [copy.deepcopy(self.objects[n]) for n in names[start:end]]
@@ -100,6 +107,26 @@ class Store:
             if end < len(names):
                 meta["continue"] = str(end)
             return {"apiVersion": "frugal.dev/v1alpha1", "kind": "CostPolicyList", "metadata": meta, "items": items}
+
+
+def selects(obj: dict, selector: str) -> bool:
+    """Whether a label selector's terms (`key`, `!key`, `key=value`, `key!=value`) all hold."""
+    labels = obj.get("metadata", {}).get("labels") or {}
+    for term in filter(None, (t.strip() for t in selector.split(","))):
+        if "!=" in term:
+            key, value = term.split("!=", 1)
+            if labels.get(key) == value:
+                return False
+        elif "=" in term:
+            key, value = term.replace("==", "=").split("=", 1)
+            if labels.get(key) != value:
+                return False
+        elif term.startswith("!"):
+            if term[1:] in labels:
+                return False
+        elif term not in labels:
+            return False
+    return True
 
 
 def tests_null_on_missing(obj: dict, op: dict) -> bool:
@@ -166,6 +193,8 @@ class Handler(BaseHTTPRequestHandler):
         query = {k: v[-1] for k, v in urllib.parse.parse_qs(url.query).items()}
         if url.path == GROUP_PATH:
             return "collection", None, None, query
+        if url.path in EMPTY_COLLECTIONS:
+            return "empty", None, EMPTY_COLLECTIONS[url.path], query
         if url.path.startswith(GROUP_PATH + "/"):
             parts = url.path[len(GROUP_PATH) + 1:].split("/")
             return "object", parts[0], parts[1] if len(parts) > 1 else None, query
@@ -174,14 +203,22 @@ class Handler(BaseHTTPRequestHandler):
         return "unknown", None, None, query
 
     def do_GET(self) -> None:
-        kind, name, _, query = self._route()
-        if kind == "collection" and query.get("watch") in ("1", "true"):
+        kind, name, list_kind, query = self._route()
+        watching = query.get("watch") in ("1", "true")
+        if kind == "empty" and watching:
+            return self._watch(query, nothing=True)
+        if kind == "empty":
+            with self.store.lock:
+                version = str(self.store.version)
+            return self._send(200, {"apiVersion": "frugal.dev/v1alpha1", "kind": list_kind,
+                                    "metadata": {"resourceVersion": version}, "items": []})
+        if kind == "collection" and watching:
             self._count("watch")
             return self._watch(query)
         if kind == "collection":
             self._count("list")
             limit = int(query["limit"]) if query.get("limit") else None
-            return self._send(200, self.store.list(limit, query.get("continue")))
+            return self._send(200, self.store.list(limit, query.get("continue"), query.get("labelSelector", "")))
         if kind == "object" and name:
             self._count("get")
             with self.store.lock:
@@ -222,8 +259,11 @@ class Handler(BaseHTTPRequestHandler):
             return self._send(201, body)
         self._not_found(f"{self.path} is not served by the benchmark's API server")
 
-    def _watch(self, query: dict[str, str]) -> None:
+    def _watch(self, query: dict[str, str], nothing: bool = False) -> None:
+        """Streams the changes after `resourceVersion` that the label selector selects (none
+        for an empty collection) until the watch's timeout."""
         since = int(query.get("resourceVersion") or 0)
+        selector = query.get("labelSelector", "")
         timeout = float(query.get("timeoutSeconds") or 290)
         self.send_response(200)
         self.send_header("Content-Type", "application/json")
@@ -239,10 +279,11 @@ class Handler(BaseHTTPRequestHandler):
                     if not pending:
                         self.store.lock.wait(0.5)
                         continue
-                for version, kind, obj in pending:
+                sent = pending[-1][0]
+                pending = [] if nothing else [(v, k, o) for v, k, o in pending if selects(o, selector)]
+                for _, kind, obj in pending:
                     line = json.dumps({"type": kind, "object": obj}).encode() + b"\n"
                     self.wfile.write(f"{len(line):x}\r\n".encode() + line + b"\r\n")
-                    sent = version
                 self.wfile.flush()
             self.wfile.write(b"0\r\n\r\n")
         except (BrokenPipeError, ConnectionResetError):
