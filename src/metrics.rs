@@ -14,9 +14,6 @@ mod per_policy;
 use per_policy::PolicySeries;
 pub use per_policy::{PerPolicy, PolicyLabel};
 
-/// How many of `Metrics::per_policy` a run's sweep drops stale series from.
-const SWEPT: usize = 10;
-
 type GaugeUsd = Gauge<f64, std::sync::atomic::AtomicU64>;
 
 #[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
@@ -357,9 +354,8 @@ impl Metrics {
         }
     }
 
-    /// The families whose series belong to policies; the first `SWEPT` are the gauges a
-    /// run writes from the status.
-    fn per_policy(&self) -> [&dyn PolicySeries; 12] {
+    /// The gauges a run writes from the status it wrote: what it did not write is stale.
+    fn written_by_runs(&self) -> [&dyn PolicySeries; 10] {
         [
             &self.resync_interval,
             &self.findings,
@@ -371,16 +367,21 @@ impl Metrics {
             &self.right_sizing_resources,
             &self.prices_info,
             &self.measured_spend_usd,
-            &self.last_reconcile,
-            &self.actions,
         ]
+    }
+
+    /// Every family whose series belong to policies: those runs write, the action counters
+    /// and when each policy was last reconciled.
+    fn per_policy(&self) -> impl Iterator<Item = &dyn PolicySeries> {
+        let kept_across_runs: [&dyn PolicySeries; 2] = [&self.last_reconcile, &self.actions];
+        self.written_by_runs().into_iter().chain(kept_across_runs)
     }
 
     /// Drops the policy's gauges that its run did not write, so the gauges say what its
     /// status says (an area turned off has none). Called after a run's gauges are written;
     /// the action counters and `last_reconcile` stay.
     pub fn sweep_policy(&self, policy: &str) {
-        for family in &self.per_policy()[..SWEPT] {
+        for family in self.written_by_runs() {
             family.sweep(policy);
         }
     }
@@ -401,7 +402,7 @@ impl Metrics {
     /// Drops the series of every policy not in `live`: a policy whose finalizer was removed
     /// by hand is deleted without a last reconcile.
     pub fn retain_policies(&self, live: &std::collections::BTreeSet<String>) {
-        let known: std::collections::BTreeSet<String> = self.per_policy().iter().flat_map(|f| f.policies()).collect();
+        let known: std::collections::BTreeSet<String> = self.per_policy().flat_map(|f| f.policies()).collect();
         for policy in known.difference(live) {
             self.forget_policy(policy);
         }
